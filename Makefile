@@ -1,0 +1,114 @@
+# API Gateway Pro.  `make run` brings up the whole stack; `make test` runs
+# every test.  See README.md.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+SANFLAGS ?=
+
+PKGS    := libcurl json-c libpcre2-8 libcrypto
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla
+DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(shell mariadb_config --cflags 2>/dev/null)
+DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell mariadb_config --libs 2>/dev/null) \
+            -lfcgi -lcrypt -lpthread -lm
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Ifcgi-app $(DEPCFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+CORE_SRC := $(wildcard fcgi-app/core/*.c)
+APP_SRC  := $(filter-out fcgi-app/main.c,$(wildcard fcgi-app/*.c))
+CRON_SRC := $(filter-out cron-jobs/job.c,$(wildcard cron-jobs/apigw-*.c))
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
+JOB_OBJ  := $(BUILD)/obj/cron-jobs/job.o
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_LIB := $(BUILD)/lib/libapigw-core.a
+APP_LIB  := $(BUILD)/lib/libapigw-app.a
+CRON_BIN := $(CRON_SRC:cron-jobs/%.c=$(BUILD)/bin/%)
+APP_BIN  := $(BUILD)/bin/apigw-fcgi
+UNIT_BIN := $(BUILD)/bin/unit-tests
+
+.PHONY: all deps test test-only check lint format format-check install clean run bench fuzz \
+        stop web-vendor
+
+all: $(APP_BIN) $(CRON_BIN) $(UNIT_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(APP_LIB): $(APP_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(APP_BIN): $(BUILD)/obj/fcgi-app/main.o $(APP_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/bin/apigw-%: $(BUILD)/obj/cron-jobs/apigw-%.o $(JOB_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(UNIT_BIN): $(UNIT_OBJ) $(APP_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) -lcunit
+
+# Debian packages the build, the stack and the tests need; installs only
+# what is missing.
+deps:
+	@scripts/deps.sh
+
+# Builds, then runs every test; the last line is `N passed, N failed`.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/test.sh
+
+# Runs the tests against an existing build (used by `check`).
+test-only:
+	@BUILD=$(BUILD) scripts/test.sh
+
+# The same tests against a build with AddressSanitizer and UBSan.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/san CFLAGS="-O1 -g" \
+	    SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+	@BUILD=build/san APIGW_SANITIZED=1 scripts/test.sh
+
+# Functions that invite overflows or silent misparsing are banned.
+lint:
+	@scripts/lint.sh
+
+format:
+	clang-format -i $(wildcard fcgi-app/*.[ch] fcgi-app/core/*.[ch] cron-jobs/*.[ch] tests/unit/*.[ch])
+
+format-check:
+	@clang-format --dry-run -Werror $(wildcard fcgi-app/*.[ch] fcgi-app/core/*.[ch] cron-jobs/*.[ch] tests/unit/*.[ch]) \
+	    && echo "format-check: ok"
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh
+
+fuzz:
+	@scripts/fuzz.sh
+
+install: $(APP_BIN) $(CRON_BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/apigw
+	install -m 755 $(APP_BIN) $(CRON_BIN) $(DESTDIR)$(PREFIX)/bin/
+	cp -R sql web conf-examples $(DESTDIR)$(PREFIX)/share/apigw/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,64 @@
+/*
+ * The configuration: `key = value` lines, `#` comments, every key
+ * overridable by the environment variable APIGW_<KEY>.  The keys, their
+ * types, ranges and defaults live in one table in config.c.
+ */
+#ifndef APIGW_CONFIG_H
+#define APIGW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "var/apigw.conf"
+
+struct config {
+    char *path; /* the file it was read from */
+
+    long long port;
+    long long workers;
+    char *fcgi_socket;
+    char *db_host;
+    long long db_port;
+    char *db_socket;
+    char *db_user;
+    char *db_password;
+    char *db_name;
+    long long db_connect_timeout_s;
+    long long db_rw_timeout_s;
+    char *admin_token;
+    char *encryption_key;
+    unsigned char enc_key[32]; /* encryption_key decoded */
+    long long max_body_bytes;
+    long long rule_body_limit;
+    long long log_retention_days;
+    long long quota_reset_hour;
+    char *quota_reset_tz;
+    char *webhook_url;
+    char *spool_dir;
+    long long session_ttl_s;
+    char *log_level;
+    long long pool_refresh_ms;
+    long long log_flush_ms;
+    long long log_batch_rows;
+    long long drain_timeout_s;
+};
+
+/* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),
+ * applies APIGW_<KEY> overrides and checks every value.  Returns 0, or -1
+ * with one line `FILE:LINE: KEY: what is wrong` in err.  The caller owns
+ * the strings in c and frees them with config_free. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Parses text as if it were the file named name (used by tests and fuzzers);
+ * environment overrides are applied when use_env is true. */
+int config_parse(struct config *c, const char *name, const char *text, bool use_env, char *err,
+                 size_t errlen);
+
+/* Frees the strings of a loaded configuration. */
+void config_free(struct config *c);
+
+/* Writes the effective value of key into out as text.  Returns 0, or -1 for
+ * an unknown key. */
+int config_get_text(const struct config *c, const char *key, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,529 @@
+#include "db.h"
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+
+/* Statements kept prepared per connection, most recently used first.  The
+ * cap keeps many workers from reaching the server's max_prepared_stmt_count. */
+#define DB_STMT_CACHE       64
+#define DB_MAX_PARAMS       4096
+#define DB_RECONNECT_GAP_MS 250
+#define DB_RESULT_CAP       (256u << 20)
+
+struct stmt_slot {
+    const char *sql;
+    MYSQL_STMT *stmt;
+};
+
+struct db {
+    const struct config *cfg;
+    MYSQL *conn;
+    bool multi;
+    bool in_tx;
+    int64_t fail_ms; /* when the last connect failed, 0 if it did not */
+    struct stmt_slot slots[DB_STMT_CACHE];
+    unsigned nslots;
+    char err[256];
+};
+
+struct db *db_new(const struct config *cfg, bool multi_statements)
+{
+    struct db *db = calloc(1, sizeof(*db));
+
+    if (db == NULL)
+        return NULL;
+    db->cfg = cfg;
+    db->multi = multi_statements;
+    return db;
+}
+
+static void drop_connection(struct db *db)
+{
+    unsigned i;
+
+    for (i = 0; i < db->nslots; i++)
+        mysql_stmt_close(db->slots[i].stmt);
+    db->nslots = 0;
+    if (db->conn != NULL)
+        mysql_close(db->conn);
+    db->conn = NULL;
+    db->in_tx = false;
+}
+
+void db_free(struct db *db)
+{
+    if (db == NULL)
+        return;
+    drop_connection(db);
+    free(db);
+}
+
+static bool is_connection_error(unsigned e)
+{
+    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
+           e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == ER_CONNECTION_KILLED ||
+           e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC;
+}
+
+int db_connect(struct db *db)
+{
+    const struct config *c = db->cfg;
+    unsigned int ct = (unsigned)c->db_connect_timeout_s, rw = (unsigned)c->db_rw_timeout_s;
+    unsigned long flags = CLIENT_FOUND_ROWS | (db->multi ? CLIENT_MULTI_STATEMENTS : 0);
+    const char *host = c->db_host[0] != '\0' ? c->db_host : NULL;
+    const char *sock = c->db_socket[0] != '\0' ? c->db_socket : NULL;
+    int64_t now;
+    MYSQL *m;
+
+    if (db->conn != NULL)
+        return DB_OK;
+    now = clock_mono_ms();
+    /* Fail fast while the server is down instead of paying a connect per call. */
+    if (db->fail_ms != 0 && now - db->fail_ms < DB_RECONNECT_GAP_MS)
+        return DB_EDOWN;
+    m = mysql_init(NULL);
+    if (m == NULL)
+        return DB_EDOWN;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (mysql_real_connect(m, host, c->db_user, c->db_password,
+                           c->db_name[0] != '\0' ? c->db_name : NULL, (unsigned)c->db_port,
+                           host ? NULL : sock, flags) == NULL) {
+        snprintf(db->err, sizeof(db->err), "connect: %s", mysql_error(m));
+        if (db->fail_ms == 0)
+            log_warn("database: %s", db->err);
+        mysql_close(m);
+        db->fail_ms = now;
+        return DB_EDOWN;
+    }
+    if (db->fail_ms != 0)
+        log_info("database: connected again");
+    db->fail_ms = 0;
+    db->conn = m;
+    return DB_OK;
+}
+
+int db_ping(struct db *db)
+{
+    if (db_connect(db) != DB_OK)
+        return DB_EDOWN;
+    if (mysql_ping(db->conn) != 0) {
+        drop_connection(db);
+        if (db_connect(db) != DB_OK || mysql_ping(db->conn) != 0) {
+            drop_connection(db);
+            return DB_EDOWN;
+        }
+    }
+    return DB_OK;
+}
+
+/* Classifies the error of the last call, dropping a dead connection. */
+static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
+{
+    snprintf(db->err, sizeof(db->err), "%u: %s", code, msg);
+    if (is_connection_error(code)) {
+        drop_connection(db);
+        return DB_EDOWN;
+    }
+    if (code == ER_DUP_ENTRY)
+        return DB_EDUP;
+    log_error("database: %s (in: %.120s)", db->err, sql);
+    return DB_EFAIL;
+}
+
+/* Finds or prepares the statement for sql; NULL with *rc set on failure. */
+static MYSQL_STMT *get_stmt(struct db *db, const char *sql, int *rc)
+{
+    struct stmt_slot hit;
+    MYSQL_STMT *st;
+    my_bool on = 1;
+    unsigned i;
+
+    for (i = 0; i < db->nslots; i++) {
+        if (db->slots[i].sql == sql) {
+            hit = db->slots[i];
+            memmove(&db->slots[1], &db->slots[0], i * sizeof(hit));
+            db->slots[0] = hit;
+            return hit.stmt;
+        }
+    }
+    st = mysql_stmt_init(db->conn);
+    if (st == NULL) {
+        *rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0) {
+        *rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
+    if (db->nslots == DB_STMT_CACHE)
+        mysql_stmt_close(db->slots[--db->nslots].stmt);
+    memmove(&db->slots[1], &db->slots[0], db->nslots * sizeof(db->slots[0]));
+    db->slots[0].sql = sql;
+    db->slots[0].stmt = st;
+    db->nslots++;
+    return st;
+}
+
+static int bind_params(struct db *db, MYSQL_STMT *st, const struct db_param *p, unsigned n,
+                       const char *sql)
+{
+    MYSQL_BIND *b;
+    unsigned i;
+    int rc = DB_OK;
+
+    if (n != mysql_stmt_param_count(st) || n > DB_MAX_PARAMS) {
+        log_error("database: statement wants %lu parameters, given %u (in: %.120s)",
+                  mysql_stmt_param_count(st), n, sql);
+        return DB_EFAIL;
+    }
+    if (n == 0)
+        return DB_OK;
+    b = calloc(n, sizeof(*b));
+    if (b == NULL)
+        return DB_EFAIL;
+    for (i = 0; i < n; i++) {
+        switch (p[i].type) {
+        case DBP_T_NULL:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            break;
+        case DBP_T_INT:
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = (void *)&p[i].i;
+            break;
+        case DBP_T_DOUBLE:
+            b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+            b[i].buffer = (void *)&p[i].d;
+            break;
+        case DBP_T_STR:
+        case DBP_T_BLOB:
+            b[i].buffer_type = p[i].type == DBP_T_STR ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+            b[i].buffer = (void *)p[i].p;
+            b[i].buffer_length = p[i].n;
+            break;
+        }
+    }
+    if (mysql_stmt_bind_param(st, b) != 0)
+        rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+    free(b);
+    return rc;
+}
+
+struct col {
+    char *data;
+    unsigned long cap, len;
+    my_bool is_null, error;
+};
+
+/* Appends one value to the arena and records its offset (or a NULL). */
+static int store_value(struct buf *arena, struct buf *offs, MYSQL_STMT *st, MYSQL_BIND *b,
+                       struct col *c, unsigned idx)
+{
+    size_t off = (size_t)-1;
+
+    if (!c->is_null) {
+        if (c->len > c->cap) {
+            char *bigger = realloc(c->data, c->len + 1);
+            if (bigger == NULL)
+                return -1;
+            c->data = bigger;
+            c->cap = c->len;
+            b->buffer = bigger;
+            b->buffer_length = c->cap;
+            if (mysql_stmt_fetch_column(st, b, idx, 0) != 0)
+                return -1;
+        }
+        off = arena->len;
+        if (buf_append(arena, c->data, c->len) != 0 || buf_append(arena, "", 1) != 0)
+            return -1;
+    }
+    if (buf_append(offs, &off, sizeof(off)) != 0 || buf_append(offs, &c->len, sizeof(c->len)))
+        return -1;
+    return 0;
+}
+
+/* Turns offsets into pointers once the arena has stopped moving. */
+static int finish_result(struct db_res *res, struct buf *arena, struct buf *offs)
+{
+    size_t n = (size_t)res->nrows * res->ncols, i;
+    const char *o = offs->data;
+
+    res->arena = buf_steal(arena);
+    res->vals = calloc(n ? n : 1, sizeof(char *));
+    res->lens = calloc(n ? n : 1, sizeof(unsigned long));
+    if (res->arena == NULL || res->vals == NULL || res->lens == NULL)
+        return -1;
+    for (i = 0; i < n; i++) {
+        size_t off;
+        unsigned long len;
+        memcpy(&off, o + i * (sizeof(off) + sizeof(len)), sizeof(off));
+        memcpy(&len, o + i * (sizeof(off) + sizeof(len)) + sizeof(off), sizeof(len));
+        res->vals[i] = off == (size_t)-1 ? NULL : res->arena + off;
+        res->lens[i] = len;
+    }
+    return 0;
+}
+
+static int fetch_all(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct db_res *res,
+                     const char *sql)
+{
+    MYSQL_FIELD *fields;
+    MYSQL_BIND *b = NULL;
+    struct col *cols = NULL;
+    struct buf arena, offs;
+    unsigned i;
+    int rc = DB_EFAIL, f;
+
+    buf_init(&arena, DB_RESULT_CAP);
+    buf_init(&offs, DB_RESULT_CAP);
+    if (mysql_stmt_store_result(st) != 0) {
+        rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+        goto out;
+    }
+    res->ncols = mysql_num_fields(meta);
+    fields = mysql_fetch_fields(meta);
+    b = calloc(res->ncols, sizeof(*b));
+    cols = calloc(res->ncols, sizeof(*cols));
+    if (b == NULL || cols == NULL)
+        goto out;
+    for (i = 0; i < res->ncols; i++) {
+        cols[i].cap = fields[i].max_length > 64 ? fields[i].max_length : 64;
+        if (cols[i].cap > (1u << 24))
+            cols[i].cap = 1u << 24;
+        if ((cols[i].data = malloc(cols[i].cap + 1)) == NULL)
+            goto out;
+        b[i].buffer_type = MYSQL_TYPE_STRING;
+        b[i].buffer = cols[i].data;
+        b[i].buffer_length = cols[i].cap;
+        b[i].length = &cols[i].len;
+        b[i].is_null = &cols[i].is_null;
+        b[i].error = &cols[i].error;
+    }
+    if (res->ncols > 0 && mysql_stmt_bind_result(st, b) != 0) {
+        rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+        goto out;
+    }
+    while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
+        for (i = 0; i < res->ncols; i++) {
+            if (store_value(&arena, &offs, st, &b[i], &cols[i], i) != 0)
+                goto out;
+            /* fetch_column may have moved the buffer; bind again for the next row. */
+        }
+        if (f == MYSQL_DATA_TRUNCATED && mysql_stmt_bind_result(st, b) != 0)
+            goto out;
+        res->nrows++;
+    }
+    if (f != MYSQL_NO_DATA) {
+        rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+        goto out;
+    }
+    rc = finish_result(res, &arena, &offs) == 0 ? DB_OK : DB_EFAIL;
+out:
+    mysql_stmt_free_result(st);
+    if (cols != NULL)
+        for (i = 0; i < res->ncols; i++)
+            free(cols[i].data);
+    free(cols);
+    free(b);
+    buf_free(&arena);
+    buf_free(&offs);
+    return rc;
+}
+
+/* Runs sql once on the current connection. */
+static int run_once(struct db *db, const char *sql, const struct db_param *p, unsigned n,
+                    unsigned long long *affected, unsigned long long *insert_id, struct db_res *res)
+{
+    MYSQL_STMT *st;
+    MYSQL_RES *meta;
+    int rc = DB_EFAIL;
+
+    if ((rc = db_connect(db)) != DB_OK)
+        return rc;
+    if ((st = get_stmt(db, sql, &rc)) == NULL)
+        return rc;
+    if ((rc = bind_params(db, st, p, n, sql)) != DB_OK)
+        return rc;
+    if (mysql_stmt_execute(st) != 0)
+        return fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+    if (affected != NULL)
+        *affected = mysql_stmt_affected_rows(st);
+    if (insert_id != NULL)
+        *insert_id = mysql_stmt_insert_id(st);
+    meta = mysql_stmt_result_metadata(st);
+    if (meta == NULL)
+        return DB_OK;
+    if (res != NULL) {
+        rc = fetch_all(db, st, meta, res, sql);
+    } else {
+        mysql_stmt_store_result(st);
+        mysql_stmt_free_result(st);
+        rc = DB_OK;
+    }
+    mysql_free_result(meta);
+    return rc;
+}
+
+static int run(struct db *db, const char *sql, const struct db_param *p, unsigned n,
+               unsigned long long *affected, unsigned long long *insert_id, struct db_res *res)
+{
+    bool had_conn = db->conn != NULL, in_tx = db->in_tx;
+    int rc;
+
+    if (res != NULL)
+        memset(res, 0, sizeof(*res));
+    rc = run_once(db, sql, p, n, affected, insert_id, res);
+    /* A connection that died while idle (server restart) is only noticed
+     * now; run the statement once more on a fresh one.  Inside a
+     * transaction the earlier statements are gone, so the caller decides. */
+    if (rc == DB_EDOWN && had_conn && !in_tx) {
+        if (res != NULL) {
+            db_res_free(res);
+            memset(res, 0, sizeof(*res));
+        }
+        db->fail_ms = 0;
+        rc = run_once(db, sql, p, n, affected, insert_id, res);
+    }
+    return rc;
+}
+
+int db_exec(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+            unsigned long long *affected, unsigned long long *insert_id)
+{
+    return run(db, sql, params, nparams, affected, insert_id, NULL);
+}
+
+int db_query(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+             struct db_res *res)
+{
+    return run(db, sql, params, nparams, NULL, NULL, res);
+}
+
+void db_res_free(struct db_res *res)
+{
+    if (res == NULL)
+        return;
+    free(res->vals);
+    free(res->lens);
+    free(res->arena);
+    memset(res, 0, sizeof(*res));
+}
+
+const char *db_val(const struct db_res *res, unsigned row, unsigned col)
+{
+    if (row >= res->nrows || col >= res->ncols)
+        return NULL;
+    return res->vals[(size_t)row * res->ncols + col];
+}
+
+long long db_int(const struct db_res *res, unsigned row, unsigned col)
+{
+    const char *v = db_val(res, row, col);
+
+    return v != NULL ? strtoll(v, NULL, 10) : 0;
+}
+
+unsigned long db_len(const struct db_res *res, unsigned row, unsigned col)
+{
+    if (row >= res->nrows || col >= res->ncols)
+        return 0;
+    return res->lens[(size_t)row * res->ncols + col];
+}
+
+int db_begin(struct db *db)
+{
+    int rc;
+
+    if ((rc = db_connect(db)) != DB_OK)
+        return rc;
+    if (mysql_query(db->conn, "START TRANSACTION") != 0) {
+        rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), "START TRANSACTION");
+        /* The connection may have died while idle: one more try. */
+        if (rc == DB_EDOWN && db_connect(db) == DB_OK &&
+            mysql_query(db->conn, "START TRANSACTION") == 0)
+            rc = DB_OK;
+        if (rc != DB_OK)
+            return rc;
+    }
+    db->in_tx = true;
+    return DB_OK;
+}
+
+int db_commit(struct db *db)
+{
+    int rc = DB_OK;
+
+    if (db->conn == NULL)
+        return DB_EDOWN;
+    if (mysql_commit(db->conn) != 0)
+        rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), "COMMIT");
+    db->in_tx = false;
+    return rc;
+}
+
+void db_rollback(struct db *db)
+{
+    if (db->conn != NULL && mysql_rollback(db->conn) != 0)
+        fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
+    db->in_tx = false;
+}
+
+int db_exec_script(struct db *db, const char *sql)
+{
+    int rc, more;
+
+    if ((rc = db_connect(db)) != DB_OK)
+        return rc;
+    if (mysql_real_query(db->conn, sql, (unsigned long)strlen(sql)) != 0)
+        return fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
+    do {
+        MYSQL_RES *r = mysql_store_result(db->conn);
+        if (r != NULL)
+            mysql_free_result(r);
+        else if (mysql_errno(db->conn) != 0)
+            return fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
+        more = mysql_next_result(db->conn);
+        if (more > 0)
+            return fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
+    } while (more == 0);
+    return DB_OK;
+}
+
+const char *db_error(const struct db *db)
+{
+    return db->err;
+}
+
+void db_library_init(void)
+{
+    mysql_library_init(0, NULL, NULL);
+}
+
+void db_library_end(void)
+{
+    mysql_library_end();
+}
+
+void db_thread_init(void)
+{
+    mysql_thread_init();
+}
+
+void db_thread_end(void)
+{
+    mysql_thread_end();
+}

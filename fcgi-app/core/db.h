@@ -1,0 +1,131 @@
+/*
+ * One MariaDB/MySQL connection and its prepared statements.
+ *
+ * Each worker thread owns one struct db.  Statements are named by the
+ * address of their SQL text, which must therefore live as long as the
+ * process (a string literal or a string built once at start-up); each is
+ * prepared on first use and again after a reconnect.  Data only ever
+ * reaches the server as bound parameters.
+ *
+ * A lost connection is reopened on the next call; a statement that failed
+ * because the connection was lost is run once more on a new connection,
+ * except inside a transaction.
+ */
+#ifndef APIGW_DB_H
+#define APIGW_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct db;
+
+enum db_rc {
+    DB_OK = 0,
+    DB_EDOWN = -1, /* the server cannot be reached */
+    DB_EDUP = -2,  /* a unique key would be duplicated */
+    DB_EFAIL = -3  /* any other failure, logged where it happened */
+};
+
+enum db_ptype { DBP_T_NULL, DBP_T_INT, DBP_T_DOUBLE, DBP_T_STR, DBP_T_BLOB };
+
+struct db_param {
+    enum db_ptype type;
+    long long i;
+    double d;
+    const void *p;
+    unsigned long n;
+};
+
+/* A text parameter; NULL becomes SQL NULL. */
+static inline struct db_param db_str(const char *s)
+{
+    struct db_param p = {DBP_T_NULL, 0, 0, NULL, 0};
+    size_t n = 0;
+
+    if (s != NULL) {
+        while (s[n] != '\0')
+            n++;
+        p.type = DBP_T_STR;
+        p.p = s;
+        p.n = (unsigned long)n;
+    }
+    return p;
+}
+
+#define DB_INT(v)     ((struct db_param){DBP_T_INT, (long long)(v), 0, NULL, 0})
+#define DB_DOUBLE(v)  ((struct db_param){DBP_T_DOUBLE, 0, (double)(v), NULL, 0})
+#define DB_STR(s)     db_str(s)
+#define DB_STRN(s, l) ((struct db_param){DBP_T_STR, 0, 0, (s), (unsigned long)(l)})
+#define DB_BLOB(b, l) ((struct db_param){DBP_T_BLOB, 0, 0, (b), (unsigned long)(l)})
+#define DB_NULL       ((struct db_param){DBP_T_NULL, 0, 0, NULL, 0})
+/* DB_ARGS(a, b, ...) expands to the two arguments `params, count`. */
+#define DB_ARGS(...)                                                                               \
+    (const struct db_param[]){__VA_ARGS__},                                                        \
+        (unsigned)(sizeof((const struct db_param[]){__VA_ARGS__}) / sizeof(struct db_param))
+#define DB_NOARGS NULL, 0u
+
+/* A whole result set held in memory.  Values are NUL-terminated text (the
+ * server converts numbers and times); NULL stands for SQL NULL. */
+struct db_res {
+    unsigned nrows, ncols;
+    char **vals;         /* nrows * ncols pointers into the same allocation */
+    unsigned long *lens; /* byte length of each value */
+    char *arena;
+};
+
+/* Creates a handle (not yet connected).  cfg must outlive it.  When
+ * multi_statements is true the connection may run whole SQL scripts. */
+struct db *db_new(const struct config *cfg, bool multi_statements);
+
+/* Closes the connection and frees the handle and its statements. */
+void db_free(struct db *db);
+
+/* Connects now if not connected.  Returns DB_OK or DB_EDOWN. */
+int db_connect(struct db *db);
+
+/* Checks the connection with a round trip; returns DB_OK or DB_EDOWN. */
+int db_ping(struct db *db);
+
+/* Runs a statement that returns no rows.  affected (rows matched, since the
+ * connection uses CLIENT_FOUND_ROWS) and insert_id may be NULL. */
+int db_exec(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+            unsigned long long *affected, unsigned long long *insert_id);
+
+/* Runs a query and stores every row in res, which the caller frees with
+ * db_res_free (also after a failure). */
+int db_query(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+             struct db_res *res);
+
+void db_res_free(struct db_res *res);
+
+/* The value at (row, col), or NULL for SQL NULL or out of range. */
+const char *db_val(const struct db_res *res, unsigned row, unsigned col);
+
+/* The value as an integer (0 for NULL). */
+long long db_int(const struct db_res *res, unsigned row, unsigned col);
+
+/* The byte length of a value (0 for NULL). */
+unsigned long db_len(const struct db_res *res, unsigned row, unsigned col);
+
+/* Transactions: statements are not retried on a new connection inside one. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Runs a script of several ;-separated statements (only on a handle made
+ * with multi_statements).  For schema migrations, never for data. */
+int db_exec_script(struct db *db, const char *sql);
+
+/* Process- and thread-wide set-up of the client library: db_library_init
+ * once before any thread starts, db_thread_init/db_thread_end in every
+ * thread that uses a handle. */
+void db_library_init(void);
+void db_library_end(void);
+void db_thread_init(void);
+void db_thread_end(void);
+
+/* The last error text (never contains parameter values). */
+const char *db_error(const struct db *db);
+
+#endif

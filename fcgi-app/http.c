@@ -1,0 +1,254 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+
+#define HEAD_CAP (64u << 10)
+
+const char *req_param(const struct req *r, const char *name)
+{
+    size_t n = strlen(name);
+    char **e;
+
+    if (r->env == NULL)
+        return NULL;
+    for (e = r->env; *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+    char var[128];
+    size_t i, o = 0;
+
+    if (strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0) {
+        memcpy(var, "HTTP_", 5);
+        o = 5;
+    }
+    for (i = 0; name[i] != '\0' && o + 1 < sizeof(var); i++)
+        var[o++] = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
+    var[o] = '\0';
+    return req_param(r, var);
+}
+
+/* Reads and throws away what is left of a body that will not be used, so
+ * that the web server can finish sending it and read our answer. */
+static void drain_body(struct req *r)
+{
+    char chunk[16384];
+
+    while (r->io->read(r->io->ctx, chunk, sizeof(chunk)) > 0)
+        ;
+}
+
+static enum err read_body(struct req *r)
+{
+    const char *cl = req_header(r, "Content-Length");
+    unsigned long long want;
+    char *end, chunk[16384];
+
+    if (cl == NULL || *cl == '\0')
+        return ERR_OK;
+    errno = 0;
+    want = strtoull(cl, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return ERR_INVALID_FIELD;
+    if (want > (unsigned long long)r->cfg->max_body_bytes) {
+        drain_body(r);
+        return ERR_BODY_TOO_LARGE;
+    }
+    while (r->body.len < want) {
+        size_t ask = want - r->body.len < sizeof(chunk) ? want - r->body.len : sizeof(chunk);
+        long got = r->io->read(r->io->ctx, chunk, ask);
+        if (got <= 0)
+            break;
+        if (buf_append(&r->body, chunk, (size_t)got) != 0)
+            return ERR_BODY_TOO_LARGE;
+    }
+    return ERR_OK;
+}
+
+enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
+                  const struct http_io *io, char **env)
+{
+    const char *q;
+    uint64_t rnd;
+
+    memset(r, 0, sizeof(*r));
+    r->w = w;
+    r->cfg = cfg;
+    r->io = io;
+    r->env = env;
+    r->start_us = clock_mono_us();
+    r->status = 200;
+    r->query = "";
+    buf_init(&r->body, (size_t)cfg->max_body_bytes);
+    buf_init(&r->head, HEAD_CAP);
+    rnd = worker_random(w);
+    snprintf(r->id, sizeof(r->id), "%016llx", (unsigned long long)rnd);
+
+    r->method = req_param(r, "REQUEST_METHOD");
+    if (r->method == NULL || *r->method == '\0')
+        r->method = "GET";
+    r->uri = req_param(r, "REQUEST_URI");
+    if (r->uri == NULL || *r->uri == '\0')
+        r->uri = req_param(r, "SCRIPT_URL");
+    if (r->uri == NULL || *r->uri == '\0')
+        r->uri = "/";
+    q = strchr(r->uri, '?');
+    if (q != NULL) {
+        r->path = strndup(r->uri, (size_t)(q - r->uri));
+        r->query = q + 1;
+    } else {
+        r->path = strdup(r->uri);
+    }
+    if (r->path == NULL)
+        return ERR_INTERNAL;
+    return read_body(r);
+}
+
+void resp_status(struct req *r, int status)
+{
+    if (!r->head_sent)
+        r->status = status;
+}
+
+static bool header_safe(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s == '\r' || *s == '\n' || ((unsigned char)*s < 0x20 && *s != '\t'))
+            return false;
+    return true;
+}
+
+int resp_header(struct req *r, const char *name, const char *value)
+{
+    if (r->head_sent || !header_safe(name) || !header_safe(value))
+        return -1;
+    return buf_printf(&r->head, "%s: %s\r\n", name, value);
+}
+
+static int send_head(struct req *r)
+{
+    struct buf h;
+    int rc;
+
+    r->head_sent = true;
+    buf_init(&h, HEAD_CAP + 256);
+    rc = buf_printf(&h, "Status: %d %s\r\n%sX-Gateway-Request-Id: %s\r\n\r\n", r->status,
+                    http_reason(r->status), buf_str(&r->head), r->id);
+    if (rc == 0)
+        rc = r->io->write(r->io->ctx, h.data, h.len);
+    buf_free(&h);
+    if (rc != 0)
+        r->client_gone = true;
+    return rc;
+}
+
+int resp_write(struct req *r, const void *p, size_t n)
+{
+    if (r->client_gone)
+        return -1;
+    if (!r->head_sent && send_head(r) != 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (r->io->write(r->io->ctx, p, n) != 0) {
+        r->client_gone = true;
+        return -1;
+    }
+    r->resp_bytes += (long long)n;
+    return 0;
+}
+
+int resp_flush(struct req *r)
+{
+    if (r->client_gone)
+        return -1;
+    if (!r->head_sent && send_head(r) != 0)
+        return -1;
+    if (r->io->flush(r->io->ctx) != 0) {
+        r->client_gone = true;
+        return -1;
+    }
+    return 0;
+}
+
+const char *json_text(struct json_object *o, size_t *len)
+{
+    return json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+void reply_json(struct req *r, int status, struct json_object *o)
+{
+    const char *text = "{}";
+    size_t len = 2;
+
+    if (r->head_sent) {
+        json_object_put(o);
+        return;
+    }
+    if (o != NULL)
+        text = json_text(o, &len);
+    resp_status(r, status);
+    resp_header(r, "Content-Type", "application/json; charset=utf-8");
+    resp_header(r, "Cache-Control", "no-store");
+    {
+        char cl[24];
+        snprintf(cl, sizeof(cl), "%zu", len);
+        resp_header(r, "Content-Length", cl);
+    }
+    resp_write(r, text, len);
+    json_object_put(o);
+}
+
+void reply_empty(struct req *r, int status)
+{
+    if (r->head_sent)
+        return;
+    resp_status(r, status);
+    resp_write(r, NULL, 0);
+}
+
+void reply_error(struct req *r, enum err e, const char *fmt, ...)
+{
+    struct json_object *body, *inner;
+    char msg[512];
+    va_list ap;
+
+    if (r->head_sent)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    inner = json_object_new_object();
+    json_object_object_add(inner, "code", json_object_new_string(err_code(e)));
+    json_object_object_add(inner, "message", json_object_new_string(msg));
+    body = json_object_new_object();
+    json_object_object_add(body, "error", inner);
+    reply_json(r, err_status(e), body);
+}
+
+void req_finish(struct req *r)
+{
+    if (!r->head_sent)
+        reply_error(r, ERR_INTERNAL, "the request produced no response");
+    r->io->flush(r->io->ctx);
+    buf_free(&r->body);
+    buf_free(&r->head);
+    free(r->path);
+    r->path = NULL;
+}

@@ -1,0 +1,366 @@
+/*
+ * apigw-fcgi: start-up, signals, worker threads and the accept loop.
+ *
+ * FastCGI mode: the listening socket is `fcgi_socket` (or -s PATH), or
+ * file descriptor 0 when a process manager (spawn-fcgi, systemd socket
+ * activation, mod_fcgid) hands one over.  Otherwise the binary answers one
+ * plain CGI request from its environment and standard input.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "core/clock.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "http.h"
+#include "route.h"
+#include "service.h"
+
+extern char **environ;
+
+static struct app the_app;
+
+/* Replaced configurations are kept until exit: a worker may still read one. */
+static struct config *retired[64];
+static unsigned nretired;
+
+const struct config *app_config(struct app *app)
+{
+    return atomic_load(&app->cfg);
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: apigw-fcgi [-c CONFIG] [-s SOCKET] [--check-config] [--get KEY]\n"
+          "  -c CONFIG       configuration file (default $APIGW_CONFIG or var/apigw.conf)\n"
+          "  -s SOCKET       listen on this unix socket (overrides fcgi_socket)\n"
+          "  --check-config  check the configuration, print one line, exit\n"
+          "  --get KEY       print the effective value of one configuration key\n"
+          "Without a socket and without a FastCGI listener on fd 0 it serves one CGI request.\n",
+          f);
+}
+
+static long fcgx_read(void *ctx, char *p, size_t n)
+{
+    FCGX_Request *fr = ctx;
+
+    return FCGX_GetStr(p, n > (1u << 30) ? 1 << 30 : (int)n, fr->in);
+}
+
+static int fcgx_write(void *ctx, const char *p, size_t n)
+{
+    FCGX_Request *fr = ctx;
+
+    while (n > 0) {
+        int part = n > (1u << 30) ? 1 << 30 : (int)n;
+        if (FCGX_PutStr(p, part, fr->out) != part)
+            return -1;
+        p += part;
+        n -= (size_t)part;
+    }
+    return 0;
+}
+
+static int fcgx_flush(void *ctx)
+{
+    FCGX_Request *fr = ctx;
+
+    return FCGX_FFlush(fr->out) == 0 ? 0 : -1;
+}
+
+static long stdio_read(void *ctx, char *p, size_t n)
+{
+    (void)ctx;
+    return (long)fread(p, 1, n, stdin);
+}
+
+static int stdio_write(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+}
+
+static int stdio_flush(void *ctx)
+{
+    (void)ctx;
+    return fflush(stdout) == 0 ? 0 : -1;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    FCGX_Request fr;
+    struct http_io io = {fcgx_read, fcgx_write, fcgx_flush, -1, &fr};
+
+    db_thread_init();
+    FCGX_InitRequest(&fr, w->app->listen_fd, 0);
+    while (!atomic_load(&w->app->stopping)) {
+        int rc;
+
+        pthread_mutex_lock(&w->idle_lock);
+        w->idle_fd = fr.ipcFd;
+        pthread_mutex_unlock(&w->idle_lock);
+        rc = FCGX_Accept_r(&fr);
+        pthread_mutex_lock(&w->idle_lock);
+        w->idle_fd = -1;
+        pthread_mutex_unlock(&w->idle_lock);
+        if (rc < 0)
+            break;
+        io.fd = fr.ipcFd;
+        service_request(w, &io, fr.envp);
+        FCGX_Finish_r(&fr);
+    }
+    FCGX_Free(&fr, 1);
+    db_thread_end();
+    return NULL;
+}
+
+static void reload_config(struct app *app)
+{
+    struct config *old = atomic_load(&app->cfg), *fresh;
+    char err[512];
+
+    fresh = calloc(1, sizeof(*fresh));
+    if (fresh == NULL)
+        return;
+    if (config_load(fresh, old->path, err, sizeof(err)) != 0) {
+        log_error("reload refused, keeping the running configuration: %s", err);
+        free(fresh);
+        return;
+    }
+    if (nretired == sizeof(retired) / sizeof(retired[0])) {
+        log_error("reload refused: too many reloads in one process lifetime");
+        config_free(fresh);
+        free(fresh);
+        return;
+    }
+    retired[nretired++] = old;
+    atomic_store(&app->cfg, fresh);
+    log_set_level(log_level_from_name(fresh->log_level));
+    log_info("configuration reloaded from %s (db_*, workers and fcgi_socket need a restart)",
+             fresh->path);
+}
+
+static void close_idle_connections(struct app *app)
+{
+    long long i;
+
+    for (i = 0; i < app->nworkers; i++) {
+        struct worker *w = &app->workers[i];
+        pthread_mutex_lock(&w->idle_lock);
+        if (w->idle_fd >= 0)
+            shutdown(w->idle_fd, SHUT_RDWR);
+        pthread_mutex_unlock(&w->idle_lock);
+    }
+}
+
+/* Waits for signals: SIGHUP reloads, SIGTERM and SIGINT begin the drain. */
+static void *signal_main(void *arg)
+{
+    struct app *app = arg;
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload_config(app);
+            continue;
+        }
+        log_info("signal %d: finishing requests in flight, then exiting", sig);
+        atomic_store(&app->stopping, true);
+        FCGX_ShutdownPending();
+        /* Wakes every thread blocked in accept() or waiting on a kept-alive
+         * connection for its next request; in-flight requests go on. */
+        shutdown(app->listen_fd, SHUT_RDWR);
+        close_idle_connections(app);
+        return NULL;
+    }
+}
+
+static int open_listener(struct app *app, const char *sock_path)
+{
+    if (sock_path != NULL && *sock_path != '\0') {
+        unlink(sock_path);
+        app->listen_fd = FCGX_OpenSocket(sock_path, 1024);
+        if (app->listen_fd < 0) {
+            fprintf(stderr, "apigw-fcgi: cannot listen on %s: %s\n", sock_path, strerror(errno));
+            return -1;
+        }
+        /* The web server may run as another user; the directory guards it. */
+        chmod(sock_path, 0666);
+        return 0;
+    }
+    if (FCGX_IsCGI()) {
+        app->cgi = true;
+        app->listen_fd = -1;
+        return 0;
+    }
+    app->listen_fd = 0;
+    return 0;
+}
+
+static int run_cgi(struct app *app)
+{
+    struct worker w = {.app = app, .id = 0};
+    struct http_io io = {stdio_read, stdio_write, stdio_flush, -1, NULL};
+
+    worker_seed(&w);
+    w.db = db_new(app_config(app), false);
+    if (w.db == NULL)
+        return 1;
+    service_init(app);
+    service_request(&w, &io, environ);
+    service_worker_end(&w);
+    service_shutdown(app);
+    db_free(w.db);
+    return 0;
+}
+
+static int run_fcgi(struct app *app)
+{
+    const struct config *cfg = app_config(app);
+    long long n = cfg->workers, started = 0, i;
+    struct worker *workers = calloc((size_t)n, sizeof(*workers));
+    pthread_t sig_thread;
+    pthread_attr_t attr;
+    int64_t deadline;
+
+    if (workers == NULL)
+        return 1;
+    service_init(app);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1u << 20);
+    for (i = 0; i < n; i++) {
+        struct worker *w = &workers[i];
+        w->app = app;
+        w->id = (int)i;
+        w->idle_fd = -1;
+        pthread_mutex_init(&w->idle_lock, NULL);
+        worker_seed(w);
+        w->db = db_new(cfg, false);
+        if (w->db == NULL || pthread_create(&w->thread, &attr, worker_main, w) != 0) {
+            log_error("cannot start worker %lld", i);
+            break;
+        }
+        started++;
+    }
+    pthread_attr_destroy(&attr);
+    app->workers = workers;
+    app->nworkers = started;
+    pthread_create(&sig_thread, NULL, signal_main, app);
+    log_info("serving FastCGI with %lld worker threads", started);
+    pthread_join(sig_thread, NULL);
+    deadline = clock_mono_ms() + cfg->drain_timeout_s * 1000;
+    for (i = 0; i < started; i++) {
+        struct timespec ts;
+        int64_t left = deadline - clock_mono_ms();
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += left > 0 ? left / 1000 : 0;
+        if (pthread_timedjoin_np(workers[i].thread, NULL, &ts) != 0) {
+            log_warn("requests still running after %lld s; exiting anyway",
+                     (long long)cfg->drain_timeout_s);
+            break;
+        }
+        service_worker_end(&workers[i]);
+        db_free(workers[i].db);
+    }
+    service_shutdown(app);
+    log_info("stopped");
+    if (i == started)
+        free(workers);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cfg_path = NULL, *sock = NULL, *get_key = NULL;
+    bool check_only = false;
+    struct config *cfg;
+    char err[512];
+    sigset_t set;
+    int i, rc;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            cfg_path = argv[++i];
+        else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+            sock = argv[++i];
+        else if (strcmp(argv[i], "--check-config") == 0)
+            check_only = true;
+        else if (strcmp(argv[i], "--get") == 0 && i + 1 < argc)
+            get_key = argv[++i];
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL || config_load(cfg, cfg_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", cfg ? err : "out of memory");
+        free(cfg);
+        return 2;
+    }
+    if (get_key != NULL || check_only) {
+        char val[4096];
+        rc = 0;
+        if (check_only) {
+            printf("%s: configuration is valid\n", cfg->path);
+        } else if (config_get_text(cfg, get_key, val, sizeof(val)) != 0) {
+            fprintf(stderr, "apigw-fcgi: %s: unknown key\n", get_key);
+            rc = 2;
+        } else {
+            printf("%s\n", val);
+        }
+        config_free(cfg);
+        free(cfg);
+        return rc;
+    }
+    log_set_level(log_level_from_name(cfg->log_level));
+    atomic_store(&the_app.cfg, cfg);
+    if (sock == NULL)
+        sock = cfg->fcgi_socket;
+
+    /* Signals go to the signal thread only: block them before any thread. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    db_library_init();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (FCGX_Init() != 0 || open_listener(&the_app, sock) != 0)
+        return 1;
+    rc = the_app.cgi ? run_cgi(&the_app) : run_fcgi(&the_app);
+    curl_global_cleanup();
+    db_library_end();
+    for (i = 0; i < (int)nretired; i++) {
+        config_free(retired[i]);
+        free(retired[i]);
+    }
+    cfg = atomic_load(&the_app.cfg);
+    config_free(cfg);
+    free(cfg);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * The route table: every path the application answers, the methods it
+ * takes, the role a caller needs, and the handler.  Requirements are
+ * checked here, before dispatch, so that handlers only see callers who may
+ * call them.
+ */
+#ifndef APIGW_ROUTE_H
+#define APIGW_ROUTE_H
+
+struct req;
+
+enum role {
+    ROLE_PUBLIC = 0, /* no credential needed */
+    ROLE_VIEWER,
+    ROLE_OPERATOR,
+    ROLE_ADMIN,
+    ROLE__MAX
+};
+
+/* What the pattern captured: the {id} segment, when there is one. */
+struct route_args {
+    long long id;
+};
+
+typedef void (*route_fn)(struct req *r, const struct route_args *a);
+
+/* Finds the route for the request, checks method and role, and runs it;
+ * answers 404, 405, 401 or 403 itself when it cannot. */
+void route_dispatch(struct req *r);
+
+/* The name of a role ("viewer"), or NULL; role_parse does the reverse and
+ * returns ROLE_PUBLIC for an unknown name. */
+const char *role_name(enum role role);
+enum role role_parse(const char *name);
+
+#endif

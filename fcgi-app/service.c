@@ -1,0 +1,62 @@
+#include "service.h"
+
+#include <curl/curl.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "app.h"
+#include "core/log.h"
+#include "http.h"
+#include "route.h"
+
+void worker_seed(struct worker *w)
+{
+    if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng))
+        w->rng = (uint64_t)(uintptr_t)w ^ 0x9e3779b97f4a7c15ull;
+}
+
+/* splitmix64: fast, and good enough for ids, jitter and key picks. */
+uint64_t worker_random(struct worker *w)
+{
+    uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void service_init(struct app *app)
+{
+    (void)app;
+}
+
+void service_request(struct worker *w, const struct http_io *io, char **env)
+{
+    const struct config *cfg = app_config(w->app);
+    struct req r;
+    enum err e;
+
+    e = req_init(&r, w, cfg, io, env);
+    if (e == ERR_BODY_TOO_LARGE)
+        reply_error(&r, e, "request body is larger than max_body_bytes (%lld bytes)",
+                    cfg->max_body_bytes);
+    else if (e == ERR_INVALID_FIELD)
+        reply_error(&r, ERR_INVALID_FIELD, "Content-Length: not a number");
+    else if (e != ERR_OK)
+        reply_error(&r, e, "the request could not be read");
+    else
+        route_dispatch(&r);
+    req_finish(&r);
+}
+
+void service_worker_end(struct worker *w)
+{
+    if (w->curl != NULL)
+        curl_easy_cleanup(w->curl);
+    w->curl = NULL;
+}
+
+void service_shutdown(struct app *app)
+{
+    (void)app;
+}

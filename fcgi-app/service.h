@@ -1,0 +1,24 @@
+/*
+ * The service around the route table: what the process starts once, what
+ * every request goes through, and what a worker releases when it stops.
+ */
+#ifndef APIGW_SERVICE_H
+#define APIGW_SERVICE_H
+
+struct app;
+struct worker;
+struct http_io;
+
+/* Starts what the process shares (caches, the logger thread). */
+void service_init(struct app *app);
+
+/* Serves one request from its parameters and I/O. */
+void service_request(struct worker *w, const struct http_io *io, char **env);
+
+/* Releases a worker's own resources (its CURL handle). */
+void service_worker_end(struct worker *w);
+
+/* Stops what service_init started, flushing queued log rows. */
+void service_shutdown(struct app *app);
+
+#endif

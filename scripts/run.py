@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""`make run`: the whole stack in the foreground, data kept in var/.
+
+Starts MariaDB (unless APIGW_DB_HOST / APIGW_DB_SOCKET or the configuration
+names an existing server), applies the schema, starts the FastCGI
+application and nginx on 127.0.0.1:$APIGW_PORT, prints the URL and how to
+log in, and stops everything it started on Ctrl-C or SIGTERM.
+"""
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import apigw_stack as st  # noqa: E402
+
+VAR = os.path.join(st.ROOT, "var")
+
+
+def say(msg):
+    print("apigw: " + msg, flush=True)
+
+
+def take_lock():
+    os.makedirs(VAR, exist_ok=True)
+    f = open(os.path.join(VAR, "run.lock"), "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        pid = f.read().strip() or "?"
+        say("make run is already running (pid %s); stop it first" % pid)
+        sys.exit(1)
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def set_config_value(path, key, value):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    pat = re.compile(r"^\s*%s\s*=" % re.escape(key))
+    for i, line in enumerate(lines):
+        if pat.match(line):
+            lines[i] = "%s = %s" % (key, value)
+            break
+    else:
+        lines.append("%s = %s" % (key, value))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+
+
+def config_value(path, key):
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s*%s\s*=\s*(.*?)\s*$" % re.escape(key), line)
+            if m:
+                return m.group(1).strip("\"'")
+    return ""
+
+
+def prepare_config():
+    path = os.environ.get("APIGW_CONFIG") or os.path.join(VAR, "apigw.conf")
+    fresh_token = None
+    if not os.path.exists(path):
+        shutil.copy(os.path.join(st.ROOT, "conf-examples", "apigw.conf"), path)
+        os.chmod(path, 0o600)
+        say("wrote %s from conf-examples/apigw.conf" % path)
+    if not config_value(path, "encryption_key"):
+        set_config_value(path, "encryption_key", st.new_secret_hex(32))
+        say("generated encryption_key in %s (keep a copy: stored keys need it)" % path)
+    if not config_value(path, "admin_token"):
+        fresh_token = st.new_secret_hex(24)
+        set_config_value(path, "admin_token", fresh_token)
+    return path, fresh_token
+
+
+def effective(config_path, key, env):
+    out = subprocess.run([st.binary("apigw-fcgi"), "-c", config_path, "--get", key],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=st.ROOT)
+    if out.returncode != 0:
+        say(out.stderr.decode().strip())
+        sys.exit(2)
+    return out.stdout.decode().strip()
+
+
+def main():
+    lock = take_lock()  # noqa: F841  (held until exit)
+    for d in ("run", "db", "log", "nginx", "spool"):
+        os.makedirs(os.path.join(VAR, d), exist_ok=True)
+    config_path, fresh_token = prepare_config()
+    env = dict(os.environ)
+    env["APIGW_CONFIG"] = config_path
+
+    started = []
+    stopping = {"flag": False}
+
+    def stop_all(signum=None, frame=None):
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+
+    try:
+        external_db = (env.get("APIGW_DB_HOST") or env.get("APIGW_DB_SOCKET") or
+                       effective(config_path, "db_host", env))
+        if not external_db:
+            sock = st.short_socket_path(os.path.join(VAR, "run", "db.sock"), "db")
+            env["APIGW_DB_SOCKET"] = sock
+            say("starting MariaDB (data in var/db)")
+            db = st.MariaDB(os.path.join(VAR, "db"), sock, os.path.join(VAR, "log"))
+            db.start()
+            started.append(db)
+        say(st.migrate(config_path, env))
+
+        port = int(effective(config_path, "port", env))
+        if st.port_accepts(port):
+            say("port %d is already in use; set APIGW_PORT to another port" % port)
+            return 1
+        app_sock = st.short_socket_path(os.path.join(VAR, "run", "apigw.sock"), "app")
+        env["APIGW_FCGI_SOCKET"] = app_sock
+        app = st.App(config_path, app_sock, os.path.join(VAR, "log", "apigw.log"), env=env)
+        app.start()
+        started.append(app)
+        nginx = st.Nginx(os.path.join(VAR, "nginx"), port, app_sock,
+                         client_max_body="%dm" % (int(effective(config_path, "max_body_bytes",
+                                                                env)) // (1 << 20) + 2))
+        nginx.start()
+        started.append(nginx)
+
+        token = env.get("APIGW_ADMIN_TOKEN") or config_value(config_path, "admin_token")
+        say("API Gateway Pro is running at http://127.0.0.1:%d/" % port)
+        if fresh_token:
+            say("generated the bootstrap admin token (stored in %s):" % config_path)
+        say("log in at http://127.0.0.1:%d/ with the admin token: %s" % (port, token))
+        say("  or: curl -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/admin/upstreams"
+            % (token, port))
+        say("logs: var/log/apigw.log; press Ctrl-C to stop")
+        while not stopping["flag"]:
+            for part in started:
+                proc = part.process
+                if not proc.alive():
+                    say("%s exited unexpectedly:\n%s" % (proc.name, proc.log_tail()))
+                    return 1
+            time.sleep(0.2)
+        say("stopping")
+        return 0
+    except RuntimeError as e:
+        say(str(e))
+        return 1
+    finally:
+        for part in reversed(started):
+            try:
+                part.stop()
+            except Exception as e:  # keep stopping the others
+                say("while stopping: %s" % e)
+        if started:
+            say("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+/* Runs every CUnit suite and prints `RESULT unit passed=N failed=M`. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "suites.h"
+
+int main(int argc, char **argv)
+{
+    unsigned run, failed;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    suite_buf();
+    suite_config();
+    suite_clock();
+    suite_err();
+    CU_basic_set_mode(argc > 1 && strcmp(argv[1], "-v") == 0 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
+    CU_basic_run_tests();
+    run = CU_get_number_of_tests_run();
+    failed = CU_get_number_of_tests_failed();
+    printf("\nRESULT unit passed=%u failed=%u\n", run - failed, failed);
+    CU_cleanup_registry();
+    return failed == 0 ? 0 : 1;
+}

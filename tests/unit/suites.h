@@ -1,0 +1,29 @@
+/* The CUnit suites, one per module; each adds itself to the registry. */
+#ifndef APIGW_TEST_SUITES_H
+#define APIGW_TEST_SUITES_H
+
+#include <CUnit/CUnit.h>
+
+void suite_buf(void);
+void suite_config(void);
+void suite_clock(void);
+void suite_err(void);
+
+/* Adds a suite with its tests; aborts the run if CUnit cannot. */
+#define ADD_SUITE(name, ...)                                                                       \
+    do {                                                                                           \
+        CU_pSuite s_ = CU_add_suite(name, NULL, NULL);                                             \
+        const struct {                                                                             \
+            const char *n;                                                                         \
+            CU_TestFunc f;                                                                         \
+        } t_[] = {__VA_ARGS__};                                                                    \
+        size_t i_;                                                                                 \
+        for (i_ = 0; s_ != NULL && i_ < sizeof(t_) / sizeof(t_[0]); i_++)                          \
+            CU_add_test(s_, t_[i_].n, t_[i_].f);                                                   \
+    } while (0)
+#define TEST(fn)                                                                                   \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
+
+#endif

@@ -1,0 +1,76 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "suites.h"
+
+static void test_append_and_terminate(void)
+{
+    struct buf b;
+
+    buf_init(&b, 100);
+    CU_ASSERT_STRING_EQUAL(buf_str(&b), "");
+    CU_ASSERT_EQUAL(buf_append(&b, "abc", 3), 0);
+    CU_ASSERT_EQUAL(buf_puts(&b, "def"), 0);
+    CU_ASSERT_EQUAL(b.len, 6);
+    CU_ASSERT_STRING_EQUAL(buf_str(&b), "abcdef");
+    buf_free(&b);
+}
+
+static void test_cap_is_enforced(void)
+{
+    struct buf b;
+    char big[64];
+
+    memset(big, 'x', sizeof(big));
+    buf_init(&b, 10);
+    CU_ASSERT_EQUAL(buf_append(&b, big, 10), 0);
+    CU_ASSERT_EQUAL(buf_append(&b, big, 1), -1);
+    CU_ASSERT_EQUAL(b.len, 10);
+    CU_ASSERT_EQUAL(b.data[10], '\0');
+    buf_reset(&b);
+    CU_ASSERT_EQUAL(buf_append_some(&b, big, 64), 10);
+    CU_ASSERT_EQUAL(buf_append_some(&b, big, 64), 0);
+    buf_free(&b);
+}
+
+static void test_printf_grows_and_caps(void)
+{
+    struct buf b;
+    int i;
+
+    buf_init(&b, 1 << 20);
+    for (i = 0; i < 1000; i++)
+        CU_ASSERT_EQUAL(buf_printf(&b, "%04d,", i), 0);
+    CU_ASSERT_EQUAL(b.len, 5000);
+    CU_ASSERT_EQUAL(strncmp(b.data + 4995, "0999,", 5), 0);
+    buf_free(&b);
+    buf_init(&b, 8);
+    CU_ASSERT_EQUAL(buf_printf(&b, "%s", "123456789"), -1);
+    CU_ASSERT_EQUAL(b.len, 0);
+    buf_free(&b);
+}
+
+static void test_steal(void)
+{
+    struct buf b;
+    char *s;
+
+    buf_init(&b, 16);
+    s = buf_steal(&b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_STRING_EQUAL(s, "");
+    free(s);
+    buf_puts(&b, "hello");
+    s = buf_steal(&b);
+    CU_ASSERT_STRING_EQUAL(s, "hello");
+    CU_ASSERT_EQUAL(b.len, 0);
+    CU_ASSERT_PTR_NULL(b.data);
+    free(s);
+}
+
+void suite_buf(void)
+{
+    ADD_SUITE("buf", TEST(test_append_and_terminate), TEST(test_cap_is_enforced),
+              TEST(test_printf_grows_and_caps), TEST(test_steal));
+}
