@@ -14,7 +14,8 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototype
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(shell mariadb_config --cflags 2>/dev/null)
 DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(shell mariadb_config --libs 2>/dev/null) \
             -lfcgi -lcrypt -lpthread -lm
-ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Ifcgi-app $(DEPCFLAGS) -MMD -MP
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Ifcgi-app $(DEPCFLAGS) -MMD -MP \
+             -DAPIGW_DATADIR='"$(PREFIX)/share/apigw"' 
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 CORE_SRC := $(wildcard fcgi-app/core/*.c)

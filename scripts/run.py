@@ -19,7 +19,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apigw_stack as st  # noqa: E402
 
-VAR = os.path.join(st.ROOT, "var")
+# APIGW_VAR moves the state folder (the tests use it); default var/.
+VAR = os.path.abspath(os.environ.get("APIGW_VAR") or os.path.join(st.ROOT, "var"))
 
 
 def say(msg):
@@ -99,6 +100,7 @@ def main():
     config_path, fresh_token = prepare_config()
     env = dict(os.environ)
     env["APIGW_CONFIG"] = config_path
+    env.setdefault("APIGW_SPOOL_DIR", os.path.join(VAR, "spool"))
 
     started = []
     stopping = {"flag": False}
@@ -115,7 +117,7 @@ def main():
         if not external_db:
             sock = st.short_socket_path(os.path.join(VAR, "run", "db.sock"), "db")
             env["APIGW_DB_SOCKET"] = sock
-            say("starting MariaDB (data in var/db)")
+            say("starting MariaDB (data in %s)" % os.path.join(VAR, "db"))
             db = st.MariaDB(os.path.join(VAR, "db"), sock, os.path.join(VAR, "log"))
             db.start()
             started.append(db)
@@ -143,7 +145,7 @@ def main():
         say("log in at http://127.0.0.1:%d/ with the admin token: %s" % (port, token))
         say("  or: curl -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/admin/upstreams"
             % (token, port))
-        say("logs: var/log/apigw.log; press Ctrl-C to stop")
+        say("logs: %s; press Ctrl-C to stop" % os.path.join(VAR, "log", "apigw.log"))
         while not stopping["flag"]:
             for part in started:
                 proc = part.process

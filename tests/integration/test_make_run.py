@@ -1,0 +1,86 @@
+"""`make run` as RUN.md describes it: one stack in the foreground, a second
+copy refused, everything stopped on SIGTERM, data kept across restarts.
+scripts/run.py is what the make target runs; APIGW_VAR points it at a
+private folder so that it cannot disturb a developer's var/."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import harness
+from harness import wait_until
+
+RUN = os.path.join(harness.st.ROOT, "scripts", "run.py")
+
+
+def _start(var, port):
+    env = dict(os.environ, APIGW_VAR=var, APIGW_PORT=str(port))
+    for k in ("APIGW_DB_HOST", "APIGW_DB_SOCKET", "APIGW_CONFIG"):
+        env.pop(k, None)
+    return subprocess.Popen([sys.executable, RUN], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, cwd=harness.st.ROOT)
+
+
+def _healthy(port):
+    try:
+        return harness.Client(port).get("/healthz", timeout=2).status == 200
+    except OSError:
+        return False
+
+
+def _children_of(pid):
+    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], stdout=subprocess.PIPE).stdout.decode()
+    return [line for line in out.splitlines()[1:] if line.split()[1] == str(pid)]
+
+
+def test_make_run_lifecycle(stack):
+    var = os.path.join(stack.dir, "run-var")
+    port = harness.st.free_port()
+    first = _start(var, port)
+    try:
+        wait_until(lambda: _healthy(port) or first.poll() is not None, timeout=120,
+                   what="make run to serve /healthz")
+        assert first.poll() is None, first.stdout.read().decode()
+        # A second copy refuses and says why.
+        second = _start(var, harness.st.free_port())
+        out, _ = second.communicate(timeout=30)
+        assert second.returncode != 0
+        assert b"already running" in out, out
+        # The admin token was generated, stored and is accepted.
+        with open(os.path.join(var, "apigw.conf")) as f:
+            conf = f.read()
+        token = [line.split("=", 1)[1].strip() for line in conf.splitlines()
+                 if line.startswith("admin_token")][0]
+        assert len(token) >= 32
+        db = harness.st.MariaDB(None, os.path.join(var, "run", "db.sock"), None)
+        db.sql("INSERT INTO job_state VALUES ('it-marker', 'kept', UTC_TIMESTAMP())", "apigw")
+        children = _children_of(first.pid)
+        assert len(children) == 3, children  # mariadbd, apigw-fcgi, nginx
+        first.send_signal(signal.SIGTERM)
+        out, _ = first.communicate(timeout=90)
+        assert first.returncode == 0, out
+        assert b"stopped" in out
+        for line in children:
+            pid = int(line.split()[0])
+            assert not os.path.exists("/proc/%d" % pid) or \
+                open("/proc/%d/stat" % pid).read().split()[2] == "Z", line
+        assert not _healthy(port)
+        assert token.encode() in out.split(b"admin token:")[1][:200]
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # Data survives a restart, and the token is not regenerated.
+    again = _start(var, port)
+    try:
+        wait_until(lambda: _healthy(port) or again.poll() is not None, timeout=120,
+                   what="make run to come back")
+        got = db.sql("SELECT value FROM job_state WHERE name = 'it-marker'", "apigw")
+        assert got.strip() == "kept"
+        with open(os.path.join(var, "apigw.conf")) as f:
+            assert token in f.read()
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=90)
+    time.sleep(0.2)
