@@ -7,4 +7,42 @@
 /* h_health.c */
 void h_healthz(struct req *r, const struct route_args *a);
 
+/* h_login.c */
+void h_login(struct req *r, const struct route_args *a);
+void h_logout(struct req *r, const struct route_args *a);
+void h_me(struct req *r, const struct route_args *a);
+
+/* h_upstreams.c */
+void h_upstreams_list(struct req *r, const struct route_args *a);
+void h_upstreams_get(struct req *r, const struct route_args *a);
+void h_upstreams_create(struct req *r, const struct route_args *a);
+void h_upstreams_update(struct req *r, const struct route_args *a);
+void h_upstreams_delete(struct req *r, const struct route_args *a);
+
+/* h_keys.c */
+void h_keys_list(struct req *r, const struct route_args *a);
+void h_keys_get(struct req *r, const struct route_args *a);
+void h_keys_create(struct req *r, const struct route_args *a);
+void h_keys_update(struct req *r, const struct route_args *a);
+void h_keys_delete(struct req *r, const struct route_args *a);
+void h_keys_events(struct req *r, const struct route_args *a);
+
+/* h_keys_bulk.c */
+void h_keys_import(struct req *r, const struct route_args *a);
+void h_keys_batch(struct req *r, const struct route_args *a);
+
+/* h_tokens.c */
+void h_tokens_list(struct req *r, const struct route_args *a);
+void h_tokens_get(struct req *r, const struct route_args *a);
+void h_tokens_create(struct req *r, const struct route_args *a);
+void h_tokens_update(struct req *r, const struct route_args *a);
+void h_tokens_delete(struct req *r, const struct route_args *a);
+
+/* h_users.c */
+void h_users_list(struct req *r, const struct route_args *a);
+void h_users_get(struct req *r, const struct route_args *a);
+void h_users_create(struct req *r, const struct route_args *a);
+void h_users_update(struct req *r, const struct route_args *a);
+void h_users_delete(struct req *r, const struct route_args *a);
+
 #endif

@@ -119,6 +119,68 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
     return read_body(r);
 }
 
+static int hexdigit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long url_decode(const char *s, size_t n, bool plus_space, char *out, size_t outlen)
+{
+    size_t i, o = 0;
+
+    if (outlen == 0)
+        return -1;
+    for (i = 0; i < n && o + 1 < outlen; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                return -1;
+            hi = hexdigit((unsigned char)s[i + 1]);
+            lo = hexdigit((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi << 4 | lo;
+            if (c == 0)
+                return -1;
+            i += 2;
+        } else if (c == '+' && plus_space) {
+            c = ' ';
+        }
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+bool req_query(const struct req *r, const char *name, char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    const char *p = r->query;
+
+    while (*p != '\0') {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=')) {
+            const char *v = len == nlen ? p + len : p + nlen + 1;
+            size_t vlen = len == nlen ? 0 : len - nlen - 1;
+            if (url_decode(v, vlen, true, out, outlen) < 0)
+                out[0] = '\0';
+            return true;
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return false;
+}
+
 void resp_status(struct req *r, int status)
 {
     if (!r->head_sent)

@@ -49,9 +49,9 @@ struct req {
     bool client_gone; /* a write to the client failed */
     long long resp_bytes;
 
-    int64_t principal_id; /* the admin user or client token behind the request, 0 if none */
-    int role;             /* enum role of an admin caller */
-    const char *actor;    /* who the caller is, for history rows */
+    long long user_id; /* the admin user behind the request; 0 for none or the admin token */
+    int role;          /* enum role of an admin caller */
+    char actor[80];    /* who the caller is, for history rows: "user:NAME" or "admin-token" */
 };
 
 /* Prepares a request from its parameters and reads the body.  Returns
@@ -69,6 +69,15 @@ const char *req_param(const struct req *r, const char *name);
 /* A request header by its HTTP name, case-insensitive ("X-Api-Key"), or
  * NULL.  Content-Type and Content-Length are found too. */
 const char *req_header(const struct req *r, const char *name);
+
+/* Finds a query parameter and writes its decoded value (%XX and +) into
+ * out.  Returns true when present.  Values longer than outlen are cut. */
+bool req_query(const struct req *r, const char *name, char *out, size_t outlen);
+
+/* Decodes %XX escapes (and + as space when plus_space) of n bytes of s into
+ * out (outlen bytes, NUL-terminated).  Returns the decoded length, or -1 for
+ * a malformed escape or a decoded NUL. */
+long url_decode(const char *s, size_t n, bool plus_space, char *out, size_t outlen);
 
 /* Sets the status of the response to come (before any body byte). */
 void resp_status(struct req *r, int status);

@@ -35,11 +35,6 @@ static struct app the_app;
 static struct config *retired[64];
 static unsigned nretired;
 
-const struct config *app_config(struct app *app)
-{
-    return atomic_load(&app->cfg);
-}
-
 static void usage(FILE *f)
 {
     fputs("usage: apigw-fcgi [-c CONFIG] [-s SOCKET] [--check-config] [--get KEY]\n"

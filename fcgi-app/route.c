@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "handlers.h"
 #include "http.h"
 
@@ -14,9 +15,48 @@ struct route {
     route_fn fn;
 };
 
+#define A "/api/admin"
+
+/* Order matters only where patterns overlap: literal segments come before
+ * {id} (keys/import before keys/{id}). */
 static const struct route routes[] = {
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
     {"HEAD", "/healthz", ROLE_PUBLIC, h_healthz},
+
+    {"POST", A "/login", ROLE_PUBLIC, h_login},
+    {"POST", A "/logout", ROLE_VIEWER, h_logout},
+    {"GET", A "/me", ROLE_VIEWER, h_me},
+
+    {"GET", A "/upstreams", ROLE_VIEWER, h_upstreams_list},
+    {"POST", A "/upstreams", ROLE_ADMIN, h_upstreams_create},
+    {"GET", A "/upstreams/{id}", ROLE_VIEWER, h_upstreams_get},
+    {"PUT", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update},
+    {"PATCH", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update},
+    {"DELETE", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_delete},
+
+    {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import},
+    {"POST", A "/keys/batch", ROLE_OPERATOR, h_keys_batch},
+    {"GET", A "/keys", ROLE_VIEWER, h_keys_list},
+    {"POST", A "/keys", ROLE_OPERATOR, h_keys_create},
+    {"GET", A "/keys/{id}/events", ROLE_VIEWER, h_keys_events},
+    {"GET", A "/keys/{id}", ROLE_VIEWER, h_keys_get},
+    {"PATCH", A "/keys/{id}", ROLE_OPERATOR, h_keys_update},
+    {"PUT", A "/keys/{id}", ROLE_OPERATOR, h_keys_update},
+    {"DELETE", A "/keys/{id}", ROLE_OPERATOR, h_keys_delete},
+
+    {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list},
+    {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create},
+    {"GET", A "/tokens/{id}", ROLE_ADMIN, h_tokens_get},
+    {"PATCH", A "/tokens/{id}", ROLE_ADMIN, h_tokens_update},
+    {"PUT", A "/tokens/{id}", ROLE_ADMIN, h_tokens_update},
+    {"DELETE", A "/tokens/{id}", ROLE_ADMIN, h_tokens_delete},
+
+    {"GET", A "/users", ROLE_ADMIN, h_users_list},
+    {"POST", A "/users", ROLE_ADMIN, h_users_create},
+    {"GET", A "/users/{id}", ROLE_ADMIN, h_users_get},
+    {"PATCH", A "/users/{id}", ROLE_ADMIN, h_users_update},
+    {"PUT", A "/users/{id}", ROLE_ADMIN, h_users_update},
+    {"DELETE", A "/users/{id}", ROLE_ADMIN, h_users_delete},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -66,6 +106,28 @@ static bool match(const char *pattern, const char *path, struct route_args *a)
     return *s == '\0' || (s[0] == '/' && s[1] == '\0');
 }
 
+/* Checks the caller's credential and role; answers 401/403/503 itself. */
+static bool authorize(struct req *r, enum role need)
+{
+    enum err e = auth_admin(r);
+
+    if (e == ERR_UNAUTHORIZED) {
+        resp_header(r, "WWW-Authenticate", "Bearer");
+        reply_error(r, e, "send Authorization: Bearer <session token or admin token>");
+        return false;
+    }
+    if (e != ERR_OK) {
+        reply_error(r, e, "the credential could not be checked: the database is unreachable");
+        return false;
+    }
+    if ((int)need > r->role) {
+        reply_error(r, ERR_FORBIDDEN, "this needs the %s role; you are %s", role_name(need),
+                    role_name((enum role)r->role));
+        return false;
+    }
+    return true;
+}
+
 void route_dispatch(struct req *r)
 {
     struct route_args a = {0};
@@ -80,6 +142,8 @@ void route_dispatch(struct req *r)
         path_known = true;
         if (strcmp(rt->method, "*") != 0 && strcmp(rt->method, r->method) != 0)
             continue;
+        if (rt->need > ROLE_PUBLIC && !authorize(r, rt->need))
+            return;
         rt->fn(r, &a);
         return;
     }

@@ -9,6 +9,11 @@
 #include "http.h"
 #include "route.h"
 
+const struct config *app_config(struct app *app)
+{
+    return atomic_load(&app->cfg);
+}
+
 void worker_seed(struct worker *w)
 {
     if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng))

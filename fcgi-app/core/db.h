@@ -15,6 +15,7 @@
 #define APIGW_DB_H
 
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct config;
@@ -107,6 +108,32 @@ long long db_int(const struct db_res *res, unsigned row, unsigned col);
 
 /* The byte length of a value (0 for NULL). */
 unsigned long db_len(const struct db_res *res, unsigned row, unsigned col);
+
+/* Multi-row INSERTs: the statement for `head` followed by n copies of
+ * `row` (comma-separated) is built once per process for each power of two
+ * n up to DB_MULTIROW_MAX and then prepared like any other. */
+#define DB_MULTIROW_LEVELS 9 /* 1, 2, 4, ... 256 rows */
+#define DB_MULTIROW_MAX    (1u << (DB_MULTIROW_LEVELS - 1))
+
+struct db_multirow {
+    const char *head; /* "INSERT INTO t (a, b) VALUES " */
+    const char *row;  /* "(?, ?)" */
+    const char *_Atomic sql[DB_MULTIROW_LEVELS];
+};
+
+#define DB_MULTIROW_INIT(h, r)                                                                     \
+    {                                                                                              \
+        (h), (r),                                                                                  \
+        {                                                                                          \
+            NULL                                                                                   \
+        }                                                                                          \
+    }
+
+/* Inserts nrows rows of ncols parameters each (p holds them row after row)
+ * in as few statements as the power-of-two chunks allow.  *affected (may be
+ * NULL) receives the rows the server reports inserted. */
+int db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p, unsigned ncols,
+                   unsigned nrows, unsigned long long *affected);
 
 /* Transactions: statements are not retried on a new connection inside one. */
 int db_begin(struct db *db);

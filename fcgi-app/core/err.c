@@ -10,7 +10,6 @@ static const struct err_info table[ERR__MAX] = {
     [ERR_INVALID_JSON] = {400, "invalid_json"},
     [ERR_INVALID_FIELD] = {400, "invalid_field"},
     [ERR_INVALID_PATH] = {400, "invalid_path"},
-    [ERR_INVALID_QUERY] = {400, "invalid_query"},
     [ERR_UNAUTHORIZED] = {401, "unauthorized"},
     [ERR_FORBIDDEN] = {403, "forbidden"},
     [ERR_NOT_FOUND] = {404, "not_found"},

@@ -8,6 +8,9 @@ void suite_buf(void);
 void suite_config(void);
 void suite_clock(void);
 void suite_err(void);
+void suite_crypto(void);
+void suite_valid(void);
+void suite_http(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \

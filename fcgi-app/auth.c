@@ -1,0 +1,68 @@
+#include "auth.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app.h"
+#include "core/crypto.h"
+#include "core/db.h"
+#include "http.h"
+
+#define TOKEN_MAX 256
+
+size_t auth_bearer(const struct req *r, char *out, size_t outlen)
+{
+    const char *h = req_header(r, "Authorization");
+    size_t n;
+
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    n = strlen(h);
+    while (n > 0 && h[n - 1] == ' ')
+        n--;
+    if (n == 0 || n >= outlen)
+        return 0;
+    memcpy(out, h, n);
+    out[n] = '\0';
+    return n;
+}
+
+enum err auth_admin(struct req *r)
+{
+    char token[TOKEN_MAX];
+    unsigned char hash[SHA256_LEN];
+    struct db_res res;
+    size_t n = auth_bearer(r, token, sizeof(token));
+    int rc;
+
+    if (n == 0)
+        return ERR_UNAUTHORIZED;
+    if (r->cfg->admin_token[0] != '\0' && crypto_equal_str(token, r->cfg->admin_token)) {
+        r->role = ROLE_ADMIN;
+        r->user_id = 0;
+        snprintf(r->actor, sizeof(r->actor), "admin-token");
+        return ERR_OK;
+    }
+    crypto_sha256(token, n, hash);
+    rc = db_query(r->w->db,
+                  "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id"
+                  " WHERE s.token_hash = ? AND s.expires_at > UTC_TIMESTAMP() AND u.enabled = 1",
+                  DB_ARGS(DB_BLOB(hash, sizeof(hash))), &res);
+    if (rc != DB_OK) {
+        db_res_free(&res);
+        return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
+    }
+    if (res.nrows == 0) {
+        db_res_free(&res);
+        return ERR_UNAUTHORIZED;
+    }
+    r->user_id = db_int(&res, 0, 0);
+    snprintf(r->actor, sizeof(r->actor), "user:%s", db_val(&res, 0, 1));
+    r->role = role_parse(db_val(&res, 0, 2));
+    db_res_free(&res);
+    return r->role == ROLE_PUBLIC ? ERR_UNAUTHORIZED : ERR_OK;
+}

@@ -1,0 +1,128 @@
+#include "model.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+static const char *const status_names[KEY__MAX] = {"active", "disabled", "banned", "exhausted"};
+
+const char *key_status_name(enum key_status s)
+{
+    return (unsigned)s < KEY__MAX ? status_names[s] : "active";
+}
+
+int key_status_parse(const char *name)
+{
+    int i;
+
+    for (i = 0; i < KEY__MAX; i++)
+        if (name != NULL && strcmp(name, status_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *key_value_check(const char *v, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return "must not be empty";
+    if (n > KEY_VALUE_MAX)
+        return "must be at most 512 bytes";
+    for (i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f)
+            return "must not contain whitespace or control characters";
+    return NULL;
+}
+
+int key_seal(const unsigned char enc_key[32], const char *value, size_t n, struct key_sealed *out)
+{
+    if (n > KEY_VALUE_MAX || crypto_seal(enc_key, value, n, out->sealed) != 0)
+        return -1;
+    out->sealed_len = n + CRYPTO_OVERHEAD;
+    crypto_sha256(value, n, out->hash);
+    crypto_mask(value, n, out->masked);
+    return 0;
+}
+
+static int exists(struct db *db, const char *sql, long long id)
+{
+    struct db_res res;
+    int rc = db_query(db, sql, DB_ARGS(DB_INT(id)), &res);
+
+    if (rc == DB_OK && res.nrows == 0)
+        rc = DB_EFAIL;
+    db_res_free(&res);
+    return rc;
+}
+
+int model_upstream_exists(struct db *db, long long id)
+{
+    return exists(db, "SELECT 1 FROM upstreams WHERE id = ?", id);
+}
+
+int model_key_exists(struct db *db, long long id)
+{
+    return exists(db, "SELECT 1 FROM api_keys WHERE id = ?", id);
+}
+
+int model_bump_version(struct db *db)
+{
+    return db_exec(db, "UPDATE pool_version SET version = version + 1 WHERE id = 1", DB_NOARGS,
+                   NULL, NULL);
+}
+
+int key_change_status(struct db *db, const struct key_change *c, bool *changed)
+{
+    const char *to = key_status_name(c->to), *from;
+    char until[24] = "";
+    struct db_res res;
+    int rc;
+
+    if (changed != NULL)
+        *changed = false;
+    if (c->until > 0) {
+        struct tm tm;
+        gmtime_r(&c->until, &tm);
+        strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    if ((rc = db_begin(db)) != DB_OK)
+        return rc;
+    rc = db_query(db, "SELECT status FROM api_keys WHERE id = ? FOR UPDATE",
+                  DB_ARGS(DB_INT(c->key_id)), &res);
+    if (rc == DB_OK && res.nrows == 0)
+        rc = DB_EFAIL;
+    if (rc != DB_OK)
+        goto fail;
+    from = db_val(&res, 0, 0);
+    rc = db_exec(
+        db,
+        "UPDATE api_keys SET status = ?, disabled_until = ?, status_reason = ?,"
+        " updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        DB_ARGS(DB_STR(to), DB_STR(until[0] ? until : NULL), DB_STR(c->reason), DB_INT(c->key_id)),
+        NULL, NULL);
+    if (rc == DB_OK && strcmp(from, to) != 0) {
+        rc = db_exec(db,
+                     "INSERT INTO key_events (key_id, ts, from_status, to_status, reason, actor,"
+                     " rule_id, request_id, excerpt) VALUES (?, UTC_TIMESTAMP(3), ?, ?, ?, ?, ?,"
+                     " ?, ?)",
+                     DB_ARGS(DB_INT(c->key_id), DB_STR(from), DB_STR(to), DB_STR(c->reason),
+                             DB_STR(c->actor), c->rule_id > 0 ? DB_INT(c->rule_id) : DB_NULL,
+                             DB_STR(c->request_id), DB_STR(c->excerpt)),
+                     NULL, NULL);
+        if (changed != NULL)
+            *changed = true;
+    }
+    if (rc == DB_OK)
+        rc = model_bump_version(db);
+    if (rc != DB_OK)
+        goto fail;
+    db_res_free(&res);
+    return db_commit(db);
+fail:
+    db_res_free(&res);
+    db_rollback(db);
+    return rc;
+}

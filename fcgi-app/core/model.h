@@ -1,0 +1,69 @@
+/*
+ * The model layer shared by the admin handlers, the proxy and the cron
+ * jobs: key values (encrypt, hash, mask), key status changes with their
+ * history, and the pool version that tells every process to reload.
+ */
+#ifndef APIGW_MODEL_H
+#define APIGW_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "crypto.h"
+
+struct db;
+struct config;
+
+#define KEY_VALUE_MAX  512
+#define KEY_SEALED_MAX (KEY_VALUE_MAX + CRYPTO_OVERHEAD)
+
+enum key_status { KEY_ACTIVE, KEY_DISABLED, KEY_BANNED, KEY_EXHAUSTED, KEY__MAX };
+
+/* The name of a status ("active"), and back (-1 for an unknown name). */
+const char *key_status_name(enum key_status s);
+int key_status_parse(const char *name);
+
+/* Whether a key value is acceptable: 1 to KEY_VALUE_MAX bytes, no
+ * whitespace or control characters.  NULL when fine, else why not. */
+const char *key_value_check(const char *v, size_t n);
+
+/* A key value made ready for storage. */
+struct key_sealed {
+    unsigned char sealed[KEY_SEALED_MAX];
+    size_t sealed_len;
+    unsigned char hash[SHA256_LEN];
+    char masked[MASK_MAX];
+};
+
+/* Encrypts, hashes and masks a key value.  Returns 0 or -1. */
+int key_seal(const unsigned char enc_key[32], const char *value, size_t n, struct key_sealed *out);
+
+/* Existence checks: DB_OK when the row exists, DB_EFAIL when it does not,
+ * else the database error. */
+int model_upstream_exists(struct db *db, long long id);
+int model_key_exists(struct db *db, long long id);
+
+/* Moves the pool version on: every process reloads its pool cache. */
+int model_bump_version(struct db *db);
+
+/* A status change of one key and why. */
+struct key_change {
+    long long key_id;
+    enum key_status to;
+    time_t until;           /* disabled_until, 0 for none */
+    const char *reason;     /* "manual", "cron", a rule's name, ... */
+    const char *actor;      /* who: a user name, "admin-token", "cron", "rule" */
+    long long rule_id;      /* 0 for none */
+    const char *request_id; /* NULL for none */
+    const char *excerpt;    /* NULL for none; never a key value */
+};
+
+/* Applies a change in one transaction: the key's status, disabled_until
+ * and status_reason, a key_events row when the status really changes, and
+ * the pool version.  *changed (may be NULL) tells whether the status
+ * changed.  Returns DB_OK, DB_EFAIL when the key does not exist, or the
+ * database error. */
+int key_change_status(struct db *db, const struct key_change *c, bool *changed);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * Validation of JSON request bodies by a table per resource: each field's
+ * name, type, flags, range and extra check.  Handlers only ever see bodies
+ * that passed; a failure names the field and says what to fix.
+ */
+#ifndef APIGW_VALID_H
+#define APIGW_VALID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct json_object;
+
+enum vtype {
+    VT_STRING,
+    VT_INT,
+    VT_BOOL,
+    VT_TIME,     /* RFC 3339 text */
+    VT_INT_LIST, /* array of positive integers */
+    VT_OBJECT    /* any JSON object or array, checked elsewhere */
+};
+
+#define VF_REQUIRED  1u  /* must be present on create */
+#define VF_NULLABLE  2u  /* null is accepted */
+#define VF_READONLY  4u  /* returned, never written; ignored in bodies */
+#define VF_WRITEONLY 8u  /* accepted, never returned (no column in rows) */
+#define VF_NOUPDATE  16u /* accepted on create, refused on update */
+
+struct vfield {
+    const char *name;
+    enum vtype type;
+    unsigned flags;
+    long long min, max;                  /* int range, string length, list length */
+    const char *(*check)(const char *s); /* strings: NULL when fine, else why not */
+    const char *def;                     /* default on create as JSON text, or NULL */
+};
+
+/* Checks body (must be an object) against the table.  On create, required
+ * fields must be present.  Returns ERR_OK, or ERR_INVALID_FIELD with
+ * "field: what is wrong" in msg. */
+enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, bool create,
+                    char *msg, size_t msglen);
+
+/* Adds the defaults of fields missing from obj. */
+void valid_defaults(struct json_object *obj, const struct vfield *f, size_t n);
+
+/* Looks a field up by name; NULL when the table has none. */
+const struct vfield *valid_find(const struct vfield *f, size_t n, const char *name);
+
+/* Ready-made string checks. */
+const char *check_name_slug(const char *s);   /* [a-z0-9_-]{1,64} */
+const char *check_http_url(const char *s);    /* http(s)://host..., no query or fragment */
+const char *check_header_name(const char *s); /* an HTTP token */
+const char *check_no_ctl(const char *s);      /* no control characters */
+const char *check_url_path(const char *s);    /* starts with /, no control characters */
+const char *check_query_name(const char *s);  /* [A-Za-z0-9_.-]+ */
+
+#endif

@@ -1,0 +1,122 @@
+#include <json-c/json.h>
+#include <string.h>
+
+#include "core/valid.h"
+#include "suites.h"
+
+static const char *check_even(const char *s)
+{
+    return strlen(s) % 2 == 0 ? NULL : "must have an even length";
+}
+
+static const struct vfield fields[] = {
+    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
+    {"name", VT_STRING, VF_REQUIRED, 1, 8, check_name_slug, NULL},
+    {"secret", VT_STRING, VF_REQUIRED | VF_WRITEONLY | VF_NOUPDATE, 2, 10, check_even, NULL},
+    {"count", VT_INT, 0, 0, 100, NULL, "7"},
+    {"on", VT_BOOL, 0, 0, 0, NULL, "true"},
+    {"until", VT_TIME, VF_NULLABLE, 0, 0, NULL, "null"},
+    {"ids", VT_INT_LIST, 0, 0, 3, NULL, "[]"},
+};
+
+#define N (sizeof(fields) / sizeof(fields[0]))
+
+/* Validates text; returns the message ("" when valid). */
+static const char *run(const char *text, bool create)
+{
+    static char msg[256];
+    struct json_object *o = json_tokener_parse(text);
+    enum err e;
+
+    msg[0] = '\0';
+    e = valid_body(o, fields, N, create, msg, sizeof(msg));
+    json_object_put(o);
+    if (e == ERR_OK)
+        return "";
+    CU_ASSERT_EQUAL(e, ERR_INVALID_FIELD);
+    return msg;
+}
+
+static void test_valid_bodies(void)
+{
+    CU_ASSERT_STRING_EQUAL(run("{\"name\":\"ab\",\"secret\":\"xy\"}", true), "");
+    CU_ASSERT_STRING_EQUAL(run("{\"name\":\"ab\",\"secret\":\"xy\",\"count\":100,\"on\":false,"
+                               "\"until\":\"2026-01-01T00:00:00Z\",\"ids\":[1,2]}",
+                               true),
+                           "");
+    CU_ASSERT_STRING_EQUAL(run("{\"count\":3}", false), "");
+    CU_ASSERT_STRING_EQUAL(run("{\"id\":99,\"count\":3}", false), ""); /* read-only ignored */
+    CU_ASSERT_STRING_EQUAL(run("{\"until\":null}", false), "");
+}
+
+static void test_each_fault_names_its_field(void)
+{
+    const struct {
+        const char *text, *want;
+        bool create;
+    } cases[] = {
+        {"{\"secret\":\"xy\"}", "name: required", true},
+        {"{\"name\":\"ab\"}", "secret: required", true},
+        {"{\"bogus\":1}", "bogus: unknown field", false},
+        {"{\"name\":\"AB\"}", "name: use only a-z, 0-9, _ and -", false},
+        {"{\"name\":\"\"}", "name: length must be 1 to 8", false},
+        {"{\"name\":\"abcdefghi\"}", "name: length must be 1 to 8", false},
+        {"{\"name\":5}", "name: must be a string", false},
+        {"{\"name\":null}", "name: must be a string, not null", false},
+        {"{\"name\":\"ab\",\"secret\":\"xyz\"}", "secret: must have an even length", true},
+        {"{\"secret\":\"xy\"}", "secret: cannot be changed after creation", false},
+        {"{\"count\":101}", "count: must be between 0 and 100", false},
+        {"{\"count\":-1}", "count: must be between 0 and 100", false},
+        {"{\"count\":1.5}", "count: must be an integer", false},
+        {"{\"count\":\"1\"}", "count: must be an integer", false},
+        {"{\"on\":1}", "on: must be true or false", false},
+        {"{\"until\":\"tomorrow\"}", "until: must be an RFC 3339 time such as 2026-11-29T01:02:03Z",
+         false},
+        {"{\"ids\":[1,2,3,4]}", "ids: must have 0 to 3 items", false},
+        {"{\"ids\":[1,0]}", "ids: item 1 must be a positive integer", false},
+        {"{\"ids\":[\"1\"]}", "ids: item 0 must be a positive integer", false},
+        {"[1,2]", "body: must be a JSON object", false},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        CU_ASSERT_STRING_EQUAL(run(cases[i].text, cases[i].create), cases[i].want);
+}
+
+static void test_defaults_fill_missing_only(void)
+{
+    struct json_object *o = json_tokener_parse("{\"name\":\"ab\",\"count\":3}");
+
+    valid_defaults(o, fields, N);
+    CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                           "{\"name\":\"ab\",\"count\":3,\"on\":true,\"until\":null,\"ids\":[]}");
+    json_object_put(o);
+}
+
+static void test_string_checks(void)
+{
+    CU_ASSERT_PTR_NULL(check_http_url("https://api.openai.com/v1"));
+    CU_ASSERT_PTR_NULL(check_http_url("http://127.0.0.1:8080"));
+    CU_ASSERT_PTR_NOT_NULL(check_http_url("ftp://x.org"));
+    CU_ASSERT_PTR_NOT_NULL(check_http_url("https://x.org/v1?key=1"));
+    CU_ASSERT_PTR_NOT_NULL(check_http_url("https://x.org/#frag"));
+    CU_ASSERT_PTR_NOT_NULL(check_http_url("https://user:pw@x.org/"));
+    CU_ASSERT_PTR_NOT_NULL(check_http_url("https://x.org/a b"));
+    CU_ASSERT_PTR_NOT_NULL(check_http_url("https://"));
+    CU_ASSERT_PTR_NULL(check_header_name("X-Goog-Api-Key"));
+    CU_ASSERT_PTR_NOT_NULL(check_header_name("X Api"));
+    CU_ASSERT_PTR_NOT_NULL(check_header_name("X:Api"));
+    CU_ASSERT_PTR_NULL(check_url_path("/v1/models"));
+    CU_ASSERT_PTR_NOT_NULL(check_url_path("v1/models"));
+    CU_ASSERT_PTR_NOT_NULL(check_url_path("/v1\r\nX: y"));
+    CU_ASSERT_PTR_NULL(check_query_name("api_key"));
+    CU_ASSERT_PTR_NOT_NULL(check_query_name("api key"));
+    CU_ASSERT_PTR_NULL(check_name_slug("open-ai_2"));
+    CU_ASSERT_PTR_NOT_NULL(check_name_slug("OpenAI"));
+}
+
+void suite_valid(void)
+{
+    ADD_SUITE("valid", TEST(test_valid_bodies), TEST(test_each_fault_names_its_field),
+              TEST(test_defaults_fill_missing_only), TEST(test_string_checks));
+}
