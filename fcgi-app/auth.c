@@ -9,7 +9,7 @@
 #include "core/db.h"
 #include "http.h"
 
-#define TOKEN_MAX 256
+#define TOKEN_MAX 512
 
 size_t auth_bearer(const struct req *r, char *out, size_t outlen)
 {

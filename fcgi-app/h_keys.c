@@ -112,6 +112,15 @@ void h_keys_get(struct req *r, const struct route_args *a)
     rs_get(r, &keys, a->id);
 }
 
+/* disabled_until only means something for disabled and exhausted keys. */
+static void clear_until_unless_disabled(struct json_object *o)
+{
+    const char *st = jstr(o, "status");
+
+    if (st != NULL && (strcmp(st, "active") == 0 || strcmp(st, "banned") == 0))
+        json_object_object_add(o, "disabled_until", NULL);
+}
+
 void h_keys_create(struct req *r, const struct route_args *a)
 {
     struct json_object *o = body_valid(r, fields, keys.nfields, true);
@@ -127,6 +136,7 @@ void h_keys_create(struct req *r, const struct route_args *a)
     if (o == NULL)
         return;
     valid_defaults(o, fields, keys.nfields);
+    clear_until_unless_disabled(o);
     rc = model_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
     if (rc != DB_OK) {
         if (rc == DB_EFAIL)
@@ -173,8 +183,7 @@ static enum err record_status_change(struct req *r, struct update_ctx *u, char *
 
     (void)msg;
     (void)len;
-    if (strcmp(to, "active") == 0 || strcmp(to, "banned") == 0)
-        json_object_object_add(u->after, "disabled_until", NULL);
+    clear_until_unless_disabled(u->after);
     if (strcmp(from, to) == 0) {
         u->extra[u->nextra++] = DB_STR(jstr(u->before, "status_reason"));
         return ERR_OK;

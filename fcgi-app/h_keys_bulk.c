@@ -19,7 +19,7 @@
 
 static const struct vfield import_fields[] = {
     {"upstream_id", VT_INT, VF_REQUIRED, 1, INT64_MAX, NULL, NULL},
-    {"keys", VT_OBJECT, 0, 0, 0, NULL, NULL},
+    {"keys", VT_ARRAY, 0, 0, 0, NULL, NULL},
     {"text", VT_STRING, 0, 0, 1LL << 30, NULL, NULL},
     {"weight", VT_INT, 0, 1, 1000000, NULL, NULL},
     {"daily_quota", VT_INT, 0, 0, 1000000000000LL, NULL, NULL},

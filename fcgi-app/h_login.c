@@ -104,7 +104,7 @@ void h_login(struct req *r, const struct route_args *a)
 void h_logout(struct req *r, const struct route_args *a)
 {
     unsigned char hash[SHA256_LEN];
-    char token[256];
+    char token[512];
     size_t n = auth_bearer(r, token, sizeof(token));
     int rc;
 

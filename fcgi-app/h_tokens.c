@@ -29,10 +29,14 @@ static const struct vfield fields[] = {
     {"updated_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
 };
 
-#define COLS                                                                                       \
-    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME(            \
-        "expires_at") ", enabled, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ","       \
-                                                                                         " " SQL_TIME("updated_at")
+#define COLS                                                                                           \
+    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME(                \
+        "expires_at") ", enabled, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ","           \
+                                                                                         " " SQL_TIME( \
+                                                                                             "upd"     \
+                                                                                             "ate"     \
+                                                                                             "d_"      \
+                                                                                             "at")
 
 static const struct resource tokens = {
     "token",

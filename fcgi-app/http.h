@@ -55,8 +55,8 @@ struct req {
 };
 
 /* Prepares a request from its parameters and reads the body.  Returns
- * ERR_OK, or ERR_BODY_TOO_LARGE (the body was drained, not kept) or
- * ERR_INVALID_PATH (no usable request line). */
+ * ERR_OK, ERR_BODY_TOO_LARGE (the body was drained, not kept) or
+ * ERR_INVALID_FIELD (a Content-Length that is not a number). */
 enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
                   const struct http_io *io, char **env);
 

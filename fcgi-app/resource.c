@@ -153,6 +153,7 @@ struct json_object *row_json(const struct vfield *f, size_t n, const struct db_r
                 jv = json_object_new_string(v);
                 break;
             case VT_INT_LIST:
+            case VT_ARRAY:
             case VT_OBJECT:
                 jv = json_tokener_parse(v);
                 break;
@@ -199,6 +200,7 @@ unsigned row_params(const struct vfield *f, size_t n, struct json_object *obj, s
             break;
         }
         case VT_INT_LIST:
+        case VT_ARRAY:
         case VT_OBJECT: {
             size_t len;
             const char *text = json_text(v, &len);
@@ -331,6 +333,27 @@ void rs_delete(struct req *r, const struct resource *rs, long long id)
         reply_empty(r, 204);
 }
 
+/* Fields set at creation may be sent again (a GET body sent back), but
+ * not changed. */
+static enum err check_fixed(const struct resource *rs, struct update_ctx *u, char *msg, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < rs->nfields; i++) {
+        struct json_object *a = NULL, *b = NULL;
+        if (!(rs->fields[i].flags & VF_NOUPDATE) ||
+            !json_object_object_get_ex(u->patch, rs->fields[i].name, NULL))
+            continue;
+        json_object_object_get_ex(u->before, rs->fields[i].name, &a);
+        json_object_object_get_ex(u->patch, rs->fields[i].name, &b);
+        if ((rs->fields[i].flags & VF_WRITEONLY) || !json_object_equal(a, b)) {
+            snprintf(msg, len, "%s: cannot be changed after creation", rs->fields[i].name);
+            return ERR_INVALID_FIELD;
+        }
+    }
+    return ERR_OK;
+}
+
 static void update_locked(struct req *r, const struct resource *rs, struct update_ctx *u,
                           update_hook hook)
 {
@@ -360,7 +383,9 @@ static void update_locked(struct req *r, const struct resource *rs, struct updat
     u->after = row_json(rs->fields, rs->nfields, &res, 0);
     db_res_free(&res);
     merge_patch(rs->fields, rs->nfields, u->after, u->patch);
-    e = hook != NULL ? hook(r, u, msg, sizeof(msg)) : ERR_OK;
+    e = check_fixed(rs, u, msg, sizeof(msg));
+    if (e == ERR_OK && hook != NULL)
+        e = hook(r, u, msg, sizeof(msg));
     if (e != ERR_OK) {
         db_rollback(db);
         if (e == ERR_DB_UNAVAILABLE || e == ERR_INTERNAL)

@@ -98,6 +98,12 @@ void crypto_sha256(const void *p, size_t n, unsigned char out[SHA256_LEN])
     EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
+void crypto_wipe(void *p, size_t n)
+{
+    if (p != NULL)
+        OPENSSL_cleanse(p, n);
+}
+
 bool crypto_equal(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;
@@ -112,14 +118,42 @@ bool crypto_equal_str(const char *a, const char *b)
     return crypto_equal(ha, hb, SHA256_LEN);
 }
 
+/* Counts the characters of UTF-8 text (bytes that do not continue one). */
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t i, c = 0;
+
+    for (i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            c++;
+    return c;
+}
+
+/* The byte length of the first k characters of s. */
+static size_t utf8_prefix(const char *s, size_t n, size_t k)
+{
+    size_t i = 0;
+
+    while (i < n && k > 0) {
+        i++;
+        while (i < n && ((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
+        k--;
+    }
+    return i;
+}
+
 void crypto_mask(const char *secret, size_t n, char out[MASK_MAX])
 {
-    size_t show = n >= 24 ? 4 : n / 6;
+    size_t chars = utf8_chars(secret, n), show = chars >= 24 ? 4 : chars / 6;
+    size_t head = utf8_prefix(secret, n, show), tail_start = utf8_prefix(secret, n, chars - show);
+    size_t tail = n - tail_start;
 
-    memcpy(out, secret, show);
-    memcpy(out + show, "\xe2\x80\xa6", 3); /* … */
-    memcpy(out + show + 3, secret + n - show, show);
-    out[2 * show + 3] = '\0';
+    /* At most 4 characters of up to 4 bytes each on either side. */
+    memcpy(out, secret, head);
+    memcpy(out + head, "\xe2\x80\xa6", 3); /* … */
+    memcpy(out + head + 3, secret + tail_start, tail);
+    out[head + 3 + tail] = '\0';
 }
 
 char *crypto_password_hash(const char *password)

@@ -13,7 +13,7 @@
 #define CRYPTO_TAG_LEN   16
 #define CRYPTO_OVERHEAD  (CRYPTO_NONCE_LEN + CRYPTO_TAG_LEN)
 #define SHA256_LEN       32
-#define MASK_MAX         24 /* bytes of a masked value, NUL included */
+#define MASK_MAX         40 /* bytes of a masked value, NUL included */
 
 /* Encrypts n bytes of plain with key into out (n + CRYPTO_OVERHEAD bytes:
  * nonce, ciphertext, tag).  Returns 0 or -1. */
@@ -33,6 +33,9 @@ int crypto_random(void *out, size_t n);
 /* Writes 2*nbytes random hex characters and a NUL into out. */
 int crypto_random_hex(char *out, size_t nbytes);
 
+/* Overwrites n bytes of a secret with zeros (not optimized away). */
+void crypto_wipe(void *p, size_t n);
+
 /* Compares n bytes in time that does not depend on where they differ. */
 bool crypto_equal(const void *a, const void *b, size_t n);
 
@@ -40,8 +43,8 @@ bool crypto_equal(const void *a, const void *b, size_t n);
 bool crypto_equal_str(const char *a, const char *b);
 
 /* Writes a display form of a secret: at most the first 4 and last 4
- * characters around "…", fewer for short values (never more than a third
- * of the value).  out must hold MASK_MAX bytes. */
+ * characters (UTF-8 aware) around "…", fewer for short values (never more
+ * than a third of the value).  out must hold MASK_MAX bytes. */
 void crypto_mask(const char *secret, size_t n, char out[MASK_MAX]);
 
 /* Hashes a password with a fresh salt (yescrypt).  Returns a malloc'ed

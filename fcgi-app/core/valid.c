@@ -31,6 +31,8 @@ static const char *type_name(enum vtype t)
         return "an RFC 3339 time such as 2026-11-29T01:02:03Z";
     case VT_INT_LIST:
         return "an array of ids";
+    case VT_ARRAY:
+        return "an array";
     case VT_OBJECT:
         return "an object";
     }
@@ -104,6 +106,10 @@ static const char *check_value(const struct vfield *f, struct json_object *v, ch
         }
         return NULL;
     }
+    case VT_ARRAY:
+        if (t != json_type_array)
+            break;
+        return NULL;
     case VT_OBJECT:
         if (t != json_type_object && t != json_type_array)
             break;
@@ -133,10 +139,6 @@ enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, 
         }
         if (fd->flags & VF_READONLY)
             continue; /* a GET body sent back is fine; read-only values are ignored */
-        if (!create && (fd->flags & VF_NOUPDATE)) {
-            snprintf(msg, msglen, "%s: cannot be changed after creation", key);
-            return ERR_INVALID_FIELD;
-        }
         bad = check_value(fd, val, why, sizeof(why));
         if (bad != NULL) {
             snprintf(msg, msglen, "%s: %s", key, bad);

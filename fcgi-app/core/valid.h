@@ -19,6 +19,7 @@ enum vtype {
     VT_BOOL,
     VT_TIME,     /* RFC 3339 text */
     VT_INT_LIST, /* array of positive integers */
+    VT_ARRAY,    /* any JSON array, checked elsewhere */
     VT_OBJECT    /* any JSON object or array, checked elsewhere */
 };
 
@@ -26,7 +27,7 @@ enum vtype {
 #define VF_NULLABLE  2u  /* null is accepted */
 #define VF_READONLY  4u  /* returned, never written; ignored in bodies */
 #define VF_WRITEONLY 8u  /* accepted, never returned (no column in rows) */
-#define VF_NOUPDATE  16u /* accepted on create, refused on update */
+#define VF_NOUPDATE  16u /* set on create; an update may repeat it but not change it */
 
 struct vfield {
     const char *name;

@@ -76,6 +76,13 @@ static void test_mask_shows_little(void)
     CU_ASSERT_STRING_EQUAL(m, "\xe2\x80\xa6");
     crypto_mask("", 0, m);
     CU_ASSERT_STRING_EQUAL(m, "\xe2\x80\xa6");
+    /* Characters, not bytes: 24 two-byte letters show 4 on each side, whole. */
+    crypto_mask("\xd0\xb0\xd0\xb1\xd0\xb2\xd0\xb3\xd0\xb4\xd0\xb5\xd0\xb6\xd0\xb7"
+                "\xd0\xb0\xd0\xb1\xd0\xb2\xd0\xb3\xd0\xb4\xd0\xb5\xd0\xb6\xd0\xb7"
+                "\xd0\xb0\xd0\xb1\xd0\xb2\xd0\xb3\xd0\xb4\xd0\xb5\xd0\xb6\xd0\xb7",
+                48, m);
+    CU_ASSERT_STRING_EQUAL(m, "\xd0\xb0\xd0\xb1\xd0\xb2\xd0\xb3\xe2\x80\xa6"
+                              "\xd0\xb4\xd0\xb5\xd0\xb6\xd0\xb7");
 }
 
 static void test_password_hash_and_check(void)

@@ -1,0 +1,466 @@
+#include "pool.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db.h"
+#include "log.h"
+
+/* Round-robin cursors live here, one per upstream id, for the life of the
+ * process, so that a new snapshot goes on where the old one was. */
+#define CURSOR_SLOTS 4096
+
+static struct {
+    long long id;
+    atomic_ullong cursor;
+} cursors[CURSOR_SLOTS];
+static pthread_mutex_t cursor_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ullong spare_cursor;
+
+static atomic_ullong *cursor_for(long long id)
+{
+    size_t i, h = (size_t)id * 2654435761u % CURSOR_SLOTS;
+    atomic_ullong *found = &spare_cursor;
+
+    pthread_mutex_lock(&cursor_lock);
+    for (i = 0; i < CURSOR_SLOTS; i++) {
+        size_t s = (h + i) % CURSOR_SLOTS;
+        if (cursors[s].id == id || cursors[s].id == 0) {
+            cursors[s].id = id;
+            found = &cursors[s].cursor;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cursor_lock);
+    return found;
+}
+
+void pool_cache_init(struct pool_cache *c, const unsigned char *enc_key)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->build_lock, NULL);
+    c->enc_key = enc_key;
+}
+
+static void pool_free(struct pool *p)
+{
+    size_t i, k;
+
+    if (p == NULL)
+        return;
+    for (i = 0; i < p->nups; i++) {
+        struct pool_upstream *u = &p->ups[i];
+        for (k = 0; k < u->nkeys; k++) {
+            crypto_wipe(u->keys[k].value, u->keys[k].value_len);
+            free(u->keys[k].value);
+        }
+        free(u->keys);
+        free(u->name);
+        free(u->base_url);
+        free(u->auth_header);
+        free(u->auth_template);
+        free(u->auth_query_param);
+        free(u->probe_method);
+        free(u->probe_path);
+    }
+    for (i = 0; i < p->ntokens; i++)
+        free(p->tokens[i].upstreams);
+    free(p->ups);
+    free(p->tokens);
+    free(p);
+}
+
+void pool_cache_free(struct pool_cache *c)
+{
+    pool_free(c->cur);
+    c->cur = NULL;
+}
+
+struct pool *pool_acquire(struct pool_cache *c)
+{
+    struct pool *p;
+
+    pthread_mutex_lock(&c->lock);
+    p = c->cur;
+    if (p != NULL)
+        atomic_fetch_add(&p->refs, 1);
+    pthread_mutex_unlock(&c->lock);
+    return p;
+}
+
+void pool_release(struct pool *p)
+{
+    if (p != NULL && atomic_fetch_sub(&p->refs, 1) == 1)
+        pool_free(p);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+static enum strategy parse_strategy(const char *s)
+{
+    if (s != NULL && strcmp(s, "random") == 0)
+        return STRATEGY_RANDOM;
+    if (s != NULL && strcmp(s, "weighted") == 0)
+        return STRATEGY_WEIGHTED;
+    return STRATEGY_ROUND_ROBIN;
+}
+
+static int load_upstreams(struct db *db, struct pool *p)
+{
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(db,
+                  "SELECT id, name, base_url, auth_header, auth_template, auth_query_param,"
+                  " strategy, timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms,"
+                  " enabled, is_public, probe_method, probe_path, auto_disable_max_pct"
+                  " FROM upstreams ORDER BY name",
+                  DB_NOARGS, &res);
+    if (rc != DB_OK)
+        goto out;
+    p->ups = calloc(res.nrows + 1, sizeof(*p->ups));
+    if (p->ups == NULL) {
+        rc = DB_EFAIL;
+        goto out;
+    }
+    for (i = 0; i < res.nrows; i++) {
+        struct pool_upstream *u = &p->ups[i];
+        u->id = db_int(&res, i, 0);
+        u->name = dup_or_null(db_val(&res, i, 1));
+        u->base_url = dup_or_null(db_val(&res, i, 2));
+        u->auth_header = dup_or_null(db_val(&res, i, 3));
+        u->auth_template = dup_or_null(db_val(&res, i, 4));
+        u->auth_query_param = dup_or_null(db_val(&res, i, 5));
+        u->strategy = parse_strategy(db_val(&res, i, 6));
+        u->timeout_ms = db_int(&res, i, 7);
+        u->connect_timeout_ms = db_int(&res, i, 8);
+        u->max_retries = db_int(&res, i, 9);
+        u->retry_backoff_ms = db_int(&res, i, 10);
+        u->enabled = db_int(&res, i, 11) != 0;
+        u->is_public = db_int(&res, i, 12) != 0;
+        u->probe_method = dup_or_null(db_val(&res, i, 13));
+        u->probe_path = dup_or_null(db_val(&res, i, 14));
+        u->auto_disable_max_pct = db_int(&res, i, 15);
+        u->rr = cursor_for(u->id);
+        p->nups++;
+    }
+out:
+    db_res_free(&res);
+    return rc;
+}
+
+static struct pool_upstream *upstream_by_id(struct pool *p, long long id)
+{
+    size_t i;
+
+    for (i = 0; i < p->nups; i++)
+        if (p->ups[i].id == id)
+            return &p->ups[i];
+    return NULL;
+}
+
+/* Decrypts one key row into the next free slot of its upstream. */
+static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned row,
+                    const unsigned char *enc_key)
+{
+    struct pool_key *pk = &u->keys[u->nkeys];
+    unsigned long n = db_len(res, row, 2);
+    char *plain = malloc(n + 1);
+    long len = -1;
+
+    if (plain != NULL)
+        len = crypto_open(enc_key, (const unsigned char *)db_val(res, row, 2), n, plain);
+    if (len < 0) {
+        log_error("key %lld cannot be decrypted: is encryption_key the one it was stored with?",
+                  db_int(res, row, 0));
+        free(plain);
+        return;
+    }
+    pk->id = db_int(res, row, 0);
+    pk->upstream_id = u->id;
+    pk->value = plain;
+    pk->value_len = (size_t)len;
+    snprintf(pk->masked, sizeof(pk->masked), "%s", db_val(res, row, 3));
+    pk->weight = db_int(res, row, 4);
+    pk->daily_quota = db_int(res, row, 5);
+    pk->used_today = db_int(res, row, 6);
+    pk->rpm_limit = db_int(res, row, 7);
+    u->nkeys++;
+}
+
+/* Loads the active keys of every upstream, and how many keys each has in
+ * all (for the failure guard). */
+static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key)
+{
+    struct db_res res, counts;
+    struct pool_upstream *u;
+    unsigned i;
+    int rc;
+
+    memset(&counts, 0, sizeof(counts));
+    rc = db_query(db,
+                  "SELECT upstream_id, COUNT(*), SUM(status = 'active') FROM api_keys"
+                  " GROUP BY upstream_id",
+                  DB_NOARGS, &counts);
+    if (rc != DB_OK)
+        goto out_counts;
+    for (i = 0; i < counts.nrows; i++) {
+        if ((u = upstream_by_id(p, db_int(&counts, i, 0))) == NULL)
+            continue;
+        u->keys_total = db_int(&counts, i, 1);
+        u->keys_cap = (size_t)db_int(&counts, i, 2);
+        u->keys = calloc(u->keys_cap + 1, sizeof(*u->keys));
+        if (u->keys == NULL) {
+            rc = DB_EFAIL;
+            goto out_counts;
+        }
+    }
+    rc = db_query(db,
+                  "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
+                  " rpm_limit FROM api_keys WHERE status = 'active' ORDER BY upstream_id, id",
+                  DB_NOARGS, &res);
+    /* A key added between the two statements has no slot; the next load has it. */
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        u = upstream_by_id(p, db_int(&res, i, 1));
+        if (u != NULL && u->keys != NULL && u->nkeys < u->keys_cap)
+            add_key(u, &res, i, enc_key);
+    }
+    db_res_free(&res);
+out_counts:
+    db_res_free(&counts);
+    return rc;
+}
+
+static int cmp_token(const void *a, const void *b)
+{
+    return memcmp(((const struct pool_token *)a)->hash, ((const struct pool_token *)b)->hash,
+                  SHA256_LEN);
+}
+
+static void parse_token_upstreams(struct pool_token *t, const char *json)
+{
+    struct json_object *o = json_tokener_parse(json != NULL ? json : "[]");
+    size_t i, n;
+
+    if (o != NULL && json_object_is_type(o, json_type_array)) {
+        n = json_object_array_length(o);
+        t->upstreams = calloc(n + 1, sizeof(long long));
+        for (i = 0; t->upstreams != NULL && i < n; i++)
+            t->upstreams[t->nupstreams++] = json_object_get_int64(json_object_array_get_idx(o, i));
+    }
+    json_object_put(o);
+}
+
+static int load_tokens(struct db *db, struct pool *p)
+{
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(db,
+                  "SELECT id, token_hash, upstreams, rpm_limit, daily_quota,"
+                  " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled FROM client_tokens",
+                  DB_NOARGS, &res);
+    if (rc != DB_OK)
+        goto out;
+    p->tokens = calloc(res.nrows + 1, sizeof(*p->tokens));
+    if (p->tokens == NULL) {
+        rc = DB_EFAIL;
+        goto out;
+    }
+    for (i = 0; i < res.nrows; i++) {
+        struct pool_token *t = &p->tokens[p->ntokens];
+        if (db_len(&res, i, 1) != SHA256_LEN)
+            continue;
+        t->id = db_int(&res, i, 0);
+        memcpy(t->hash, db_val(&res, i, 1), SHA256_LEN);
+        parse_token_upstreams(t, db_val(&res, i, 2));
+        t->rpm_limit = db_int(&res, i, 3);
+        t->daily_quota = db_int(&res, i, 4);
+        t->expires_at = (time_t)db_int(&res, i, 5);
+        t->enabled = db_int(&res, i, 6) != 0;
+        p->ntokens++;
+    }
+    qsort(p->tokens, p->ntokens, sizeof(*p->tokens), cmp_token);
+out:
+    db_res_free(&res);
+    return rc;
+}
+
+static int read_version(struct db *db, unsigned long long *version)
+{
+    struct db_res res;
+    int rc = db_query(db, "SELECT version FROM pool_version WHERE id = 1", DB_NOARGS, &res);
+
+    if (rc == DB_OK)
+        *version = (unsigned long long)db_int(&res, 0, 0);
+    db_res_free(&res);
+    return rc;
+}
+
+static int build(struct pool_cache *c, struct db *db, unsigned long long version)
+{
+    struct pool *p = calloc(1, sizeof(*p)), *old;
+    int rc;
+
+    if (p == NULL)
+        return DB_EFAIL;
+    atomic_init(&p->refs, 1);
+    p->version = version;
+    p->loaded_ms = clock_mono_ms();
+    rc = load_upstreams(db, p);
+    if (rc == DB_OK)
+        rc = load_keys(db, p, c->enc_key);
+    if (rc == DB_OK)
+        rc = load_tokens(db, p);
+    if (rc != DB_OK) {
+        pool_free(p);
+        return rc;
+    }
+    pthread_mutex_lock(&c->lock);
+    old = c->cur;
+    c->cur = p;
+    pthread_mutex_unlock(&c->lock);
+    pool_release(old);
+    return 1;
+}
+
+int pool_refresh(struct pool_cache *c, struct db *db, long long min_interval_ms)
+{
+    int64_t now = clock_mono_ms();
+    unsigned long long version = 0;
+    struct pool *cur;
+    int rc;
+
+    if (now - atomic_load(&c->checked_ms) < min_interval_ms)
+        return 0;
+    pthread_mutex_lock(&c->build_lock);
+    /* Another thread may have checked while this one waited. */
+    if (now - atomic_load(&c->checked_ms) < min_interval_ms) {
+        pthread_mutex_unlock(&c->build_lock);
+        return 0;
+    }
+    rc = read_version(db, &version);
+    if (rc == DB_OK) {
+        atomic_store(&c->checked_ms, clock_mono_ms());
+        cur = pool_acquire(c);
+        if (cur == NULL || cur->version != version || now - cur->loaded_ms > POOL_MAX_AGE_MS)
+            rc = build(c, db, version);
+        pool_release(cur);
+    }
+    pthread_mutex_unlock(&c->build_lock);
+    return rc;
+}
+
+static int cmp_name(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct pool_upstream *)elem)->name);
+}
+
+struct pool_upstream *pool_find_upstream(const struct pool *p, const char *name)
+{
+    return bsearch(name, p->ups, p->nups, sizeof(*p->ups), cmp_name);
+}
+
+static int cmp_hash(const void *key, const void *elem)
+{
+    return memcmp(key, ((const struct pool_token *)elem)->hash, SHA256_LEN);
+}
+
+const struct pool_token *pool_find_token(const struct pool *p, const unsigned char *hash)
+{
+    return bsearch(hash, p->tokens, p->ntokens, sizeof(*p->tokens), cmp_hash);
+}
+
+bool pool_token_allows(const struct pool_token *t, long long upstream_id)
+{
+    size_t i;
+
+    if (t->nupstreams == 0)
+        return true;
+    for (i = 0; i < t->nupstreams; i++)
+        if (t->upstreams[i] == upstream_id)
+            return true;
+    return false;
+}
+
+static bool usable(struct pool_key *k, const long long *tried, size_t ntried, int64_t now_ms)
+{
+    size_t i;
+
+    if (atomic_load(&k->skip_until_ms) > now_ms)
+        return false;
+    if (k->daily_quota > 0 && k->used_today + atomic_load(&k->used_here) >= k->daily_quota)
+        return false;
+    for (i = 0; i < ntried; i++)
+        if (tried[i] == k->id)
+            return false;
+    return true;
+}
+
+/* weight × remaining daily quota; keys without a quota count as weight × 1000. */
+static long long key_weight(struct pool_key *k)
+{
+    long long left;
+
+    if (k->daily_quota == 0)
+        return k->weight * 1000;
+    left = k->daily_quota - k->used_today - atomic_load(&k->used_here);
+    return left > 0 ? k->weight * left : 0;
+}
+
+static struct pool_key *pick_weighted(struct pool_upstream *u, const long long *tried,
+                                      size_t ntried, uint64_t rnd, int64_t now_ms)
+{
+    long long total = 0, at;
+    size_t i;
+
+    for (i = 0; i < u->nkeys; i++)
+        if (usable(&u->keys[i], tried, ntried, now_ms))
+            total += key_weight(&u->keys[i]);
+    if (total <= 0)
+        return NULL;
+    at = (long long)(rnd % (uint64_t)total);
+    for (i = 0; i < u->nkeys; i++) {
+        if (!usable(&u->keys[i], tried, ntried, now_ms))
+            continue;
+        at -= key_weight(&u->keys[i]);
+        if (at < 0)
+            return &u->keys[i];
+    }
+    return NULL;
+}
+
+struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
+                           uint64_t rnd, int64_t now_ms)
+{
+    size_t start, i;
+
+    if (u->nkeys == 0)
+        return NULL;
+    switch (u->strategy) {
+    case STRATEGY_WEIGHTED:
+        return pick_weighted(u, tried, ntried, rnd, now_ms);
+    case STRATEGY_RANDOM:
+        start = (size_t)(rnd % u->nkeys);
+        break;
+    case STRATEGY_ROUND_ROBIN:
+    default:
+        start = (size_t)(atomic_fetch_add(u->rr, 1) % u->nkeys);
+        break;
+    }
+    for (i = 0; i < u->nkeys; i++) {
+        struct pool_key *k = &u->keys[(start + i) % u->nkeys];
+        if (usable(k, tried, ntried, now_ms))
+            return k;
+    }
+    return NULL;
+}

@@ -1,0 +1,122 @@
+/*
+ * The pool cache: upstreams, their usable keys (decrypted) and client
+ * tokens, loaded from the database into an immutable snapshot that every
+ * worker reads without a lock.  A snapshot is rebuilt when the database's
+ * pool version moves (checked at most every pool_refresh_ms) and, so that
+ * remaining quotas stay close, at least every POOL_MAX_AGE_MS.
+ *
+ * Nothing here is the only copy of anything: key status, quotas and rpm
+ * windows are decided by atomic statements in the database (quota.h); the
+ * snapshot only says which keys are worth trying.
+ */
+#ifndef APIGW_POOL_H
+#define APIGW_POOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crypto.h"
+
+struct db;
+struct config;
+
+#define POOL_MAX_AGE_MS 30000
+
+enum strategy { STRATEGY_ROUND_ROBIN, STRATEGY_RANDOM, STRATEGY_WEIGHTED };
+
+struct pool_key {
+    long long id;
+    long long upstream_id;
+    char *value; /* the decrypted key: only ever sent to its upstream */
+    size_t value_len;
+    char masked[MASK_MAX];
+    long long weight;
+    long long daily_quota; /* 0 = unlimited */
+    long long used_today;  /* as loaded */
+    long long rpm_limit;
+    atomic_llong used_here;     /* reservations this process made since loading */
+    atomic_llong skip_until_ms; /* monotonic ms before which the key is not tried */
+};
+
+struct pool_upstream {
+    long long id;
+    char *name;
+    char *base_url;
+    char *auth_header;
+    char *auth_template;
+    char *auth_query_param; /* NULL: inject into auth_header */
+    char *probe_method;     /* NULL when no probe is set */
+    char *probe_path;
+    enum strategy strategy;
+    long long timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms;
+    long long auto_disable_max_pct;
+    bool enabled, is_public;
+    struct pool_key *keys; /* the active keys */
+    size_t nkeys, keys_cap;
+    long long keys_total; /* keys of any status */
+    atomic_ullong *rr;    /* round-robin cursor; outlives snapshots */
+};
+
+struct pool_token {
+    unsigned char hash[SHA256_LEN];
+    long long id;
+    long long *upstreams; /* allowed upstream ids; none = all */
+    size_t nupstreams;
+    long long rpm_limit, daily_quota;
+    time_t expires_at; /* 0 = never */
+    bool enabled;
+};
+
+struct pool {
+    atomic_int refs;
+    unsigned long long version;
+    int64_t loaded_ms;
+    struct pool_upstream *ups; /* sorted by name */
+    size_t nups;
+    struct pool_token *tokens; /* sorted by hash */
+    size_t ntokens;
+};
+
+struct pool_cache {
+    pthread_mutex_t lock; /* guards cur */
+    struct pool *cur;
+    pthread_mutex_t build_lock; /* one rebuild at a time */
+    atomic_llong checked_ms;    /* when the version was last compared */
+    const unsigned char *enc_key;
+};
+
+/* Prepares an empty cache; enc_key (32 bytes) must outlive it. */
+void pool_cache_init(struct pool_cache *c, const unsigned char *enc_key);
+
+/* Frees the current snapshot (no worker may still hold one). */
+void pool_cache_free(struct pool_cache *c);
+
+/* Takes a reference to the current snapshot (NULL before the first load).
+ * Release it with pool_release. */
+struct pool *pool_acquire(struct pool_cache *c);
+void pool_release(struct pool *p);
+
+/* Compares the database's pool version with the snapshot's, when the last
+ * comparison is older than min_interval_ms, and rebuilds on a change (or
+ * when the snapshot is older than POOL_MAX_AGE_MS).  Returns 1 when a new
+ * snapshot was installed, 0 when none was needed, or a DB_E* error. */
+int pool_refresh(struct pool_cache *c, struct db *db, long long min_interval_ms);
+
+/* Lookups in a snapshot; NULL when absent. */
+struct pool_upstream *pool_find_upstream(const struct pool *p, const char *name);
+const struct pool_token *pool_find_token(const struct pool *p, const unsigned char *hash);
+
+/* Whether a token may call an upstream. */
+bool pool_token_allows(const struct pool_token *t, long long upstream_id);
+
+/* Picks a key of u that is worth trying now and is not among the tried
+ * ids, by the upstream's strategy; NULL when there is none.  rnd is a
+ * fresh random number. */
+struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
+                           uint64_t rnd, int64_t now_ms);
+
+#endif
