@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/pool.h"
 
 struct db;
 
@@ -25,6 +26,10 @@ struct app {
     bool cgi;                     /* true when serving one plain CGI request */
     struct worker *workers;       /* the worker threads, for the drain */
     long long nworkers;
+    struct pool_cache pool; /* upstreams, keys and tokens (core/pool.h) */
+    struct reqlog *reqlog;  /* the request log writer (core/reqlog.h) */
+    pthread_t refresher;    /* keeps the pool cache fresh */
+    bool refresher_started;
 };
 
 struct worker {

@@ -7,6 +7,9 @@
 /* h_health.c */
 void h_healthz(struct req *r, const struct route_args *a);
 
+/* proxy.c */
+void h_proxy(struct req *r, const struct route_args *a);
+
 /* h_login.c */
 void h_login(struct req *r, const struct route_args *a);
 void h_logout(struct req *r, const struct route_args *a);

@@ -296,6 +296,7 @@ void reply_error(struct req *r, enum err e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    snprintf(r->error, sizeof(r->error), "%s", msg);
     inner = json_object_new_object();
     json_object_object_add(inner, "code", json_object_new_string(err_code(e)));
     json_object_object_add(inner, "message", json_object_new_string(msg));
@@ -308,7 +309,8 @@ void req_finish(struct req *r)
 {
     if (!r->head_sent)
         reply_error(r, ERR_INTERNAL, "the request produced no response");
-    r->io->flush(r->io->ctx);
+    /* No flush here: FCGX_Finish_r sends the rest with the end record in
+     * one write, and CGI mode flushes standard output when it is done. */
     buf_free(&r->body);
     buf_free(&r->head);
     free(r->path);

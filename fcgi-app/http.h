@@ -52,6 +52,7 @@ struct req {
     long long user_id; /* the admin user behind the request; 0 for none or the admin token */
     int role;          /* enum role of an admin caller */
     char actor[80];    /* who the caller is, for history rows: "user:NAME" or "admin-token" */
+    char error[512];   /* the message of the error answer, if the gateway gave one */
 };
 
 /* Prepares a request from its parameters and reads the body.  Returns

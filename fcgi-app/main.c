@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,6 +29,8 @@
 #include "service.h"
 
 extern char **environ;
+
+#define WORKER_NICE 5
 
 static struct app the_app;
 
@@ -99,6 +102,9 @@ static void *worker_main(void *arg)
     struct http_io io = {fcgx_read, fcgx_write, fcgx_flush, -1, &fr};
 
     db_thread_init();
+    /* Under full load the single log writer must not starve among dozens of
+     * busy workers: workers run one step nicer than the writer. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
     FCGX_InitRequest(&fr, w->app->listen_fd, 0);
     while (!atomic_load(&w->app->stopping)) {
         int rc;
@@ -222,6 +228,7 @@ static int run_cgi(struct app *app)
         return 1;
     service_init(app);
     service_request(&w, &io, environ);
+    fflush(stdout);
     service_worker_end(&w);
     service_shutdown(app);
     db_free(w.db);

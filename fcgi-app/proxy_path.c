@@ -137,7 +137,7 @@ static bool item_named(const char *item, size_t len, const char *name)
 }
 
 int proxy_build_url(struct buf *out, const char *base_url, const char *rest, const char *query,
-                    const char *drop)
+                    const char *drop_a, const char *drop_b)
 {
     size_t blen = strlen(base_url);
     bool first = true;
@@ -152,7 +152,8 @@ int proxy_build_url(struct buf *out, const char *base_url, const char *rest, con
     }
     while (*query != '\0') {
         size_t len = strcspn(query, "&");
-        if (len > 0 && (drop == NULL || !item_named(query, len, drop))) {
+        if (len > 0 && (drop_a == NULL || !item_named(query, len, drop_a)) &&
+            (drop_b == NULL || !item_named(query, len, drop_b))) {
             rc |= buf_append(out, first ? "?" : "&", 1);
             rc |= buf_append(out, query, len);
             first = false;

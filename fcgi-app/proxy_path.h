@@ -28,10 +28,10 @@ bool proxy_split(const char *after_proxy, char *name, size_t namelen, const char
 
 /* Builds the upstream URL into out: base_url (without a trailing slash),
  * then "/" + rest when rest is not NULL, then the query with every
- * parameter named drop (when not NULL) removed.  Returns 0, or -1 when it
- * does not fit. */
+ * parameter named drop_a or drop_b (each may be NULL) removed.  Returns 0,
+ * or -1 when it does not fit. */
 int proxy_build_url(struct buf *out, const char *base_url, const char *rest, const char *query,
-                    const char *drop);
+                    const char *drop_a, const char *drop_b);
 
 /* Appends "name=value" to the query of url (percent-encoding the value),
  * with ? or & as needed. */

@@ -22,6 +22,7 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
     {"HEAD", "/healthz", ROLE_PUBLIC, h_healthz},
+    {"*", "/proxy/*", ROLE_PUBLIC, h_proxy},
 
     {"POST", A "/login", ROLE_PUBLIC, h_login},
     {"POST", A "/logout", ROLE_VIEWER, h_logout},
@@ -85,6 +86,8 @@ static bool match(const char *pattern, const char *path, struct route_args *a)
     const char *p = pattern, *s = path;
 
     while (*p != '\0') {
+        if (p[0] == '*' && p[1] == '\0')
+            return true; /* a prefix route */
         if (strncmp(p, "{id}", 4) == 0) {
             char *end;
             long long v;

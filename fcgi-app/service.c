@@ -3,9 +3,13 @@
 #include <curl/curl.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "app.h"
+#include "core/clock.h"
+#include "core/db.h"
 #include "core/log.h"
+#include "core/reqlog.h"
 #include "http.h"
 #include "route.h"
 
@@ -30,9 +34,41 @@ uint64_t worker_random(struct worker *w)
     return z ^ (z >> 31);
 }
 
+/* Checks the pool version every pool_refresh_ms, with its own connection. */
+static void *refresher_main(void *arg)
+{
+    struct app *app = arg;
+    struct db *db = db_new(app_config(app), false);
+
+    db_thread_init();
+    while (db != NULL && !atomic_load(&app->stopping)) {
+        const struct config *cfg = app_config(app);
+        int64_t until = clock_mono_ms() + cfg->pool_refresh_ms;
+        pool_refresh(&app->pool, db, cfg->pool_refresh_ms);
+        while (!atomic_load(&app->stopping) && clock_mono_ms() < until)
+            usleep(20000);
+    }
+    db_free(db);
+    db_thread_end();
+    return NULL;
+}
+
 void service_init(struct app *app)
 {
-    (void)app;
+    const struct config *cfg = app_config(app);
+    struct db *db;
+
+    pool_cache_init(&app->pool, cfg->enc_key);
+    app->reqlog = reqlog_start(cfg);
+    if (app->reqlog == NULL)
+        log_error("the request log writer did not start: requests will not be logged");
+    /* The first load happens now, so that the first request finds a pool. */
+    db = db_new(cfg, false);
+    if (db != NULL && pool_refresh(&app->pool, db, 0) < 0)
+        log_warn("the key pool could not be loaded yet; retrying in the background");
+    db_free(db);
+    if (!app->cgi)
+        app->refresher_started = pthread_create(&app->refresher, NULL, refresher_main, app) == 0;
 }
 
 void service_request(struct worker *w, const struct http_io *io, char **env)
@@ -63,5 +99,11 @@ void service_worker_end(struct worker *w)
 
 void service_shutdown(struct app *app)
 {
-    (void)app;
+    atomic_store(&app->stopping, true);
+    if (app->refresher_started)
+        pthread_join(app->refresher, NULL);
+    app->refresher_started = false;
+    reqlog_stop(app->reqlog);
+    app->reqlog = NULL;
+    pool_cache_free(&app->pool);
 }

@@ -113,11 +113,12 @@ class Process:
 class MariaDB:
     """A private MariaDB server: data in datadir, reachable only by socket."""
 
-    def __init__(self, datadir, socket_path, log_dir, durable=True):
+    def __init__(self, datadir, socket_path, log_dir, durable=True, flush_log_at_trx_commit=1):
         self.datadir = datadir
         self.socket = socket_path
         self.log_dir = log_dir
         self.durable = durable
+        self.flush_log_at_trx_commit = flush_log_at_trx_commit
         self.process = None
 
     def install(self):
@@ -143,6 +144,8 @@ class MariaDB:
         if not self.durable:
             argv += ["--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0",
                      "--innodb-doublewrite=0"]
+        else:
+            argv += ["--innodb-flush-log-at-trx-commit=%d" % self.flush_log_at_trx_commit]
         self.process = Process("mariadb", argv, os.path.join(self.log_dir, "mariadb.out")).start()
         try:
             wait_for(lambda: self._ready(), 60, "MariaDB on " + self.socket)

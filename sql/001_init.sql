@@ -166,9 +166,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 -- replayed from the spool after a database outage is inserted only once.
 CREATE TABLE IF NOT EXISTS request_logs (
     id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    request_id  VARCHAR(32) NOT NULL,
+    request_id  VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     ts          DATETIME(3) NOT NULL,
-    method      VARCHAR(16) NOT NULL,
+    method      VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     upstream_id BIGINT UNSIGNED NULL,
     upstream    VARCHAR(64) NULL,
     path        VARCHAR(2048) NOT NULL,

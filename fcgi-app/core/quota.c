@@ -23,12 +23,6 @@ int quota_reserve_key(struct db *db, long long key_id, bool *granted)
     return rc;
 }
 
-int quota_key_failed(struct db *db, long long key_id)
-{
-    return db_exec(db, "UPDATE api_keys SET total_failures = total_failures + 1 WHERE id = ?",
-                   DB_ARGS(DB_INT(key_id)), NULL, NULL);
-}
-
 int quota_reserve_token(struct db *db, long long token_id, bool *granted)
 {
     unsigned long long n = 0;

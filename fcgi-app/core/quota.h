@@ -16,9 +16,6 @@ struct db;
  * *granted tells whether it was.  Returns DB_OK or a DB_E* error. */
 int quota_reserve_key(struct db *db, long long key_id, bool *granted);
 
-/* Counts a failed attempt on a key (total_failures). */
-int quota_key_failed(struct db *db, long long key_id);
-
 /* Reserves one request on a client token under its rpm_limit and
  * daily_quota.  *granted tells whether it was. */
 int quota_reserve_token(struct db *db, long long token_id, bool *granted);

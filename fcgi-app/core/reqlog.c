@@ -20,6 +20,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "usage.h"
 
 #define LOG_COLS       16
 #define QUEUE_CAP      200000 /* past this, batches go straight to the spool */
@@ -38,6 +39,7 @@ struct reqlog {
     bool stopping;
     atomic_llong spooled;
     int64_t replay_after_ms;
+    struct usage *usage;
 };
 
 void reqlog_entry_free(struct reqlog_entry *e)
@@ -73,6 +75,12 @@ void reqlog_push(struct reqlog *q, struct reqlog_entry *e)
     if (q->depth >= q->cfg->log_batch_rows)
         pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
+}
+
+void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool failed)
+{
+    if (!counted || failed)
+        usage_note(q->usage, key_id, counted, failed);
 }
 
 long long reqlog_depth(struct reqlog *q)
@@ -128,7 +136,14 @@ static int write_list(struct reqlog *q, struct reqlog_entry *list, size_t n)
         return DB_EFAIL;
     for (e = list; e != NULL; e = e->next)
         entry_params(e, &p[LOG_COLS * i++]);
-    rc = db_insert_rows(q->db, &insert_sql, p, LOG_COLS, (unsigned)n, NULL);
+    /* One commit for the whole batch, however many statements it takes. */
+    rc = db_begin(q->db);
+    if (rc == DB_OK)
+        rc = db_insert_rows(q->db, &insert_sql, p, LOG_COLS, (unsigned)n, NULL);
+    if (rc == DB_OK)
+        rc = db_commit(q->db);
+    else
+        db_rollback(q->db);
     free(p);
     return rc;
 }
@@ -385,9 +400,34 @@ static struct reqlog_entry *take(struct reqlog *q, size_t max, size_t *n)
     return head;
 }
 
+/* How many entries to write next: bigger batches (fewer commits) when
+ * behind, and everything past the queue's cap (a long outage), so that it
+ * goes to the spool at once. */
+static size_t batch_size(const struct reqlog *q)
+{
+    size_t batch = (size_t)q->cfg->log_batch_rows;
+
+    if (q->depth > QUEUE_CAP)
+        return (size_t)q->depth;
+    return q->depth > 2 * (long long)batch ? 4 * batch : batch;
+}
+
+/* Says so, at most every 10 s, when the writer is far behind. */
+static void warn_if_behind(struct reqlog *q, long long depth, int64_t *last_ms)
+{
+    int64_t now = clock_mono_ms();
+
+    if (depth < 10 * q->cfg->log_batch_rows || now - *last_ms < 10000)
+        return;
+    *last_ms = now;
+    log_warn("request log: %lld rows wait to be written (the database is slower than the traffic)",
+             depth);
+}
+
 static void *logger_main(void *arg)
 {
     struct reqlog *q = arg;
+    int64_t warned_ms = 0;
     bool stop = false;
 
     db_thread_init();
@@ -404,12 +444,11 @@ static void *logger_main(void *arg)
         if (!q->stopping && q->depth < q->cfg->log_batch_rows)
             pthread_cond_timedwait(&q->wake, &q->lock, &ts);
         stop = q->stopping;
-        /* When the queue has grown past its cap (a long outage), take it all
-         * so that it goes to the spool at once. */
-        batch =
-            take(q, q->depth > QUEUE_CAP ? (size_t)q->depth : (size_t)q->cfg->log_batch_rows, &n);
+        warn_if_behind(q, q->depth, &warned_ms);
+        batch = take(q, batch_size(q), &n);
         pthread_mutex_unlock(&q->lock);
         flush_batch(q, batch, n);
+        usage_flush(q->usage, q->db);
         pthread_mutex_lock(&q->lock);
         while (stop && q->head != NULL) {
             batch = take(q, (size_t)q->cfg->log_batch_rows, &n);
@@ -419,6 +458,7 @@ static void *logger_main(void *arg)
         }
         pthread_mutex_unlock(&q->lock);
     }
+    usage_flush(q->usage, q->db);
     db_thread_end();
     return NULL;
 }
@@ -431,14 +471,17 @@ struct reqlog *reqlog_start(const struct config *cfg)
         return NULL;
     q->cfg = cfg;
     q->db = db_new(cfg, false);
+    q->usage = usage_new();
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);
     if (mkdir(cfg->spool_dir, 0700) != 0 && errno != EEXIST)
         log_warn("request log: cannot create %s: %s", cfg->spool_dir, strerror(errno));
     if (spool_pending(q))
         atomic_store(&q->spooled, 1);
-    if (q->db == NULL || pthread_create(&q->thread, NULL, logger_main, q) != 0) {
+    if (q->db == NULL || q->usage == NULL ||
+        pthread_create(&q->thread, NULL, logger_main, q) != 0) {
         db_free(q->db);
+        usage_free(q->usage);
         free(q);
         return NULL;
     }
@@ -455,6 +498,7 @@ void reqlog_stop(struct reqlog *q)
     pthread_mutex_unlock(&q->lock);
     pthread_join(q->thread, NULL);
     db_free(q->db);
+    usage_free(q->usage);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->wake);
     free(q);

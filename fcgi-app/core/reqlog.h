@@ -9,6 +9,7 @@
 #ifndef APIGW_REQLOG_H
 #define APIGW_REQLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct config;
@@ -52,6 +53,10 @@ void reqlog_entry_free(struct reqlog_entry *e);
 /* Writes what is queued (to the database or the spool), stops the thread
  * and frees the logger. */
 void reqlog_stop(struct reqlog *q);
+
+/* Counts one attempt with a key (see usage.h); the logger adds the counts
+ * to the database with its next batch. */
+void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool failed);
 
 /* Entries waiting in memory, and rows waiting in spool files (for
  * /metrics). */

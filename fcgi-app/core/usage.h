@@ -1,0 +1,26 @@
+/*
+ * Key usage counted in memory and added to the database in batches by the
+ * request-log writer: used_today, total_requests, total_failures and
+ * last_used_at.  Keys with a daily quota or an rpm limit are counted by
+ * their reservation instead (quota.h); only their failures come here.
+ */
+#ifndef APIGW_USAGE_H
+#define APIGW_USAGE_H
+
+#include <stdbool.h>
+
+struct db;
+struct usage;
+
+struct usage *usage_new(void);
+void usage_free(struct usage *u);
+
+/* Notes one attempt with a key.  counted: the reservation already counted
+ * the request (only the failure, if any, is added here). */
+void usage_note(struct usage *u, long long key_id, bool counted, bool failed);
+
+/* Adds what was noted to the database in one transaction.  What could not
+ * be written is kept for the next call.  Returns DB_OK or the error. */
+int usage_flush(struct usage *u, struct db *db);
+
+#endif

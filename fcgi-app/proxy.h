@@ -1,0 +1,62 @@
+/*
+ * The proxy: /proxy/{upstream}/{path...}.  proxy.c runs a request (guards,
+ * client token, key choice and reservation, retries, the log entry);
+ * proxy_fwd.c runs one attempt with libcurl and streams the answer.
+ */
+#ifndef APIGW_PROXY_H
+#define APIGW_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/reqlog.h"
+
+struct req;
+struct pool;
+struct pool_upstream;
+struct pool_key;
+struct pool_token;
+
+#define PROXY_MAX_TRIED 16
+
+/* One client request on its way through the proxy. */
+struct proxy {
+    struct req *r;
+    struct pool *pool;
+    struct pool_upstream *up;
+    const struct pool_token *token;
+    const char *cred_header; /* the request header that held the client token */
+    bool cred_in_query;      /* the token came as ?key= */
+    char name[72];
+    const char *rest; /* the raw path after the upstream name, NULL when none */
+    struct buf url;   /* the upstream URL, without the key */
+    long long tried[PROXY_MAX_TRIED];
+    unsigned ntried;
+    int64_t deadline_ms; /* monotonic: no attempt or back-off goes past it */
+    struct reqlog_entry *log;
+};
+
+/* What one attempt came to. */
+enum outcome {
+    OUTCOME_DONE,       /* an answer went (or is going) to the client */
+    OUTCOME_RETRY,      /* failed before any byte reached the client: try another key */
+    OUTCOME_CLIENT_GONE /* the client left; nothing more to do */
+};
+
+/* The result of an attempt that failed. */
+struct attempt_error {
+    enum err code;  /* ERR_UPSTREAM_ERROR or ERR_UPSTREAM_TIMEOUT */
+    char text[256]; /* for the log and the client; key values masked */
+};
+
+/* Sends the request to the upstream with key k and streams the answer to
+ * the client.  attempt_no counts from 1 (it goes in X-Gateway-Attempts). */
+enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
+                           struct attempt_error *err);
+
+/* Whether the status of an upstream answer counts against the key. */
+bool proxy_status_is_key_failure(int status);
+
+#endif

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""`make bench`: the gateway against two references, in one run, on this
+machine.
+
+  nginx proxy_pass  -> fast mock   (what a plain reverse proxy reaches)
+  bare FastCGI      -> fast mock   (nginx -> FastCGI -> libcurl, nothing else)
+  the gateway       -> fast mock   (token check, key choice and reservation in
+                                    MariaDB, request logging, rules)
+
+The fast mock is nginx `return 200` with a ~230-byte JSON body.  Each target
+is driven by wrk at 32 connections; then RSS over 200,000 requests and 64
+concurrent SSE streams.  Figures go to stdout and build/bench/results.json.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+import apigw_stack as st  # noqa: E402
+from mock_upstream import MockUpstream, Reply  # noqa: E402
+
+DURATION = int(os.environ.get("BENCH_SECONDS", "15"))
+CONNECTIONS = 32
+ADMIN = "bench-admin-token-0123456789abcdef"
+OUT = os.path.join(st.ROOT, "build", "bench")
+
+
+def sh(argv, **kw):
+    return subprocess.run(argv, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          **kw).stdout.decode()
+
+
+def build_bare():
+    os.makedirs(OUT, exist_ok=True)
+    out = os.path.join(OUT, "bare_fcgi")
+    sh(["cc", "-O2", "-o", out, os.path.join(st.ROOT, "tests", "bench", "bare_fcgi.c"),
+        "-lfcgi", "-lcurl", "-lpthread"])
+    return out
+
+
+def parse_wrk(text):
+    def num(pattern, conv=float):
+        m = re.search(pattern, text)
+        return conv(m.group(1)) if m else None
+
+    def ms(v, unit):
+        return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    lat = dict((p, ms(v, u)) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$",
+                                                         text, re.M))
+    return {
+        "rps": num(r"Requests/sec:\s+([\d.]+)"),
+        "requests": num(r"(\d+) requests in", int),
+        "p50_ms": lat.get("50"),
+        "p99_ms": lat.get("99"),
+        "errors": ("Non-2xx" in text) or ("Socket errors" in text),
+        "raw": text,
+    }
+
+
+def wrk(port, path, headers=(), seconds=DURATION, conns=CONNECTIONS):
+    argv = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency"]
+    for h in headers:
+        argv += ["-H", h]
+    argv.append("http://127.0.0.1:%d%s" % (port, path))
+    return parse_wrk(sh(argv))
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def admin(port, method, path, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                 headers={"Authorization": "Bearer " + ADMIN,
+                          "Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    if r.status >= 300:
+        raise RuntimeError("%s %s: %d %s" % (method, path, r.status, data[:300]))
+    return json.loads(data) if data else None
+
+
+def sse_run(port, token, mock, streams=64, events=20, gap=0.05):
+    """64 clients read an SSE stream each; how late does each event arrive?"""
+    mock.script = lambda req: Reply(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
+        chunks=[(gap, "data: {\"n\": %d}\n\n" % i) for i in range(events)])
+    delays, done, errors = [], [], []
+    lock = threading.Lock()
+
+    def one():
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/proxy/sse/stream", headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse()
+            got = 0
+            buf = b""
+            while got < events:
+                chunk = r.read1(65536) if hasattr(r, "read1") else r.read(1)
+                if not chunk:
+                    break
+                now = time.time()
+                buf += chunk
+                while b"\n\n" in buf:
+                    ev, buf = buf.split(b"\n\n", 1)
+                    n = json.loads(ev.split(b"data: ", 1)[1])["n"]
+                    with lock:
+                        sent = [t for t, d in mock.sent_chunks if b'"n": %d}' % n in d]
+                    if sent:
+                        with lock:
+                            delays.append((now - max(sent)) * 1000)
+                    got += 1
+            conn.close()
+            with lock:
+                done.append(got == events)
+        except Exception as e:  # noqa: BLE001 - report, do not crash the run
+            with lock:
+                errors.append(str(e))
+
+    threads = [threading.Thread(target=one) for _ in range(streams)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    delays.sort()
+    return {
+        "streams": streams,
+        "complete": sum(done),
+        "errors": errors[:3],
+        "events": len(delays),
+        "delay_p50_ms": delays[len(delays) // 2] if delays else None,
+        "delay_p99_ms": delays[int(len(delays) * 0.99)] if delays else None,
+        "delay_max_ms": delays[-1] if delays else None,
+        "seconds": time.time() - t0,
+    }
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="apigw-bench-")
+    procs = []
+    results = {"connections": CONNECTIONS, "seconds": DURATION}
+    try:
+        bare_bin = build_bare()
+        mock_port, proxy_port = st.free_port(), st.free_port()
+        mprefix = os.path.join(tmp, "mock")
+        os.makedirs(mprefix)
+        for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(mprefix, d))
+        with open(os.path.join(st.ROOT, "tests", "bench", "mock-nginx.conf.in")) as f:
+            conf = f.read().replace("@PREFIX@", mprefix).replace(
+                "@MOCK_PORT@", str(mock_port)).replace("@PROXY_PORT@", str(proxy_port))
+        with open(os.path.join(mprefix, "nginx.conf"), "w") as f:
+            f.write(conf)
+        mock_nginx = st.Process("mock-nginx", ["nginx", "-p", mprefix, "-c",
+                                               os.path.join(mprefix, "nginx.conf")],
+                                os.path.join(mprefix, "out.log")).start()
+        procs.append(mock_nginx)
+        st.wait_for(lambda: st.port_accepts(mock_port), 10, "the mock")
+
+        durable = os.environ.get("BENCH_DURABLE", "0") == "1"
+        db = st.MariaDB(os.path.join(tmp, "db"), os.path.join(tmp, "db.sock"), tmp,
+                        durable=True, flush_log_at_trx_commit=1 if durable else 2)
+        db.start()
+        procs.append(db)
+        conf_path = os.path.join(tmp, "apigw.conf")
+        st.write_config(conf_path, {
+            "db_socket": db.socket, "db_name": "apigw_bench", "admin_token": ADMIN,
+            "encryption_key": st.new_secret_hex(32), "workers": 96,
+            "spool_dir": os.path.join(tmp, "spool"), "log_level": "warn"})
+        st.migrate(conf_path)
+        app = st.App(conf_path, os.path.join(tmp, "app.sock"), os.path.join(tmp, "app.log")).start()
+        procs.append(app)
+        gw_port = st.free_port()
+        gw = st.Nginx(os.path.join(tmp, "gw-nginx"), gw_port, app.socket).start()
+        procs.append(gw)
+
+        bare_sock = os.path.join(tmp, "bare.sock")
+        bare = st.Process("bare", [bare_bin, bare_sock, "http://127.0.0.1:%d/v1/chat" % mock_port,
+                                   "96"], os.path.join(tmp, "bare.log")).start()
+        procs.append(bare)
+        st.wait_for(lambda: st.socket_accepts(bare_sock), 10, "the bare pass-through")
+        bare_port = st.free_port()
+        bare_nginx = st.Nginx(os.path.join(tmp, "bare-nginx"), bare_port, bare_sock).start()
+        procs.append(bare_nginx)
+
+        up = admin(gw_port, "POST", "/api/admin/upstreams",
+                   {"name": "bench", "base_url": "http://127.0.0.1:%d/v1" % mock_port,
+                    "max_retries": 1})
+        keys = ["sk-bench-%02d-%s" % (i, st.new_secret_hex(12)) for i in range(10)]
+        admin(gw_port, "POST", "/api/admin/keys/import", {"upstream_id": up["id"], "keys": keys})
+        token = admin(gw_port, "POST", "/api/admin/tokens", {"name": "bench"})["token"]
+        if os.path.exists(os.path.join(st.ROOT, "sql", "002_default_rules.sql")) or True:
+            try:
+                admin(gw_port, "POST", "/api/admin/rules", {
+                    "name": "bench-429", "upstream_id": up["id"],
+                    "condition": {"type": "status", "op": "eq", "value": 429},
+                    "actions": [{"type": "retry"}]})
+                results["rule"] = "one rule on (status eq 429 -> retry)"
+            except RuntimeError:
+                results["rule"] = "no rule engine yet"
+        auth = ["Authorization: Bearer " + token]
+        time.sleep(1.5)
+
+        targets = [("nginx_proxy_pass", proxy_port, "/v1/chat", []),
+                   ("bare_fastcgi", bare_port, "/proxy/bench/chat", []),
+                   ("gateway", gw_port, "/proxy/bench/chat", auth)]
+        for name, port, path, hdrs in targets:
+            wrk(port, path, hdrs, seconds=3)  # warm-up
+            results[name] = wrk(port, path, hdrs)
+            r = results[name]
+            print("%-18s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms%s" % (
+                name, r["rps"], r["p50_ms"], r["p99_ms"], "   (errors!)" if r["errors"] else ""),
+                flush=True)
+        g, b, n = results["gateway"], results["bare_fastcgi"], results["nginx_proxy_pass"]
+        results["ratio_gateway_to_bare"] = g["rps"] / b["rps"]
+        results["ratio_gateway_to_nginx"] = g["rps"] / n["rps"]
+        print("gateway / bare FastCGI: %.2f   gateway / nginx proxy_pass: %.2f" % (
+            results["ratio_gateway_to_bare"], results["ratio_gateway_to_nginx"]))
+
+        pid = app.process.proc.pid
+        # Every worker thread and its CURL handle come into use during the
+        # first rounds; flat means flat after that.
+        for _ in range(int(os.environ.get("BENCH_RSS_WARMUP_ROUNDS", "1"))):
+            warm = 0
+            while warm < 200000:
+                warm += wrk(gw_port, "/proxy/bench/chat", auth, seconds=10)["requests"]
+            print("RSS after a warm-up of %d requests: %d kB" % (warm, rss_kb(pid)), flush=True)
+        rss_start = rss_kb(pid)
+        count = 0
+        while count < 200000:
+            count += wrk(gw_port, "/proxy/bench/chat", auth, seconds=10)["requests"]
+        rss_end = rss_kb(pid)
+        results["rss"] = {"requests": count, "start_kb": rss_start, "end_kb": rss_end,
+                          "growth": (rss_end - rss_start) / rss_start}
+        print("RSS over %d requests: %d kB -> %d kB (%+.1f%%)" % (
+            count, rss_start, rss_end, 100 * results["rss"]["growth"]))
+        time.sleep(1)
+        logged = int(db.sql("SELECT COUNT(*) FROM request_logs", "apigw_bench").strip())
+        results["logged_rows"] = logged
+
+        mock = MockUpstream().start()
+        admin(gw_port, "POST", "/api/admin/upstreams", {"name": "sse", "base_url": mock.url,
+                                                         "timeout_ms": 60000})
+        sse_up = admin(gw_port, "GET", "/api/admin/upstreams?limit=10")["items"][-1]
+        admin(gw_port, "POST", "/api/admin/keys", {"upstream_id": sse_up["id"],
+                                                   "key_value": "sk-sse-" + st.new_secret_hex(8)})
+        time.sleep(1.2)
+        results["sse"] = sse_run(gw_port, token, mock)
+        s = results["sse"]
+        print("SSE: %d/%d streams complete, %d events, delay p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+              % (s["complete"], s["streams"], s["events"], s["delay_p50_ms"] or -1,
+                 s["delay_p99_ms"] or -1, s["delay_max_ms"] or -1))
+        mock.stop()
+        for k in ("nginx_proxy_pass", "bare_fastcgi", "gateway"):
+            results[k].pop("raw", None)
+        with open(os.path.join(OUT, "results.json"), "w") as f:
+            json.dump(results, f, indent=2)
+        print("results: build/bench/results.json")
+        return 0
+    finally:
+        for p in reversed(procs):
+            try:
+                p.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
