@@ -82,14 +82,14 @@ void h_keys_list(struct req *r, const struct route_args *a)
     long long upstream_id;
 
     (void)a;
-    if (!query_id(r, "upstream_id", &upstream_id))
+    if (!query_id(r, "upstream_id", &upstream_id) ||
+        !query_text(r, "status", status, sizeof(status), &has_status) ||
+        !query_text(r, "q", q, sizeof(q), &has_q))
         return;
-    has_status = req_query(r, "status", status, sizeof(status)) && status[0] != '\0';
     if (has_status && key_status_parse(status) < 0) {
         reply_error(r, ERR_INVALID_FIELD, "status: must be active, disabled, banned or exhausted");
         return;
     }
-    has_q = req_query(r, "q", q, sizeof(q)) && q[0] != '\0';
     like_pattern(q, pattern, sizeof(pattern));
     {
         const struct db_param f[] = {DB_INT(upstream_id),

@@ -128,22 +128,50 @@ static struct db_multirow import_sql = DB_MULTIROW_INIT(
     " daily_quota, rpm_limit, status_reason, created_at, updated_at) VALUES ",
     "(?, ?, ?, ?, 'active', ?, ?, ?, 'imported', UTC_TIMESTAMP(), UTC_TIMESTAMP())");
 
+struct import_tx {
+    long long upstream_id;
+    const struct db_param *params;
+    size_t rows;
+    unsigned long long created;
+};
+
 /* Inserts the kept keys; duplicates already in the pool are ignored by the
- * unique (upstream_id, key_hash) index and counted by the caller. */
+ * unique (upstream_id, key_hash) index and counted by the caller.  The
+ * upstream's row is locked first, so that imports into one pool take
+ * turns instead of deadlocking on each other's index entries. */
+static int import_body(struct db *db, void *arg)
+{
+    struct import_tx *t = arg;
+    struct db_res res;
+    int rc;
+
+    rc = db_query(db, "SELECT id FROM upstreams WHERE id = ? FOR UPDATE",
+                  DB_ARGS(DB_INT(t->upstream_id)), &res);
+    db_res_free(&res);
+    t->created = 0;
+    if (rc == DB_OK)
+        rc =
+            db_insert_rows(db, &import_sql, t->params, IMPORT_COLS, (unsigned)t->rows, &t->created);
+    if (rc == DB_OK)
+        rc = model_bump_version(db);
+    return rc;
+}
+
 static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *ks, bool *keep,
                        size_t n, unsigned long long *created, size_t *rows)
 {
     struct db_param *p = calloc(n * IMPORT_COLS + 1, sizeof(*p));
-    long long up = jint(o, "upstream_id", 0);
+    struct import_tx t;
     size_t i, k = 0;
     int rc;
 
     if (p == NULL)
         return DB_EFAIL;
+    t.upstream_id = jint(o, "upstream_id", 0);
     for (i = 0; i < n; i++) {
         if (!keep[i])
             continue;
-        p[k++] = DB_INT(up);
+        p[k++] = DB_INT(t.upstream_id);
         p[k++] = DB_BLOB(ks[i].sealed, ks[i].sealed_len);
         p[k++] = DB_BLOB(ks[i].hash, SHA256_LEN);
         p[k++] = DB_STR(ks[i].masked);
@@ -151,16 +179,10 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
         p[k++] = DB_INT(jint(o, "daily_quota", 0));
         p[k++] = DB_INT(jint(o, "rpm_limit", 0));
     }
-    *rows = k / IMPORT_COLS;
-    rc = db_begin(r->w->db);
-    if (rc == DB_OK)
-        rc = db_insert_rows(r->w->db, &import_sql, p, IMPORT_COLS, (unsigned)*rows, created);
-    if (rc == DB_OK)
-        rc = model_bump_version(r->w->db);
-    if (rc == DB_OK)
-        rc = db_commit(r->w->db);
-    else
-        db_rollback(r->w->db);
+    t.params = p;
+    t.rows = *rows = k / IMPORT_COLS;
+    rc = db_transaction(r->w->db, import_body, &t);
+    *created = t.created;
     free(p);
     return rc;
 }
@@ -285,29 +307,70 @@ static struct json_object *unique_ids(struct json_object *ids)
     return out;
 }
 
-static int set_status(struct req *r, const char *ids, const char *to, const char *until,
-                      unsigned long long *affected)
-{
-    struct db *db = r->w->db;
-    int rc = db_begin(db);
+struct batch_tx {
+    const char *ids; /* a JSON array of key ids */
+    const char *to;  /* the new status */
+    const char *until;
+    const char *actor;
+    unsigned long long affected;
+};
 
+/* Locks the keys, records the real changes in their history, then sets the
+ * status.  Taking the row locks first (FOR UPDATE) keeps the history's
+ * INSERT ... SELECT from holding shared locks that the UPDATE would then
+ * have to upgrade, which deadlocked concurrent batches. */
+static int status_body(struct db *db, void *arg)
+{
+    struct batch_tx *t = arg;
+    struct db_res res;
+    int rc;
+
+    rc = db_query(db, "SELECT k.id FROM api_keys k" JOIN_IDS " ORDER BY k.id FOR UPDATE",
+                  DB_ARGS(DB_STR(t->ids)), &res);
+    db_res_free(&res);
     if (rc == DB_OK)
         rc = db_exec(
             db,
             "INSERT INTO key_events (key_id, ts, from_status, to_status, reason, actor)"
             " SELECT k.id, UTC_TIMESTAMP(3), k.status, ?, 'manual', ? FROM api_keys k" JOIN_IDS
             " WHERE k.status <> ?",
-            DB_ARGS(DB_STR(to), DB_STR(r->actor), DB_STR(ids), DB_STR(to)), NULL, NULL);
+            DB_ARGS(DB_STR(t->to), DB_STR(t->actor), DB_STR(t->ids), DB_STR(t->to)), NULL, NULL);
     if (rc == DB_OK)
         rc = db_exec(db,
                      "UPDATE api_keys k" JOIN_IDS " SET k.status = ?, k.disabled_until = ?,"
                      " k.status_reason = 'manual', k.updated_at = UTC_TIMESTAMP()",
-                     DB_ARGS(DB_STR(ids), DB_STR(to), DB_STR(until)), affected, NULL);
+                     DB_ARGS(DB_STR(t->ids), DB_STR(t->to), DB_STR(t->until)), &t->affected, NULL);
     if (rc == DB_OK)
         rc = model_bump_version(db);
+    return rc;
+}
+
+static int set_status(struct req *r, const char *ids, const char *to, const char *until,
+                      unsigned long long *affected)
+{
+    struct batch_tx t = {ids, to, until, r->actor, 0};
+    int rc = db_transaction(r->w->db, status_body, &t);
+
+    *affected = t.affected;
+    return rc;
+}
+
+/* delete and reset_usage: one statement, and the pool version. */
+static int counters_body(struct db *db, void *arg)
+{
+    struct batch_tx *t = arg;
+    int rc;
+
+    if (strcmp(t->to, "delete") == 0)
+        rc = db_exec(db, "DELETE k FROM api_keys k" JOIN_IDS, DB_ARGS(DB_STR(t->ids)), &t->affected,
+                     NULL);
+    else
+        rc = db_exec(db,
+                     "UPDATE api_keys k" JOIN_IDS " SET k.used_today = 0, k.rpm_count = 0,"
+                     " k.rpm_window = 0, k.updated_at = UTC_TIMESTAMP()",
+                     DB_ARGS(DB_STR(t->ids)), &t->affected, NULL);
     if (rc == DB_OK)
-        return db_commit(db);
-    db_rollback(db);
+        rc = model_bump_version(db);
     return rc;
 }
 
@@ -338,16 +401,11 @@ void h_keys_batch(struct req *r, const struct route_args *a)
         rc = set_status(r, idtext, "disabled", until[0] ? until : NULL, &affected);
     else if (strcmp(action, "ban") == 0)
         rc = set_status(r, idtext, "banned", NULL, &affected);
-    else if (strcmp(action, "delete") == 0)
-        rc = db_exec(r->w->db, "DELETE k FROM api_keys k" JOIN_IDS, DB_ARGS(DB_STR(idtext)),
-                     &affected, NULL);
-    else
-        rc = db_exec(r->w->db,
-                     "UPDATE api_keys k" JOIN_IDS " SET k.used_today = 0, k.rpm_count = 0,"
-                     " k.rpm_window = 0, k.updated_at = UTC_TIMESTAMP()",
-                     DB_ARGS(DB_STR(idtext)), &affected, NULL);
-    if (rc == DB_OK && (strcmp(action, "delete") == 0 || strcmp(action, "reset_usage") == 0))
-        rc = model_bump_version(r->w->db);
+    else {
+        struct batch_tx t = {idtext, action, NULL, r->actor, 0};
+        rc = db_transaction(r->w->db, counters_body, &t);
+        affected = t.affected;
+    }
     if (rc != DB_OK) {
         reply_db_error(r, rc, "");
     } else {

@@ -159,7 +159,7 @@ long url_decode(const char *s, size_t n, bool plus_space, char *out, size_t outl
     return (long)o;
 }
 
-bool req_query(const struct req *r, const char *name, char *out, size_t outlen)
+enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen)
 {
     size_t nlen = strlen(name);
     const char *p = r->query;
@@ -170,15 +170,22 @@ bool req_query(const struct req *r, const char *name, char *out, size_t outlen)
         if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=')) {
             const char *v = len == nlen ? p + len : p + nlen + 1;
             size_t vlen = len == nlen ? 0 : len - nlen - 1;
-            if (url_decode(v, vlen, true, out, outlen) < 0)
+            if (url_decode(v, vlen, true, out, outlen) < 0) {
                 out[0] = '\0';
-            return true;
+                return QUERY_MALFORMED;
+            }
+            return QUERY_PRESENT;
         }
         p += len;
         if (*p == '&')
             p++;
     }
-    return false;
+    return QUERY_ABSENT;
+}
+
+bool req_query(const struct req *r, const char *name, char *out, size_t outlen)
+{
+    return req_query_get(r, name, out, outlen) != QUERY_ABSENT;
 }
 
 void resp_status(struct req *r, int status)

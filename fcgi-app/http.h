@@ -71,8 +71,14 @@ const char *req_param(const struct req *r, const char *name);
  * NULL.  Content-Type and Content-Length are found too. */
 const char *req_header(const struct req *r, const char *name);
 
+enum query_rc { QUERY_ABSENT, QUERY_PRESENT, QUERY_MALFORMED };
+
 /* Finds a query parameter and writes its decoded value (%XX and +) into
- * out.  Returns true when present.  Values longer than outlen are cut. */
+ * out.  QUERY_MALFORMED: a bad or NUL escape (out is then empty).  Values
+ * longer than outlen are cut. */
+enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen);
+
+/* The same, true when present (malformed values come back empty). */
 bool req_query(const struct req *r, const char *name, char *out, size_t outlen);
 
 /* Decodes %XX escapes (and + as space when plus_space) of n bytes of s into

@@ -20,7 +20,7 @@
 #include "proxy_path.h"
 
 #define PROXY_PREFIX    "/proxy/"
-#define MISS_RECHECK_MS 100
+#define MISS_RECHECK_MS 10
 
 /* A lookup missed: the pool may have changed since the snapshot was made
  * (a token or key created a moment ago).  Checks the version now (at most

@@ -32,9 +32,27 @@ struct attempt {
     bool streaming;  /* the answer goes to the client as it comes */
     bool client_gone;
     int64_t next_check_ms; /* when to look for a departed client next */
+    int sends;             /* how often libcurl was about to send the request */
     struct buf head;       /* upstream headers that pass on, "Name: value\r\n" each */
+    struct buf conn;       /* the upstream's Connection header: more hop-by-hop names */
     struct buf held;       /* the held body of an error answer */
 };
+
+/* Whether a comma-separated list of header names (a Connection header)
+ * holds name (n bytes), case-insensitively. */
+static bool header_listed(const char *list, const char *name, size_t n)
+{
+    while (list != NULL && *list != '\0') {
+        size_t len;
+        while (*list == ' ' || *list == ',' || *list == '\t')
+            list++;
+        len = strcspn(list, " ,\t");
+        if (len == n && strncasecmp(list, name, n) == 0)
+            return true;
+        list += len;
+    }
+    return false;
+}
 
 bool proxy_status_is_key_failure(int status)
 {
@@ -92,6 +110,7 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
         at->status = parse_status(p, len);
         at->has_length = at->flush_each = false;
         buf_reset(&at->head);
+        buf_reset(&at->conn);
         return len;
     }
     while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
@@ -109,6 +128,9 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
         ;
     if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0)
         at->has_length = true;
+    if (nlen == 10 && strncasecmp(p, "connection", 10) == 0 &&
+        (buf_append(&at->conn, v, (size_t)(end - v)) != 0 || buf_puts(&at->conn, ",") != 0))
+        return 0;
     if ((nlen == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) ||
         (nlen == 12 && strncasecmp(p, "content-type", 12) == 0 && end - v >= 17 &&
          strncasecmp(v, "text/event-stream", 17) == 0))
@@ -121,6 +143,22 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
     return len;
 }
 
+/* Passes the upstream's headers on, less those its Connection header
+ * names (hop-by-hop by that naming). */
+static void copy_headers(struct attempt *at)
+{
+    const char *line = buf_str(&at->head);
+
+    while (*line != '\0') {
+        const char *eol = strstr(line, "\r\n");
+        size_t len = eol ? (size_t)(eol - line) + 2 : strlen(line);
+        size_t nlen = strcspn(line, ":");
+        if (!header_listed(buf_str(&at->conn), line, nlen))
+            buf_append(&at->r->head, line, len);
+        line += len;
+    }
+}
+
 /* Commits to this answer: its status and headers become the response. */
 static void begin_response(struct attempt *at)
 {
@@ -129,7 +167,7 @@ static void begin_response(struct attempt *at)
 
     at->streaming = true;
     resp_status(r, at->status);
-    buf_append(&r->head, at->head.data, at->head.len);
+    copy_headers(at);
     snprintf(n, sizeof(n), "%d", at->attempt_no);
     resp_header(r, "X-Gateway-Attempts", n);
     if (!at->has_length)
@@ -211,6 +249,21 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return 0;
 }
 
+/* libcurl sends a request again, on a new connection and with the same
+ * key, when a kept-alive connection dies before the answer begins.  That
+ * would repeat a POST behind our back; instead the attempt fails here and
+ * the proxy's own retry takes another key. */
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+    struct attempt *at = ud;
+
+    (void)ip;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    return ++at->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 /* Request headers that never pass on: hop-by-hop, those libcurl sets, and
  * the client's credential. */
 static bool request_header_dropped(const struct proxy *px, const char *name)
@@ -230,15 +283,8 @@ static bool request_header_dropped(const struct proxy *px, const char *name)
     if (px->up->auth_query_param == NULL && strcasecmp(name, px->up->auth_header) == 0)
         return true;
     /* Headers that Connection names are hop-by-hop too. */
-    while (conn != NULL && *conn != '\0') {
-        size_t len;
-        while (*conn == ' ' || *conn == ',')
-            conn++;
-        len = strcspn(conn, " ,");
-        if (len == n && strncasecmp(conn, name, n) == 0)
-            return true;
-        conn += len;
-    }
+    if (header_listed(conn, name, n))
+        return true;
     return false;
 }
 
@@ -424,6 +470,8 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, at);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, at);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     set_method(c, at->r);
@@ -459,6 +507,7 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     at.attempt_no = attempt_no;
     at.next_check_ms = clock_mono_ms() + CLIENT_CHECK_MS;
     buf_init(&at.head, HEAD_CAP);
+    buf_init(&at.conn, 4096);
     buf_init(&at.held, (size_t)px->r->cfg->rule_body_limit);
     buf_init(&url, PROXY_URL_MAX + KEY_VALUE_MAX * 3 + 256);
     buf_append(&url, px->url.data, px->url.len);
@@ -487,6 +536,7 @@ out:
     crypto_wipe(url.data, url.cap);
     buf_free(&url);
     buf_free(&at.head);
+    buf_free(&at.conn);
     buf_free(&at.held);
     return out;
 }

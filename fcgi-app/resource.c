@@ -1,6 +1,7 @@
 #include "resource.h"
 
 #include <errno.h>
+#include <math.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,33 @@
 #include "http.h"
 #include "app.h"
 
+/* JSON has no NaN or Infinity, though json-c reads them. */
+static bool has_non_finite(struct json_object *o)
+{
+    size_t i;
+
+    switch (json_object_get_type(o)) {
+    case json_type_double:
+        return !isfinite(json_object_get_double(o));
+    case json_type_array:
+        for (i = 0; i < json_object_array_length(o); i++)
+            if (has_non_finite(json_object_array_get_idx(o, i)))
+                return true;
+        return false;
+    case json_type_object: {
+        json_object_object_foreach(o, k, v)
+        {
+            (void)k;
+            if (has_non_finite(v))
+                return true;
+        }
+        return false;
+    }
+    default:
+        return false;
+    }
+}
+
 struct json_object *body_json(struct req *r)
 {
     struct json_tokener *tok;
@@ -18,6 +46,10 @@ struct json_object *body_json(struct req *r)
 
     if (r->body.len == 0) {
         reply_error(r, ERR_INVALID_JSON, "the request needs a JSON body");
+        return NULL;
+    }
+    if (!utf8_valid(r->body.data, r->body.len)) {
+        reply_error(r, ERR_INVALID_JSON, "the body is not valid UTF-8");
         return NULL;
     }
     tok = json_tokener_new_ex(64);
@@ -38,6 +70,10 @@ struct json_object *body_json(struct req *r)
         o = NULL;
     } else if (!json_object_is_type(o, json_type_object)) {
         reply_error(r, ERR_INVALID_JSON, "the body must be a JSON object");
+        json_object_put(o);
+        o = NULL;
+    } else if (has_non_finite(o)) {
+        reply_error(r, ERR_INVALID_JSON, "NaN and Infinity are not JSON numbers");
         json_object_put(o);
         o = NULL;
     }
@@ -81,24 +117,39 @@ bool page_params(struct req *r, long long *limit, long long *offset)
 
     *limit = PAGE_DEFAULT;
     *offset = 0;
-    if (req_query(r, "limit", v, sizeof(v)) &&
+    if (req_query_get(r, "limit", v, sizeof(v)) != QUERY_ABSENT &&
         (!parse_nonneg(v, limit) || *limit < 1 || *limit > PAGE_MAX)) {
         reply_error(r, ERR_INVALID_FIELD, "limit: must be an integer from 1 to %d", PAGE_MAX);
         return false;
     }
-    if (req_query(r, "offset", v, sizeof(v)) && !parse_nonneg(v, offset)) {
+    if (req_query_get(r, "offset", v, sizeof(v)) != QUERY_ABSENT && !parse_nonneg(v, offset)) {
         reply_error(r, ERR_INVALID_FIELD, "offset: must be an integer of 0 or more");
         return false;
     }
     return true;
 }
 
+bool query_text(struct req *r, const char *name, char *out, size_t outlen, bool *present)
+{
+    enum query_rc rc = req_query_get(r, name, out, outlen);
+
+    if (rc == QUERY_MALFORMED) {
+        reply_error(r, ERR_INVALID_FIELD, "%s: malformed percent-escape", name);
+        return false;
+    }
+    *present = rc == QUERY_PRESENT && out[0] != '\0';
+    return true;
+}
+
 bool query_id(struct req *r, const char *name, long long *out)
 {
+    bool present;
     char v[32];
 
     *out = 0;
-    if (!req_query(r, name, v, sizeof(v)) || v[0] == '\0')
+    if (!query_text(r, name, v, sizeof(v), &present))
+        return false;
+    if (!present)
         return true;
     if (!parse_nonneg(v, out) || *out <= 0) {
         reply_error(r, ERR_INVALID_FIELD, "%s: must be a positive integer", name);
@@ -113,6 +164,8 @@ void reply_db_error(struct req *r, int rc, const char *what)
         reply_error(r, ERR_DB_UNAVAILABLE, "the database is unreachable; try again shortly");
     else if (rc == DB_EDUP)
         reply_error(r, ERR_CONFLICT, "%s", what);
+    else if (rc == DB_ERETRY)
+        reply_error(r, ERR_DB_UNAVAILABLE, "the database stayed busy (lock conflicts); try again");
     else
         reply_error(r, ERR_INTERNAL, "a database error occurred (see the application log)");
 }

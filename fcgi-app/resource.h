@@ -31,6 +31,11 @@ struct json_object *body_valid(struct req *r, const struct vfield *f, size_t n, 
 /* Reads `limit` and `offset`.  Answers 400 and returns false when bad. */
 bool page_params(struct req *r, long long *limit, long long *offset);
 
+/* Reads an optional text query parameter into out.  Returns false (after
+ * answering 400) when its percent-escapes are malformed; *present tells
+ * whether it was given with a value. */
+bool query_text(struct req *r, const char *name, char *out, size_t outlen, bool *present);
+
 /* Reads an optional positive integer query parameter (0 when absent).
  * Answers 400 and returns false when it is present but not one. */
 bool query_id(struct req *r, const char *name, long long *out);

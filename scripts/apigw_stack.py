@@ -233,11 +233,23 @@ class App:
         return self.process.stop(signal.SIGTERM, timeout) if self.process else None
 
 
+NGINX_WORKERS = 2
+
+
+def keepalive_line(app_workers):
+    """Idle FastCGI connections nginx may keep per worker process: each pins
+    an application thread, so all of them together stay at a quarter of the
+    threads.  Small thread counts get no kept connections at all."""
+    k = app_workers // (4 * NGINX_WORKERS)
+    return "keepalive %d;" % k if app_workers >= 8 and k >= 1 else ""
+
+
 class Nginx:
     """nginx in its own prefix, in front of one or more application sockets."""
 
     def __init__(self, prefix, port, fcgi_socket, web_root=None, client_max_body="64m",
-                 template=None):
+                 template=None, app_workers=64):
+        self.app_workers = app_workers
         self.prefix = prefix
         self.port = port
         self.fcgi_socket = fcgi_socket
@@ -260,6 +272,8 @@ class Nginx:
             "@FCGI_SOCKET@": self.fcgi_socket,
             "@WEB_ROOT@": self.web_root,
             "@CLIENT_MAX_BODY@": self.client_max_body,
+            "@KEEPALIVE_LINE@": keepalive_line(self.app_workers),
+            "@KEEP_CONN@": "on" if self.app_workers >= 8 else "off",
         }
         for k, v in subs.items():
             text = text.replace(k, v)

@@ -190,7 +190,7 @@ def main():
         app = st.App(conf_path, os.path.join(tmp, "app.sock"), os.path.join(tmp, "app.log")).start()
         procs.append(app)
         gw_port = st.free_port()
-        gw = st.Nginx(os.path.join(tmp, "gw-nginx"), gw_port, app.socket).start()
+        gw = st.Nginx(os.path.join(tmp, "gw-nginx"), gw_port, app.socket, app_workers=96).start()
         procs.append(gw)
 
         bare_sock = os.path.join(tmp, "bare.sock")
@@ -199,7 +199,8 @@ def main():
         procs.append(bare)
         st.wait_for(lambda: st.socket_accepts(bare_sock), 10, "the bare pass-through")
         bare_port = st.free_port()
-        bare_nginx = st.Nginx(os.path.join(tmp, "bare-nginx"), bare_port, bare_sock).start()
+        bare_nginx = st.Nginx(os.path.join(tmp, "bare-nginx"), bare_port, bare_sock,
+                              app_workers=96).start()
         procs.append(bare_nginx)
 
         up = admin(gw_port, "POST", "/api/admin/upstreams",

@@ -133,6 +133,7 @@ def main():
         app.start()
         started.append(app)
         nginx = st.Nginx(os.path.join(VAR, "nginx"), port, app_sock,
+                         app_workers=int(effective(config_path, "workers", env)),
                          client_max_body="%dm" % (int(effective(config_path, "max_body_bytes",
                                                                 env)) // (1 << 20) + 2))
         nginx.start()

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "clock.h"
@@ -141,6 +142,10 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
     }
     if (code == ER_DUP_ENTRY)
         return DB_EDUP;
+    if (code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT) {
+        log_info("database: %s; the transaction will run again", db->err);
+        return DB_ERETRY;
+    }
     log_error("database: %s (in: %.120s)", db->err, sql);
     return DB_EFAIL;
 }
@@ -532,6 +537,25 @@ void db_rollback(struct db *db)
     if (db->conn != NULL && mysql_rollback(db->conn) != 0)
         fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
     db->in_tx = false;
+}
+
+int db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg)
+{
+    int rc = DB_EFAIL, attempt;
+
+    for (attempt = 0; attempt < 3; attempt++) {
+        if ((rc = db_begin(db)) != DB_OK)
+            return rc;
+        rc = body(db, arg);
+        if (rc == DB_OK)
+            rc = db_commit(db);
+        else
+            db_rollback(db);
+        if (rc != DB_ERETRY)
+            return rc;
+        usleep((useconds_t)(5000 * (attempt + 1)));
+    }
+    return rc;
 }
 
 int db_exec_script(struct db *db, const char *sql)

@@ -25,7 +25,8 @@ enum db_rc {
     DB_OK = 0,
     DB_EDOWN = -1, /* the server cannot be reached */
     DB_EDUP = -2,  /* a unique key would be duplicated */
-    DB_EFAIL = -3  /* any other failure, logged where it happened */
+    DB_EFAIL = -3, /* any other failure, logged where it happened */
+    DB_ERETRY = -4 /* a deadlock or lock wait timeout: the transaction may run again */
 };
 
 enum db_ptype { DBP_T_NULL, DBP_T_INT, DBP_T_DOUBLE, DBP_T_STR, DBP_T_BLOB };
@@ -139,6 +140,11 @@ int db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+
+/* Runs body(db, arg) inside a transaction and commits it; when the server
+ * ends it for a deadlock or lock wait timeout, runs it again (up to three
+ * times in all).  body returns DB_OK or an error, which rolls back. */
+int db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg);
 
 /* Runs a script of several ;-separated statements (only on a handle made
  * with multi_statements).  For schema migrations, never for data. */

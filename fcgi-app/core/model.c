@@ -74,35 +74,33 @@ int model_bump_version(struct db *db)
                    NULL, NULL);
 }
 
-int key_change_status(struct db *db, const struct key_change *c, bool *changed)
+struct change_tx {
+    const struct key_change *c;
+    const char *until;
+    bool changed;
+};
+
+static int change_body(struct db *db, void *arg)
 {
+    struct change_tx *t = arg;
+    const struct key_change *c = t->c;
     const char *to = key_status_name(c->to), *from;
-    char until[24] = "";
     struct db_res res;
     int rc;
 
-    if (changed != NULL)
-        *changed = false;
-    if (c->until > 0) {
-        struct tm tm;
-        gmtime_r(&c->until, &tm);
-        strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
-    }
-    if ((rc = db_begin(db)) != DB_OK)
-        return rc;
+    t->changed = false;
     rc = db_query(db, "SELECT status FROM api_keys WHERE id = ? FOR UPDATE",
                   DB_ARGS(DB_INT(c->key_id)), &res);
     if (rc == DB_OK && res.nrows == 0)
         rc = DB_EFAIL;
     if (rc != DB_OK)
-        goto fail;
+        goto out;
     from = db_val(&res, 0, 0);
-    rc = db_exec(
-        db,
-        "UPDATE api_keys SET status = ?, disabled_until = ?, status_reason = ?,"
-        " updated_at = UTC_TIMESTAMP() WHERE id = ?",
-        DB_ARGS(DB_STR(to), DB_STR(until[0] ? until : NULL), DB_STR(c->reason), DB_INT(c->key_id)),
-        NULL, NULL);
+    rc = db_exec(db,
+                 "UPDATE api_keys SET status = ?, disabled_until = ?, status_reason = ?,"
+                 " updated_at = UTC_TIMESTAMP() WHERE id = ?",
+                 DB_ARGS(DB_STR(to), DB_STR(t->until), DB_STR(c->reason), DB_INT(c->key_id)), NULL,
+                 NULL);
     if (rc == DB_OK && strcmp(from, to) != 0) {
         rc = db_exec(db,
                      "INSERT INTO key_events (key_id, ts, from_status, to_status, reason, actor,"
@@ -112,17 +110,29 @@ int key_change_status(struct db *db, const struct key_change *c, bool *changed)
                              DB_STR(c->actor), c->rule_id > 0 ? DB_INT(c->rule_id) : DB_NULL,
                              DB_STR(c->request_id), DB_STR(c->excerpt)),
                      NULL, NULL);
-        if (changed != NULL)
-            *changed = true;
+        t->changed = true;
     }
     if (rc == DB_OK)
         rc = model_bump_version(db);
-    if (rc != DB_OK)
-        goto fail;
+out:
     db_res_free(&res);
-    return db_commit(db);
-fail:
-    db_res_free(&res);
-    db_rollback(db);
+    return rc;
+}
+
+int key_change_status(struct db *db, const struct key_change *c, bool *changed)
+{
+    struct change_tx t = {c, NULL, false};
+    char until[24] = "";
+    int rc;
+
+    if (c->until > 0) {
+        struct tm tm;
+        gmtime_r(&c->until, &tm);
+        strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
+        t.until = until;
+    }
+    rc = db_transaction(db, change_body, &t);
+    if (changed != NULL)
+        *changed = rc == DB_OK && t.changed;
     return rc;
 }

@@ -320,6 +320,7 @@ static void replay_spool(struct reqlog *q)
 {
     char from[512], to[512], name[64];
     struct dirent *de;
+    bool all_done = true;
     DIR *d;
 
     spool_path(q, SPOOL_NAME, from, sizeof(from));
@@ -335,12 +336,15 @@ static void replay_spool(struct reqlog *q)
         if (strncmp(de->d_name, REPLAY_PREFIX, strlen(REPLAY_PREFIX)) != 0)
             continue;
         spool_path(q, de->d_name, to, sizeof(to));
-        if (replay_file(q, to) != DB_OK)
+        if (replay_file(q, to) != DB_OK) {
+            all_done = false;
             break;
+        }
         log_info("request log: replayed spooled rows from %s", de->d_name);
     }
     closedir(d);
-    atomic_store(&q->spooled, 0);
+    if (all_done)
+        atomic_store(&q->spooled, 0);
 }
 
 static bool spool_pending(struct reqlog *q)
@@ -363,21 +367,27 @@ static bool spool_pending(struct reqlog *q)
     return found;
 }
 
-/* Writes one batch: to the database, else to the spool. */
+/* Writes one batch: to the database, else to the spool.  Then, when rows
+ * wait in the spool and the database answers, replays them (also when no
+ * traffic comes: an idle gateway catches up on its own). */
 static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n)
 {
-    int rc = n > 0 && n <= QUEUE_CAP ? write_list(q, list, n) : DB_EDOWN;
+    int rc = DB_OK;
 
-    if (rc != DB_OK && n > 0) {
-        if (spool_append(q, list, n) == 0 && rc != DB_EDOWN)
-            log_error("request log: %zu rows spooled after a database error", n);
-        q->replay_after_ms = clock_mono_ms() + 1000;
+    if (n > 0) {
+        rc = n <= QUEUE_CAP ? write_list(q, list, n) : DB_EDOWN;
+        if (rc != DB_OK) {
+            if (spool_append(q, list, n) == 0 && rc != DB_EDOWN)
+                log_error("request log: %zu rows spooled after a database error", n);
+            q->replay_after_ms = clock_mono_ms() + 1000;
+        }
     }
     free_list(list);
-    if (rc == DB_OK && clock_mono_ms() >= q->replay_after_ms && spool_pending(q)) {
+    if (rc != DB_OK || atomic_load(&q->spooled) == 0 || clock_mono_ms() < q->replay_after_ms)
+        return;
+    q->replay_after_ms = clock_mono_ms() + 1000;
+    if ((n > 0 || db_ping(q->db) == DB_OK) && spool_pending(q))
         replay_spool(q);
-        q->replay_after_ms = clock_mono_ms() + 1000;
-    }
 }
 
 /* Takes up to max entries off the queue. */

@@ -116,7 +116,8 @@ class Gateway:
         self.env.update(env or {})
         self.app = st.App(self.config_path, self.socket, os.path.join(self.dir, "app.log"),
                           env=self.env, argv_prefix=stack.app_prefix)
-        self.nginx = st.Nginx(os.path.join(self.dir, "nginx"), self.port, self.socket)
+        self.nginx = st.Nginx(os.path.join(self.dir, "nginx"), self.port, self.socket,
+                              app_workers=int(values.get("workers", 64)))
         self.client = Client(self.port)
         self.admin = Client(self.port, ADMIN_TOKEN)
 
