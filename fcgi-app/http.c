@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/url.h"
 
 #define HEAD_CAP (64u << 10)
 
@@ -117,46 +118,6 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
     if (r->path == NULL)
         return ERR_INTERNAL;
     return read_body(r);
-}
-
-static int hexdigit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long url_decode(const char *s, size_t n, bool plus_space, char *out, size_t outlen)
-{
-    size_t i, o = 0;
-
-    if (outlen == 0)
-        return -1;
-    for (i = 0; i < n && o + 1 < outlen; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi, lo;
-            if (i + 2 >= n)
-                return -1;
-            hi = hexdigit((unsigned char)s[i + 1]);
-            lo = hexdigit((unsigned char)s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = hi << 4 | lo;
-            if (c == 0)
-                return -1;
-            i += 2;
-        } else if (c == '+' && plus_space) {
-            c = ' ';
-        }
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return (long)o;
 }
 
 enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen)

@@ -81,11 +81,6 @@ enum query_rc req_query_get(const struct req *r, const char *name, char *out, si
 /* The same, true when present (malformed values come back empty). */
 bool req_query(const struct req *r, const char *name, char *out, size_t outlen);
 
-/* Decodes %XX escapes (and + as space when plus_space) of n bytes of s into
- * out (outlen bytes, NUL-terminated).  Returns the decoded length, or -1 for
- * a malformed escape or a decoded NUL. */
-long url_decode(const char *s, size_t n, bool plus_space, char *out, size_t outlen);
-
 /* Sets the status of the response to come (before any body byte). */
 void resp_status(struct req *r, int status);
 

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -29,8 +28,6 @@
 #include "service.h"
 
 extern char **environ;
-
-#define WORKER_NICE 5
 
 static struct app the_app;
 
@@ -102,9 +99,6 @@ static void *worker_main(void *arg)
     struct http_io io = {fcgx_read, fcgx_write, fcgx_flush, -1, &fr};
 
     db_thread_init();
-    /* Under full load the single log writer must not starve among dozens of
-     * busy workers: workers run one step nicer than the writer. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
     FCGX_InitRequest(&fr, w->app->listen_fd, 0);
     while (!atomic_load(&w->app->stopping)) {
         int rc;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "core/url.h"
 
 #define DECODE_ROUNDS 3
 

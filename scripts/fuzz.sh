@@ -18,8 +18,9 @@ core=$(ls fcgi-app/core/*.c)
 for h in tests/fuzz/fuzz_*.c; do
     name=$(basename "$h" .c)
     echo "== $name (${SECONDS_EACH}s)"
+    extra=$(sed -n 's/.*fuzz-sources: *\(.*\)\*\/.*/\1/p; s/.*fuzz-sources: *\(.*\)$/\1/p' "$h" | head -n 1)
     # shellcheck disable=SC2086
-    clang $FLAGS -o "$out/$name" "$h" $core $LIBS
+    clang $FLAGS -o "$out/$name" "$h" $core $extra $LIBS
     mkdir -p "$out/$name.corpus"
     seeds="tests/fuzz/seeds/$name"
     [ -d "$seeds" ] || seeds=""

@@ -23,7 +23,7 @@
 #include "usage.h"
 
 #define LOG_COLS       16
-#define QUEUE_CAP      200000 /* past this, batches go straight to the spool */
+#define SPILL_BATCHES  40 /* past this many batches behind, the excess goes to the spool */
 #define SPOOL_NAME     "reqlog.spool"
 #define REPLAY_PREFIX  "reqlog.replay."
 #define SPOOL_LINE_MAX (64u << 10)
@@ -41,6 +41,8 @@ struct reqlog {
     int64_t replay_after_ms;
     struct usage *usage;
 };
+
+static int spool_append(struct reqlog *q, struct reqlog_entry *list, size_t n, bool sync);
 
 void reqlog_entry_free(struct reqlog_entry *e)
 {
@@ -66,13 +68,25 @@ void reqlog_push(struct reqlog *q, struct reqlog_entry *e)
 {
     e->next = NULL;
     pthread_mutex_lock(&q->lock);
+    if (q->depth >= SPILL_BATCHES * q->cfg->log_batch_rows) {
+        /* The database is slower than the traffic: rather than let memory
+         * grow, the row goes to the spool (one append, no database), to be
+         * replayed when it is quiet. */
+        pthread_mutex_unlock(&q->lock);
+        if (spool_append(q, e, 1, false) != 0)
+            log_error("request log: a row was lost: the queue is full and the spool failed");
+        reqlog_entry_free(e);
+        return;
+    }
     if (q->tail != NULL)
         q->tail->next = e;
     else
         q->head = e;
     q->tail = e;
     q->depth++;
-    if (q->depth >= q->cfg->log_batch_rows)
+    /* Wake the writer once, when a full batch is waiting; while it works it
+     * looks at the depth itself. */
+    if (q->depth == q->cfg->log_batch_rows)
         pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
 }
@@ -243,7 +257,7 @@ static void spool_path(const struct reqlog *q, const char *name, char *out, size
 /* Appends entries to the spool file, under an exclusive lock so that
  * several processes may share the folder.  Returns 0 or -1 (the rows are
  * then lost, which is logged loudly). */
-static int spool_append(struct reqlog *q, struct reqlog_entry *list, size_t n)
+static int spool_append(struct reqlog *q, struct reqlog_entry *list, size_t n, bool sync)
 {
     char path[512];
     struct reqlog_entry *e;
@@ -264,7 +278,8 @@ static int spool_append(struct reqlog *q, struct reqlog_entry *list, size_t n)
         json_object_put(o);
     }
     fflush(f);
-    fsync(fd);
+    if (sync)
+        fsync(fd);
     fclose(f); /* also releases the lock */
     atomic_fetch_add(&q->spooled, (long long)n);
     return 0;
@@ -367,29 +382,6 @@ static bool spool_pending(struct reqlog *q)
     return found;
 }
 
-/* Writes one batch: to the database, else to the spool.  Then, when rows
- * wait in the spool and the database answers, replays them (also when no
- * traffic comes: an idle gateway catches up on its own). */
-static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n)
-{
-    int rc = DB_OK;
-
-    if (n > 0) {
-        rc = n <= QUEUE_CAP ? write_list(q, list, n) : DB_EDOWN;
-        if (rc != DB_OK) {
-            if (spool_append(q, list, n) == 0 && rc != DB_EDOWN)
-                log_error("request log: %zu rows spooled after a database error", n);
-            q->replay_after_ms = clock_mono_ms() + 1000;
-        }
-    }
-    free_list(list);
-    if (rc != DB_OK || atomic_load(&q->spooled) == 0 || clock_mono_ms() < q->replay_after_ms)
-        return;
-    q->replay_after_ms = clock_mono_ms() + 1000;
-    if ((n > 0 || db_ping(q->db) == DB_OK) && spool_pending(q))
-        replay_spool(q);
-}
-
 /* Takes up to max entries off the queue. */
 static struct reqlog_entry *take(struct reqlog *q, size_t max, size_t *n)
 {
@@ -410,15 +402,37 @@ static struct reqlog_entry *take(struct reqlog *q, size_t max, size_t *n)
     return head;
 }
 
+/* Writes one batch: to the database, else to the spool.  Then, when rows
+ * wait in the spool and the database answers, replays them (also when no
+ * traffic comes: an idle gateway catches up on its own). */
+static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n, bool quiet)
+{
+    int rc = DB_OK;
+
+    if (n > 0) {
+        rc = write_list(q, list, n);
+        if (rc != DB_OK) {
+            if (spool_append(q, list, n, true) == 0 && rc != DB_EDOWN)
+                log_error("request log: %zu rows spooled after a database error", n);
+            q->replay_after_ms = clock_mono_ms() + 1000;
+        }
+    }
+    free_list(list);
+    /* Replays wait for a quiet moment, so as not to add to a peak. */
+    if (!quiet || rc != DB_OK || atomic_load(&q->spooled) == 0 ||
+        clock_mono_ms() < q->replay_after_ms)
+        return;
+    q->replay_after_ms = clock_mono_ms() + 1000;
+    if ((n > 0 || db_ping(q->db) == DB_OK) && spool_pending(q))
+        replay_spool(q);
+}
+
 /* How many entries to write next: bigger batches (fewer commits) when
- * behind, and everything past the queue's cap (a long outage), so that it
- * goes to the spool at once. */
+ * behind. */
 static size_t batch_size(const struct reqlog *q)
 {
     size_t batch = (size_t)q->cfg->log_batch_rows;
 
-    if (q->depth > QUEUE_CAP)
-        return (size_t)q->depth;
     return q->depth > 2 * (long long)batch ? 4 * batch : batch;
 }
 
@@ -438,7 +452,7 @@ static void *logger_main(void *arg)
 {
     struct reqlog *q = arg;
     int64_t warned_ms = 0;
-    bool stop = false;
+    bool stop = false, quiet;
 
     db_thread_init();
     while (!stop) {
@@ -456,14 +470,15 @@ static void *logger_main(void *arg)
         stop = q->stopping;
         warn_if_behind(q, q->depth, &warned_ms);
         batch = take(q, batch_size(q), &n);
+        quiet = q->depth < q->cfg->log_batch_rows;
         pthread_mutex_unlock(&q->lock);
-        flush_batch(q, batch, n);
+        flush_batch(q, batch, n, quiet);
         usage_flush(q->usage, q->db);
         pthread_mutex_lock(&q->lock);
         while (stop && q->head != NULL) {
             batch = take(q, (size_t)q->cfg->log_batch_rows, &n);
             pthread_mutex_unlock(&q->lock);
-            flush_batch(q, batch, n);
+            flush_batch(q, batch, n, false);
             pthread_mutex_lock(&q->lock);
         }
         pthread_mutex_unlock(&q->lock);

@@ -11,6 +11,7 @@ void suite_err(void);
 void suite_crypto(void);
 void suite_valid(void);
 void suite_http(void);
+void suite_proxy_path(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \

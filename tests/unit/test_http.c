@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "core/url.h"
 #include "http.h"
 #include "suites.h"
 
