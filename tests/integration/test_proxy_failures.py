@@ -66,28 +66,36 @@ def _distinct(seq):
 
 def test_transport_error_retried_on_another_key(stack):
     s = setup(stack, nkeys=3, max_retries=2, retry_backoff_ms=10)
-    good = s.keys[2]["value"]
-    # Every key but the last one fails at the transport level.
-    stack.mock.script = lambda req: (json_reply({"ok": "third"})
-                                     if req.header("Authorization") == "Bearer " + good
-                                     else Reply(close=True))
+    tried = []
+    lock = threading.Lock()
+
+    # The first two keys tried fail at the transport level, the third answers.
+    def script(req):
+        with lock:
+            key = req.header("Authorization")[len("Bearer "):]
+            if key not in tried:
+                tried.append(key)
+            good = len(tried) == 3 and key == tried[2]
+        return json_reply({"ok": "third"}) if good else Reply(close=True)
+
+    stack.mock.script = script
     body = b'{"prompt": "same bytes every time \xc3\xa9"}'
     r = stack.main.client.post(s.path("v1/complete"), token=s.token, body=body,
                                headers={"Content-Type": "application/json"})
     assert r.status == 200, r
     assert r.json() == {"ok": "third"}
     seen = list(stack.mock.requests)
-    keys = _distinct([q.header("Authorization")[len("Bearer "):] for q in seen])
-    # Round robin over a new upstream starts at its first key: three attempts.
-    assert keys == s.key_values, keys
+    keys = [q.header("Authorization")[len("Bearer "):] for q in seen]
+    assert len(keys) == 3 and sorted(keys) == sorted(s.key_values), keys
     assert r.header("X-Gateway-Attempts") == "3", r.headers
     assert all(q.body == body and q.method == "POST" for q in seen)
     assert all(q.path == "/v1/complete" for q in seen)
+    good = s.key_by_value(keys[2])
     row = wait_log_row(stack, r)
-    assert (row["status"], row["attempts"], row["key_id"]) == (200, 3, s.keys[2]["id"]), row
+    assert (row["status"], row["attempts"], row["key_id"]) == (200, 3, good["id"]), row
     for k in s.keys:
         wait_key(stack, k["id"], total_requests=1, used_today=1,
-                 total_failures=0 if k["value"] == good else 1)
+                 total_failures=0 if k["id"] == good["id"] else 1)
 
 
 def test_each_attempt_sends_the_request_once(stack):
