@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/resettime.h"
 #include "http.h"
 #include "route.h"
 #include "service.h"
@@ -142,6 +143,9 @@ static void reload_config(struct app *app)
     }
     retired[nretired++] = old;
     atomic_store(&app->cfg, fresh);
+    if (strcmp(old->quota_reset_tz, fresh->quota_reset_tz) != 0 ||
+        old->quota_reset_hour != fresh->quota_reset_hour)
+        log_warn("quota_reset_tz and quota_reset_hour take effect after a restart");
     log_set_level(log_level_from_name(fresh->log_level));
     log_info("configuration reloaded from %s (db_*, workers and fcgi_socket need a restart)",
              fresh->path);
@@ -333,6 +337,9 @@ int main(int argc, char **argv)
     }
     log_set_level(log_level_from_name(cfg->log_level));
     atomic_store(&the_app.cfg, cfg);
+    /* Changing the time zone is not thread-safe: work out the quota resets
+     * now, before any thread starts. */
+    reset_schedule_init(cfg->quota_reset_tz, (int)cfg->quota_reset_hour, time(NULL));
     if (sock == NULL)
         sock = cfg->fcgi_socket;
 

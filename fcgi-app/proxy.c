@@ -14,6 +14,7 @@
 #include "core/db.h"
 #include "core/pool.h"
 #include "core/quota.h"
+#include "core/resettime.h"
 #include "handlers.h"
 #include "http.h"
 #include "proxy.h"
@@ -39,30 +40,29 @@ static bool refresh_after_miss(struct proxy *px)
     return true;
 }
 
+/* Looks the upstream up (NULL when there is none), refreshing the pool
+ * once on a miss.  Returns ERR_NO_AVAILABLE_KEY (answered) only when no
+ * pool was ever loaded. */
 static enum err find_upstream(struct proxy *px)
 {
-    if (px->pool == NULL || (px->up = pool_find_upstream(px->pool, px->name)) == NULL) {
-        if (!refresh_after_miss(px) && px->pool == NULL) {
-            resp_header(px->r, "Retry-After", "1");
-            reply_error(px->r, ERR_NO_AVAILABLE_KEY,
-                        "the key pool is not loaded yet: the database is unreachable");
-            return ERR_NO_AVAILABLE_KEY;
-        }
-        if (px->up == NULL) {
-            reply_error(px->r, ERR_UNKNOWN_UPSTREAM, "no upstream is named %s", px->name);
-            return ERR_UNKNOWN_UPSTREAM;
-        }
+    if (px->pool != NULL && (px->up = pool_find_upstream(px->pool, px->name)) != NULL) {
+        px->log->upstream_id = px->up->id;
+        return ERR_OK;
     }
-    px->log->upstream_id = px->up->id;
-    if (!px->up->enabled) {
-        reply_error(px->r, ERR_UPSTREAM_DISABLED, "upstream %s is disabled", px->name);
-        return ERR_UPSTREAM_DISABLED;
+    if (!refresh_after_miss(px) && px->pool == NULL) {
+        resp_header(px->r, "Retry-After", "1");
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "the key pool is not loaded yet: the database is unreachable");
+        return ERR_NO_AVAILABLE_KEY;
     }
+    if (px->up != NULL)
+        px->log->upstream_id = px->up->id;
     return ERR_OK;
 }
 
-/* The candidates for the client token, in the contract's order. */
-static const char *const cred_headers[] = {"Authorization", "X-Api-Key", "X-Goog-Api-Key"};
+/* The candidates for the client token, in the contract's order (the
+ * fourth place is the `key` query parameter). */
+const char *const proxy_cred_headers[CRED_QUERY] = {"Authorization", "X-Api-Key", "X-Goog-Api-Key"};
 
 static size_t credential_at(struct proxy *px, int i, char *out, size_t outlen)
 {
@@ -72,7 +72,7 @@ static size_t credential_at(struct proxy *px, int i, char *out, size_t outlen)
     if (i == 0)
         return auth_bearer(px->r, out, outlen);
     if (i < 3) {
-        v = req_header(px->r, cred_headers[i]);
+        v = req_header(px->r, proxy_cred_headers[i]);
         n = v ? strlen(v) : 0;
         if (n == 0 || n >= outlen)
             return 0;
@@ -85,16 +85,19 @@ static size_t credential_at(struct proxy *px, int i, char *out, size_t outlen)
 }
 
 /* Finds the client token among the places it may be, refreshing the pool
- * once when a presented token is unknown to the snapshot. */
+ * once when a presented token is unknown to the snapshot.  Every place
+ * that holds a known client token is marked for stripping, whichever is
+ * used: no gateway token ever reaches an upstream. */
 static const struct pool_token *find_token(struct proxy *px, bool *presented)
 {
-    unsigned char hash[4][SHA256_LEN];
-    bool have[4] = {false};
+    unsigned char hash[CRED_PLACES][SHA256_LEN];
+    bool have[CRED_PLACES] = {false};
+    const struct pool_token *found = NULL;
     char v[512];
     int i, round;
 
     *presented = false;
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < CRED_PLACES; i++) {
         size_t n = credential_at(px, i, v, sizeof(v));
         if (n > 0) {
             crypto_sha256(v, n, hash[i]);
@@ -103,18 +106,18 @@ static const struct pool_token *find_token(struct proxy *px, bool *presented)
     }
     crypto_wipe(v, sizeof(v));
     for (round = 0; round < 2 && *presented; round++) {
-        for (i = 0; i < 4; i++) {
+        for (i = 0; i < CRED_PLACES; i++) {
             const struct pool_token *t;
             if (!have[i] || (t = pool_find_token(px->pool, hash[i])) == NULL)
                 continue;
-            px->cred_header = i < 3 ? cred_headers[i] : NULL;
-            px->cred_in_query = i == 3;
-            return t;
+            px->strip[i] = true;
+            if (found == NULL)
+                found = t;
         }
-        if (round == 0 && !refresh_after_miss(px))
+        if (found != NULL || round == 1 || !refresh_after_miss(px))
             break;
     }
-    return NULL;
+    return found;
 }
 
 static enum err token_limits(struct proxy *px, const struct pool_token *t)
@@ -137,8 +140,8 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
         return ERR_OK;
     quota_token_refusal(px->r->w->db, t->id, &daily, &retry_after);
     if (daily) {
-        time_t now = time(NULL);
-        retry_after = 86400 - (long long)(now % 86400);
+        time_t now = time(NULL), next = reset_schedule_next(now);
+        retry_after = next > now ? (long long)(next - now) : 3600;
     }
     snprintf(ra, sizeof(ra), "%lld", retry_after > 0 ? retry_after : 1);
     resp_header(px->r, "Retry-After", ra);
@@ -147,20 +150,20 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
                     "the client token used its daily quota of %lld requests", t->daily_quota);
     else
         reply_error(px->r, ERR_RATE_LIMITED,
-                    "the client token is over its limit of %lld requests "
-                    "per minute",
-                    t->rpm_limit);
+                    "the client token is over its limit of %lld requests per minute", t->rpm_limit);
     return ERR_RATE_LIMITED;
 }
 
+/* Checks the client token.  It comes before saying whether an upstream
+ * exists, so that callers without a token learn nothing about names. */
 static enum err authenticate(struct proxy *px)
 {
     const struct pool_token *t;
     bool presented;
 
-    if (px->up->is_public)
-        return ERR_OK;
     t = find_token(px, &presented);
+    if (px->up != NULL && px->up->is_public)
+        return ERR_OK;
     if (t == NULL || !t->enabled || (t->expires_at != 0 && time(NULL) >= t->expires_at)) {
         resp_header(px->r, "WWW-Authenticate", "Bearer");
         reply_error(px->r, ERR_UNAUTHORIZED, "%s",
@@ -173,11 +176,29 @@ static enum err authenticate(struct proxy *px)
     }
     px->token = t;
     px->log->token_id = t->id;
-    if (!pool_token_allows(t, px->up->id)) {
+    return ERR_OK;
+}
+
+/* What only a caller with a valid token (or any caller of a public
+ * upstream) may learn: whether the upstream exists, may be used, is on. */
+static enum err admit(struct proxy *px)
+{
+    if (px->up == NULL) {
+        reply_error(px->r, ERR_UNKNOWN_UPSTREAM, "no upstream is named %s", px->name);
+        return ERR_UNKNOWN_UPSTREAM;
+    }
+    px->log->upstream_id = px->up->id;
+    if (px->token != NULL && !px->up->is_public && !pool_token_allows(px->token, px->up->id)) {
         reply_error(px->r, ERR_FORBIDDEN, "the client token may not use upstream %s", px->name);
         return ERR_FORBIDDEN;
     }
-    return token_limits(px, t);
+    if (!px->up->enabled) {
+        reply_error(px->r, ERR_UPSTREAM_DISABLED, "upstream %s is disabled", px->name);
+        return ERR_UPSTREAM_DISABLED;
+    }
+    if (px->token != NULL && !px->up->is_public)
+        return token_limits(px, px->token);
+    return ERR_OK;
 }
 
 static enum err build_url(struct proxy *px)
@@ -185,7 +206,7 @@ static enum err build_url(struct proxy *px)
     /* A client's ?key= credential goes; so does any parameter of the name
      * the key is injected as, which the client must not set. */
     if (proxy_build_url(&px->url, px->up->base_url, px->rest, px->r->query,
-                        px->cred_in_query ? "key" : NULL, px->up->auth_query_param) != 0) {
+                        px->strip[CRED_QUERY] ? "key" : NULL, px->up->auth_query_param) != 0) {
         reply_error(px->r, ERR_INVALID_PATH, "the path and query are too long");
         return ERR_INVALID_PATH;
     }
@@ -210,7 +231,7 @@ static bool key_is_limited(const struct pool_key *k)
 static struct pool_key *reserve_key(struct proxy *px, enum err *e)
 {
     struct worker *w = px->r->w;
-    bool refreshed = false;
+    bool refreshed = false, db_down = false;
 
     for (;;) {
         int64_t now = clock_mono_ms();
@@ -224,15 +245,18 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
                 refreshed = true;
                 continue;
             }
-            *e = ERR_NO_AVAILABLE_KEY;
+            *e = db_down ? ERR_DB_UNAVAILABLE : ERR_NO_AVAILABLE_KEY;
             return NULL;
         }
         if (!key_is_limited(k))
             return k;
         rc = quota_reserve_key(w->db, k->id, &granted);
         if (rc != DB_OK) {
-            *e = ERR_DB_UNAVAILABLE;
-            return NULL;
+            /* A key with limits cannot be reserved now; one without may
+             * still serve from the cache. */
+            db_down = true;
+            atomic_store(&k->skip_until_ms, now + 1000);
+            continue;
         }
         if (granted) {
             atomic_fetch_add(&k->used_here, 1);
@@ -384,11 +408,13 @@ static enum err prepare(struct proxy *px)
         reply_error(px->r, ERR_INVALID_PATH, "%s", why);
         return ERR_INVALID_PATH;
     }
-    if (!proxy_split(after, px->name, sizeof(px->name), &px->rest)) {
-        reply_error(px->r, ERR_UNKNOWN_UPSTREAM, "no upstream is named %.64s", after);
-        return ERR_UNKNOWN_UPSTREAM;
-    }
-    if ((e = find_upstream(px)) != ERR_OK || (e = authenticate(px)) != ERR_OK)
+    /* An invalid name is an unknown upstream, said after the token check. */
+    if (!proxy_split(after, px->name, sizeof(px->name), &px->rest))
+        snprintf(px->name, sizeof(px->name), "%.*s",
+                 (int)strcspn(after, "/") > 64 ? 64 : (int)strcspn(after, "/"), after);
+    else if ((e = find_upstream(px)) != ERR_OK)
+        return e;
+    if ((e = authenticate(px)) != ERR_OK || (e = admit(px)) != ERR_OK)
         return e;
     return build_url(px);
 }

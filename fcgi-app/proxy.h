@@ -21,14 +21,18 @@ struct pool_token;
 
 #define PROXY_MAX_TRIED 16
 
+/* Where a client token may be: three headers, then ?key=. */
+#define CRED_PLACES 4
+#define CRED_QUERY  3
+extern const char *const proxy_cred_headers[CRED_QUERY];
+
 /* One client request on its way through the proxy. */
 struct proxy {
     struct req *r;
     struct pool *pool;
     struct pool_upstream *up;
     const struct pool_token *token;
-    const char *cred_header; /* the request header that held the client token */
-    bool cred_in_query;      /* the token came as ?key= */
+    bool strip[CRED_PLACES]; /* places that held a client token: never forwarded */
     char name[72];
     const char *rest; /* the raw path after the upstream name, NULL when none */
     struct buf url;   /* the upstream URL, without the key */

@@ -278,8 +278,9 @@ static bool request_header_dropped(const struct proxy *px, const char *name)
     for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
         if (strcasecmp(name, drop[i]) == 0)
             return true;
-    if (px->cred_header != NULL && strcasecmp(name, px->cred_header) == 0)
-        return true;
+    for (i = 0; i < CRED_QUERY; i++)
+        if (px->strip[i] && strcasecmp(name, proxy_cred_headers[i]) == 0)
+            return true;
     if (px->up->auth_query_param == NULL && strcasecmp(name, px->up->auth_header) == 0)
         return true;
     /* Headers that Connection names are hop-by-hop too. */

@@ -1,0 +1,181 @@
+#include "resettime.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define SCHEDULE_DAYS 800
+
+static time_t schedule[SCHEDULE_DAYS];
+static char schedule_days[SCHEDULE_DAYS][16];
+static size_t nschedule;
+
+int reset_schedule_init(const char *tz, int hour, time_t now)
+{
+    char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    int day, rc = 0;
+
+    if (strcmp(tz, "UTC") != 0 && strcmp(tz, "GMT") != 0) {
+        char path[256];
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+        if (access(path, R_OK) != 0)
+            rc = -1;
+    }
+    setenv("TZ", tz, 1);
+    tzset();
+    nschedule = 0;
+    for (day = -2; rc == 0 && day < SCHEDULE_DAYS - 2; day++) {
+        time_t when = now + (time_t)day * 86400;
+        struct tm tm;
+        time_t t;
+        localtime_r(&when, &tm);
+        strftime(schedule_days[nschedule], sizeof(schedule_days[0]), "%Y-%m-%d", &tm);
+        tm.tm_hour = hour;
+        tm.tm_min = 0;
+        tm.tm_sec = 0;
+        tm.tm_isdst = -1; /* an hour skipped by DST becomes the next one */
+        t = mktime(&tm);
+        if (t == (time_t)-1 || (nschedule > 0 && t <= schedule[nschedule - 1]))
+            continue;
+        schedule[nschedule++] = t;
+    }
+    if (old != NULL)
+        setenv("TZ", old, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(old);
+    return rc;
+}
+
+time_t reset_schedule_next(time_t t)
+{
+    size_t i;
+
+    for (i = 0; i < nschedule; i++)
+        if (schedule[i] > t)
+            return schedule[i];
+    /* Past the table (two years of uptime): daily from its end. */
+    return nschedule > 0
+               ? schedule[nschedule - 1] + ((t - schedule[nschedule - 1]) / 86400 + 1) * 86400
+               : 0;
+}
+
+time_t reset_schedule_prev(time_t t)
+{
+    size_t i;
+
+    for (i = nschedule; i > 0; i--)
+        if (schedule[i - 1] <= t)
+            return schedule[i - 1];
+    return 0;
+}
+
+void reset_schedule_day(time_t t, char out[16])
+{
+    size_t i;
+
+    snprintf(out, 16, "none");
+    for (i = nschedule; i > 0; i--) {
+        if (schedule[i - 1] <= t) {
+            snprintf(out, 16, "%s", schedule_days[i - 1]);
+            return;
+        }
+    }
+}
+
+/* A whole non-negative number, and nothing else. */
+static bool whole_number(const char *s, double *out)
+{
+    char *end;
+
+    if (!isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    *out = strtod(s, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    return errno == 0 && *end == '\0';
+}
+
+/* A Go-style duration: "6m0s", "1.5s", "20ms", "1h2m". */
+static bool go_duration(const char *s, double *seconds)
+{
+    double total = 0;
+    bool any = false;
+
+    while (*s != '\0') {
+        char *end;
+        double v;
+        if (!isdigit((unsigned char)*s) && *s != '.')
+            return false;
+        v = strtod(s, &end);
+        if (end == s)
+            return false;
+        if (strncmp(end, "ms", 2) == 0)
+            total += v / 1000, end += 2;
+        else if (*end == 'h')
+            total += v * 3600, end++;
+        else if (*end == 'm')
+            total += v * 60, end++;
+        else if (*end == 's')
+            total += v, end++;
+        else
+            return false;
+        any = true;
+        s = end;
+    }
+    *seconds = total;
+    return any;
+}
+
+static long long clamp_wait(double seconds)
+{
+    if (!(seconds >= 0) || seconds > WAIT_MAX_S)
+        return seconds > WAIT_MAX_S ? WAIT_MAX_S : -1;
+    return (long long)ceil(seconds);
+}
+
+long long wait_from_header(const char *name, const char *value, time_t now)
+{
+    double v;
+    struct tm tm;
+    time_t t;
+
+    while (isspace((unsigned char)*value))
+        value++;
+    if (strcasecmp(name, "retry-after-ms") == 0)
+        return whole_number(value, &v) ? clamp_wait(v / 1000) : -1;
+    if (strcasecmp(name, "retry-after") == 0) {
+        if (whole_number(value, &v))
+            return clamp_wait(v);
+        memset(&tm, 0, sizeof(tm));
+        /* The HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT" (the C locale). */
+        if (strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
+            return -1;
+        t = timegm(&tm);
+        return clamp_wait(t > now ? (double)(t - now) : 0);
+    }
+    if (strncasecmp(name, "x-ratelimit-reset", 17) != 0)
+        return -1;
+    if (whole_number(value, &v)) {
+        if (v > 1e12) /* epoch milliseconds */
+            v = v / 1000 - (double)now;
+        else if (v > 1e9) /* epoch seconds */
+            v -= (double)now;
+        return clamp_wait(v < 0 ? 0 : v);
+    }
+    if (go_duration(value, &v))
+        return clamp_wait(v);
+    if (clock_parse_time(value, &t) == 0)
+        return clamp_wait(t > now ? (double)(t - now) : 0);
+    return -1;
+}

@@ -1,0 +1,38 @@
+/*
+ * Time arithmetic of the rules: when the daily quota resets
+ * (quota_reset_hour in quota_reset_tz), and how long an answer asks a key
+ * to rest (Retry-After, retry-after-ms, x-ratelimit-reset*).
+ */
+#ifndef APIGW_RESETTIME_H
+#define APIGW_RESETTIME_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* Works out the reset instants (hour:00 local time in tz, each day) from
+ * two days before now to about two years after.  Changing the time zone of
+ * a process is not thread-safe, so call this before any thread starts (the
+ * cron jobs and tests are single-threaded).  Returns 0, or -1 for an
+ * unknown time zone. */
+int reset_schedule_init(const char *tz, int hour, time_t now);
+
+/* The first reset strictly after t, and the last one at or before t.  0
+ * before reset_schedule_init. */
+time_t reset_schedule_next(time_t t);
+time_t reset_schedule_prev(time_t t);
+
+/* The local calendar day (YYYY-MM-DD in the schedule's time zone) that the
+ * reset at or before t opened, for "reset once a day".  out holds 16 bytes. */
+void reset_schedule_day(time_t t, char out[16]);
+
+/* Seconds an answer asks to wait, from the value of one header:
+ *  - Retry-After: delta seconds, or an HTTP date;
+ *  - retry-after-ms: milliseconds;
+ *  - x-ratelimit-reset*: seconds, epoch seconds or milliseconds, a duration
+ *    such as "6m0s", "1.5s" or "20ms", or an RFC 3339 time.
+ * name selects the reading.  Returns -1 when the value says nothing usable. */
+long long wait_from_header(const char *name, const char *value, time_t now);
+
+#define WAIT_MAX_S (7 * 86400) /* no answer rests a key longer than a week */
+
+#endif
