@@ -18,6 +18,7 @@
 #include "core/pool.h"
 
 struct db;
+struct alerter;
 
 struct app {
     _Atomic(struct config *) cfg; /* current configuration */
@@ -26,9 +27,10 @@ struct app {
     bool cgi;                     /* true when serving one plain CGI request */
     struct worker *workers;       /* the worker threads, for the drain */
     long long nworkers;
-    struct pool_cache pool; /* upstreams, keys and tokens (core/pool.h) */
-    struct reqlog *reqlog;  /* the request log writer (core/reqlog.h) */
-    pthread_t refresher;    /* keeps the pool cache fresh */
+    struct pool_cache pool;  /* upstreams, keys and tokens (core/pool.h) */
+    struct reqlog *reqlog;   /* the request log writer (core/reqlog.h) */
+    struct alerter *alerter; /* webhook deliveries (core/alert.h) */
+    pthread_t refresher;     /* keeps the pool cache fresh */
     bool refresher_started;
 };
 
@@ -36,7 +38,8 @@ struct worker {
     struct app *app;
     int id;
     struct db *db;
-    void *curl; /* CURL *, created on first use */
+    void *curl;  /* CURL *, created on first use */
+    void *multi; /* CURLM * that runs it and keeps its connections */
     uint64_t rng;
     pthread_t thread;
     /* A kept-alive FastCGI connection this thread waits on between

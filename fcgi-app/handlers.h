@@ -34,6 +34,14 @@ void h_keys_events(struct req *r, const struct route_args *a);
 void h_keys_import(struct req *r, const struct route_args *a);
 void h_keys_batch(struct req *r, const struct route_args *a);
 
+/* h_rules.c */
+void h_rules_list(struct req *r, const struct route_args *a);
+void h_rules_get(struct req *r, const struct route_args *a);
+void h_rules_create(struct req *r, const struct route_args *a);
+void h_rules_update(struct req *r, const struct route_args *a);
+void h_rules_delete(struct req *r, const struct route_args *a);
+void h_rules_test(struct req *r, const struct route_args *a);
+
 /* h_tokens.c */
 void h_tokens_list(struct req *r, const struct route_args *a);
 void h_tokens_get(struct req *r, const struct route_args *a);

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "proxy.h"
 #include "proxy_path.h"
+#include "proxy_rules.h"
 
 #define PROXY_PREFIX    "/proxy/"
 #define MISS_RECHECK_MS 10
@@ -312,6 +313,20 @@ static void reply_failed(struct proxy *px, const struct attempt_error *last, int
                     attempts, last->text);
 }
 
+/* Every attempt was retried away by rules: the client gets the last
+ * upstream answer, unchanged. */
+static void reply_saved(struct proxy *px, int attempts)
+{
+    struct req *r = px->r;
+    char n[16];
+
+    resp_status(r, px->saved_status);
+    buf_append(&r->head, px->saved_head.data, px->saved_head.len);
+    snprintf(n, sizeof(n), "%d", attempts);
+    resp_header(r, "X-Gateway-Attempts", n);
+    resp_write(r, px->saved_body.data, px->saved_body.len);
+}
+
 /* Tries keys until an answer goes to the client or attempts run out. */
 static void run_attempts(struct proxy *px)
 {
@@ -359,7 +374,10 @@ static void run_attempts(struct proxy *px)
             break;
     }
     px->log->error = strdup(last.text);
-    reply_failed(px, &last, px->log->attempts);
+    if (px->saved_status != 0)
+        reply_saved(px, px->log->attempts);
+    else
+        reply_failed(px, &last, px->log->attempts);
 }
 
 static struct reqlog_entry *new_entry(struct req *r)
@@ -428,6 +446,8 @@ void h_proxy(struct req *r, const struct route_args *a)
     px.r = r;
     px.log = new_entry(r);
     buf_init(&px.url, PROXY_URL_MAX);
+    buf_init(&px.saved_head, 64u << 10);
+    buf_init(&px.saved_body, (size_t)r->cfg->rule_body_limit);
     px.pool = pool_acquire(&r->w->app->pool);
     if (px.log == NULL) {
         reply_error(r, ERR_INTERNAL, "out of memory");
@@ -436,7 +456,10 @@ void h_proxy(struct req *r, const struct route_args *a)
     }
     if (px.log != NULL && px.log->error == NULL && r->error[0] != '\0')
         px.log->error = strdup(r->error);
+    proxy_rules_log(&px);
     log_request(&px);
     buf_free(&px.url);
+    buf_free(&px.saved_head);
+    buf_free(&px.saved_body);
     pool_release(px.pool);
 }

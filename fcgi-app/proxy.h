@@ -18,6 +18,7 @@ struct pool;
 struct pool_upstream;
 struct pool_key;
 struct pool_token;
+struct json_object;
 
 #define PROXY_MAX_TRIED 16
 
@@ -40,6 +41,10 @@ struct proxy {
     unsigned ntried;
     int64_t deadline_ms; /* monotonic: no attempt or back-off goes past it */
     struct reqlog_entry *log;
+    struct json_object *fired;    /* names of the rules that fired */
+    struct json_object *messages; /* messages of `log` actions */
+    int saved_status;             /* the last error answer a rule retried, 0 if none */
+    struct buf saved_head, saved_body;
 };
 
 /* What one attempt came to. */

@@ -2,7 +2,8 @@
  * handle, the key injected, the answer streamed (2xx/3xx) or held up to
  * rule_body_limit (4xx/5xx) so that a retry stays possible. */
 #include <curl/curl.h>
-#include <poll.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "http.h"
 #include "proxy.h"
 #include "proxy_path.h"
+#include "proxy_rules.h"
+#include "core/rule.h"
 
 #define HEAD_CAP (64u << 10)
 
@@ -31,11 +34,17 @@ struct attempt {
     bool flush_each; /* chunked or event stream: push every chunk at once */
     bool streaming;  /* the answer goes to the client as it comes */
     bool client_gone;
-    int64_t next_check_ms; /* when to look for a departed client next */
-    int sends;             /* how often libcurl was about to send the request */
-    struct buf head;       /* upstream headers that pass on, "Name: value\r\n" each */
-    struct buf conn;       /* the upstream's Connection header: more hop-by-hop names */
-    struct buf held;       /* the held body of an error answer */
+    int64_t until_ms;     /* the attempt ends when nothing happens by then */
+    bool timed_out;       /* it did end so */
+    int sends;            /* how often libcurl was about to send the request */
+    int64_t started_ms;   /* when the attempt began */
+    long long latency_ms; /* until the answer's headers */
+    bool rule_retry;      /* a rule asked for another key */
+    bool held_judged;     /* the rules have seen the held body */
+    struct buf head;      /* upstream headers that pass on, "Name: value\r\n" each */
+    struct buf conn;      /* the upstream's Connection header: more hop-by-hop names */
+    struct buf held;      /* the held body of an error answer */
+    struct buf prefix;    /* the first bytes of a 2xx body, for body rules */
 };
 
 /* Whether a comma-separated list of header names (a Connection header)
@@ -98,6 +107,54 @@ static int parse_status(const char *line, size_t len)
     return status;
 }
 
+#define RULE_HEADERS_MAX 128
+
+/* Runs the rules of a phase on this attempt's answer (body may be NULL). */
+static bool judge(struct attempt *at, enum rule_phase phase, const char *body, size_t n)
+{
+    struct rule_header h[RULE_HEADERS_MAX];
+    struct rule_input in;
+    const char *line = buf_str(&at->head);
+
+    memset(&in, 0, sizeof(in));
+    in.status = at->status;
+    in.latency_ms = at->latency_ms;
+    in.body = body;
+    in.body_len = n;
+    in.headers = h;
+    while (*line != '\0' && in.nheaders < RULE_HEADERS_MAX) {
+        const char *eol = strstr(line, "\r\n"), *colon = strchr(line, ':');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (colon != NULL && colon < line + len) {
+            struct rule_header *x = &h[in.nheaders++];
+            x->name = line;
+            x->name_len = (size_t)(colon - line);
+            x->value = colon + 2 <= line + len ? colon + 2 : line + len;
+            x->value_len = (size_t)(line + len - x->value);
+        }
+        line += len + (eol ? 2 : 0);
+    }
+    return proxy_rules_run(at->px, at->key, &in, phase, NULL);
+}
+
+/* Keeps a complete error answer that a rule retried, so that the client
+ * gets the last upstream answer when every attempt is retried away. */
+static void save_answer(struct attempt *at)
+{
+    struct proxy *px = at->px;
+    struct buf tmp;
+
+    px->saved_status = at->status;
+    tmp = px->saved_head;
+    px->saved_head = at->head;
+    at->head = tmp;
+    buf_reset(&at->head);
+    tmp = px->saved_body;
+    px->saved_body = at->held;
+    at->held = tmp;
+    buf_reset(&at->held);
+}
+
 static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
 {
     struct attempt *at = ud;
@@ -116,8 +173,14 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
     while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
         end--;
     if (end == p) {
-        if (at->status >= 200) /* 1xx answers are followed by the real one */
-            at->head_done = true;
+        if (at->status < 200) /* 1xx answers are followed by the real one */
+            return len;
+        at->head_done = true;
+        at->latency_ms = clock_mono_ms() - at->started_ms;
+        if (at->status < 400 && judge(at, PHASE_HEADERS, NULL, 0)) {
+            at->rule_retry = true;
+            return 0; /* nothing went out: drop this answer, try another key */
+        }
         return len;
     }
     colon = memchr(p, ':', (size_t)(end - p));
@@ -190,6 +253,8 @@ static void undo_response(struct attempt *at)
 
 static int send_body(struct attempt *at, const char *p, size_t n)
 {
+    /* A stream lives as long as it is not silent for timeout_ms. */
+    at->until_ms = clock_mono_ms() + at->px->up->timeout_ms;
     if (resp_write(at->r, p, n) != 0 || (at->flush_each && resp_flush(at->r) != 0)) {
         at->client_gone = true;
         return -1;
@@ -206,47 +271,24 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
         return 0;
     if (!at->streaming && at->status < 400)
         begin_response(at);
-    if (at->streaming)
+    if (at->streaming) {
+        if (at->px->up->body_rules)
+            buf_append_some(&at->prefix, p, len);
         return send_body(at, p, len) == 0 ? len : 0;
+    }
     if (at->held.len + len <= limit)
         return buf_append(&at->held, p, len) == 0 ? len : 0;
-    /* Past what rules may look at: the answer goes out as it is. */
+    /* Past what rules may look at: they decide on what is held, then the
+     * answer goes out as it is. */
+    at->held_judged = true;
+    if (judge(at, PHASE_HELD, at->held.data, at->held.len)) {
+        at->rule_retry = true;
+        return 0;
+    }
     begin_response(at);
     if (send_body(at, at->held.data, at->held.len) != 0 || send_body(at, p, len) != 0)
         return 0;
     return len;
-}
-
-/* Called by libcurl on every turn of its loop (at least once a second
- * while it waits): a client that has gone (the web server closed our
- * connection) ends the transfer.  Looked at every CLIENT_CHECK_MS only, so
- * that short requests make no extra system call. */
-#define CLIENT_CHECK_MS 250
-
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    struct attempt *at = ud;
-    struct pollfd pfd;
-    int64_t now;
-
-    (void)dt;
-    (void)dn;
-    (void)ut;
-    (void)un;
-    if (at->r->io->fd < 0)
-        return 0;
-    now = clock_mono_ms();
-    if (now < at->next_check_ms)
-        return 0;
-    at->next_check_ms = now + CLIENT_CHECK_MS;
-    pfd.fd = at->r->io->fd;
-    pfd.events = POLLRDHUP;
-    pfd.revents = 0;
-    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-        at->client_gone = true;
-        return 1;
-    }
-    return 0;
 }
 
 /* libcurl sends a request again, on a new connection and with the same
@@ -432,8 +474,69 @@ static void describe_error(struct attempt *at, CURLcode cc, const char *errbuf,
     char raw[CURL_ERROR_SIZE + 64];
 
     err->code = cc == CURLE_OPERATION_TIMEDOUT ? ERR_UPSTREAM_TIMEOUT : ERR_UPSTREAM_ERROR;
-    snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc), errbuf[0] ? errbuf : "no detail");
+    if (at->sends > 1)
+        snprintf(raw, sizeof(raw), "the upstream closed the connection without answering");
+    else if (at->timed_out)
+        snprintf(raw, sizeof(raw), "%s within %lld ms",
+                 at->streaming ? "the answer stopped: nothing came" : "no answer",
+                 at->px->up->timeout_ms);
+    else
+        snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc),
+                 errbuf[0] ? errbuf : "no detail");
     mask_key(err->text, sizeof(err->text), raw, at->key);
+}
+
+/* Whether the web server closed our connection: the client has gone. */
+static bool client_left(int fd)
+{
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    /* Nothing else arrives on it while a request runs: data means an abort. */
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0;
+}
+
+/* Runs the transfer with the worker's multi handle, which keeps its
+ * connections alive between requests, and waits on the upstream and on
+ * the client's connection at once: a client that leaves ends the transfer
+ * at once, and the attempt's own deadline ends it when due. */
+static CURLcode run_transfer(struct attempt *at, CURL *c)
+{
+    struct worker *w = at->r->w;
+    CURLcode result = CURLE_OK;
+    int running = 1, fd = at->r->io->fd, left;
+    CURLMsg *msg;
+
+    if (w->multi == NULL && (w->multi = curl_multi_init()) == NULL)
+        return CURLE_OUT_OF_MEMORY;
+    if (curl_multi_add_handle(w->multi, c) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    while (running) {
+        struct curl_waitfd wfd = {fd, CURL_WAIT_POLLIN, 0};
+        int64_t now;
+        if (curl_multi_perform(w->multi, &running) != CURLM_OK || !running)
+            break;
+        now = clock_mono_ms();
+        if (now >= at->until_ms) {
+            at->timed_out = true;
+            break;
+        }
+        curl_multi_poll(w->multi, fd >= 0 ? &wfd : NULL, fd >= 0 ? 1 : 0,
+                        (int)(at->until_ms - now < 1000 ? at->until_ms - now : 1000), NULL);
+        if (wfd.revents != 0 && client_left(fd)) {
+            at->client_gone = true;
+            break;
+        }
+    }
+    while ((msg = curl_multi_info_read(w->multi, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+            result = msg->data.result;
+    if (at->timed_out)
+        result = CURLE_OPERATION_TIMEDOUT;
+    else if (at->client_gone && result == CURLE_OK && running)
+        result = CURLE_ABORTED_BY_CALLBACK;
+    curl_multi_remove_handle(w->multi, c);
+    return result;
 }
 
 static CURL *worker_curl(struct worker *w)
@@ -449,12 +552,16 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
                  char *errbuf)
 {
     struct proxy *px = at->px;
-    long long left = px->deadline_ms - clock_mono_ms();
+    int64_t now = clock_mono_ms();
+    long long left = px->deadline_ms - now;
     long long total = px->up->timeout_ms < left ? px->up->timeout_ms : left;
     long long conn = px->up->connect_timeout_ms < total ? px->up->connect_timeout_ms : total;
 
     if (total <= 0)
         return -1;
+    /* The wait for an answer is bounded here; once a 2xx answer streams,
+     * only silence longer than timeout_ms ends it (run_transfer). */
+    at->until_ms = now + total;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -462,15 +569,11 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)total);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(conn > 0 ? conn : 1));
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, at);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, at);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, at);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(c, CURLOPT_PREREQDATA, at);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -479,15 +582,45 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
     return 0;
 }
 
-/* After a complete transfer: send what was held, or note the end. */
-static void finish_response(struct attempt *at)
+/* After a complete transfer: the rules judge a held error answer (which
+ * may still be retried), or the body of a 2xx answer that went out. */
+static enum outcome finish_response(struct attempt *at)
 {
-    if (!at->streaming) {
+    if (at->status >= 400 && !at->streaming) {
+        if (!at->held_judged && judge(at, PHASE_HELD, at->held.data, at->held.len)) {
+            save_answer(at);
+            return OUTCOME_RETRY;
+        }
         begin_response(at);
         send_body(at, at->held.data, at->held.len);
     } else {
+        if (!at->streaming)
+            begin_response(at);
         send_body(at, NULL, 0); /* headers still unsent when the body was empty */
+        if (at->px->up->body_rules)
+            judge(at, PHASE_AFTER, at->prefix.data != NULL ? at->prefix.data : "", at->prefix.len);
     }
+    return at->client_gone ? OUTCOME_CLIENT_GONE : OUTCOME_DONE;
+}
+
+static enum transport_kind transport_kind(CURLcode cc)
+{
+    if (cc == CURLE_OPERATION_TIMEDOUT)
+        return TRANSPORT_TIMEOUT;
+    if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+        return TRANSPORT_CONNECT;
+    return TRANSPORT_OTHER;
+}
+
+/* No answer: the rules see the kind of failure (and may act on the key). */
+static void judge_transport(struct attempt *at, CURLcode cc, const struct attempt_error *err)
+{
+    struct rule_input in;
+
+    memset(&in, 0, sizeof(in));
+    in.transport = transport_kind(cc);
+    in.latency_ms = clock_mono_ms() - at->started_ms;
+    proxy_rules_run(at->px, at->key, &in, PHASE_TRANSPORT, err->text);
 }
 
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
@@ -506,10 +639,11 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     at.r = px->r;
     at.key = k;
     at.attempt_no = attempt_no;
-    at.next_check_ms = clock_mono_ms() + CLIENT_CHECK_MS;
+    at.started_ms = clock_mono_ms();
     buf_init(&at.head, HEAD_CAP);
     buf_init(&at.conn, 4096);
     buf_init(&at.held, (size_t)px->r->cfg->rule_body_limit);
+    buf_init(&at.prefix, (size_t)px->r->cfg->rule_body_limit);
     buf_init(&url, PROXY_URL_MAX + KEY_VALUE_MAX * 3 + 256);
     buf_append(&url, px->url.data, px->url.len);
     if (px->up->auth_query_param != NULL)
@@ -519,16 +653,27 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
         cc = c == NULL || hdrs == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OPERATION_TIMEDOUT;
         goto out;
     }
-    cc = curl_easy_perform(c);
+    cc = run_transfer(&at, c);
     if (at.client_gone) {
         out = OUTCOME_CLIENT_GONE;
+    } else if (at.rule_retry) {
+        undo_response(&at);
+        snprintf(err->text, sizeof(err->text), "the answer (status %d) was retried by a rule",
+                 at.status);
+        err->code = ERR_UPSTREAM_ERROR;
+        cc = CURLE_OK;
     } else if (cc == CURLE_OK) {
-        finish_response(&at);
-        out = at.client_gone ? OUTCOME_CLIENT_GONE : OUTCOME_DONE;
+        out = finish_response(&at);
+        if (out == OUTCOME_RETRY)
+            snprintf(err->text, sizeof(err->text), "the answer (status %d) was retried by a rule",
+                     at.status);
     } else if (px->r->head_sent) {
         out = OUTCOME_DONE; /* cut off mid-answer: the client has part of it */
     } else {
         undo_response(&at);
+        describe_error(&at, cc, errbuf, err);
+        judge_transport(&at, cc, err);
+        cc = CURLE_OK;
     }
 out:
     if (cc != CURLE_OK)
@@ -539,5 +684,6 @@ out:
     buf_free(&at.head);
     buf_free(&at.conn);
     buf_free(&at.held);
+    buf_free(&at.prefix);
     return out;
 }

@@ -45,6 +45,14 @@ static const struct route routes[] = {
     {"PUT", A "/keys/{id}", ROLE_OPERATOR, h_keys_update},
     {"DELETE", A "/keys/{id}", ROLE_OPERATOR, h_keys_delete},
 
+    {"POST", A "/rules/test", ROLE_OPERATOR, h_rules_test},
+    {"GET", A "/rules", ROLE_VIEWER, h_rules_list},
+    {"POST", A "/rules", ROLE_OPERATOR, h_rules_create},
+    {"GET", A "/rules/{id}", ROLE_VIEWER, h_rules_get},
+    {"PUT", A "/rules/{id}", ROLE_OPERATOR, h_rules_update},
+    {"PATCH", A "/rules/{id}", ROLE_OPERATOR, h_rules_update},
+    {"DELETE", A "/rules/{id}", ROLE_OPERATOR, h_rules_delete},
+
     {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list},
     {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create},
     {"GET", A "/tokens/{id}", ROLE_ADMIN, h_tokens_get},

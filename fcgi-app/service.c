@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "core/alert.h"
 #include "core/clock.h"
 #include "core/db.h"
 #include "core/log.h"
@@ -60,6 +61,9 @@ void service_init(struct app *app)
 
     pool_cache_init(&app->pool, cfg->enc_key);
     app->reqlog = reqlog_start(cfg);
+    app->alerter = alerter_start(cfg);
+    if (app->alerter == NULL)
+        log_error("the alert delivery thread did not start: webhooks will not be sent");
     if (app->reqlog == NULL)
         log_error("the request log writer did not start: requests will not be logged");
     /* The first load happens now, so that the first request finds a pool. */
@@ -94,7 +98,10 @@ void service_worker_end(struct worker *w)
 {
     if (w->curl != NULL)
         curl_easy_cleanup(w->curl);
+    if (w->multi != NULL)
+        curl_multi_cleanup(w->multi);
     w->curl = NULL;
+    w->multi = NULL;
 }
 
 void service_shutdown(struct app *app)
@@ -105,5 +112,7 @@ void service_shutdown(struct app *app)
     app->refresher_started = false;
     reqlog_stop(app->reqlog);
     app->reqlog = NULL;
+    alerter_stop(app->alerter);
+    app->alerter = NULL;
     pool_cache_free(&app->pool);
 }

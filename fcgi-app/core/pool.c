@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "rule.h"
 
 /* Round-robin cursors live here, one per upstream id, for the life of the
  * process, so that a new snapshot goes on where the old one was. */
@@ -69,6 +70,9 @@ static void pool_free(struct pool *p)
     }
     for (i = 0; i < p->ntokens; i++)
         free(p->tokens[i].upstreams);
+    for (i = 0; i < p->nrules; i++)
+        rule_free(p->rules[i]);
+    free(p->rules);
     free(p->ups);
     free(p->tokens);
     free(p);
@@ -295,6 +299,61 @@ out:
     return rc;
 }
 
+/* A stored rule as the JSON the compiler reads. */
+static struct json_object *rule_json(const struct db_res *res, unsigned i)
+{
+    struct json_object *o = json_object_new_object();
+    long long up = db_int(res, i, 1);
+
+    json_object_object_add(o, "name", json_object_new_string(db_val(res, i, 2)));
+    json_object_object_add(o, "upstream_id", up > 0 ? json_object_new_int64(up) : NULL);
+    json_object_object_add(o, "enabled", json_object_new_boolean(db_int(res, i, 3) != 0));
+    json_object_object_add(o, "priority", json_object_new_int64(db_int(res, i, 4)));
+    json_object_object_add(o, "condition", json_tokener_parse(db_val(res, i, 5)));
+    json_object_object_add(o, "actions", json_tokener_parse(db_val(res, i, 6)));
+    json_object_object_add(o, "threshold", json_object_new_int64(db_int(res, i, 7)));
+    json_object_object_add(o, "window_s", json_object_new_int64(db_int(res, i, 8)));
+    json_object_object_add(o, "cooldown_s", json_object_new_int64(db_int(res, i, 9)));
+    json_object_object_add(o, "stop", json_object_new_boolean(db_int(res, i, 10) != 0));
+    return o;
+}
+
+/* Compiles every rule once per snapshot; a rule that no longer compiles
+ * (edited by hand in the database) is skipped and logged. */
+static int load_rules(struct db *db, struct pool *p)
+{
+    struct db_res res;
+    unsigned i;
+    size_t u, k;
+    int rc;
+
+    rc = db_query(db,
+                  "SELECT id, upstream_id, name, enabled, priority, cond_json, actions_json,"
+                  " threshold, window_s, cooldown_s, stop FROM rules ORDER BY priority, id",
+                  DB_NOARGS, &res);
+    if (rc == DB_OK && (p->rules = calloc(res.nrows + 1, sizeof(*p->rules))) == NULL)
+        rc = DB_EFAIL;
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        struct json_object *o = rule_json(&res, i);
+        char err[256];
+        struct rule *r = rule_compile(o, err, sizeof(err));
+        json_object_put(o);
+        if (r == NULL) {
+            log_warn("rule %lld is skipped: %s", db_int(&res, i, 0), err);
+            continue;
+        }
+        r->id = db_int(&res, i, 0);
+        p->rules[p->nrules++] = r;
+    }
+    db_res_free(&res);
+    for (u = 0; rc == DB_OK && u < p->nups; u++)
+        for (k = 0; k < p->nrules; k++)
+            if (p->rules[k]->enabled && p->rules[k]->needs_body &&
+                (p->rules[k]->upstream_id == 0 || p->rules[k]->upstream_id == p->ups[u].id))
+                p->ups[u].body_rules = true;
+    return rc;
+}
+
 static int read_version(struct db *db, unsigned long long *version)
 {
     struct db_res res;
@@ -321,6 +380,8 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
         rc = load_keys(db, p, c->enc_key);
     if (rc == DB_OK)
         rc = load_tokens(db, p);
+    if (rc == DB_OK)
+        rc = load_rules(db, p);
     if (rc != DB_OK) {
         pool_free(p);
         return rc;

@@ -23,6 +23,7 @@
 
 struct db;
 struct config;
+struct rule;
 
 #define POOL_MAX_AGE_MS 30000
 
@@ -58,6 +59,7 @@ struct pool_upstream {
     struct pool_key *keys; /* the active keys */
     size_t nkeys, keys_cap;
     long long keys_total; /* keys of any status */
+    bool body_rules;      /* an enabled rule for it looks at the body */
     atomic_ullong *rr;    /* round-robin cursor; outlives snapshots */
 };
 
@@ -79,6 +81,8 @@ struct pool {
     size_t nups;
     struct pool_token *tokens; /* sorted by hash */
     size_t ntokens;
+    struct rule **rules; /* compiled, by priority then id */
+    size_t nrules;
 };
 
 struct pool_cache {

@@ -94,3 +94,30 @@ def test_unlimited_keys_serve_from_the_cache_while_the_database_is_down(stack):
         "SELECT SUM(total_requests) FROM api_keys WHERE upstream_id = %d" % s.up["id"]).strip()),
         timeout=20, what="the counters of the outage")
     assert total == "7"
+
+
+def test_a_stream_may_outlive_timeout_ms_but_not_fall_silent(stack):
+    s = setup(stack, nkeys=1, timeout_ms=600)
+    # Ten events 200 ms apart: 2 s in all, never 600 ms of silence.
+    stack.mock.script = lambda req: Reply(
+        headers={"Content-Type": "text/event-stream"},
+        chunks=[(0.2, "data: %d\n\n" % i) for i in range(10)])
+    r = stack.main.client.get(s.path("long"), token=s.token)
+    assert r.status == 200
+    assert r.body.count(b"data: ") == 10, r.body
+    # An answer that starts, then says nothing for longer than timeout_ms.
+    stack.mock.script = lambda req: Reply(
+        headers={"Content-Type": "text/event-stream"},
+        chunks=[(0, "data: first\n\n"), (2.0, "data: too late\n\n")])
+    t0 = time.time()
+    r = stack.main.client.get(s.path("silent"), token=s.token)
+    assert time.time() - t0 < 1.8
+    assert b"first" in r.body and b"too late" not in r.body
+    row = wait_log_row(stack, r)
+    assert "nothing came within 600 ms" in (row["error"] or ""), row
+    # Before any answer, timeout_ms bounds the wait: 504.
+    stack.mock.script = lambda req: Reply(body=b"{}", delay=2.0)
+    t0 = time.time()
+    r = stack.main.client.get(s.path("never"), token=s.token)
+    assert r.status == 504 and r.error_code() == "upstream_timeout", r
+    assert time.time() - t0 < 1.9 * 3, "three attempts of at most 600 ms each, plus back-off"

@@ -12,6 +12,9 @@ void suite_crypto(void);
 void suite_valid(void);
 void suite_http(void);
 void suite_proxy_path(void);
+void suite_rule(void);
+void suite_jsonpath(void);
+void suite_resettime(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \

@@ -1,0 +1,37 @@
+/*
+ * The rules, applied to each attempt of a proxied request (core/rule.h
+ * compiles and matches them; this file decides when they run and what
+ * their actions do).
+ *
+ *   PHASE_HEADERS    answers below 400, when their headers arrive: rules
+ *                    that do not look at the body (they may still retry)
+ *   PHASE_HELD       answers of 400 and above, on the held body (or its
+ *                    first rule_body_limit bytes): every rule
+ *   PHASE_AFTER      answers below 400, after they went to the client:
+ *                    rules that look at the body (no retry any more)
+ *   PHASE_TRANSPORT  no answer at all: every rule (body leaves are false)
+ */
+#ifndef APIGW_PROXY_RULES_H
+#define APIGW_PROXY_RULES_H
+
+#include <stdbool.h>
+
+struct proxy;
+struct pool_key;
+struct rule_input;
+
+enum rule_phase { PHASE_HEADERS, PHASE_HELD, PHASE_AFTER, PHASE_TRANSPORT };
+
+/* Runs the rules of the request's upstream that belong to the phase,
+ * fires those whose threshold and cooldown pass, and applies their
+ * actions to key k.  excerpt is what a key's history keeps of the answer
+ * (may be NULL: the body is used).  Returns true when a fired rule asks
+ * for a retry (never in PHASE_AFTER). */
+bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in,
+                     enum rule_phase phase, const char *excerpt);
+
+/* Writes the names of the rules that fired and the messages of `log`
+ * actions into the request's log entry. */
+void proxy_rules_log(struct proxy *px);
+
+#endif
