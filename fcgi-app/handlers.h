@@ -10,6 +10,12 @@ void h_healthz(struct req *r, const struct route_args *a);
 /* proxy.c */
 void h_proxy(struct req *r, const struct route_args *a);
 
+/* h_logs.c, h_stats.c, h_alerts.c, h_metrics.c */
+void h_logs(struct req *r, const struct route_args *a);
+void h_stats(struct req *r, const struct route_args *a);
+void h_alerts(struct req *r, const struct route_args *a);
+void h_metrics(struct req *r, const struct route_args *a);
+
 /* h_login.c */
 void h_login(struct req *r, const struct route_args *a);
 void h_logout(struct req *r, const struct route_args *a);

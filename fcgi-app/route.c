@@ -23,6 +23,7 @@ static const struct route routes[] = {
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
     {"HEAD", "/healthz", ROLE_PUBLIC, h_healthz},
     {"*", "/proxy/*", ROLE_PUBLIC, h_proxy},
+    {"GET", "/metrics", ROLE_PUBLIC, h_metrics},
 
     {"POST", A "/login", ROLE_PUBLIC, h_login},
     {"POST", A "/logout", ROLE_VIEWER, h_logout},
@@ -52,6 +53,10 @@ static const struct route routes[] = {
     {"PUT", A "/rules/{id}", ROLE_OPERATOR, h_rules_update},
     {"PATCH", A "/rules/{id}", ROLE_OPERATOR, h_rules_update},
     {"DELETE", A "/rules/{id}", ROLE_OPERATOR, h_rules_delete},
+
+    {"GET", A "/logs", ROLE_VIEWER, h_logs},
+    {"GET", A "/stats", ROLE_VIEWER, h_stats},
+    {"GET", A "/alerts", ROLE_VIEWER, h_alerts},
 
     {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list},
     {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create},

@@ -164,6 +164,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 -- One row per client request.  request_id is unique so that a batch
 -- replayed from the spool after a database outage is inserted only once.
+-- status_class is status DIV 100 (0 when no answer was given at all); an
+-- exact status filter runs on the class index.
 CREATE TABLE IF NOT EXISTS request_logs (
     id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     request_id  VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
@@ -175,6 +177,7 @@ CREATE TABLE IF NOT EXISTS request_logs (
     key_id      BIGINT UNSIGNED NULL,
     token_id    BIGINT UNSIGNED NULL,
     status      SMALLINT NOT NULL,
+    status_class TINYINT NOT NULL DEFAULT 0,
     latency_ms  INT NOT NULL,
     attempts    SMALLINT NOT NULL DEFAULT 0,
     req_bytes   BIGINT NOT NULL DEFAULT 0,
@@ -187,7 +190,7 @@ CREATE TABLE IF NOT EXISTS request_logs (
     KEY ix_logs_upstream (upstream_id, ts),
     KEY ix_logs_key (key_id, ts),
     KEY ix_logs_token (token_id, ts),
-    KEY ix_logs_status (status, ts)
+    KEY ix_logs_class (status_class, ts)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS alerts (

@@ -471,6 +471,10 @@ static const char *multirow_sql(struct db_multirow *m, unsigned level)
                 buf_puts(&b, ", ");
             buf_puts(&b, m->row);
         }
+        if (m->tail != NULL) {
+            buf_puts(&b, " ");
+            buf_puts(&b, m->tail);
+        }
         sql = buf_steal(&b); /* kept for the life of the process: it names a statement */
         atomic_store(&m->sql[level], sql);
     }

@@ -119,16 +119,14 @@ unsigned long db_len(const struct db_res *res, unsigned row, unsigned col);
 struct db_multirow {
     const char *head; /* "INSERT INTO t (a, b) VALUES " */
     const char *row;  /* "(?, ?)" */
+    const char *tail; /* after the rows, e.g. "ON DUPLICATE KEY UPDATE ...", or NULL */
     const char *_Atomic sql[DB_MULTIROW_LEVELS];
 };
 
-#define DB_MULTIROW_INIT(h, r)                                                                     \
-    {                                                                                              \
-        (h), (r),                                                                                  \
-        {                                                                                          \
-            NULL                                                                                   \
-        }                                                                                          \
-    }
+/* clang-format off */
+#define DB_MULTIROW_INIT(h, r) {(h), (r), NULL, {NULL}}
+#define DB_MULTIROW_INIT_TAIL(h, r, t) {(h), (r), (t), {NULL}}
+/* clang-format on */
 
 /* Inserts nrows rows of ncols parameters each (p holds them row after row)
  * in as few statements as the power-of-two chunks allow.  *affected (may be

@@ -20,9 +20,10 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "rollup.h"
 #include "usage.h"
 
-#define LOG_COLS       16
+#define LOG_COLS       17
 #define SPILL_BATCHES  40 /* past this many batches behind, the excess goes to the spool */
 #define SPOOL_NAME     "reqlog.spool"
 #define REPLAY_PREFIX  "reqlog.replay."
@@ -40,6 +41,7 @@ struct reqlog {
     atomic_llong spooled;
     int64_t replay_after_ms;
     struct usage *usage;
+    struct rollup *rollup;
 };
 
 static int spool_append(struct reqlog *q, struct reqlog_entry *list, size_t n, bool sync);
@@ -114,9 +116,9 @@ long long reqlog_spooled(struct reqlog *q)
 
 static struct db_multirow insert_sql = DB_MULTIROW_INIT(
     "INSERT IGNORE INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,"
-    " token_id, status, latency_ms, attempts, req_bytes, resp_bytes, error, rules, messages)"
-    " VALUES ",
-    "(?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    " token_id, status, status_class, latency_ms, attempts, req_bytes, resp_bytes, error, rules,"
+    " messages) VALUES ",
+    "(?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
 static void entry_params(const struct reqlog_entry *e, struct db_param *p)
 {
@@ -129,19 +131,44 @@ static void entry_params(const struct reqlog_entry *e, struct db_param *p)
     p[6] = e->key_id > 0 ? DB_INT(e->key_id) : DB_NULL;
     p[7] = e->token_id > 0 ? DB_INT(e->token_id) : DB_NULL;
     p[8] = DB_INT(e->status);
-    p[9] = DB_INT(e->latency_ms);
-    p[10] = DB_INT(e->attempts);
-    p[11] = DB_INT(e->req_bytes);
-    p[12] = DB_INT(e->resp_bytes);
-    p[13] = DB_STR(e->error);
-    p[14] = DB_STR(e->rules);
-    p[15] = DB_STR(e->messages);
+    p[9] = DB_INT(e->status / 100);
+    p[10] = DB_INT(e->latency_ms);
+    p[11] = DB_INT(e->attempts);
+    p[12] = DB_INT(e->req_bytes);
+    p[13] = DB_INT(e->resp_bytes);
+    p[14] = DB_STR(e->error);
+    p[15] = DB_STR(e->rules);
+    p[16] = DB_STR(e->messages);
+}
+
+struct write_tx {
+    struct reqlog *q;
+    struct reqlog_entry *list;
+    size_t n;
+    const struct db_param *params;
+};
+
+/* The rows and their rollups, in one transaction: they always agree. */
+static int write_body(struct db *db, void *arg)
+{
+    struct write_tx *t = arg;
+    struct reqlog_entry *e;
+    int rc;
+
+    rc = db_insert_rows(db, &insert_sql, t->params, LOG_COLS, (unsigned)t->n, NULL);
+    if (rc != DB_OK)
+        return rc;
+    rollup_reset(t->q->rollup);
+    for (e = t->list; e != NULL; e = e->next)
+        rollup_add(t->q->rollup, e);
+    return rollup_write(t->q->rollup, db);
 }
 
 /* Inserts a list of entries; returns DB_OK or the error. */
 static int write_list(struct reqlog *q, struct reqlog_entry *list, size_t n)
 {
     struct db_param *p = calloc(n * LOG_COLS + 1, sizeof(*p));
+    struct write_tx t = {q, list, n, p};
     struct reqlog_entry *e;
     size_t i = 0;
     int rc;
@@ -150,14 +177,7 @@ static int write_list(struct reqlog *q, struct reqlog_entry *list, size_t n)
         return DB_EFAIL;
     for (e = list; e != NULL; e = e->next)
         entry_params(e, &p[LOG_COLS * i++]);
-    /* One commit for the whole batch, however many statements it takes. */
-    rc = db_begin(q->db);
-    if (rc == DB_OK)
-        rc = db_insert_rows(q->db, &insert_sql, p, LOG_COLS, (unsigned)n, NULL);
-    if (rc == DB_OK)
-        rc = db_commit(q->db);
-    else
-        db_rollback(q->db);
+    rc = db_transaction(q->db, write_body, &t);
     free(p);
     return rc;
 }
@@ -497,16 +517,18 @@ struct reqlog *reqlog_start(const struct config *cfg)
     q->cfg = cfg;
     q->db = db_new(cfg, false);
     q->usage = usage_new();
+    q->rollup = rollup_new();
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);
     if (mkdir(cfg->spool_dir, 0700) != 0 && errno != EEXIST)
         log_warn("request log: cannot create %s: %s", cfg->spool_dir, strerror(errno));
     if (spool_pending(q))
         atomic_store(&q->spooled, 1);
-    if (q->db == NULL || q->usage == NULL ||
+    if (q->db == NULL || q->usage == NULL || q->rollup == NULL ||
         pthread_create(&q->thread, NULL, logger_main, q) != 0) {
         db_free(q->db);
         usage_free(q->usage);
+        rollup_free(q->rollup);
         free(q);
         return NULL;
     }
@@ -524,6 +546,7 @@ void reqlog_stop(struct reqlog *q)
     pthread_join(q->thread, NULL);
     db_free(q->db);
     usage_free(q->usage);
+    rollup_free(q->rollup);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->wake);
     free(q);
