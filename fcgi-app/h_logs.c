@@ -61,6 +61,7 @@ static const char *sql_for(unsigned mask)
 }
 
 struct log_query {
+    long long status_class, status; /* 0 when not filtered */
     unsigned mask;
     struct db_param p[16];
     unsigned n;
@@ -134,14 +135,13 @@ static bool status_param(struct req *r, struct log_query *lq)
         return true;
     if (strlen(v) == 3 && v[0] >= '1' && v[0] <= '5' && (v[1] == 'x' || v[1] == 'X') &&
         (v[2] == 'x' || v[2] == 'X')) {
-        add(lq, F_CLASS, DB_INT(v[0] - '0'));
+        lq->status_class = v[0] - '0';
         return true;
     }
     if (strlen(v) == 3 && isdigit((unsigned char)v[0]) && isdigit((unsigned char)v[1]) &&
         isdigit((unsigned char)v[2]) && v[0] >= '1' && v[0] <= '5') {
-        long long st = strtoll(v, NULL, 10);
-        add(lq, F_CLASS, DB_INT(st / 100));
-        add(lq, F_STATUS, DB_INT(st));
+        lq->status = strtoll(v, NULL, 10);
+        lq->status_class = lq->status / 100;
         return true;
     }
     reply_error(r, ERR_INVALID_FIELD,
@@ -167,6 +167,12 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
         add(lq, F_KEY, DB_INT(key));
     if (token > 0)
         add(lq, F_TOKEN, DB_INT(token));
+    /* Parameters go in the order of the fragments (F_*), whatever the
+     * order the query string had. */
+    if (lq->status_class > 0)
+        add(lq, F_CLASS, DB_INT(lq->status_class));
+    if (lq->status > 0)
+        add(lq, F_STATUS, DB_INT(lq->status));
     if (from >= 0) {
         db_time(from, lq->from, sizeof(lq->from));
         add(lq, F_FROM, DB_STR(lq->from));

@@ -23,6 +23,9 @@ struct range {
     long long upstream_id;
     long long bucket_s;
     char from_db[24], to_db[24];
+    /* Whole hours [h0, h1) come from the hourly histogram, the minutes
+     * before and after them from the per-minute one. */
+    char h0_db[24], h1_db[24];
 };
 
 static bool read_time(struct req *r, const char *name, time_t *t)
@@ -76,8 +79,11 @@ static bool read_range(struct req *r, struct range *rg)
             return false;
         }
     }
-    /* About a hundred points by default; never more than SERIES_MAX. */
-    if (rg->bucket_s == 0)
+    /* About a hundred points by default (whole hours from 12 hours on, so
+     * that long ranges read the hourly rollup); never more than SERIES_MAX. */
+    if (rg->bucket_s == 0 && rg->to - rg->from >= 12 * 3600)
+        rg->bucket_s = ((rg->to - rg->from) / 100 + 3599) / 3600 * 3600;
+    else if (rg->bucket_s == 0)
         rg->bucket_s = ((rg->to - rg->from) / 100 + 59) / 60 * 60;
     if (rg->bucket_s < 60)
         rg->bucket_s = 60;
@@ -85,6 +91,13 @@ static bool read_range(struct req *r, struct range *rg)
         rg->bucket_s = ((rg->to - rg->from) / SERIES_MAX + 59) / 60 * 60;
     to_db(rg->from, rg->from_db, sizeof(rg->from_db));
     to_db(rg->to, rg->to_db, sizeof(rg->to_db));
+    {
+        time_t h0 = (rg->from + 3599) / 3600 * 3600, h1 = rg->to / 3600 * 3600;
+        if (h0 >= h1)
+            h0 = h1 = rg->to; /* no whole hour: every minute from the minute table */
+        to_db(h0, rg->h0_db, sizeof(rg->h0_db));
+        to_db(h1, rg->h1_db, sizeof(rg->h1_db));
+    }
     return true;
 }
 
@@ -165,16 +178,34 @@ static void free_hists(struct hists *hs)
     free(hs->h);
 }
 
-static int add_totals(struct req *r, const struct range *rg, struct json_object *out)
+/* Histograms per upstream over the range, in one scan: whole hours from
+ * the hourly table, the edges from the minute table. */
+static int range_hists(struct req *r, const struct range *rg, struct hists *hs)
+{
+    return load_hists(r,
+                      "SELECT upstream_id, bucket, SUM(count) FROM ("
+                      " SELECT upstream_id, bucket, count FROM stats_latency_hour"
+                      " WHERE hour >= ? AND hour < ? AND (? = 0 OR upstream_id = ?)"
+                      " UNION ALL SELECT upstream_id, bucket, count FROM stats_latency"
+                      " WHERE ((minute >= ? AND minute < ?) OR (minute >= ? AND minute < ?))"
+                      " AND (? = 0 OR upstream_id = ?)) x GROUP BY upstream_id, bucket",
+                      DB_ARGS(DB_STR(rg->h0_db), DB_STR(rg->h1_db), DB_INT(rg->upstream_id),
+                              DB_INT(rg->upstream_id), DB_STR(rg->from_db), DB_STR(rg->h0_db),
+                              DB_STR(rg->h1_db), DB_STR(rg->to_db), DB_INT(rg->upstream_id),
+                              DB_INT(rg->upstream_id)),
+                      hs);
+}
+
+static int add_totals(struct req *r, const struct range *rg, const struct hists *hs,
+                      struct json_object *out)
 {
     struct json_object *totals = json_object_new_object(), *by_status = json_object_new_object();
-    long long req = 0, err = 0, ret = 0, lat = 0;
-    struct hists hs;
+    long long req = 0, err = 0, ret = 0, lat = 0, *all;
     struct db_res res;
+    size_t g;
     unsigned i;
-    int rc;
+    int b, rc;
 
-    memset(&hs, 0, sizeof(hs));
     rc = db_query(r->w->db,
                   "SELECT status_class, SUM(requests), SUM(errors), SUM(retries),"
                   " SUM(latency_sum) FROM stats_minute WHERE" RANGE " GROUP BY status_class",
@@ -190,29 +221,27 @@ static int add_totals(struct req *r, const struct range *rg, struct json_object 
     }
     db_res_free(&res);
     add_counts(totals, req, err, ret, lat);
-    if (rc == DB_OK)
-        rc = load_hists(
-            r, "SELECT 0, bucket, SUM(count) FROM stats_latency WHERE" RANGE " GROUP BY bucket",
-            DB_ARGS(RANGE_ARGS(rg)), &hs);
-    if (rc == DB_OK) {
-        static const long long none[LATENCY_BUCKETS];
-        add_percentiles(totals, hs.n > 0 ? hs.h[0] : none);
-    }
-    free_hists(&hs);
+    all = calloc(LATENCY_BUCKETS, sizeof(*all));
+    for (g = 0; all != NULL && g < hs->n; g++)
+        for (b = 0; b < LATENCY_BUCKETS; b++)
+            all[b] += hs->h[g][b];
+    if (all != NULL)
+        add_percentiles(totals, all);
+    free(all);
     json_object_object_add(out, "totals", totals);
     json_object_object_add(out, "by_status", by_status);
-    return rc;
+    return all != NULL ? rc : DB_EFAIL;
 }
 
-static int add_by_upstream(struct req *r, const struct range *rg, struct json_object *out)
+static int add_by_upstream(struct req *r, const struct range *rg, const struct hists *hs,
+                           struct json_object *out)
 {
     struct json_object *list = json_object_new_array();
-    struct hists hs;
+    static const long long none[LATENCY_BUCKETS];
     struct db_res res;
     unsigned i;
     int rc;
 
-    memset(&hs, 0, sizeof(hs));
     rc = db_query(r->w->db,
                   "SELECT s.upstream_id, u.name, SUM(s.requests), SUM(s.errors), SUM(s.retries),"
                   " SUM(s.latency_sum) FROM stats_minute s LEFT JOIN upstreams u"
@@ -220,15 +249,9 @@ static int add_by_upstream(struct req *r, const struct range *rg, struct json_ob
                   " AND (? = 0 OR s.upstream_id = ?) GROUP BY s.upstream_id, u.name"
                   " ORDER BY SUM(s.requests) DESC",
                   DB_ARGS(RANGE_ARGS(rg)), &res);
-    if (rc == DB_OK)
-        rc = load_hists(r,
-                        "SELECT upstream_id, bucket, SUM(count) FROM stats_latency"
-                        " WHERE" RANGE " GROUP BY upstream_id, bucket",
-                        DB_ARGS(RANGE_ARGS(rg)), &hs);
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         struct json_object *o = json_object_new_object();
-        long long *h = hist_for(&hs, db_int(&res, i, 0));
-        static const long long none[LATENCY_BUCKETS];
+        long long *h = hist_for((struct hists *)hs, db_int(&res, i, 0));
         json_object_object_add(o, "upstream_id", json_object_new_int64(db_int(&res, i, 0)));
         json_object_object_add(
             o, "upstream", db_val(&res, i, 1) ? json_object_new_string(db_val(&res, i, 1)) : NULL);
@@ -238,7 +261,6 @@ static int add_by_upstream(struct req *r, const struct range *rg, struct json_ob
         json_object_array_add(list, o);
     }
     db_res_free(&res);
-    free_hists(&hs);
     json_object_object_add(out, "by_upstream", list);
     return rc;
 }
@@ -292,7 +314,14 @@ static int add_series(struct req *r, const struct range *rg, struct json_object 
                   "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, SUM(requests), SUM(errors)"
                   " FROM stats_minute WHERE" RANGE " GROUP BY 1 ORDER BY 1",
                   DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), RANGE_ARGS(rg)), &res);
-    if (rc == DB_OK)
+    /* Whole-hour points read the hourly histogram. */
+    if (rc == DB_OK && rg->bucket_s % 3600 == 0)
+        rc = load_hists(r,
+                        "SELECT UNIX_TIMESTAMP(hour) DIV ? * ?, bucket, SUM(count)"
+                        " FROM stats_latency_hour WHERE hour >= ? AND hour < ?"
+                        " AND (? = 0 OR upstream_id = ?) GROUP BY 1, bucket",
+                        DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), RANGE_ARGS(rg)), &hs);
+    else if (rc == DB_OK)
         rc = load_hists(r,
                         "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, bucket, SUM(count)"
                         " FROM stats_latency WHERE" RANGE " GROUP BY 1, bucket",
@@ -327,6 +356,7 @@ static int add_series(struct req *r, const struct range *rg, struct json_object 
 void h_stats(struct req *r, const struct route_args *a)
 {
     struct json_object *out;
+    struct hists hs;
     struct range rg;
     char stamp[32];
     int rc;
@@ -340,9 +370,12 @@ void h_stats(struct req *r, const struct route_args *a)
                            json_object_new_string(clock_rfc3339(rg.from, stamp, sizeof(stamp))));
     json_object_object_add(out, "to",
                            json_object_new_string(clock_rfc3339(rg.to, stamp, sizeof(stamp))));
-    rc = add_totals(r, &rg, out);
+    rc = range_hists(r, &rg, &hs);
     if (rc == DB_OK)
-        rc = add_by_upstream(r, &rg, out);
+        rc = add_totals(r, &rg, &hs, out);
+    if (rc == DB_OK)
+        rc = add_by_upstream(r, &rg, &hs, out);
+    free_hists(&hs);
     if (rc == DB_OK)
         rc = add_by_key(r, &rg, out);
     if (rc == DB_OK)

@@ -134,7 +134,10 @@ class MariaDB:
 
     def start(self):
         self.install()
+        tmpdir = os.path.join(os.path.dirname(os.path.abspath(self.datadir)), "db-tmp")
+        os.makedirs(tmpdir, exist_ok=True)
         argv = ["mariadbd", "--no-defaults", "--user=root", "--datadir=" + self.datadir,
+                "--tmpdir=" + tmpdir,
                 "--socket=" + self.socket, "--skip-networking",
                 "--pid-file=" + os.path.join(self.log_dir, "mariadb.pid"),
                 "--log-error=" + os.path.join(self.log_dir, "mariadb.err"),

@@ -1,2 +1,7 @@
 #!/bin/sh
-exec python3 "$(dirname "$0")/bench.py" "$@"
+# make bench: the proxy against its references, then the queries on a
+# million log rows.  Figures in build/bench/*.json and on stdout.
+set -e
+cd "$(dirname "$0")/.."
+python3 scripts/bench.py "$@"
+python3 scripts/bench_queries.py

@@ -53,3 +53,14 @@ CREATE TABLE IF NOT EXISTS stats_rules_total (
     rule  VARCHAR(128) NOT NULL PRIMARY KEY,
     fired BIGINT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The same histogram per hour, so that a day of stats reads a few thousand
+-- rows instead of a few hundred thousand.
+CREATE TABLE IF NOT EXISTS stats_latency_hour (
+    hour        DATETIME NOT NULL,
+    upstream_id BIGINT UNSIGNED NOT NULL,
+    bucket      SMALLINT NOT NULL,
+    count       BIGINT NOT NULL,
+    PRIMARY KEY (hour, upstream_id, bucket),
+    KEY ix_latency_hour_upstream (upstream_id, hour)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -22,7 +22,7 @@ struct table {
     size_t n, cap;
 };
 
-enum { T_MINUTE, T_LATENCY, T_TOTAL, T_LE, T_RULES, T__MAX };
+enum { T_MINUTE, T_LATENCY, T_LATENCY_HOUR, T_TOTAL, T_LE, T_RULES, T__MAX };
 
 #define COLS_MAX 8 /* the most parameters a row of any table takes */
 
@@ -121,6 +121,8 @@ void rollup_add(struct rollup *r, const struct reqlog_entry *e)
         e->latency_ms);
     add(&r->t[T_LATENCY], minute, e->upstream_id, 0, latency_bucket(e->latency_ms), NULL, 1, 0, 0,
         0);
+    add(&r->t[T_LATENCY_HOUR], e->ts_ms / 3600000 * 3600, e->upstream_id, 0,
+        latency_bucket(e->latency_ms), NULL, 1, 0, 0, 0);
     add(&r->t[T_TOTAL], 0, e->upstream_id, 0, cls, NULL, 1, retries, e->latency_ms, 0);
     add(&r->t[T_LE], 0, e->upstream_id, 0, latency_le(e->latency_ms), NULL, 1, 0, 0, 0);
     if (e->rules == NULL || (names = json_tokener_parse(e->rules)) == NULL)
@@ -142,6 +144,10 @@ static struct db_multirow minute_sql = DB_MULTIROW_INIT_TAIL(
 
 static struct db_multirow latency_sql = DB_MULTIROW_INIT_TAIL(
     "INSERT INTO stats_latency (minute, upstream_id, bucket, count) VALUES ",
+    "(FROM_UNIXTIME(?), ?, ?, ?)", "ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
+
+static struct db_multirow latency_hour_sql = DB_MULTIROW_INIT_TAIL(
+    "INSERT INTO stats_latency_hour (hour, upstream_id, bucket, count) VALUES ",
     "(FROM_UNIXTIME(?), ?, ?, ?)", "ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
 
 static struct db_multirow total_sql = DB_MULTIROW_INIT_TAIL(
@@ -168,6 +174,7 @@ static unsigned params(int table, const struct group *g, struct db_param *p)
         p[6] = DB_INT(g->c), p[7] = DB_INT(g->d);
         return 8;
     case T_LATENCY:
+    case T_LATENCY_HOUR:
         p[0] = DB_INT(g->minute), p[1] = DB_INT(g->upstream_id), p[2] = DB_INT(g->part);
         p[3] = DB_INT(g->a);
         return 4;
@@ -186,8 +193,8 @@ static unsigned params(int table, const struct group *g, struct db_param *p)
 
 int rollup_write(struct rollup *r, struct db *db)
 {
-    static struct db_multirow *const sql[T__MAX] = {&minute_sql, &latency_sql, &total_sql, &le_sql,
-                                                    &rules_sql};
+    static struct db_multirow *const sql[T__MAX] = {&minute_sql, &latency_sql, &latency_hour_sql,
+                                                    &total_sql,  &le_sql,      &rules_sql};
     int i, rc = DB_OK;
 
     for (i = 0; rc == DB_OK && i < T__MAX; i++) {

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The query half of `make bench`: a million request-log rows over 24 hours
+(with their rollups, as the log writer would have written them), then the
+time of log pages (every filter, a cursor page) and of stats over the day.
+Targets: a log page under 100 ms, stats over 24 hours under 500 ms."""
+
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import shutil
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import apigw_stack as st  # noqa: E402
+
+ROWS = int(os.environ.get("BENCH_LOG_ROWS", "1000000"))
+ADMIN = "bench-admin-token-0123456789abcdef"
+
+# The latency bucket of core/latency.c, in SQL.
+BUCKET = "IF(latency_ms < 100, latency_ms, LEAST(799, 100 + FLOOR(LN(latency_ms / 100) / LN(1.02))))"
+
+
+def fill(db, rows):
+    """Rows spread evenly over the last 24 hours, newest at id = rows."""
+    db.sql("""
+        INSERT INTO upstreams (id, name, base_url, created_at, updated_at) VALUES
+          (1, 'alpha', 'http://127.0.0.1:9/a', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
+          (2, 'beta', 'http://127.0.0.1:9/b', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
+          (3, 'gamma', 'http://127.0.0.1:9/c', UTC_TIMESTAMP(), UTC_TIMESTAMP());
+        INSERT INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,
+                                  token_id, status, status_class, latency_ms, attempts,
+                                  req_bytes, resp_bytes)
+        SELECT CONCAT('b', seq),
+               UTC_TIMESTAMP(3) - INTERVAL ((%(rows)d - seq) * 86400000 DIV %(rows)d) * 1000 MICROSECOND,
+               IF(seq %% 4 = 0, 'GET', 'POST'), 1 + seq %% 3,
+               ELT(1 + seq %% 3, 'alpha', 'beta', 'gamma'),
+               CONCAT('/proxy/', ELT(1 + seq %% 3, 'alpha', 'beta', 'gamma'), '/v1/item/', seq %% 1000),
+               1 + seq %% 30, 1 + seq %% 5,
+               CASE WHEN seq %% 997 = 0 THEN 503 WHEN seq %% 101 = 0 THEN 429 ELSE 200 END,
+               CASE WHEN seq %% 997 = 0 THEN 5 WHEN seq %% 101 = 0 THEN 4 ELSE 2 END,
+               (seq * 7919) %% 1500, 1 + (seq %% 97 = 0), 200, 230
+        FROM seq_1_to_%(rows)d;
+        INSERT INTO stats_minute (minute, upstream_id, key_id, status_class, requests, errors,
+                                  retries, latency_sum)
+        SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 60 * 60), upstream_id, key_id, status_class,
+               COUNT(*), SUM(status >= 400), SUM(attempts - 1), SUM(latency_ms)
+        FROM request_logs GROUP BY 1, 2, 3, 4;
+        INSERT INTO stats_latency (minute, upstream_id, bucket, count)
+        SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 60 * 60), upstream_id, %(bucket)s, COUNT(*)
+        FROM request_logs GROUP BY 1, 2, 3;
+        INSERT INTO stats_latency_hour (hour, upstream_id, bucket, count)
+        SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 3600 * 3600), upstream_id, %(bucket)s, COUNT(*)
+        FROM request_logs GROUP BY 1, 2, 3;
+    """ % {"rows": rows, "bucket": BUCKET}, "apigw_bench")
+
+
+def timed_get(port, path, n=7):
+    times, body = [], None
+    for _ in range(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers={"Authorization": "Bearer " + ADMIN})
+        r = conn.getresponse()
+        body = r.read()
+        times.append((time.perf_counter() - t0) * 1000)
+        conn.close()
+        if r.status != 200:
+            raise RuntimeError("%s: %d %s" % (path, r.status, body[:300]))
+    return statistics.median(times), json.loads(body)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="apigw-qbench-")
+    procs = []
+    try:
+        db = st.MariaDB(os.path.join(tmp, "db"), os.path.join(tmp, "db.sock"), tmp,
+                        durable=True, flush_log_at_trx_commit=2)
+        db.start()
+        procs.append(db)
+        conf = os.path.join(tmp, "apigw.conf")
+        st.write_config(conf, {"db_socket": db.socket, "db_name": "apigw_bench",
+                               "admin_token": ADMIN, "encryption_key": st.new_secret_hex(32),
+                               "workers": 16, "spool_dir": os.path.join(tmp, "spool"),
+                               "log_level": "warn"})
+        st.migrate(conf)
+        t0 = time.time()
+        fill(db, ROWS)
+        print("filled %d log rows over 24 h (and their rollups) in %.0f s" % (
+            ROWS, time.time() - t0), flush=True)
+        app = st.App(conf, os.path.join(tmp, "app.sock"), os.path.join(tmp, "app.log")).start()
+        procs.append(app)
+        port = st.free_port()
+        procs.append(st.Nginx(os.path.join(tmp, "nginx"), port, app.socket,
+                              app_workers=16).start())
+        results = {}
+        first = timed_get(port, "/api/admin/logs?limit=50")[1]
+        cases = [
+            ("logs, newest page", "/api/admin/logs?limit=50"),
+            ("logs, next page (cursor)", "/api/admin/logs?limit=50&cursor=" + first["next_cursor"]),
+            ("logs, upstream_id", "/api/admin/logs?limit=50&upstream_id=2"),
+            ("logs, key_id", "/api/admin/logs?limit=50&key_id=17"),
+            ("logs, token_id", "/api/admin/logs?limit=50&token_id=3"),
+            ("logs, status=429", "/api/admin/logs?limit=50&status=429"),
+            ("logs, status=5xx (0.1% of rows)", "/api/admin/logs?limit=50&status=5xx"),
+            ("logs, from/to (an hour, 12 h ago)",
+             "/api/admin/logs?limit=50&from=%s&to=%s" % (
+                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 13 * 3600)),
+                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 12 * 3600)))),
+            ("logs, upstream + 5xx", "/api/admin/logs?limit=50&upstream_id=1&status=5xx"),
+            ("logs, q (path substring)", "/api/admin/logs?limit=50&q=/item/42"),
+            ("stats, 24 hours", "/api/admin/stats"),
+            ("stats, 24 hours, one upstream", "/api/admin/stats?upstream_id=3"),
+        ]
+        for name, path in cases:
+            ms, body = timed_get(port, path)
+            n = len(body.get("items", [])) if "items" in body else body["totals"]["requests"]
+            results[name] = {"ms": round(ms, 1), "rows": n}
+            limit = 500 if name.startswith("stats") else 100
+            print("%-38s %7.1f ms  (%s %d)%s" % (name, ms, "requests" if name.startswith("stats")
+                                                 else "items", n,
+                                                 "" if ms < limit else "   over %d ms!" % limit),
+                  flush=True)
+        os.makedirs(os.path.join(st.ROOT, "build", "bench"), exist_ok=True)
+        with open(os.path.join(st.ROOT, "build", "bench", "queries.json"), "w") as f:
+            json.dump({"rows": ROWS, "results": results}, f, indent=2)
+        return 0
+    finally:
+        for p in reversed(procs):
+            try:
+                p.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
