@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "core/db.h"
 
 static void help(const struct job_info *info, FILE *f)
@@ -54,6 +56,7 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
         exit(2);
     }
     db_library_init();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (info->no_database) {
         j->db_name = j->cfg.db_name;
         j->cfg.db_name = strdup("");
@@ -101,5 +104,6 @@ void job_end(struct job *j)
     config_free(&j->cfg);
     free(j->db_name);
     j->db_name = NULL;
+    curl_global_cleanup();
     db_library_end();
 }

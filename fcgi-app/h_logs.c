@@ -105,21 +105,19 @@ static bool time_param(struct req *r, const char *name, long long *ms)
 {
     char v[64];
     bool present;
-    time_t t;
 
     *ms = -1;
     if (!query_text(r, name, v, sizeof(v), &present))
         return false;
     if (!present)
         return true;
-    if (clock_parse_time(v, &t) != 0) {
+    if (clock_parse_time_ms(v, ms) != 0) {
         reply_error(r, ERR_INVALID_FIELD,
                     "%s: must be an RFC 3339 time such as "
                     "2026-11-29T01:02:03Z",
                     name);
         return false;
     }
-    *ms = (long long)t * 1000;
     return true;
 }
 

@@ -248,7 +248,17 @@ void h_rules_test(struct req *r, const struct route_args *a)
     if (o == NULL)
         return;
     json_object_object_get_ex(o, "response", &resp);
-    if (json_object_object_get_ex(o, "rule", &rule_json) && rule_json != NULL) {
+    if (!json_object_is_type(resp, json_type_object)) {
+        reply_error(r, ERR_INVALID_FIELD, "response: must be an object");
+        goto out;
+    }
+    if (json_object_object_get_ex(o, "rule", &rule_json) && rule_json != NULL &&
+        !json_object_is_type(rule_json, json_type_object)) {
+        rule_json = NULL;
+        reply_error(r, ERR_INVALID_FIELD, "rule: must be an object");
+        goto out;
+    }
+    if (rule_json != NULL) {
         rule_json = json_object_get(rule_json);
         if (!json_object_object_get_ex(rule_json, "name", NULL))
             json_object_object_add(rule_json, "name", json_object_new_string("dry run"));

@@ -58,12 +58,16 @@ static bool read_range(struct req *r, struct range *rg)
     char v[32];
     bool present;
 
-    rg->to = time(NULL);
-    rg->from = rg->to - 86400;
+    rg->to = rg->from = 0;
     if (!read_time(r, "from", &rg->from) || !read_time(r, "to", &rg->to) ||
         !query_id(r, "upstream_id", &rg->upstream_id) ||
         !query_text(r, "bucket_s", v, sizeof(v), &present))
         return false;
+    /* By default up to now, and the day before `to`. */
+    if (rg->to == 0)
+        rg->to = time(NULL);
+    if (rg->from == 0)
+        rg->from = rg->to - 86400;
     rg->from -= rg->from % 60;
     rg->to += (60 - rg->to % 60) % 60;
     if (rg->to <= rg->from) {

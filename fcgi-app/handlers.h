@@ -36,6 +36,9 @@ void h_keys_update(struct req *r, const struct route_args *a);
 void h_keys_delete(struct req *r, const struct route_args *a);
 void h_keys_events(struct req *r, const struct route_args *a);
 
+/* h_key_test.c */
+void h_keys_test(struct req *r, const struct route_args *a);
+
 /* h_keys_bulk.c */
 void h_keys_import(struct req *r, const struct route_args *a);
 void h_keys_batch(struct req *r, const struct route_args *a);

@@ -162,6 +162,12 @@ static enum err authenticate(struct proxy *px)
     const struct pool_token *t;
     bool presented;
 
+    if (px->pool == NULL) {
+        resp_header(px->r, "Retry-After", "1");
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "the key pool is not loaded yet: the database is unreachable");
+        return ERR_NO_AVAILABLE_KEY;
+    }
     t = find_token(px, &presented);
     if (px->up != NULL && px->up->is_public)
         return ERR_OK;
@@ -265,6 +271,14 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
         }
         atomic_store(&k->skip_until_ms, now + 1000);
     }
+}
+
+bool proxy_can_retry(struct proxy *px, int attempt_no)
+{
+    int64_t now = clock_mono_ms();
+
+    return attempt_no <= px->up->max_retries && now < px->deadline_ms &&
+           px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now);
 }
 
 /* Full jitter: a random wait up to retry_backoff_ms * 2^n, never past the

@@ -60,6 +60,12 @@ struct attempt_error {
     char text[256]; /* for the log and the client; key values masked */
 };
 
+/* Whether another attempt could follow this one (attempt_no counts from
+ * 1): attempts and time are left, and another key is worth trying.  A
+ * rule's retry is honoured only then; otherwise the answer goes to the
+ * client as it is. */
+bool proxy_can_retry(struct proxy *px, int attempt_no);
+
 /* Sends the request to the upstream with key k and streams the answer to
  * the client.  attempt_no counts from 1 (it goes in X-Gateway-Attempts). */
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,

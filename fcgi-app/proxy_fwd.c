@@ -177,7 +177,8 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
             return len;
         at->head_done = true;
         at->latency_ms = clock_mono_ms() - at->started_ms;
-        if (at->status < 400 && judge(at, PHASE_HEADERS, NULL, 0)) {
+        if (at->status < 400 && judge(at, PHASE_HEADERS, NULL, 0) &&
+            proxy_can_retry(at->px, at->attempt_no)) {
             at->rule_retry = true;
             return 0; /* nothing went out: drop this answer, try another key */
         }
@@ -272,7 +273,7 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
     if (!at->streaming && at->status < 400)
         begin_response(at);
     if (at->streaming) {
-        if (at->px->up->body_rules)
+        if (at->px->up->body_rules && at->status < 400)
             buf_append_some(&at->prefix, p, len);
         return send_body(at, p, len) == 0 ? len : 0;
     }
@@ -281,7 +282,8 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
     /* Past what rules may look at: they decide on what is held, then the
      * answer goes out as it is. */
     at->held_judged = true;
-    if (judge(at, PHASE_HELD, at->held.data, at->held.len)) {
+    if (judge(at, PHASE_HELD, at->held.data, at->held.len) &&
+        proxy_can_retry(at->px, at->attempt_no)) {
         at->rule_retry = true;
         return 0;
     }
@@ -587,7 +589,8 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
 static enum outcome finish_response(struct attempt *at)
 {
     if (at->status >= 400 && !at->streaming) {
-        if (!at->held_judged && judge(at, PHASE_HELD, at->held.data, at->held.len)) {
+        if (!at->held_judged && judge(at, PHASE_HELD, at->held.data, at->held.len) &&
+            proxy_can_retry(at->px, at->attempt_no)) {
             save_answer(at);
             return OUTCOME_RETRY;
         }
@@ -597,7 +600,8 @@ static enum outcome finish_response(struct attempt *at)
         if (!at->streaming)
             begin_response(at);
         send_body(at, NULL, 0); /* headers still unsent when the body was empty */
-        if (at->px->up->body_rules)
+        /* An error answer too big to hold was judged on its first bytes. */
+        if (at->px->up->body_rules && at->status < 400)
             judge(at, PHASE_AFTER, at->prefix.data != NULL ? at->prefix.data : "", at->prefix.len);
     }
     return at->client_gone ? OUTCOME_CLIENT_GONE : OUTCOME_DONE;

@@ -38,28 +38,37 @@ static bool belongs(const struct rule *r, enum rule_phase phase)
     return false;
 }
 
-/* Makes a history excerpt: the first bytes of the answer, the key masked,
- * anything that is not printable UTF-8 replaced, so that it is safe to
- * store and show. */
+/* Whether the key starts at src (n bytes left), wholly or cut off by the
+ * end of the input (then at least 4 bytes of it). */
+static bool key_at(const char *src, size_t n, const struct pool_key *k)
+{
+    size_t len = n < k->value_len ? n : k->value_len;
+
+    if (k->value_len == 0 || (len < k->value_len && len < 4))
+        return false;
+    return memcmp(src, k->value, len) == 0;
+}
+
+/* Makes a history excerpt: the first EXCERPT_MAX bytes of the answer, the
+ * key masked (the input is read past the cut, so that a key straddling it
+ * is masked too), anything that is not printable UTF-8 replaced, so that
+ * it is safe to store and show. */
 static void make_excerpt(char *out, size_t outlen, const char *src, size_t n,
                          const struct pool_key *k)
 {
-    size_t i = 0, o = 0;
+    size_t i = 0, o = 0, cap = outlen - 1 < EXCERPT_MAX ? outlen - 1 : EXCERPT_MAX;
 
-    if (n > EXCERPT_MAX)
-        n = EXCERPT_MAX;
-    while (i < n && o + 1 < outlen) {
+    while (i < n && o < cap) {
         unsigned char c = (unsigned char)src[i];
         size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-        if (k->value_len > 0 && n - i >= k->value_len &&
-            memcmp(src + i, k->value, k->value_len) == 0) {
+        if (key_at(src + i, n - i, k)) {
             o += (size_t)snprintf(out + o, outlen - o, "%s", k->masked);
-            if (o >= outlen)
-                o = outlen - 1;
-            i += k->value_len;
+            if (o > cap)
+                o = cap;
+            i += n - i < k->value_len ? n - i : k->value_len;
             continue;
         }
-        if (len == 0 || i + len > n || !utf8_valid(src + i, len) || o + len >= outlen) {
+        if (len == 0 || i + len > n || !utf8_valid(src + i, len) || o + len > cap) {
             out[o++] = '?';
             i++;
             continue;
@@ -159,14 +168,17 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct rule *
     } else if (a->until == UNTIL_QUOTA_RESET) {
         c.to = KEY_EXHAUSTED;
         c.until = reset_schedule_next(time(NULL));
+    } else if (a->until == UNTIL_RETRY_AFTER) {
+        /* As long as the answer says (at least a second: "0" must not mean
+         * "until enabled by hand"), else duration_s, else a minute. */
+        c.to = KEY_DISABLED;
+        wait = answer_wait(in);
+        if (wait < 0)
+            wait = a->duration_s > 0 ? a->duration_s : 60;
+        c.until = time(NULL) + (time_t)(wait > 0 ? wait : 1);
     } else {
         c.to = KEY_DISABLED;
-        wait = a->until == UNTIL_RETRY_AFTER ? answer_wait(in) : -1;
-        if (wait < 0)
-            wait = a->duration_s > 0 || a->until == UNTIL_DURATION ? a->duration_s : 60;
-        if (a->until == UNTIL_RETRY_AFTER && wait == 0 && a->duration_s == 0)
-            wait = 60;
-        c.until = wait > 0 ? time(NULL) + (time_t)wait : 0;
+        c.until = a->duration_s > 0 ? time(NULL) + (time_t)a->duration_s : 0;
     }
     if (key_change_status(db, &c, NULL) != DB_OK)
         log_warn("rules: rule %s could not change key %lld", r->name, k->id);
@@ -223,7 +235,7 @@ static bool apply(struct proxy *px, struct pool_key *k, const struct rule *r, st
 bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in,
                      enum rule_phase phase, const char *excerpt)
 {
-    char own_excerpt[EXCERPT_MAX * 2 + 64];
+    char own_excerpt[EXCERPT_MAX + 64];
     const struct pool *p = px->pool;
     bool retry = false;
     size_t i;

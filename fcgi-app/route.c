@@ -41,6 +41,7 @@ static const struct route routes[] = {
     {"GET", A "/keys", ROLE_VIEWER, h_keys_list},
     {"POST", A "/keys", ROLE_OPERATOR, h_keys_create},
     {"GET", A "/keys/{id}/events", ROLE_VIEWER, h_keys_events},
+    {"POST", A "/keys/{id}/test", ROLE_OPERATOR, h_keys_test},
     {"GET", A "/keys/{id}", ROLE_VIEWER, h_keys_get},
     {"PATCH", A "/keys/{id}", ROLE_OPERATOR, h_keys_update},
     {"PUT", A "/keys/{id}", ROLE_OPERATOR, h_keys_update},

@@ -183,7 +183,7 @@ CREATE TABLE IF NOT EXISTS request_logs (
     req_bytes   BIGINT NOT NULL DEFAULT 0,
     resp_bytes  BIGINT NOT NULL DEFAULT 0,
     error       VARCHAR(512) NULL,
-    rules       VARCHAR(1024) NULL,
+    rules       TEXT NULL,
     messages    TEXT NULL,
     UNIQUE KEY uq_logs_request (request_id),
     KEY ix_logs_ts (ts),

@@ -54,7 +54,19 @@ static int digits(const char **p, int n)
 
 int clock_parse_time(const char *s, time_t *out)
 {
+    long long ms;
+
+    if (clock_parse_time_ms(s, &ms) != 0)
+        return -1;
+    *out = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    return 0;
+}
+
+int clock_parse_time_ms(const char *s, long long *ms)
+{
     const char *p = s;
+    long long frac = 0;
+    int digits_seen = 0;
     struct tm tm;
     int offset_s = 0;
 
@@ -78,8 +90,12 @@ int clock_parse_time(const char *s, time_t *out)
         p++;
         if (!isdigit((unsigned char)*p))
             return -1;
-        while (isdigit((unsigned char)*p))
-            p++;
+        /* Milliseconds; further digits are read and dropped. */
+        for (; isdigit((unsigned char)*p); p++, digits_seen++)
+            if (digits_seen < 3)
+                frac = frac * 10 + (*p - '0');
+        while (digits_seen < 3)
+            frac *= 10, digits_seen++;
     }
     if (*p == 'Z' || *p == 'z') {
         p++;
@@ -98,6 +114,6 @@ int clock_parse_time(const char *s, time_t *out)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    *out = timegm(&tm) - offset_s;
+    *ms = ((long long)timegm(&tm) - offset_s) * 1000 + frac;
     return 0;
 }

@@ -24,4 +24,7 @@ char *clock_rfc3339(time_t t, char *out, size_t outlen);
  * Returns 0 and the time in *out, or -1. */
 int clock_parse_time(const char *s, time_t *out);
 
+/* The same, keeping milliseconds: *ms since the Unix epoch. */
+int clock_parse_time_ms(const char *s, long long *ms);
+
 #endif

@@ -18,7 +18,7 @@
 /* Statements kept prepared per connection, most recently used first.  The
  * cap keeps many workers from reaching the server's max_prepared_stmt_count. */
 #define DB_STMT_CACHE       64
-#define DB_MAX_PARAMS       4096
+#define DB_MAX_PARAMS       65535 /* the protocol allows no more */
 #define DB_RECONNECT_GAP_MS 250
 #define DB_RESULT_CAP       (256u << 20)
 
@@ -194,8 +194,8 @@ static int bind_params(struct db *db, MYSQL_STMT *st, const struct db_param *p, 
     int rc = DB_OK;
 
     if (n != mysql_stmt_param_count(st) || n > DB_MAX_PARAMS) {
-        log_error("database: statement wants %lu parameters, given %u (in: %.120s)",
-                  mysql_stmt_param_count(st), n, sql);
+        log_error("database: statement wants %lu parameters, given %u (at most %d) (in: %.120s)",
+                  mysql_stmt_param_count(st), n, DB_MAX_PARAMS, sql);
         return DB_EFAIL;
     }
     if (n == 0)
@@ -543,11 +543,13 @@ void db_rollback(struct db *db)
     db->in_tx = false;
 }
 
+#define TX_TRIES 5
+
 int db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg)
 {
     int rc = DB_EFAIL, attempt;
 
-    for (attempt = 0; attempt < 3; attempt++) {
+    for (attempt = 0; attempt < TX_TRIES; attempt++) {
         if ((rc = db_begin(db)) != DB_OK)
             return rc;
         rc = body(db, arg);

@@ -140,7 +140,7 @@ int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
 /* Runs body(db, arg) inside a transaction and commits it; when the server
- * ends it for a deadlock or lock wait timeout, runs it again (up to three
+ * ends it for a deadlock or lock wait timeout, runs it again (up to five
  * times in all).  body returns DB_OK or an error, which rolls back. */
 int db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg);
 

@@ -500,6 +500,17 @@ static struct pool_key *pick_weighted(struct pool_upstream *u, const long long *
     return NULL;
 }
 
+bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t ntried,
+                      int64_t now_ms)
+{
+    size_t i;
+
+    for (i = 0; i < u->nkeys; i++)
+        if (usable(&u->keys[i], tried, ntried, now_ms))
+            return true;
+    return false;
+}
+
 struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
                            uint64_t rnd, int64_t now_ms)
 {

@@ -117,6 +117,11 @@ const struct pool_token *pool_find_token(const struct pool *p, const unsigned ch
 /* Whether a token may call an upstream. */
 bool pool_token_allows(const struct pool_token *t, long long upstream_id);
 
+/* Whether u has a key worth trying now that is not among the tried ids
+ * (without moving the round-robin cursor). */
+bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t ntried,
+                      int64_t now_ms);
+
 /* Picks a key of u that is worth trying now and is not among the tried
  * ids, by the upstream's strategy; NULL when there is none.  rnd is a
  * fresh random number. */

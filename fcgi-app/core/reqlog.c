@@ -145,41 +145,72 @@ struct write_tx {
     struct reqlog *q;
     struct reqlog_entry *list;
     size_t n;
-    const struct db_param *params;
+    bool replay;
 };
+
+/* Marks the replayed entries whose rows are in the database already (a
+ * batch that was written but whose acknowledgement was lost, or a replay
+ * that stopped half-way), so that nothing is counted twice. */
+static int mark_stored(struct db *db, struct reqlog_entry *list)
+{
+    struct json_object *ids = json_object_new_array();
+    struct reqlog_entry *e;
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    for (e = list; e != NULL; e = e->next) {
+        e->stored = false;
+        json_object_array_add(ids, json_object_new_string(e->request_id));
+    }
+    rc = db_query(db,
+                  "SELECT l.request_id FROM JSON_TABLE(?, '$[*]' COLUMNS (rid VARCHAR(32)"
+                  " CHARACTER SET ascii PATH '$')) j JOIN request_logs l ON l.request_id = j.rid",
+                  DB_ARGS(DB_STR(json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN))),
+                  &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++)
+        for (e = list; e != NULL; e = e->next)
+            if (strcmp(e->request_id, db_val(&res, i, 0)) == 0)
+                e->stored = true;
+    db_res_free(&res);
+    json_object_put(ids);
+    return rc;
+}
 
 /* The rows and their rollups, in one transaction: they always agree. */
 static int write_body(struct db *db, void *arg)
 {
     struct write_tx *t = arg;
+    struct db_param *p = calloc(t->n * LOG_COLS + 1, sizeof(*p));
     struct reqlog_entry *e;
-    int rc;
+    size_t rows = 0;
+    int rc = DB_OK;
 
-    rc = db_insert_rows(db, &insert_sql, t->params, LOG_COLS, (unsigned)t->n, NULL);
+    if (p == NULL)
+        return DB_EFAIL;
+    if (t->replay)
+        rc = mark_stored(db, t->list);
+    for (e = t->list; rc == DB_OK && e != NULL; e = e->next)
+        if (!e->stored)
+            entry_params(e, &p[LOG_COLS * rows++]);
+    if (rc == DB_OK && rows > 0)
+        rc = db_insert_rows(db, &insert_sql, p, LOG_COLS, (unsigned)rows, NULL);
+    free(p);
     if (rc != DB_OK)
         return rc;
     rollup_reset(t->q->rollup);
     for (e = t->list; e != NULL; e = e->next)
-        rollup_add(t->q->rollup, e);
+        if (!e->stored)
+            rollup_add(t->q->rollup, e);
     return rollup_write(t->q->rollup, db);
 }
 
 /* Inserts a list of entries; returns DB_OK or the error. */
-static int write_list(struct reqlog *q, struct reqlog_entry *list, size_t n)
+static int write_list(struct reqlog *q, struct reqlog_entry *list, size_t n, bool replay)
 {
-    struct db_param *p = calloc(n * LOG_COLS + 1, sizeof(*p));
-    struct write_tx t = {q, list, n, p};
-    struct reqlog_entry *e;
-    size_t i = 0;
-    int rc;
+    struct write_tx t = {q, list, n, replay};
 
-    if (p == NULL)
-        return DB_EFAIL;
-    for (e = list; e != NULL; e = e->next)
-        entry_params(e, &p[LOG_COLS * i++]);
-    rc = db_transaction(q->db, write_body, &t);
-    free(p);
-    return rc;
+    return db_transaction(q->db, write_body, &t);
 }
 
 /* The spool line of an entry: a JSON object with every column. */
@@ -316,7 +347,8 @@ static int replay_file(struct reqlog *q, const char *path)
     FILE *f;
 
     f = fopen(path, "r");
-    if (f == NULL || line == NULL) {
+    /* One replayer per file, whichever process shares the folder. */
+    if (f == NULL || line == NULL || flock(fileno(f), LOCK_EX | LOCK_NB) != 0) {
         free(line);
         if (f != NULL)
             fclose(f);
@@ -333,7 +365,7 @@ static int replay_file(struct reqlog *q, const char *path)
             n++;
         }
         if (n > 0 && (eof || n == (size_t)q->cfg->log_batch_rows)) {
-            rc = write_list(q, head, n);
+            rc = write_list(q, head, n, true);
             free_list(head);
             head = tail = NULL;
             n = 0;
@@ -430,7 +462,7 @@ static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n, b
     int rc = DB_OK;
 
     if (n > 0) {
-        rc = write_list(q, list, n);
+        rc = write_list(q, list, n, false);
         if (rc != DB_OK) {
             if (spool_append(q, list, n, true) == 0 && rc != DB_EDOWN)
                 log_error("request log: %zu rows spooled after a database error", n);

@@ -16,7 +16,7 @@ struct config;
 
 #define REQLOG_PATH_MAX  2048
 #define REQLOG_ERROR_MAX 512
-#define REQLOG_RULES_MAX 1024
+#define REQLOG_RULES_MAX 4096
 #define REQLOG_MSGS_MAX  4096
 
 struct reqlog_entry {
@@ -35,6 +35,7 @@ struct reqlog_entry {
     char *error;    /* owned or NULL; never holds a key value */
     char *rules;    /* owned or NULL: JSON array of the names of rules that fired */
     char *messages; /* owned or NULL: JSON array of `log` action messages */
+    bool stored;    /* a replayed row the database already has: neither row nor rollup */
     struct reqlog_entry *next;
 };
 

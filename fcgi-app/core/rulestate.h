@@ -19,7 +19,8 @@ int rulestate_hit(struct db *db, long long rule_id, long long key_id, long long 
                   long long window_s, long long cooldown_s, bool *fire);
 
 /* Asks the upstream-wide guard for one automatic disable or ban within a
- * window of window_s: at most keys_total * max_pct / 100 per window.
+ * window of window_s: at most keys_total * max_pct / 100 per window, and
+ * never so many that fewer than (100 - max_pct)% of the keys stay active.
  * *allowed tells whether this one may go ahead; when it may not, *alert is
  * true for exactly one caller per window (the one that raises the alert). */
 int rulestate_guard(struct db *db, long long upstream_id, long long keys_total, long long max_pct,

@@ -46,6 +46,15 @@ def insert_default_rules(stack):
         stack.sql(f.read())
 
 
+def extra_gateway(stack, name, overrides=None):
+    """A second gateway process on the same database, started once per run
+    and kept (the stack stops it at the end)."""
+    cache = stack.__dict__.setdefault("_rules_gateways", {})
+    if name not in cache:
+        cache[name] = stack.gateway(name, overrides=overrides)
+    return cache[name]
+
+
 # ---------------------------------------------------------------- mock
 
 def bearer_key(req):
@@ -67,6 +76,22 @@ def per_key(answers, default=None, hooks=None):
             a = default if default is not None else json_reply({"ok": True, "path": req.path})
         return a(req) if callable(a) else a
     return script
+
+
+class quiet_mock:
+    """Silences the mock's tracebacks for connections the gateway cuts on
+    purpose (an answer dropped after rule_body_limit bytes)."""
+
+    def __init__(self, stack):
+        self.httpd = stack.mock.httpd
+
+    def __enter__(self):
+        self.httpd.handle_error = lambda request, client_address: None
+        return self
+
+    def __exit__(self, *exc):
+        del self.httpd.handle_error
+        return False
 
 
 def seen_keys(stack, path_prefix="/"):

@@ -1,0 +1,244 @@
+#include "probe.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "crypto.h"
+#include "db.h"
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
+               struct probe_target *t)
+{
+    struct db_res res;
+    unsigned long n;
+    long len;
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    rc = db_query(db,
+                  "SELECT k.id, k.upstream_id, k.key_enc, k.key_masked, k.status, u.base_url,"
+                  " u.auth_header, u.auth_template, u.auth_query_param, u.probe_method,"
+                  " u.probe_path, u.timeout_ms, u.connect_timeout_ms, k.probe_failures"
+                  " FROM api_keys k JOIN upstreams u ON u.id = k.upstream_id WHERE k.id = ?",
+                  DB_ARGS(DB_INT(key_id)), &res);
+    if (rc == DB_OK && res.nrows == 0)
+        rc = DB_EFAIL;
+    if (rc != DB_OK)
+        goto out;
+    n = db_len(&res, 0, 2);
+    t->key = malloc(n + 1);
+    len = t->key ? crypto_open(enc_key, (const unsigned char *)db_val(&res, 0, 2), n, t->key) : -1;
+    if (len < 0) {
+        rc = DB_EFAIL;
+        goto out;
+    }
+    t->key_len = (size_t)len;
+    t->key_id = db_int(&res, 0, 0);
+    t->upstream_id = db_int(&res, 0, 1);
+    snprintf(t->masked, sizeof(t->masked), "%s", db_val(&res, 0, 3));
+    t->status = dup_or_null(db_val(&res, 0, 4));
+    t->base_url = dup_or_null(db_val(&res, 0, 5));
+    t->auth_header = dup_or_null(db_val(&res, 0, 6));
+    t->auth_template = dup_or_null(db_val(&res, 0, 7));
+    t->auth_query_param = dup_or_null(db_val(&res, 0, 8));
+    t->method = dup_or_null(db_val(&res, 0, 9));
+    t->path = dup_or_null(db_val(&res, 0, 10));
+    t->timeout_ms = db_int(&res, 0, 11);
+    t->connect_timeout_ms = db_int(&res, 0, 12);
+    t->probe_failures = db_int(&res, 0, 13);
+out:
+    db_res_free(&res);
+    if (rc != DB_OK)
+        probe_target_free(t);
+    return rc;
+}
+
+void probe_target_free(struct probe_target *t)
+{
+    if (t->key != NULL)
+        crypto_wipe(t->key, t->key_len);
+    free(t->key);
+    free(t->status);
+    free(t->base_url);
+    free(t->auth_header);
+    free(t->auth_template);
+    free(t->auth_query_param);
+    free(t->method);
+    free(t->path);
+    memset(t, 0, sizeof(*t));
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+/* One prepared transfer: its handle, headers and URL (which may hold the
+ * key: wiped when done). */
+struct probe_xfer {
+    CURL *c;
+    struct curl_slist *headers;
+    struct buf url, auth;
+    int64_t started_ms;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static void render(struct buf *out, const char *tpl, const struct probe_target *t)
+{
+    const char *at;
+
+    while ((at = strstr(tpl, "{key}")) != NULL) {
+        buf_append(out, tpl, (size_t)(at - tpl));
+        buf_append(out, t->key, t->key_len);
+        tpl = at + 5;
+    }
+    buf_puts(out, tpl);
+}
+
+static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
+{
+    long long timeout = t->timeout_ms < PROBE_TIMEOUT_MAX_MS ? t->timeout_ms : PROBE_TIMEOUT_MAX_MS;
+    size_t blen = strlen(t->base_url);
+
+    memset(x, 0, sizeof(*x));
+    buf_init(&x->url, 16384);
+    buf_init(&x->auth, 4096);
+    while (blen > 0 && t->base_url[blen - 1] == '/')
+        blen--;
+    buf_append(&x->url, t->base_url, blen);
+    buf_puts(&x->url, t->path);
+    if (t->auth_query_param != NULL) {
+        char *enc = curl_easy_escape(NULL, t->key, (int)t->key_len);
+        buf_printf(&x->url, "%s%s=%s", strchr(t->path, '?') ? "&" : "?", t->auth_query_param,
+                   enc ? enc : "");
+        curl_free(enc);
+    } else {
+        buf_printf(&x->auth, "%s: ", t->auth_header);
+        render(&x->auth, t->auth_template, t);
+        x->headers = curl_slist_append(NULL, buf_str(&x->auth));
+    }
+    x->c = curl_easy_init();
+    if (x->c == NULL)
+        return -1;
+    curl_easy_setopt(x->c, CURLOPT_URL, buf_str(&x->url));
+    curl_easy_setopt(x->c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(x->c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x->c, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(x->c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(t->connect_timeout_ms < timeout ? t->connect_timeout_ms : timeout));
+    curl_easy_setopt(x->c, CURLOPT_CUSTOMREQUEST, t->method);
+    if (strcmp(t->method, "HEAD") == 0)
+        curl_easy_setopt(x->c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
+    x->started_ms = clock_mono_ms();
+    return 0;
+}
+
+/* Copies src with the key replaced by its mask. */
+static void masked_copy(char *dst, size_t len, const char *src, const struct probe_target *t)
+{
+    const char *hit = t->key_len > 0 ? strstr(src, t->key) : NULL;
+
+    if (hit == NULL) {
+        snprintf(dst, len, "%s", src);
+        return;
+    }
+    snprintf(dst, len, "%.*s%s%s", (int)(hit - src), src, t->masked, hit + t->key_len);
+}
+
+static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURLcode cc,
+                        struct probe_result *res)
+{
+    long status = 0;
+
+    res->latency_ms = clock_mono_ms() - x->started_ms;
+    curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
+    res->status = (int)status;
+    res->ok = cc == CURLE_OK && status >= 200 && status < 300;
+    res->error[0] = '\0';
+    if (cc != CURLE_OK) {
+        char raw[CURL_ERROR_SIZE + 64];
+        snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc),
+                 x->errbuf[0] ? x->errbuf : "no detail");
+        masked_copy(res->error, sizeof(res->error), raw, t);
+    } else if (!res->ok) {
+        snprintf(res->error, sizeof(res->error), "the upstream answered %ld", status);
+    }
+    curl_easy_cleanup(x->c);
+    curl_slist_free_all(x->headers);
+    crypto_wipe(x->url.data, x->url.cap);
+    crypto_wipe(x->auth.data, x->auth.cap);
+    buf_free(&x->url);
+    buf_free(&x->auth);
+}
+
+void probe_run(const struct probe_target *t, struct probe_result *res)
+{
+    struct probe_target *one = (struct probe_target *)t;
+
+    probe_run_many(&one, 1, 1, res);
+}
+
+void probe_run_many(struct probe_target *const *t, size_t n, int parallel, struct probe_result *res)
+{
+    struct probe_xfer *x = calloc(n + 1, sizeof(*x));
+    CURLM *m = curl_multi_init();
+    size_t next = 0, done = 0, i;
+    int running = 0;
+
+    if (x == NULL || m == NULL) {
+        for (i = 0; i < n; i++)
+            snprintf(res[i].error, sizeof(res[i].error), "out of memory");
+        free(x);
+        if (m != NULL)
+            curl_multi_cleanup(m);
+        return;
+    }
+    while (done < n) {
+        CURLMsg *msg;
+        int left;
+        /* Keep `parallel` probes in flight. */
+        while (next < n && running < parallel) {
+            if (xfer_prepare(&x[next], t[next]) != 0) {
+                snprintf(res[next].error, sizeof(res[next].error), "cannot start the probe");
+                next++;
+                done++;
+                continue;
+            }
+            curl_easy_setopt(x[next].c, CURLOPT_PRIVATE, (void *)(uintptr_t)next);
+            curl_multi_add_handle(m, x[next].c);
+            next++;
+            running++;
+        }
+        curl_multi_perform(m, &left);
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            void *priv = NULL;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+            i = (size_t)(uintptr_t)priv;
+            curl_multi_remove_handle(m, msg->easy_handle);
+            xfer_finish(&x[i], t[i], msg->data.result, &res[i]);
+            running--;
+            done++;
+        }
+        if (done < n)
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    curl_multi_cleanup(m);
+    free(x);
+}

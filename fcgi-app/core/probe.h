@@ -1,0 +1,51 @@
+/*
+ * The key probe: the upstream's cheap request (probe_method probe_path)
+ * sent with one key, as the proxy would send it.  POST /keys/{id}/test and
+ * apigw-recover use it; it changes nothing.
+ */
+#ifndef APIGW_PROBE_H
+#define APIGW_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db;
+struct config;
+
+#define PROBE_TIMEOUT_MAX_MS 10000
+
+/* A key and what is needed to probe it, loaded from the database. */
+struct probe_target {
+    long long key_id, upstream_id;
+    char *key; /* decrypted; wiped by probe_target_free */
+    size_t key_len;
+    char masked[40];
+    char *status;
+    char *base_url, *auth_header, *auth_template, *auth_query_param;
+    char *method, *path; /* NULL when the upstream has no probe */
+    long long timeout_ms, connect_timeout_ms;
+    long long probe_failures;
+};
+
+struct probe_result {
+    bool ok; /* a 2xx answer */
+    int status;
+    long long latency_ms;
+    char error[512]; /* empty when there was an answer; never holds the key */
+};
+
+/* Loads key key_id with its upstream.  Returns DB_OK (t filled), DB_EFAIL
+ * when the key does not exist or cannot be decrypted, or the error. */
+int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
+               struct probe_target *t);
+
+void probe_target_free(struct probe_target *t);
+
+/* Sends the probe; the target must have a method and path. */
+void probe_run(const struct probe_target *t, struct probe_result *res);
+
+/* Runs the probes of n targets, at most `parallel` at a time. */
+void probe_run_many(struct probe_target *const *t, size_t n, int parallel,
+                    struct probe_result *res);
+
+#endif
