@@ -104,10 +104,29 @@ bench: deps
 fuzz:
 	@scripts/fuzz.sh
 
+# Binaries to $(PREFIX)/bin, the schema, the admin page and the examples to
+# $(PREFIX)/share/apigw (where apigw-migrate looks for sql/), man pages to
+# $(PREFIX)/share/man/man8.  DESTDIR stages the lot for packaging.
 install: $(APP_BIN) $(CRON_BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/apigw
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/apigw \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(APP_BIN) $(CRON_BIN) $(DESTDIR)$(PREFIX)/bin/
 	cp -R sql web conf-examples $(DESTDIR)$(PREFIX)/share/apigw/
+	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# The admin page's chart library, from the npm registry, pinned.  The
+# copied files are committed (web/vendor/), so serving needs no build step;
+# run this only to change the version (see web/vendor/README.md).
+UPLOT_VERSION := 1.6.32
+web-vendor:
+	@rm -rf $(BUILD)/web-vendor && mkdir -p $(BUILD)/web-vendor
+	@cd $(BUILD)/web-vendor && echo '{"private":true}' > package.json && \
+	    npm install --no-save --no-audit --no-fund --ignore-scripts uplot@$(UPLOT_VERSION)
+	@rm -rf web/vendor/uplot && mkdir -p web/vendor/uplot
+	cp $(BUILD)/web-vendor/node_modules/uplot/dist/uPlot.esm.js \
+	   $(BUILD)/web-vendor/node_modules/uplot/dist/uPlot.min.css \
+	   $(BUILD)/web-vendor/node_modules/uplot/LICENSE web/vendor/uplot/
+	@echo "web-vendor: uplot $(UPLOT_VERSION) in web/vendor/uplot/"
 
 clean:
 	rm -rf build

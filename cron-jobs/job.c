@@ -11,9 +11,9 @@
 
 static void help(const struct job_info *info, FILE *f)
 {
-    fprintf(f, "usage: %s [-c CONFIG] [--dry-run]%s%s%s\n  %s\n", info->name,
-            info->has_force ? " [--force]" : "", info->extra_opt ? " " : "",
-            info->extra_opt ? info->extra_opt : "", info->summary);
+    fprintf(f, "usage: %s [-c CONFIG] [--dry-run]%s%s%s%s\n  %s\n", info->name,
+            info->has_force ? " [--force]" : "", info->extra_opt ? " [" : "",
+            info->extra_opt ? info->extra_opt : "", info->extra_opt ? "]" : "", info->summary);
     fputs("  -c CONFIG   configuration file (default $APIGW_CONFIG or var/apigw.conf)\n"
           "  --dry-run   report what would be done, change nothing\n",
           f);
