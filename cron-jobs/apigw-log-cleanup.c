@@ -1,10 +1,9 @@
 /*
  * apigw-log-cleanup: deletes request logs older than log_retention_days,
- * and what else has outlived its use: per-minute rollups (same retention),
- * hourly rollups (400 days), alerts and key history (the longer of the log
- * retention and 90 days), expired login sessions.  It deletes in batches of
- * a few thousand rows with a pause between them, so that the proxy's
- * writes never wait long on a lock.
+ * and what else has outlived its use: per-minute and hourly rollups (the
+ * same retention, so that stats of old ranges stay consistent), alerts and key history (the longer
+ * of the log retention and 90 days), expired login sessions.  It deletes in batches of a few
+ * thousand rows with a pause between them, so that the proxy's writes never wait long on a lock.
  */
 #include <stdio.h>
 #include <time.h>
@@ -15,7 +14,6 @@
 
 #define BATCH       5000
 #define PAUSE_US    20000
-#define HOURLY_DAYS 400
 #define HISTORY_MIN 90
 
 static const struct job_info info = {
@@ -89,7 +87,7 @@ int main(int argc, char **argv)
             {"minute latency rollups", "SELECT COUNT(*) FROM stats_latency WHERE minute < ?",
              "DELETE FROM stats_latency WHERE minute < ? ORDER BY minute LIMIT 5000", keep},
             {"hourly rollups", "SELECT COUNT(*) FROM stats_latency_hour WHERE hour < ?",
-             "DELETE FROM stats_latency_hour WHERE hour < ? ORDER BY hour LIMIT 5000", HOURLY_DAYS},
+             "DELETE FROM stats_latency_hour WHERE hour < ? ORDER BY hour LIMIT 5000", keep},
             {"alerts", "SELECT COUNT(*) FROM alerts WHERE ts < ?",
              "DELETE FROM alerts WHERE ts < ? ORDER BY id LIMIT 5000", history},
             {"key history", "SELECT COUNT(*) FROM key_events WHERE ts < ?",

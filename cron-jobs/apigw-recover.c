@@ -44,17 +44,22 @@ static struct db_res due_keys(struct job *j)
 static void recover(struct job *j, const struct probe_target *t, const char *why, long long *n)
 {
     struct key_change c;
+    bool changed = false;
 
     memset(&c, 0, sizeof(c));
     c.key_id = t->key_id;
     c.to = KEY_ACTIVE;
     c.reason = why;
     c.actor = "cron";
-    if (key_change_status(j->db, &c, NULL) != DB_OK ||
-        db_exec(j->db, "UPDATE api_keys SET probe_failures = 0 WHERE id = ?",
-                DB_ARGS(DB_INT(t->key_id)), NULL, NULL) != DB_OK)
+    c.only_from = "disabled";
+    /* A person may have changed the key while it was probed: their change
+     * stands, and the key is not counted. */
+    if (key_change_status(j->db, &c, &changed) != DB_OK ||
+        (changed && db_exec(j->db, "UPDATE api_keys SET probe_failures = 0 WHERE id = ?",
+                            DB_ARGS(DB_INT(t->key_id)), NULL, NULL) != DB_OK))
         job_fail(j, "cannot change key %lld: %s", t->key_id, db_error(j->db));
-    (*n)++;
+    if (changed)
+        (*n)++;
 }
 
 /* A failed probe: the key rests longer each time, and its history says why. */
@@ -63,6 +68,7 @@ static void back_off(struct job *j, const struct probe_target *t, const struct p
 {
     long long wait = BACKOFF_MIN_S << (t->probe_failures < 12 ? t->probe_failures : 12);
     char until[24], reason[96];
+    unsigned long long changed = 0;
     time_t at;
     struct tm tm;
     int rc;
@@ -75,8 +81,13 @@ static void back_off(struct job *j, const struct probe_target *t, const struct p
     snprintf(reason, sizeof(reason), "probe failed; next try in %lld s", wait);
     rc = db_exec(j->db,
                  "UPDATE api_keys SET disabled_until = ?, probe_failures = probe_failures + 1,"
-                 " status_reason = 'probe failed', updated_at = UTC_TIMESTAMP() WHERE id = ?",
-                 DB_ARGS(DB_STR(until), DB_INT(t->key_id)), NULL, NULL);
+                 " status_reason = 'probe failed', updated_at = UTC_TIMESTAMP() WHERE id = ?"
+                 " AND status = 'disabled' AND disabled_until <= UTC_TIMESTAMP()",
+                 DB_ARGS(DB_STR(until), DB_INT(t->key_id)), &changed, NULL);
+    /* Only a key that is still disabled and due rests longer: one that a
+     * person changed while it was probed keeps their change. */
+    if (rc == DB_OK && changed == 0)
+        return;
     if (rc == DB_OK)
         rc = db_exec(j->db,
                      "INSERT INTO key_events (key_id, ts, from_status, to_status, reason, actor,"

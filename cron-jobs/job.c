@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "core/db.h"
+#include "core/log.h"
 
 static void help(const struct job_info *info, FILE *f)
 {
@@ -35,6 +36,11 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             cfg_path = argv[++i];
+        } else if (strcmp(argv[i], "-c") == 0 ||
+                   (optlen > 0 && strncmp(argv[i], info->extra_opt, optlen) == 0 &&
+                    argv[i][optlen] == '\0')) {
+            fprintf(stderr, "%s: option %s needs a value (see --help)\n", info->name, argv[i]);
+            exit(2);
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             j->dry_run = true;
         } else if (info->has_force && strcmp(argv[i], "--force") == 0) {
@@ -46,8 +52,7 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
             help(info, stdout);
             exit(0);
         } else {
-            fprintf(stderr, "%s: unknown option %s\n", info->name, argv[i]);
-            help(info, stderr);
+            fprintf(stderr, "%s: unknown option %s (see --help)\n", info->name, argv[i]);
             exit(2);
         }
     }
@@ -62,8 +67,12 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
         j->cfg.db_name = strdup("");
     }
     j->db = db_new(&j->cfg, info->multi_statements);
+    /* A job that cannot reach the database says so in one line of its own
+     * (below), not also in a warning from the connection code. */
+    log_set_level(LOG_ERROR);
     if (j->db == NULL || db_connect(j->db) != DB_OK)
         job_fail(j, "cannot reach the database: %s", j->db ? db_error(j->db) : "out of memory");
+    log_set_level(log_level_from_name(j->cfg.log_level));
 }
 
 void job_lock(struct job *j, const char *lock_name)

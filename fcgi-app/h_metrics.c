@@ -182,10 +182,9 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     } while (0)
     PROC_GAUGE("apigw_log_queue_rows", "Request-log rows waiting in this process's memory.",
                app->reqlog ? reqlog_depth(app->reqlog) : 0);
-    PROC_GAUGE("apigw_log_spooled_rows",
-               "Request-log rows this process put in the spool and has "
-               "not replayed yet.",
-               app->reqlog ? reqlog_spooled(app->reqlog) : 0);
+    PROC_GAUGE("apigw_log_spool_bytes",
+               "Bytes of request-log rows waiting in the spool folder (every process sharing it).",
+               app->reqlog ? reqlog_spool_bytes(app->reqlog) : 0);
     PROC_GAUGE("apigw_alert_deliveries_pending", "Webhook deliveries this process still owes.",
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);

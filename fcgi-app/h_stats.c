@@ -182,22 +182,27 @@ static void free_hists(struct hists *hs)
     free(hs->h);
 }
 
-/* Histograms per upstream over the range, in one scan: whole hours from
- * the hourly table, the edges from the minute table. */
+/* Latency histograms grouped by GROUP (a column expression over
+ * upstream_id and t, the start of a row's hour or minute), over the range:
+ * whole hours from the hourly table, the minutes before and after them from
+ * the minute table. */
+#define HOURS_AND_EDGES(GROUP)                                                                     \
+    "SELECT " GROUP ", bucket, SUM(count) FROM ("                                                  \
+    " SELECT upstream_id, hour AS t, bucket, count FROM stats_latency_hour"                        \
+    " WHERE hour >= ? AND hour < ? AND (? = 0 OR upstream_id = ?)"                                 \
+    " UNION ALL SELECT upstream_id, minute, bucket, count FROM stats_latency"                      \
+    " WHERE ((minute >= ? AND minute < ?) OR (minute >= ? AND minute < ?))"                        \
+    " AND (? = 0 OR upstream_id = ?)) x GROUP BY 1, bucket"
+#define HOURS_AND_EDGES_ARGS(rg)                                                                   \
+    DB_STR((rg)->h0_db), DB_STR((rg)->h1_db), DB_INT((rg)->upstream_id),                           \
+        DB_INT((rg)->upstream_id), DB_STR((rg)->from_db), DB_STR((rg)->h0_db),                     \
+        DB_STR((rg)->h1_db), DB_STR((rg)->to_db), DB_INT((rg)->upstream_id),                       \
+        DB_INT((rg)->upstream_id)
+
+/* Histograms per upstream over the range, in one scan. */
 static int range_hists(struct req *r, const struct range *rg, struct hists *hs)
 {
-    return load_hists(r,
-                      "SELECT upstream_id, bucket, SUM(count) FROM ("
-                      " SELECT upstream_id, bucket, count FROM stats_latency_hour"
-                      " WHERE hour >= ? AND hour < ? AND (? = 0 OR upstream_id = ?)"
-                      " UNION ALL SELECT upstream_id, bucket, count FROM stats_latency"
-                      " WHERE ((minute >= ? AND minute < ?) OR (minute >= ? AND minute < ?))"
-                      " AND (? = 0 OR upstream_id = ?)) x GROUP BY upstream_id, bucket",
-                      DB_ARGS(DB_STR(rg->h0_db), DB_STR(rg->h1_db), DB_INT(rg->upstream_id),
-                              DB_INT(rg->upstream_id), DB_STR(rg->from_db), DB_STR(rg->h0_db),
-                              DB_STR(rg->h1_db), DB_STR(rg->to_db), DB_INT(rg->upstream_id),
-                              DB_INT(rg->upstream_id)),
-                      hs);
+    return load_hists(r, HOURS_AND_EDGES("upstream_id"), DB_ARGS(HOURS_AND_EDGES_ARGS(rg)), hs);
 }
 
 static int add_totals(struct req *r, const struct range *rg, const struct hists *hs,
@@ -318,13 +323,13 @@ static int add_series(struct req *r, const struct range *rg, struct json_object 
                   "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, SUM(requests), SUM(errors)"
                   " FROM stats_minute WHERE" RANGE " GROUP BY 1 ORDER BY 1",
                   DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), RANGE_ARGS(rg)), &res);
-    /* Whole-hour points read the hourly histogram. */
+    /* Whole-hour points read the hourly histogram for the whole hours of
+     * the range and the minute one for its edges, so that a point counts
+     * exactly the requests inside the range. */
     if (rc == DB_OK && rg->bucket_s % 3600 == 0)
-        rc = load_hists(r,
-                        "SELECT UNIX_TIMESTAMP(hour) DIV ? * ?, bucket, SUM(count)"
-                        " FROM stats_latency_hour WHERE hour >= ? AND hour < ?"
-                        " AND (? = 0 OR upstream_id = ?) GROUP BY 1, bucket",
-                        DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), RANGE_ARGS(rg)), &hs);
+        rc = load_hists(
+            r, HOURS_AND_EDGES("UNIX_TIMESTAMP(t) DIV ? * ?"),
+            DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), HOURS_AND_EDGES_ARGS(rg)), &hs);
     else if (rc == DB_OK)
         rc = load_hists(r,
                         "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, bucket, SUM(count)"

@@ -163,6 +163,10 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct rule *
     c.rule_id = r->id;
     c.request_id = px->r->id;
     c.excerpt = excerpt;
+    /* A rule acts on the key it just used; one that is no longer active
+     * (banned by hand, exhausted, or taken out by another process's rule)
+     * keeps its status. */
+    c.only_from = "active";
     if (a->type == ACTION_BAN) {
         c.to = KEY_BANNED;
     } else if (a->until == UNTIL_QUOTA_RESET) {

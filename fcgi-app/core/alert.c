@@ -78,13 +78,18 @@ long long alert_raise(struct alerter *a, struct db *db, const struct alert *al)
     struct delivery *d;
     int rc;
 
+    /* The webhook column names where it goes: the rule's own, else the
+     * configured default. */
     rc = db_exec(db,
                  "INSERT INTO alerts (ts, rule_id, key_id, upstream_id, message, webhook)"
                  " VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
                  DB_ARGS(al->rule_id > 0 ? DB_INT(al->rule_id) : DB_NULL,
                          al->key_id > 0 ? DB_INT(al->key_id) : DB_NULL,
                          al->upstream_id > 0 ? DB_INT(al->upstream_id) : DB_NULL,
-                         DB_STR(al->message ? al->message : "alert"), DB_STR(al->webhook)),
+                         DB_STR(al->message ? al->message : "alert"),
+                         DB_STR(al->webhook != NULL && *al->webhook != '\0' ? al->webhook
+                                : dflt[0] != '\0'                           ? dflt
+                                                                            : NULL)),
                  NULL, &id);
     if (rc != DB_OK || id == 0)
         return 0;
@@ -103,6 +108,9 @@ long long alert_raise(struct alerter *a, struct db *db, const struct alert *al)
     if (a->pending >= QUEUE_MAX) {
         pthread_mutex_unlock(&a->lock);
         log_warn("alerts: %d deliveries wait already; alert %llu is not sent", QUEUE_MAX, id);
+        db_exec(db, "UPDATE alerts SET delivered = 0, delivery_error = ? WHERE id = ?",
+                DB_ARGS(DB_STR("not sent: the delivery queue was full"), DB_INT((long long)id)),
+                NULL, NULL);
         delivery_free(d);
         return (long long)id;
     }

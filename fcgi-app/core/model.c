@@ -96,6 +96,10 @@ static int change_body(struct db *db, void *arg)
     if (rc != DB_OK)
         goto out;
     from = db_val(&res, 0, 0);
+    /* Someone changed the key meanwhile (a ban by hand during a probe, a
+     * rule in another process): that decision stands. */
+    if (c->only_from != NULL && strcmp(from, c->only_from) != 0)
+        goto out;
     rc = db_exec(db,
                  "UPDATE api_keys SET status = ?, disabled_until = ?, status_reason = ?,"
                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",

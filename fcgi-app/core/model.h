@@ -57,6 +57,7 @@ struct key_change {
     long long rule_id;      /* 0 for none */
     const char *request_id; /* NULL for none */
     const char *excerpt;    /* NULL for none; never a key value */
+    const char *only_from;  /* change only a key in this status (NULL: any) */
 };
 
 /* Applies a change in one transaction: the key's status, disabled_until

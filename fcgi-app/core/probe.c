@@ -148,16 +148,22 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
     return 0;
 }
 
-/* Copies src with the key replaced by its mask. */
+/* Copies src with every occurrence of the key replaced by its mask. */
 static void masked_copy(char *dst, size_t len, const char *src, const struct probe_target *t)
 {
-    const char *hit = t->key_len > 0 ? strstr(src, t->key) : NULL;
+    size_t o = 0;
 
-    if (hit == NULL) {
-        snprintf(dst, len, "%s", src);
-        return;
+    while (*src != '\0' && o + 1 < len) {
+        if (t->key_len > 0 && strncmp(src, t->key, t->key_len) == 0) {
+            o += (size_t)snprintf(dst + o, len - o, "%s", t->masked);
+            if (o >= len)
+                o = len - 1;
+            src += t->key_len;
+            continue;
+        }
+        dst[o++] = *src++;
     }
-    snprintf(dst, len, "%.*s%s%s", (int)(hit - src), src, t->masked, hit + t->key_len);
+    dst[o] = '\0';
 }
 
 static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURLcode cc,

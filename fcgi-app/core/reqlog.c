@@ -414,6 +414,28 @@ static void replay_spool(struct reqlog *q)
         atomic_store(&q->spooled, 0);
 }
 
+long long reqlog_spool_bytes(struct reqlog *q)
+{
+    long long total = 0;
+    struct dirent *de;
+    struct stat st;
+    char path[512];
+    DIR *d = opendir(q->cfg->spool_dir);
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, SPOOL_NAME) != 0 &&
+            strncmp(de->d_name, REPLAY_PREFIX, strlen(REPLAY_PREFIX)) != 0)
+            continue;
+        spool_path(q, de->d_name, path, sizeof(path));
+        if (stat(path, &st) == 0)
+            total += (long long)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
 static bool spool_pending(struct reqlog *q)
 {
     char path[512];

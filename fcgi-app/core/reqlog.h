@@ -64,4 +64,7 @@ void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool fail
 long long reqlog_depth(struct reqlog *q);
 long long reqlog_spooled(struct reqlog *q);
 
+/* Bytes waiting in the spool folder, whichever process wrote them. */
+long long reqlog_spool_bytes(struct reqlog *q);
+
 #endif

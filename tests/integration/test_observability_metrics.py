@@ -13,7 +13,7 @@ from rules_helpers import create_rule, status_is
 
 LE_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000]
 COUNTERS = ("apigw_requests_total", "apigw_retries_total", "apigw_rule_firings_total")
-PROCESS_GAUGES = ("apigw_log_queue_rows", "apigw_log_spooled_rows",
+PROCESS_GAUGES = ("apigw_log_queue_rows", "apigw_log_spool_bytes",
                   "apigw_alert_deliveries_pending", "apigw_db_up")
 
 

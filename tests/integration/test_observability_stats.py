@@ -274,6 +274,15 @@ def test_stats_range_and_bucket_s(stack):
     assert b["totals"]["requests"] == len(inside) > 0, (b["totals"], len(inside))
     assert [p["ts"] for p in b["series"]] == [rfc3339(minute * 1000)]
     _check_against_raw(stack, b, inside, "one minute")
+    # An hourly point over part of an hour counts only the range's requests,
+    # its percentile included.
+    b = stats(stack, "from=%s&to=%s&bucket_s=3600" % (rfc3339(minute * 1000),
+                                                      rfc3339(minute * 1000 + 60000)))
+    assert len(b["series"]) == 1 and b["series"][0]["requests"] == len(inside), b["series"]
+    assert b["series"][0]["p50_ms"] == b["totals"]["p50_ms"] > 0, (b["series"], b["totals"])
+    b = stats(stack, "from=%s&to=%s&bucket_s=3600" % (rfc3339(minute * 1000 + 60000),
+                                                      rfc3339(minute * 1000 + 120000)))
+    assert b["series"][0]["requests"] == 0 and b["series"][0]["p50_ms"] == 0, b["series"]
     # A range with nothing in it: zeros, every point there.
     b = stats(stack, "from=2020-01-01T00:00:00Z&to=2020-01-01T01:00:00Z")
     assert b["totals"] == {"requests": 0, "errors": 0, "retries": 0, "avg_ms": 0, "p50_ms": 0,
