@@ -36,6 +36,9 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             cfg_path = argv[++i];
+        } else if (optlen > 0 && strncmp(argv[i], info->extra_opt, optlen) == 0 &&
+                   argv[i][optlen] == '\0' && i + 1 < argc) {
+            j->extra = argv[++i];
         } else if (strcmp(argv[i], "-c") == 0 ||
                    (optlen > 0 && strncmp(argv[i], info->extra_opt, optlen) == 0 &&
                     argv[i][optlen] == '\0')) {
@@ -45,9 +48,6 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
             j->dry_run = true;
         } else if (info->has_force && strcmp(argv[i], "--force") == 0) {
             j->force = true;
-        } else if (optlen > 0 && strncmp(argv[i], info->extra_opt, optlen) == 0 &&
-                   argv[i][optlen] == '\0' && i + 1 < argc) {
-            j->extra = argv[++i];
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             help(info, stdout);
             exit(0);

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,30 +55,46 @@ static void drain_body(struct req *r)
         ;
 }
 
+/* Reads the body: CONTENT_LENGTH bytes when it is given, else (a chunked
+ * upload passed on by the web server) everything up to the end, never more
+ * than max_body_bytes. */
 static enum err read_body(struct req *r)
 {
     const char *cl = req_header(r, "Content-Length");
-    unsigned long long want;
+    unsigned long long want = ULLONG_MAX, max = (unsigned long long)r->cfg->max_body_bytes;
     char *end, chunk[16384];
 
-    if (cl == NULL || *cl == '\0')
-        return ERR_OK;
-    errno = 0;
-    want = strtoull(cl, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return ERR_INVALID_FIELD;
-    if (want > (unsigned long long)r->cfg->max_body_bytes) {
-        drain_body(r);
-        return ERR_BODY_TOO_LARGE;
+    if (cl != NULL && *cl != '\0') {
+        errno = 0;
+        want = strtoull(cl, &end, 10);
+        if (errno != 0 || *end != '\0' || *cl == '-') {
+            if (r->io->body_end_mark)
+                drain_body(r);
+            return ERR_INVALID_FIELD;
+        }
+        if (want > max) {
+            drain_body(r);
+            return ERR_BODY_TOO_LARGE;
+        }
+    } else if (!r->io->body_end_mark && req_param(r, "CONTENT_LENGTH") == NULL &&
+               req_header(r, "Transfer-Encoding") == NULL) {
+        return ERR_OK; /* CGI without a body */
     }
     while (r->body.len < want) {
         size_t ask = want - r->body.len < sizeof(chunk) ? want - r->body.len : sizeof(chunk);
         long got = r->io->read(r->io->ctx, chunk, ask);
         if (got <= 0)
             break;
-        if (buf_append(&r->body, chunk, (size_t)got) != 0)
+        if (r->body.len + (size_t)got > max || buf_append(&r->body, chunk, (size_t)got) != 0) {
+            drain_body(r);
             return ERR_BODY_TOO_LARGE;
+        }
     }
+    /* FastCGI marks the body's end with an empty record, which Apache's
+     * mod_proxy_fcgi sends in a write of its own: read it now, or it would
+     * later look like the client leaving. */
+    if (r->io->body_end_mark)
+        drain_body(r);
     return ERR_OK;
 }
 

@@ -27,6 +27,10 @@ struct http_io {
     int (*flush)(void *ctx);                          /* 0 or -1 */
     int fd; /* the connection's socket, -1 when unknown (used to notice a client leaving) */
     void *ctx;
+    /* True when the body ends with a mark of its own (FastCGI's empty
+     * FCGI_STDIN record): the body is then always read through that mark.
+     * False for CGI, where no more than CONTENT_LENGTH may be read. */
+    bool body_end_mark;
 };
 
 struct req {

@@ -97,7 +97,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     FCGX_Request fr;
-    struct http_io io = {fcgx_read, fcgx_write, fcgx_flush, -1, &fr};
+    struct http_io io = {fcgx_read, fcgx_write, fcgx_flush, -1, &fr, true};
 
     db_thread_init();
     FCGX_InitRequest(&fr, w->app->listen_fd, 0);
@@ -218,7 +218,7 @@ static int open_listener(struct app *app, const char *sock_path)
 static int run_cgi(struct app *app)
 {
     struct worker w = {.app = app, .id = 0};
-    struct http_io io = {stdio_read, stdio_write, stdio_flush, -1, NULL};
+    struct http_io io = {stdio_read, stdio_write, stdio_flush, -1, NULL, false};
 
     worker_seed(&w);
     w.db = db_new(app_config(app), false);
