@@ -1,0 +1,316 @@
+// Keys: filters, paging, import by paste or file, batch actions on the
+// selected keys, a key's history, the probe test, edits.
+import * as api from '../api.js';
+import {
+  badge, clearErrors, confirmDialog, field, fmtNum, fmtTime, fmtTimeShort, formError, h, input, kv, modal,
+  pageHead, replace, select, showFormError, table, toast,
+} from '../dom.js';
+import {readForm, setForm} from '../forms.js';
+
+const STATUSES = ['active', 'disabled', 'exhausted', 'banned'];
+const PAGE_SIZES = [['25', '25 a page'], ['50', '50 a page'], ['100', '100 a page'], ['250', '250 a page']];
+
+export async function render(view, ctx) {
+  const canWrite = ctx.can('operator');
+  const p = ctx.params;
+  const state = {
+    upstream_id: p.get('upstream_id') || '', status: p.get('status') || '', q: p.get('q') || '',
+    limit: Number(p.get('limit')) || 50, offset: Number(p.get('offset')) || 0,
+  };
+  let upstreams = [];
+  const selected = new Set();
+  let pageItems = [];
+
+  const upSel = select('upstream_id', [['', 'All upstreams']], '', {'aria-label': 'Upstream'});
+  const stSel = select('status', [['', 'Any status'], ...STATUSES.map((s) => [s, s])], state.status, {'aria-label': 'Status'});
+  const qIn = input('q', {type: 'search', placeholder: 'Name contains…', value: state.q, 'aria-label': 'Name contains'});
+  const sizeSel = select('limit', PAGE_SIZES, String(state.limit), {'aria-label': 'Page size'});
+  const importBtn = canWrite ? h('button', {type: 'button', class: 'btn btn-primary', id: 'keys-import'}, 'Import keys') : null;
+
+  const selCount = h('span', {class: 'sel-count', id: 'keys-selected'}, '0 selected');
+  const duration = select('duration_s', [['0', 'until enabled'], ['600', 'for 10 minutes'], ['3600', 'for 1 hour'], ['86400', 'for 1 day']], '0', {'aria-label': 'Disable for'});
+  const batchBtn = (action, label, cls) => h('button', {type: 'button', class: ['btn', 'btn-small', cls], dataset: {action},
+    on: {click: () => batch(action)}}, label);
+  const batchBar = canWrite ? h('div', {class: 'batch-bar', id: 'keys-batch', hidden: true},
+    selCount,
+    batchBtn('enable', 'Enable'),
+    h('span', {class: 'batch-group'}, batchBtn('disable', 'Disable'), duration),
+    batchBtn('ban', 'Ban', 'btn-danger-ghost'),
+    batchBtn('reset_usage', 'Reset usage'),
+    batchBtn('delete', 'Delete', 'btn-danger-ghost'),
+    h('button', {type: 'button', class: 'btn btn-small btn-ghost', on: {click: () => { selected.clear(); drawSelection(); }}}, 'Clear')) : null;
+
+  const listBox = h('div', {id: 'keys-list'}, h('p', {class: 'muted'}, 'Loading…'));
+  const pager = h('div', {class: 'pager', id: 'keys-pager'});
+
+  view.append(pageHead('Keys', importBtn),
+    h('form', {class: 'filters', role: 'search', on: {submit: (ev) => { ev.preventDefault(); applyFilters(); }}},
+      upSel, stSel, qIn, sizeSel, h('button', {type: 'submit', class: 'btn'}, 'Filter')),
+    batchBar, listBox, pager);
+
+  upSel.addEventListener('change', applyFilters);
+  stSel.addEventListener('change', applyFilters);
+  sizeSel.addEventListener('change', applyFilters);
+  if (importBtn) importBtn.addEventListener('click', openImport);
+
+  function applyFilters() {
+    state.upstream_id = upSel.value;
+    state.status = stSel.value;
+    state.q = qIn.value.trim();
+    state.limit = Number(sizeSel.value);
+    state.offset = 0;
+    load();
+  }
+
+  const upName = (id) => (upstreams.find((u) => u.id === id) || {}).name || `#${id}`;
+
+  async function load() {
+    ctx.setParams({upstream_id: state.upstream_id, status: state.status, q: state.q,
+      limit: state.limit === 50 ? '' : state.limit, offset: state.offset || ''});
+    try {
+      const page = await api.get('/keys', {upstream_id: state.upstream_id, status: state.status,
+        q: state.q, limit: state.limit, offset: state.offset});
+      if (!ctx.isCurrent()) return;
+      if (page.items.length === 0 && state.offset > 0 && page.total > 0) {
+        state.offset = Math.max(0, Math.floor((page.total - 1) / state.limit) * state.limit);
+        return load();
+      }
+      pageItems = page.items;
+      selected.clear();
+      drawTable();
+      drawPager(page.total);
+      drawSelection();
+    } catch (e) {
+      if (e.status !== 401) ctx.showError(e);
+    }
+  }
+
+  function drawTable() {
+    const cols = [];
+    if (canWrite) {
+      const all = h('input', {type: 'checkbox', 'aria-label': 'Select all on this page', id: 'keys-select-all',
+        on: {change: (ev) => {
+          for (const k of pageItems) ev.target.checked ? selected.add(k.id) : selected.delete(k.id);
+          drawSelection();
+        }}});
+      cols.push({title: all, class: 'check', cell: (k) => h('input', {type: 'checkbox', class: 'row-check',
+        'aria-label': `Select key ${k.id}`, dataset: {id: k.id},
+        on: {change: (ev) => { ev.target.checked ? selected.add(k.id) : selected.delete(k.id); drawSelection(); }}})});
+    }
+    cols.push(
+      {title: 'Id', class: 'num', cell: (k) => String(k.id)},
+      {title: 'Key', class: 'mono nowrap', cell: (k) => k.key_masked},
+      {title: 'Status', class: 'nowrap', cell: (k) => [badge(k.status),
+        h('div', {class: 'small muted', title: 'Why the status last changed'}, k.status_reason || ''),
+        k.disabled_until ? h('div', {class: 'small muted'}, 'until ' + fmtTime(k.disabled_until)) : null]},
+      {title: 'Upstream', cell: (k) => upName(k.upstream_id)},
+      {title: 'Name', class: 'clip', cell: (k) => k.name || h('span', {class: 'muted'}, '—')},
+      {title: 'Weight', class: 'num', cell: (k) => String(k.weight)},
+      {title: 'Used today', class: 'num nowrap', cell: (k) => fmtNum(k.used_today) + (k.daily_quota ? ' / ' + fmtNum(k.daily_quota) : '')},
+      {title: 'Requests', class: 'num nowrap', cell: (k) => [fmtNum(k.total_requests),
+        h('div', {class: ['small', k.total_failures ? 'error-text' : 'muted']}, `${fmtNum(k.total_failures)} failed`)]},
+      {title: 'Last used', class: 'small nowrap', cell: (k) => (k.last_used_at ? h('span', {title: k.last_used_at}, fmtTimeShort(k.last_used_at)) : '—')},
+      {title: '', class: 'actions-cell', cell: (k) => [
+        h('button', {type: 'button', class: 'btn btn-small', dataset: {act: 'history'}, on: {click: () => openHistory(k)}}, 'History'),
+        canWrite ? h('button', {type: 'button', class: 'btn btn-small', dataset: {act: 'test'}, on: {click: () => testKey(k)}}, 'Test') : null,
+        canWrite ? h('button', {type: 'button', class: 'btn btn-small', dataset: {act: 'edit'}, on: {click: () => openEdit(k)}}, 'Edit') : null,
+      ]});
+    replace(listBox, table(cols, pageItems, {
+      empty: state.upstream_id || state.status || state.q ? 'No key matches these filters.' : 'No keys yet.',
+      rowAttrs: (k) => ({dataset: {id: k.id, status: k.status}}),
+    }));
+  }
+
+  function drawPager(total) {
+    const from = total ? state.offset + 1 : 0;
+    const to = Math.min(state.offset + state.limit, total);
+    const prev = h('button', {type: 'button', class: 'btn btn-small', disabled: state.offset === 0,
+      on: {click: () => { state.offset = Math.max(0, state.offset - state.limit); load(); }}}, '‹ Previous');
+    const next = h('button', {type: 'button', class: 'btn btn-small', disabled: to >= total,
+      on: {click: () => { state.offset += state.limit; load(); }}}, 'Next ›');
+    replace(pager, h('span', {class: 'muted', id: 'keys-range'}, `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(total)}`), prev, next);
+  }
+
+  function drawSelection() {
+    if (!canWrite) return;
+    for (const c of listBox.querySelectorAll('input.row-check')) c.checked = selected.has(Number(c.dataset.id));
+    const all = listBox.querySelector('#keys-select-all');
+    if (all) {
+      const n = pageItems.filter((k) => selected.has(k.id)).length;
+      all.checked = n > 0 && n === pageItems.length;
+      all.indeterminate = n > 0 && n < pageItems.length;
+    }
+    selCount.textContent = `${selected.size} selected`;
+    batchBar.hidden = selected.size === 0;
+  }
+
+  async function batch(action) {
+    const ids = [...selected];
+    if (!ids.length) return;
+    if (action === 'delete' || action === 'ban') {
+      const ok = await confirmDialog(action === 'delete' ? 'Delete keys' : 'Ban keys',
+        action === 'delete' ? `Delete ${ids.length} key(s) and their history? This cannot be undone.`
+          : `Ban ${ids.length} key(s)? They stay out of rotation until enabled by hand.`,
+        action === 'delete' ? 'Delete' : 'Ban');
+      if (!ok) return;
+    }
+    const body = {ids, action};
+    if (action === 'disable' && Number(duration.value) > 0) body.duration_s = Number(duration.value);
+    await ctx.guard(async () => {
+      const r = await api.post('/keys/batch', body);
+      toast(`${action.replace('_', ' ')}: ${r.affected} key(s) affected`);
+      await load();
+    });
+  }
+
+  async function openHistory(k) {
+    const box = h('div', {id: 'key-history'}, h('p', {class: 'muted'}, 'Loading…'));
+    modal(`Key ${k.id} history`, [
+      kv([['Key', h('span', {class: 'mono'}, k.key_masked)], ['Name', k.name], ['Upstream', upName(k.upstream_id)],
+        ['Status', badge(k.status)], ['Reason', k.status_reason], ['Disabled until', k.disabled_until ? fmtTime(k.disabled_until) : null],
+        ['Requests', fmtNum(k.total_requests)], ['Failures', fmtNum(k.total_failures)], ['Created', fmtTime(k.created_at)]]),
+      h('p', null, h('a', {href: `#/logs?key_id=${k.id}`}, 'Requests sent with this key →')),
+      h('h3', null, 'Status changes'), box], {wide: true});
+    try {
+      const ev = await api.get(`/keys/${k.id}/events`, {limit: 100});
+      replace(box, table([
+        {title: 'Time', class: 'nowrap', cell: (e) => fmtTime(e.ts)},
+        {title: 'Change', class: 'nowrap', cell: (e) => [badge(e.from), ' → ', badge(e.to)]},
+        {title: 'Reason', cell: (e) => e.reason},
+        {title: 'By', cell: (e) => e.actor || '—'},
+        {title: 'Request', class: 'mono small', cell: (e) => e.request_id || '—'},
+        {title: 'Answer excerpt', cell: (e) => (e.excerpt ? h('pre', {class: 'excerpt'}, e.excerpt) : '—')},
+      ], ev.items, {empty: 'No status changes yet.'}),
+      ev.total > ev.items.length ? h('p', {class: 'muted small'}, `Showing the latest ${ev.items.length} of ${ev.total}.`) : null);
+    } catch (e) {
+      replace(box, h('p', {class: 'error-text'}, e.message));
+    }
+  }
+
+  async function testKey(k) {
+    const box = h('div', {id: 'key-test-result', 'aria-live': 'polite'}, h('p', {class: 'muted'}, 'Sending the upstream\'s probe with this key…'));
+    modal(`Test key ${k.id}`, [h('p', {class: 'muted small'}, 'Sends the upstream\'s probe request with this key. Nothing is changed.'), box]);
+    try {
+      const r = await api.post(`/keys/${k.id}/test`);
+      replace(box, h('p', {class: 'test-verdict'}, badge(r.ok ? 'works' : 'failed', r.ok ? 'ok' : 'bad')),
+        kv([['Key', h('span', {class: 'mono'}, r.key_masked || k.key_masked)], ['Status', r.status ? String(r.status) : 'no answer'],
+          ['Latency', `${r.latency_ms} ms`], ['Error', r.error]]));
+    } catch (e) {
+      replace(box, h('p', {class: 'error-text', role: 'alert'}, e.message));
+    }
+  }
+
+  const EDIT_FIELDS = [['name', 'nullable'], ['weight', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int'], ['status', 'string']];
+
+  function openEdit(k) {
+    const form = h('form', {class: 'form', id: 'key-form', novalidate: true},
+      field('Name', input('name')),
+      field('Status', select('status', STATUSES.map((s) => [s, s]))),
+      field('Weight', input('weight', {type: 'number'})),
+      field('Daily quota', input('daily_quota', {type: 'number'}), '0 = unlimited'),
+      field('Requests per minute', input('rpm_limit', {type: 'number'}), '0 = no limit'),
+      formError());
+    setForm(form, EDIT_FIELDS, k);
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'key-form'}, 'Save');
+    const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
+    const m = modal(`Edit key ${k.id}`, [h('p', {class: 'mono'}, k.key_masked), form, h('div', {class: 'actions'}, cancel, save)]);
+    cancel.addEventListener('click', m.close);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      const body = readForm(form, EDIT_FIELDS, false);
+      if (body.status === k.status) delete body.status;
+      try {
+        await api.patch(`/keys/${k.id}`, body);
+        m.close();
+        toast(`Key ${k.id} saved`);
+        await load();
+      } catch (e) {
+        if (e.status === 401 || e.status === 403) { m.close(); return; }
+        showFormError(form, e);
+      }
+    });
+  }
+
+  async function openImport() {
+    // Upstreams made since the page was drawn count too.
+    try {
+      upstreams = await api.listAll('/upstreams');
+    } catch (e) {
+      if (e.status !== 401) ctx.showError(e);
+      return;
+    }
+    const up = select('upstream_id', upstreams.map((u) => [u.id, u.name]), state.upstream_id || (upstreams[0] && upstreams[0].id));
+    const text = h('textarea', {name: 'text', rows: '8', spellcheck: 'false', class: 'mono',
+      placeholder: 'One key per line'});
+    const file = h('input', {type: 'file', name: 'file', accept: '.txt,.csv,text/plain'});
+    const result = h('div', {class: 'import-result', id: 'import-result', 'aria-live': 'polite'});
+    file.addEventListener('change', async () => {
+      const f = file.files && file.files[0];
+      if (!f) return;
+      const t = await f.text();
+      text.value = t.endsWith('\n') || !text.value ? text.value + t : text.value + '\n' + t;
+      countLines();
+    });
+    const lines = h('span', {class: 'muted small'});
+    const countLines = () => {
+      const n = text.value.split('\n').filter((l) => l.trim()).length;
+      lines.textContent = `${fmtNum(n)} non-blank line(s)`;
+    };
+    text.addEventListener('input', countLines);
+    const form = h('form', {class: 'form', id: 'import-form', novalidate: true},
+      field('Upstream', up),
+      field('Keys (paste, one per line)', text),
+      h('div', {class: 'field'}, h('label', null, 'Or read a file'), file, lines),
+      h('div', {class: 'field-row'},
+        field('Weight', input('weight', {type: 'number', placeholder: '1'})),
+        field('Daily quota', input('daily_quota', {type: 'number', placeholder: '0 = unlimited'})),
+        field('Requests per minute', input('rpm_limit', {type: 'number', placeholder: '0 = none'}))),
+      formError(), result);
+    if (!upstreams.length) {
+      result.append(h('p', {class: 'error-text'}, 'Create an upstream first.'));
+    }
+    const go = h('button', {type: 'submit', class: 'btn btn-primary', form: 'import-form'}, 'Import');
+    const close = h('button', {type: 'button', class: 'btn'}, 'Close');
+    const m = modal('Import keys', [form, h('div', {class: 'actions'}, close, go)], {wide: true});
+    close.addEventListener('click', m.close);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      replace(result);
+      const body = readForm(form, [['upstream_id', 'int'], ['weight', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int']], true);
+      body.text = text.value;
+      go.disabled = true;
+      try {
+        const r = await api.post('/keys/import', body);
+        replace(result, h('div', {class: 'counts'},
+          h('div', {class: 'count count-ok', id: 'import-created'}, h('strong', null, fmtNum(r.created)), ' created'),
+          h('div', {class: 'count count-warn', id: 'import-duplicates'}, h('strong', null, fmtNum(r.duplicates)), ' duplicate(s)'),
+          h('div', {class: 'count count-bad', id: 'import-invalid'}, h('strong', null, fmtNum(r.invalid)), ' invalid')));
+        text.value = '';
+        file.value = '';
+        countLines();
+        state.upstream_id = String(body.upstream_id);
+        upSel.value = state.upstream_id;
+        state.offset = 0;
+        await load();
+      } catch (e) {
+        if (e.status === 401 || e.status === 403) { m.close(); return; }
+        showFormError(form, e, (name) => (name === 'keys' ? 'text' : null));
+      } finally {
+        go.disabled = false;
+      }
+    });
+    text.focus();
+  }
+
+  try {
+    upstreams = await api.listAll('/upstreams');
+  } catch (e) {
+    if (e.status !== 401) ctx.showError(e);
+    return;
+  }
+  replace(upSel, h('option', {value: ''}, 'All upstreams'), upstreams.map((u) => h('option', {value: String(u.id)}, u.name)));
+  upSel.value = state.upstream_id;
+  await load();
+}

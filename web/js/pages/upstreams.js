@@ -1,0 +1,123 @@
+// Upstreams: the list, and a form to create or edit one (admin), with the
+// API's validation messages shown at the field they name.
+import * as api from '../api.js';
+import {
+  boolBadge, checkField, clearErrors, confirmDialog, field, fmtMs, fmtTime, formError, h, input, kv,
+  modal, pageHead, replace, select, table, toast, showFormError,
+} from '../dom.js';
+import {readForm, setForm} from '../forms.js';
+
+const FIELDS = [
+  ['name', 'string'], ['base_url', 'string'], ['auth_header', 'string'],
+  ['auth_template', 'string'], ['auth_query_param', 'nullable'], ['strategy', 'string'],
+  ['timeout_ms', 'int'], ['connect_timeout_ms', 'int'], ['max_retries', 'int'],
+  ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
+  ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
+];
+const DEFAULTS = {
+  auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
+  strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
+  retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
+  auto_disable_max_pct: 50,
+};
+
+export async function render(view, ctx) {
+  const isAdmin = ctx.can('admin');
+  const listBox = h('div', {id: 'upstreams-list'}, h('p', {class: 'muted'}, 'Loading…'));
+  const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'upstream-new'}, 'New upstream') : null;
+  view.append(pageHead('Upstreams', newBtn),
+    h('p', {class: 'muted intro'}, 'Each upstream is a provider the gateway forwards to; its keys form its pool. Clients call /proxy/NAME/… with a client token.'),
+    listBox);
+
+  async function load() {
+    const items = await api.listAll('/upstreams');
+    const counts = new Map(await Promise.all(items.map(async (u) =>
+      [u.id, (await api.get('/keys', {upstream_id: u.id, limit: 1})).total])));
+    if (!ctx.isCurrent()) return;
+    replace(listBox, table([
+      {title: 'Name', cell: (u) => h('button', {type: 'button', class: 'link', on: {click: () => openForm(u)}}, u.name)},
+      {title: 'Base URL', class: 'mono wrap', cell: (u) => u.base_url},
+      {title: 'Strategy', class: 'nowrap', cell: (u) => u.strategy.replace('_', ' ')},
+      {title: 'Key injection', class: 'mono small', cell: (u) => (u.auth_query_param ? `?${u.auth_query_param}=…` : `${u.auth_header}: ${u.auth_template}`)},
+      {title: 'Timeout', class: 'num nowrap', cell: (u) => fmtMs(u.timeout_ms)},
+      {title: 'Retries', class: 'num', cell: (u) => String(u.max_retries)},
+      {title: 'Enabled', cell: (u) => boolBadge(u.enabled)},
+      {title: 'Public', cell: (u) => (u.public ? h('span', {class: 'badge badge-warn'}, 'public') : h('span', {class: 'muted'}, 'token'))},
+      {title: 'Keys', class: 'num', cell: (u) => h('a', {href: `#/keys?upstream_id=${u.id}`}, String(counts.get(u.id)))},
+      {title: '', class: 'actions-cell', cell: (u) => [
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openForm(u)}}, isAdmin ? 'Edit' : 'View'),
+        isAdmin ? h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(u)}}, 'Delete') : null,
+      ]},
+    ], items, {empty: isAdmin ? 'No upstreams yet: create the first one.' : 'No upstreams yet.',
+      rowAttrs: (u) => ({dataset: {name: u.name, id: u.id}})}));
+  }
+
+  async function remove(u) {
+    const ok = await confirmDialog('Delete upstream',
+      `Delete upstream ${u.name}? Its keys and rules are deleted too; its request logs are kept.`, 'Delete');
+    if (!ok) return;
+    await ctx.guard(async () => {
+      await api.del(`/upstreams/${u.id}`);
+      toast(`Upstream ${u.name} deleted`);
+      await load();
+    });
+  }
+
+  function openForm(u) {
+    const creating = !u;
+    const readOnly = !isAdmin;
+    const f = (name, attrs) => input(name, {disabled: readOnly, ...attrs});
+    const num = (name) => f(name, {type: 'number', inputmode: 'numeric'});
+    const form = h('form', {class: 'form form-grid', id: 'upstream-form', novalidate: true},
+      field('Name', f('name', {placeholder: 'openai', autocapitalize: 'none', spellcheck: 'false'}), 'Lower-case letters, digits, _ and -; used in /proxy/NAME/…'),
+      field('Base URL', f('base_url', {placeholder: 'https://api.openai.com/v1', spellcheck: 'false'}), 'http:// or https://, no query.'),
+      field('Auth header', f('auth_header')),
+      field('Auth template', f('auth_template'), 'Must contain {key}.'),
+      field('Auth query parameter', f('auth_query_param', {placeholder: 'none'}), 'Set it (e.g. key) to send the key as a query parameter instead.'),
+      field('Strategy', select('strategy', [['round_robin', 'round robin'], ['random', 'random'], ['weighted', 'weighted']], null, {disabled: readOnly})),
+      field('Timeout (ms)', num('timeout_ms')),
+      field('Connect timeout (ms)', num('connect_timeout_ms')),
+      field('Max retries', num('max_retries')),
+      field('Retry back-off (ms)', num('retry_backoff_ms')),
+      field('Probe method', select('probe_method', [['', 'none'], ['GET', 'GET'], ['HEAD', 'HEAD'], ['POST', 'POST'], ['PUT', 'PUT'], ['PATCH', 'PATCH'], ['DELETE', 'DELETE'], ['OPTIONS', 'OPTIONS']], null, {disabled: readOnly})),
+      field('Probe path', f('probe_path', {placeholder: '/models'}), 'A cheap request that tells whether a key works.'),
+      field('Auto-disable max %', num('auto_disable_max_pct'), 'Rules never take more than this share of keys out within one window.'),
+      h('div', {class: 'field-row'},
+        checkField('Enabled', f('enabled', {type: 'checkbox'})),
+        checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
+      formError());
+    setForm(form, FIELDS, creating ? DEFAULTS : u);
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'upstream-form'}, creating ? 'Create upstream' : 'Save');
+    const cancel = h('button', {type: 'button', class: 'btn'}, readOnly ? 'Close' : 'Cancel');
+    const content = [
+      u ? kv([['Id', String(u.id)], ['Created', fmtTime(u.created_at)], ['Updated', fmtTime(u.updated_at)]]) : null,
+      form,
+      h('div', {class: 'actions'}, cancel, readOnly ? null : save),
+    ];
+    const m = modal(creating ? 'New upstream' : `Upstream ${u.name}`, content, {wide: true});
+    cancel.addEventListener('click', m.close);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (readOnly) return;
+      clearErrors(form);
+      const body = readForm(form, FIELDS, creating);
+      save.disabled = true;
+      try {
+        const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);
+        m.close();
+        toast(creating ? `Upstream ${saved.name} created` : `Upstream ${saved.name} saved`);
+        await load();
+      } catch (e) {
+        if (e.status === 401) { m.close(); return; }
+        if (e.status === 403) { m.close(); return; }
+        showFormError(form, e);
+      } finally {
+        save.disabled = false;
+      }
+    });
+    if (!readOnly) form.elements.namedItem('name').focus();
+  }
+
+  if (newBtn) newBtn.addEventListener('click', () => openForm(null));
+  await load();
+}
