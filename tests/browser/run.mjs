@@ -288,6 +288,15 @@ test('upstreams: create through the form, the API\'s validation message at the f
   const up = list.items.find((u) => u.name === 'mock');
   assert(up && up.base_url === env.mock_url + '/v1' && up.probe_path === '/models', 'the API has the upstream as entered');
   state.upstream = up;
+  // Edit it: a bad timeout at its field, then a good one saved.
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form input[name=timeout_ms]').fill('0');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(page.locator('#upstream-form .field[data-field=timeout_ms] .field-error'), /^timeout_ms: must be between 1 and 3600000/, 'the timeout error at its field');
+  await page.locator('#upstream-form input[name=timeout_ms]').fill('20000');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(row(page, '#upstreams-list', 'mock'), /20\.0 s/, 'the new timeout in the list');
+  assert((await api('GET', `/upstreams/${up.id}`)).timeout_ms === 20000, 'the API has the new timeout');
   // A second one, as a duplicate name: 409 shown at the name field.
   await page.locator('#upstream-new').click();
   await page.locator('#upstream-form input[name=name]').fill('mock');
@@ -513,6 +522,32 @@ test('dashboard: charts, status classes, latency, keys by status, alerts', async
   await waitFor(async () => Number(await page.locator('#dash-updated').getAttribute('data-requests')) > before,
     'the dashboard to refresh by itself', 25000);
   await shot(page, 'dashboard');
+});
+
+test('logs: cursor paging, newer and older', async (t) => {
+  if (!state.clientToken) state.clientToken = (await api('POST', '/tokens', {name: 'fallback3'})).token;
+  await ensureKeys();
+  for (let i = 0; i < 30; i++) await proxied(`/proxy/mock/page/${i}`, state.clientToken);
+  const first = await waitFor(async () => {
+    const r = await api('GET', '/logs?limit=25&q=/proxy/mock/page/');
+    return r.items.length === 25 && r.items[0].path === '/proxy/mock/page/29' ? r : false;
+  }, 'the 30 requests in the log');
+  assert(first.next_cursor, 'the API has a second page');
+  const page = await newPage(t);
+  await loginWithToken(page);
+  await go(page, '#/logs?limit=25&q=/proxy/mock/page/');
+  const ids = async () => page.locator('#logs-list tbody tr[data-request-id]').evaluateAll((rows) => rows.map((r) => r.dataset.requestId));
+  await waitFor(async () => (await ids()).length === 25, 'a first page of 25');
+  const p1 = await ids();
+  assert(JSON.stringify(p1) === JSON.stringify(first.items.map((x) => x.request_id)), 'page 1 is the API\'s first page');
+  await page.locator('#logs-older').click();
+  await expectText(page.locator('#logs-pager'), /Page 2 · 5 request/, 'page 2 with the 5 oldest');
+  const p2 = await ids();
+  assert(p2.length === 5 && !p2.some((id) => p1.includes(id)), 'page 2 holds the other requests');
+  assert(await page.locator('#logs-older').isDisabled(), 'no page 3');
+  await page.getByRole('button', {name: '‹ Newer'}).click();
+  await expectText(page.locator('#logs-pager'), /Page 1/, 'back to page 1');
+  assert(JSON.stringify(await ids()) === JSON.stringify(p1), 'page 1 again, the same rows');
 });
 
 test('rules: an invalid rule shows the API\'s message; a dry run matches', async (t) => {

@@ -149,17 +149,19 @@ export async function render(view, ctx) {
     // Upstreams that had traffic in the range and are gone since.
     for (const s of stats.by_upstream) {
       if (!shown.some((u) => u.id === s.upstream_id) && !upstreamSel.value) {
-        rows.push({u: {id: s.upstream_id, name: s.upstream || `#${s.upstream_id} (deleted)`}, s, c: {}});
+        const name = s.upstream_id === 0 ? 'no upstream (refused before routing)' : (s.upstream || `#${s.upstream_id} (deleted)`);
+        rows.push({u: {id: s.upstream_id, name, gone: true}, s, c: {}});
       }
     }
     replace(upstreamBox, table([
-      {title: 'Upstream', cell: (r) => h('a', {href: `#/keys?upstream_id=${r.u.id}`}, r.u.name)},
+      {title: 'Upstream', cell: (r) => (r.u.gone ? h('span', {class: 'muted'}, r.u.name) : h('a', {href: `#/keys?upstream_id=${r.u.id}`}, r.u.name))},
       {title: 'Requests', class: 'num', cell: (r) => fmtNum(r.s.requests || 0)},
       {title: 'Errors', class: 'num', cell: (r) => fmtNum(r.s.errors || 0)},
       {title: 'p50', class: 'num', cell: (r) => (r.s.requests ? fmtMs(r.s.p50_ms) : '—')},
       {title: 'p95', class: 'num', cell: (r) => (r.s.requests ? fmtMs(r.s.p95_ms) : '—')},
       {title: 'p99', class: 'num', cell: (r) => (r.s.requests ? fmtMs(r.s.p99_ms) : '—')},
       {title: 'Keys', cell: (r) => {
+        if (r.u.gone) return '—';
         const total = STATUSES.reduce((a, s) => a + (r.c[s] || 0), 0);
         return h('div', {class: 'key-counts'},
           h('span', {class: 'muted'}, `${total} keys`),
@@ -175,7 +177,11 @@ export async function render(view, ctx) {
       {title: 'Time', class: 'nowrap', cell: (a) => h('span', {title: a.ts}, fmtTimeShort(a.ts))},
       {title: 'Message', cell: (a) => a.message},
       {title: 'Key', class: 'num', cell: (a) => (a.key_id ? h('a', {href: `#/logs?key_id=${a.key_id}`, title: 'Requests with this key'}, String(a.key_id)) : '—')},
-      {title: 'Webhook', cell: (a) => (a.webhook ? badge(a.delivered ? 'delivered' : 'failed', a.delivered ? 'ok' : 'bad') : '—')},
+      {title: 'Webhook', cell: (a) => {
+        if (a.delivered === true) return badge('delivered', 'ok');
+        if (a.delivered === false) return h('span', {title: a.delivery_error || ''}, badge('failed', 'bad'));
+        return h('span', {class: 'muted'}, '—');
+      }},
     ], alerts.items, {empty: 'No alerts in the log.'}));
   }
 
