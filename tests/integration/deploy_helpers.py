@@ -490,6 +490,9 @@ def check_admin_authorization(stack, site):
     # The admin page is served from the web folder.
     r = site.client.get("/")
     assert r.status == 200 and b"<html" in r.body.lower(), r
+    # Never inside another site's frame (the example's own headers).
+    assert r.header("X-Frame-Options") == "DENY", (r, site.describe())
+    assert r.header("Content-Security-Policy") == "frame-ancestors 'none'", r
 
 
 def check_metrics(stack, site):

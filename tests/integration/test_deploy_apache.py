@@ -92,7 +92,7 @@ def _make_cgi(stack, prefix):
         "    Require all granted",
         "</Directory>",
     ])
-    ap = Apache(prefix, ["rewrite", "cgid"], extra=extra)
+    ap = Apache(prefix, ["rewrite", "cgid", "headers"], extra=extra)
     ap.start()
     return Site("Apache CGI (.htaccess)", ap.port, server=ap), ap.stop
 

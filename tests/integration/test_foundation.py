@@ -89,6 +89,13 @@ def test_static_admin_page_is_served(stack):
     assert r.status == 200
     assert b"API Gateway Pro" in r.body
     assert r.header("X-Gateway-Request-Id") is None  # nginx answered, not the app
+    # Never inside another site's frame; files are what their type says.
+    for path in ("/", "/js/app.js", "/css/app.css"):
+        r = stack.main.client.get(path)
+        assert r.status == 200, (path, r)
+        assert r.header("Content-Security-Policy") == "frame-ancestors 'none'", (path, r)
+        assert r.header("X-Frame-Options") == "DENY", (path, r)
+        assert r.header("X-Content-Type-Options") == "nosniff", (path, r)
 
 
 def test_body_over_the_cap_gives_413(stack):
