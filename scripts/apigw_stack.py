@@ -113,12 +113,14 @@ class Process:
 class MariaDB:
     """A private MariaDB server: data in datadir, reachable only by socket."""
 
-    def __init__(self, datadir, socket_path, log_dir, durable=True, flush_log_at_trx_commit=1):
+    def __init__(self, datadir, socket_path, log_dir, durable=True, flush_log_at_trx_commit=1,
+                 extra_args=()):
         self.datadir = datadir
         self.socket = socket_path
         self.log_dir = log_dir
         self.durable = durable
         self.flush_log_at_trx_commit = flush_log_at_trx_commit
+        self.extra_args = list(extra_args)
         self.process = None
 
     def install(self):
@@ -149,6 +151,7 @@ class MariaDB:
                      "--innodb-doublewrite=0"]
         else:
             argv += ["--innodb-flush-log-at-trx-commit=%d" % self.flush_log_at_trx_commit]
+        argv += self.extra_args
         self.process = Process("mariadb", argv, os.path.join(self.log_dir, "mariadb.out")).start()
         try:
             wait_for(lambda: self._ready(), 60, "MariaDB on " + self.socket)

@@ -126,6 +126,13 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
+    def handle_error(self, request, client_address):
+        # A gateway worker that drops an idle kept-alive connection resets it;
+        # that is normal for a client, so only real faults print a traceback.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class MockUpstream:
     def __init__(self, port=0):
