@@ -11,9 +11,8 @@
 
 #define TOKEN_MAX 512
 
-size_t auth_bearer(const struct req *r, char *out, size_t outlen)
+size_t auth_bearer_value(const char *h, char *out, size_t outlen)
 {
-    const char *h = req_header(r, "Authorization");
     size_t n;
 
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -29,6 +28,11 @@ size_t auth_bearer(const struct req *r, char *out, size_t outlen)
     memcpy(out, h, n);
     out[n] = '\0';
     return n;
+}
+
+size_t auth_bearer(const struct req *r, char *out, size_t outlen)
+{
+    return auth_bearer_value(req_header(r, "Authorization"), out, outlen);
 }
 
 enum err auth_admin(struct req *r)

@@ -17,6 +17,9 @@ struct req;
  * its length, or 0 when there is none. */
 size_t auth_bearer(const struct req *r, char *out, size_t outlen);
 
+/* The same for one Authorization header value h (which may be NULL). */
+size_t auth_bearer_value(const char *h, char *out, size_t outlen);
+
 /* Identifies the caller: sets r->role, r->user_id and r->actor.  Returns
  * ERR_OK, ERR_UNAUTHORIZED (no or unknown credential) or
  * ERR_DB_UNAVAILABLE (a session could not be checked). */

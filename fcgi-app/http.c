@@ -137,7 +137,8 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
     return read_body(r);
 }
 
-enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen)
+enum query_rc req_query_nth(const struct req *r, const char *name, unsigned nth, char *out,
+                            size_t outlen)
 {
     size_t nlen = strlen(name);
     const char *p = r->query;
@@ -145,7 +146,8 @@ enum query_rc req_query_get(const struct req *r, const char *name, char *out, si
     while (*p != '\0') {
         const char *amp = strchr(p, '&');
         size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=')) {
+        if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=') &&
+            nth-- == 0) {
             const char *v = len == nlen ? p + len : p + nlen + 1;
             size_t vlen = len == nlen ? 0 : len - nlen - 1;
             if (url_decode(v, vlen, true, out, outlen) < 0) {
@@ -159,6 +161,11 @@ enum query_rc req_query_get(const struct req *r, const char *name, char *out, si
             p++;
     }
     return QUERY_ABSENT;
+}
+
+enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen)
+{
+    return req_query_nth(r, name, 0, out, outlen);
 }
 
 bool req_query(const struct req *r, const char *name, char *out, size_t outlen)

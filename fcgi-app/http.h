@@ -82,6 +82,10 @@ enum query_rc { QUERY_ABSENT, QUERY_PRESENT, QUERY_MALFORMED };
  * longer than outlen are cut. */
 enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen);
 
+/* The same for the parameter's nth occurrence (0 is the first). */
+enum query_rc req_query_nth(const struct req *r, const char *name, unsigned nth, char *out,
+                            size_t outlen);
+
 /* The same, true when present (malformed values come back empty). */
 bool req_query(const struct req *r, const char *name, char *out, size_t outlen);
 

@@ -85,6 +85,46 @@ static size_t credential_at(struct proxy *px, int i, char *out, size_t outlen)
     return strlen(out);
 }
 
+bool proxy_value_is_token(const struct proxy *px, int place, const char *value)
+{
+    unsigned char hash[SHA256_LEN];
+    char v[512];
+    size_t n;
+
+    if (place == 0) {
+        n = auth_bearer_value(value, v, sizeof(v));
+    } else {
+        n = strlen(value);
+        if (n >= sizeof(v))
+            n = 0;
+        else
+            memcpy(v, value, n + 1);
+    }
+    if (n == 0)
+        return false;
+    crypto_sha256(v, n, hash);
+    crypto_wipe(v, sizeof(v));
+    return pool_find_token(px->pool, hash) != NULL;
+}
+
+/* A client may repeat ?key=; when any of its values is a client token,
+ * every one goes, so that a token behind a first, foreign value does not
+ * travel upstream. */
+static void mark_repeated_query_token(struct proxy *px)
+{
+    char v[512];
+    unsigned nth;
+
+    for (nth = 1; nth < 64 && !px->strip[CRED_QUERY]; nth++) {
+        enum query_rc rc = req_query_nth(px->r, "key", nth, v, sizeof(v));
+        if (rc == QUERY_ABSENT)
+            break;
+        if (rc == QUERY_PRESENT && proxy_value_is_token(px, CRED_QUERY, v))
+            px->strip[CRED_QUERY] = true;
+    }
+    crypto_wipe(v, sizeof(v));
+}
+
 /* Finds the client token among the places it may be, refreshing the pool
  * once when a presented token is unknown to the snapshot.  Every place
  * that holds a known client token is marked for stripping, whichever is
@@ -118,6 +158,8 @@ static const struct pool_token *find_token(struct proxy *px, bool *presented)
         if (found != NULL || round == 1 || !refresh_after_miss(px))
             break;
     }
+    if (have[CRED_QUERY])
+        mark_repeated_query_token(px);
     return found;
 }
 

@@ -67,3 +67,17 @@ def test_nginx_refusals_are_json(stack):
     assert_json_error(r, 400, "invalid_path")
     r = c.get("/proxy/x/a%00b")
     assert_json_error(r, 400, "invalid_path")
+
+
+def test_a_repeated_credential_goes_when_any_copy_is_a_token(stack):
+    s = setup(stack, nkeys=1, auth_header="X-Upstream-Key", auth_template="{key}")
+    stack.mock.reset()
+    # The first copies are foreign values; the token hides in the second.
+    r = stack.main.client.get(s.path("v1/x?key=foreign&keep=1&key=%s" % s.token), token=s.token,
+                              headers={"X-Api-Key": "not-a-token", "x-api-key": s.token})
+    assert r.status == 200, r
+    q = stack.mock.requests[-1]
+    forwarded = " ".join("%s: %s" % h for h in q.headers) + " " + q.path
+    assert s.token not in forwarded, forwarded
+    assert q.path == "/v1/x?keep=1", q.path
+    assert q.header("X-Api-Key") == "not-a-token", forwarded

@@ -43,7 +43,24 @@ static void test_query_lookup(void)
     CU_ASSERT_FALSE(req_query(&r, "offset", v, sizeof(v)));
 }
 
+static void test_query_repeated(void)
+{
+    struct req r;
+    char v[32];
+
+    memset(&r, 0, sizeof(r));
+    r.query = "key=a&keep=1&key=b%2Bc&keys=no&key=%zz";
+    CU_ASSERT_EQUAL(req_query_nth(&r, "key", 0, v, sizeof(v)), QUERY_PRESENT);
+    CU_ASSERT_STRING_EQUAL(v, "a");
+    CU_ASSERT_EQUAL(req_query_nth(&r, "key", 1, v, sizeof(v)), QUERY_PRESENT);
+    CU_ASSERT_STRING_EQUAL(v, "b+c");
+    CU_ASSERT_EQUAL(req_query_nth(&r, "key", 2, v, sizeof(v)), QUERY_MALFORMED);
+    CU_ASSERT_EQUAL(req_query_nth(&r, "key", 3, v, sizeof(v)), QUERY_ABSENT);
+    CU_ASSERT_EQUAL(req_query_get(&r, "key", v, sizeof(v)), QUERY_PRESENT);
+    CU_ASSERT_STRING_EQUAL(v, "a");
+}
+
 void suite_http(void)
 {
-    ADD_SUITE("http", TEST(test_url_decode), TEST(test_query_lookup));
+    ADD_SUITE("http", TEST(test_url_decode), TEST(test_query_lookup), TEST(test_query_repeated));
 }
