@@ -85,7 +85,9 @@ static size_t credential_at(struct proxy *px, int i, char *out, size_t outlen)
     return strlen(out);
 }
 
-bool proxy_value_is_token(const struct proxy *px, int place, const char *value)
+/* Whether value, found at credential place `place` (0 is Authorization,
+ * whose value is "Bearer TOKEN"), is a known client token. */
+static bool value_is_token(const struct proxy *px, int place, const char *value)
 {
     unsigned char hash[SHA256_LEN];
     char v[512];
@@ -107,9 +109,27 @@ bool proxy_value_is_token(const struct proxy *px, int place, const char *value)
     return pool_find_token(px->pool, hash) != NULL;
 }
 
-/* A client may repeat ?key=; when any of its values is a client token,
- * every one goes, so that a token behind a first, foreign value does not
- * travel upstream. */
+/* A client may repeat a credential header or ?key=.  When any copy holds
+ * a client token, every copy goes, so that a token behind a first, foreign
+ * value does not travel upstream. */
+static void mark_repeated_header_tokens(struct proxy *px)
+{
+    static const char *const vars[CRED_QUERY] = {
+        "HTTP_AUTHORIZATION=", "HTTP_X_API_KEY=", "HTTP_X_GOOG_API_KEY="};
+    char **e;
+    int i;
+
+    for (e = px->r->env; e != NULL && *e != NULL; e++) {
+        if (strncmp(*e, "HTTP_", 5) != 0)
+            continue;
+        for (i = 0; i < CRED_QUERY; i++) {
+            size_t n = strlen(vars[i]);
+            if (!px->strip[i] && strncmp(*e, vars[i], n) == 0 && value_is_token(px, i, *e + n))
+                px->strip[i] = true;
+        }
+    }
+}
+
 static void mark_repeated_query_token(struct proxy *px)
 {
     char v[512];
@@ -119,7 +139,7 @@ static void mark_repeated_query_token(struct proxy *px)
         enum query_rc rc = req_query_nth(px->r, "key", nth, v, sizeof(v));
         if (rc == QUERY_ABSENT)
             break;
-        if (rc == QUERY_PRESENT && proxy_value_is_token(px, CRED_QUERY, v))
+        if (rc == QUERY_PRESENT && value_is_token(px, CRED_QUERY, v))
             px->strip[CRED_QUERY] = true;
     }
     crypto_wipe(v, sizeof(v));
@@ -158,8 +178,11 @@ static const struct pool_token *find_token(struct proxy *px, bool *presented)
         if (found != NULL || round == 1 || !refresh_after_miss(px))
             break;
     }
-    if (have[CRED_QUERY])
-        mark_repeated_query_token(px);
+    if (*presented) {
+        mark_repeated_header_tokens(px);
+        if (have[CRED_QUERY])
+            mark_repeated_query_token(px);
+    }
     return found;
 }
 

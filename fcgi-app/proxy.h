@@ -71,10 +71,6 @@ bool proxy_can_retry(struct proxy *px, int attempt_no);
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
                            struct attempt_error *err);
 
-/* Whether value, found at credential place `place` (0 is Authorization,
- * whose value is "Bearer TOKEN"), is a known client token. */
-bool proxy_value_is_token(const struct proxy *px, int place, const char *value);
-
 /* Whether the status of an upstream answer counts against the key. */
 bool proxy_status_is_key_failure(int status);
 

@@ -310,7 +310,7 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_por
 
 /* Request headers that never pass on: hop-by-hop, those libcurl sets, and
  * the client's credential. */
-static bool request_header_dropped(const struct proxy *px, const char *name, const char *value)
+static bool request_header_dropped(const struct proxy *px, const char *name)
 {
     static const char *const drop[] = {"connection",        "keep-alive",   "proxy-authorization",
                                        "proxy-connection",  "te",           "trailer",
@@ -322,10 +322,8 @@ static bool request_header_dropped(const struct proxy *px, const char *name, con
     for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
         if (strcasecmp(name, drop[i]) == 0)
             return true;
-    /* A repeated credential header goes whole when any copy holds a token. */
     for (i = 0; i < CRED_QUERY; i++)
-        if (strcasecmp(name, proxy_cred_headers[i]) == 0 &&
-            (px->strip[i] || proxy_value_is_token(px, (int)i, value)))
+        if (px->strip[i] && strcasecmp(name, proxy_cred_headers[i]) == 0)
             return true;
     if (px->up->auth_query_param == NULL && strcasecmp(name, px->up->auth_header) == 0)
         return true;
@@ -403,7 +401,7 @@ static struct curl_slist *build_headers(struct proxy *px, const struct pool_key 
         if (strncmp(*e, "HTTP_", 5) != 0 || (size_t)(eq - *e) - 5 >= sizeof(name))
             continue;
         header_name(*e + 5, (size_t)(eq - *e) - 5, name, sizeof(name));
-        if (request_header_dropped(px, name, eq + 1))
+        if (request_header_dropped(px, name))
             continue;
         has_accept |= strcasecmp(name, "Accept") == 0;
         buf_printf(&line, "%s: %s", name, eq + 1);
