@@ -135,7 +135,7 @@ static void mark_repeated_query_token(struct proxy *px)
     char v[512];
     unsigned nth;
 
-    for (nth = 1; nth < 64 && !px->strip[CRED_QUERY]; nth++) {
+    for (nth = 0; nth < 64 && !px->strip[CRED_QUERY]; nth++) {
         enum query_rc rc = req_query_nth(px->r, "key", nth, v, sizeof(v));
         if (rc == QUERY_ABSENT)
             break;
@@ -178,11 +178,8 @@ static const struct pool_token *find_token(struct proxy *px, bool *presented)
         if (found != NULL || round == 1 || !refresh_after_miss(px))
             break;
     }
-    if (*presented) {
-        mark_repeated_header_tokens(px);
-        if (have[CRED_QUERY])
-            mark_repeated_query_token(px);
-    }
+    mark_repeated_header_tokens(px);
+    mark_repeated_query_token(px);
     return found;
 }
 
