@@ -95,7 +95,7 @@ format-check:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/run.sh
+	@scripts/run.py
 
 bench: deps
 	@$(MAKE) --no-print-directory all

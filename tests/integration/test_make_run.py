@@ -15,12 +15,17 @@ from harness import wait_until
 RUN = os.path.join(harness.st.ROOT, "scripts", "run.py")
 
 
-def _start(var, port):
+def _start(var, port, argv=(sys.executable, RUN)):
     env = dict(os.environ, APIGW_VAR=var, APIGW_PORT=str(port))
     for k in ("APIGW_DB_HOST", "APIGW_DB_SOCKET", "APIGW_CONFIG"):
         env.pop(k, None)
-    return subprocess.Popen([sys.executable, RUN], stdout=subprocess.PIPE,
+    return subprocess.Popen(list(argv), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, env=env, cwd=harness.st.ROOT)
+
+
+def _processes_using(path):
+    out = subprocess.run(["ps", "-eo", "pid,stat,args"], stdout=subprocess.PIPE).stdout.decode()
+    return [line for line in out.splitlines()[1:] if path in line and line.split()[1][0] != "Z"]
 
 
 def _healthy(port):
@@ -71,16 +76,22 @@ def test_make_run_lifecycle(stack):
     finally:
         if first.poll() is None:
             first.kill()
-    # Data survives a restart, and the token is not regenerated.
-    again = _start(var, port)
+    # Data survives a restart, and the token is not regenerated.  This time
+    # through the make target itself, as the README runs it: make passes
+    # SIGTERM on to the stack, which stops everything it started.
+    again = _start(var, port, ["make", "--no-print-directory", "run"])
     try:
-        wait_until(lambda: _healthy(port) or again.poll() is not None, timeout=120,
+        wait_until(lambda: _healthy(port) or again.poll() is not None, timeout=300,
                    what="make run to come back")
+        assert again.poll() is None, again.stdout.read().decode()
         got = db.sql("SELECT value FROM job_state WHERE name = 'it-marker'", "apigw")
         assert got.strip() == "kept"
         with open(os.path.join(var, "apigw.conf")) as f:
             assert token in f.read()
     finally:
         again.send_signal(signal.SIGTERM)
-        again.communicate(timeout=90)
+        out, _ = again.communicate(timeout=90)
+    assert b"stopped" in out, out
+    assert not _healthy(port)
+    wait_until(lambda: not _processes_using(var), timeout=10, what="the stack to stop")
     time.sleep(0.2)
