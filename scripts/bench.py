@@ -201,7 +201,9 @@ def main():
         st.write_config(conf_path, {
             "db_socket": db.socket, "db_name": "apigw_bench", "admin_token": ADMIN,
             "encryption_key": st.new_secret_hex(32), "workers": WORKERS,
-            "spool_dir": os.path.join(tmp, "spool"), "log_level": "warn"})
+            "spool_dir": os.path.join(tmp, "spool"), "log_level": "warn",
+            # Other settings to compare, e.g. BENCH_APP_CONF="log_flush_ms=50 log_batch_rows=200".
+            **dict(kv.split("=", 1) for kv in os.environ.get("BENCH_APP_CONF", "").split())})
         st.migrate(conf_path)
         app = st.App(conf_path, os.path.join(tmp, "app.sock"), os.path.join(tmp, "app.log")).start()
         procs.append(app)
