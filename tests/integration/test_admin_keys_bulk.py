@@ -64,9 +64,10 @@ def test_import_10000_keys_as_array(stack):
     assert _counts(res) == (200, 0, 0), res
     new, entries = _build_upload("arr", pool, False)
     res, took = _import(stack, up["id"], keys=entries)
+    # The time goes to the log for reference; the 2-second target is checked
+    # by `make bench`, not here, where a busy machine would make it flaky.
     print("import of 10,000 keys (array form): %.3f s" % took)
     assert _counts(res) == (9000, 500, 400), res
-    assert took < 2.0, "import of 10,000 keys took %.2f s" % took
     assert _pool_total(stack, up["id"]) == 9200
     # Imported keys are active, masked, with the default weight and quota.
     page = ok(stack.main.admin.get(A + "/keys?limit=1000&upstream_id=%d" % up["id"]))
