@@ -296,6 +296,13 @@ def test_stats_range_and_bucket_s(stack):
     assert b["bucket_s"] > 60 and b["bucket_s"] % 60 == 0 and len(b["series"]) <= 2001, \
         (b["bucket_s"], len(b["series"]))
     assert sum(p["requests"] for p in b["series"]) == b["totals"]["requests"]
+    # The epoch is a time like any other, not "from not given" (which would
+    # mean the day before `to`, here a day that has not come yet).
+    later = rfc3339(minute * 1000 + 2 * 86400 * 1000)
+    b = stats(stack, "from=1970-01-01T00:00:00Z&to=" + later)
+    assert b["from"] == "1970-01-01T00:00:00Z", b["from"]
+    assert b["totals"]["requests"] == stats(stack, "from=2000-01-01T00:00:00Z&to=" + later)[
+        "totals"]["requests"] > 0, b["totals"]
     # Offsets in from/to are the same instants.
     q = urllib.parse.quote(rfc3339(minute * 1000).replace("Z", "+00:00"), safe="")
     assert stats(stack, "from=" + q)["from"] == rfc3339(minute * 1000)
