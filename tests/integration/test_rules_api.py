@@ -425,3 +425,25 @@ def test_dry_run_changes_nothing(stack):
     assert k["status"] == "active" and k["disabled_until"] is None, k
     assert ok(stack.main.admin.get(A + "/rules/%d" % rule["id"])) == before_rule
     delete_all_rules(stack)
+
+
+def test_dry_run_refuses_arrays_and_scalars_where_objects_belong(stack):
+    rule = {"condition": COND_429, "actions": RETRY}
+    for body, place in [({"rule": [rule], "response": {"status": 429}}, "rule"),
+                        ({"rule": [], "response": {"status": 429}}, "rule"),
+                        ({"rule": "x", "response": {"status": 429}}, "rule"),
+                        ({"rule": rule, "response": [{"status": 429}]}, "response"),
+                        ({"rule": rule, "response": 429}, "response"),
+                        ({"rule": rule, "response": {"status": 429, "headers": []}}, "headers"),
+                        ({"rule": dict(rule, condition=[COND_429]), "response": {}}, "condition"),
+                        ({"rule": dict(rule, actions=[["retry"]]), "response": {}}, "actions"),
+                        ({"rule": dict(rule, actions=[None]), "response": {}}, "actions"),
+                        ({"rule": dict(rule, condition={"all": [[]]}), "response": {}},
+                         "condition")]:
+        r = stack.main.admin.post(A + "/rules/test", json=body)
+        assert_error(r, 400, "invalid_field", place)
+    # The application is still whole: every worker answers.
+    for _ in range(20):
+        assert stack.main.client.get("/healthz").status == 200
+    r = stack.main.admin.post(A + "/rules/test", json={"rule": rule, "response": {"status": 429}})
+    assert ok(r)["matched"] is True

@@ -672,6 +672,26 @@ def test_big_error_body_judged_on_its_first_bytes(stack):
     assert len(ev) == 1 and ev[0]["excerpt"] == big[:512].decode(), ev
 
 
+def test_big_error_body_is_judged_once_on_its_first_bytes_only(stack):
+    """An error answer larger than rule_body_limit that no rule retries goes
+    to the client whole; its rules never run again on the later bytes."""
+    s = setup(stack, nkeys=1, max_retries=0)
+    early, late = uniq("early"), uniq("late")
+    for name in (early, late):
+        create_rule(stack, name=name, upstream_id=s.up["id"],
+                    condition={"all": [status_is(400),
+                                       {"type": "body_contains", "value": "needle-" + name}]},
+                    actions=[{"type": "log", "message": name}])
+    big = (b'{"first":"needle-' + early.encode() + b'","pad":"' + b"p" * (100 << 10) +
+           b'","later":"needle-' + late.encode() + b'"}')
+    stack.mock.script = lambda req: Reply(400, big, {"Content-Type": "application/json"})
+    settle()
+    r = stack.main.client.get(s.path("v1/chat"), token=s.token)
+    assert (r.status, r.body) == (400, big), r.status
+    rules, msgs = log_rules(stack, rid(r))
+    assert rules == [early] and msgs == [early], (rules, msgs)
+
+
 def test_long_rule_names_keep_request_log_json_valid(stack):
     """request_logs.rules is a JSON array of the fired rules' names (up to
     128 characters each): many long names must not leave broken JSON."""
