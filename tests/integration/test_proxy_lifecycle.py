@@ -121,3 +121,30 @@ def test_a_stream_may_outlive_timeout_ms_but_not_fall_silent(stack):
     r = stack.main.client.get(s.path("never"), token=s.token)
     assert r.status == 504 and r.error_code() == "upstream_timeout", r
     assert time.time() - t0 < 1.9 * 3, "three attempts of at most 600 ms each, plus back-off"
+
+
+def test_a_process_started_without_its_database_answers_and_does_not_crash(stack):
+    g = stack.gateway("no-db-yet", overrides={"db_socket": "/nonexistent/apigw-db.sock",
+                                             "workers": 4})
+    try:
+        c = g.client
+        r = c.get("/healthz")
+        assert r.status == 503 and r.json()["db"] == "down", r
+        token_places = [{"token": "agw_" + "0" * 48},
+                        {"headers": {"X-Api-Key": "abc", "x-api-key": "def"}},
+                        {}]
+        for name in ("openai", "Bad_Name", "a" * 80):
+            for where in token_places:
+                for query in ("", "?key=a&key=b"):
+                    r = c.get("/proxy/%s/v1/x%s" % (name, query), **where)
+                    assert r.status in (401, 503), (name, where, query, r)
+                    assert r.error_code() in ("unauthorized", "no_available_key"), r
+        r = c.get("/proxy/openai/v1/x", token="agw_" + "0" * 48)
+        assert (r.status, r.error_code()) == (503, "no_available_key"), r
+        assert "not loaded yet" in r.json()["error"]["message"], r
+        # Every worker is still there.
+        for _ in range(12):
+            assert c.get("/healthz").status == 503
+        assert g.app.process.alive()
+    finally:
+        g.stop()
