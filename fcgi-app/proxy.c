@@ -254,6 +254,11 @@ static enum err authenticate(struct proxy *px)
  * upstream) may learn: whether the upstream exists, may be used, is on. */
 static enum err admit(struct proxy *px)
 {
+    if (px->up == NULL && px->name[0] == '\0') {
+        reply_error(px->r, ERR_UNKNOWN_UPSTREAM,
+                    "the path names no upstream: use /proxy/{upstream}/{path}");
+        return ERR_UNKNOWN_UPSTREAM;
+    }
     if (px->up == NULL) {
         reply_error(px->r, ERR_UNKNOWN_UPSTREAM, "no upstream is named %s", px->name);
         return ERR_UNKNOWN_UPSTREAM;

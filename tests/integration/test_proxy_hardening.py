@@ -17,6 +17,10 @@ def test_unknown_upstream_is_not_revealed_without_a_token(stack):
     r = c.get("/proxy/no-such-upstream/v1/secret-part", token=s.token)
     assert_json_error(r, 404, "unknown_upstream")
     assert "secret-part" not in r.text
+    for path in ("/proxy/", "/proxy//v1/x"):
+        r = c.get(path, token=s.token)
+        assert_json_error(r, 404, "unknown_upstream")
+        assert "names no upstream" in r.json()["error"]["message"], (path, r)
     # The log row of the 401 still says which upstream was asked for.
     row = wait_log_row(stack, c.get(s.path("v1/y")))
     assert row["upstream_id"] == s.up["id"] and row["status"] == 401, row
