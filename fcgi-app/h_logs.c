@@ -101,26 +101,6 @@ static bool parse_cursor(const char *s, long long *ms, long long *id)
     return errno == 0 && end != s && *end == '\0' && *id > 0;
 }
 
-static bool time_param(struct req *r, const char *name, long long *ms)
-{
-    char v[64];
-    bool present;
-
-    *ms = -1;
-    if (!query_text(r, name, v, sizeof(v), &present))
-        return false;
-    if (!present)
-        return true;
-    if (clock_parse_time_ms(v, ms) != 0) {
-        reply_error(r, ERR_INVALID_FIELD,
-                    "%s: must be an RFC 3339 time such as "
-                    "2026-11-29T01:02:03Z",
-                    name);
-        return false;
-    }
-    return true;
-}
-
 /* "429" filters one status, "5xx" a class. */
 static bool status_param(struct req *r, struct log_query *lq)
 {
@@ -152,11 +132,12 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
 {
     long long up, key, token, from, to, cur_ms;
     char q[300], cursor[64];
-    bool has_q, has_cursor;
+    bool has_q, has_cursor, has_from, has_to;
 
     if (!query_id(r, "upstream_id", &up) || !query_id(r, "key_id", &key) ||
-        !query_id(r, "token_id", &token) || !status_param(r, lq) || !time_param(r, "from", &from) ||
-        !time_param(r, "to", &to) || !query_text(r, "q", q, sizeof(q), &has_q) ||
+        !query_id(r, "token_id", &token) || !status_param(r, lq) ||
+        !query_time_ms(r, "from", &from, &has_from) || !query_time_ms(r, "to", &to, &has_to) ||
+        !query_text(r, "q", q, sizeof(q), &has_q) ||
         !query_text(r, "cursor", cursor, sizeof(cursor), &has_cursor))
         return false;
     if (up > 0)
@@ -171,12 +152,13 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
         add(lq, F_CLASS, DB_INT(lq->status_class));
     if (lq->status > 0)
         add(lq, F_STATUS, DB_INT(lq->status));
-    if (from >= 0) {
-        db_time(from, lq->from, sizeof(lq->from));
+    /* No row is older than the epoch: earlier times filter as the epoch. */
+    if (has_from) {
+        db_time(from < 0 ? 0 : from, lq->from, sizeof(lq->from));
         add(lq, F_FROM, DB_STR(lq->from));
     }
-    if (to >= 0) {
-        db_time(to, lq->to, sizeof(lq->to));
+    if (has_to) {
+        db_time(to < 0 ? 0 : to, lq->to, sizeof(lq->to));
         add(lq, F_TO, DB_STR(lq->to));
     }
     if (has_q) {

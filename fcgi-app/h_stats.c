@@ -28,22 +28,6 @@ struct range {
     char h0_db[24], h1_db[24];
 };
 
-static bool read_time(struct req *r, const char *name, time_t *t, bool *present)
-{
-    char v[64];
-
-    if (!query_text(r, name, v, sizeof(v), present))
-        return false;
-    if (*present && clock_parse_time(v, t) != 0) {
-        reply_error(r, ERR_INVALID_FIELD,
-                    "%s: must be an RFC 3339 time such as "
-                    "2026-11-29T01:02:03Z",
-                    name);
-        return false;
-    }
-    return true;
-}
-
 static void to_db(time_t t, char *out, size_t len)
 {
     struct tm tm;
@@ -56,17 +40,15 @@ static bool read_range(struct req *r, struct range *rg)
 {
     char v[32];
     bool present, has_from, has_to;
+    long long from_ms, to_ms;
 
-    rg->to = rg->from = 0;
-    if (!read_time(r, "from", &rg->from, &has_from) || !read_time(r, "to", &rg->to, &has_to) ||
-        !query_id(r, "upstream_id", &rg->upstream_id) ||
+    if (!query_time_ms(r, "from", &from_ms, &has_from) ||
+        !query_time_ms(r, "to", &to_ms, &has_to) || !query_id(r, "upstream_id", &rg->upstream_id) ||
         !query_text(r, "bucket_s", v, sizeof(v), &present))
         return false;
     /* By default up to now, and the day before `to`. */
-    if (!has_to)
-        rg->to = time(NULL);
-    if (!has_from)
-        rg->from = rg->to - 86400;
+    rg->to = has_to ? (time_t)(to_ms / 1000) : time(NULL);
+    rg->from = has_from ? (time_t)(from_ms / 1000) : rg->to - 86400;
     rg->from -= rg->from % 60;
     rg->to += (60 - rg->to % 60) % 60;
     if (rg->to <= rg->from) {

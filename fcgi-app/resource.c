@@ -158,6 +158,21 @@ bool query_id(struct req *r, const char *name, long long *out)
     return true;
 }
 
+bool query_time_ms(struct req *r, const char *name, long long *ms, bool *present)
+{
+    char v[64];
+
+    *ms = 0;
+    if (!query_text(r, name, v, sizeof(v), present))
+        return false;
+    if (*present && clock_parse_time_ms(v, ms) != 0) {
+        reply_error(r, ERR_INVALID_FIELD,
+                    "%s: must be an RFC 3339 time such as 2026-11-29T01:02:03Z", name);
+        return false;
+    }
+    return true;
+}
+
 void reply_db_error(struct req *r, int rc, const char *what)
 {
     if (rc == DB_EDOWN)

@@ -40,6 +40,11 @@ bool query_text(struct req *r, const char *name, char *out, size_t outlen, bool 
  * Answers 400 and returns false when it is present but not one. */
 bool query_id(struct req *r, const char *name, long long *out);
 
+/* Reads an optional RFC 3339 time query parameter, in milliseconds since
+ * the epoch; *present tells whether it was given.  Answers 400 and returns
+ * false when it is present but not a time. */
+bool query_time_ms(struct req *r, const char *name, long long *ms, bool *present);
+
 /* Answers the error for a failed database call: 503 db_unavailable when
  * the server is unreachable, 409 conflict for a duplicate, else 500. */
 void reply_db_error(struct req *r, int rc, const char *what);

@@ -342,6 +342,10 @@ def test_log_time_range_whole_seconds(stack):
         {"items": [], "next_cursor": None}
     assert logs(stack, "to=" + rfc3339(rows[0]["ts_ms"] - 1000)) == \
         {"items": [], "next_cursor": None}
+    # The epoch and times before it are times like any other.
+    check("from=1970-01-01T00:00:00Z", lambda t: True)
+    check("from=1969-12-31T23:59:59Z&to=" + rfc3339(hi), lambda t: t < hi)
+    assert logs(stack, "to=1969-12-31T23:59:59Z") == {"items": [], "next_cursor": None}
 
 
 def test_log_time_range_keeps_milliseconds(stack):
