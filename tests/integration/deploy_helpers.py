@@ -5,7 +5,6 @@ own) and a real nginx, HTTP and HTTPS clients for them, and one smoke suite
 of the proxy and the admin API that every deployment goes through."""
 
 import http.client
-import json as jsonlib
 import os
 import re
 import shutil
@@ -338,13 +337,14 @@ class NginxSite:
 
 # ---------------------------------------------------------------- clients
 
-class Client:
+class Client(harness.Client):
     """HTTP/1.1 (or HTTPS without verification) to a web server, sending
-    paths exactly as given; answers are harness.Resp."""
+    paths exactly as given, with `Host: localhost` as a site expects."""
+
+    host_header = "localhost"
 
     def __init__(self, port, token=None, https=False, host="127.0.0.1"):
-        self.port = port
-        self.token = token
+        super().__init__(port, token)
         self.https = https
         self.host = host
 
@@ -356,46 +356,6 @@ class Client:
             return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
                                                context=ctx)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-
-    def request(self, method, path, body=None, headers=None, json=None, token=None,
-                timeout=60, declared_length=None):
-        h = {}
-        tok = token if token is not None else self.token
-        if tok:
-            h["Authorization"] = "Bearer " + tok
-        if json is not None:
-            body = jsonlib.dumps(json).encode()
-            h["Content-Type"] = "application/json"
-        h.update(headers or {})
-        if isinstance(body, str):
-            body = body.encode()
-        conn = self.connection(timeout)
-        try:
-            conn.putrequest(method, path, skip_accept_encoding=True, skip_host=True)
-            conn.putheader("Host", "localhost")
-            for k, v in h.items():
-                conn.putheader(k, v)
-            if declared_length is not None:
-                conn.putheader("Content-Length", str(declared_length))
-            elif body is not None:
-                conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders()
-            if body:
-                conn.send(body)
-            r = conn.getresponse()
-            data = r.read()
-            return Resp(r.status, r.getheaders(), data)
-        finally:
-            conn.close()
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def patch(self, path, **kw):
-        return self.request("PATCH", path, **kw)
 
     def open_stream(self, path, headers=None, timeout=30):
         """Starts a GET; returns (connection, response) unread."""

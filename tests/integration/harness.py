@@ -50,12 +50,17 @@ class Resp:
 class Client:
     """Plain HTTP/1.1 to nginx, sending paths exactly as given."""
 
+    host_header = None  # None: http.client's own Host header
+
     def __init__(self, port, token=None):
         self.port = port
         self.token = token
 
+    def connection(self, timeout=60):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
     def request(self, method, path, body=None, headers=None, json=None, token=None,
-                timeout=60):
+                timeout=60, declared_length=None):
         h = {}
         tok = token if token is not None else self.token
         if tok:
@@ -66,12 +71,17 @@ class Client:
         h.update(headers or {})
         if isinstance(body, str):
             body = body.encode()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = self.connection(timeout)
         try:
-            conn.putrequest(method, path, skip_accept_encoding=True)
+            conn.putrequest(method, path, skip_accept_encoding=True,
+                            skip_host=self.host_header is not None)
+            if self.host_header is not None:
+                conn.putheader("Host", self.host_header)
             for k, v in h.items():
                 conn.putheader(k, v)
-            if body is not None:
+            if declared_length is not None:
+                conn.putheader("Content-Length", str(declared_length))
+            elif body is not None:
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders()
             if body:
