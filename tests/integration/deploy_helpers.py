@@ -19,7 +19,7 @@ import harness
 from admin_helpers import A, assert_error, key_value, ok, uniq
 from harness import ADMIN_TOKEN, Resp
 from mock_upstream import Reply, json_reply
-from proxy_helpers import parallel, wait_log_row
+from proxy_helpers import parallel, read_events, wait_log_row
 from rules_helpers import quiet_mock
 
 st = harness.st
@@ -504,22 +504,6 @@ def check_proxy_get_and_post(stack, site):
     # Without a token: the contract's 401.
     r = site.client.get(fx.path("v1/models"))
     assert_error(r, 401, "unauthorized")
-
-
-def read_events(resp, n, sep=b"\n\n"):
-    """Reads a response as it comes: [(arrival time, event)]."""
-    buf = b""
-    out = []
-    while len(out) < n:
-        data = resp.read1(65536)
-        now = time.time()
-        if not data:
-            break
-        buf += data
-        while sep in buf:
-            ev, buf = buf.split(sep, 1)
-            out.append((now, ev + sep))
-    return out
 
 
 @quietly

@@ -223,3 +223,19 @@ def open_stream(port, path, token=None, headers=None, timeout=30):
         conn.putheader(k, v)
     conn.endheaders()
     return conn, conn.getresponse()
+
+
+def read_events(resp, n, sep=b"\n\n"):
+    """Reads a response as it comes: [(arrival time, event)]."""
+    buf = b""
+    out = []
+    while len(out) < n:
+        data = resp.read1(65536)
+        now = time.time()
+        if not data:
+            break
+        buf += data
+        while sep in buf:
+            ev, buf = buf.split(sep, 1)
+            out.append((now, ev + sep))
+    return out

@@ -5,10 +5,9 @@ redirects passed back, every method."""
 import hashlib
 import json
 import os
-import time
 
 from mock_upstream import Reply, json_reply
-from proxy_helpers import open_stream, setup, wait_log_row
+from proxy_helpers import open_stream, read_events, setup, wait_log_row
 
 MiB = 1 << 20
 
@@ -56,22 +55,6 @@ def test_20mib_chunked_response_arrives_byte_for_byte(stack):
     assert len(r.body) == len(whole) and _sha(r.body) == _sha(whole)
 
 
-def _read_events(resp, n, sep=b"\n\n"):
-    """Reads the response as it comes; returns [(arrival time, event)]."""
-    buf = b""
-    out = []
-    while len(out) < n:
-        data = resp.read1(65536)
-        now = time.time()
-        if not data:
-            break
-        buf += data
-        while sep in buf:
-            ev, buf = buf.split(sep, 1)
-            out.append((now, ev + sep))
-    return out
-
-
 def _check_timing(stack, got, events, tolerance=0.05):
     sent = list(stack.mock.sent_chunks)
     assert [e for _, e in got] == [e.encode() for e in events], got
@@ -94,7 +77,7 @@ def test_sse_events_arrive_as_sent(stack):
         assert resp.status == 200
         assert resp.getheader("Content-Type") == "text/event-stream"
         assert resp.getheader("X-Gateway-Attempts") == "1"
-        got = _read_events(resp, len(events))
+        got = read_events(resp, len(events))
         assert resp.read() == b""
     finally:
         conn.close()
@@ -112,7 +95,7 @@ def test_chunked_body_streams_as_sent(stack):
     conn, resp = open_stream(stack.main.port, s.path("v1/stream"), token=s.token)
     try:
         assert resp.status == 200
-        got = _read_events(resp, len(lines), sep=b"\n")
+        got = read_events(resp, len(lines), sep=b"\n")
     finally:
         conn.close()
     _check_timing(stack, got, lines)
