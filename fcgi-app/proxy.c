@@ -112,31 +112,26 @@ static bool value_is_token(const struct proxy *px, int place, const char *value)
 }
 
 /* A client may repeat a credential header or ?key=.  When any copy holds
- * a client token, every copy goes, so that a token behind a first, foreign
- * value does not travel upstream. */
-static void mark_repeated_header_tokens(struct proxy *px)
+ * a client token, every copy of that place goes, so that a token behind a
+ * first, foreign value does not travel upstream.  Places find_token has
+ * already marked are skipped: the token in use is not hashed twice. */
+static void mark_token_copies(struct proxy *px)
 {
-    static const char *const vars[CRED_QUERY] = {
-        "HTTP_AUTHORIZATION=", "HTTP_X_API_KEY=", "HTTP_X_GOOG_API_KEY="};
-    char **e;
+    static const struct {
+        const char *var;
+        size_t len;
+    } vars[CRED_QUERY] = {{"HTTP_AUTHORIZATION=", sizeof("HTTP_AUTHORIZATION=") - 1},
+                          {"HTTP_X_API_KEY=", sizeof("HTTP_X_API_KEY=") - 1},
+                          {"HTTP_X_GOOG_API_KEY=", sizeof("HTTP_X_GOOG_API_KEY=") - 1}};
+    char **e, v[512];
+    unsigned nth;
     int i;
 
-    for (e = px->r->env; e != NULL && *e != NULL; e++) {
-        if (strncmp(*e, "HTTP_", 5) != 0)
-            continue;
-        for (i = 0; i < CRED_QUERY; i++) {
-            size_t n = strlen(vars[i]);
-            if (!px->strip[i] && strncmp(*e, vars[i], n) == 0 && value_is_token(px, i, *e + n))
+    for (e = px->r->env; e != NULL && *e != NULL; e++)
+        for (i = 0; i < CRED_QUERY; i++)
+            if (!px->strip[i] && strncmp(*e, vars[i].var, vars[i].len) == 0 &&
+                value_is_token(px, i, *e + vars[i].len))
                 px->strip[i] = true;
-        }
-    }
-}
-
-static void mark_repeated_query_token(struct proxy *px)
-{
-    char v[512];
-    unsigned nth;
-
     for (nth = 0; nth < 64 && !px->strip[CRED_QUERY]; nth++) {
         enum query_rc rc = req_query_nth(px->r, "key", nth, v, sizeof(v));
         if (rc == QUERY_ABSENT)
@@ -147,10 +142,11 @@ static void mark_repeated_query_token(struct proxy *px)
     crypto_wipe(v, sizeof(v));
 }
 
-/* Finds the client token among the places it may be, refreshing the pool
- * once when a presented token is unknown to the snapshot.  Every place
- * that holds a known client token is marked for stripping, whichever is
- * used: no gateway token ever reaches an upstream. */
+/* Finds the client token among the places it may be (the first copy of
+ * each), refreshing the pool once when a presented token is unknown to the
+ * snapshot.  Every place that holds a known client token in any copy is
+ * marked for stripping, whichever is used: no gateway token ever reaches
+ * an upstream. */
 static const struct pool_token *find_token(struct proxy *px, bool *presented)
 {
     unsigned char hash[CRED_PLACES][SHA256_LEN];
@@ -180,8 +176,7 @@ static const struct pool_token *find_token(struct proxy *px, bool *presented)
         if (found != NULL || round == 1 || !refresh_after_miss(px))
             break;
     }
-    mark_repeated_header_tokens(px);
-    mark_repeated_query_token(px);
+    mark_token_copies(px);
     return found;
 }
 
