@@ -93,8 +93,6 @@ static bool value_is_token(const struct proxy *px, int place, const char *value)
     char v[512];
     size_t n;
 
-    if (px->pool == NULL)
-        return false;
     if (place == 0) {
         n = auth_bearer_value(value, v, sizeof(v));
     } else {
