@@ -18,8 +18,14 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Ifcgi-app $(DEPCFLAGS)
              -DAPIGW_DATADIR='"$(PREFIX)/share/apigw"' 
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-CORE_SRC := $(wildcard fcgi-app/core/*.c)
-APP_SRC  := $(filter-out fcgi-app/main.c,$(wildcard fcgi-app/*.c))
+# The tree: the request frame in fcgi-app/, then a folder per audience
+# (ops/, admin/, proxy/) and the core library (core/, the rule engine in
+# core/rule/).
+CORE_SRC := $(wildcard fcgi-app/core/*.c fcgi-app/core/rule/*.c)
+APP_SRC  := $(filter-out fcgi-app/main.c,$(wildcard fcgi-app/*.c fcgi-app/ops/*.c \
+            fcgi-app/admin/*.c fcgi-app/proxy/*.c))
+C_FILES   = $(wildcard fcgi-app/*.[ch] fcgi-app/*/*.[ch] fcgi-app/core/rule/*.[ch] \
+            cron-jobs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 CRON_SRC := $(filter-out cron-jobs/job.c,$(wildcard cron-jobs/apigw-*.c))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -87,10 +93,10 @@ lint:
 	@scripts/lint.sh
 
 format:
-	clang-format -i $(wildcard fcgi-app/*.[ch] fcgi-app/core/*.[ch] cron-jobs/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(C_FILES)
 
 format-check:
-	@clang-format --dry-run -Werror $(wildcard fcgi-app/*.[ch] fcgi-app/core/*.[ch] cron-jobs/*.[ch] tests/unit/*.[ch]) \
+	@clang-format --dry-run -Werror $(C_FILES) \
 	    && echo "format-check: ok"
 
 run: deps

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "auth.h"
-#include "handlers.h"
+#include "admin/handlers.h"
+#include "ops/ops.h"
+#include "proxy/proxy.h"
 #include "http.h"
 
 struct route {

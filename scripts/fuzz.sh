@@ -14,7 +14,7 @@ mkdir -p "$out"
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ifcgi-app \
  $(pkg-config --cflags json-c libpcre2-8 libcrypto) $(mariadb_config --cflags)"
 LIBS="$(pkg-config --libs json-c libpcre2-8 libcrypto libcurl) $(mariadb_config --libs) -lcrypt -lpthread -lm"
-core=$(ls fcgi-app/core/*.c)
+core=$(ls fcgi-app/core/*.c fcgi-app/core/rule/*.c)
 for h in tests/fuzz/fuzz_*.c; do
     name=$(basename "$h" .c)
     echo "== $name (${SECONDS_EACH}s)"

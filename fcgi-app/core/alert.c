@@ -1,4 +1,4 @@
-#include "alert.h"
+#include "core/alert.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "config.h"
-#include "db.h"
-#include "log.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
 
 #define DELIVERY_TRIES   3
 #define DELIVERY_TIMEOUT 5000 /* ms per try */

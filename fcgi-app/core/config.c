@@ -1,4 +1,4 @@
-#include "config.h"
+#include "core/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 enum cfg_type { CFG_INT, CFG_SIZE, CFG_STR, CFG_HEX32, CFG_TZ, CFG_URL, CFG_LEVEL };
 

@@ -1,4 +1,4 @@
-#include "crypto.h"
+#include "core/crypto.h"
 
 #include <crypt.h>
 #include <openssl/crypto.h>

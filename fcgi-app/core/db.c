@@ -1,4 +1,4 @@
-#include "db.h"
+#include "core/db.h"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "clock.h"
-#include "config.h"
-#include "log.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
 
 /* Statements kept prepared per connection, most recently used first.  The
  * cap keeps many workers from reaching the server's max_prepared_stmt_count. */

@@ -1,4 +1,4 @@
-#include "err.h"
+#include "core/err.h"
 
 struct err_info {
     int status;

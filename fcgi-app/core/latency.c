@@ -1,4 +1,4 @@
-#include "latency.h"
+#include "core/latency.h"
 
 #include <math.h>
 

@@ -1,10 +1,10 @@
-#include "model.h"
+#include "core/model.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
+#include "core/db.h"
 
 static const char *const status_names[KEY__MAX] = {"active", "disabled", "banned", "exhausted"};
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "crypto.h"
+#include "core/crypto.h"
 
 struct db;
 struct config;

@@ -1,14 +1,14 @@
-#include "pool.h"
+#include "core/pool.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "db.h"
-#include "log.h"
-#include "rule.h"
+#include "core/clock.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/rule/rule.h"
 
 /* Round-robin cursors live here, one per upstream id, for the life of the
  * process, so that a new snapshot goes on where the old one was. */

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "crypto.h"
+#include "core/crypto.h"
 
 struct db;
 struct config;

@@ -1,14 +1,14 @@
-#include "probe.h"
+#include "core/probe.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "clock.h"
-#include "crypto.h"
-#include "db.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/db.h"
 
 static char *dup_or_null(const char *s)
 {

@@ -1,6 +1,6 @@
-#include "quota.h"
+#include "core/quota.h"
 
-#include "db.h"
+#include "core/db.h"
 
 /* The current minute of the database's clock, shared by every host. */
 #define MINUTE "(UNIX_TIMESTAMP() DIV 60)"

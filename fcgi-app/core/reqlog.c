@@ -1,4 +1,4 @@
-#include "reqlog.h"
+#include "core/reqlog.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,13 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "clock.h"
-#include "config.h"
-#include "db.h"
-#include "log.h"
-#include "rollup.h"
-#include "usage.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/rollup.h"
+#include "core/usage.h"
 
 #define LOG_COLS       17
 #define SPILL_BATCHES  40 /* past this many batches behind, the excess goes to the spool */

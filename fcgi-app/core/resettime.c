@@ -1,4 +1,4 @@
-#include "resettime.h"
+#include "core/resettime.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "core/clock.h"
 
 #define SCHEDULE_DAYS 800
 

@@ -1,13 +1,13 @@
-#include "rollup.h"
+#include "core/rollup.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "latency.h"
-#include "reqlog.h"
+#include "core/db.h"
+#include "core/latency.h"
+#include "core/reqlog.h"
 
 /* A group's key and its sums; which fields mean something depends on the
  * table (unused key parts are 0). */

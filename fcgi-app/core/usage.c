@@ -1,12 +1,12 @@
-#include "usage.h"
+#include "core/usage.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
-#include "log.h"
+#include "core/db.h"
+#include "core/log.h"
 
 struct tally {
     long long key_id; /* 0: free slot */

@@ -1,4 +1,4 @@
-#include "valid.h"
+#include "core/valid.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
+#include "core/clock.h"
 
 bool utf8_valid(const char *s, size_t n)
 {

@@ -1,13 +1,13 @@
 /* libFuzzer harness: the proxy's path guard, name split and URL building
  * take whatever a client sends; none may crash, overrun or leak, and a
  * path the guard lets through must never leave the upstream's host.
- * fuzz-sources: fcgi-app/proxy_path.c */
+ * fuzz-sources: fcgi-app/proxy/path.c */
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy_path.h"
+#include "proxy/path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

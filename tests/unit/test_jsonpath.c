@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/rule.h"
+#include "core/rule/rule.h"
 #include "suites.h"
 
 static const char doc_text[] =

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "proxy_path.h"
+#include "proxy/path.h"
 #include "suites.h"
 
 static void test_guard_refuses(void)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/rule.h"
+#include "core/rule/rule.h"
 #include "suites.h"
 
 /* A rule around a condition, with one retry action. */

@@ -1,0 +1,61 @@
+/* The admin API's handlers, one group per file of admin/. */
+#ifndef APIGW_ADMIN_HANDLERS_H
+#define APIGW_ADMIN_HANDLERS_H
+
+#include "route.h"
+
+/* logs.c, stats.c, alerts.c */
+void h_logs(struct req *r, const struct route_args *a);
+void h_stats(struct req *r, const struct route_args *a);
+void h_alerts(struct req *r, const struct route_args *a);
+
+/* login.c */
+void h_login(struct req *r, const struct route_args *a);
+void h_logout(struct req *r, const struct route_args *a);
+void h_me(struct req *r, const struct route_args *a);
+
+/* upstreams.c */
+void h_upstreams_list(struct req *r, const struct route_args *a);
+void h_upstreams_get(struct req *r, const struct route_args *a);
+void h_upstreams_create(struct req *r, const struct route_args *a);
+void h_upstreams_update(struct req *r, const struct route_args *a);
+void h_upstreams_delete(struct req *r, const struct route_args *a);
+
+/* keys.c */
+void h_keys_list(struct req *r, const struct route_args *a);
+void h_keys_get(struct req *r, const struct route_args *a);
+void h_keys_create(struct req *r, const struct route_args *a);
+void h_keys_update(struct req *r, const struct route_args *a);
+void h_keys_delete(struct req *r, const struct route_args *a);
+void h_keys_events(struct req *r, const struct route_args *a);
+
+/* keys_test.c */
+void h_keys_test(struct req *r, const struct route_args *a);
+
+/* keys_bulk.c */
+void h_keys_import(struct req *r, const struct route_args *a);
+void h_keys_batch(struct req *r, const struct route_args *a);
+
+/* rules.c */
+void h_rules_list(struct req *r, const struct route_args *a);
+void h_rules_get(struct req *r, const struct route_args *a);
+void h_rules_create(struct req *r, const struct route_args *a);
+void h_rules_update(struct req *r, const struct route_args *a);
+void h_rules_delete(struct req *r, const struct route_args *a);
+void h_rules_test(struct req *r, const struct route_args *a);
+
+/* tokens.c */
+void h_tokens_list(struct req *r, const struct route_args *a);
+void h_tokens_get(struct req *r, const struct route_args *a);
+void h_tokens_create(struct req *r, const struct route_args *a);
+void h_tokens_update(struct req *r, const struct route_args *a);
+void h_tokens_delete(struct req *r, const struct route_args *a);
+
+/* users.c */
+void h_users_list(struct req *r, const struct route_args *a);
+void h_users_get(struct req *r, const struct route_args *a);
+void h_users_create(struct req *r, const struct route_args *a);
+void h_users_update(struct req *r, const struct route_args *a);
+void h_users_delete(struct req *r, const struct route_args *a);
+
+#endif

@@ -1,0 +1,418 @@
+/* POST /api/admin/keys/import and /api/admin/keys/batch: many keys at once,
+ * in one transaction and a handful of statements. */
+#include <ctype.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/clock.h"
+#include "core/model.h"
+#include "admin/handlers.h"
+#include "http.h"
+#include "admin/resource.h"
+
+#define IMPORT_MAX  50000
+#define BATCH_MAX   100000
+#define IMPORT_COLS 7
+
+static const struct vfield import_fields[] = {
+    {"upstream_id", VT_INT, VF_REQUIRED, 1, INT64_MAX, NULL, NULL},
+    {"keys", VT_ARRAY, 0, 0, 0, NULL, NULL},
+    {"text", VT_STRING, 0, 0, 1LL << 30, NULL, NULL},
+    {"weight", VT_INT, 0, 1, 1000000, NULL, NULL},
+    {"daily_quota", VT_INT, 0, 0, 1000000000000LL, NULL, NULL},
+    {"rpm_limit", VT_INT, 0, 0, 1000000, NULL, NULL},
+};
+
+/* One candidate key of an import: where its text is and what it became. */
+struct candidate {
+    const char *p;
+    size_t n;
+};
+
+struct import {
+    struct candidate *c;
+    size_t n, cap;
+    long long invalid;
+    bool too_many;
+};
+
+static void add_candidate(struct import *im, const char *p, size_t n)
+{
+    while (n > 0 && isspace((unsigned char)*p)) {
+        p++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)p[n - 1]))
+        n--;
+    if (n == 0)
+        return; /* blank lines are skipped, not counted */
+    if (key_value_check(p, n) != NULL) {
+        im->invalid++;
+        return;
+    }
+    if (im->n == IMPORT_MAX) {
+        im->too_many = true;
+        return;
+    }
+    if (im->n == im->cap) {
+        size_t cap = im->cap ? im->cap * 2 : 256;
+        struct candidate *c = realloc(im->c, cap * sizeof(*c));
+        if (c == NULL) {
+            im->too_many = true;
+            return;
+        }
+        im->c = c;
+        im->cap = cap;
+    }
+    im->c[im->n].p = p;
+    im->c[im->n].n = n;
+    im->n++;
+}
+
+static void collect(struct json_object *o, struct import *im)
+{
+    struct json_object *list;
+    const char *text = jstr(o, "text");
+    size_t i;
+
+    if (json_object_object_get_ex(o, "keys", &list)) {
+        for (i = 0; i < json_object_array_length(list); i++) {
+            struct json_object *e = json_object_array_get_idx(list, i);
+            if (!json_object_is_type(e, json_type_string)) {
+                im->invalid++;
+                continue;
+            }
+            add_candidate(im, json_object_get_string(e), (size_t)json_object_get_string_len(e));
+        }
+    }
+    while (text != NULL && *text != '\0') {
+        const char *nl = strchr(text, '\n');
+        size_t n = nl ? (size_t)(nl - text) : strlen(text);
+        add_candidate(im, text, n);
+        text += n + (nl ? 1 : 0);
+    }
+}
+
+/* Marks repeats within the upload: an open-addressing set of hashes. */
+static size_t drop_repeats(struct key_sealed *ks, size_t n, bool *keep)
+{
+    size_t cap = 16, i, repeats = 0;
+    struct key_sealed **set;
+
+    while (cap < 2 * n)
+        cap *= 2;
+    set = calloc(cap, sizeof(*set));
+    if (set == NULL)
+        return 0;
+    for (i = 0; i < n; i++) {
+        size_t h;
+        memcpy(&h, ks[i].hash, sizeof(h));
+        h &= cap - 1;
+        while (set[h] != NULL && memcmp(set[h]->hash, ks[i].hash, SHA256_LEN) != 0)
+            h = (h + 1) & (cap - 1);
+        keep[i] = set[h] == NULL;
+        if (keep[i])
+            set[h] = &ks[i];
+        else
+            repeats++;
+    }
+    free(set);
+    return repeats;
+}
+
+static struct db_multirow import_sql = DB_MULTIROW_INIT(
+    "INSERT IGNORE INTO api_keys (upstream_id, key_enc, key_hash, key_masked, status, weight,"
+    " daily_quota, rpm_limit, status_reason, created_at, updated_at) VALUES ",
+    "(?, ?, ?, ?, 'active', ?, ?, ?, 'imported', UTC_TIMESTAMP(), UTC_TIMESTAMP())");
+
+struct import_tx {
+    long long upstream_id;
+    const struct db_param *params;
+    size_t rows;
+    unsigned long long created;
+};
+
+/* Inserts the kept keys; duplicates already in the pool are ignored by the
+ * unique (upstream_id, key_hash) index and counted by the caller.  The
+ * upstream's row is locked first, so that imports into one pool take
+ * turns instead of deadlocking on each other's index entries. */
+static int import_body(struct db *db, void *arg)
+{
+    struct import_tx *t = arg;
+    struct db_res res;
+    int rc;
+
+    rc = db_query(db, "SELECT id FROM upstreams WHERE id = ? FOR UPDATE",
+                  DB_ARGS(DB_INT(t->upstream_id)), &res);
+    db_res_free(&res);
+    t->created = 0;
+    if (rc == DB_OK)
+        rc =
+            db_insert_rows(db, &import_sql, t->params, IMPORT_COLS, (unsigned)t->rows, &t->created);
+    if (rc == DB_OK)
+        rc = model_bump_version(db);
+    return rc;
+}
+
+static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *ks, bool *keep,
+                       size_t n, unsigned long long *created, size_t *rows)
+{
+    struct db_param *p = calloc(n * IMPORT_COLS + 1, sizeof(*p));
+    struct import_tx t;
+    size_t i, k = 0;
+    int rc;
+
+    if (p == NULL)
+        return DB_EFAIL;
+    t.upstream_id = jint(o, "upstream_id", 0);
+    for (i = 0; i < n; i++) {
+        if (!keep[i])
+            continue;
+        p[k++] = DB_INT(t.upstream_id);
+        p[k++] = DB_BLOB(ks[i].sealed, ks[i].sealed_len);
+        p[k++] = DB_BLOB(ks[i].hash, SHA256_LEN);
+        p[k++] = DB_STR(ks[i].masked);
+        p[k++] = DB_INT(jint(o, "weight", 1));
+        p[k++] = DB_INT(jint(o, "daily_quota", 0));
+        p[k++] = DB_INT(jint(o, "rpm_limit", 0));
+    }
+    t.params = p;
+    t.rows = *rows = k / IMPORT_COLS;
+    rc = db_transaction(r->w->db, import_body, &t);
+    *created = t.created;
+    free(p);
+    return rc;
+}
+
+static void reply_import(struct req *r, unsigned long long created, long long duplicates,
+                         long long invalid)
+{
+    struct json_object *out = json_object_new_object();
+
+    json_object_object_add(out, "created", json_object_new_int64((long long)created));
+    json_object_object_add(out, "duplicates", json_object_new_int64(duplicates));
+    json_object_object_add(out, "invalid", json_object_new_int64(invalid));
+    reply_json(r, 200, out);
+}
+
+void h_keys_import(struct req *r, const struct route_args *a)
+{
+    struct json_object *o = body_valid(r, import_fields, 6, true), *list = NULL;
+    struct import im = {NULL, 0, 0, 0, false};
+    struct key_sealed *ks = NULL;
+    bool *keep = NULL;
+    unsigned long long created = 0;
+    size_t i, repeats, rows = 0;
+    int rc;
+
+    (void)a;
+    if (o == NULL)
+        return;
+    if (json_object_object_get_ex(o, "keys", &list) &&
+        !json_object_is_type(list, json_type_array)) {
+        reply_error(r, ERR_INVALID_FIELD, "keys: must be an array of strings");
+        goto out;
+    }
+    if (list == NULL && jstr(o, "text") == NULL) {
+        reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
+        goto out;
+    }
+    rc = model_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
+    if (rc != DB_OK) {
+        if (rc == DB_EFAIL)
+            reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
+                        jint(o, "upstream_id", 0));
+        else
+            reply_db_error(r, rc, "");
+        goto out;
+    }
+    collect(o, &im);
+    if (im.too_many) {
+        reply_error(r, ERR_INVALID_FIELD, "keys: at most %d keys per import", IMPORT_MAX);
+        goto out;
+    }
+    ks = calloc(im.n + 1, sizeof(*ks));
+    keep = calloc(im.n + 1, sizeof(*keep));
+    if (ks == NULL || keep == NULL) {
+        reply_error(r, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < im.n; i++) {
+        if (key_seal(r->cfg->enc_key, im.c[i].p, im.c[i].n, &ks[i]) != 0) {
+            reply_error(r, ERR_INTERNAL, "a key could not be encrypted");
+            goto out;
+        }
+    }
+    repeats = drop_repeats(ks, im.n, keep);
+    rc = insert_keys(r, o, ks, keep, im.n, &created, &rows);
+    if (rc != DB_OK)
+        reply_db_error(r, rc, "");
+    else
+        reply_import(r, created, (long long)(repeats + rows - created), im.invalid);
+out:
+    if (ks != NULL)
+        memset(ks, 0, (im.n + 1) * sizeof(*ks));
+    free(ks);
+    free(keep);
+    free(im.c);
+    json_object_put(o);
+}
+
+static const char *check_action(const char *s)
+{
+    static const char *const ok[] = {"enable", "disable", "ban", "delete", "reset_usage"};
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcmp(s, ok[i]) == 0)
+            return NULL;
+    return "must be enable, disable, ban, delete or reset_usage";
+}
+
+static const struct vfield batch_fields[] = {
+    {"ids", VT_INT_LIST, VF_REQUIRED, 1, BATCH_MAX, NULL, NULL},
+    {"action", VT_STRING, VF_REQUIRED, 1, 16, check_action, NULL},
+    {"duration_s", VT_INT, 0, 0, 315360000, NULL, NULL},
+};
+
+#define JOIN_IDS                                                                                   \
+    " JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j ON k.id = j.id"
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The ids as a JSON array without repeats (a repeat would count twice). */
+static struct json_object *unique_ids(struct json_object *ids)
+{
+    size_t n = json_object_array_length(ids), i;
+    long long *v = calloc(n + 1, sizeof(*v));
+    struct json_object *out = json_object_new_array();
+
+    if (v == NULL)
+        return out;
+    for (i = 0; i < n; i++)
+        v[i] = json_object_get_int64(json_object_array_get_idx(ids, i));
+    qsort(v, n, sizeof(*v), cmp_ll);
+    for (i = 0; i < n; i++)
+        if (i == 0 || v[i] != v[i - 1])
+            json_object_array_add(out, json_object_new_int64(v[i]));
+    free(v);
+    return out;
+}
+
+struct batch_tx {
+    const char *ids; /* a JSON array of key ids */
+    const char *to;  /* the new status */
+    const char *until;
+    const char *actor;
+    unsigned long long affected;
+};
+
+/* Locks the keys, records the real changes in their history, then sets the
+ * status.  Taking the row locks first (FOR UPDATE) keeps the history's
+ * INSERT ... SELECT from holding shared locks that the UPDATE would then
+ * have to upgrade, which deadlocked concurrent batches. */
+static int status_body(struct db *db, void *arg)
+{
+    struct batch_tx *t = arg;
+    struct db_res res;
+    int rc;
+
+    rc = db_query(db, "SELECT k.id FROM api_keys k" JOIN_IDS " ORDER BY k.id FOR UPDATE",
+                  DB_ARGS(DB_STR(t->ids)), &res);
+    db_res_free(&res);
+    if (rc == DB_OK)
+        rc = db_exec(
+            db,
+            "INSERT INTO key_events (key_id, ts, from_status, to_status, reason, actor)"
+            " SELECT k.id, UTC_TIMESTAMP(3), k.status, ?, 'manual', ? FROM api_keys k" JOIN_IDS
+            " WHERE k.status <> ?",
+            DB_ARGS(DB_STR(t->to), DB_STR(t->actor), DB_STR(t->ids), DB_STR(t->to)), NULL, NULL);
+    if (rc == DB_OK)
+        rc = db_exec(db,
+                     "UPDATE api_keys k" JOIN_IDS " SET k.status = ?, k.disabled_until = ?,"
+                     " k.status_reason = 'manual', k.updated_at = UTC_TIMESTAMP()",
+                     DB_ARGS(DB_STR(t->ids), DB_STR(t->to), DB_STR(t->until)), &t->affected, NULL);
+    if (rc == DB_OK)
+        rc = model_bump_version(db);
+    return rc;
+}
+
+static int set_status(struct req *r, const char *ids, const char *to, const char *until,
+                      unsigned long long *affected)
+{
+    struct batch_tx t = {ids, to, until, r->actor, 0};
+    int rc = db_transaction(r->w->db, status_body, &t);
+
+    *affected = t.affected;
+    return rc;
+}
+
+/* delete and reset_usage: one statement, and the pool version. */
+static int counters_body(struct db *db, void *arg)
+{
+    struct batch_tx *t = arg;
+    int rc;
+
+    if (strcmp(t->to, "delete") == 0)
+        rc = db_exec(db, "DELETE k FROM api_keys k" JOIN_IDS, DB_ARGS(DB_STR(t->ids)), &t->affected,
+                     NULL);
+    else
+        rc = db_exec(db,
+                     "UPDATE api_keys k" JOIN_IDS " SET k.used_today = 0, k.rpm_count = 0,"
+                     " k.rpm_window = 0, k.updated_at = UTC_TIMESTAMP()",
+                     DB_ARGS(DB_STR(t->ids)), &t->affected, NULL);
+    if (rc == DB_OK)
+        rc = model_bump_version(db);
+    return rc;
+}
+
+void h_keys_batch(struct req *r, const struct route_args *a)
+{
+    struct json_object *o = body_valid(r, batch_fields, 3, true), *ids = NULL, *uniq = NULL;
+    unsigned long long affected = 0;
+    const char *action, *idtext;
+    char until[24] = "";
+    int rc;
+
+    (void)a;
+    if (o == NULL)
+        return;
+    json_object_object_get_ex(o, "ids", &ids);
+    uniq = unique_ids(ids);
+    idtext = json_text(uniq, NULL);
+    action = jstr(o, "action");
+    if (strcmp(action, "disable") == 0 && jint(o, "duration_s", 0) > 0) {
+        time_t t = time(NULL) + (time_t)jint(o, "duration_s", 0);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    if (strcmp(action, "enable") == 0)
+        rc = set_status(r, idtext, "active", NULL, &affected);
+    else if (strcmp(action, "disable") == 0)
+        rc = set_status(r, idtext, "disabled", until[0] ? until : NULL, &affected);
+    else if (strcmp(action, "ban") == 0)
+        rc = set_status(r, idtext, "banned", NULL, &affected);
+    else {
+        struct batch_tx t = {idtext, action, NULL, r->actor, 0};
+        rc = db_transaction(r->w->db, counters_body, &t);
+        affected = t.affected;
+    }
+    if (rc != DB_OK) {
+        reply_db_error(r, rc, "");
+    } else {
+        struct json_object *out = json_object_new_object();
+        json_object_object_add(out, "affected", json_object_new_int64((long long)affected));
+        reply_json(r, 200, out);
+    }
+    json_object_put(uniq);
+    json_object_put(o);
+}

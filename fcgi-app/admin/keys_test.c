@@ -1,0 +1,50 @@
+/* POST /api/admin/keys/{id}/test: sends the upstream's probe with one key
+ * and says what came back.  The same probe as apigw-recover; it changes
+ * nothing (no counters, no status). */
+#include <json-c/json.h>
+
+#include "app.h"
+#include "core/model.h"
+#include "core/probe.h"
+#include "admin/handlers.h"
+#include "http.h"
+#include "admin/resource.h"
+
+void h_keys_test(struct req *r, const struct route_args *a)
+{
+    struct probe_target t;
+    struct probe_result res;
+    struct json_object *o;
+    int rc = probe_load(r->w->db, r->cfg->enc_key, a->id, &t);
+
+    if (rc == DB_EFAIL) {
+        if (model_key_exists(r->w->db, a->id) == DB_EFAIL)
+            reply_error(r, ERR_NOT_FOUND, "key %lld does not exist", a->id);
+        else
+            reply_error(r, ERR_INTERNAL, "key %lld cannot be decrypted with this encryption_key",
+                        a->id);
+        return;
+    }
+    if (rc != DB_OK) {
+        reply_db_error(r, rc, "");
+        return;
+    }
+    if (t.method == NULL || t.path == NULL) {
+        reply_error(r, ERR_INVALID_FIELD,
+                    "probe_path: upstream %lld has no probe; set its probe_method and probe_path",
+                    t.upstream_id);
+        probe_target_free(&t);
+        return;
+    }
+    probe_run(&t, &res);
+    o = json_object_new_object();
+    json_object_object_add(o, "key_id", json_object_new_int64(t.key_id));
+    json_object_object_add(o, "key_masked", json_object_new_string(t.masked));
+    json_object_object_add(o, "ok", json_object_new_boolean(res.ok));
+    json_object_object_add(o, "status", json_object_new_int(res.status));
+    json_object_object_add(o, "latency_ms", json_object_new_int64(res.latency_ms));
+    json_object_object_add(o, "error",
+                           res.error[0] != '\0' ? json_object_new_string(res.error) : NULL);
+    probe_target_free(&t);
+    reply_json(r, 200, o);
+}

@@ -1,0 +1,133 @@
+/* POST /api/admin/login, POST /api/admin/logout, GET /api/admin/me. */
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "auth.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "admin/handlers.h"
+#include "http.h"
+#include "admin/resource.h"
+
+#define SESSION_PREFIX "ses_"
+
+static const struct vfield login_fields[] = {
+    {"username", VT_STRING, VF_REQUIRED, 1, 64, NULL, NULL},
+    {"password", VT_STRING, VF_REQUIRED, 1, 256, NULL, NULL},
+};
+
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static char *dummy_hash;
+
+static void make_dummy_hash(void)
+{
+    dummy_hash = crypto_password_hash("not-a-password");
+}
+
+/* Checks the password; an unknown user costs the same hash, so that timing
+ * does not tell which usernames exist. */
+static bool password_ok(const char *password, const char *stored)
+{
+    pthread_once(&dummy_once, make_dummy_hash);
+    if (stored == NULL) {
+        if (dummy_hash != NULL)
+            crypto_password_check(password, dummy_hash);
+        return false;
+    }
+    return crypto_password_check(password, stored);
+}
+
+static int start_session(struct req *r, long long user_id, char *token, time_t *expires)
+{
+    unsigned char hash[SHA256_LEN];
+    char until[24];
+    struct tm tm;
+
+    memcpy(token, SESSION_PREFIX, sizeof(SESSION_PREFIX) - 1);
+    if (crypto_random_hex(token + sizeof(SESSION_PREFIX) - 1, 24) != 0)
+        return DB_EFAIL;
+    crypto_sha256(token, strlen(token), hash);
+    *expires = time(NULL) + (time_t)r->cfg->session_ttl_s;
+    gmtime_r(expires, &tm);
+    strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
+    /* Expired sessions are removed a few at a time as new ones start. */
+    db_exec(r->w->db, "DELETE FROM sessions WHERE expires_at < UTC_TIMESTAMP() LIMIT 100",
+            DB_NOARGS, NULL, NULL);
+    db_exec(r->w->db, "UPDATE users SET last_login_at = UTC_TIMESTAMP() WHERE id = ?",
+            DB_ARGS(DB_INT(user_id)), NULL, NULL);
+    return db_exec(r->w->db,
+                   "INSERT INTO sessions (token_hash, user_id, expires_at, created_at)"
+                   " VALUES (?, ?, ?, UTC_TIMESTAMP())",
+                   DB_ARGS(DB_BLOB(hash, sizeof(hash)), DB_INT(user_id), DB_STR(until)), NULL,
+                   NULL);
+}
+
+void h_login(struct req *r, const struct route_args *a)
+{
+    struct json_object *o = body_valid(r, login_fields, 2, true), *out;
+    char token[64], stamp[32];
+    struct db_res res;
+    time_t expires;
+    int rc;
+
+    (void)a;
+    if (o == NULL)
+        return;
+    rc = db_query(r->w->db,
+                  "SELECT id, password_hash, role FROM users WHERE username = ? AND enabled = 1",
+                  DB_ARGS(DB_STR(jstr(o, "username"))), &res);
+    if (rc != DB_OK) {
+        reply_db_error(r, rc, "");
+    } else if (!password_ok(jstr(o, "password"), db_val(&res, 0, 1))) {
+        reply_error(r, ERR_UNAUTHORIZED, "wrong username or password");
+    } else if ((rc = start_session(r, db_int(&res, 0, 0), token, &expires)) != DB_OK) {
+        reply_db_error(r, rc, "");
+    } else {
+        out = json_object_new_object();
+        json_object_object_add(out, "token", json_object_new_string(token));
+        json_object_object_add(out, "role", json_object_new_string(db_val(&res, 0, 2)));
+        json_object_object_add(
+            out, "expires_at",
+            json_object_new_string(clock_rfc3339(expires, stamp, sizeof(stamp))));
+        reply_json(r, 200, out);
+        memset(token, 0, sizeof(token));
+    }
+    db_res_free(&res);
+    json_object_put(o);
+}
+
+void h_logout(struct req *r, const struct route_args *a)
+{
+    unsigned char hash[SHA256_LEN];
+    char token[512];
+    size_t n = auth_bearer(r, token, sizeof(token));
+    int rc;
+
+    (void)a;
+    if (r->user_id != 0 && n > 0) {
+        crypto_sha256(token, n, hash);
+        rc = db_exec(r->w->db, "DELETE FROM sessions WHERE token_hash = ?",
+                     DB_ARGS(DB_BLOB(hash, sizeof(hash))), NULL, NULL);
+        if (rc != DB_OK) {
+            reply_db_error(r, rc, "");
+            return;
+        }
+    }
+    reply_empty(r, 204);
+}
+
+void h_me(struct req *r, const struct route_args *a)
+{
+    struct json_object *o = json_object_new_object();
+
+    (void)a;
+    json_object_object_add(o, "role", json_object_new_string(role_name((enum role)r->role)));
+    json_object_object_add(o, "username",
+                           r->user_id != 0 ? json_object_new_string(r->actor + 5) : NULL);
+    reply_json(r, 200, o);
+}

@@ -1,0 +1,379 @@
+/* GET /api/admin/stats: totals, by upstream, by key, by status class and a
+ * time series, from the per-minute rollups that the log writer keeps (never
+ * from raw logs, so that a day of a million requests answers at once).
+ * Percentiles come from the latency histogram (core/latency.h). */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "core/clock.h"
+#include "core/latency.h"
+#include "admin/handlers.h"
+#include "http.h"
+#include "admin/resource.h"
+
+#define SERIES_MAX 2000
+
+/* The range, rounded out to whole minutes (the rollups' grain). */
+struct range {
+    time_t from, to;
+    long long upstream_id;
+    long long bucket_s;
+    char from_db[24], to_db[24];
+    /* Whole hours [h0, h1) come from the hourly histogram, the minutes
+     * before and after them from the per-minute one. */
+    char h0_db[24], h1_db[24];
+};
+
+static void to_db(time_t t, char *out, size_t len)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static bool read_range(struct req *r, struct range *rg)
+{
+    char v[32];
+    bool present, has_from, has_to;
+    long long from_ms, to_ms;
+
+    if (!query_time_ms(r, "from", &from_ms, &has_from) ||
+        !query_time_ms(r, "to", &to_ms, &has_to) || !query_id(r, "upstream_id", &rg->upstream_id) ||
+        !query_text(r, "bucket_s", v, sizeof(v), &present))
+        return false;
+    /* By default up to now, and the day before `to`. */
+    rg->to = has_to ? (time_t)(to_ms / 1000) : time(NULL);
+    rg->from = has_from ? (time_t)(from_ms / 1000) : rg->to - 86400;
+    rg->from -= rg->from % 60;
+    rg->to += (60 - rg->to % 60) % 60;
+    if (rg->to <= rg->from) {
+        reply_error(r, ERR_INVALID_FIELD, "to: must be after from");
+        return false;
+    }
+    rg->bucket_s = 0;
+    if (present) {
+        char *end;
+        rg->bucket_s = strtoll(v, &end, 10);
+        if (*end != '\0' || rg->bucket_s < 60 || rg->bucket_s % 60 != 0) {
+            reply_error(r, ERR_INVALID_FIELD, "bucket_s: must be a multiple of 60 (seconds)");
+            return false;
+        }
+    }
+    /* About a hundred points by default (whole hours from 12 hours on, so
+     * that long ranges read the hourly rollup); never more than SERIES_MAX. */
+    if (rg->bucket_s == 0 && rg->to - rg->from >= 12 * 3600)
+        rg->bucket_s = ((rg->to - rg->from) / 100 + 3599) / 3600 * 3600;
+    else if (rg->bucket_s == 0)
+        rg->bucket_s = ((rg->to - rg->from) / 100 + 59) / 60 * 60;
+    if (rg->bucket_s < 60)
+        rg->bucket_s = 60;
+    if ((rg->to - rg->from) / rg->bucket_s > SERIES_MAX)
+        rg->bucket_s = ((rg->to - rg->from) / SERIES_MAX + 59) / 60 * 60;
+    to_db(rg->from, rg->from_db, sizeof(rg->from_db));
+    to_db(rg->to, rg->to_db, sizeof(rg->to_db));
+    {
+        time_t h0 = (rg->from + 3599) / 3600 * 3600, h1 = rg->to / 3600 * 3600;
+        if (h0 >= h1)
+            h0 = h1 = rg->to; /* no whole hour: every minute from the minute table */
+        to_db(h0, rg->h0_db, sizeof(rg->h0_db));
+        to_db(h1, rg->h1_db, sizeof(rg->h1_db));
+    }
+    return true;
+}
+
+#define RANGE " minute >= ? AND minute < ? AND (? = 0 OR upstream_id = ?)"
+#define RANGE_ARGS(rg)                                                                             \
+    DB_STR((rg)->from_db), DB_STR((rg)->to_db), DB_INT((rg)->upstream_id), DB_INT((rg)->upstream_id)
+
+static void add_percentiles(struct json_object *o, const long long *hist)
+{
+    json_object_object_add(o, "p50_ms",
+                           json_object_new_double(latency_percentile(hist, LATENCY_BUCKETS, 50)));
+    json_object_object_add(o, "p95_ms",
+                           json_object_new_double(latency_percentile(hist, LATENCY_BUCKETS, 95)));
+    json_object_object_add(o, "p99_ms",
+                           json_object_new_double(latency_percentile(hist, LATENCY_BUCKETS, 99)));
+}
+
+static void add_counts(struct json_object *o, long long requests, long long errors,
+                       long long retries, long long latency_sum)
+{
+    json_object_object_add(o, "requests", json_object_new_int64(requests));
+    json_object_object_add(o, "errors", json_object_new_int64(errors));
+    json_object_object_add(o, "retries", json_object_new_int64(retries));
+    json_object_object_add(
+        o, "avg_ms", json_object_new_double(requests ? (double)latency_sum / (double)requests : 0));
+}
+
+/* Histograms per group (upstream, or series point), keyed by a number. */
+struct hists {
+    long long *keys;
+    long long (*h)[LATENCY_BUCKETS];
+    size_t n;
+};
+
+static long long *hist_for(struct hists *hs, long long key)
+{
+    size_t i;
+
+    for (i = 0; i < hs->n; i++)
+        if (hs->keys[i] == key)
+            return hs->h[i];
+    return NULL;
+}
+
+/* Loads histograms from rows of (group, bucket, count): one histogram per
+ * group (an upstream, a series point, or 0 for all). */
+static int load_hists(struct req *r, const char *sql, const struct db_param *p, unsigned n,
+                      struct hists *hs)
+{
+    struct db_res res;
+    unsigned i;
+    int rc = db_query(r->w->db, sql, p, n, &res);
+
+    memset(hs, 0, sizeof(*hs));
+    if (rc == DB_OK) {
+        hs->keys = calloc(res.nrows + 1, sizeof(*hs->keys));
+        hs->h = calloc(res.nrows + 1, sizeof(*hs->h));
+        if (hs->keys == NULL || hs->h == NULL)
+            rc = DB_EFAIL;
+    }
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        long long key = db_int(&res, i, 0), *h = hist_for(hs, key);
+        int b = (int)db_int(&res, i, 1);
+        if (h == NULL) {
+            hs->keys[hs->n] = key;
+            h = hs->h[hs->n++];
+        }
+        if (b >= 0 && b < LATENCY_BUCKETS)
+            h[b] += db_int(&res, i, 2);
+    }
+    db_res_free(&res);
+    return rc;
+}
+
+static void free_hists(struct hists *hs)
+{
+    free(hs->keys);
+    free(hs->h);
+}
+
+/* Latency histograms grouped by GROUP (a column expression over
+ * upstream_id and t, the start of a row's hour or minute), over the range:
+ * whole hours from the hourly table, the minutes before and after them from
+ * the minute table. */
+#define HOURS_AND_EDGES(GROUP)                                                                     \
+    "SELECT " GROUP ", bucket, SUM(count) FROM ("                                                  \
+    " SELECT upstream_id, hour AS t, bucket, count FROM stats_latency_hour"                        \
+    " WHERE hour >= ? AND hour < ? AND (? = 0 OR upstream_id = ?)"                                 \
+    " UNION ALL SELECT upstream_id, minute, bucket, count FROM stats_latency"                      \
+    " WHERE ((minute >= ? AND minute < ?) OR (minute >= ? AND minute < ?))"                        \
+    " AND (? = 0 OR upstream_id = ?)) x GROUP BY 1, bucket"
+#define HOURS_AND_EDGES_ARGS(rg)                                                                   \
+    DB_STR((rg)->h0_db), DB_STR((rg)->h1_db), DB_INT((rg)->upstream_id),                           \
+        DB_INT((rg)->upstream_id), DB_STR((rg)->from_db), DB_STR((rg)->h0_db),                     \
+        DB_STR((rg)->h1_db), DB_STR((rg)->to_db), DB_INT((rg)->upstream_id),                       \
+        DB_INT((rg)->upstream_id)
+
+/* Histograms per upstream over the range, in one scan. */
+static int range_hists(struct req *r, const struct range *rg, struct hists *hs)
+{
+    return load_hists(r, HOURS_AND_EDGES("upstream_id"), DB_ARGS(HOURS_AND_EDGES_ARGS(rg)), hs);
+}
+
+static int add_totals(struct req *r, const struct range *rg, const struct hists *hs,
+                      struct json_object *out)
+{
+    struct json_object *totals = json_object_new_object(), *by_status = json_object_new_object();
+    long long req = 0, err = 0, ret = 0, lat = 0, *all;
+    struct db_res res;
+    size_t g;
+    unsigned i;
+    int b, rc;
+
+    rc = db_query(r->w->db,
+                  "SELECT status_class, SUM(requests), SUM(errors), SUM(retries),"
+                  " SUM(latency_sum) FROM stats_minute WHERE" RANGE " GROUP BY status_class",
+                  DB_ARGS(RANGE_ARGS(rg)), &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        char cls[8];
+        snprintf(cls, sizeof(cls), "%lldxx", db_int(&res, i, 0));
+        json_object_object_add(by_status, cls, json_object_new_int64(db_int(&res, i, 1)));
+        req += db_int(&res, i, 1);
+        err += db_int(&res, i, 2);
+        ret += db_int(&res, i, 3);
+        lat += db_int(&res, i, 4);
+    }
+    db_res_free(&res);
+    add_counts(totals, req, err, ret, lat);
+    all = calloc(LATENCY_BUCKETS, sizeof(*all));
+    for (g = 0; all != NULL && g < hs->n; g++)
+        for (b = 0; b < LATENCY_BUCKETS; b++)
+            all[b] += hs->h[g][b];
+    if (all != NULL)
+        add_percentiles(totals, all);
+    free(all);
+    json_object_object_add(out, "totals", totals);
+    json_object_object_add(out, "by_status", by_status);
+    return all != NULL ? rc : DB_EFAIL;
+}
+
+static int add_by_upstream(struct req *r, const struct range *rg, const struct hists *hs,
+                           struct json_object *out)
+{
+    struct json_object *list = json_object_new_array();
+    static const long long none[LATENCY_BUCKETS];
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(r->w->db,
+                  "SELECT s.upstream_id, u.name, SUM(s.requests), SUM(s.errors), SUM(s.retries),"
+                  " SUM(s.latency_sum) FROM stats_minute s LEFT JOIN upstreams u"
+                  " ON u.id = s.upstream_id WHERE s.minute >= ? AND s.minute < ?"
+                  " AND (? = 0 OR s.upstream_id = ?) GROUP BY s.upstream_id, u.name"
+                  " ORDER BY SUM(s.requests) DESC",
+                  DB_ARGS(RANGE_ARGS(rg)), &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        struct json_object *o = json_object_new_object();
+        long long *h = hist_for((struct hists *)hs, db_int(&res, i, 0));
+        json_object_object_add(o, "upstream_id", json_object_new_int64(db_int(&res, i, 0)));
+        json_object_object_add(
+            o, "upstream", db_val(&res, i, 1) ? json_object_new_string(db_val(&res, i, 1)) : NULL);
+        add_counts(o, db_int(&res, i, 2), db_int(&res, i, 3), db_int(&res, i, 4),
+                   db_int(&res, i, 5));
+        add_percentiles(o, h != NULL ? h : none);
+        json_object_array_add(list, o);
+    }
+    db_res_free(&res);
+    json_object_object_add(out, "by_upstream", list);
+    return rc;
+}
+
+static int add_by_key(struct req *r, const struct range *rg, struct json_object *out)
+{
+    struct json_object *list = json_object_new_array();
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(r->w->db,
+                  "SELECT s.key_id, s.upstream_id, k.key_masked, k.name, k.status,"
+                  " SUM(s.requests), SUM(s.errors), SUM(s.retries), SUM(s.latency_sum)"
+                  " FROM stats_minute s LEFT JOIN api_keys k ON k.id = s.key_id"
+                  " WHERE s.key_id <> 0 AND s.minute >= ? AND s.minute < ?"
+                  " AND (? = 0 OR s.upstream_id = ?)"
+                  " GROUP BY s.key_id, s.upstream_id, k.key_masked, k.name, k.status"
+                  " ORDER BY SUM(s.requests) DESC LIMIT 100",
+                  DB_ARGS(RANGE_ARGS(rg)), &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        struct json_object *o = json_object_new_object();
+        const char *masked = db_val(&res, i, 2), *name = db_val(&res, i, 3),
+                   *status = db_val(&res, i, 4);
+        json_object_object_add(o, "key_id", json_object_new_int64(db_int(&res, i, 0)));
+        json_object_object_add(o, "upstream_id", json_object_new_int64(db_int(&res, i, 1)));
+        json_object_object_add(o, "key_masked", masked ? json_object_new_string(masked) : NULL);
+        json_object_object_add(o, "name", name ? json_object_new_string(name) : NULL);
+        json_object_object_add(o, "status", status ? json_object_new_string(status) : NULL);
+        add_counts(o, db_int(&res, i, 5), db_int(&res, i, 6), db_int(&res, i, 7),
+                   db_int(&res, i, 8));
+        json_object_array_add(list, o);
+    }
+    db_res_free(&res);
+    json_object_object_add(out, "by_key", list);
+    return rc;
+}
+
+static int add_series(struct req *r, const struct range *rg, struct json_object *out)
+{
+    struct json_object *list = json_object_new_array();
+    static const long long none[LATENCY_BUCKETS];
+    struct hists hs;
+    struct db_res res;
+    unsigned i = 0;
+    time_t t;
+    int rc;
+
+    memset(&hs, 0, sizeof(hs));
+    rc = db_query(r->w->db,
+                  "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, SUM(requests), SUM(errors)"
+                  " FROM stats_minute WHERE" RANGE " GROUP BY 1 ORDER BY 1",
+                  DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), RANGE_ARGS(rg)), &res);
+    /* Whole-hour points read the hourly histogram for the whole hours of
+     * the range and the minute one for its edges, so that a point counts
+     * exactly the requests inside the range. */
+    if (rc == DB_OK && rg->bucket_s % 3600 == 0)
+        rc = load_hists(
+            r, HOURS_AND_EDGES("UNIX_TIMESTAMP(t) DIV ? * ?"),
+            DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), HOURS_AND_EDGES_ARGS(rg)), &hs);
+    else if (rc == DB_OK)
+        rc = load_hists(r,
+                        "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, bucket, SUM(count)"
+                        " FROM stats_latency WHERE" RANGE " GROUP BY 1, bucket",
+                        DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), RANGE_ARGS(rg)), &hs);
+    /* Every point of the range, zero where nothing happened. */
+    for (t = rg->from / rg->bucket_s * rg->bucket_s; rc == DB_OK && t < rg->to;
+         t += (time_t)rg->bucket_s) {
+        struct json_object *o = json_object_new_object();
+        long long req = 0, err = 0, *h = hist_for(&hs, (long long)t);
+        char stamp[32];
+        if (i < res.nrows && db_int(&res, i, 0) == (long long)t) {
+            req = db_int(&res, i, 1);
+            err = db_int(&res, i, 2);
+            i++;
+        }
+        json_object_object_add(o, "ts",
+                               json_object_new_string(clock_rfc3339(t, stamp, sizeof(stamp))));
+        json_object_object_add(o, "requests", json_object_new_int64(req));
+        json_object_object_add(o, "errors", json_object_new_int64(err));
+        json_object_object_add(
+            o, "p50_ms",
+            json_object_new_double(latency_percentile(h ? h : none, LATENCY_BUCKETS, 50)));
+        json_object_array_add(list, o);
+    }
+    db_res_free(&res);
+    free_hists(&hs);
+    json_object_object_add(out, "series", list);
+    json_object_object_add(out, "bucket_s", json_object_new_int64(rg->bucket_s));
+    return rc;
+}
+
+void h_stats(struct req *r, const struct route_args *a)
+{
+    struct json_object *out;
+    struct hists hs;
+    struct range rg;
+    char stamp[32];
+    int rc;
+
+    (void)a;
+    memset(&rg, 0, sizeof(rg));
+    if (!read_range(r, &rg))
+        return;
+    out = json_object_new_object();
+    json_object_object_add(out, "from",
+                           json_object_new_string(clock_rfc3339(rg.from, stamp, sizeof(stamp))));
+    json_object_object_add(out, "to",
+                           json_object_new_string(clock_rfc3339(rg.to, stamp, sizeof(stamp))));
+    rc = range_hists(r, &rg, &hs);
+    if (rc == DB_OK)
+        rc = add_totals(r, &rg, &hs, out);
+    if (rc == DB_OK)
+        rc = add_by_upstream(r, &rg, &hs, out);
+    free_hists(&hs);
+    if (rc == DB_OK)
+        rc = add_by_key(r, &rg, out);
+    if (rc == DB_OK)
+        rc = add_series(r, &rg, out);
+    if (rc != DB_OK) {
+        json_object_put(out);
+        reply_db_error(r, rc, "");
+        return;
+    }
+    reply_json(r, 200, out);
+}

@@ -1,0 +1,216 @@
+/* GET /metrics: the Prometheus text format.
+ *
+ * Request, latency, retry and rule figures come from the totals the log
+ * writers keep in the database, so they cover every gateway process and
+ * host, whichever one answers the scrape.  Key counts are read live.  The
+ * log queue, the spool and pending alert deliveries belong to the process
+ * that answers (labelled with its host and pid). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "core/alert.h"
+#include "core/buf.h"
+#include "core/db.h"
+#include "core/latency.h"
+#include "core/reqlog.h"
+#include "ops/ops.h"
+#include "http.h"
+
+#define METRICS_CAP (8u << 20)
+
+/* Writes a label value with \, " and newlines escaped. */
+static void label(struct buf *b, const char *v)
+{
+    for (; v != NULL && *v != '\0'; v++) {
+        if (*v == '\\' || *v == '"')
+            buf_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            buf_puts(b, "\\n");
+        else
+            buf_append(b, v, 1);
+    }
+}
+
+/* The upstream labels of a row whose columns start at col: id, name. */
+static void upstream_labels(struct buf *b, const struct db_res *res, unsigned i, unsigned col)
+{
+    const char *name = db_val(res, i, col + 1);
+
+    buf_puts(b, "upstream=\"");
+    label(b, name != NULL ? name : db_int(res, i, col) == 0 ? "(none)" : "(deleted)");
+    buf_printf(b, "\",upstream_id=\"%lld\"", db_int(res, i, col));
+}
+
+static int requests(struct db *db, struct buf *b)
+{
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(db,
+                  "SELECT t.upstream_id, u.name, t.status_class, t.requests, t.retries"
+                  " FROM stats_total t LEFT JOIN upstreams u ON u.id = t.upstream_id"
+                  " ORDER BY t.upstream_id, t.status_class",
+                  DB_NOARGS, &res);
+    buf_puts(b, "# HELP apigw_requests_total Requests through the proxy, by upstream and status "
+                "class (every gateway process).\n# TYPE apigw_requests_total counter\n");
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        buf_puts(b, "apigw_requests_total{");
+        upstream_labels(b, &res, i, 0);
+        buf_printf(b, ",class=\"%lldxx\"} %lld\n", db_int(&res, i, 2), db_int(&res, i, 3));
+    }
+    buf_puts(b, "# HELP apigw_retries_total Attempts beyond the first, by upstream.\n"
+                "# TYPE apigw_retries_total counter\n");
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        long long sum = 0;
+        unsigned j = i;
+        while (j < res.nrows && db_int(&res, j, 0) == db_int(&res, i, 0))
+            sum += db_int(&res, j++, 4);
+        buf_puts(b, "apigw_retries_total{");
+        upstream_labels(b, &res, i, 0);
+        buf_printf(b, "} %lld\n", sum);
+        i = j - 1;
+    }
+    db_res_free(&res);
+    return rc;
+}
+
+static int latency(struct db *db, struct buf *b)
+{
+    struct db_res res, sums;
+    unsigned i;
+    int rc;
+
+    rc = db_query(db,
+                  "SELECT l.upstream_id, u.name, l.le_ms, l.count FROM stats_total_latency l"
+                  " LEFT JOIN upstreams u ON u.id = l.upstream_id"
+                  " ORDER BY l.upstream_id, l.le_ms = 0, l.le_ms",
+                  DB_NOARGS, &res);
+    if (rc == DB_OK)
+        rc = db_query(db,
+                      "SELECT upstream_id, SUM(latency_sum), SUM(requests) FROM stats_total"
+                      " GROUP BY upstream_id ORDER BY upstream_id",
+                      DB_NOARGS, &sums);
+    else
+        memset(&sums, 0, sizeof(sums));
+    buf_puts(
+        b, "# HELP apigw_request_duration_seconds Time from a request's arrival until its "
+           "answer was complete, by upstream.\n# TYPE apigw_request_duration_seconds histogram\n");
+    for (i = 0; rc == DB_OK && i < res.nrows;) {
+        long long up = db_int(&res, i, 0), cumulative = 0, total_ms = 0, count = 0;
+        unsigned j, k = i, le;
+        for (j = 0; j < sums.nrows; j++)
+            if (db_int(&sums, j, 0) == up)
+                total_ms = db_int(&sums, j, 1), count = db_int(&sums, j, 2);
+        /* Every bound is printed, cumulative, whether or not it has rows. */
+        for (le = 0; le < LATENCY_LE_COUNT; le++) {
+            while (k < res.nrows && db_int(&res, k, 0) == up &&
+                   db_int(&res, k, 2) == latency_le_ms[le])
+                cumulative += db_int(&res, k++, 3);
+            buf_puts(b, "apigw_request_duration_seconds_bucket{");
+            upstream_labels(b, &res, i, 0);
+            if (latency_le_ms[le] == 0)
+                buf_puts(b, ",le=\"+Inf\"}");
+            else
+                buf_printf(b, ",le=\"%g\"}", latency_le_ms[le] / 1000.0);
+            buf_printf(b, " %lld\n", le + 1 == LATENCY_LE_COUNT ? count : cumulative);
+        }
+        buf_puts(b, "apigw_request_duration_seconds_sum{");
+        upstream_labels(b, &res, i, 0);
+        buf_printf(b, "} %.3f\napigw_request_duration_seconds_count{", total_ms / 1000.0);
+        upstream_labels(b, &res, i, 0);
+        buf_printf(b, "} %lld\n", count);
+        while (k < res.nrows && db_int(&res, k, 0) == up)
+            k++;
+        i = k;
+    }
+    db_res_free(&res);
+    db_res_free(&sums);
+    return rc;
+}
+
+static int rules_and_keys(struct db *db, struct buf *b)
+{
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(db, "SELECT rule, fired FROM stats_rules_total ORDER BY rule", DB_NOARGS, &res);
+    buf_puts(b, "# HELP apigw_rule_firings_total Times each rule fired.\n"
+                "# TYPE apigw_rule_firings_total counter\n");
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        buf_puts(b, "apigw_rule_firings_total{rule=\"");
+        label(b, db_val(&res, i, 0));
+        buf_printf(b, "\"} %lld\n", db_int(&res, i, 1));
+    }
+    db_res_free(&res);
+    if (rc != DB_OK)
+        return rc;
+    rc = db_query(db,
+                  "SELECT u.id, u.name, s.status, COUNT(k.id) FROM upstreams u"
+                  " CROSS JOIN (SELECT 'active' AS status UNION ALL SELECT 'disabled'"
+                  " UNION ALL SELECT 'banned' UNION ALL SELECT 'exhausted') s"
+                  " LEFT JOIN api_keys k ON k.upstream_id = u.id AND k.status = s.status"
+                  " GROUP BY u.id, u.name, s.status ORDER BY u.id, s.status",
+                  DB_NOARGS, &res);
+    buf_puts(b, "# HELP apigw_keys Keys by upstream and status, now.\n# TYPE apigw_keys gauge\n");
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        buf_puts(b, "apigw_keys{");
+        upstream_labels(b, &res, i, 0);
+        buf_puts(b, ",status=\"");
+        label(b, db_val(&res, i, 2));
+        buf_printf(b, "\"} %lld\n", db_int(&res, i, 3));
+    }
+    db_res_free(&res);
+    return rc;
+}
+
+/* What belongs to the process that answers. */
+static void process_figures(struct req *r, struct buf *b, bool db_up)
+{
+    struct app *app = r->w->app;
+    char host[128] = "";
+
+    gethostname(host, sizeof(host) - 1);
+#define PROC_GAUGE(name, help, value)                                                              \
+    do {                                                                                           \
+        buf_printf(b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name "{host=\"");        \
+        label(b, host);                                                                            \
+        buf_printf(b, "\",pid=\"%ld\"} %lld\n", (long)getpid(), (long long)(value));               \
+    } while (0)
+    PROC_GAUGE("apigw_log_queue_rows", "Request-log rows waiting in this process's memory.",
+               app->reqlog ? reqlog_depth(app->reqlog) : 0);
+    PROC_GAUGE("apigw_log_spool_bytes",
+               "Bytes of request-log rows waiting in the spool folder (every process sharing it).",
+               app->reqlog ? reqlog_spool_bytes(app->reqlog) : 0);
+    PROC_GAUGE("apigw_alert_deliveries_pending", "Webhook deliveries this process still owes.",
+               alerter_pending(app->alerter));
+    PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
+#undef PROC_GAUGE
+}
+
+void h_metrics(struct req *r, const struct route_args *a)
+{
+    struct db *db = r->w->db;
+    struct buf b;
+    int rc;
+
+    (void)a;
+    buf_init(&b, METRICS_CAP);
+    rc = requests(db, &b);
+    if (rc == DB_OK)
+        rc = latency(db, &b);
+    if (rc == DB_OK)
+        rc = rules_and_keys(db, &b);
+    if (rc != DB_OK) {
+        /* The shared figures need the database; the process's own still say something. */
+        buf_reset(&b);
+    }
+    process_figures(r, &b, rc == DB_OK);
+    resp_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    resp_header(r, "Cache-Control", "no-store");
+    resp_write(r, buf_str(&b), b.len);
+    buf_free(&b);
+}

@@ -1,0 +1,540 @@
+/* /proxy/{upstream}/{path...}: guards, client token, key choice and
+ * reservation, attempts with back-off, and the request's log entry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "auth.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/db.h"
+#include "core/pool.h"
+#include "core/quota.h"
+#include "core/resettime.h"
+#include "http.h"
+#include "proxy/proxy.h"
+#include "proxy/path.h"
+#include "proxy/rules.h"
+
+#define PROXY_PREFIX    "/proxy/"
+#define MISS_RECHECK_MS 10
+
+/* A lookup missed: the pool may have changed since the snapshot was made
+ * (a token or key created a moment ago).  Checks the version now (at most
+ * every MISS_RECHECK_MS) and takes the new snapshot when there is one. */
+static bool refresh_after_miss(struct proxy *px)
+{
+    struct app *app = px->r->w->app;
+
+    if (pool_refresh(&app->pool, px->r->w->db, MISS_RECHECK_MS) != 1)
+        return false;
+    pool_release(px->pool);
+    px->pool = pool_acquire(&app->pool);
+    if (px->pool == NULL)
+        return false;
+    px->up = pool_find_upstream(px->pool, px->name);
+    return true;
+}
+
+/* Looks the upstream up (NULL when there is none), refreshing the pool
+ * once on a miss.  Returns ERR_NO_AVAILABLE_KEY (answered) only when no
+ * pool was ever loaded. */
+static enum err find_upstream(struct proxy *px)
+{
+    if (px->pool != NULL && (px->up = pool_find_upstream(px->pool, px->name)) != NULL) {
+        px->log->upstream_id = px->up->id;
+        return ERR_OK;
+    }
+    if (!refresh_after_miss(px) && px->pool == NULL) {
+        resp_header(px->r, "Retry-After", "1");
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "the key pool is not loaded yet: the database is unreachable");
+        return ERR_NO_AVAILABLE_KEY;
+    }
+    if (px->up != NULL)
+        px->log->upstream_id = px->up->id;
+    return ERR_OK;
+}
+
+/* The candidates for the client token, in the contract's order (the
+ * fourth place is the `key` query parameter). */
+const char *const proxy_cred_headers[CRED_QUERY] = {"Authorization", "X-Api-Key", "X-Goog-Api-Key"};
+
+static size_t credential_at(struct proxy *px, int i, char *out, size_t outlen)
+{
+    const char *v;
+    size_t n;
+
+    if (i == 0)
+        return auth_bearer(px->r, out, outlen);
+    if (i < 3) {
+        v = req_header(px->r, proxy_cred_headers[i]);
+        n = v ? strlen(v) : 0;
+        if (n == 0 || n >= outlen)
+            return 0;
+        memcpy(out, v, n + 1);
+        return n;
+    }
+    if (!req_query(px->r, "key", out, outlen))
+        return 0;
+    return strlen(out);
+}
+
+/* Whether value, found at credential place `place` (0 is Authorization,
+ * whose value is "Bearer TOKEN"), is a known client token. */
+static bool value_is_token(const struct proxy *px, int place, const char *value)
+{
+    unsigned char hash[SHA256_LEN];
+    char v[512];
+    size_t n;
+
+    if (place == 0) {
+        n = auth_bearer_value(value, v, sizeof(v));
+    } else {
+        n = strlen(value);
+        if (n >= sizeof(v))
+            n = 0;
+        else
+            memcpy(v, value, n + 1);
+    }
+    if (n == 0)
+        return false;
+    crypto_sha256(v, n, hash);
+    crypto_wipe(v, sizeof(v));
+    return pool_find_token(px->pool, hash) != NULL;
+}
+
+/* A client may repeat a credential header or ?key=.  When any copy holds
+ * a client token, every copy of that place goes, so that a token behind a
+ * first, foreign value does not travel upstream.  Places find_token has
+ * already marked are skipped: the token in use is not hashed twice. */
+static void mark_token_copies(struct proxy *px)
+{
+    static const struct {
+        const char *var;
+        size_t len;
+    } vars[CRED_QUERY] = {{"HTTP_AUTHORIZATION=", sizeof("HTTP_AUTHORIZATION=") - 1},
+                          {"HTTP_X_API_KEY=", sizeof("HTTP_X_API_KEY=") - 1},
+                          {"HTTP_X_GOOG_API_KEY=", sizeof("HTTP_X_GOOG_API_KEY=") - 1}};
+    char **e, v[512];
+    unsigned nth;
+    int i;
+
+    for (e = px->r->env; e != NULL && *e != NULL; e++)
+        for (i = 0; i < CRED_QUERY; i++)
+            if (!px->strip[i] && strncmp(*e, vars[i].var, vars[i].len) == 0 &&
+                value_is_token(px, i, *e + vars[i].len))
+                px->strip[i] = true;
+    for (nth = 0; nth < 64 && !px->strip[CRED_QUERY]; nth++) {
+        enum query_rc rc = req_query_nth(px->r, "key", nth, v, sizeof(v));
+        if (rc == QUERY_ABSENT)
+            break;
+        if (rc == QUERY_PRESENT && value_is_token(px, CRED_QUERY, v))
+            px->strip[CRED_QUERY] = true;
+    }
+    crypto_wipe(v, sizeof(v));
+}
+
+/* Finds the client token among the places it may be (the first copy of
+ * each), refreshing the pool once when a presented token is unknown to the
+ * snapshot.  Every place that holds a known client token in any copy is
+ * marked for stripping, whichever is used: no gateway token ever reaches
+ * an upstream. */
+static const struct pool_token *find_token(struct proxy *px, bool *presented)
+{
+    unsigned char hash[CRED_PLACES][SHA256_LEN];
+    bool have[CRED_PLACES] = {false};
+    const struct pool_token *found = NULL;
+    char v[512];
+    int i, round;
+
+    *presented = false;
+    for (i = 0; i < CRED_PLACES; i++) {
+        size_t n = credential_at(px, i, v, sizeof(v));
+        if (n > 0) {
+            crypto_sha256(v, n, hash[i]);
+            have[i] = *presented = true;
+        }
+    }
+    crypto_wipe(v, sizeof(v));
+    for (round = 0; round < 2 && *presented; round++) {
+        for (i = 0; i < CRED_PLACES; i++) {
+            const struct pool_token *t;
+            if (!have[i] || (t = pool_find_token(px->pool, hash[i])) == NULL)
+                continue;
+            px->strip[i] = true;
+            if (found == NULL)
+                found = t;
+        }
+        if (found != NULL || round == 1 || !refresh_after_miss(px))
+            break;
+    }
+    mark_token_copies(px);
+    return found;
+}
+
+static enum err token_limits(struct proxy *px, const struct pool_token *t)
+{
+    bool granted = false, daily = false;
+    long long retry_after = 1;
+    char ra[24];
+    int rc;
+
+    if (t->rpm_limit == 0 && t->daily_quota == 0)
+        return ERR_OK;
+    rc = quota_reserve_token(px->r->w->db, t->id, &granted);
+    if (rc != DB_OK) {
+        resp_header(px->r, "Retry-After", "1");
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "the client token's limits cannot be checked: the database is unreachable");
+        return ERR_NO_AVAILABLE_KEY;
+    }
+    if (granted)
+        return ERR_OK;
+    quota_token_refusal(px->r->w->db, t->id, &daily, &retry_after);
+    if (daily) {
+        time_t now = time(NULL), next = reset_schedule_next(now);
+        retry_after = next > now ? (long long)(next - now) : 3600;
+    }
+    snprintf(ra, sizeof(ra), "%lld", retry_after > 0 ? retry_after : 1);
+    resp_header(px->r, "Retry-After", ra);
+    if (daily)
+        reply_error(px->r, ERR_RATE_LIMITED,
+                    "the client token used its daily quota of %lld requests", t->daily_quota);
+    else
+        reply_error(px->r, ERR_RATE_LIMITED,
+                    "the client token is over its limit of %lld requests per minute", t->rpm_limit);
+    return ERR_RATE_LIMITED;
+}
+
+/* Checks the client token.  It comes before saying whether an upstream
+ * exists, so that callers without a token learn nothing about names. */
+static enum err authenticate(struct proxy *px)
+{
+    const struct pool_token *t;
+    bool presented;
+
+    if (px->pool == NULL) {
+        resp_header(px->r, "Retry-After", "1");
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "the key pool is not loaded yet: the database is unreachable");
+        return ERR_NO_AVAILABLE_KEY;
+    }
+    t = find_token(px, &presented);
+    if (px->up != NULL && px->up->is_public)
+        return ERR_OK;
+    if (t == NULL || !t->enabled || (t->expires_at != 0 && time(NULL) >= t->expires_at)) {
+        resp_header(px->r, "WWW-Authenticate", "Bearer");
+        reply_error(px->r, ERR_UNAUTHORIZED, "%s",
+                    !presented    ? "send a client token: Authorization: Bearer <token>, X-Api-Key,"
+                                    " X-Goog-Api-Key or ?key="
+                    : t == NULL   ? "unknown client token"
+                    : !t->enabled ? "the client token is disabled"
+                                  : "the client token has expired");
+        return ERR_UNAUTHORIZED;
+    }
+    px->token = t;
+    px->log->token_id = t->id;
+    return ERR_OK;
+}
+
+/* What only a caller with a valid token (or any caller of a public
+ * upstream) may learn: whether the upstream exists, may be used, is on. */
+static enum err admit(struct proxy *px)
+{
+    if (px->up == NULL && px->name[0] == '\0') {
+        reply_error(px->r, ERR_UNKNOWN_UPSTREAM,
+                    "the path names no upstream: use /proxy/{upstream}/{path}");
+        return ERR_UNKNOWN_UPSTREAM;
+    }
+    if (px->up == NULL) {
+        reply_error(px->r, ERR_UNKNOWN_UPSTREAM, "no upstream is named %s", px->name);
+        return ERR_UNKNOWN_UPSTREAM;
+    }
+    px->log->upstream_id = px->up->id;
+    if (px->token != NULL && !px->up->is_public && !pool_token_allows(px->token, px->up->id)) {
+        reply_error(px->r, ERR_FORBIDDEN, "the client token may not use upstream %s", px->name);
+        return ERR_FORBIDDEN;
+    }
+    if (!px->up->enabled) {
+        reply_error(px->r, ERR_UPSTREAM_DISABLED, "upstream %s is disabled", px->name);
+        return ERR_UPSTREAM_DISABLED;
+    }
+    if (px->token != NULL && !px->up->is_public)
+        return token_limits(px, px->token);
+    return ERR_OK;
+}
+
+static enum err build_url(struct proxy *px)
+{
+    /* A client's ?key= credential goes; so does any parameter of the name
+     * the key is injected as, which the client must not set. */
+    if (proxy_build_url(&px->url, px->up->base_url, px->rest, px->r->query,
+                        px->strip[CRED_QUERY] ? "key" : NULL, px->up->auth_query_param) != 0) {
+        reply_error(px->r, ERR_INVALID_PATH, "the path and query are too long");
+        return ERR_INVALID_PATH;
+    }
+    if (!proxy_same_origin(buf_str(&px->url), px->up->base_url)) {
+        reply_error(px->r, ERR_INVALID_PATH, "the path would leave the upstream's host");
+        return ERR_INVALID_PATH;
+    }
+    return ERR_OK;
+}
+
+/* Whether a key has a limit that only the database can enforce exactly. */
+static bool key_is_limited(const struct pool_key *k)
+{
+    return k->daily_quota > 0 || k->rpm_limit > 0;
+}
+
+/* Picks a key and reserves it.  A key with a daily quota or an rpm limit
+ * is reserved by one atomic UPDATE; one that loses (a limit, or a race with
+ * another process) is skipped for a second.  A key with neither needs no
+ * reservation: its status comes from the pool snapshot and its use is
+ * counted by the log writer.  Returns NULL with *e set when there is none. */
+static struct pool_key *reserve_key(struct proxy *px, enum err *e)
+{
+    struct worker *w = px->r->w;
+    bool refreshed = false, db_down = false;
+
+    for (;;) {
+        int64_t now = clock_mono_ms();
+        struct pool_key *k = pool_pick(px->up, px->tried, px->ntried, worker_random(w), now);
+        bool granted = false;
+        int rc;
+
+        if (k == NULL) {
+            /* Perhaps a key was added or enabled a moment ago. */
+            if (!refreshed && px->ntried == 0 && refresh_after_miss(px) && px->up != NULL) {
+                refreshed = true;
+                continue;
+            }
+            *e = db_down ? ERR_DB_UNAVAILABLE : ERR_NO_AVAILABLE_KEY;
+            return NULL;
+        }
+        if (!key_is_limited(k))
+            return k;
+        rc = quota_reserve_key(w->db, k->id, &granted);
+        if (rc != DB_OK) {
+            /* A key with limits cannot be reserved now; one without may
+             * still serve from the cache. */
+            db_down = true;
+            atomic_store(&k->skip_until_ms, now + 1000);
+            continue;
+        }
+        if (granted) {
+            atomic_fetch_add(&k->used_here, 1);
+            return k;
+        }
+        atomic_store(&k->skip_until_ms, now + 1000);
+    }
+}
+
+bool proxy_can_retry(struct proxy *px, int attempt_no)
+{
+    int64_t now = clock_mono_ms();
+
+    return attempt_no <= px->up->max_retries && now < px->deadline_ms &&
+           px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now);
+}
+
+/* Full jitter: a random wait up to retry_backoff_ms * 2^n, never past the
+ * deadline.  Returns false when no time is left for another attempt. */
+static bool back_off(struct proxy *px, int n)
+{
+    long long cap = px->up->retry_backoff_ms << (n < 20 ? n : 20);
+    long long wait =
+        cap > 0 ? (long long)(worker_random(px->r->w) % (unsigned long long)(cap + 1)) : 0;
+    long long left = px->deadline_ms - clock_mono_ms();
+
+    if (left <= 0)
+        return false;
+    if (wait >= left)
+        return false;
+    if (wait > 0)
+        usleep((useconds_t)(wait * 1000));
+    return true;
+}
+
+static void reply_no_key(struct proxy *px, enum err e)
+{
+    resp_header(px->r, "Retry-After", "1");
+    if (e == ERR_DB_UNAVAILABLE)
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "no key can be reserved: the database is unreachable; retry shortly");
+    else
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "upstream %s has no usable key (all are disabled, banned, exhausted or at "
+                    "their rpm limit)",
+                    px->name);
+}
+
+static void reply_failed(struct proxy *px, const struct attempt_error *last, int attempts)
+{
+    char n[16];
+
+    snprintf(n, sizeof(n), "%d", attempts);
+    resp_header(px->r, "X-Gateway-Attempts", n);
+    if (last->code == ERR_UPSTREAM_TIMEOUT)
+        reply_error(px->r, ERR_UPSTREAM_TIMEOUT,
+                    "upstream %s did not answer in time (%d attempts): %s", px->name, attempts,
+                    last->text);
+    else
+        reply_error(px->r, ERR_UPSTREAM_ERROR, "upstream %s failed (%d attempts): %s", px->name,
+                    attempts, last->text);
+}
+
+/* Every attempt was retried away by rules: the client gets the last
+ * upstream answer, unchanged. */
+static void reply_saved(struct proxy *px, int attempts)
+{
+    struct req *r = px->r;
+    char n[16];
+
+    resp_status(r, px->saved_status);
+    buf_append(&r->head, px->saved_head.data, px->saved_head.len);
+    snprintf(n, sizeof(n), "%d", attempts);
+    resp_header(r, "X-Gateway-Attempts", n);
+    resp_write(r, px->saved_body.data, px->saved_body.len);
+}
+
+/* Tries keys until an answer goes to the client or attempts run out. */
+static void run_attempts(struct proxy *px)
+{
+    struct attempt_error last = {ERR_UPSTREAM_ERROR, ""};
+    int attempt;
+
+    px->deadline_ms = clock_mono_ms() + px->up->timeout_ms * (px->up->max_retries + 1);
+    for (attempt = 1; attempt <= px->up->max_retries + 1; attempt++) {
+        struct attempt_error err = {ERR_UPSTREAM_ERROR, ""};
+        enum err e = ERR_OK;
+        struct pool_key *k;
+        enum outcome out;
+
+        if (attempt > 1 && !back_off(px, attempt - 2))
+            break;
+        k = reserve_key(px, &e);
+        if (k == NULL) {
+            if (attempt == 1) {
+                reply_no_key(px, e);
+                return;
+            }
+            break;
+        }
+        px->tried[px->ntried++] = k->id;
+        px->log->key_id = k->id;
+        px->log->attempts = attempt;
+        out = proxy_attempt(px, k, attempt, &err);
+        if (px->r->w->app->reqlog != NULL)
+            reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
+                            out == OUTCOME_RETRY || (out == OUTCOME_DONE &&
+                                                     proxy_status_is_key_failure(px->r->status)));
+        if (out == OUTCOME_CLIENT_GONE) {
+            px->r->status = 499;
+            px->log->error = strdup("the client closed the connection");
+            return;
+        }
+        if (out == OUTCOME_DONE) {
+            /* An error here means the answer was cut off after it began. */
+            if (err.text[0] != '\0')
+                px->log->error = strdup(err.text);
+            return;
+        }
+        last = err;
+        if (px->ntried == PROXY_MAX_TRIED)
+            break;
+    }
+    px->log->error = strdup(last.text);
+    if (px->saved_status != 0)
+        reply_saved(px, px->log->attempts);
+    else
+        reply_failed(px, &last, px->log->attempts);
+}
+
+static struct reqlog_entry *new_entry(struct req *r)
+{
+    struct reqlog_entry *e = calloc(1, sizeof(*e));
+    const char *p = r->path;
+
+    if (e == NULL)
+        return NULL;
+    snprintf(e->request_id, sizeof(e->request_id), "%s", r->id);
+    e->ts_ms = clock_wall_ms() - (clock_mono_us() - r->start_us) / 1000;
+    snprintf(e->method, sizeof(e->method), "%s", r->method);
+    e->req_bytes = (long long)r->body.len;
+    e->path = strndup(p, REQLOG_PATH_MAX);
+    return e;
+}
+
+/* Completes the entry from the response and hands it to the logger. */
+static void log_request(struct proxy *px)
+{
+    struct reqlog_entry *e = px->log;
+    struct req *r = px->r;
+
+    if (e == NULL)
+        return;
+    if (px->up != NULL)
+        snprintf(e->upstream, sizeof(e->upstream), "%s", px->up->name);
+    if (e->status == 0)
+        e->status = r->status;
+    e->latency_ms = (clock_mono_us() - r->start_us) / 1000;
+    e->resp_bytes = r->resp_bytes;
+    if (r->w->app->reqlog != NULL)
+        reqlog_push(r->w->app->reqlog, e);
+    else
+        reqlog_entry_free(e);
+    px->log = NULL;
+}
+
+static enum err prepare(struct proxy *px)
+{
+    const char *after = px->r->path + strlen(PROXY_PREFIX), *why;
+    enum err e;
+
+    why = proxy_path_check(after, px->r->query);
+    if (why != NULL) {
+        reply_error(px->r, ERR_INVALID_PATH, "%s", why);
+        return ERR_INVALID_PATH;
+    }
+    /* An invalid name is an unknown upstream, said after the token check. */
+    if (!proxy_split(after, px->name, sizeof(px->name), &px->rest))
+        snprintf(px->name, sizeof(px->name), "%.*s",
+                 (int)strcspn(after, "/") > 64 ? 64 : (int)strcspn(after, "/"), after);
+    else if ((e = find_upstream(px)) != ERR_OK)
+        return e;
+    if ((e = authenticate(px)) != ERR_OK || (e = admit(px)) != ERR_OK)
+        return e;
+    return build_url(px);
+}
+
+void h_proxy(struct req *r, const struct route_args *a)
+{
+    struct proxy px;
+
+    (void)a;
+    memset(&px, 0, sizeof(px));
+    px.r = r;
+    px.log = new_entry(r);
+    buf_init(&px.url, PROXY_URL_MAX);
+    buf_init(&px.saved_head, 64u << 10);
+    buf_init(&px.saved_body, (size_t)r->cfg->rule_body_limit);
+    px.pool = pool_acquire(&r->w->app->pool);
+    if (px.log == NULL) {
+        reply_error(r, ERR_INTERNAL, "out of memory");
+    } else if (prepare(&px) == ERR_OK) {
+        run_attempts(&px);
+    }
+    if (px.log != NULL && px.log->error == NULL && r->error[0] != '\0')
+        px.log->error = strdup(r->error);
+    proxy_rules_log(&px);
+    log_request(&px);
+    buf_free(&px.url);
+    buf_free(&px.saved_head);
+    buf_free(&px.saved_body);
+    pool_release(px.pool);
+}

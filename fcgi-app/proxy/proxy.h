@@ -1,0 +1,81 @@
+/*
+ * The proxy: /proxy/{upstream}/{path...}.  proxy.c runs a request (guards,
+ * client token, key choice and reservation, retries, the log entry);
+ * proxy_fwd.c runs one attempt with libcurl and streams the answer.
+ */
+#ifndef APIGW_PROXY_H
+#define APIGW_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/reqlog.h"
+#include "route.h"
+
+struct req;
+struct pool;
+struct pool_upstream;
+struct pool_key;
+struct pool_token;
+struct json_object;
+
+#define PROXY_MAX_TRIED 16
+
+/* Where a client token may be: three headers, then ?key=. */
+#define CRED_PLACES 4
+#define CRED_QUERY  3
+extern const char *const proxy_cred_headers[CRED_QUERY];
+
+/* One client request on its way through the proxy. */
+struct proxy {
+    struct req *r;
+    struct pool *pool;
+    struct pool_upstream *up;
+    const struct pool_token *token;
+    bool strip[CRED_PLACES]; /* places that held a client token: never forwarded */
+    char name[72];
+    const char *rest; /* the raw path after the upstream name, NULL when none */
+    struct buf url;   /* the upstream URL, without the key */
+    long long tried[PROXY_MAX_TRIED];
+    unsigned ntried;
+    int64_t deadline_ms; /* monotonic: no attempt or back-off goes past it */
+    struct reqlog_entry *log;
+    struct json_object *fired;    /* names of the rules that fired */
+    struct json_object *messages; /* messages of `log` actions */
+    int saved_status;             /* the last error answer a rule retried, 0 if none */
+    struct buf saved_head, saved_body;
+};
+
+/* What one attempt came to. */
+enum outcome {
+    OUTCOME_DONE,       /* an answer went (or is going) to the client */
+    OUTCOME_RETRY,      /* failed before any byte reached the client: try another key */
+    OUTCOME_CLIENT_GONE /* the client left; nothing more to do */
+};
+
+/* The result of an attempt that failed. */
+struct attempt_error {
+    enum err code;  /* ERR_UPSTREAM_ERROR or ERR_UPSTREAM_TIMEOUT */
+    char text[256]; /* for the log and the client; key values masked */
+};
+
+/* The route of /proxy/{upstream}/{path...}: runs one client request. */
+void h_proxy(struct req *r, const struct route_args *a);
+
+/* Whether another attempt could follow this one (attempt_no counts from
+ * 1): attempts and time are left, and another key is worth trying.  A
+ * rule's retry is honoured only then; otherwise the answer goes to the
+ * client as it is. */
+bool proxy_can_retry(struct proxy *px, int attempt_no);
+
+/* Sends the request to the upstream with key k and streams the answer to
+ * the client.  attempt_no counts from 1 (it goes in X-Gateway-Attempts). */
+enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
+                           struct attempt_error *err);
+
+/* Whether the status of an upstream answer counts against the key. */
+bool proxy_status_is_key_failure(int status);
+
+#endif
