@@ -10,7 +10,7 @@
 
 #include "core/clock.h"
 #include "core/db.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "core/resettime.h"
 #include "job.h"
 
@@ -92,7 +92,7 @@ static int reset_body(struct db *db, void *arg)
                      " ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = UTC_TIMESTAMP()",
                      DB_ARGS(DB_STR(t->day)), NULL, NULL);
     if (rc == DB_OK)
-        rc = model_bump_version(db);
+        rc = store_bump_version(db);
     return rc;
 }
 

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "core/db.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "core/probe.h"
 #include "job.h"
 
@@ -94,7 +94,7 @@ static void back_off(struct job *j, const struct probe_target *t, const struct p
                      " excerpt) VALUES (?, UTC_TIMESTAMP(3), 'disabled', 'disabled', ?, 'cron', ?)",
                      DB_ARGS(DB_INT(t->key_id), DB_STR(reason), DB_STR(r->error)), NULL, NULL);
     if (rc == DB_OK)
-        rc = model_bump_version(j->db);
+        rc = store_bump_version(j->db);
     if (rc != DB_OK)
         job_fail(j, "cannot change key %lld: %s", t->key_id, db_error(j->db));
     (*n)++;

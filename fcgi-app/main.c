@@ -27,6 +27,7 @@
 #include "http.h"
 #include "route.h"
 #include "service.h"
+#include "core/nelem.h"
 
 extern char **environ;
 
@@ -135,7 +136,7 @@ static void reload_config(struct app *app)
         free(fresh);
         return;
     }
-    if (nretired == sizeof(retired) / sizeof(retired[0])) {
+    if (nretired == NELEM(retired)) {
         log_error("reload refused: too many reloads in one process lifetime");
         config_free(fresh);
         free(fresh);

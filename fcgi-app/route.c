@@ -9,6 +9,7 @@
 #include "ops/ops.h"
 #include "proxy/proxy.h"
 #include "http.h"
+#include "core/nelem.h"
 
 struct route {
     const char *method; /* "*" for any */
@@ -76,7 +77,7 @@ static const struct route routes[] = {
     {"DELETE", A "/users/{id}", ROLE_ADMIN, h_users_delete},
 };
 
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+#define NROUTES (NELEM(routes))
 
 static const char *const role_names[ROLE__MAX] = {"public", "viewer", "operator", "admin"};
 

@@ -3,6 +3,7 @@
 #include "admin/handlers.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
+#include "core/nelem.h"
 
 static const struct vfield fields[] = {
     {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
@@ -17,7 +18,7 @@ static const struct vfield fields[] = {
 };
 
 static const struct resource alerts = {
-    "alert", fields, sizeof(fields) / sizeof(fields[0]), NULL, NULL, NULL, NULL, false,
+    "alert", fields, NELEM(fields), NULL, NULL, NULL, NULL, false,
 };
 
 #define FILTER                                                                                     \

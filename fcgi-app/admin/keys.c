@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include "app.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
+#include "core/nelem.h"
 
 static const char *check_key_value(const char *s)
 {
@@ -50,7 +51,7 @@ static const struct vfield fields[] = {
 static const struct resource keys = {
     "key",
     fields,
-    sizeof(fields) / sizeof(fields[0]),
+    NELEM(fields),
     "SELECT " COLS " FROM api_keys WHERE id = ?",
     "SELECT " COLS " FROM api_keys WHERE id = ? FOR UPDATE",
     "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?, daily_quota = ?,"
@@ -137,7 +138,7 @@ void h_keys_create(struct req *r, const struct route_args *a)
         return;
     valid_defaults(o, fields, keys.nfields);
     clear_until_unless_disabled(o);
-    rc = model_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
+    rc = store_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
     if (rc != DB_OK) {
         if (rc == DB_EFAIL)
             reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
@@ -163,7 +164,7 @@ void h_keys_create(struct req *r, const struct route_args *a)
                  p, n, NULL, &id);
     memset(&ks, 0, sizeof(ks));
     if (rc == DB_OK)
-        rc = model_bump_version(r->w->db);
+        rc = store_bump_version(r->w->db);
     if (rc == DB_EDUP)
         reply_error(r, ERR_CONFLICT, "key_value: this key is already in the pool of upstream %lld",
                     jint(o, "upstream_id", 0));
@@ -221,13 +222,12 @@ static const struct vfield event_fields[] = {
 };
 
 static const struct resource events = {
-    "key event", event_fields, sizeof(event_fields) / sizeof(event_fields[0]), NULL, NULL, NULL,
-    NULL,        false,
+    "key event", event_fields, NELEM(event_fields), NULL, NULL, NULL, NULL, false,
 };
 
 void h_keys_events(struct req *r, const struct route_args *a)
 {
-    int rc = model_key_exists(r->w->db, a->id);
+    int rc = store_key_exists(r->w->db, a->id);
 
     if (rc == DB_EFAIL) {
         reply_error(r, ERR_NOT_FOUND, "key %lld does not exist", a->id);

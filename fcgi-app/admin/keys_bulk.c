@@ -8,10 +8,11 @@
 
 #include "app.h"
 #include "core/clock.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "core/nelem.h"
 
 #define IMPORT_MAX  50000
 #define BATCH_MAX   100000
@@ -153,7 +154,7 @@ static int import_body(struct db *db, void *arg)
         rc =
             db_insert_rows(db, &import_sql, t->params, IMPORT_COLS, (unsigned)t->rows, &t->created);
     if (rc == DB_OK)
-        rc = model_bump_version(db);
+        rc = store_bump_version(db);
     return rc;
 }
 
@@ -220,7 +221,7 @@ void h_keys_import(struct req *r, const struct route_args *a)
         reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
         goto out;
     }
-    rc = model_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
+    rc = store_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
     if (rc != DB_OK) {
         if (rc == DB_EFAIL)
             reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
@@ -266,7 +267,7 @@ static const char *check_action(const char *s)
     static const char *const ok[] = {"enable", "disable", "ban", "delete", "reset_usage"};
     size_t i;
 
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+    for (i = 0; i < NELEM(ok); i++)
         if (strcmp(s, ok[i]) == 0)
             return NULL;
     return "must be enable, disable, ban, delete or reset_usage";
@@ -341,7 +342,7 @@ static int status_body(struct db *db, void *arg)
                      " k.status_reason = 'manual', k.updated_at = UTC_TIMESTAMP()",
                      DB_ARGS(DB_STR(t->ids), DB_STR(t->to), DB_STR(t->until)), &t->affected, NULL);
     if (rc == DB_OK)
-        rc = model_bump_version(db);
+        rc = store_bump_version(db);
     return rc;
 }
 
@@ -370,7 +371,7 @@ static int counters_body(struct db *db, void *arg)
                      " k.rpm_window = 0, k.updated_at = UTC_TIMESTAMP()",
                      DB_ARGS(DB_STR(t->ids)), &t->affected, NULL);
     if (rc == DB_OK)
-        rc = model_bump_version(db);
+        rc = store_bump_version(db);
     return rc;
 }
 

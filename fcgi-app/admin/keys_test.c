@@ -4,7 +4,7 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "core/probe.h"
 #include "admin/handlers.h"
 #include "http.h"
@@ -18,7 +18,7 @@ void h_keys_test(struct req *r, const struct route_args *a)
     int rc = probe_load(r->w->db, r->cfg->enc_key, a->id, &t);
 
     if (rc == DB_EFAIL) {
-        if (model_key_exists(r->w->db, a->id) == DB_EFAIL)
+        if (store_key_exists(r->w->db, a->id) == DB_EFAIL)
             reply_error(r, ERR_NOT_FOUND, "key %lld does not exist", a->id);
         else
             reply_error(r, ERR_INTERNAL, "key %lld cannot be decrypted with this encryption_key",

@@ -19,6 +19,7 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "core/nelem.h"
 
 enum { F_UPSTREAM, F_KEY, F_TOKEN, F_CLASS, F_STATUS, F_FROM, F_TO, F_PATH, F_CURSOR, F__MAX };
 
@@ -213,7 +214,7 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
     struct json_object *o = json_object_new_object();
     unsigned c;
 
-    for (c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
+    for (c = 0; c < NELEM(names); c++) {
         const char *v = db_val(res, i, c);
         json_object_object_add(o, names[c],
                                numeric[c] ? opt_int(v)

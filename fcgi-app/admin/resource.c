@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "http.h"
 #include "app.h"
 
@@ -392,7 +392,7 @@ void rs_delete(struct req *r, const struct resource *rs, long long id)
     int rc = db_exec(r->w->db, rs->sql_delete, DB_ARGS(DB_INT(id)), &n, NULL);
 
     if (rc == DB_OK && n > 0 && rs->bumps_pool)
-        rc = model_bump_version(r->w->db);
+        rc = store_bump_version(r->w->db);
     if (rc != DB_OK)
         reply_db_error(r, rc, "");
     else if (n == 0)
@@ -468,7 +468,7 @@ static void update_locked(struct req *r, const struct resource *rs, struct updat
     p[n++] = DB_INT(u->id);
     rc = db_exec(db, rs->sql_update, p, n, NULL, NULL);
     if (rc == DB_OK && rs->bumps_pool)
-        rc = model_bump_version(db);
+        rc = store_bump_version(db);
     if (rc == DB_OK)
         rc = db_commit(db);
     else

@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "app.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "core/rule/rule.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
+#include "core/nelem.h"
 
 static const struct vfield fields[] = {
     {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
@@ -36,7 +37,7 @@ static const struct vfield fields[] = {
 static const struct resource rules = {
     "rule",
     fields,
-    sizeof(fields) / sizeof(fields[0]),
+    NELEM(fields),
     "SELECT " COLS " FROM rules WHERE id = ?",
     "SELECT " COLS " FROM rules WHERE id = ? FOR UPDATE",
     "UPDATE rules SET name = ?, upstream_id = ?, enabled = ?, priority = ?, cond_json = ?,"
@@ -59,7 +60,7 @@ static enum err check_rule(struct req *r, struct json_object *o, char *msg, size
     rule_free(compiled);
     if (up == 0)
         return ERR_OK;
-    rc = model_upstream_exists(r->w->db, up);
+    rc = store_upstream_exists(r->w->db, up);
     if (rc == DB_EFAIL) {
         snprintf(msg, len, "upstream_id: upstream %lld does not exist", up);
         return ERR_INVALID_FIELD;
@@ -120,7 +121,7 @@ void h_rules_create(struct req *r, const struct route_args *a)
                  " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
                  p, n, NULL, &id);
     if (rc == DB_OK)
-        rc = model_bump_version(r->w->db);
+        rc = store_bump_version(r->w->db);
     if (rc != DB_OK)
         reply_db_error(r, rc, "");
     else

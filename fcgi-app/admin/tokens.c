@@ -6,11 +6,12 @@
 
 #include "app.h"
 #include "core/crypto.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
+#include "core/nelem.h"
 
 #define TOKEN_PREFIX "agw_"
 
@@ -41,7 +42,7 @@ static const struct vfield fields[] = {
 static const struct resource tokens = {
     "token",
     fields,
-    sizeof(fields) / sizeof(fields[0]),
+    NELEM(fields),
     "SELECT " COLS " FROM client_tokens WHERE id = ?",
     "SELECT " COLS " FROM client_tokens WHERE id = ? FOR UPDATE",
     "UPDATE client_tokens SET name = ?, upstreams = ?, rpm_limit = ?, daily_quota = ?,"
@@ -60,7 +61,7 @@ static enum err check_upstreams(struct req *r, struct json_object *o, char *msg,
         return ERR_OK;
     for (i = 0; i < json_object_array_length(list); i++) {
         long long id = json_object_get_int64(json_object_array_get_idx(list, i));
-        int rc = model_upstream_exists(r->w->db, id);
+        int rc = store_upstream_exists(r->w->db, id);
         if (rc == DB_EFAIL) {
             snprintf(msg, len, "upstreams: upstream %lld does not exist", id);
             return ERR_INVALID_FIELD;
@@ -122,7 +123,7 @@ void h_tokens_create(struct req *r, const struct route_args *a)
                  " ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
                  p, n, NULL, &id);
     if (rc == DB_OK)
-        rc = model_bump_version(r->w->db);
+        rc = store_bump_version(r->w->db);
     if (rc == DB_OK)
         rc = rs_fetch(r, &tokens, (long long)id, &created);
     if (rc != DB_OK || created == NULL) {

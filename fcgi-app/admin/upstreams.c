@@ -3,11 +3,12 @@
 #include <string.h>
 
 #include "app.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
+#include "core/nelem.h"
 
 static const char *check_template(const char *s)
 {
@@ -28,7 +29,7 @@ static const char *check_method(const char *s)
     static const char *const ok[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
     size_t i;
 
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+    for (i = 0; i < NELEM(ok); i++)
         if (strcmp(s, ok[i]) == 0)
             return NULL;
     return "must be GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS";
@@ -63,7 +64,7 @@ static const struct vfield fields[] = {
 static const struct resource upstreams = {
     "upstream",
     fields,
-    sizeof(fields) / sizeof(fields[0]),
+    NELEM(fields),
     "SELECT " COLS " FROM upstreams WHERE id = ?",
     "SELECT " COLS " FROM upstreams WHERE id = ? FOR UPDATE",
     "UPDATE upstreams SET name = ?, base_url = ?, auth_header = ?, auth_template = ?,"
@@ -108,7 +109,7 @@ void h_upstreams_create(struct req *r, const struct route_args *a)
                  " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
                  p, n, NULL, &id);
     if (rc == DB_OK)
-        rc = model_bump_version(r->w->db);
+        rc = store_bump_version(r->w->db);
     if (rc == DB_EDUP)
         reply_error(r, ERR_CONFLICT, "name: an upstream named %s already exists", jstr(o, "name"));
     else if (rc != DB_OK)

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
+#include "core/nelem.h"
 
 static const char *check_username(const char *s)
 {
@@ -43,7 +44,7 @@ static const struct vfield fields[] = {
 static const struct resource users = {
     "user",
     fields,
-    sizeof(fields) / sizeof(fields[0]),
+    NELEM(fields),
     "SELECT " COLS " FROM users WHERE id = ?",
     "SELECT " COLS " FROM users WHERE id = ? FOR UPDATE",
     "UPDATE users SET username = ?, role = ?, enabled = ?,"

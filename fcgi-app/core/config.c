@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/nelem.h"
 
 enum cfg_type { CFG_INT, CFG_SIZE, CFG_STR, CFG_HEX32, CFG_TZ, CFG_URL, CFG_LEVEL };
 
@@ -51,7 +52,7 @@ static const struct cfg_key keys[] = {
     {"drain_timeout_s", CFG_INT, F(drain_timeout_s), 1, 3600, "30"},
 };
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NKEYS (NELEM(keys))
 
 static const struct cfg_key *find_key(const char *name)
 {

@@ -13,13 +13,14 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/crypto.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "core/pool.h"
 #include "http.h"
 #include "proxy/proxy.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
 #include "core/rule/rule.h"
+#include "core/nelem.h"
 
 #define HEAD_CAP (64u << 10)
 
@@ -89,7 +90,7 @@ static bool response_header_dropped(const char *name, size_t n)
 
     if (n >= 8 && strncasecmp(name, "x-accel-", 8) == 0)
         return true;
-    for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+    for (i = 0; i < NELEM(drop); i++)
         if (strlen(drop[i]) == n && strncasecmp(name, drop[i], n) == 0)
             return true;
     return false;
@@ -319,7 +320,7 @@ static bool request_header_dropped(const struct proxy *px, const char *name)
     const char *conn = req_header(px->r, "Connection");
     size_t i, n = strlen(name);
 
-    for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+    for (i = 0; i < NELEM(drop); i++)
         if (strcasecmp(name, drop[i]) == 0)
             return true;
     for (i = 0; i < CRED_QUERY; i++)

@@ -12,7 +12,7 @@
 #include "core/alert.h"
 #include "core/db.h"
 #include "core/log.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "core/pool.h"
 #include "core/resettime.h"
 #include "core/rule/rule.h"

@@ -4,6 +4,8 @@
 
 #include <CUnit/CUnit.h>
 
+#include "core/nelem.h"
+
 void suite_buf(void);
 void suite_config(void);
 void suite_clock(void);
@@ -25,7 +27,7 @@ void suite_resettime(void);
             CU_TestFunc f;                                                                         \
         } t_[] = {__VA_ARGS__};                                                                    \
         size_t i_;                                                                                 \
-        for (i_ = 0; s_ != NULL && i_ < sizeof(t_) / sizeof(t_[0]); i_++)                          \
+        for (i_ = 0; s_ != NULL && i_ < NELEM(t_); i_++)                                           \
             CU_add_test(s_, t_[i_].n, t_[i_].f);                                                   \
     } while (0)
 #define TEST(fn)                                                                                   \

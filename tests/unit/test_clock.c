@@ -2,6 +2,7 @@
 
 #include "core/clock.h"
 #include "suites.h"
+#include "core/nelem.h"
 
 static void test_rfc3339_round_trip(void)
 {
@@ -39,7 +40,7 @@ static void test_parse_rejects(void)
     size_t i;
     time_t t;
 
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (i = 0; i < NELEM(bad); i++)
         CU_ASSERT_EQUAL(clock_parse_time(bad[i], &t), -1);
 }
 

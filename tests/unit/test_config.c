@@ -3,6 +3,7 @@
 
 #include "core/config.h"
 #include "suites.h"
+#include "core/nelem.h"
 
 #define KEY                                                                                        \
     "encryption_key = "                                                                            \
@@ -66,7 +67,7 @@ static void test_errors_name_file_line_key(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < NELEM(cases); i++) {
         struct config c;
         char err[256] = "";
         CU_ASSERT_EQUAL(config_parse(&c, "t.conf", cases[i].text, false, err, sizeof(err)), -1);

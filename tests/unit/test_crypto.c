@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
-#include "core/model.h"
+#include "core/store.h"
 #include "suites.h"
 
 static const unsigned char key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,

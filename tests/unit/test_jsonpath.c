@@ -6,6 +6,7 @@
 
 #include "core/rule/rule.h"
 #include "suites.h"
+#include "core/nelem.h"
 
 static const char doc_text[] =
     "{\"error\":{\"code\":\"rate_limit\",\"status\":429,\"details\":[{\"reason\":\"quota\"}]},"
@@ -80,7 +81,7 @@ static void test_paths_find_values(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < NELEM(cases); i++) {
         const char *got = lookup(cases[i].path);
         if (strcmp(got, cases[i].want) != 0)
             fprintf(stderr, "\npath %s: got %s, want %s\n", cases[i].path, got, cases[i].want);
@@ -148,7 +149,7 @@ static void test_bad_paths_are_refused(void)
     for (i = 0; i < 65; i++)
         memcpy(many_steps + 1 + 2 * i, ".a", 2);
     many_steps[1 + 2 * 65] = '\0';
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < NELEM(cases); i++) {
         const char *got = lookup(cases[i].path);
         if (strcmp(got, cases[i].want) != 0)
             fprintf(stderr, "\npath %.60s: got %s, want %s\n", cases[i].path, got, cases[i].want);
@@ -302,7 +303,7 @@ static void test_comparison_rules(void)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(cmp_cases) / sizeof(cmp_cases[0]); i++) {
+    for (i = 0; i < NELEM(cmp_cases); i++) {
         const struct cmp_case *c = &cmp_cases[i];
         int got = json_leaf(cmp_body, c->path, c->op, c->value);
         if (got != c->want)

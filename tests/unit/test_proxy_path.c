@@ -2,6 +2,7 @@
 
 #include "proxy/path.h"
 #include "suites.h"
+#include "core/nelem.h"
 
 static void test_guard_refuses(void)
 {
@@ -35,7 +36,7 @@ static void test_guard_refuses(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (i = 0; i < NELEM(bad); i++) {
         const char *why = proxy_path_check(bad[i], "");
         if (why == NULL)
             fprintf(stderr, "accepted: %s\n", bad[i]);
@@ -62,7 +63,7 @@ static void test_guard_accepts(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    for (i = 0; i < NELEM(good); i++) {
         const char *why = proxy_path_check(good[i], "alt=sse&q=a%20b");
         if (why != NULL)
             fprintf(stderr, "refused: %s (%s)\n", good[i], why);

@@ -7,6 +7,7 @@
 
 #include "core/rule/rule.h"
 #include "suites.h"
+#include "core/nelem.h"
 
 /* A rule around a condition, with one retry action. */
 #define WITH_COND(c) "{\"name\":\"r\",\"condition\":" c ",\"actions\":[{\"type\":\"retry\"}]}"
@@ -203,7 +204,7 @@ static void test_flags(void)
     char err[256];
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < NELEM(cases); i++) {
         struct rule *r = compile(cases[i].text, err, sizeof(err));
         CU_ASSERT_PTR_NOT_NULL_FATAL(r);
         CU_ASSERT_EQUAL(r->needs_body, cases[i].needs_body);
@@ -276,7 +277,7 @@ static void test_status_leaf(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < NELEM(cases); i++) {
         struct rule_input in = with_status(cases[i].status);
         CU_ASSERT_EQUAL(eval(cases[i].cond, &in), cases[i].want);
     }
@@ -307,7 +308,7 @@ static void test_body_contains_leaf(void)
     struct rule_input in;
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < NELEM(cases); i++) {
         in = with_body(cases[i].body, strlen(cases[i].body));
         CU_ASSERT_EQUAL(eval(cases[i].cond, &in), cases[i].want);
     }
@@ -389,8 +390,8 @@ static void test_header_leaf(void)
     size_t i;
 
     in.headers = hs;
-    in.nheaders = sizeof(hs) / sizeof(hs[0]);
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    in.nheaders = NELEM(hs);
+    for (i = 0; i < NELEM(cases); i++) {
         int got = eval(cases[i].cond, &in);
         if (got != cases[i].want)
             fprintf(stderr, "\n%s: got %d\n", cases[i].cond, got);
@@ -456,7 +457,7 @@ static void test_combinators(void)
     size_t i;
 
     in.status = 429;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (i = 0; i < NELEM(cases); i++)
         CU_ASSERT_EQUAL(eval(cases[i].cond, &in), cases[i].want);
 }
 
@@ -716,7 +717,7 @@ static void test_faults_name_their_place(void)
     char long_key[256];
     size_t i;
 
-    for (i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++) {
+    for (i = 0; i < NELEM(fault_cases); i++) {
         const struct fault_case *fc = &fault_cases[i];
         const char *got = fault(fc->text);
         if (strcmp(got, fc->want) != 0)

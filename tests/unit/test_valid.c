@@ -3,6 +3,7 @@
 
 #include "core/valid.h"
 #include "suites.h"
+#include "core/nelem.h"
 
 static const char *check_even(const char *s)
 {
@@ -19,7 +20,7 @@ static const struct vfield fields[] = {
     {"ids", VT_INT_LIST, 0, 0, 3, NULL, "[]"},
 };
 
-#define N (sizeof(fields) / sizeof(fields[0]))
+#define N (NELEM(fields))
 
 /* Validates text; returns the message ("" when valid). */
 static const char *run(const char *text, bool create)
@@ -80,7 +81,7 @@ static void test_each_fault_names_its_field(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (i = 0; i < NELEM(cases); i++)
         CU_ASSERT_STRING_EQUAL(run(cases[i].text, cases[i].create), cases[i].want);
 }
 

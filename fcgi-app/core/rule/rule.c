@@ -17,6 +17,7 @@
 
 #include "core/rule/rule_int.h"
 #include "core/valid.h"
+#include "core/nelem.h"
 
 #define NAME_MAX_CHARS    128
 #define MESSAGE_MAX_CHARS 1024
@@ -144,7 +145,7 @@ static const struct action_kind {
     {"log", ACTION_LOG, {"message", NULL}},
 };
 
-#define NKINDS (sizeof(action_kinds) / sizeof(action_kinds[0]))
+#define NKINDS (NELEM(action_kinds))
 
 static const struct action_kind *action_kind(struct json_object *a)
 {
@@ -307,7 +308,7 @@ static bool known_field(const char *key)
         "condition", "actions",    "threshold",  "window_s", "cooldown_s",  "stop"};
     size_t i;
 
-    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+    for (i = 0; i < NELEM(known); i++)
         if (strcmp(key, known[i]) == 0)
             return true;
     return false;

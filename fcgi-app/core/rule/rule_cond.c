@@ -15,6 +15,7 @@
 
 #include "core/rule/rule_int.h"
 #include "core/valid.h"
+#include "core/nelem.h"
 
 #define PLACE_MAX      512
 #define TEXT_MAX       4096 /* body_contains and header values, patterns */
@@ -169,7 +170,7 @@ static int c_status(struct rule_cond *c, struct json_object *j, const char *plac
     struct json_object *v;
     size_t i, n = 1;
 
-    if (get_op(j, place, ops, sizeof(ops) / sizeof(ops[0]), cc, &c->op) != 0)
+    if (get_op(j, place, ops, NELEM(ops), cc, &c->op) != 0)
         return -1;
     if (!json_object_object_get_ex(j, "value", &v)) {
         rule_fail(cc->err, cc->errlen, place, "value", "required");
@@ -263,7 +264,7 @@ static int c_json_path(struct rule_cond *c, struct json_object *j, const char *p
                   strlen(s) != n ? "must not contain NUL characters" : why);
         return -1;
     }
-    if (get_op(j, place, ops, sizeof(ops) / sizeof(ops[0]), cc, &c->op) != 0)
+    if (get_op(j, place, ops, NELEM(ops), cc, &c->op) != 0)
         return -1;
     if (c->op == OP_EXISTS)
         return 0; /* a value, if any, is ignored */
@@ -305,7 +306,7 @@ static int c_header(struct rule_cond *c, struct json_object *j, const char *plac
         rule_fail(cc->err, cc->errlen, place, NULL, "out of memory");
         return -1;
     }
-    if (get_op(j, place, ops, sizeof(ops) / sizeof(ops[0]), cc, &c->op) != 0)
+    if (get_op(j, place, ops, NELEM(ops), cc, &c->op) != 0)
         return -1;
     if (c->op == OP_EXISTS)
         return 0;
@@ -321,7 +322,7 @@ static int c_latency(struct rule_cond *c, struct json_object *j, const char *pla
     static const struct op_name ops[] = {{"gt", OP_GT}, {"lt", OP_LT}};
     struct json_object *v;
 
-    if (get_op(j, place, ops, sizeof(ops) / sizeof(ops[0]), cc, &c->op) != 0)
+    if (get_op(j, place, ops, NELEM(ops), cc, &c->op) != 0)
         return -1;
     if (!json_object_object_get_ex(j, "value_ms", &v)) {
         rule_fail(cc->err, cc->errlen, place, "value_ms", "required");
@@ -382,7 +383,7 @@ static const struct leaf {
     {"transport_error", K_TRANSPORT, {"value", NULL, NULL}, false, c_transport},
 };
 
-#define NLEAVES (sizeof(leaves) / sizeof(leaves[0]))
+#define NLEAVES (NELEM(leaves))
 
 static bool leaf_takes(const struct leaf *lf, const char *key)
 {
@@ -390,7 +391,7 @@ static bool leaf_takes(const struct leaf *lf, const char *key)
 
     if (strcmp(key, "type") == 0)
         return true;
-    for (i = 0; i < sizeof(lf->fields) / sizeof(lf->fields[0]); i++)
+    for (i = 0; i < NELEM(lf->fields); i++)
         if (lf->fields[i] != NULL && strcmp(lf->fields[i], key) == 0)
             return true;
     return false;

@@ -1,10 +1,11 @@
 /*
- * The model layer shared by the admin handlers, the proxy and the cron
- * jobs: key values (encrypt, hash, mask), key status changes with their
- * history, and the pool version that tells every process to reload.
+ * What the admin handlers, the proxy and the cron jobs change in the stored
+ * pool: key values made ready for storage (encrypt, hash, mask), key status
+ * changes with their history, existence checks of upstreams and keys, and
+ * the pool version that tells every process to reload.
  */
-#ifndef APIGW_MODEL_H
-#define APIGW_MODEL_H
+#ifndef APIGW_STORE_H
+#define APIGW_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,11 +42,11 @@ int key_seal(const unsigned char enc_key[32], const char *value, size_t n, struc
 
 /* Existence checks: DB_OK when the row exists, DB_EFAIL when it does not,
  * else the database error. */
-int model_upstream_exists(struct db *db, long long id);
-int model_key_exists(struct db *db, long long id);
+int store_upstream_exists(struct db *db, long long id);
+int store_key_exists(struct db *db, long long id);
 
 /* Moves the pool version on: every process reloads its pool cache. */
-int model_bump_version(struct db *db);
+int store_bump_version(struct db *db);
 
 /* A status change of one key and why. */
 struct key_change {

@@ -1,4 +1,4 @@
-#include "core/model.h"
+#include "core/store.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -58,17 +58,17 @@ static int exists(struct db *db, const char *sql, long long id)
     return rc;
 }
 
-int model_upstream_exists(struct db *db, long long id)
+int store_upstream_exists(struct db *db, long long id)
 {
     return exists(db, "SELECT 1 FROM upstreams WHERE id = ?", id);
 }
 
-int model_key_exists(struct db *db, long long id)
+int store_key_exists(struct db *db, long long id)
 {
     return exists(db, "SELECT 1 FROM api_keys WHERE id = ?", id);
 }
 
-int model_bump_version(struct db *db)
+int store_bump_version(struct db *db)
 {
     return db_exec(db, "UPDATE pool_version SET version = version + 1 WHERE id = 1", DB_NOARGS,
                    NULL, NULL);
@@ -117,7 +117,7 @@ static int change_body(struct db *db, void *arg)
         t->changed = true;
     }
     if (rc == DB_OK)
-        rc = model_bump_version(db);
+        rc = store_bump_version(db);
 out:
     db_res_free(&res);
     return rc;
