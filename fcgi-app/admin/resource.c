@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "core/clock.h"
 #include "core/store.h"
 #include "http.h"
