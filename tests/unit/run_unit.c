@@ -20,6 +20,7 @@ int main(int argc, char **argv)
     suite_http();
     suite_proxy_path();
     suite_rule();
+    suite_rule_eval();
     suite_jsonpath();
     suite_resettime();
     suite_mask();

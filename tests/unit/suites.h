@@ -15,6 +15,7 @@ void suite_valid(void);
 void suite_http(void);
 void suite_proxy_path(void);
 void suite_rule(void);
+void suite_rule_eval(void);
 void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_mask(void);
