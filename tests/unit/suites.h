@@ -18,6 +18,7 @@ void suite_rule(void);
 void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_query(void);
+void suite_route(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
