@@ -19,6 +19,8 @@ void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_query(void);
 void suite_route(void);
+void suite_pool(void);
+void suite_auth(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
