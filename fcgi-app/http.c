@@ -13,7 +13,6 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "core/url.h"
 
 #define HEAD_CAP (64u << 10)
 
@@ -140,27 +139,7 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
 enum query_rc req_query_nth(const struct req *r, const char *name, unsigned nth, char *out,
                             size_t outlen)
 {
-    size_t nlen = strlen(name);
-    const char *p = r->query;
-
-    while (*p != '\0') {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=') &&
-            nth-- == 0) {
-            const char *v = len == nlen ? p + len : p + nlen + 1;
-            size_t vlen = len == nlen ? 0 : len - nlen - 1;
-            if (url_decode(v, vlen, true, out, outlen) < 0) {
-                out[0] = '\0';
-                return QUERY_MALFORMED;
-            }
-            return QUERY_PRESENT;
-        }
-        p += len;
-        if (*p == '&')
-            p++;
-    }
-    return QUERY_ABSENT;
+    return query_nth(r->query, name, nth, out, outlen);
 }
 
 enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen)

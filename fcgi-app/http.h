@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "query.h"
 
 struct json_object;
 struct worker;
@@ -74,8 +75,6 @@ const char *req_param(const struct req *r, const char *name);
 /* A request header by its HTTP name, case-insensitive ("X-Api-Key"), or
  * NULL.  Content-Type and Content-Length are found too. */
 const char *req_header(const struct req *r, const char *name);
-
-enum query_rc { QUERY_ABSENT, QUERY_PRESENT, QUERY_MALFORMED };
 
 /* Finds a query parameter and writes its decoded value (%XX and +) into
  * out.  QUERY_MALFORMED: a bad or NUL escape (out is then empty).  Values

@@ -20,6 +20,10 @@ void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_mask(void);
 void suite_utf8(void);
+void suite_query(void);
+void suite_route(void);
+void suite_pool(void);
+void suite_auth(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
