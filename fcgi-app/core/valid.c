@@ -137,7 +137,10 @@ enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, 
         const struct vfield *fd = valid_find(f, n, key);
         const char *bad;
         if (fd == NULL) {
-            snprintf(msg, msglen, "%.64s: unknown field", key);
+            /* At most 64 bytes of the name, cut on a character boundary so
+             * that the error stays valid UTF-8. */
+            size_t shown = strlen(key) > 64 ? utf8_floor(key, 64) : strlen(key);
+            snprintf(msg, msglen, "%.*s: unknown field", (int)shown, key);
             return ERR_INVALID_FIELD;
         }
         if (fd->flags & VF_READONLY)
