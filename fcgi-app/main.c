@@ -25,7 +25,6 @@
 #include "core/log.h"
 #include "core/resettime.h"
 #include "http.h"
-#include "route.h"
 #include "service.h"
 #include "core/nelem.h"
 

@@ -7,15 +7,9 @@
 #ifndef APIGW_ROUTE_H
 #define APIGW_ROUTE_H
 
-struct req;
+#include "auth.h"
 
-enum role {
-    ROLE_PUBLIC = 0, /* no credential needed */
-    ROLE_VIEWER,
-    ROLE_OPERATOR,
-    ROLE_ADMIN,
-    ROLE__MAX
-};
+struct req;
 
 /* What the pattern captured: the {id} segment, when there is one. */
 struct route_args {
@@ -27,10 +21,5 @@ typedef void (*route_fn)(struct req *r, const struct route_args *a);
 /* Finds the route for the request, checks method and role, and runs it;
  * answers 404, 405, 401 or 403 itself when it cannot. */
 void route_dispatch(struct req *r);
-
-/* The name of a role ("viewer"), or NULL; role_parse does the reverse and
- * returns ROLE_PUBLIC for an unknown name. */
-const char *role_name(enum role role);
-enum role role_parse(const char *name);
 
 #endif
