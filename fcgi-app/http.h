@@ -35,6 +35,8 @@ struct http_io {
 
 struct req {
     struct worker *w;
+    /* The configuration in force when the request started; service_request
+     * holds a reference to it until the request ends (app.h). */
     const struct config *cfg;
     const struct http_io *io;
     char **env;
