@@ -20,6 +20,10 @@ struct json_object;
 struct worker;
 struct config;
 
+/* The most bytes of HTTP response headers kept in memory: those a handler
+ * adds with resp_header, and those an upstream answers with. */
+#define HTTP_HEAD_MAX (64u << 10)
+
 /* Where a request's bytes come from and go to. */
 struct http_io {
     long (*read)(void *ctx, char *p, size_t n);       /* < 0 on error, 0 at the end */
