@@ -14,7 +14,9 @@
 #include "core/config.h"
 #include "core/log.h"
 
-#define HEAD_CAP (64u << 10)
+/* Room for what send_head puts around the collected headers: the status
+ * line, X-Gateway-Request-Id and the blank line. */
+#define HEAD_FRAME_MAX 256
 
 const char *req_param(const struct req *r, const char *name)
 {
@@ -112,7 +114,7 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
     r->status = 200;
     r->query = "";
     buf_init(&r->body, (size_t)cfg->max_body_bytes);
-    buf_init(&r->head, HEAD_CAP);
+    buf_init(&r->head, HTTP_HEAD_MAX);
     rnd = worker_random(w);
     snprintf(r->id, sizeof(r->id), "%016llx", (unsigned long long)rnd);
 
@@ -179,7 +181,7 @@ static int send_head(struct req *r)
     int rc;
 
     r->head_sent = true;
-    buf_init(&h, HEAD_CAP + 256);
+    buf_init(&h, HTTP_HEAD_MAX + HEAD_FRAME_MAX);
     rc = buf_printf(&h, "Status: %d %s\r\n%sX-Gateway-Request-Id: %s\r\n\r\n", r->status,
                     http_reason(r->status), buf_str(&r->head), r->id);
     if (rc == 0)

@@ -21,6 +21,10 @@ struct json_object;
 struct worker;
 struct config;
 
+/* The most bytes of HTTP response headers kept in memory: those a handler
+ * adds with resp_header, and those an upstream answers with. */
+#define HTTP_HEAD_MAX (64u << 10)
+
 /* Where a request's bytes come from and go to. */
 struct http_io {
     long (*read)(void *ctx, char *p, size_t n);       /* < 0 on error, 0 at the end */
@@ -36,6 +40,8 @@ struct http_io {
 
 struct req {
     struct worker *w;
+    /* The configuration in force when the request started; service_request
+     * holds a reference to it until the request ends (app.h). */
     const struct config *cfg;
     const struct http_io *io;
     char **env;

@@ -79,23 +79,6 @@ static const struct route routes[] = {
 
 #define NROUTES (NELEM(routes))
 
-static const char *const role_names[ROLE__MAX] = {"public", "viewer", "operator", "admin"};
-
-const char *role_name(enum role role)
-{
-    return (unsigned)role < ROLE__MAX ? role_names[role] : NULL;
-}
-
-enum role role_parse(const char *name)
-{
-    int i;
-
-    for (i = ROLE_VIEWER; i < ROLE__MAX; i++)
-        if (name != NULL && strcmp(name, role_names[i]) == 0)
-            return (enum role)i;
-    return ROLE_PUBLIC;
-}
-
 /* Matches path against pattern segment by segment; {id} takes a positive
  * integer.  A single trailing slash on the path is ignored. */
 static bool match(const char *pattern, const char *path, struct route_args *a)

@@ -7,17 +7,10 @@
 #ifndef APIGW_ROUTE_H
 #define APIGW_ROUTE_H
 
+#include "auth.h"
 #include "core/err.h"
 
 struct req;
-
-enum role {
-    ROLE_PUBLIC = 0, /* no credential needed */
-    ROLE_VIEWER,
-    ROLE_OPERATOR,
-    ROLE_ADMIN,
-    ROLE__MAX
-};
 
 /* What the pattern captured: the {id} segment, when there is one. */
 struct route_args {
@@ -43,10 +36,5 @@ enum err route_find(const char *method, const char *path, struct route_match *m)
 /* Finds the route for the request, checks method and role, and runs it;
  * answers 404, 405, 401 or 403 itself when it cannot. */
 void route_dispatch(struct req *r);
-
-/* The name of a role ("viewer"), or NULL; role_parse does the reverse and
- * returns ROLE_PUBLIC for an unknown name. */
-const char *role_name(enum role role);
-enum role role_parse(const char *name);
 
 #endif
