@@ -166,7 +166,8 @@ def shortest_cycle(comp, graph, objs, owner):
                 path.append(start)
                 steps = []
                 for a, b in zip(path, path[1:]):
-                    sym = min(s for s in objs[a][1] if owner.get(s) == b)
+                    sym = min(s for s in objs[a][1]
+                              if owner.get(s) == b and (a, b, s) not in ALLOWED)
                     steps.append("%s calls %s's %s" % (a, b, sym))
                 return "; ".join(steps)
             if w in comp and w not in prev:
