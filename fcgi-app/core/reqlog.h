@@ -4,7 +4,7 @@
  * thread writes them in multi-row INSERTs at least every log_flush_ms or
  * log_batch_rows rows.  When the database cannot take a batch, the batch is
  * appended to a spool file under spool_dir and replayed once the database
- * is back; request_id is unique, so a replay never doubles a row.
+ * is back (spool.h); request_id is unique, so a replay never doubles a row.
  */
 #ifndef APIGW_REQLOG_H
 #define APIGW_REQLOG_H
@@ -59,10 +59,8 @@ void reqlog_stop(struct reqlog *q);
  * to the database with its next batch. */
 void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool failed);
 
-/* Entries waiting in memory, and rows waiting in spool files (for
- * /metrics). */
+/* Entries waiting in memory (for /metrics). */
 long long reqlog_depth(struct reqlog *q);
-long long reqlog_spooled(struct reqlog *q);
 
 /* Bytes waiting in the spool folder, whichever process wrote them. */
 long long reqlog_spool_bytes(struct reqlog *q);
