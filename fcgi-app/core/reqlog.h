@@ -10,34 +10,10 @@
 #define APIGW_REQLOG_H
 
 #include <stdbool.h>
-#include <stdint.h>
+
+#include "core/reqlog_entry.h"
 
 struct config;
-
-#define REQLOG_PATH_MAX  2048
-#define REQLOG_ERROR_MAX 512
-#define REQLOG_RULES_MAX 4096
-#define REQLOG_MSGS_MAX  4096
-
-struct reqlog_entry {
-    char request_id[24];
-    int64_t ts_ms; /* wall clock when the request arrived */
-    char method[16];
-    long long upstream_id; /* 0 for none */
-    char upstream[65];
-    char *path;         /* owned; without the query */
-    long long key_id;   /* the last key tried, 0 for none */
-    long long token_id; /* 0 for none */
-    int status;
-    long long latency_ms;
-    int attempts;
-    long long req_bytes, resp_bytes;
-    char *error;    /* owned or NULL; never holds a key value */
-    char *rules;    /* owned or NULL: JSON array of the names of rules that fired */
-    char *messages; /* owned or NULL: JSON array of `log` action messages */
-    bool stored;    /* a replayed row the database already has: neither row nor rollup */
-    struct reqlog_entry *next;
-};
 
 struct reqlog;
 

@@ -19,7 +19,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/reqlog.h"
+#include "core/reqlog_entry.h"
 
 #define SPOOL_NAME     "reqlog.spool"
 #define REPLAY_PREFIX  "reqlog.replay."
