@@ -1,19 +1,12 @@
 #include "core/reqlog.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -21,13 +14,11 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/rollup.h"
+#include "core/spool.h"
 #include "core/usage.h"
 
-#define LOG_COLS       17
-#define SPILL_BATCHES  40 /* past this many batches behind, the excess goes to the spool */
-#define SPOOL_NAME     "reqlog.spool"
-#define REPLAY_PREFIX  "reqlog.replay."
-#define SPOOL_LINE_MAX (64u << 10)
+#define LOG_COLS      17
+#define SPILL_BATCHES 40 /* past this many batches behind, the excess goes to the spool */
 
 struct reqlog {
     const struct config *cfg;
@@ -38,13 +29,11 @@ struct reqlog {
     struct reqlog_entry *head, *tail;
     long long depth;
     bool stopping;
-    atomic_llong spooled;
+    atomic_llong spooled; /* rows spooled since the last complete replay */
     int64_t replay_after_ms;
     struct usage *usage;
     struct rollup *rollup;
 };
-
-static int spool_append(struct reqlog *q, struct reqlog_entry *list, size_t n, bool sync);
 
 void reqlog_entry_free(struct reqlog_entry *e)
 {
@@ -66,6 +55,16 @@ static void free_list(struct reqlog_entry *e)
     }
 }
 
+/* Appends entries to the spool and counts them.  Returns 0 or -1 (the rows
+ * are then lost, which spool_append logged). */
+static int spool_rows(struct reqlog *q, const struct reqlog_entry *list, size_t n, bool sync)
+{
+    if (spool_append(q->cfg->spool_dir, list, n, sync) != 0)
+        return -1;
+    atomic_fetch_add(&q->spooled, (long long)n);
+    return 0;
+}
+
 void reqlog_push(struct reqlog *q, struct reqlog_entry *e)
 {
     e->next = NULL;
@@ -75,7 +74,7 @@ void reqlog_push(struct reqlog *q, struct reqlog_entry *e)
          * grow, the row goes to the spool (one append, no database), to be
          * replayed when it is quiet. */
         pthread_mutex_unlock(&q->lock);
-        if (spool_append(q, e, 1, false) != 0)
+        if (spool_rows(q, e, 1, false) != 0)
             log_error("request log: a row was lost: the queue is full and the spool failed");
         reqlog_entry_free(e);
         return;
@@ -107,11 +106,6 @@ long long reqlog_depth(struct reqlog *q)
     n = q->depth;
     pthread_mutex_unlock(&q->lock);
     return n;
-}
-
-long long reqlog_spooled(struct reqlog *q)
-{
-    return atomic_load(&q->spooled);
 }
 
 static struct db_multirow insert_sql = DB_MULTIROW_INIT(
@@ -213,247 +207,26 @@ static int write_list(struct reqlog *q, struct reqlog_entry *list, size_t n, boo
     return db_transaction(q->db, write_body, &t);
 }
 
-/* The spool line of an entry: a JSON object with every column. */
-static struct json_object *entry_json(const struct reqlog_entry *e)
+/* Writes a batch of replayed entries and frees them (a spool_write_fn). */
+static int write_replayed(void *arg, struct reqlog_entry *list, size_t n)
 {
-    struct json_object *o = json_object_new_object();
+    int rc = write_list(arg, list, n, true);
 
-#define S(k, v) json_object_object_add(o, k, (v) ? json_object_new_string(v) : NULL)
-#define I(k, v) json_object_object_add(o, k, json_object_new_int64(v))
-    S("request_id", e->request_id);
-    I("ts_ms", e->ts_ms);
-    S("method", e->method);
-    I("upstream_id", e->upstream_id);
-    S("upstream", e->upstream);
-    S("path", e->path);
-    I("key_id", e->key_id);
-    I("token_id", e->token_id);
-    I("status", e->status);
-    I("latency_ms", e->latency_ms);
-    I("attempts", e->attempts);
-    I("req_bytes", e->req_bytes);
-    I("resp_bytes", e->resp_bytes);
-    S("error", e->error);
-    S("rules", e->rules);
-    S("messages", e->messages);
-#undef S
-#undef I
-    return o;
-}
-
-static char *opt_dup(struct json_object *o, const char *k, size_t cap)
-{
-    struct json_object *v;
-    const char *s;
-
-    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    s = json_object_get_string(v);
-    return strndup(s, cap);
-}
-
-static long long jget(struct json_object *o, const char *k)
-{
-    struct json_object *v;
-
-    return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
-}
-
-static struct reqlog_entry *entry_from_json(const char *line)
-{
-    struct json_object *o = json_tokener_parse(line);
-    struct reqlog_entry *e;
-    char *s;
-
-    if (o == NULL || !json_object_is_type(o, json_type_object) ||
-        (e = calloc(1, sizeof(*e))) == NULL) {
-        json_object_put(o);
-        return NULL;
-    }
-    if ((s = opt_dup(o, "request_id", sizeof(e->request_id) - 1)) != NULL)
-        snprintf(e->request_id, sizeof(e->request_id), "%s", s);
-    free(s);
-    if ((s = opt_dup(o, "method", sizeof(e->method) - 1)) != NULL)
-        snprintf(e->method, sizeof(e->method), "%s", s);
-    free(s);
-    if ((s = opt_dup(o, "upstream", sizeof(e->upstream) - 1)) != NULL)
-        snprintf(e->upstream, sizeof(e->upstream), "%s", s);
-    free(s);
-    e->ts_ms = jget(o, "ts_ms");
-    e->upstream_id = jget(o, "upstream_id");
-    e->path = opt_dup(o, "path", REQLOG_PATH_MAX);
-    e->key_id = jget(o, "key_id");
-    e->token_id = jget(o, "token_id");
-    e->status = (int)jget(o, "status");
-    e->latency_ms = jget(o, "latency_ms");
-    e->attempts = (int)jget(o, "attempts");
-    e->req_bytes = jget(o, "req_bytes");
-    e->resp_bytes = jget(o, "resp_bytes");
-    e->error = opt_dup(o, "error", REQLOG_ERROR_MAX);
-    e->rules = opt_dup(o, "rules", REQLOG_RULES_MAX);
-    e->messages = opt_dup(o, "messages", REQLOG_MSGS_MAX);
-    json_object_put(o);
-    if (e->request_id[0] == '\0') {
-        reqlog_entry_free(e);
-        return NULL;
-    }
-    return e;
-}
-
-static void spool_path(const struct reqlog *q, const char *name, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s/%s", q->cfg->spool_dir, name);
-}
-
-/* Appends entries to the spool file, under an exclusive lock so that
- * several processes may share the folder.  Returns 0 or -1 (the rows are
- * then lost, which is logged loudly). */
-static int spool_append(struct reqlog *q, struct reqlog_entry *list, size_t n, bool sync)
-{
-    char path[512];
-    struct reqlog_entry *e;
-    FILE *f;
-    int fd;
-
-    spool_path(q, SPOOL_NAME, path, sizeof(path));
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0 || (f = fdopen(fd, "a")) == NULL) {
-        log_error("request log: cannot spool %zu rows to %s: %s", n, path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    for (e = list; e != NULL; e = e->next) {
-        struct json_object *o = entry_json(e);
-        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
-    }
-    fflush(f);
-    if (sync)
-        fsync(fd);
-    fclose(f); /* also releases the lock */
-    atomic_fetch_add(&q->spooled, (long long)n);
-    return 0;
-}
-
-/* Inserts the rows of one replay file in batches; removes it when all went
- * in.  Returns DB_OK or the error that stopped it (the file stays). */
-static int replay_file(struct reqlog *q, const char *path)
-{
-    struct reqlog_entry *head = NULL, *tail = NULL, *e;
-    char *line = malloc(SPOOL_LINE_MAX);
-    size_t n = 0;
-    int rc = DB_OK;
-    FILE *f;
-
-    f = fopen(path, "r");
-    /* One replayer per file, whichever process shares the folder. */
-    if (f == NULL || line == NULL || flock(fileno(f), LOCK_EX | LOCK_NB) != 0) {
-        free(line);
-        if (f != NULL)
-            fclose(f);
-        return DB_OK;
-    }
-    while (rc == DB_OK) {
-        bool eof = fgets(line, SPOOL_LINE_MAX, f) == NULL;
-        if (!eof && (e = entry_from_json(line)) != NULL) {
-            if (tail != NULL)
-                tail->next = e;
-            else
-                head = e;
-            tail = e;
-            n++;
-        }
-        if (n > 0 && (eof || n == (size_t)q->cfg->log_batch_rows)) {
-            rc = write_list(q, head, n, true);
-            free_list(head);
-            head = tail = NULL;
-            n = 0;
-        }
-        if (eof)
-            break;
-    }
-    free_list(head);
-    fclose(f);
-    free(line);
-    if (rc == DB_OK)
-        unlink(path);
+    free_list(list);
     return rc;
 }
 
-/* Moves the shared spool aside (rename is atomic) and replays every
- * pending replay file of the folder. */
+/* Replays the spool; the count of spooled rows starts again from 0 once
+ * every replay file went in. */
 static void replay_spool(struct reqlog *q)
 {
-    char from[512], to[512], name[64];
-    struct dirent *de;
-    bool all_done = true;
-    DIR *d;
-
-    spool_path(q, SPOOL_NAME, from, sizeof(from));
-    snprintf(name, sizeof(name), REPLAY_PREFIX "%ld.%lld", (long)getpid(),
-             (long long)clock_wall_ms());
-    spool_path(q, name, to, sizeof(to));
-    if (rename(from, to) != 0 && errno != ENOENT)
-        log_warn("request log: cannot move the spool aside: %s", strerror(errno));
-    d = opendir(q->cfg->spool_dir);
-    if (d == NULL)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, REPLAY_PREFIX, strlen(REPLAY_PREFIX)) != 0)
-            continue;
-        spool_path(q, de->d_name, to, sizeof(to));
-        if (replay_file(q, to) != DB_OK) {
-            all_done = false;
-            break;
-        }
-        log_info("request log: replayed spooled rows from %s", de->d_name);
-    }
-    closedir(d);
-    if (all_done)
+    if (spool_replay(q->cfg->spool_dir, (size_t)q->cfg->log_batch_rows, write_replayed, q) == 0)
         atomic_store(&q->spooled, 0);
 }
 
 long long reqlog_spool_bytes(struct reqlog *q)
 {
-    long long total = 0;
-    struct dirent *de;
-    struct stat st;
-    char path[512];
-    DIR *d = opendir(q->cfg->spool_dir);
-
-    if (d == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, SPOOL_NAME) != 0 &&
-            strncmp(de->d_name, REPLAY_PREFIX, strlen(REPLAY_PREFIX)) != 0)
-            continue;
-        spool_path(q, de->d_name, path, sizeof(path));
-        if (stat(path, &st) == 0)
-            total += (long long)st.st_size;
-    }
-    closedir(d);
-    return total;
-}
-
-static bool spool_pending(struct reqlog *q)
-{
-    char path[512];
-    struct stat st;
-    struct dirent *de;
-    bool found = false;
-    DIR *d;
-
-    spool_path(q, SPOOL_NAME, path, sizeof(path));
-    if (stat(path, &st) == 0)
-        return true;
-    d = opendir(q->cfg->spool_dir);
-    if (d == NULL)
-        return false;
-    while (!found && (de = readdir(d)) != NULL)
-        found = strncmp(de->d_name, REPLAY_PREFIX, strlen(REPLAY_PREFIX)) == 0;
-    closedir(d);
-    return found;
+    return spool_bytes(q->cfg->spool_dir);
 }
 
 /* Takes up to max entries off the queue. */
@@ -486,7 +259,7 @@ static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n, b
     if (n > 0) {
         rc = write_list(q, list, n, false);
         if (rc != DB_OK) {
-            if (spool_append(q, list, n, true) == 0 && rc != DB_EDOWN)
+            if (spool_rows(q, list, n, true) == 0 && rc != DB_EDOWN)
                 log_error("request log: %zu rows spooled after a database error", n);
             q->replay_after_ms = clock_mono_ms() + 1000;
         }
@@ -497,7 +270,7 @@ static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n, b
         clock_mono_ms() < q->replay_after_ms)
         return;
     q->replay_after_ms = clock_mono_ms() + 1000;
-    if ((n > 0 || db_ping(q->db) == DB_OK) && spool_pending(q))
+    if ((n > 0 || db_ping(q->db) == DB_OK) && spool_pending(q->cfg->spool_dir))
         replay_spool(q);
 }
 
@@ -574,9 +347,8 @@ struct reqlog *reqlog_start(const struct config *cfg)
     q->rollup = rollup_new();
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);
-    if (mkdir(cfg->spool_dir, 0700) != 0 && errno != EEXIST)
-        log_warn("request log: cannot create %s: %s", cfg->spool_dir, strerror(errno));
-    if (spool_pending(q))
+    spool_init(cfg->spool_dir);
+    if (spool_pending(cfg->spool_dir))
         atomic_store(&q->spooled, 1);
     if (q->db == NULL || q->usage == NULL || q->rollup == NULL ||
         pthread_create(&q->thread, NULL, logger_main, q) != 0) {

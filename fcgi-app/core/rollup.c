@@ -7,7 +7,7 @@
 
 #include "core/db.h"
 #include "core/latency.h"
-#include "core/reqlog.h"
+#include "core/reqlog_entry.h"
 
 /* A group's key and its sums; which fields mean something depends on the
  * table (unused key parts are 0). */

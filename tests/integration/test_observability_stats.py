@@ -311,7 +311,7 @@ def test_stats_range_and_bucket_s(stack):
 # ---------------------------------------------------------------- replays
 
 def _spool_line(row, upstream, request_id=None, ts=None):
-    """A spool line (core/reqlog.c entry_json) for a request_logs row."""
+    """A spool line (core/spool.c entry_json) for a request_logs row."""
     return json.dumps({
         "request_id": request_id or row["request_id"], "ts_ms": ts or row["ts_ms"],
         "method": row["method"], "upstream_id": row["upstream_id"], "upstream": upstream,

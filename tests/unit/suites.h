@@ -24,6 +24,7 @@ void suite_query(void);
 void suite_route(void);
 void suite_pool(void);
 void suite_auth(void);
+void suite_spool(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \

@@ -10,7 +10,6 @@
  * absent.  Names and messages count characters (UTF-8), as the database
  * columns do.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,38 +25,6 @@
 #define PRIORITY_MAX      1000000
 #define THRESHOLD_MAX     1000000
 #define SECONDS_MAX       31536000 /* a year: window_s, cooldown_s, duration_s */
-
-/* Copies at most RULE_QUOTE_MAX bytes of s, cut on a UTF-8 boundary; an
- * empty name shows as "". */
-static const char *quote(const char *s, char *buf, size_t len)
-{
-    size_t n = strlen(s);
-
-    if (n == 0)
-        return "\"\"";
-    if (n <= RULE_QUOTE_MAX) {
-        snprintf(buf, len, "%s", s);
-        return buf;
-    }
-    n = utf8_floor(s, RULE_QUOTE_MAX);
-    snprintf(buf, len, "%.*s...", (int)n, s);
-    return buf;
-}
-
-void rule_fail(char *err, size_t errlen, const char *place, const char *field, const char *fmt, ...)
-{
-    char what[256], q[RULE_QUOTE_MAX + 8];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    if (field == NULL)
-        snprintf(err, errlen, "%s: %s", place, what);
-    else
-        snprintf(err, errlen, "%s%s%s: %s", place, place[0] != '\0' ? "." : "",
-                 quote(field, q, sizeof(q)), what);
-}
 
 /* Reads an optional integer field within [min, max]; *out keeps its
  * default when the field is absent. */

@@ -101,8 +101,11 @@ bool rule_matches(const struct rule *r, struct rule_input *in);
 void rule_input_done(struct rule_input *in);
 
 /* JSON paths, on their own for tests and the fuzzer: "$", ".name",
- * "['name']", "[index]", nested.  rule_jsonpath_get returns the value at the
- * path (owned by doc) or NULL when the path does not exist. */
+ * "['name']", "[index]", nested (see jsonpath.c).  jsonpath_compile returns
+ * the path (free it with jsonpath_free), or NULL with the fault in err.
+ * jsonpath_get returns the value at the path (owned by doc), or NULL when
+ * the path does not exist or holds null; *found, when not NULL, tells
+ * which. */
 struct jsonpath;
 struct jsonpath *jsonpath_compile(const char *text, char *err, size_t errlen);
 void jsonpath_free(struct jsonpath *p);

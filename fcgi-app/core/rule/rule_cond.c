@@ -79,9 +79,10 @@ static int get_op(struct json_object *j, const char *place, const struct op_name
     return -1;
 }
 
-/* Reads field key of j as a string of min to TEXT_MAX bytes. */
-static int get_text(struct json_object *j, const char *place, const char *key, size_t min,
-                    struct cc *cc, const char **s, size_t *len)
+/* Reads field key of j as a string of min to TEXT_MAX bytes, counted in
+ * bytes and not checked as UTF-8; *s points into j. */
+static int get_bytes(struct json_object *j, const char *place, const char *key, size_t min,
+                     struct cc *cc, const char **s, size_t *len)
 {
     struct json_object *v;
 
@@ -127,7 +128,7 @@ static int compile_regex(struct rule_cond *c, struct json_object *j, const char 
     PCRE2_SIZE off;
     PCRE2_UCHAR why[256];
 
-    if (get_text(j, place, key, 1, cc, &s, &n) != 0)
+    if (get_bytes(j, place, key, 1, cc, &s, &n) != 0)
         return -1;
     c->re = pcre2_compile((PCRE2_SPTR)s, n, 0, &code, &off, NULL);
     if (c->re == NULL) {
@@ -219,7 +220,7 @@ static int c_body_contains(struct rule_cond *c, struct json_object *j, const cha
         }
         c->nocase = json_object_get_boolean(v);
     }
-    if (get_text(j, place, "value", 1, cc, &s, &n) != 0 || keep_text(c, s, n, cc, place) != 0)
+    if (get_bytes(j, place, "value", 1, cc, &s, &n) != 0 || keep_text(c, s, n, cc, place) != 0)
         return -1;
     c->fail = malloc(n * sizeof(*c->fail));
     if (c->fail == NULL) {
@@ -257,7 +258,7 @@ static int c_json_path(struct rule_cond *c, struct json_object *j, const char *p
     const char *s;
     size_t n;
 
-    if (get_text(j, place, "path", 1, cc, &s, &n) != 0)
+    if (get_bytes(j, place, "path", 1, cc, &s, &n) != 0)
         return -1;
     if (strlen(s) != n || (c->path = jsonpath_compile(s, why, sizeof(why))) == NULL) {
         rule_fail(cc->err, cc->errlen, place, "path", "%s",
@@ -293,7 +294,7 @@ static int c_header(struct rule_cond *c, struct json_object *j, const char *plac
     const char *s;
     size_t n;
 
-    if (get_text(j, place, "name", 1, cc, &s, &n) != 0)
+    if (get_bytes(j, place, "name", 1, cc, &s, &n) != 0)
         return -1;
     if (n > HEADER_MAX || strlen(s) != n || check_header_name(s) != NULL) {
         rule_fail(cc->err, cc->errlen, place, "name",
@@ -312,7 +313,7 @@ static int c_header(struct rule_cond *c, struct json_object *j, const char *plac
         return 0;
     if (c->op == OP_REGEX)
         return compile_regex(c, j, place, "value", cc);
-    if (get_text(j, place, "value", 0, cc, &s, &n) != 0)
+    if (get_bytes(j, place, "value", 0, cc, &s, &n) != 0)
         return -1;
     return keep_text(c, s, n, cc, place);
 }

@@ -1,8 +1,11 @@
 /*
  * What the rule engine's files share and nobody else should use: rule.c
  * (the rule's fields and actions), rule_cond.c (compiling the condition
- * tree), rule_eval.c (evaluating it) and jsonpath.c (JSON paths and the
- * comparison rules of json_path leaves).
+ * tree), rule_fail.c (the compiler's fault messages, which both use),
+ * rule_eval.c (evaluating the tree) and jsonpath.c (JSON paths and the
+ * comparison rules of json_path leaves).  The calls go one way: rule.c
+ * calls rule_cond.c, rule_cond.c calls jsonpath.c, both call rule_fail.c,
+ * rule_eval.c calls jsonpath.c, and none calls back.
  */
 #ifndef APIGW_RULE_INT_H
 #define APIGW_RULE_INT_H
@@ -22,7 +25,8 @@
 #define RULE_QUOTE_MAX 40
 
 /* Writes "place.field: what" (or "place: what" when field is NULL) into
- * err.  The place is ours; field may be user text and is quoted capped. */
+ * err, cut to errlen.  The place is ours; field may be user text and is
+ * quoted capped (rule_fail.c). */
 void rule_fail(char *err, size_t errlen, const char *place, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 

@@ -1,0 +1,38 @@
+/*
+ * One row of the request log as the proxy fills it in, the logger writes
+ * it (reqlog.c), the spool keeps it (spool.c) and the rollups count it
+ * (rollup.c).  On its own so that those modules share the row without
+ * including each other.  Free an entry with reqlog_entry_free (reqlog.h).
+ */
+#ifndef APIGW_REQLOG_ENTRY_H
+#define APIGW_REQLOG_ENTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define REQLOG_PATH_MAX  2048
+#define REQLOG_ERROR_MAX 512
+#define REQLOG_RULES_MAX 4096
+#define REQLOG_MSGS_MAX  4096
+
+struct reqlog_entry {
+    char request_id[24];
+    int64_t ts_ms; /* wall clock when the request arrived */
+    char method[16];
+    long long upstream_id; /* 0 for none */
+    char upstream[65];
+    char *path;         /* owned; without the query */
+    long long key_id;   /* the last key tried, 0 for none */
+    long long token_id; /* 0 for none */
+    int status;
+    long long latency_ms;
+    int attempts;
+    long long req_bytes, resp_bytes;
+    char *error;    /* owned or NULL; never holds a key value */
+    char *rules;    /* owned or NULL: JSON array of the names of rules that fired */
+    char *messages; /* owned or NULL: JSON array of `log` action messages */
+    bool stored;    /* a replayed row the database already has: neither row nor rollup */
+    struct reqlog_entry *next;
+};
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * The request log's spool files (see spool.h): the line format of an
+ * entry, appending under a lock, replaying in batches and the byte count
+ * for /metrics.  The format and the file names are shared with every
+ * process that uses the folder, older binaries included: change neither.
+ */
+#include "core/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/reqlog_entry.h"
+
+#define SPOOL_NAME     "reqlog.spool"
+#define REPLAY_PREFIX  "reqlog.replay."
+#define SPOOL_LINE_MAX (64u << 10)
+
+/* The spool line of an entry: a JSON object with every column. */
+static struct json_object *entry_json(const struct reqlog_entry *e)
+{
+    struct json_object *o = json_object_new_object();
+
+#define S(k, v) json_object_object_add(o, k, (v) ? json_object_new_string(v) : NULL)
+#define I(k, v) json_object_object_add(o, k, json_object_new_int64(v))
+    S("request_id", e->request_id);
+    I("ts_ms", e->ts_ms);
+    S("method", e->method);
+    I("upstream_id", e->upstream_id);
+    S("upstream", e->upstream);
+    S("path", e->path);
+    I("key_id", e->key_id);
+    I("token_id", e->token_id);
+    I("status", e->status);
+    I("latency_ms", e->latency_ms);
+    I("attempts", e->attempts);
+    I("req_bytes", e->req_bytes);
+    I("resp_bytes", e->resp_bytes);
+    S("error", e->error);
+    S("rules", e->rules);
+    S("messages", e->messages);
+#undef S
+#undef I
+    return o;
+}
+
+/* The string member k of o, or NULL when it is absent or not a string. */
+static const char *opt_str(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* A copy of the string member k of o, at most cap bytes; NULL when it is
+ * absent or not a string. */
+static char *opt_dup(struct json_object *o, const char *k, size_t cap)
+{
+    const char *s = opt_str(o, k);
+
+    return s != NULL ? strndup(s, cap) : NULL;
+}
+
+/* Copies the string member k of o into the array dst (cut to fit); leaves
+ * dst empty when it is absent or not a string. */
+static void opt_copy(struct json_object *o, const char *k, char *dst, size_t size)
+{
+    const char *s = opt_str(o, k);
+
+    if (s != NULL)
+        snprintf(dst, size, "%s", s);
+}
+
+static long long jget(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+
+    return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* The entry of a spool line, or NULL when the line is not an object with a
+ * non-empty request_id.  The caller owns the entry. */
+static struct reqlog_entry *entry_from_json(const char *line)
+{
+    struct json_object *o = json_tokener_parse(line);
+    const char *id =
+        o != NULL && json_object_is_type(o, json_type_object) ? opt_str(o, "request_id") : NULL;
+    struct reqlog_entry *e;
+
+    if (id == NULL || id[0] == '\0' || (e = calloc(1, sizeof(*e))) == NULL) {
+        json_object_put(o);
+        return NULL;
+    }
+    opt_copy(o, "request_id", e->request_id, sizeof(e->request_id));
+    opt_copy(o, "method", e->method, sizeof(e->method));
+    opt_copy(o, "upstream", e->upstream, sizeof(e->upstream));
+    e->ts_ms = jget(o, "ts_ms");
+    e->upstream_id = jget(o, "upstream_id");
+    e->path = opt_dup(o, "path", REQLOG_PATH_MAX);
+    e->key_id = jget(o, "key_id");
+    e->token_id = jget(o, "token_id");
+    e->status = (int)jget(o, "status");
+    e->latency_ms = jget(o, "latency_ms");
+    e->attempts = (int)jget(o, "attempts");
+    e->req_bytes = jget(o, "req_bytes");
+    e->resp_bytes = jget(o, "resp_bytes");
+    e->error = opt_dup(o, "error", REQLOG_ERROR_MAX);
+    e->rules = opt_dup(o, "rules", REQLOG_RULES_MAX);
+    e->messages = opt_dup(o, "messages", REQLOG_MSGS_MAX);
+    json_object_put(o);
+    return e;
+}
+
+static void spool_path(const char *dir, const char *name, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", dir, name);
+}
+
+static bool is_replay_file(const char *name)
+{
+    return strncmp(name, REPLAY_PREFIX, strlen(REPLAY_PREFIX)) == 0;
+}
+
+void spool_init(const char *dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        log_warn("request log: cannot create %s: %s", dir, strerror(errno));
+}
+
+int spool_append(const char *dir, const struct reqlog_entry *list, size_t n, bool sync)
+{
+    const struct reqlog_entry *e;
+    char path[512];
+    FILE *f;
+    int fd;
+
+    spool_path(dir, SPOOL_NAME, path, sizeof(path));
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0 || (f = fdopen(fd, "a")) == NULL) {
+        log_error("request log: cannot spool %zu rows to %s: %s", n, path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    for (e = list; e != NULL; e = e->next) {
+        struct json_object *o = entry_json(e);
+        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    }
+    fflush(f);
+    if (sync)
+        fsync(fd);
+    fclose(f); /* also releases the lock */
+    return 0;
+}
+
+/* Inserts the rows of one replay file in batches; removes it when all went
+ * in.  Returns 0, or -1 when a write failed (the file stays). */
+static int replay_file(const char *path, size_t batch_rows, spool_write_fn *write_batch, void *arg)
+{
+    struct reqlog_entry *head = NULL, *tail = NULL, *e;
+    char *line = malloc(SPOOL_LINE_MAX);
+    size_t n = 0;
+    int rc = 0;
+    FILE *f;
+
+    f = fopen(path, "r");
+    /* One replayer per file, whichever process shares the folder. */
+    if (f == NULL || line == NULL || flock(fileno(f), LOCK_EX | LOCK_NB) != 0) {
+        free(line);
+        if (f != NULL)
+            fclose(f);
+        return 0;
+    }
+    while (rc == 0) {
+        bool eof = fgets(line, SPOOL_LINE_MAX, f) == NULL;
+        if (!eof && (e = entry_from_json(line)) != NULL) {
+            if (tail != NULL)
+                tail->next = e;
+            else
+                head = e;
+            tail = e;
+            n++;
+        }
+        if (n > 0 && (eof || n == batch_rows)) {
+            rc = write_batch(arg, head, n) == 0 ? 0 : -1; /* it frees the batch */
+            head = tail = NULL;
+            n = 0;
+        }
+        if (eof)
+            break;
+    }
+    fclose(f);
+    free(line);
+    if (rc == 0)
+        unlink(path);
+    return rc;
+}
+
+int spool_replay(const char *dir, size_t batch_rows, spool_write_fn *write_batch, void *arg)
+{
+    char from[512], to[512], name[64];
+    struct dirent *de;
+    int rc = 0;
+    DIR *d;
+
+    spool_path(dir, SPOOL_NAME, from, sizeof(from));
+    snprintf(name, sizeof(name), REPLAY_PREFIX "%ld.%lld", (long)getpid(),
+             (long long)clock_wall_ms());
+    spool_path(dir, name, to, sizeof(to));
+    if (rename(from, to) != 0 && errno != ENOENT)
+        log_warn("request log: cannot move the spool aside: %s", strerror(errno));
+    d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (!is_replay_file(de->d_name))
+            continue;
+        spool_path(dir, de->d_name, to, sizeof(to));
+        rc = replay_file(to, batch_rows, write_batch, arg);
+        if (rc == 0)
+            log_info("request log: replayed spooled rows from %s", de->d_name);
+    }
+    closedir(d);
+    return rc;
+}
+
+long long spool_bytes(const char *dir)
+{
+    long long total = 0;
+    struct dirent *de;
+    struct stat st;
+    char path[512];
+    DIR *d = opendir(dir);
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, SPOOL_NAME) != 0 && !is_replay_file(de->d_name))
+            continue;
+        spool_path(dir, de->d_name, path, sizeof(path));
+        if (stat(path, &st) == 0)
+            total += (long long)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+bool spool_pending(const char *dir)
+{
+    char path[512];
+    struct stat st;
+    struct dirent *de;
+    bool found = false;
+    DIR *d;
+
+    spool_path(dir, SPOOL_NAME, path, sizeof(path));
+    if (stat(path, &st) == 0)
+        return true;
+    d = opendir(dir);
+    if (d == NULL)
+        return false;
+    while (!found && (de = readdir(d)) != NULL)
+        found = is_replay_file(de->d_name);
+    closedir(d);
+    return found;
+}
