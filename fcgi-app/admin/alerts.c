@@ -29,8 +29,8 @@ void h_alerts(struct req *r, const struct route_args *a)
     long long up, rule, key;
 
     (void)a;
-    if (!query_id(r, "upstream_id", &up) || !query_id(r, "rule_id", &rule) ||
-        !query_id(r, "key_id", &key))
+    if (!rs_query_id(r, "upstream_id", &up) || !rs_query_id(r, "rule_id", &rule) ||
+        !rs_query_id(r, "key_id", &key))
         return;
     rs_list(r, &alerts,
             "SELECT id, " SQL_TIME("ts") ", rule_id, key_id, upstream_id, message, webhook,"

@@ -83,9 +83,9 @@ void h_keys_list(struct req *r, const struct route_args *a)
     long long upstream_id;
 
     (void)a;
-    if (!query_id(r, "upstream_id", &upstream_id) ||
-        !query_text(r, "status", status, sizeof(status), &has_status) ||
-        !query_text(r, "q", q, sizeof(q), &has_q))
+    if (!rs_query_id(r, "upstream_id", &upstream_id) ||
+        !rs_query_text(r, "status", status, sizeof(status), &has_status) ||
+        !rs_query_text(r, "q", q, sizeof(q), &has_q))
         return;
     if (has_status && key_status_parse(status) < 0) {
         reply_error(r, ERR_INVALID_FIELD, "status: must be active, disabled, banned or exhausted");
@@ -116,7 +116,7 @@ void h_keys_get(struct req *r, const struct route_args *a)
 /* disabled_until only means something for disabled and exhausted keys. */
 static void clear_until_unless_disabled(struct json_object *o)
 {
-    const char *st = jstr(o, "status");
+    const char *st = rs_jstr(o, "status");
 
     if (st != NULL && (strcmp(st, "active") == 0 || strcmp(st, "banned") == 0))
         json_object_object_add(o, "disabled_until", NULL);
@@ -124,7 +124,7 @@ static void clear_until_unless_disabled(struct json_object *o)
 
 void h_keys_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, keys.nfields, true);
+    struct json_object *o = rs_body_valid(r, fields, keys.nfields, true);
     const char *value;
     struct key_sealed ks;
     struct db_param p[16];
@@ -138,21 +138,21 @@ void h_keys_create(struct req *r, const struct route_args *a)
         return;
     valid_defaults(o, fields, keys.nfields);
     clear_until_unless_disabled(o);
-    rc = store_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
+    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0));
     if (rc != DB_OK) {
         if (rc == DB_EFAIL)
             reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
-                        jint(o, "upstream_id", 0));
+                        rs_jint(o, "upstream_id", 0));
         else
-            reply_db_error(r, rc, "");
+            rs_reply_db_error(r, rc, "");
         goto out;
     }
-    value = jstr(o, "key_value");
+    value = rs_jstr(o, "key_value");
     if (key_seal(r->cfg->enc_key, value, strlen(value), &ks) != 0) {
         reply_error(r, ERR_INTERNAL, "the key could not be encrypted");
         goto out;
     }
-    n = row_params(fields, keys.nfields, o, p, tbuf);
+    n = rs_row_params(fields, keys.nfields, o, p, tbuf);
     p[n++] = DB_BLOB(ks.sealed, ks.sealed_len);
     p[n++] = DB_BLOB(ks.hash, sizeof(ks.hash));
     p[n++] = DB_STR(ks.masked);
@@ -167,9 +167,9 @@ void h_keys_create(struct req *r, const struct route_args *a)
         rc = store_bump_version(r->w->db);
     if (rc == DB_EDUP)
         reply_error(r, ERR_CONFLICT, "key_value: this key is already in the pool of upstream %lld",
-                    jint(o, "upstream_id", 0));
+                    rs_jint(o, "upstream_id", 0));
     else if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     else
         rs_reply_created(r, &keys, (long long)id);
 out:
@@ -177,16 +177,16 @@ out:
 }
 
 /* A manual status change is recorded in the key's history. */
-static enum err record_status_change(struct req *r, struct update_ctx *u, char *msg, size_t len)
+static enum err record_status_change(struct req *r, struct rs_update_ctx *u, char *msg, size_t len)
 {
-    const char *from = jstr(u->before, "status"), *to = jstr(u->after, "status");
+    const char *from = rs_jstr(u->before, "status"), *to = rs_jstr(u->after, "status");
     int rc;
 
     (void)msg;
     (void)len;
     clear_until_unless_disabled(u->after);
     if (strcmp(from, to) == 0) {
-        u->extra[u->nextra++] = DB_STR(jstr(u->before, "status_reason"));
+        u->extra[u->nextra++] = DB_STR(rs_jstr(u->before, "status_reason"));
         return ERR_OK;
     }
     u->extra[u->nextra++] = DB_STR("manual");
@@ -234,7 +234,7 @@ void h_keys_events(struct req *r, const struct route_args *a)
         return;
     }
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
         return;
     }
     rs_list(r, &events,

@@ -76,7 +76,7 @@ static void add_candidate(struct import *im, const char *p, size_t n)
 static void collect(struct json_object *o, struct import *im)
 {
     struct json_object *list;
-    const char *text = jstr(o, "text");
+    const char *text = rs_jstr(o, "text");
     size_t i;
 
     if (json_object_object_get_ex(o, "keys", &list)) {
@@ -168,7 +168,7 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
 
     if (p == NULL)
         return DB_EFAIL;
-    t.upstream_id = jint(o, "upstream_id", 0);
+    t.upstream_id = rs_jint(o, "upstream_id", 0);
     for (i = 0; i < n; i++) {
         if (!keep[i])
             continue;
@@ -176,9 +176,9 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
         p[k++] = DB_BLOB(ks[i].sealed, ks[i].sealed_len);
         p[k++] = DB_BLOB(ks[i].hash, SHA256_LEN);
         p[k++] = DB_STR(ks[i].masked);
-        p[k++] = DB_INT(jint(o, "weight", 1));
-        p[k++] = DB_INT(jint(o, "daily_quota", 0));
-        p[k++] = DB_INT(jint(o, "rpm_limit", 0));
+        p[k++] = DB_INT(rs_jint(o, "weight", 1));
+        p[k++] = DB_INT(rs_jint(o, "daily_quota", 0));
+        p[k++] = DB_INT(rs_jint(o, "rpm_limit", 0));
     }
     t.params = p;
     t.rows = *rows = k / IMPORT_COLS;
@@ -201,7 +201,7 @@ static void reply_import(struct req *r, unsigned long long created, long long du
 
 void h_keys_import(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, import_fields, 6, true), *list = NULL;
+    struct json_object *o = rs_body_valid(r, import_fields, 6, true), *list = NULL;
     struct import im = {NULL, 0, 0, 0, false};
     struct key_sealed *ks = NULL;
     bool *keep = NULL;
@@ -217,17 +217,17 @@ void h_keys_import(struct req *r, const struct route_args *a)
         reply_error(r, ERR_INVALID_FIELD, "keys: must be an array of strings");
         goto out;
     }
-    if (list == NULL && jstr(o, "text") == NULL) {
+    if (list == NULL && rs_jstr(o, "text") == NULL) {
         reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
         goto out;
     }
-    rc = store_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
+    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0));
     if (rc != DB_OK) {
         if (rc == DB_EFAIL)
             reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
-                        jint(o, "upstream_id", 0));
+                        rs_jint(o, "upstream_id", 0));
         else
-            reply_db_error(r, rc, "");
+            rs_reply_db_error(r, rc, "");
         goto out;
     }
     collect(o, &im);
@@ -250,7 +250,7 @@ void h_keys_import(struct req *r, const struct route_args *a)
     repeats = drop_repeats(ks, im.n, keep);
     rc = insert_keys(r, o, ks, keep, im.n, &created, &rows);
     if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     else
         reply_import(r, created, (long long)(repeats + rows - created), im.invalid);
 out:
@@ -377,7 +377,7 @@ static int counters_body(struct db *db, void *arg)
 
 void h_keys_batch(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, batch_fields, 3, true), *ids = NULL, *uniq = NULL;
+    struct json_object *o = rs_body_valid(r, batch_fields, 3, true), *ids = NULL, *uniq = NULL;
     unsigned long long affected = 0;
     const char *action, *idtext;
     char until[24] = "";
@@ -389,9 +389,9 @@ void h_keys_batch(struct req *r, const struct route_args *a)
     json_object_object_get_ex(o, "ids", &ids);
     uniq = unique_ids(ids);
     idtext = json_text(uniq, NULL);
-    action = jstr(o, "action");
-    if (strcmp(action, "disable") == 0 && jint(o, "duration_s", 0) > 0) {
-        time_t t = time(NULL) + (time_t)jint(o, "duration_s", 0);
+    action = rs_jstr(o, "action");
+    if (strcmp(action, "disable") == 0 && rs_jint(o, "duration_s", 0) > 0) {
+        time_t t = time(NULL) + (time_t)rs_jint(o, "duration_s", 0);
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
@@ -408,7 +408,7 @@ void h_keys_batch(struct req *r, const struct route_args *a)
         affected = t.affected;
     }
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     } else {
         struct json_object *out = json_object_new_object();
         json_object_object_add(out, "affected", json_object_new_int64((long long)affected));

@@ -26,7 +26,7 @@ void h_keys_test(struct req *r, const struct route_args *a)
         return;
     }
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
         return;
     }
     if (t.method == NULL || t.path == NULL) {

@@ -69,7 +69,7 @@ static int start_session(struct req *r, long long user_id, char *token, time_t *
 
 void h_login(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, login_fields, 2, true), *out;
+    struct json_object *o = rs_body_valid(r, login_fields, 2, true), *out;
     char token[64], stamp[32];
     struct db_res res;
     time_t expires;
@@ -80,13 +80,13 @@ void h_login(struct req *r, const struct route_args *a)
         return;
     rc = db_query(r->w->db,
                   "SELECT id, password_hash, role FROM users WHERE username = ? AND enabled = 1",
-                  DB_ARGS(DB_STR(jstr(o, "username"))), &res);
+                  DB_ARGS(DB_STR(rs_jstr(o, "username"))), &res);
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
-    } else if (!password_ok(jstr(o, "password"), db_val(&res, 0, 1))) {
+        rs_reply_db_error(r, rc, "");
+    } else if (!password_ok(rs_jstr(o, "password"), db_val(&res, 0, 1))) {
         reply_error(r, ERR_UNAUTHORIZED, "wrong username or password");
     } else if ((rc = start_session(r, db_int(&res, 0, 0), token, &expires)) != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     } else {
         out = json_object_new_object();
         json_object_object_add(out, "token", json_object_new_string(token));
@@ -114,7 +114,7 @@ void h_logout(struct req *r, const struct route_args *a)
         rc = db_exec(r->w->db, "DELETE FROM sessions WHERE token_hash = ?",
                      DB_ARGS(DB_BLOB(hash, sizeof(hash))), NULL, NULL);
         if (rc != DB_OK) {
-            reply_db_error(r, rc, "");
+            rs_reply_db_error(r, rc, "");
             return;
         }
     }

@@ -39,7 +39,7 @@ static bool has_non_finite(struct json_object *o)
     }
 }
 
-struct json_object *body_json(struct req *r)
+struct json_object *rs_body_json(struct req *r)
 {
     struct json_tokener *tok;
     struct json_object *o;
@@ -81,9 +81,9 @@ struct json_object *body_json(struct req *r)
     return o;
 }
 
-struct json_object *body_valid(struct req *r, const struct vfield *f, size_t n, bool create)
+struct json_object *rs_body_valid(struct req *r, const struct vfield *f, size_t n, bool create)
 {
-    struct json_object *o = body_json(r);
+    struct json_object *o = rs_body_json(r);
     char msg[256];
 
     if (o == NULL)
@@ -111,15 +111,15 @@ static bool parse_nonneg(const char *s, long long *out)
     return true;
 }
 
-bool page_params(struct req *r, long long *limit, long long *offset)
+bool rs_page_params(struct req *r, long long *limit, long long *offset)
 {
     char v[32];
 
-    *limit = PAGE_DEFAULT;
+    *limit = RS_PAGE_DEFAULT;
     *offset = 0;
     if (req_query_get(r, "limit", v, sizeof(v)) != QUERY_ABSENT &&
-        (!parse_nonneg(v, limit) || *limit < 1 || *limit > PAGE_MAX)) {
-        reply_error(r, ERR_INVALID_FIELD, "limit: must be an integer from 1 to %d", PAGE_MAX);
+        (!parse_nonneg(v, limit) || *limit < 1 || *limit > RS_PAGE_MAX)) {
+        reply_error(r, ERR_INVALID_FIELD, "limit: must be an integer from 1 to %d", RS_PAGE_MAX);
         return false;
     }
     if (req_query_get(r, "offset", v, sizeof(v)) != QUERY_ABSENT && !parse_nonneg(v, offset)) {
@@ -129,7 +129,7 @@ bool page_params(struct req *r, long long *limit, long long *offset)
     return true;
 }
 
-bool query_text(struct req *r, const char *name, char *out, size_t outlen, bool *present)
+bool rs_query_text(struct req *r, const char *name, char *out, size_t outlen, bool *present)
 {
     enum query_rc rc = req_query_get(r, name, out, outlen);
 
@@ -141,13 +141,13 @@ bool query_text(struct req *r, const char *name, char *out, size_t outlen, bool 
     return true;
 }
 
-bool query_id(struct req *r, const char *name, long long *out)
+bool rs_query_id(struct req *r, const char *name, long long *out)
 {
     bool present;
     char v[32];
 
     *out = 0;
-    if (!query_text(r, name, v, sizeof(v), &present))
+    if (!rs_query_text(r, name, v, sizeof(v), &present))
         return false;
     if (!present)
         return true;
@@ -158,12 +158,12 @@ bool query_id(struct req *r, const char *name, long long *out)
     return true;
 }
 
-bool query_time_ms(struct req *r, const char *name, long long *ms, bool *present)
+bool rs_query_time_ms(struct req *r, const char *name, long long *ms, bool *present)
 {
     char v[64];
 
     *ms = 0;
-    if (!query_text(r, name, v, sizeof(v), present))
+    if (!rs_query_text(r, name, v, sizeof(v), present))
         return false;
     if (*present && clock_parse_time_ms(v, ms) != 0) {
         reply_error(r, ERR_INVALID_FIELD,
@@ -173,7 +173,7 @@ bool query_time_ms(struct req *r, const char *name, long long *ms, bool *present
     return true;
 }
 
-void reply_db_error(struct req *r, int rc, const char *what)
+void rs_reply_db_error(struct req *r, int rc, const char *what)
 {
     if (rc == DB_EDOWN)
         reply_error(r, ERR_DB_UNAVAILABLE, "the database is unreachable; try again shortly");
@@ -185,7 +185,7 @@ void reply_db_error(struct req *r, int rc, const char *what)
         reply_error(r, ERR_INTERNAL, "a database error occurred (see the application log)");
 }
 
-void reply_list(struct req *r, struct json_object *items, long long total)
+void rs_reply_list(struct req *r, struct json_object *items, long long total)
 {
     struct json_object *o = json_object_new_object();
 
@@ -194,8 +194,8 @@ void reply_list(struct req *r, struct json_object *items, long long total)
     reply_json(r, 200, o);
 }
 
-struct json_object *row_json(const struct vfield *f, size_t n, const struct db_res *res,
-                             unsigned row)
+struct json_object *rs_row_json(const struct vfield *f, size_t n, const struct db_res *res,
+                                unsigned row)
 {
     struct json_object *o = json_object_new_object();
     unsigned col = 0;
@@ -232,8 +232,8 @@ struct json_object *row_json(const struct vfield *f, size_t n, const struct db_r
     return o;
 }
 
-unsigned row_params(const struct vfield *f, size_t n, struct json_object *obj, struct db_param *p,
-                    char (*tbuf)[24])
+unsigned rs_row_params(const struct vfield *f, size_t n, struct json_object *obj,
+                       struct db_param *p, char (*tbuf)[24])
 {
     unsigned k = 0;
     size_t i;
@@ -280,8 +280,8 @@ unsigned row_params(const struct vfield *f, size_t n, struct json_object *obj, s
     return k;
 }
 
-void merge_patch(const struct vfield *f, size_t n, struct json_object *obj,
-                 struct json_object *patch)
+void rs_merge_patch(const struct vfield *f, size_t n, struct json_object *obj,
+                    struct json_object *patch)
 {
     json_object_object_foreach(patch, key, val)
     {
@@ -292,7 +292,7 @@ void merge_patch(const struct vfield *f, size_t n, struct json_object *obj,
     }
 }
 
-const char *jstr(struct json_object *o, const char *name)
+const char *rs_jstr(struct json_object *o, const char *name)
 {
     struct json_object *v;
 
@@ -301,7 +301,7 @@ const char *jstr(struct json_object *o, const char *name)
     return json_object_get_string(v);
 }
 
-long long jint(struct json_object *o, const char *name, long long def)
+long long rs_jint(struct json_object *o, const char *name, long long def)
 {
     struct json_object *v;
 
@@ -310,7 +310,7 @@ long long jint(struct json_object *o, const char *name, long long def)
     return json_object_get_int64(v);
 }
 
-bool jbool(struct json_object *o, const char *name, bool def)
+bool rs_jbool(struct json_object *o, const char *name, bool def)
 {
     struct json_object *v;
 
@@ -326,7 +326,7 @@ int rs_fetch(struct req *r, const struct resource *rs, long long id, struct json
 
     *out = NULL;
     if (rc == DB_OK && res.nrows > 0)
-        *out = row_json(rs->fields, rs->nfields, &res, 0);
+        *out = rs_row_json(rs->fields, rs->nfields, &res, 0);
     db_res_free(&res);
     return rc;
 }
@@ -340,7 +340,7 @@ void rs_list(struct req *r, const struct resource *rs, const char *sql_page, con
     unsigned i;
     int rc;
 
-    if (!page_params(r, &limit, &offset))
+    if (!rs_page_params(r, &limit, &offset))
         return;
     for (i = 0; i < nfilters && i < 14; i++)
         p[i] = filters[i];
@@ -351,12 +351,12 @@ void rs_list(struct req *r, const struct resource *rs, const char *sql_page, con
     if (rc == DB_OK)
         rc = db_query(r->w->db, sql_count, p, i - 2, &count);
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     } else {
         struct json_object *items = json_object_new_array();
         for (i = 0; i < res.nrows; i++)
-            json_object_array_add(items, row_json(rs->fields, rs->nfields, &res, i));
-        reply_list(r, items, db_int(&count, 0, 0));
+            json_object_array_add(items, rs_row_json(rs->fields, rs->nfields, &res, i));
+        rs_reply_list(r, items, db_int(&count, 0, 0));
     }
     db_res_free(&res);
     db_res_free(&count);
@@ -368,7 +368,7 @@ void rs_get(struct req *r, const struct resource *rs, long long id)
     int rc = rs_fetch(r, rs, id, &o);
 
     if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     else if (o == NULL)
         reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, id);
     else
@@ -381,7 +381,7 @@ void rs_reply_created(struct req *r, const struct resource *rs, long long id)
     int rc = rs_fetch(r, rs, id, &o);
 
     if (rc != DB_OK || o == NULL)
-        reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
+        rs_reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
     else
         reply_json(r, 201, o);
 }
@@ -394,7 +394,7 @@ void rs_delete(struct req *r, const struct resource *rs, long long id)
     if (rc == DB_OK && n > 0 && rs->bumps_pool)
         rc = store_bump_version(r->w->db);
     if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     else if (n == 0)
         reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, id);
     else
@@ -403,7 +403,8 @@ void rs_delete(struct req *r, const struct resource *rs, long long id)
 
 /* Fields set at creation may be sent again (a GET body sent back), but
  * not changed. */
-static enum err check_fixed(const struct resource *rs, struct update_ctx *u, char *msg, size_t len)
+static enum err check_fixed(const struct resource *rs, struct rs_update_ctx *u, char *msg,
+                            size_t len)
 {
     size_t i;
 
@@ -422,8 +423,8 @@ static enum err check_fixed(const struct resource *rs, struct update_ctx *u, cha
     return ERR_OK;
 }
 
-static void update_locked(struct req *r, const struct resource *rs, struct update_ctx *u,
-                          update_hook hook)
+static void update_locked(struct req *r, const struct resource *rs, struct rs_update_ctx *u,
+                          rs_update_hook hook)
 {
     struct db *db = r->w->db;
     struct db_param p[64];
@@ -434,7 +435,7 @@ static void update_locked(struct req *r, const struct resource *rs, struct updat
     int rc;
 
     if ((rc = db_begin(db)) != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
         return;
     }
     rc = db_query(db, rs->sql_lock, DB_ARGS(DB_INT(u->id)), &res);
@@ -442,27 +443,27 @@ static void update_locked(struct req *r, const struct resource *rs, struct updat
         db_res_free(&res);
         db_rollback(db);
         if (rc != DB_OK)
-            reply_db_error(r, rc, "");
+            rs_reply_db_error(r, rc, "");
         else
             reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, u->id);
         return;
     }
-    u->before = row_json(rs->fields, rs->nfields, &res, 0);
-    u->after = row_json(rs->fields, rs->nfields, &res, 0);
+    u->before = rs_row_json(rs->fields, rs->nfields, &res, 0);
+    u->after = rs_row_json(rs->fields, rs->nfields, &res, 0);
     db_res_free(&res);
-    merge_patch(rs->fields, rs->nfields, u->after, u->patch);
+    rs_merge_patch(rs->fields, rs->nfields, u->after, u->patch);
     e = check_fixed(rs, u, msg, sizeof(msg));
     if (e == ERR_OK && hook != NULL)
         e = hook(r, u, msg, sizeof(msg));
     if (e != ERR_OK) {
         db_rollback(db);
         if (e == ERR_DB_UNAVAILABLE || e == ERR_INTERNAL)
-            reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
+            rs_reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
         else
             reply_error(r, e, "%s", msg);
         return;
     }
-    n = row_params(rs->fields, rs->nfields, u->after, p, tbuf);
+    n = rs_row_params(rs->fields, rs->nfields, u->after, p, tbuf);
     for (i = 0; i < u->nextra; i++)
         p[n++] = u->extra[i];
     p[n++] = DB_INT(u->id);
@@ -475,19 +476,19 @@ static void update_locked(struct req *r, const struct resource *rs, struct updat
         db_rollback(db);
     if (rc != DB_OK) {
         snprintf(msg, sizeof(msg), "name: another %s already has this name", rs->noun);
-        reply_db_error(r, rc, msg);
+        rs_reply_db_error(r, rc, msg);
         return;
     }
     rs_get(r, rs, u->id);
 }
 
-void rs_update(struct req *r, const struct resource *rs, long long id, update_hook hook)
+void rs_update(struct req *r, const struct resource *rs, long long id, rs_update_hook hook)
 {
-    struct update_ctx u;
+    struct rs_update_ctx u;
 
     memset(&u, 0, sizeof(u));
     u.id = id;
-    u.patch = body_valid(r, rs->fields, rs->nfields, false);
+    u.patch = rs_body_valid(r, rs->fields, rs->nfields, false);
     if (u.patch == NULL)
         return;
     update_locked(r, rs, &u, hook);

@@ -52,7 +52,7 @@ static const struct resource rules = {
 static enum err check_rule(struct req *r, struct json_object *o, char *msg, size_t len)
 {
     struct rule *compiled = rule_compile(o, msg, len);
-    long long up = jint(o, "upstream_id", 0);
+    long long up = rs_jint(o, "upstream_id", 0);
     int rc;
 
     if (compiled == NULL)
@@ -73,7 +73,7 @@ static void reply_check_error(struct req *r, enum err e, const char *msg)
     if (e == ERR_INVALID_FIELD)
         reply_error(r, e, "%s", msg);
     else
-        reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
+        rs_reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
 }
 
 void h_rules_list(struct req *r, const struct route_args *a)
@@ -81,7 +81,7 @@ void h_rules_list(struct req *r, const struct route_args *a)
     long long upstream_id;
 
     (void)a;
-    if (!query_id(r, "upstream_id", &upstream_id))
+    if (!rs_query_id(r, "upstream_id", &upstream_id))
         return;
     rs_list(r, &rules,
             "SELECT " COLS " FROM rules WHERE (? = 0 OR upstream_id = ?)"
@@ -97,7 +97,7 @@ void h_rules_get(struct req *r, const struct route_args *a)
 
 void h_rules_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, rules.nfields, true);
+    struct json_object *o = rs_body_valid(r, fields, rules.nfields, true);
     struct db_param p[16];
     char tbuf[16][24], msg[256] = "";
     unsigned long long id = 0;
@@ -114,7 +114,7 @@ void h_rules_create(struct req *r, const struct route_args *a)
         json_object_put(o);
         return;
     }
-    n = row_params(fields, rules.nfields, o, p, tbuf);
+    n = rs_row_params(fields, rules.nfields, o, p, tbuf);
     rc = db_exec(r->w->db,
                  "INSERT INTO rules (name, upstream_id, enabled, priority, cond_json, actions_json,"
                  " threshold, window_s, cooldown_s, stop, created_at, updated_at) VALUES (?, ?, ?,"
@@ -123,13 +123,13 @@ void h_rules_create(struct req *r, const struct route_args *a)
     if (rc == DB_OK)
         rc = store_bump_version(r->w->db);
     if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     else
         rs_reply_created(r, &rules, (long long)id);
     json_object_put(o);
 }
 
-static enum err rule_update_hook(struct req *r, struct update_ctx *u, char *msg, size_t len)
+static enum err rule_update_hook(struct req *r, struct rs_update_ctx *u, char *msg, size_t len)
 {
     return check_rule(r, u->after, msg, len);
 }
@@ -182,11 +182,11 @@ static bool test_input(struct req *r, struct json_object *resp, struct rule_inpu
                        struct rule_header *h)
 {
     struct json_object *headers = NULL;
-    const char *te = jstr(resp, "transport_error"), *body = jstr(resp, "body");
+    const char *te = rs_jstr(resp, "transport_error"), *body = rs_jstr(resp, "body");
 
     memset(in, 0, sizeof(*in));
-    in->status = (int)jint(resp, "status", 0);
-    in->latency_ms = jint(resp, "latency_ms", 0);
+    in->status = (int)rs_jint(resp, "status", 0);
+    in->latency_ms = rs_jint(resp, "latency_ms", 0);
     in->transport = te == NULL                   ? TRANSPORT_NONE
                     : strcmp(te, "timeout") == 0 ? TRANSPORT_TIMEOUT
                     : strcmp(te, "connect") == 0 ? TRANSPORT_CONNECT
@@ -238,7 +238,7 @@ static void reply_dry_run(struct req *r, struct json_object *rule_json, bool mat
 
 void h_rules_test(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, test_fields, 3, true), *rule_json = NULL, *resp = NULL;
+    struct json_object *o = rs_body_valid(r, test_fields, 3, true), *rule_json = NULL, *resp = NULL;
     struct rule_header headers[TEST_HEADERS_MAX];
     struct rule *compiled = NULL;
     struct rule_input in;
@@ -263,13 +263,13 @@ void h_rules_test(struct req *r, const struct route_args *a)
         rule_json = json_object_get(rule_json);
         if (!json_object_object_get_ex(rule_json, "name", NULL))
             json_object_object_add(rule_json, "name", json_object_new_string("dry run"));
-    } else if (jint(o, "rule_id", 0) > 0) {
-        rule_json = stored_rule(r, jint(o, "rule_id", 0), &rc);
+    } else if (rs_jint(o, "rule_id", 0) > 0) {
+        rule_json = stored_rule(r, rs_jint(o, "rule_id", 0), &rc);
         if (rc != DB_OK || rule_json == NULL) {
             if (rc != DB_OK)
-                reply_db_error(r, rc, "");
+                rs_reply_db_error(r, rc, "");
             else
-                reply_error(r, ERR_NOT_FOUND, "rule %lld does not exist", jint(o, "rule_id", 0));
+                reply_error(r, ERR_NOT_FOUND, "rule %lld does not exist", rs_jint(o, "rule_id", 0));
             goto out;
         }
     } else {

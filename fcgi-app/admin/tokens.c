@@ -30,14 +30,9 @@ static const struct vfield fields[] = {
     {"updated_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
 };
 
-#define COLS                                                                                           \
-    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME(                \
-        "expires_at") ", enabled, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ","           \
-                                                                                         " " SQL_TIME( \
-                                                                                             "upd"     \
-                                                                                             "ate"     \
-                                                                                             "d_"      \
-                                                                                             "at")
+#define COLS                                                                                       \
+    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME(            \
+        "expires_at") ", enabled, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static const struct resource tokens = {
     "token",
@@ -86,7 +81,7 @@ void h_tokens_get(struct req *r, const struct route_args *a)
 
 void h_tokens_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, tokens.nfields, true), *created = NULL;
+    struct json_object *o = rs_body_valid(r, fields, tokens.nfields, true), *created = NULL;
     char token[64], msg[160], masked[MASK_MAX];
     unsigned char hash[SHA256_LEN];
     struct db_param p[16];
@@ -104,7 +99,7 @@ void h_tokens_create(struct req *r, const struct route_args *a)
         if (e == ERR_INVALID_FIELD)
             reply_error(r, e, "%s", msg);
         else
-            reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
+            rs_reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
         goto out;
     }
     memcpy(token, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
@@ -114,7 +109,7 @@ void h_tokens_create(struct req *r, const struct route_args *a)
     }
     crypto_sha256(token, strlen(token), hash);
     crypto_mask(token, strlen(token), masked);
-    n = row_params(fields, tokens.nfields, o, p, tbuf);
+    n = rs_row_params(fields, tokens.nfields, o, p, tbuf);
     p[n++] = DB_BLOB(hash, sizeof(hash));
     p[n++] = DB_STR(masked);
     rc = db_exec(r->w->db,
@@ -127,7 +122,7 @@ void h_tokens_create(struct req *r, const struct route_args *a)
     if (rc == DB_OK)
         rc = rs_fetch(r, &tokens, (long long)id, &created);
     if (rc != DB_OK || created == NULL) {
-        reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
+        rs_reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
         goto out;
     }
     /* The only time the value leaves the gateway. */
@@ -138,7 +133,7 @@ out:
     json_object_put(o);
 }
 
-static enum err token_update_hook(struct req *r, struct update_ctx *u, char *msg, size_t len)
+static enum err token_update_hook(struct req *r, struct rs_update_ctx *u, char *msg, size_t len)
 {
     return check_upstreams(r, u->patch, msg, len);
 }

@@ -89,7 +89,7 @@ void h_upstreams_get(struct req *r, const struct route_args *a)
 
 void h_upstreams_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, upstreams.nfields, true);
+    struct json_object *o = rs_body_valid(r, fields, upstreams.nfields, true);
     struct db_param p[32];
     char tbuf[32][24];
     unsigned long long id = 0;
@@ -100,7 +100,7 @@ void h_upstreams_create(struct req *r, const struct route_args *a)
     if (o == NULL)
         return;
     valid_defaults(o, fields, upstreams.nfields);
-    n = row_params(fields, upstreams.nfields, o, p, tbuf);
+    n = rs_row_params(fields, upstreams.nfields, o, p, tbuf);
     rc = db_exec(r->w->db,
                  "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
                  " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
@@ -111,9 +111,10 @@ void h_upstreams_create(struct req *r, const struct route_args *a)
     if (rc == DB_OK)
         rc = store_bump_version(r->w->db);
     if (rc == DB_EDUP)
-        reply_error(r, ERR_CONFLICT, "name: an upstream named %s already exists", jstr(o, "name"));
+        reply_error(r, ERR_CONFLICT, "name: an upstream named %s already exists",
+                    rs_jstr(o, "name"));
     else if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     else
         rs_reply_created(r, &upstreams, (long long)id);
     json_object_put(o);

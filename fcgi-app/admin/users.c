@@ -67,7 +67,7 @@ void h_users_get(struct req *r, const struct route_args *a)
 
 void h_users_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, users.nfields, true);
+    struct json_object *o = rs_body_valid(r, fields, users.nfields, true);
     struct db_param p[8];
     char tbuf[8][24], *hash;
     unsigned long long id = 0;
@@ -78,22 +78,22 @@ void h_users_create(struct req *r, const struct route_args *a)
     if (o == NULL)
         return;
     valid_defaults(o, fields, users.nfields);
-    hash = crypto_password_hash(jstr(o, "password"));
+    hash = crypto_password_hash(rs_jstr(o, "password"));
     if (hash == NULL) {
         reply_error(r, ERR_INTERNAL, "the password could not be hashed");
         json_object_put(o);
         return;
     }
-    n = row_params(fields, users.nfields, o, p, tbuf);
+    n = rs_row_params(fields, users.nfields, o, p, tbuf);
     p[n++] = DB_STR(hash);
     rc = db_exec(r->w->db,
                  "INSERT INTO users (username, role, enabled, password_hash, created_at,"
                  " updated_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
                  p, n, NULL, &id);
     if (rc == DB_EDUP)
-        reply_error(r, ERR_CONFLICT, "username: %s is taken", jstr(o, "username"));
+        reply_error(r, ERR_CONFLICT, "username: %s is taken", rs_jstr(o, "username"));
     else if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, rc, "");
     else
         rs_reply_created(r, &users, (long long)id);
     free(hash);
@@ -101,9 +101,9 @@ void h_users_create(struct req *r, const struct route_args *a)
 }
 
 /* A new password is hashed; a disabled user's sessions end at once. */
-static enum err user_update_hook(struct req *r, struct update_ctx *u, char *msg, size_t len)
+static enum err user_update_hook(struct req *r, struct rs_update_ctx *u, char *msg, size_t len)
 {
-    const char *pw = jstr(u->patch, "password");
+    const char *pw = rs_jstr(u->patch, "password");
     int rc;
 
     (void)msg;
@@ -114,7 +114,7 @@ static enum err user_update_hook(struct req *r, struct update_ctx *u, char *msg,
             return ERR_INTERNAL;
     }
     u->extra[u->nextra++] = DB_STR(u->owned);
-    if (pw != NULL || !jbool(u->after, "enabled", true)) {
+    if (pw != NULL || !rs_jbool(u->after, "enabled", true)) {
         rc = db_exec(r->w->db, "DELETE FROM sessions WHERE user_id = ?", DB_ARGS(DB_INT(u->id)),
                      NULL, NULL);
         if (rc != DB_OK)
