@@ -127,6 +127,7 @@ void h_keys_create(struct req *r, const struct route_args *a)
     struct json_object *o = rs_body_valid(r, fields, keys.nfields, true);
     const char *value;
     struct key_sealed ks;
+    bool found;
     struct db_param p[16];
     char tbuf[32][24];
     unsigned long long id = 0;
@@ -138,13 +139,13 @@ void h_keys_create(struct req *r, const struct route_args *a)
         return;
     valid_defaults(o, fields, keys.nfields);
     clear_until_unless_disabled(o);
-    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0));
-    if (rc != DB_OK) {
-        if (rc == DB_EFAIL)
+    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0), &found);
+    if (rc != DB_OK || !found) {
+        if (rc != DB_OK)
+            rs_reply_db_error(r, err_from_db(rc), "");
+        else
             reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
                         rs_jint(o, "upstream_id", 0));
-        else
-            rs_reply_db_error(r, rc, "");
         goto out;
     }
     value = rs_jstr(o, "key_value");
@@ -169,7 +170,7 @@ void h_keys_create(struct req *r, const struct route_args *a)
         reply_error(r, ERR_CONFLICT, "key_value: this key is already in the pool of upstream %lld",
                     rs_jint(o, "upstream_id", 0));
     else if (rc != DB_OK)
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else
         rs_reply_created(r, &keys, (long long)id);
 out:
@@ -195,7 +196,7 @@ static enum err record_status_change(struct req *r, struct rs_update_ctx *u, cha
                  " VALUES (?, UTC_TIMESTAMP(3), ?, ?, 'manual', ?)",
                  DB_ARGS(DB_INT(u->id), DB_STR(from), DB_STR(to), DB_STR(r->actor)), NULL, NULL);
     if (rc != DB_OK)
-        return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
+        return err_from_db(rc);
     return ERR_OK;
 }
 
@@ -227,14 +228,15 @@ static const struct resource events = {
 
 void h_keys_events(struct req *r, const struct route_args *a)
 {
-    int rc = store_key_exists(r->w->db, a->id);
+    bool found;
+    enum db_rc rc = store_key_exists(r->w->db, a->id, &found);
 
-    if (rc == DB_EFAIL) {
-        reply_error(r, ERR_NOT_FOUND, "key %lld does not exist", a->id);
+    if (rc != DB_OK) {
+        rs_reply_db_error(r, err_from_db(rc), "");
         return;
     }
-    if (rc != DB_OK) {
-        rs_reply_db_error(r, rc, "");
+    if (!found) {
+        reply_error(r, ERR_NOT_FOUND, "key %lld does not exist", a->id);
         return;
     }
     rs_list(r, &events,

@@ -207,6 +207,7 @@ void h_keys_import(struct req *r, const struct route_args *a)
     bool *keep = NULL;
     unsigned long long created = 0;
     size_t i, repeats, rows = 0;
+    bool found;
     int rc;
 
     (void)a;
@@ -221,13 +222,13 @@ void h_keys_import(struct req *r, const struct route_args *a)
         reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
         goto out;
     }
-    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0));
-    if (rc != DB_OK) {
-        if (rc == DB_EFAIL)
+    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0), &found);
+    if (rc != DB_OK || !found) {
+        if (rc != DB_OK)
+            rs_reply_db_error(r, err_from_db(rc), "");
+        else
             reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
                         rs_jint(o, "upstream_id", 0));
-        else
-            rs_reply_db_error(r, rc, "");
         goto out;
     }
     collect(o, &im);
@@ -250,7 +251,7 @@ void h_keys_import(struct req *r, const struct route_args *a)
     repeats = drop_repeats(ks, im.n, keep);
     rc = insert_keys(r, o, ks, keep, im.n, &created, &rows);
     if (rc != DB_OK)
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else
         reply_import(r, created, (long long)(repeats + rows - created), im.invalid);
 out:
@@ -408,7 +409,7 @@ void h_keys_batch(struct req *r, const struct route_args *a)
         affected = t.affected;
     }
     if (rc != DB_OK) {
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     } else {
         struct json_object *out = json_object_new_object();
         json_object_object_add(out, "affected", json_object_new_int64((long long)affected));

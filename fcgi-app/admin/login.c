@@ -82,11 +82,11 @@ void h_login(struct req *r, const struct route_args *a)
                   "SELECT id, password_hash, role FROM users WHERE username = ? AND enabled = 1",
                   DB_ARGS(DB_STR(rs_jstr(o, "username"))), &res);
     if (rc != DB_OK) {
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     } else if (!password_ok(rs_jstr(o, "password"), db_val(&res, 0, 1))) {
         reply_error(r, ERR_UNAUTHORIZED, "wrong username or password");
     } else if ((rc = start_session(r, db_int(&res, 0, 0), token, &expires)) != DB_OK) {
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     } else {
         out = json_object_new_object();
         json_object_object_add(out, "token", json_object_new_string(token));
@@ -114,7 +114,7 @@ void h_logout(struct req *r, const struct route_args *a)
         rc = db_exec(r->w->db, "DELETE FROM sessions WHERE token_hash = ?",
                      DB_ARGS(DB_BLOB(hash, sizeof(hash))), NULL, NULL);
         if (rc != DB_OK) {
-            rs_reply_db_error(r, rc, "");
+            rs_reply_db_error(r, err_from_db(rc), "");
             return;
         }
     }

@@ -243,7 +243,7 @@ void h_logs(struct req *r, const struct route_args *a)
     lq.p[lq.n++] = DB_INT(lq.limit + 1);
     rc = db_query(r->w->db, sql_for(lq.mask), lq.p, lq.n, &res);
     if (rc != DB_OK) {
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
         db_res_free(&res);
         return;
     }

@@ -173,16 +173,24 @@ bool rs_query_time_ms(struct req *r, const char *name, long long *ms, bool *pres
     return true;
 }
 
-void rs_reply_db_error(struct req *r, int rc, const char *what)
+void rs_reply_db_error(struct req *r, enum err e, const char *what)
 {
-    if (rc == DB_EDOWN)
+    if (e == ERR_DB_UNAVAILABLE)
         reply_error(r, ERR_DB_UNAVAILABLE, "the database is unreachable; try again shortly");
-    else if (rc == DB_EDUP)
+    else if (e == ERR_CONFLICT)
         reply_error(r, ERR_CONFLICT, "%s", what);
-    else if (rc == DB_ERETRY)
-        reply_error(r, ERR_DB_UNAVAILABLE, "the database stayed busy (lock conflicts); try again");
+    else if (e == ERR_DB_BUSY)
+        reply_error(r, ERR_DB_BUSY, "the database stayed busy (lock conflicts); try again");
     else
         reply_error(r, ERR_INTERNAL, "a database error occurred (see the application log)");
+}
+
+void rs_reply_hook_error(struct req *r, enum err e, const char *msg)
+{
+    if (msg[0] != '\0')
+        reply_error(r, e, "%s", msg);
+    else
+        rs_reply_db_error(r, e, "");
 }
 
 void rs_reply_list(struct req *r, struct json_object *items, long long total)
@@ -351,7 +359,7 @@ void rs_list(struct req *r, const struct resource *rs, const char *sql_page, con
     if (rc == DB_OK)
         rc = db_query(r->w->db, sql_count, p, i - 2, &count);
     if (rc != DB_OK) {
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     } else {
         struct json_object *items = json_object_new_array();
         for (i = 0; i < res.nrows; i++)
@@ -368,7 +376,7 @@ void rs_get(struct req *r, const struct resource *rs, long long id)
     int rc = rs_fetch(r, rs, id, &o);
 
     if (rc != DB_OK)
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else if (o == NULL)
         reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, id);
     else
@@ -381,7 +389,7 @@ void rs_reply_created(struct req *r, const struct resource *rs, long long id)
     int rc = rs_fetch(r, rs, id, &o);
 
     if (rc != DB_OK || o == NULL)
-        rs_reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
+        rs_reply_db_error(r, rc == DB_OK ? ERR_INTERNAL : err_from_db(rc), "");
     else
         reply_json(r, 201, o);
 }
@@ -394,7 +402,7 @@ void rs_delete(struct req *r, const struct resource *rs, long long id)
     if (rc == DB_OK && n > 0 && rs->bumps_pool)
         rc = store_bump_version(r->w->db);
     if (rc != DB_OK)
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else if (n == 0)
         reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, id);
     else
@@ -435,7 +443,7 @@ static void update_locked(struct req *r, const struct resource *rs, struct rs_up
     int rc;
 
     if ((rc = db_begin(db)) != DB_OK) {
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
         return;
     }
     rc = db_query(db, rs->sql_lock, DB_ARGS(DB_INT(u->id)), &res);
@@ -443,7 +451,7 @@ static void update_locked(struct req *r, const struct resource *rs, struct rs_up
         db_res_free(&res);
         db_rollback(db);
         if (rc != DB_OK)
-            rs_reply_db_error(r, rc, "");
+            rs_reply_db_error(r, err_from_db(rc), "");
         else
             reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, u->id);
         return;
@@ -457,10 +465,7 @@ static void update_locked(struct req *r, const struct resource *rs, struct rs_up
         e = hook(r, u, msg, sizeof(msg));
     if (e != ERR_OK) {
         db_rollback(db);
-        if (e == ERR_DB_UNAVAILABLE || e == ERR_INTERNAL)
-            rs_reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
-        else
-            reply_error(r, e, "%s", msg);
+        rs_reply_hook_error(r, e, msg);
         return;
     }
     n = rs_row_params(rs->fields, rs->nfields, u->after, p, tbuf);
@@ -476,7 +481,7 @@ static void update_locked(struct req *r, const struct resource *rs, struct rs_up
         db_rollback(db);
     if (rc != DB_OK) {
         snprintf(msg, sizeof(msg), "name: another %s already has this name", rs->noun);
-        rs_reply_db_error(r, rc, msg);
+        rs_reply_db_error(r, err_from_db(rc), msg);
         return;
     }
     rs_get(r, rs, u->id);

@@ -45,9 +45,14 @@ bool rs_query_id(struct req *r, const char *name, long long *out);
  * false when it is present but not a time. */
 bool rs_query_time_ms(struct req *r, const char *name, long long *ms, bool *present);
 
-/* Answers the error for a failed database call: 503 db_unavailable when
- * the server is unreachable, 409 conflict for a duplicate, else 500. */
-void rs_reply_db_error(struct req *r, int rc, const char *what);
+/* Answers the error for a failed database call (e from err_from_db):
+ * 503 db_unavailable when the server is unreachable or stayed busy, 409
+ * conflict with the message what for a duplicate, else 500. */
+void rs_reply_db_error(struct req *r, enum err e, const char *what);
+
+/* Answers the error a hook returned: its message in msg when it wrote one,
+ * else (a database failure) the words of rs_reply_db_error. */
+void rs_reply_hook_error(struct req *r, enum err e, const char *msg);
 
 /* Answers {"items": items, "total": total}; items is consumed. */
 void rs_reply_list(struct req *r, struct json_object *items, long long total);
@@ -102,7 +107,7 @@ struct rs_update_ctx {
 
 /* Runs inside the update's transaction, before the UPDATE.  Returns ERR_OK
  * or an error with a message for the client in msg; a database failure is
- * returned as ERR_DB_UNAVAILABLE or ERR_INTERNAL. */
+ * returned as err_from_db's error with msg left empty. */
 typedef enum err (*rs_update_hook)(struct req *r, struct rs_update_ctx *u, char *msg,
                                    size_t msglen);
 

@@ -53,27 +53,24 @@ static enum err check_rule(struct req *r, struct json_object *o, char *msg, size
 {
     struct rule *compiled = rule_compile(o, msg, len);
     long long up = rs_jint(o, "upstream_id", 0);
-    int rc;
+    enum db_rc rc;
+    bool found;
 
     if (compiled == NULL)
         return ERR_INVALID_FIELD;
     rule_free(compiled);
     if (up == 0)
         return ERR_OK;
-    rc = store_upstream_exists(r->w->db, up);
-    if (rc == DB_EFAIL) {
+    rc = store_upstream_exists(r->w->db, up, &found);
+    if (rc != DB_OK) {
+        msg[0] = '\0';
+        return err_from_db(rc);
+    }
+    if (!found) {
         snprintf(msg, len, "upstream_id: upstream %lld does not exist", up);
         return ERR_INVALID_FIELD;
     }
-    return rc == DB_OK ? ERR_OK : rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
-}
-
-static void reply_check_error(struct req *r, enum err e, const char *msg)
-{
-    if (e == ERR_INVALID_FIELD)
-        reply_error(r, e, "%s", msg);
-    else
-        rs_reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
+    return ERR_OK;
 }
 
 void h_rules_list(struct req *r, const struct route_args *a)
@@ -110,7 +107,7 @@ void h_rules_create(struct req *r, const struct route_args *a)
         return;
     valid_defaults(o, fields, rules.nfields);
     if ((e = check_rule(r, o, msg, sizeof(msg))) != ERR_OK) {
-        reply_check_error(r, e, msg);
+        rs_reply_hook_error(r, e, msg);
         json_object_put(o);
         return;
     }
@@ -123,7 +120,7 @@ void h_rules_create(struct req *r, const struct route_args *a)
     if (rc == DB_OK)
         rc = store_bump_version(r->w->db);
     if (rc != DB_OK)
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else
         rs_reply_created(r, &rules, (long long)id);
     json_object_put(o);
@@ -267,7 +264,7 @@ void h_rules_test(struct req *r, const struct route_args *a)
         rule_json = stored_rule(r, rs_jint(o, "rule_id", 0), &rc);
         if (rc != DB_OK || rule_json == NULL) {
             if (rc != DB_OK)
-                rs_reply_db_error(r, rc, "");
+                rs_reply_db_error(r, err_from_db(rc), "");
             else
                 reply_error(r, ERR_NOT_FOUND, "rule %lld does not exist", rs_jint(o, "rule_id", 0));
             goto out;

@@ -373,7 +373,7 @@ void h_stats(struct req *r, const struct route_args *a)
         rc = add_series(r, &rg, out);
     if (rc != DB_OK) {
         json_object_put(out);
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
         return;
     }
     reply_json(r, 200, out);

@@ -56,13 +56,14 @@ static enum err check_upstreams(struct req *r, struct json_object *o, char *msg,
         return ERR_OK;
     for (i = 0; i < json_object_array_length(list); i++) {
         long long id = json_object_get_int64(json_object_array_get_idx(list, i));
-        int rc = store_upstream_exists(r->w->db, id);
-        if (rc == DB_EFAIL) {
+        bool found;
+        enum db_rc rc = store_upstream_exists(r->w->db, id, &found);
+        if (rc != DB_OK)
+            return err_from_db(rc);
+        if (!found) {
             snprintf(msg, len, "upstreams: upstream %lld does not exist", id);
             return ERR_INVALID_FIELD;
         }
-        if (rc != DB_OK)
-            return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
     }
     return ERR_OK;
 }
@@ -82,7 +83,7 @@ void h_tokens_get(struct req *r, const struct route_args *a)
 void h_tokens_create(struct req *r, const struct route_args *a)
 {
     struct json_object *o = rs_body_valid(r, fields, tokens.nfields, true), *created = NULL;
-    char token[64], msg[160], masked[MASK_MAX];
+    char token[64], msg[160] = "", masked[MASK_MAX];
     unsigned char hash[SHA256_LEN];
     struct db_param p[16];
     char tbuf[16][24];
@@ -96,10 +97,7 @@ void h_tokens_create(struct req *r, const struct route_args *a)
         return;
     valid_defaults(o, fields, tokens.nfields);
     if ((e = check_upstreams(r, o, msg, sizeof(msg))) != ERR_OK) {
-        if (e == ERR_INVALID_FIELD)
-            reply_error(r, e, "%s", msg);
-        else
-            rs_reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
+        rs_reply_hook_error(r, e, msg);
         goto out;
     }
     memcpy(token, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
@@ -122,7 +120,7 @@ void h_tokens_create(struct req *r, const struct route_args *a)
     if (rc == DB_OK)
         rc = rs_fetch(r, &tokens, (long long)id, &created);
     if (rc != DB_OK || created == NULL) {
-        rs_reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
+        rs_reply_db_error(r, rc == DB_OK ? ERR_INTERNAL : err_from_db(rc), "");
         goto out;
     }
     /* The only time the value leaves the gateway. */

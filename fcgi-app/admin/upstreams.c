@@ -114,7 +114,7 @@ void h_upstreams_create(struct req *r, const struct route_args *a)
         reply_error(r, ERR_CONFLICT, "name: an upstream named %s already exists",
                     rs_jstr(o, "name"));
     else if (rc != DB_OK)
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else
         rs_reply_created(r, &upstreams, (long long)id);
     json_object_put(o);

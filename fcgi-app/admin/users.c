@@ -93,7 +93,7 @@ void h_users_create(struct req *r, const struct route_args *a)
     if (rc == DB_EDUP)
         reply_error(r, ERR_CONFLICT, "username: %s is taken", rs_jstr(o, "username"));
     else if (rc != DB_OK)
-        rs_reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else
         rs_reply_created(r, &users, (long long)id);
     free(hash);
@@ -118,7 +118,7 @@ static enum err user_update_hook(struct req *r, struct rs_update_ctx *u, char *m
         rc = db_exec(r->w->db, "DELETE FROM sessions WHERE user_id = ?", DB_ARGS(DB_INT(u->id)),
                      NULL, NULL);
         if (rc != DB_OK)
-            return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
+            return err_from_db(rc);
     }
     return ERR_OK;
 }
