@@ -19,12 +19,12 @@
 #define IMPORT_COLS 7
 
 static const struct vfield import_fields[] = {
-    {"upstream_id", VT_INT, VF_REQUIRED, 1, INT64_MAX, NULL, NULL},
-    {"keys", VT_ARRAY, 0, 0, 0, NULL, NULL},
-    {"text", VT_STRING, 0, 0, 1LL << 30, NULL, NULL},
-    {"weight", VT_INT, 0, 1, 1000000, NULL, NULL},
-    {"daily_quota", VT_INT, 0, 0, 1000000000000LL, NULL, NULL},
-    {"rpm_limit", VT_INT, 0, 0, 1000000, NULL, NULL},
+    {.name = "upstream_id", .type = VT_INT, .flags = VF_REQUIRED, .min = 1, .max = INT64_MAX},
+    {.name = "keys", .type = VT_ARRAY},
+    {.name = "text", .type = VT_STRING, .min = 0, .max = 1LL << 30},
+    {.name = "weight", .type = VT_INT, .min = 1, .max = 1000000},
+    {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL},
+    {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000},
 };
 
 /* One candidate key of an import: where its text is and what it became. */
@@ -201,7 +201,8 @@ static void reply_import(struct req *r, unsigned long long created, long long du
 
 void h_keys_import(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = rs_body_valid(r, import_fields, 6, true), *list = NULL;
+    struct json_object *o = rs_body_valid(r, import_fields, NELEM(import_fields), true),
+                       *list = NULL;
     struct import im = {NULL, 0, 0, 0, false};
     struct key_sealed *ks = NULL;
     bool *keep = NULL;
@@ -275,9 +276,14 @@ static const char *check_action(const char *s)
 }
 
 static const struct vfield batch_fields[] = {
-    {"ids", VT_INT_LIST, VF_REQUIRED, 1, BATCH_MAX, NULL, NULL},
-    {"action", VT_STRING, VF_REQUIRED, 1, 16, check_action, NULL},
-    {"duration_s", VT_INT, 0, 0, 315360000, NULL, NULL},
+    {.name = "ids", .type = VT_INT_LIST, .flags = VF_REQUIRED, .min = 1, .max = BATCH_MAX},
+    {.name = "action",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 1,
+     .max = 16,
+     .check = check_action},
+    {.name = "duration_s", .type = VT_INT, .min = 0, .max = 315360000},
 };
 
 #define JOIN_IDS                                                                                   \
@@ -378,7 +384,8 @@ static int counters_body(struct db *db, void *arg)
 
 void h_keys_batch(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = rs_body_valid(r, batch_fields, 3, true), *ids = NULL, *uniq = NULL;
+    struct json_object *o = rs_body_valid(r, batch_fields, NELEM(batch_fields), true), *ids = NULL,
+                       *uniq = NULL;
     unsigned long long affected = 0;
     const char *action, *idtext;
     char until[24] = "";

@@ -13,12 +13,13 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "core/nelem.h"
 
 #define SESSION_PREFIX "ses_"
 
 static const struct vfield login_fields[] = {
-    {"username", VT_STRING, VF_REQUIRED, 1, 64, NULL, NULL},
-    {"password", VT_STRING, VF_REQUIRED, 1, 256, NULL, NULL},
+    {.name = "username", .type = VT_STRING, .flags = VF_REQUIRED, .min = 1, .max = 64},
+    {.name = "password", .type = VT_STRING, .flags = VF_REQUIRED, .min = 1, .max = 256},
 };
 
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
@@ -69,7 +70,7 @@ static int start_session(struct req *r, long long user_id, char *token, time_t *
 
 void h_login(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = rs_body_valid(r, login_fields, 2, true), *out;
+    struct json_object *o = rs_body_valid(r, login_fields, NELEM(login_fields), true), *out;
     char token[64], stamp[32];
     struct db_res res;
     time_t expires;

@@ -61,10 +61,14 @@ static const char *sql_for(unsigned mask)
     return sql;
 }
 
+/* One parameter per filter, two more for the cursor (three in all), and
+ * the limit. */
+#define LOG_PARAMS_MAX (F__MAX + 3)
+
 struct log_query {
     long long status_class, status; /* 0 when not filtered */
     unsigned mask;
-    struct db_param p[16];
+    struct db_param p[LOG_PARAMS_MAX];
     unsigned n;
     long long limit;
     char from[32], to[32], pattern[620], cur_ts[32];

@@ -17,6 +17,7 @@ void suite_proxy_path(void);
 void suite_rule(void);
 void suite_jsonpath(void);
 void suite_resettime(void);
+void suite_resource(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
