@@ -258,8 +258,8 @@ static bool build_writes(struct resource *rs, const char *cols)
 }
 
 /* Builds every statement; false when memory ran out or the list has more
- * than RS_FILTERS_MAX filter parameters.  What was built is then left as
- * it is, unused. */
+ * than RS_FILTERS_MAX filter parameters (what was built is then not used,
+ * and the next call tries again). */
 static bool build(struct resource *rs)
 {
     const char *filter = rs->list_filter != NULL ? rs->list_filter : "";

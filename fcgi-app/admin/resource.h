@@ -1,8 +1,10 @@
 /*
  * What the admin handlers share: the JSON body, query parameters, paging,
  * turning database rows into JSON objects by a field table (core/valid.h)
- * and JSON objects into statement parameters, and database errors into the
- * contract's errors.
+ * and JSON objects into statement parameters, database errors into the
+ * contract's errors (admin/resource_io.c), and the resource: a table from
+ * which its statements are built, with list, get, create, update and
+ * delete (admin/resource.c).
  */
 #ifndef APIGW_RESOURCE_H
 #define APIGW_RESOURCE_H
@@ -99,16 +101,16 @@ struct rs_extra {
     const char *value;
 };
 
-/* The statements of a resource, built once from its table (rs_build). */
+/* The statements of a resource, built once from its table (rs_build):
+ *   get     SELECT <fields> FROM <table> WHERE id = ?, and lock the same FOR UPDATE;
+ *   update  UPDATE <table> SET <writable fields>, <update_extra>, updated_at ...;
+ *   insert  INSERT INTO <table> (<writable fields>, <insert_extra>, created_at, ...);
+ *   del     DELETE FROM <table> WHERE id = ?;
+ *   page    SELECT <fields> FROM <table> <list_filter> ORDER BY ... LIMIT ? OFFSET ?;
+ *   count   SELECT COUNT(*) FROM <table> <list_filter>.
+ * A list-only resource has page and count alone. */
 struct rs_sql {
-    const char *get;    /* SELECT <fields> FROM <table> WHERE id = ? */
-    const char *lock;   /* the same with FOR UPDATE */
-    const char *update; /* UPDATE <table> SET <writable fields>, <update_extra>, updated_at ... */
-    const char
-        *insert;      /* INSERT INTO <table> (<writable fields>, <insert_extra>, created_at, ...) */
-    const char *del;  /* DELETE FROM <table> WHERE id = ? */
-    const char *page; /* SELECT <fields> FROM <table> <list_filter> ORDER BY ... LIMIT ? OFFSET ? */
-    const char *count; /* SELECT COUNT(*) FROM <table> <list_filter> */
+    const char *get, *lock, *update, *insert, *del, *page, *count;
     unsigned update_params, insert_params, filter_params; /* the ? of each */
 };
 
@@ -133,8 +135,8 @@ struct resource {
 };
 
 /* Builds the statements of rs once (later calls return at once).  Returns
- * false, after logging, when memory ran out.  The texts live as long as
- * the process: they name prepared statements. */
+ * false, after logging, when memory ran out or the table passes a maximum.
+ * The texts live as long as the process: they name prepared statements. */
 bool rs_build(struct resource *rs);
 
 /* What a create or update hook sees and may add to. */
