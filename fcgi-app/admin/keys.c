@@ -166,7 +166,7 @@ void h_keys_create(struct req *r, const struct route_args *a)
 
     (void)a;
     rs_create(r, &admin_keys, seal_key, &ks);
-    memset(&ks, 0, sizeof(ks));
+    crypto_wipe(&ks, sizeof(ks));
 }
 
 /* A manual status change is recorded in the key's history. */

@@ -114,7 +114,7 @@ void h_tokens_create(struct req *r, const struct route_args *a)
 
     (void)a;
     rs_create(r, &admin_tokens, make_token, &t);
-    memset(&t, 0, sizeof(t));
+    crypto_wipe(&t, sizeof(t));
 }
 
 static enum err token_update_hook(struct req *r, struct rs_write *u, char *msg, size_t len)
