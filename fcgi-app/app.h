@@ -5,6 +5,11 @@
  * and the shared caches.  One struct worker per thread: its MariaDB
  * connection, its reused CURL handle and its random-number state.  Nothing
  * per request lives here; that is struct req (http.h).
+ *
+ * Configurations are reference-counted, like pool snapshots: whoever reads
+ * one holds a reference to it (a request for its whole life, a thread for
+ * as long as it keeps the pointer), and a replaced configuration is freed
+ * when its last reference goes.
  */
 #ifndef APIGW_APP_H
 #define APIGW_APP_H
@@ -12,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -21,11 +27,16 @@ struct db;
 struct alerter;
 
 struct app {
-    _Atomic(struct config *) cfg; /* current configuration */
-    atomic_bool stopping;         /* set by SIGTERM/SIGINT */
-    int listen_fd;                /* FastCGI listening socket, -1 in CGI mode */
-    bool cgi;                     /* true when serving one plain CGI request */
-    struct worker *workers;       /* the worker threads, for the drain */
+    pthread_mutex_t cfg_lock; /* guards cfg */
+    const struct config *cfg; /* in force now; the app holds one reference */
+    /* The configuration service_init started with: the pool cache, the
+     * request log writer and the alert thread keep pointers into it, so
+     * the service holds one reference until service_shutdown. */
+    const struct config *service_cfg;
+    atomic_bool stopping;   /* set by SIGTERM/SIGINT */
+    int listen_fd;          /* FastCGI listening socket, -1 in CGI mode */
+    bool cgi;               /* true when serving one plain CGI request */
+    struct worker *workers; /* the worker threads, for the drain */
     long long nworkers;
     struct pool_cache pool;  /* upstreams, keys and tokens (core/pool.h) */
     struct reqlog *reqlog;   /* the request log writer (core/reqlog.h) */
@@ -48,9 +59,27 @@ struct worker {
     int idle_fd;
 };
 
-/* The configuration in force now.  It stays valid for the life of the
- * process (replaced configurations are kept until exit). */
-const struct config *app_config(struct app *app);
+/* Reads the configuration file at path (NULL: $APIGW_CONFIG or the
+ * default) into a new reference-counted configuration; the caller holds
+ * its first reference.  Returns NULL, with the reason in err, when the
+ * file is refused or memory runs out. */
+const struct config *app_config_load(const char *path, char *err, size_t errlen);
+
+/* Takes a reference to the configuration in force now (NULL before the
+ * first app_config_set).  The pointer stays valid until the caller gives
+ * it back with app_config_release, whatever reloads happen meanwhile. */
+const struct config *app_config_acquire(struct app *app);
+
+/* Drops one reference taken by app_config_acquire or app_config_load; the
+ * last one frees the configuration.  NULL is ignored. */
+void app_config_release(const struct config *c);
+
+/* Puts c (from app_config_load) in force with a reference of the app's
+ * own (the caller keeps its reference and releases it as usual), and
+ * drops the app's reference to the configuration it replaces: that one
+ * lives on until its last holder releases it.  NULL puts nothing in force
+ * (at exit). */
+void app_config_set(struct app *app, const struct config *c);
 
 /* A fresh 64-bit random number from the worker's generator. */
 uint64_t worker_random(struct worker *w);

@@ -11,6 +11,23 @@
 
 #define TOKEN_MAX 512
 
+static const char *const role_names[ROLE__MAX] = {"public", "viewer", "operator", "admin"};
+
+const char *role_name(enum role role)
+{
+    return (unsigned)role < ROLE__MAX ? role_names[role] : NULL;
+}
+
+enum role role_parse(const char *name)
+{
+    int i;
+
+    for (i = ROLE_VIEWER; i < ROLE__MAX; i++)
+        if (name != NULL && strcmp(name, role_names[i]) == 0)
+            return (enum role)i;
+    return ROLE_PUBLIC;
+}
+
 size_t auth_bearer_value(const char *h, char *out, size_t outlen)
 {
     size_t n;

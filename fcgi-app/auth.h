@@ -9,9 +9,23 @@
 #include <stddef.h>
 
 #include "core/err.h"
-#include "route.h"
 
 struct req;
+
+/* What a caller may do, from least to most.  Every admin route names the
+ * least role it needs (route.h). */
+enum role {
+    ROLE_PUBLIC = 0, /* no credential needed */
+    ROLE_VIEWER,
+    ROLE_OPERATOR,
+    ROLE_ADMIN,
+    ROLE__MAX
+};
+
+/* The name of a role ("viewer"), or NULL; role_parse does the reverse and
+ * returns ROLE_PUBLIC for an unknown name. */
+const char *role_name(enum role role);
+enum role role_parse(const char *name);
 
 /* Copies the bearer token of the Authorization header into out; returns
  * its length, or 0 when there is none. */

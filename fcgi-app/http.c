@@ -13,9 +13,10 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "core/url.h"
 
-#define HEAD_CAP (64u << 10)
+/* Room for what send_head puts around the collected headers: the status
+ * line, X-Gateway-Request-Id and the blank line. */
+#define HEAD_FRAME_MAX 256
 
 const char *req_param(const struct req *r, const char *name)
 {
@@ -113,7 +114,7 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
     r->status = 200;
     r->query = "";
     buf_init(&r->body, (size_t)cfg->max_body_bytes);
-    buf_init(&r->head, HEAD_CAP);
+    buf_init(&r->head, HTTP_HEAD_MAX);
     rnd = worker_random(w);
     snprintf(r->id, sizeof(r->id), "%016llx", (unsigned long long)rnd);
 
@@ -140,27 +141,7 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
 enum query_rc req_query_nth(const struct req *r, const char *name, unsigned nth, char *out,
                             size_t outlen)
 {
-    size_t nlen = strlen(name);
-    const char *p = r->query;
-
-    while (*p != '\0') {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=') &&
-            nth-- == 0) {
-            const char *v = len == nlen ? p + len : p + nlen + 1;
-            size_t vlen = len == nlen ? 0 : len - nlen - 1;
-            if (url_decode(v, vlen, true, out, outlen) < 0) {
-                out[0] = '\0';
-                return QUERY_MALFORMED;
-            }
-            return QUERY_PRESENT;
-        }
-        p += len;
-        if (*p == '&')
-            p++;
-    }
-    return QUERY_ABSENT;
+    return query_nth(r->query, name, nth, out, outlen);
 }
 
 enum query_rc req_query_get(const struct req *r, const char *name, char *out, size_t outlen)
@@ -200,7 +181,7 @@ static int send_head(struct req *r)
     int rc;
 
     r->head_sent = true;
-    buf_init(&h, HEAD_CAP + 256);
+    buf_init(&h, HTTP_HEAD_MAX + HEAD_FRAME_MAX);
     rc = buf_printf(&h, "Status: %d %s\r\n%sX-Gateway-Request-Id: %s\r\n\r\n", r->status,
                     http_reason(r->status), buf_str(&r->head), r->id);
     if (rc == 0)

@@ -15,10 +15,15 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "query.h"
 
 struct json_object;
 struct worker;
 struct config;
+
+/* The most bytes of HTTP response headers kept in memory: those a handler
+ * adds with resp_header, and those an upstream answers with. */
+#define HTTP_HEAD_MAX (64u << 10)
 
 /* Where a request's bytes come from and go to. */
 struct http_io {
@@ -35,6 +40,8 @@ struct http_io {
 
 struct req {
     struct worker *w;
+    /* The configuration in force when the request started; service_request
+     * holds a reference to it until the request ends (app.h). */
     const struct config *cfg;
     const struct http_io *io;
     char **env;
@@ -74,8 +81,6 @@ const char *req_param(const struct req *r, const char *name);
 /* A request header by its HTTP name, case-insensitive ("X-Api-Key"), or
  * NULL.  Content-Type and Content-Length are found too. */
 const char *req_header(const struct req *r, const char *name);
-
-enum query_rc { QUERY_ABSENT, QUERY_PRESENT, QUERY_MALFORMED };
 
 /* Finds a query parameter and writes its decoded value (%XX and +) into
  * out.  QUERY_MALFORMED: a bad or NUL escape (out is then empty).  Values

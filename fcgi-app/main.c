@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,17 +24,11 @@
 #include "core/log.h"
 #include "core/resettime.h"
 #include "http.h"
-#include "route.h"
 #include "service.h"
-#include "core/nelem.h"
 
 extern char **environ;
 
-static struct app the_app;
-
-/* Replaced configurations are kept until exit: a worker may still read one. */
-static struct config *retired[64];
-static unsigned nretired;
+static struct app the_app = {.cfg_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void usage(FILE *f)
 {
@@ -123,33 +116,28 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Reads the configuration file again and puts it in force; requests that
+ * started before keep the one they hold. */
 static void reload_config(struct app *app)
 {
-    struct config *old = atomic_load(&app->cfg), *fresh;
+    const struct config *old = app_config_acquire(app), *fresh;
     char err[512];
 
-    fresh = calloc(1, sizeof(*fresh));
-    if (fresh == NULL)
-        return;
-    if (config_load(fresh, old->path, err, sizeof(err)) != 0) {
+    fresh = app_config_load(old->path, err, sizeof(err));
+    if (fresh == NULL) {
         log_error("reload refused, keeping the running configuration: %s", err);
-        free(fresh);
+        app_config_release(old);
         return;
     }
-    if (nretired == NELEM(retired)) {
-        log_error("reload refused: too many reloads in one process lifetime");
-        config_free(fresh);
-        free(fresh);
-        return;
-    }
-    retired[nretired++] = old;
-    atomic_store(&app->cfg, fresh);
+    app_config_set(app, fresh);
     if (strcmp(old->quota_reset_tz, fresh->quota_reset_tz) != 0 ||
         old->quota_reset_hour != fresh->quota_reset_hour)
         log_warn("quota_reset_tz and quota_reset_hour take effect after a restart");
+    app_config_release(old);
     log_set_level(log_level_from_name(fresh->log_level));
     log_info("configuration reloaded from %s (db_*, workers and fcgi_socket need a restart)",
              fresh->path);
+    app_config_release(fresh);
 }
 
 static void close_idle_connections(struct app *app)
@@ -220,31 +208,39 @@ static int run_cgi(struct app *app)
 {
     struct worker w = {.app = app, .id = 0};
     struct http_io io = {stdio_read, stdio_write, stdio_flush, -1, NULL, false};
+    const struct config *cfg = app_config_acquire(app); /* for the connection */
 
     worker_seed(&w);
-    w.db = db_new(app_config(app), false);
-    if (w.db == NULL)
+    w.db = db_new(cfg, false);
+    if (w.db == NULL) {
+        app_config_release(cfg);
         return 1;
+    }
     service_init(app);
     service_request(&w, &io, environ);
     fflush(stdout);
     service_worker_end(&w);
     service_shutdown(app);
     db_free(w.db);
+    app_config_release(cfg);
     return 0;
 }
 
 static int run_fcgi(struct app *app)
 {
-    const struct config *cfg = app_config(app);
+    /* The workers' connections keep this configuration: it is held until
+     * they are closed. */
+    const struct config *cfg = app_config_acquire(app);
     long long n = cfg->workers, started = 0, i;
     struct worker *workers = calloc((size_t)n, sizeof(*workers));
     pthread_t sig_thread;
     pthread_attr_t attr;
     int64_t deadline;
 
-    if (workers == NULL)
+    if (workers == NULL) {
+        app_config_release(cfg);
         return 1;
+    }
     service_init(app);
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 1u << 20);
@@ -284,8 +280,11 @@ static int run_fcgi(struct app *app)
     }
     service_shutdown(app);
     log_info("stopped");
-    if (i == started)
+    /* Workers still running keep their connection and its configuration. */
+    if (i == started) {
         free(workers);
+        app_config_release(cfg);
+    }
     return 0;
 }
 
@@ -293,7 +292,7 @@ int main(int argc, char **argv)
 {
     const char *cfg_path = NULL, *sock = NULL, *get_key = NULL;
     bool check_only = false;
-    struct config *cfg;
+    const struct config *cfg;
     char err[512];
     sigset_t set;
     int i, rc;
@@ -315,10 +314,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL || config_load(cfg, cfg_path, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", cfg ? err : "out of memory");
-        free(cfg);
+    cfg = app_config_load(cfg_path, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "%s\n", err);
         return 2;
     }
     if (get_key != NULL || check_only) {
@@ -332,12 +330,11 @@ int main(int argc, char **argv)
         } else {
             printf("%s\n", val);
         }
-        config_free(cfg);
-        free(cfg);
+        app_config_release(cfg);
         return rc;
     }
     log_set_level(log_level_from_name(cfg->log_level));
-    atomic_store(&the_app.cfg, cfg);
+    app_config_set(&the_app, cfg);
     /* Changing the time zone is not thread-safe: work out the quota resets
      * now, before any thread starts. */
     reset_schedule_init(cfg->quota_reset_tz, (int)cfg->quota_reset_hour, time(NULL));
@@ -359,12 +356,8 @@ int main(int argc, char **argv)
     rc = the_app.cgi ? run_cgi(&the_app) : run_fcgi(&the_app);
     curl_global_cleanup();
     db_library_end();
-    for (i = 0; i < (int)nretired; i++) {
-        config_free(retired[i]);
-        free(retired[i]);
-    }
-    cfg = atomic_load(&the_app.cfg);
-    config_free(cfg);
-    free(cfg);
+    /* Requests still running (after the drain timed out) keep theirs. */
+    app_config_set(&the_app, NULL);
+    app_config_release(cfg);
     return rc;
 }

@@ -79,23 +79,6 @@ static const struct route routes[] = {
 
 #define NROUTES (NELEM(routes))
 
-static const char *const role_names[ROLE__MAX] = {"public", "viewer", "operator", "admin"};
-
-const char *role_name(enum role role)
-{
-    return (unsigned)role < ROLE__MAX ? role_names[role] : NULL;
-}
-
-enum role role_parse(const char *name)
-{
-    int i;
-
-    for (i = ROLE_VIEWER; i < ROLE__MAX; i++)
-        if (name != NULL && strcmp(name, role_names[i]) == 0)
-            return (enum role)i;
-    return ROLE_PUBLIC;
-}
-
 /* Matches path against pattern segment by segment; {id} takes a positive
  * integer.  A single trailing slash on the path is ignored. */
 static bool match(const char *pattern, const char *path, struct route_args *a)
@@ -148,29 +131,34 @@ static bool authorize(struct req *r, enum role need)
     return true;
 }
 
-void route_dispatch(struct req *r)
+enum err route_find(const char *method, const char *path, struct route_match *m)
 {
     struct route_args a = {0};
-    struct buf allow;
     bool path_known = false;
     size_t i;
 
     for (i = 0; i < NROUTES; i++) {
         const struct route *rt = &routes[i];
-        if (!match(rt->pattern, r->path, &a))
+        if (!match(rt->pattern, path, &a))
             continue;
         path_known = true;
-        if (strcmp(rt->method, "*") != 0 && strcmp(rt->method, r->method) != 0)
+        if (strcmp(rt->method, "*") != 0 && strcmp(rt->method, method) != 0)
             continue;
-        if (rt->need > ROLE_PUBLIC && !authorize(r, rt->need))
-            return;
-        rt->fn(r, &a);
-        return;
+        m->fn = rt->fn;
+        m->need = rt->need;
+        m->args = a;
+        return ERR_OK;
     }
-    if (!path_known) {
-        reply_error(r, ERR_NOT_FOUND, "no route for %.200s", r->path);
-        return;
-    }
+    return path_known ? ERR_METHOD_NOT_ALLOWED : ERR_NOT_FOUND;
+}
+
+/* Answers 405 with the methods the path takes, in an Allow header. */
+static void reply_not_allowed(struct req *r)
+{
+    struct route_args a = {0};
+    struct buf allow;
+    size_t i;
+
     buf_init(&allow, 256);
     for (i = 0; i < NROUTES; i++)
         if (match(routes[i].pattern, r->path, &a))
@@ -179,4 +167,22 @@ void route_dispatch(struct req *r)
     reply_error(r, ERR_METHOD_NOT_ALLOWED, "%s is not allowed on %.200s (allowed: %s)", r->method,
                 r->path, buf_str(&allow));
     buf_free(&allow);
+}
+
+void route_dispatch(struct req *r)
+{
+    struct route_match m;
+    enum err e = route_find(r->method, r->path, &m);
+
+    if (e == ERR_NOT_FOUND) {
+        reply_error(r, ERR_NOT_FOUND, "no route for %.200s", r->path);
+        return;
+    }
+    if (e != ERR_OK) {
+        reply_not_allowed(r);
+        return;
+    }
+    if (m.need > ROLE_PUBLIC && !authorize(r, m.need))
+        return;
+    m.fn(r, &m.args);
 }

@@ -7,15 +7,10 @@
 #ifndef APIGW_ROUTE_H
 #define APIGW_ROUTE_H
 
-struct req;
+#include "auth.h"
+#include "core/err.h"
 
-enum role {
-    ROLE_PUBLIC = 0, /* no credential needed */
-    ROLE_VIEWER,
-    ROLE_OPERATOR,
-    ROLE_ADMIN,
-    ROLE__MAX
-};
+struct req;
 
 /* What the pattern captured: the {id} segment, when there is one. */
 struct route_args {
@@ -24,13 +19,22 @@ struct route_args {
 
 typedef void (*route_fn)(struct req *r, const struct route_args *a);
 
+/* A route that takes a request: its handler, the least role a caller
+ * needs, and what the pattern captured. */
+struct route_match {
+    route_fn fn;
+    enum role need;
+    struct route_args args;
+};
+
+/* Finds the route for method on path (the raw path, without the query),
+ * checking neither credential nor role.  Returns ERR_OK and fills m;
+ * ERR_NOT_FOUND when no route has the path; ERR_METHOD_NOT_ALLOWED when
+ * routes have the path but none takes the method (m is then untouched). */
+enum err route_find(const char *method, const char *path, struct route_match *m);
+
 /* Finds the route for the request, checks method and role, and runs it;
  * answers 404, 405, 401 or 403 itself when it cannot. */
 void route_dispatch(struct req *r);
-
-/* The name of a role ("viewer"), or NULL; role_parse does the reverse and
- * returns ROLE_PUBLIC for an unknown name. */
-const char *role_name(enum role role);
-enum role role_parse(const char *name);
 
 #endif

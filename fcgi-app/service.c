@@ -1,8 +1,6 @@
 #include "service.h"
 
 #include <curl/curl.h>
-#include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -14,51 +12,37 @@
 #include "http.h"
 #include "route.h"
 
-const struct config *app_config(struct app *app)
-{
-    return atomic_load(&app->cfg);
-}
-
-void worker_seed(struct worker *w)
-{
-    if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng))
-        w->rng = (uint64_t)(uintptr_t)w ^ 0x9e3779b97f4a7c15ull;
-}
-
-/* splitmix64: fast, and good enough for ids, jitter and key picks. */
-uint64_t worker_random(struct worker *w)
-{
-    uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Checks the pool version every pool_refresh_ms, with its own connection. */
+/* Checks the pool version every pool_refresh_ms, with its own connection.
+ * The connection keeps the configuration it was made with; the interval
+ * is read from the one in force at each turn. */
 static void *refresher_main(void *arg)
 {
     struct app *app = arg;
-    struct db *db = db_new(app_config(app), false);
+    const struct config *start = app_config_acquire(app);
+    struct db *db = db_new(start, false);
 
     db_thread_init();
     while (db != NULL && !atomic_load(&app->stopping)) {
-        const struct config *cfg = app_config(app);
-        int64_t until = clock_mono_ms() + cfg->pool_refresh_ms;
-        pool_refresh(&app->pool, db, cfg->pool_refresh_ms);
+        const struct config *cfg = app_config_acquire(app);
+        long long every = cfg->pool_refresh_ms;
+        int64_t until = clock_mono_ms() + every;
+        app_config_release(cfg);
+        pool_refresh(&app->pool, db, every);
         while (!atomic_load(&app->stopping) && clock_mono_ms() < until)
             usleep(20000);
     }
     db_free(db);
+    app_config_release(start);
     db_thread_end();
     return NULL;
 }
 
 void service_init(struct app *app)
 {
-    const struct config *cfg = app_config(app);
+    const struct config *cfg = app_config_acquire(app);
     struct db *db;
 
+    app->service_cfg = cfg;
     pool_cache_init(&app->pool, cfg->enc_key);
     app->reqlog = reqlog_start(cfg);
     app->alerter = alerter_start(cfg);
@@ -77,7 +61,9 @@ void service_init(struct app *app)
 
 void service_request(struct worker *w, const struct http_io *io, char **env)
 {
-    const struct config *cfg = app_config(w->app);
+    /* The request holds the configuration in force when it started until
+     * it ends, whatever reloads happen meanwhile. */
+    const struct config *cfg = app_config_acquire(w->app);
     struct req r;
     enum err e;
 
@@ -92,6 +78,7 @@ void service_request(struct worker *w, const struct http_io *io, char **env)
     else
         route_dispatch(&r);
     req_finish(&r);
+    app_config_release(cfg);
 }
 
 void service_worker_end(struct worker *w)
@@ -115,4 +102,6 @@ void service_shutdown(struct app *app)
     alerter_stop(app->alerter);
     app->alerter = NULL;
     pool_cache_free(&app->pool);
+    app_config_release(app->service_cfg);
+    app->service_cfg = NULL;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "http.h"
 
 /* JSON has no NaN or Infinity, though json-c reads them. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "core/crypto.h"
 #include "admin/handlers.h"
 #include "http.h"

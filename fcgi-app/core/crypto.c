@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "core/utf8.h"
+
 static const unsigned char aad[] = "apigw-key-v1";
 
 int crypto_random(void *out, size_t n)
@@ -116,31 +118,6 @@ bool crypto_equal_str(const char *a, const char *b)
     crypto_sha256(a, strlen(a), ha);
     crypto_sha256(b, strlen(b), hb);
     return crypto_equal(ha, hb, SHA256_LEN);
-}
-
-/* Counts the characters of UTF-8 text (bytes that do not continue one). */
-static size_t utf8_chars(const char *s, size_t n)
-{
-    size_t i, c = 0;
-
-    for (i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xc0) != 0x80)
-            c++;
-    return c;
-}
-
-/* The byte length of the first k characters of s. */
-static size_t utf8_prefix(const char *s, size_t n, size_t k)
-{
-    size_t i = 0;
-
-    while (i < n && k > 0) {
-        i++;
-        while (i < n && ((unsigned char)s[i] & 0xc0) == 0x80)
-            i++;
-        k--;
-    }
-    return i;
 }
 
 void crypto_mask(const char *secret, size_t n, char out[MASK_MAX])

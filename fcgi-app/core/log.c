@@ -1,17 +1,19 @@
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static enum log_level max_level = LOG_INFO;
+/* Written on SIGHUP by the signal thread while workers read it. */
+static atomic_int max_level = LOG_INFO;
 
 static const char *const level_names[LOG__MAX] = {"error", "warn", "info", "debug"};
 
 void log_set_level(enum log_level level)
 {
-    max_level = level;
+    atomic_store_explicit(&max_level, (int)level, memory_order_relaxed);
 }
 
 enum log_level log_level_from_name(const char *name)
@@ -31,7 +33,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     time_t now;
     va_list ap;
 
-    if (level > max_level)
+    if ((int)level > atomic_load_explicit(&max_level, memory_order_relaxed))
         return;
     now = time(NULL);
     gmtime_r(&now, &tm);

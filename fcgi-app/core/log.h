@@ -7,7 +7,8 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG__MAX };
 
-/* Sets the most verbose level printed (LOG_INFO unless changed). */
+/* Sets the most verbose level printed (LOG_INFO unless changed).  Safe to
+ * call while other threads log. */
 void log_set_level(enum log_level level);
 
 /* The level for a configuration name ("error", "warn", "info", "debug");

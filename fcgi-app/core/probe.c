@@ -1,3 +1,4 @@
+#include "core/mask.h"
 #include "core/probe.h"
 
 #include <curl/curl.h>
@@ -148,24 +149,6 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
     return 0;
 }
 
-/* Copies src with every occurrence of the key replaced by its mask. */
-static void masked_copy(char *dst, size_t len, const char *src, const struct probe_target *t)
-{
-    size_t o = 0;
-
-    while (*src != '\0' && o + 1 < len) {
-        if (t->key_len > 0 && strncmp(src, t->key, t->key_len) == 0) {
-            o += (size_t)snprintf(dst + o, len - o, "%s", t->masked);
-            if (o >= len)
-                o = len - 1;
-            src += t->key_len;
-            continue;
-        }
-        dst[o++] = *src++;
-    }
-    dst[o] = '\0';
-}
-
 static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURLcode cc,
                         struct probe_result *res)
 {
@@ -178,9 +161,10 @@ static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURL
     res->error[0] = '\0';
     if (cc != CURLE_OK) {
         char raw[CURL_ERROR_SIZE + 64];
+        struct mask_secret secret = {t->key, t->key_len, t->masked};
         snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc),
                  x->errbuf[0] ? x->errbuf : "no detail");
-        masked_copy(res->error, sizeof(res->error), raw, t);
+        mask_text(res->error, sizeof(res->error), raw, strlen(raw), &secret, false);
     } else if (!res->ok) {
         snprintf(res->error, sizeof(res->error), "the upstream answered %ld", status);
     }

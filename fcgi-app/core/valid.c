@@ -7,41 +7,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-
-bool utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-
-    while (p < end) {
-        unsigned c = *p;
-        size_t len;
-        unsigned cp, i;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            len = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            len = 4, cp = c & 0x07;
-        else
-            return false;
-        if ((size_t)(end - p) < len)
-            return false;
-        for (i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += len;
-    }
-    return true;
-}
+#include "core/utf8.h"
 
 const struct vfield *valid_find(const struct vfield *f, size_t n, const char *name)
 {
@@ -171,7 +137,10 @@ enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, 
         const struct vfield *fd = valid_find(f, n, key);
         const char *bad;
         if (fd == NULL) {
-            snprintf(msg, msglen, "%.64s: unknown field", key);
+            /* At most 64 bytes of the name, cut on a character boundary so
+             * that the error stays valid UTF-8. */
+            size_t shown = strlen(key) > 64 ? utf8_floor(key, 64) : strlen(key);
+            snprintf(msg, msglen, "%.*s: unknown field", (int)shown, key);
             return ERR_INVALID_FIELD;
         }
         if (fd->flags & VF_READONLY)

@@ -51,9 +51,6 @@ void valid_defaults(struct json_object *obj, const struct vfield *f, size_t n);
 /* Looks a field up by name; NULL when the table has none. */
 const struct vfield *valid_find(const struct vfield *f, size_t n, const char *name);
 
-/* Whether n bytes are well-formed UTF-8 (no overlongs, no surrogates). */
-bool utf8_valid(const char *s, size_t n);
-
 /* Ready-made string checks. */
 const char *check_name_slug(const char *s);   /* [a-z0-9_-]{1,64} */
 const char *check_http_url(const char *s);    /* http(s)://host..., no query or fragment */

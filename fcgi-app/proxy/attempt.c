@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "app.h"
+#include "core/mask.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -452,29 +453,11 @@ static void set_method(CURL *c, const struct req *r)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
 }
 
-/* Copies src into dst with every occurrence of the key replaced by its
- * masked form. */
-static void mask_key(char *dst, size_t dstlen, const char *src, const struct pool_key *k)
-{
-    size_t o = 0;
-
-    while (*src != '\0' && o + 1 < dstlen) {
-        if (k->value_len > 0 && strncmp(src, k->value, k->value_len) == 0) {
-            o += (size_t)snprintf(dst + o, dstlen - o, "%s", k->masked);
-            if (o >= dstlen)
-                o = dstlen - 1;
-            src += k->value_len;
-            continue;
-        }
-        dst[o++] = *src++;
-    }
-    dst[o] = '\0';
-}
-
 static void describe_error(struct attempt *at, CURLcode cc, const char *errbuf,
                            struct attempt_error *err)
 {
     char raw[CURL_ERROR_SIZE + 64];
+    struct mask_secret secret = {at->key->value, at->key->value_len, at->key->masked};
 
     err->code = cc == CURLE_OPERATION_TIMEDOUT ? ERR_UPSTREAM_TIMEOUT : ERR_UPSTREAM_ERROR;
     if (at->sends > 1)
@@ -486,7 +469,7 @@ static void describe_error(struct attempt *at, CURLcode cc, const char *errbuf,
     else
         snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc),
                  errbuf[0] ? errbuf : "no detail");
-    mask_key(err->text, sizeof(err->text), raw, at->key);
+    mask_text(err->text, sizeof(err->text), raw, strlen(raw), &secret, false);
 }
 
 /* Whether the web server closed our connection: the client has gone. */

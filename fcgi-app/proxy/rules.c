@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "app.h"
+#include "core/mask.h"
+#include "core/utf8.h"
 #include "core/alert.h"
 #include "core/db.h"
 #include "core/log.h"
@@ -36,50 +38,6 @@ static bool belongs(const struct rule *r, enum rule_phase phase)
         return true;
     }
     return false;
-}
-
-/* Whether the key starts at src (n bytes left), wholly or cut off by the
- * end of the input (then at least 4 bytes of it). */
-static bool key_at(const char *src, size_t n, const struct pool_key *k)
-{
-    size_t len = n < k->value_len ? n : k->value_len;
-
-    if (k->value_len == 0 || (len < k->value_len && len < 4))
-        return false;
-    return memcmp(src, k->value, len) == 0;
-}
-
-/* Makes a history excerpt: the first EXCERPT_MAX bytes of the answer, the
- * key masked (the input is read past the cut, so that a key straddling it
- * is masked too), anything that is not printable UTF-8 replaced, so that
- * it is safe to store and show. */
-static void make_excerpt(char *out, size_t outlen, const char *src, size_t n,
-                         const struct pool_key *k)
-{
-    size_t i = 0, o = 0, cap = outlen - 1 < EXCERPT_MAX ? outlen - 1 : EXCERPT_MAX;
-
-    while (i < n && o < cap) {
-        unsigned char c = (unsigned char)src[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-        if (key_at(src + i, n - i, k)) {
-            o += (size_t)snprintf(out + o, outlen - o, "%s", k->masked);
-            if (o > cap)
-                o = cap;
-            i += n - i < k->value_len ? n - i : k->value_len;
-            continue;
-        }
-        if (len == 0 || i + len > n || !utf8_valid(src + i, len) || o + len > cap) {
-            out[o++] = '?';
-            i++;
-            continue;
-        }
-        if (len == 1 && c < 0x20 && c != '\n' && c != '\t')
-            out[o++] = ' ';
-        else
-            memcpy(out + o, src + i, len), o += len;
-        i += len;
-    }
-    out[o] = '\0';
 }
 
 /* How long the answer asks the key to rest: Retry-After first, then
@@ -245,8 +203,11 @@ bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in
     size_t i;
 
     if (excerpt == NULL) {
-        make_excerpt(own_excerpt, sizeof(own_excerpt), in->body ? in->body : "",
-                     in->body ? in->body_len : 0, k);
+        struct mask_secret secret = {k->value, k->value_len, k->masked};
+        /* The excerpt is the first EXCERPT_MAX bytes; the answer is read past
+         * the cut, so that a key straddling it is masked too. */
+        mask_text(own_excerpt, EXCERPT_MAX + 1, in->body ? in->body : "",
+                  in->body ? in->body_len : 0, &secret, true);
         excerpt = own_excerpt;
     }
     for (i = 0; i < p->nrules; i++) {

@@ -20,9 +20,16 @@ int main(int argc, char **argv)
     suite_http();
     suite_proxy_path();
     suite_rule();
+    suite_rule_eval();
     suite_jsonpath();
     suite_resettime();
     suite_resource();
+    suite_mask();
+    suite_utf8();
+    suite_query();
+    suite_route();
+    suite_pool();
+    suite_auth();
     CU_basic_set_mode(argc > 1 && strcmp(argv[1], "-v") == 0 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
     CU_basic_run_tests();
     run = CU_get_number_of_tests_run();

@@ -15,9 +15,16 @@ void suite_valid(void);
 void suite_http(void);
 void suite_proxy_path(void);
 void suite_rule(void);
+void suite_rule_eval(void);
 void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_resource(void);
+void suite_mask(void);
+void suite_utf8(void);
+void suite_query(void);
+void suite_route(void);
+void suite_pool(void);
+void suite_auth(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \

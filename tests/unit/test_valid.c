@@ -62,6 +62,9 @@ static void test_valid_bodies(void)
     CU_ASSERT_STRING_EQUAL(run("{\"secret\":\"xy\"}", false), "");
 }
 
+/* 63 bytes of ASCII. */
+#define LONG63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+
 static void test_each_fault_names_its_field(void)
 {
     const struct {
@@ -71,6 +74,9 @@ static void test_each_fault_names_its_field(void)
         {"{\"secret\":\"xy\"}", "name: required", true},
         {"{\"name\":\"ab\"}", "secret: required", true},
         {"{\"bogus\":1}", "bogus: unknown field", false},
+        /* A long unknown name shows its first 64 bytes, cut before the
+         * two-byte character that would straddle the cut. */
+        {"{\"" LONG63 "\xd0\xba\":1}", LONG63 ": unknown field", false},
         {"{\"name\":\"AB\"}", "name: use only a-z, 0-9, _ and -", false},
         {"{\"name\":\"\"}", "name: length must be 1 to 8", false},
         {"{\"name\":\"abcdefghi\"}", "name: length must be 1 to 8", false},

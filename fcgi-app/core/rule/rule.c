@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "core/rule/rule_int.h"
 #include "core/valid.h"
 #include "core/nelem.h"
@@ -38,9 +39,7 @@ static const char *quote(const char *s, char *buf, size_t len)
         snprintf(buf, len, "%s", s);
         return buf;
     }
-    n = RULE_QUOTE_MAX;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-        n--;
+    n = utf8_floor(s, RULE_QUOTE_MAX);
     snprintf(buf, len, "%.*s...", (int)n, s);
     return buf;
 }
@@ -101,7 +100,7 @@ static int get_text(struct json_object *j, const char *place, const char *key, b
 {
     struct json_object *v;
     const char *s;
-    size_t n, i, chars = 0;
+    size_t n, chars;
 
     if (!json_object_object_get_ex(j, key, &v) || (v == NULL && !required)) {
         if (required)
@@ -118,8 +117,7 @@ static int get_text(struct json_object *j, const char *place, const char *key, b
         rule_fail(err, errlen, place, key, "must be UTF-8 text without NUL characters");
         return -1;
     }
-    for (i = 0; i < n; i++)
-        chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+    chars = utf8_chars(s, n);
     if (chars < min || chars > max) {
         rule_fail(err, errlen, place, key, "must be %zu to %zu characters long", min, max);
         return -1;
