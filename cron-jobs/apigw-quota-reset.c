@@ -15,13 +15,11 @@
 #include "job.h"
 
 static const struct job_info info = {
-    "apigw-quota-reset",
-    "resets used_today of every key and client token and returns exhausted keys to active,\n"
-    "  once a day at quota_reset_hour in quota_reset_tz (run it hourly)",
-    NULL,
-    true,
-    false,
-    false};
+    .name = "apigw-quota-reset",
+    .summary = "resets used_today of every key and client token and returns exhausted keys to"
+               " active,\n  once a day at quota_reset_hour in quota_reset_tz (run it hourly)",
+    .has_force = true,
+};
 
 struct counts {
     long long keys, tokens, exhausted;

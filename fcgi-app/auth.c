@@ -75,7 +75,7 @@ enum err auth_admin(struct req *r)
                   DB_ARGS(DB_BLOB(hash, sizeof(hash))), &res);
     if (rc != DB_OK) {
         db_res_free(&res);
-        return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
+        return err_from_db(rc);
     }
     if (res.nrows == 0) {
         db_res_free(&res);

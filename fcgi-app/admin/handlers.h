@@ -58,4 +58,10 @@ void h_users_create(struct req *r, const struct route_args *a);
 void h_users_update(struct req *r, const struct route_args *a);
 void h_users_delete(struct req *r, const struct route_args *a);
 
+/* The resource tables (admin/resource.h), for the unit test of the
+ * statements built from them. */
+struct resource;
+extern struct resource admin_upstreams, admin_keys, admin_key_events, admin_rules, admin_tokens,
+    admin_users, admin_alerts;
+
 #endif

@@ -9,7 +9,6 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
-#include "admin/sqlfmt.h"
 #include "core/nelem.h"
 
 static const char *check_key_value(const char *s)
@@ -23,42 +22,60 @@ static const char *check_status(const char *s)
 }
 
 static const struct vfield fields[] = {
-    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"upstream_id", VT_INT, VF_REQUIRED | VF_NOUPDATE, 1, INT64_MAX, NULL, NULL},
-    {"name", VT_STRING, VF_NULLABLE, 0, 255, check_no_ctl, "null"},
-    {"key_value", VT_STRING, VF_REQUIRED | VF_WRITEONLY | VF_NOUPDATE, 1, KEY_VALUE_MAX,
-     check_key_value, NULL},
-    {"key_masked", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"status", VT_STRING, 0, 1, 16, check_status, "\"active\""},
-    {"weight", VT_INT, 0, 1, 1000000, NULL, "1"},
-    {"daily_quota", VT_INT, 0, 0, 1000000000000LL, NULL, "0"},
-    {"rpm_limit", VT_INT, 0, 0, 1000000, NULL, "0"},
-    {"used_today", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"total_requests", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"total_failures", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"disabled_until", VT_TIME, VF_NULLABLE, 0, 0, NULL, "null"},
-    {"status_reason", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"last_used_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"created_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"updated_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
+    {.name = "id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "upstream_id",
+     .type = VT_INT,
+     .flags = VF_REQUIRED | VF_NOUPDATE,
+     .min = 1,
+     .max = INT64_MAX},
+    {.name = "name",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 0,
+     .max = 255,
+     .check = check_no_ctl,
+     .def = "null"},
+    {.name = "key_value",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED | VF_WRITEONLY | VF_NOUPDATE,
+     .min = 1,
+     .max = KEY_VALUE_MAX,
+     .check = check_key_value},
+    {.name = "key_masked", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "status",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 16,
+     .check = check_status,
+     .def = "\"active\""},
+    {.name = "weight", .type = VT_INT, .min = 1, .max = 1000000, .def = "1"},
+    {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL, .def = "0"},
+    {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
+    {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "total_requests", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "total_failures", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "disabled_until", .type = VT_TIME, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "status_reason", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "last_used_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
+_Static_assert(NELEM(fields) <= RS_FIELDS_MAX, "keys: raise RS_FIELDS_MAX");
 
-#define COLS                                                                                       \
-    "id, upstream_id, name, key_masked, status, weight, daily_quota, rpm_limit, used_today,"       \
-    " total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME(   \
-        "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
-
-static const struct resource keys = {
-    "key",
-    fields,
-    NELEM(fields),
-    "SELECT " COLS " FROM api_keys WHERE id = ?",
-    "SELECT " COLS " FROM api_keys WHERE id = ? FOR UPDATE",
-    "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?, daily_quota = ?,"
-    " rpm_limit = ?, disabled_until = ?, status_reason = ?, updated_at = UTC_TIMESTAMP()"
-    " WHERE id = ?",
-    "DELETE FROM api_keys WHERE id = ?",
-    true,
+struct resource admin_keys = {
+    .noun = "key",
+    .table = "api_keys",
+    .fields = fields,
+    .nfields = NELEM(fields),
+    .list_filter = " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"
+                   " AND (? IS NULL OR name LIKE ?)",
+    .list_order = "id",
+    .bumps_pool = true,
+    .update_extra = {{"status_reason", "?"}},
+    .insert_extra = {{"key_enc", "?"},
+                     {"key_hash", "?"},
+                     {"key_masked", "?"},
+                     {"status_reason", "'created'"}},
 };
 
 /* Escapes LIKE wildcards so that q matches as plain text. */
@@ -83,110 +100,86 @@ void h_keys_list(struct req *r, const struct route_args *a)
     long long upstream_id;
 
     (void)a;
-    if (!query_id(r, "upstream_id", &upstream_id) ||
-        !query_text(r, "status", status, sizeof(status), &has_status) ||
-        !query_text(r, "q", q, sizeof(q), &has_q))
+    if (!rs_query_id(r, "upstream_id", &upstream_id) ||
+        !rs_query_text(r, "status", status, sizeof(status), &has_status) ||
+        !rs_query_text(r, "q", q, sizeof(q), &has_q))
         return;
     if (has_status && key_status_parse(status) < 0) {
         reply_error(r, ERR_INVALID_FIELD, "status: must be active, disabled, banned or exhausted");
         return;
     }
     like_pattern(q, pattern, sizeof(pattern));
-    {
-        const struct db_param f[] = {DB_INT(upstream_id),
-                                     DB_INT(upstream_id),
-                                     DB_STR(has_status ? status : NULL),
-                                     DB_STR(has_status ? status : NULL),
-                                     DB_STR(has_q ? pattern : NULL),
-                                     DB_STR(has_q ? pattern : NULL)};
-#define KEY_FILTER                                                                                 \
-    " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"                              \
-    " AND (? IS NULL OR name LIKE ?)"
-        rs_list(r, &keys,
-                "SELECT " COLS " FROM api_keys" KEY_FILTER " ORDER BY id LIMIT ? OFFSET ?",
-                "SELECT COUNT(*) FROM api_keys" KEY_FILTER, f, 6);
-    }
+    rs_list(r, &admin_keys,
+            DB_ARGS(DB_INT(upstream_id), DB_INT(upstream_id), DB_STR(has_status ? status : NULL),
+                    DB_STR(has_status ? status : NULL), DB_STR(has_q ? pattern : NULL),
+                    DB_STR(has_q ? pattern : NULL)));
 }
 
 void h_keys_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &keys, a->id);
+    rs_get(r, &admin_keys, a->id);
 }
 
 /* disabled_until only means something for disabled and exhausted keys. */
 static void clear_until_unless_disabled(struct json_object *o)
 {
-    const char *st = jstr(o, "status");
+    const char *st = rs_jstr(o, "status");
 
     if (st != NULL && (strcmp(st, "active") == 0 || strcmp(st, "banned") == 0))
         json_object_object_add(o, "disabled_until", NULL);
 }
 
+/* Checks the upstream and seals the value into w->arg (a struct key_sealed
+ * that the handler wipes); the sealed value, its hash and its mask are the
+ * insert's parameters. */
+static enum err seal_key(struct req *r, struct rs_write *w, char *msg, size_t len)
+{
+    struct key_sealed *ks = w->arg;
+    long long up = rs_jint(w->after, "upstream_id", 0);
+    const char *value = rs_jstr(w->after, "key_value");
+    enum db_rc rc;
+    bool found;
+
+    clear_until_unless_disabled(w->after);
+    rc = store_upstream_exists(r->w->db, up, &found);
+    if (rc != DB_OK)
+        return err_from_db(rc);
+    if (!found) {
+        snprintf(msg, len, "upstream_id: upstream %lld does not exist", up);
+        return ERR_INVALID_FIELD;
+    }
+    if (key_seal(r->cfg->enc_key, value, strlen(value), ks) != 0) {
+        snprintf(msg, len, "the key could not be encrypted");
+        return ERR_INTERNAL;
+    }
+    w->extra[w->nextra++] = DB_BLOB(ks->sealed, ks->sealed_len);
+    w->extra[w->nextra++] = DB_BLOB(ks->hash, sizeof(ks->hash));
+    w->extra[w->nextra++] = DB_STR(ks->masked);
+    snprintf(w->conflict, sizeof(w->conflict),
+             "key_value: this key is already in the pool of upstream %lld", up);
+    return ERR_OK;
+}
+
 void h_keys_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, keys.nfields, true);
-    const char *value;
     struct key_sealed ks;
-    struct db_param p[16];
-    char tbuf[32][24];
-    unsigned long long id = 0;
-    unsigned n;
-    int rc;
 
     (void)a;
-    if (o == NULL)
-        return;
-    valid_defaults(o, fields, keys.nfields);
-    clear_until_unless_disabled(o);
-    rc = store_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
-    if (rc != DB_OK) {
-        if (rc == DB_EFAIL)
-            reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
-                        jint(o, "upstream_id", 0));
-        else
-            reply_db_error(r, rc, "");
-        goto out;
-    }
-    value = jstr(o, "key_value");
-    if (key_seal(r->cfg->enc_key, value, strlen(value), &ks) != 0) {
-        reply_error(r, ERR_INTERNAL, "the key could not be encrypted");
-        goto out;
-    }
-    n = row_params(fields, keys.nfields, o, p, tbuf);
-    p[n++] = DB_BLOB(ks.sealed, ks.sealed_len);
-    p[n++] = DB_BLOB(ks.hash, sizeof(ks.hash));
-    p[n++] = DB_STR(ks.masked);
-    rc = db_exec(r->w->db,
-                 "INSERT INTO api_keys (upstream_id, name, status, weight, daily_quota, rpm_limit,"
-                 " disabled_until, key_enc, key_hash, key_masked, status_reason, created_at,"
-                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', UTC_TIMESTAMP(),"
-                 " UTC_TIMESTAMP())",
-                 p, n, NULL, &id);
-    memset(&ks, 0, sizeof(ks));
-    if (rc == DB_OK)
-        rc = store_bump_version(r->w->db);
-    if (rc == DB_EDUP)
-        reply_error(r, ERR_CONFLICT, "key_value: this key is already in the pool of upstream %lld",
-                    jint(o, "upstream_id", 0));
-    else if (rc != DB_OK)
-        reply_db_error(r, rc, "");
-    else
-        rs_reply_created(r, &keys, (long long)id);
-out:
-    json_object_put(o);
+    rs_create(r, &admin_keys, seal_key, &ks);
+    crypto_wipe(&ks, sizeof(ks));
 }
 
 /* A manual status change is recorded in the key's history. */
-static enum err record_status_change(struct req *r, struct update_ctx *u, char *msg, size_t len)
+static enum err record_status_change(struct req *r, struct rs_write *u, char *msg, size_t len)
 {
-    const char *from = jstr(u->before, "status"), *to = jstr(u->after, "status");
+    const char *from = rs_jstr(u->before, "status"), *to = rs_jstr(u->after, "status");
     int rc;
 
     (void)msg;
     (void)len;
     clear_until_unless_disabled(u->after);
     if (strcmp(from, to) == 0) {
-        u->extra[u->nextra++] = DB_STR(jstr(u->before, "status_reason"));
+        u->extra[u->nextra++] = DB_STR(rs_jstr(u->before, "status_reason"));
         return ERR_OK;
     }
     u->extra[u->nextra++] = DB_STR("manual");
@@ -195,52 +188,55 @@ static enum err record_status_change(struct req *r, struct update_ctx *u, char *
                  " VALUES (?, UTC_TIMESTAMP(3), ?, ?, 'manual', ?)",
                  DB_ARGS(DB_INT(u->id), DB_STR(from), DB_STR(to), DB_STR(r->actor)), NULL, NULL);
     if (rc != DB_OK)
-        return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
+        return err_from_db(rc);
     return ERR_OK;
 }
 
 void h_keys_update(struct req *r, const struct route_args *a)
 {
-    rs_update(r, &keys, a->id, record_status_change);
+    rs_update(r, &admin_keys, a->id, record_status_change);
 }
 
 void h_keys_delete(struct req *r, const struct route_args *a)
 {
-    rs_delete(r, &keys, a->id);
+    rs_delete(r, &admin_keys, a->id);
 }
 
 static const struct vfield event_fields[] = {
-    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"ts", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"from", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"to", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"reason", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"actor", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"rule_id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"request_id", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"excerpt", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
+    {.name = "id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "ts", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "from", .type = VT_STRING, .flags = VF_READONLY, .column = "from_status"},
+    {.name = "to", .type = VT_STRING, .flags = VF_READONLY, .column = "to_status"},
+    {.name = "reason", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "actor", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "rule_id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "request_id", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "excerpt", .type = VT_STRING, .flags = VF_READONLY},
 };
+_Static_assert(NELEM(event_fields) <= RS_FIELDS_MAX, "key_events: raise RS_FIELDS_MAX");
 
-static const struct resource events = {
-    "key event", event_fields, NELEM(event_fields), NULL, NULL, NULL, NULL, false,
+struct resource admin_key_events = {
+    .noun = "key event",
+    .table = "key_events",
+    .fields = event_fields,
+    .nfields = NELEM(event_fields),
+    .list_filter = " WHERE key_id = ?",
+    .list_order = "id DESC",
+    .list_only = true,
 };
 
 void h_keys_events(struct req *r, const struct route_args *a)
 {
-    int rc = store_key_exists(r->w->db, a->id);
+    bool found;
+    enum db_rc rc = store_key_exists(r->w->db, a->id, &found);
 
-    if (rc == DB_EFAIL) {
+    if (rc != DB_OK) {
+        rs_reply_db_error(r, err_from_db(rc), "");
+        return;
+    }
+    if (!found) {
         reply_error(r, ERR_NOT_FOUND, "key %lld does not exist", a->id);
         return;
     }
-    if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
-        return;
-    }
-    rs_list(r, &events,
-            "SELECT id, " SQL_TIME(
-                "ts") ", from_status, to_status, reason, actor, rule_id,"
-                      " request_id, excerpt FROM key_events WHERE key_id = ? ORDER BY id DESC"
-                      " LIMIT ? OFFSET ?",
-            "SELECT COUNT(*) FROM key_events WHERE key_id = ?", DB_ARGS(DB_INT(a->id)));
+    rs_list(r, &admin_key_events, DB_ARGS(DB_INT(a->id)));
 }

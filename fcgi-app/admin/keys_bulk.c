@@ -19,12 +19,12 @@
 #define IMPORT_COLS 7
 
 static const struct vfield import_fields[] = {
-    {"upstream_id", VT_INT, VF_REQUIRED, 1, INT64_MAX, NULL, NULL},
-    {"keys", VT_ARRAY, 0, 0, 0, NULL, NULL},
-    {"text", VT_STRING, 0, 0, 1LL << 30, NULL, NULL},
-    {"weight", VT_INT, 0, 1, 1000000, NULL, NULL},
-    {"daily_quota", VT_INT, 0, 0, 1000000000000LL, NULL, NULL},
-    {"rpm_limit", VT_INT, 0, 0, 1000000, NULL, NULL},
+    {.name = "upstream_id", .type = VT_INT, .flags = VF_REQUIRED, .min = 1, .max = INT64_MAX},
+    {.name = "keys", .type = VT_ARRAY},
+    {.name = "text", .type = VT_STRING, .min = 0, .max = 1LL << 30},
+    {.name = "weight", .type = VT_INT, .min = 1, .max = 1000000},
+    {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL},
+    {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000},
 };
 
 /* One candidate key of an import: where its text is and what it became. */
@@ -76,7 +76,7 @@ static void add_candidate(struct import *im, const char *p, size_t n)
 static void collect(struct json_object *o, struct import *im)
 {
     struct json_object *list;
-    const char *text = jstr(o, "text");
+    const char *text = rs_jstr(o, "text");
     size_t i;
 
     if (json_object_object_get_ex(o, "keys", &list)) {
@@ -168,7 +168,7 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
 
     if (p == NULL)
         return DB_EFAIL;
-    t.upstream_id = jint(o, "upstream_id", 0);
+    t.upstream_id = rs_jint(o, "upstream_id", 0);
     for (i = 0; i < n; i++) {
         if (!keep[i])
             continue;
@@ -176,9 +176,9 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
         p[k++] = DB_BLOB(ks[i].sealed, ks[i].sealed_len);
         p[k++] = DB_BLOB(ks[i].hash, SHA256_LEN);
         p[k++] = DB_STR(ks[i].masked);
-        p[k++] = DB_INT(jint(o, "weight", 1));
-        p[k++] = DB_INT(jint(o, "daily_quota", 0));
-        p[k++] = DB_INT(jint(o, "rpm_limit", 0));
+        p[k++] = DB_INT(rs_jint(o, "weight", 1));
+        p[k++] = DB_INT(rs_jint(o, "daily_quota", 0));
+        p[k++] = DB_INT(rs_jint(o, "rpm_limit", 0));
     }
     t.params = p;
     t.rows = *rows = k / IMPORT_COLS;
@@ -201,12 +201,14 @@ static void reply_import(struct req *r, unsigned long long created, long long du
 
 void h_keys_import(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, import_fields, 6, true), *list = NULL;
+    struct json_object *o = rs_body_valid(r, import_fields, NELEM(import_fields), true),
+                       *list = NULL;
     struct import im = {NULL, 0, 0, 0, false};
     struct key_sealed *ks = NULL;
     bool *keep = NULL;
     unsigned long long created = 0;
     size_t i, repeats, rows = 0;
+    bool found;
     int rc;
 
     (void)a;
@@ -217,17 +219,17 @@ void h_keys_import(struct req *r, const struct route_args *a)
         reply_error(r, ERR_INVALID_FIELD, "keys: must be an array of strings");
         goto out;
     }
-    if (list == NULL && jstr(o, "text") == NULL) {
+    if (list == NULL && rs_jstr(o, "text") == NULL) {
         reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
         goto out;
     }
-    rc = store_upstream_exists(r->w->db, jint(o, "upstream_id", 0));
-    if (rc != DB_OK) {
-        if (rc == DB_EFAIL)
-            reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
-                        jint(o, "upstream_id", 0));
+    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0), &found);
+    if (rc != DB_OK || !found) {
+        if (rc != DB_OK)
+            rs_reply_db_error(r, err_from_db(rc), "");
         else
-            reply_db_error(r, rc, "");
+            reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
+                        rs_jint(o, "upstream_id", 0));
         goto out;
     }
     collect(o, &im);
@@ -250,7 +252,7 @@ void h_keys_import(struct req *r, const struct route_args *a)
     repeats = drop_repeats(ks, im.n, keep);
     rc = insert_keys(r, o, ks, keep, im.n, &created, &rows);
     if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else
         reply_import(r, created, (long long)(repeats + rows - created), im.invalid);
 out:
@@ -274,9 +276,14 @@ static const char *check_action(const char *s)
 }
 
 static const struct vfield batch_fields[] = {
-    {"ids", VT_INT_LIST, VF_REQUIRED, 1, BATCH_MAX, NULL, NULL},
-    {"action", VT_STRING, VF_REQUIRED, 1, 16, check_action, NULL},
-    {"duration_s", VT_INT, 0, 0, 315360000, NULL, NULL},
+    {.name = "ids", .type = VT_INT_LIST, .flags = VF_REQUIRED, .min = 1, .max = BATCH_MAX},
+    {.name = "action",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 1,
+     .max = 16,
+     .check = check_action},
+    {.name = "duration_s", .type = VT_INT, .min = 0, .max = 315360000},
 };
 
 #define JOIN_IDS                                                                                   \
@@ -377,7 +384,8 @@ static int counters_body(struct db *db, void *arg)
 
 void h_keys_batch(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, batch_fields, 3, true), *ids = NULL, *uniq = NULL;
+    struct json_object *o = rs_body_valid(r, batch_fields, NELEM(batch_fields), true), *ids = NULL,
+                       *uniq = NULL;
     unsigned long long affected = 0;
     const char *action, *idtext;
     char until[24] = "";
@@ -389,9 +397,9 @@ void h_keys_batch(struct req *r, const struct route_args *a)
     json_object_object_get_ex(o, "ids", &ids);
     uniq = unique_ids(ids);
     idtext = json_text(uniq, NULL);
-    action = jstr(o, "action");
-    if (strcmp(action, "disable") == 0 && jint(o, "duration_s", 0) > 0) {
-        time_t t = time(NULL) + (time_t)jint(o, "duration_s", 0);
+    action = rs_jstr(o, "action");
+    if (strcmp(action, "disable") == 0 && rs_jint(o, "duration_s", 0) > 0) {
+        time_t t = time(NULL) + (time_t)rs_jint(o, "duration_s", 0);
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
@@ -408,7 +416,7 @@ void h_keys_batch(struct req *r, const struct route_args *a)
         affected = t.affected;
     }
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     } else {
         struct json_object *out = json_object_new_object();
         json_object_object_add(out, "affected", json_object_new_int64((long long)affected));

@@ -18,7 +18,8 @@ void h_keys_test(struct req *r, const struct route_args *a)
     int rc = probe_load(r->w->db, r->cfg->enc_key, a->id, &t);
 
     if (rc == DB_EFAIL) {
-        if (store_key_exists(r->w->db, a->id) == DB_EFAIL)
+        bool found = true;
+        if (store_key_exists(r->w->db, a->id, &found) == DB_OK && !found)
             reply_error(r, ERR_NOT_FOUND, "key %lld does not exist", a->id);
         else
             reply_error(r, ERR_INTERNAL, "key %lld cannot be decrypted with this encryption_key",
@@ -26,7 +27,7 @@ void h_keys_test(struct req *r, const struct route_args *a)
         return;
     }
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
         return;
     }
     if (t.method == NULL || t.path == NULL) {

@@ -13,12 +13,13 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "core/nelem.h"
 
 #define SESSION_PREFIX "ses_"
 
 static const struct vfield login_fields[] = {
-    {"username", VT_STRING, VF_REQUIRED, 1, 64, NULL, NULL},
-    {"password", VT_STRING, VF_REQUIRED, 1, 256, NULL, NULL},
+    {.name = "username", .type = VT_STRING, .flags = VF_REQUIRED, .min = 1, .max = 64},
+    {.name = "password", .type = VT_STRING, .flags = VF_REQUIRED, .min = 1, .max = 256},
 };
 
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
@@ -69,7 +70,7 @@ static int start_session(struct req *r, long long user_id, char *token, time_t *
 
 void h_login(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, login_fields, 2, true), *out;
+    struct json_object *o = rs_body_valid(r, login_fields, NELEM(login_fields), true), *out;
     char token[64], stamp[32];
     struct db_res res;
     time_t expires;
@@ -80,13 +81,13 @@ void h_login(struct req *r, const struct route_args *a)
         return;
     rc = db_query(r->w->db,
                   "SELECT id, password_hash, role FROM users WHERE username = ? AND enabled = 1",
-                  DB_ARGS(DB_STR(jstr(o, "username"))), &res);
+                  DB_ARGS(DB_STR(rs_jstr(o, "username"))), &res);
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
-    } else if (!password_ok(jstr(o, "password"), db_val(&res, 0, 1))) {
+        rs_reply_db_error(r, err_from_db(rc), "");
+    } else if (!password_ok(rs_jstr(o, "password"), db_val(&res, 0, 1))) {
         reply_error(r, ERR_UNAUTHORIZED, "wrong username or password");
     } else if ((rc = start_session(r, db_int(&res, 0, 0), token, &expires)) != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     } else {
         out = json_object_new_object();
         json_object_object_add(out, "token", json_object_new_string(token));
@@ -114,7 +115,7 @@ void h_logout(struct req *r, const struct route_args *a)
         rc = db_exec(r->w->db, "DELETE FROM sessions WHERE token_hash = ?",
                      DB_ARGS(DB_BLOB(hash, sizeof(hash))), NULL, NULL);
         if (rc != DB_OK) {
-            reply_db_error(r, rc, "");
+            rs_reply_db_error(r, err_from_db(rc), "");
             return;
         }
     }

@@ -61,10 +61,14 @@ static const char *sql_for(unsigned mask)
     return sql;
 }
 
+/* One parameter per filter, two more for the cursor (three in all), and
+ * the limit. */
+#define LOG_PARAMS_MAX (F__MAX + 3)
+
 struct log_query {
     long long status_class, status; /* 0 when not filtered */
     unsigned mask;
-    struct db_param p[16];
+    struct db_param p[LOG_PARAMS_MAX];
     unsigned n;
     long long limit;
     char from[32], to[32], pattern[620], cur_ts[32];
@@ -108,7 +112,7 @@ static bool status_param(struct req *r, struct log_query *lq)
     char v[16];
     bool present;
 
-    if (!query_text(r, "status", v, sizeof(v), &present))
+    if (!rs_query_text(r, "status", v, sizeof(v), &present))
         return false;
     if (!present)
         return true;
@@ -135,11 +139,11 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
     char q[300], cursor[64];
     bool has_q, has_cursor, has_from, has_to;
 
-    if (!query_id(r, "upstream_id", &up) || !query_id(r, "key_id", &key) ||
-        !query_id(r, "token_id", &token) || !status_param(r, lq) ||
-        !query_time_ms(r, "from", &from, &has_from) || !query_time_ms(r, "to", &to, &has_to) ||
-        !query_text(r, "q", q, sizeof(q), &has_q) ||
-        !query_text(r, "cursor", cursor, sizeof(cursor), &has_cursor))
+    if (!rs_query_id(r, "upstream_id", &up) || !rs_query_id(r, "key_id", &key) ||
+        !rs_query_id(r, "token_id", &token) || !status_param(r, lq) ||
+        !rs_query_time_ms(r, "from", &from, &has_from) ||
+        !rs_query_time_ms(r, "to", &to, &has_to) || !rs_query_text(r, "q", q, sizeof(q), &has_q) ||
+        !rs_query_text(r, "cursor", cursor, sizeof(cursor), &has_cursor))
         return false;
     if (up > 0)
         add(lq, F_UPSTREAM, DB_INT(up));
@@ -237,13 +241,13 @@ void h_logs(struct req *r, const struct route_args *a)
 
     (void)a;
     memset(&lq, 0, sizeof(lq));
-    if (!page_params(r, &lq.limit, &offset) || !read_filters(r, &lq, &cur_id))
+    if (!rs_page_params(r, &lq.limit, &offset) || !read_filters(r, &lq, &cur_id))
         return;
     /* One row more than asked says whether there is a next page. */
     lq.p[lq.n++] = DB_INT(lq.limit + 1);
     rc = db_query(r->w->db, sql_for(lq.mask), lq.p, lq.n, &res);
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
         db_res_free(&res);
         return;
     }

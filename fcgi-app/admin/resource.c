@@ -1,202 +1,25 @@
+/* The shared CRUD layer of the admin API: rows to JSON and back by a field
+ * table, the statements built from it, and list, get, create, update and
+ * delete of one resource. */
 #include "admin/resource.h"
 
-#include <errno.h>
-#include <math.h>
 #include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/utf8.h"
+#include "admin/sqlfmt.h"
+#include "app.h"
+#include "core/buf.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/store.h"
 #include "http.h"
-#include "app.h"
 
-/* JSON has no NaN or Infinity, though json-c reads them. */
-static bool has_non_finite(struct json_object *o)
-{
-    size_t i;
-
-    switch (json_object_get_type(o)) {
-    case json_type_double:
-        return !isfinite(json_object_get_double(o));
-    case json_type_array:
-        for (i = 0; i < json_object_array_length(o); i++)
-            if (has_non_finite(json_object_array_get_idx(o, i)))
-                return true;
-        return false;
-    case json_type_object: {
-        json_object_object_foreach(o, k, v)
-        {
-            (void)k;
-            if (has_non_finite(v))
-                return true;
-        }
-        return false;
-    }
-    default:
-        return false;
-    }
-}
-
-struct json_object *body_json(struct req *r)
-{
-    struct json_tokener *tok;
-    struct json_object *o;
-
-    if (r->body.len == 0) {
-        reply_error(r, ERR_INVALID_JSON, "the request needs a JSON body");
-        return NULL;
-    }
-    if (!utf8_valid(r->body.data, r->body.len)) {
-        reply_error(r, ERR_INVALID_JSON, "the body is not valid UTF-8");
-        return NULL;
-    }
-    tok = json_tokener_new_ex(64);
-    if (tok == NULL) {
-        reply_error(r, ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    o = json_tokener_parse_ex(tok, r->body.data, (int)r->body.len);
-    if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-        json_tokener_get_parse_end(tok) != r->body.len) {
-        enum json_tokener_error e = json_tokener_get_error(tok);
-        reply_error(r, ERR_INVALID_JSON, "malformed JSON at byte %zu: %s",
-                    json_tokener_get_parse_end(tok),
-                    e == json_tokener_success ? "unexpected data after the value"
-                                              : json_tokener_error_desc(e));
-        json_object_put(o);
-        o = NULL;
-    } else if (!json_object_is_type(o, json_type_object)) {
-        reply_error(r, ERR_INVALID_JSON, "the body must be a JSON object");
-        json_object_put(o);
-        o = NULL;
-    } else if (has_non_finite(o)) {
-        reply_error(r, ERR_INVALID_JSON, "NaN and Infinity are not JSON numbers");
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-struct json_object *body_valid(struct req *r, const struct vfield *f, size_t n, bool create)
-{
-    struct json_object *o = body_json(r);
-    char msg[256];
-
-    if (o == NULL)
-        return NULL;
-    if (valid_body(o, f, n, create, msg, sizeof(msg)) != ERR_OK) {
-        reply_error(r, ERR_INVALID_FIELD, "%s", msg);
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
-}
-
-static bool parse_nonneg(const char *s, long long *out)
-{
-    char *end;
-    long long v;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
-bool page_params(struct req *r, long long *limit, long long *offset)
-{
-    char v[32];
-
-    *limit = PAGE_DEFAULT;
-    *offset = 0;
-    if (req_query_get(r, "limit", v, sizeof(v)) != QUERY_ABSENT &&
-        (!parse_nonneg(v, limit) || *limit < 1 || *limit > PAGE_MAX)) {
-        reply_error(r, ERR_INVALID_FIELD, "limit: must be an integer from 1 to %d", PAGE_MAX);
-        return false;
-    }
-    if (req_query_get(r, "offset", v, sizeof(v)) != QUERY_ABSENT && !parse_nonneg(v, offset)) {
-        reply_error(r, ERR_INVALID_FIELD, "offset: must be an integer of 0 or more");
-        return false;
-    }
-    return true;
-}
-
-bool query_text(struct req *r, const char *name, char *out, size_t outlen, bool *present)
-{
-    enum query_rc rc = req_query_get(r, name, out, outlen);
-
-    if (rc == QUERY_MALFORMED) {
-        reply_error(r, ERR_INVALID_FIELD, "%s: malformed percent-escape", name);
-        return false;
-    }
-    *present = rc == QUERY_PRESENT && out[0] != '\0';
-    return true;
-}
-
-bool query_id(struct req *r, const char *name, long long *out)
-{
-    bool present;
-    char v[32];
-
-    *out = 0;
-    if (!query_text(r, name, v, sizeof(v), &present))
-        return false;
-    if (!present)
-        return true;
-    if (!parse_nonneg(v, out) || *out <= 0) {
-        reply_error(r, ERR_INVALID_FIELD, "%s: must be a positive integer", name);
-        return false;
-    }
-    return true;
-}
-
-bool query_time_ms(struct req *r, const char *name, long long *ms, bool *present)
-{
-    char v[64];
-
-    *ms = 0;
-    if (!query_text(r, name, v, sizeof(v), present))
-        return false;
-    if (*present && clock_parse_time_ms(v, ms) != 0) {
-        reply_error(r, ERR_INVALID_FIELD,
-                    "%s: must be an RFC 3339 time such as 2026-11-29T01:02:03Z", name);
-        return false;
-    }
-    return true;
-}
-
-void reply_db_error(struct req *r, int rc, const char *what)
-{
-    if (rc == DB_EDOWN)
-        reply_error(r, ERR_DB_UNAVAILABLE, "the database is unreachable; try again shortly");
-    else if (rc == DB_EDUP)
-        reply_error(r, ERR_CONFLICT, "%s", what);
-    else if (rc == DB_ERETRY)
-        reply_error(r, ERR_DB_UNAVAILABLE, "the database stayed busy (lock conflicts); try again");
-    else
-        reply_error(r, ERR_INTERNAL, "a database error occurred (see the application log)");
-}
-
-void reply_list(struct req *r, struct json_object *items, long long total)
-{
-    struct json_object *o = json_object_new_object();
-
-    json_object_object_add(o, "items", items);
-    json_object_object_add(o, "total", json_object_new_int64(total));
-    reply_json(r, 200, o);
-}
-
-struct json_object *row_json(const struct vfield *f, size_t n, const struct db_res *res,
-                             unsigned row)
+struct json_object *rs_row_json(const struct vfield *f, size_t n, const struct db_res *res,
+                                unsigned row)
 {
     struct json_object *o = json_object_new_object();
     unsigned col = 0;
@@ -233,8 +56,8 @@ struct json_object *row_json(const struct vfield *f, size_t n, const struct db_r
     return o;
 }
 
-unsigned row_params(const struct vfield *f, size_t n, struct json_object *obj, struct db_param *p,
-                    char (*tbuf)[24])
+unsigned rs_row_params(const struct vfield *f, size_t n, struct json_object *obj,
+                       struct db_param *p, char (*tbuf)[RS_TIME_LEN])
 {
     unsigned k = 0;
     size_t i;
@@ -281,8 +104,8 @@ unsigned row_params(const struct vfield *f, size_t n, struct json_object *obj, s
     return k;
 }
 
-void merge_patch(const struct vfield *f, size_t n, struct json_object *obj,
-                 struct json_object *patch)
+void rs_merge_patch(const struct vfield *f, size_t n, struct json_object *obj,
+                    struct json_object *patch)
 {
     json_object_object_foreach(patch, key, val)
     {
@@ -293,109 +116,343 @@ void merge_patch(const struct vfield *f, size_t n, struct json_object *obj,
     }
 }
 
-const char *jstr(struct json_object *o, const char *name)
-{
-    struct json_object *v;
+/* A statement's text as it is built; one failed append fails it all. */
+struct text {
+    struct buf b;
+    bool failed;
+};
 
-    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
+#define SQL_TEXT_MAX 8192
+
+static void put(struct text *t, const char *s)
+{
+    if (buf_puts(&t->b, s) != 0)
+        t->failed = true;
 }
 
-long long jint(struct json_object *o, const char *name, long long def)
+/* Hands the text over (NULL when it failed) and frees the buffer. */
+static char *text_done(struct text *t)
 {
-    struct json_object *v;
+    char *s = t->failed ? NULL : buf_steal(&t->b);
 
-    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
-        return def;
-    return json_object_get_int64(v);
+    buf_free(&t->b);
+    return s;
 }
 
-bool jbool(struct json_object *o, const char *name, bool def)
+/* The concatenation of the strings up to NULL; NULL when memory ran out. */
+static char *join(const char *first, ...)
 {
-    struct json_object *v;
+    struct text t = {.failed = false};
+    const char *s;
+    va_list ap;
 
-    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_boolean))
-        return def;
-    return json_object_get_boolean(v);
+    buf_init(&t.b, SQL_TEXT_MAX);
+    va_start(ap, first);
+    for (s = first; s != NULL; s = va_arg(ap, const char *))
+        put(&t, s);
+    va_end(ap);
+    return text_done(&t);
 }
 
-int rs_fetch(struct req *r, const struct resource *rs, long long id, struct json_object **out)
+static const char *column_of(const struct vfield *f)
+{
+    return f->column != NULL ? f->column : f->name;
+}
+
+static bool is_writable(const struct vfield *f)
+{
+    return !(f->flags & (VF_READONLY | VF_WRITEONLY));
+}
+
+static unsigned count_params(const char *s)
+{
+    unsigned n = 0;
+
+    for (; s != NULL && *s != '\0'; s++)
+        n += *s == '?';
+    return n;
+}
+
+/* The SELECT list: every field that is returned, in table order, times as
+ * RFC 3339 text. */
+static char *select_list(const struct resource *rs)
+{
+    struct text t = {.failed = false};
+    size_t i;
+
+    buf_init(&t.b, SQL_TEXT_MAX);
+    for (i = 0; i < rs->nfields; i++) {
+        const struct vfield *f = &rs->fields[i];
+        if (f->flags & VF_WRITEONLY)
+            continue;
+        if (t.b.len > 0)
+            put(&t, ", ");
+        if (f->type == VT_TIME) {
+            put(&t, "DATE_FORMAT(");
+            put(&t, column_of(f));
+            put(&t, ", " SQL_TIME_FORMAT ")");
+        } else {
+            put(&t, column_of(f));
+        }
+    }
+    return text_done(&t);
+}
+
+/* The writable fields' columns, then the extras' columns, each followed by
+ * " = value" (update) or alone (insert, with values the placeholders and
+ * the extras' values). */
+static char *write_list(const struct resource *rs, const struct rs_extra *x, int what)
+{
+    struct text t = {.failed = false};
+    size_t i;
+
+    buf_init(&t.b, SQL_TEXT_MAX);
+    for (i = 0; i < rs->nfields; i++) {
+        if (!is_writable(&rs->fields[i]))
+            continue;
+        if (t.b.len > 0)
+            put(&t, ", ");
+        put(&t, what == 'v' ? "?" : column_of(&rs->fields[i]));
+        if (what == '=')
+            put(&t, " = ?");
+    }
+    for (i = 0; i < RS_EXTRA_MAX && x[i].column != NULL; i++) {
+        if (t.b.len > 0)
+            put(&t, ", ");
+        put(&t, what == 'v' ? x[i].value : x[i].column);
+        if (what == '=') {
+            put(&t, " = ");
+            put(&t, x[i].value);
+        }
+    }
+    return text_done(&t);
+}
+
+static bool build_writes(struct resource *rs, const char *cols)
+{
+    char *set = write_list(rs, rs->update_extra, '='),
+         *icols = write_list(rs, rs->insert_extra, 'c'),
+         *ivals = write_list(rs, rs->insert_extra, 'v');
+    struct rs_sql *q = &rs->sql;
+    size_t i;
+
+    if (set != NULL && icols != NULL && ivals != NULL) {
+        q->get = join("SELECT ", cols, " FROM ", rs->table, " WHERE id = ?", NULL);
+        q->lock = join("SELECT ", cols, " FROM ", rs->table, " WHERE id = ? FOR UPDATE", NULL);
+        q->update = join("UPDATE ", rs->table, " SET ", set,
+                         ", updated_at = UTC_TIMESTAMP() WHERE id = ?", NULL);
+        q->insert =
+            join("INSERT INTO ", rs->table, " (", icols, ", created_at, updated_at) VALUES (",
+                 ivals, ", UTC_TIMESTAMP(), UTC_TIMESTAMP())", NULL);
+        q->del = join("DELETE FROM ", rs->table, " WHERE id = ?", NULL);
+    }
+    for (i = 0; i < RS_EXTRA_MAX; i++) {
+        q->update_params += count_params(rs->update_extra[i].value);
+        q->insert_params += count_params(rs->insert_extra[i].value);
+    }
+    free(set);
+    free(icols);
+    free(ivals);
+    return q->get != NULL && q->lock != NULL && q->update != NULL && q->insert != NULL &&
+           q->del != NULL;
+}
+
+/* Builds every statement; false when memory ran out or the list has more
+ * than RS_FILTERS_MAX filter parameters (what was built is then not used,
+ * and the next call tries again). */
+static bool build(struct resource *rs)
+{
+    const char *filter = rs->list_filter != NULL ? rs->list_filter : "";
+    char *cols = select_list(rs);
+    struct rs_sql *q = &rs->sql;
+    bool ok;
+
+    memset(q, 0, sizeof(*q));
+    if (cols == NULL)
+        return false;
+    q->page = join("SELECT ", cols, " FROM ", rs->table, filter, " ORDER BY ", rs->list_order,
+                   " LIMIT ? OFFSET ?", NULL);
+    q->count = join("SELECT COUNT(*) FROM ", rs->table, filter, NULL);
+    q->filter_params = count_params(filter);
+    ok = q->page != NULL && q->count != NULL && q->filter_params <= RS_FILTERS_MAX &&
+         (rs->list_only || build_writes(rs, cols));
+    free(cols);
+    return ok;
+}
+
+bool rs_build(struct resource *rs)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    bool ok = true;
+
+    if (atomic_load(&rs->built))
+        return true;
+    pthread_mutex_lock(&lock);
+    if (!atomic_load(&rs->built)) {
+        ok = rs->nfields <= RS_FIELDS_MAX && build(rs);
+        if (ok)
+            atomic_store(&rs->built, true);
+        else
+            log_error("admin: the statements of %s could not be built", rs->table);
+    }
+    pthread_mutex_unlock(&lock);
+    return ok;
+}
+
+/* Builds the statements if need be; answers 500 and returns false when
+ * they cannot be. */
+static bool ready(struct req *r, struct resource *rs)
+{
+    if (rs_build(rs))
+        return true;
+    reply_error(r, ERR_INTERNAL, "out of memory");
+    return false;
+}
+
+/* A hook that gave fewer or more parameters than its statement has is a
+ * bug of the table; it is logged and answered 500. */
+static bool params_agree(struct req *r, const struct resource *rs, unsigned given, unsigned want)
+{
+    if (given == want)
+        return true;
+    log_error("admin: %u parameters for the %u placeholders of a %s statement", given, want,
+              rs->noun);
+    rs_reply_db_error(r, ERR_INTERNAL, "");
+    return false;
+}
+
+enum db_rc rs_fetch(struct req *r, struct resource *rs, long long id, struct json_object **out)
 {
     struct db_res res;
-    int rc = db_query(r->w->db, rs->sql_get, DB_ARGS(DB_INT(id)), &res);
+    enum db_rc rc;
 
     *out = NULL;
+    if (!rs_build(rs))
+        return DB_EFAIL;
+    rc = db_query(r->w->db, rs->sql.get, DB_ARGS(DB_INT(id)), &res);
     if (rc == DB_OK && res.nrows > 0)
-        *out = row_json(rs->fields, rs->nfields, &res, 0);
+        *out = rs_row_json(rs->fields, rs->nfields, &res, 0);
     db_res_free(&res);
     return rc;
 }
 
-void rs_list(struct req *r, const struct resource *rs, const char *sql_page, const char *sql_count,
-             const struct db_param *filters, unsigned nfilters)
+void rs_list(struct req *r, struct resource *rs, const struct db_param *filters, unsigned nfilters)
 {
-    struct db_param p[16];
+    struct db_param p[RS_FILTERS_MAX + 2];
     struct db_res res, count;
     long long limit, offset;
     unsigned i;
-    int rc;
+    enum db_rc rc;
 
-    if (!page_params(r, &limit, &offset))
+    /* rs_build saw to it that filter_params <= RS_FILTERS_MAX. */
+    if (!rs_page_params(r, &limit, &offset) || !ready(r, rs) ||
+        !params_agree(r, rs, nfilters, rs->sql.filter_params))
         return;
-    for (i = 0; i < nfilters && i < 14; i++)
+    for (i = 0; i < nfilters; i++)
         p[i] = filters[i];
     p[i++] = DB_INT(limit);
     p[i++] = DB_INT(offset);
     memset(&count, 0, sizeof(count));
-    rc = db_query(r->w->db, sql_page, p, i, &res);
+    rc = db_query(r->w->db, rs->sql.page, p, i, &res);
     if (rc == DB_OK)
-        rc = db_query(r->w->db, sql_count, p, i - 2, &count);
+        rc = db_query(r->w->db, rs->sql.count, p, i - 2, &count);
     if (rc != DB_OK) {
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     } else {
         struct json_object *items = json_object_new_array();
         for (i = 0; i < res.nrows; i++)
-            json_object_array_add(items, row_json(rs->fields, rs->nfields, &res, i));
-        reply_list(r, items, db_int(&count, 0, 0));
+            json_object_array_add(items, rs_row_json(rs->fields, rs->nfields, &res, i));
+        rs_reply_list(r, items, db_int(&count, 0, 0));
     }
     db_res_free(&res);
     db_res_free(&count);
 }
 
-void rs_get(struct req *r, const struct resource *rs, long long id)
+void rs_get(struct req *r, struct resource *rs, long long id)
 {
     struct json_object *o;
-    int rc = rs_fetch(r, rs, id, &o);
+    enum db_rc rc = rs_fetch(r, rs, id, &o);
 
     if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else if (o == NULL)
         reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, id);
     else
         reply_json(r, 200, o);
 }
 
-void rs_reply_created(struct req *r, const struct resource *rs, long long id)
+/* Inserts w->after with the hook's parameters and answers 201 with the
+ * fresh row and the members the hook wants shown once. */
+static void insert_row(struct req *r, struct resource *rs, struct rs_write *w)
 {
-    struct json_object *o;
-    int rc = rs_fetch(r, rs, id, &o);
+    struct db_param p[RS_PARAMS_MAX];
+    char tbuf[RS_FIELDS_MAX][RS_TIME_LEN];
+    struct json_object *created = NULL;
+    unsigned long long id = 0;
+    unsigned n, i;
+    enum db_rc rc;
 
-    if (rc != DB_OK || o == NULL)
-        reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
-    else
-        reply_json(r, 201, o);
+    if (!params_agree(r, rs, w->nextra, rs->sql.insert_params))
+        return;
+    n = rs_row_params(rs->fields, rs->nfields, w->after, p, tbuf);
+    for (i = 0; i < w->nextra; i++)
+        p[n++] = w->extra[i];
+    rc = db_exec(r->w->db, rs->sql.insert, p, n, NULL, &id);
+    if (rc == DB_OK && rs->bumps_pool)
+        rc = store_bump_version(r->w->db);
+    if (rc == DB_OK)
+        rc = rs_fetch(r, rs, (long long)id, &created);
+    if (rc != DB_OK || created == NULL) {
+        rs_reply_db_error(r, rc == DB_OK ? ERR_INTERNAL : err_from_db(rc), w->conflict);
+        return;
+    }
+    if (w->shown != NULL) {
+        json_object_object_foreach(w->shown, name, value)
+        {
+            json_object_object_add(created, name, json_object_get(value));
+        }
+    }
+    reply_json(r, 201, created);
 }
 
-void rs_delete(struct req *r, const struct resource *rs, long long id)
+void rs_create(struct req *r, struct resource *rs, rs_hook hook, void *arg)
+{
+    struct rs_write w;
+    char msg[256] = "";
+    enum err e = ERR_OK;
+
+    if (!ready(r, rs))
+        return;
+    memset(&w, 0, sizeof(w));
+    w.arg = arg;
+    w.patch = rs_body_valid(r, rs->fields, rs->nfields, true);
+    if (w.patch == NULL)
+        return;
+    w.after = w.patch;
+    valid_defaults(w.after, rs->fields, rs->nfields);
+    if (hook != NULL)
+        e = hook(r, &w, msg, sizeof(msg));
+    if (e != ERR_OK)
+        rs_reply_hook_error(r, e, msg);
+    else
+        insert_row(r, rs, &w);
+    json_object_put(w.patch);
+    json_object_put(w.shown);
+    free(w.owned);
+}
+
+void rs_delete(struct req *r, struct resource *rs, long long id)
 {
     unsigned long long n = 0;
-    int rc = db_exec(r->w->db, rs->sql_delete, DB_ARGS(DB_INT(id)), &n, NULL);
+    enum db_rc rc;
 
+    if (!ready(r, rs))
+        return;
+    rc = db_exec(r->w->db, rs->sql.del, DB_ARGS(DB_INT(id)), &n, NULL);
     if (rc == DB_OK && n > 0 && rs->bumps_pool)
         rc = store_bump_version(r->w->db);
     if (rc != DB_OK)
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
     else if (n == 0)
         reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, id);
     else
@@ -404,7 +461,7 @@ void rs_delete(struct req *r, const struct resource *rs, long long id)
 
 /* Fields set at creation may be sent again (a GET body sent back), but
  * not changed. */
-static enum err check_fixed(const struct resource *rs, struct update_ctx *u, char *msg, size_t len)
+static enum err check_fixed(const struct resource *rs, struct rs_write *u, char *msg, size_t len)
 {
     size_t i;
 
@@ -423,51 +480,25 @@ static enum err check_fixed(const struct resource *rs, struct update_ctx *u, cha
     return ERR_OK;
 }
 
-static void update_locked(struct req *r, const struct resource *rs, struct update_ctx *u,
-                          update_hook hook)
+/* Writes the patched row inside the transaction, commits, and answers the
+ * fresh object. */
+static void write_update(struct req *r, struct resource *rs, struct rs_write *u)
 {
     struct db *db = r->w->db;
-    struct db_param p[64];
-    char tbuf[64][24], msg[256] = "";
-    struct db_res res;
+    struct db_param p[RS_PARAMS_MAX];
+    char tbuf[RS_FIELDS_MAX][RS_TIME_LEN], msg[256];
     unsigned n, i;
-    enum err e;
-    int rc;
+    enum db_rc rc;
 
-    if ((rc = db_begin(db)) != DB_OK) {
-        reply_db_error(r, rc, "");
-        return;
-    }
-    rc = db_query(db, rs->sql_lock, DB_ARGS(DB_INT(u->id)), &res);
-    if (rc != DB_OK || res.nrows == 0) {
-        db_res_free(&res);
+    if (!params_agree(r, rs, u->nextra, rs->sql.update_params)) {
         db_rollback(db);
-        if (rc != DB_OK)
-            reply_db_error(r, rc, "");
-        else
-            reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, u->id);
         return;
     }
-    u->before = row_json(rs->fields, rs->nfields, &res, 0);
-    u->after = row_json(rs->fields, rs->nfields, &res, 0);
-    db_res_free(&res);
-    merge_patch(rs->fields, rs->nfields, u->after, u->patch);
-    e = check_fixed(rs, u, msg, sizeof(msg));
-    if (e == ERR_OK && hook != NULL)
-        e = hook(r, u, msg, sizeof(msg));
-    if (e != ERR_OK) {
-        db_rollback(db);
-        if (e == ERR_DB_UNAVAILABLE || e == ERR_INTERNAL)
-            reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
-        else
-            reply_error(r, e, "%s", msg);
-        return;
-    }
-    n = row_params(rs->fields, rs->nfields, u->after, p, tbuf);
+    n = rs_row_params(rs->fields, rs->nfields, u->after, p, tbuf);
     for (i = 0; i < u->nextra; i++)
         p[n++] = u->extra[i];
     p[n++] = DB_INT(u->id);
-    rc = db_exec(db, rs->sql_update, p, n, NULL, NULL);
+    rc = db_exec(db, rs->sql.update, p, n, NULL, NULL);
     if (rc == DB_OK && rs->bumps_pool)
         rc = store_bump_version(db);
     if (rc == DB_OK)
@@ -476,19 +507,58 @@ static void update_locked(struct req *r, const struct resource *rs, struct updat
         db_rollback(db);
     if (rc != DB_OK) {
         snprintf(msg, sizeof(msg), "name: another %s already has this name", rs->noun);
-        reply_db_error(r, rc, msg);
+        rs_reply_db_error(r, err_from_db(rc), msg);
         return;
     }
     rs_get(r, rs, u->id);
 }
 
-void rs_update(struct req *r, const struct resource *rs, long long id, update_hook hook)
+static void update_locked(struct req *r, struct resource *rs, struct rs_write *u, rs_hook hook)
 {
-    struct update_ctx u;
+    struct db *db = r->w->db;
+    char msg[256] = "";
+    struct db_res res;
+    enum err e;
+    enum db_rc rc;
 
+    if ((rc = db_begin(db)) != DB_OK) {
+        rs_reply_db_error(r, err_from_db(rc), "");
+        return;
+    }
+    rc = db_query(db, rs->sql.lock, DB_ARGS(DB_INT(u->id)), &res);
+    if (rc != DB_OK || res.nrows == 0) {
+        db_res_free(&res);
+        db_rollback(db);
+        if (rc != DB_OK)
+            rs_reply_db_error(r, err_from_db(rc), "");
+        else
+            reply_error(r, ERR_NOT_FOUND, "%s %lld does not exist", rs->noun, u->id);
+        return;
+    }
+    u->before = rs_row_json(rs->fields, rs->nfields, &res, 0);
+    u->after = rs_row_json(rs->fields, rs->nfields, &res, 0);
+    db_res_free(&res);
+    rs_merge_patch(rs->fields, rs->nfields, u->after, u->patch);
+    e = check_fixed(rs, u, msg, sizeof(msg));
+    if (e == ERR_OK && hook != NULL)
+        e = hook(r, u, msg, sizeof(msg));
+    if (e != ERR_OK) {
+        db_rollback(db);
+        rs_reply_hook_error(r, e, msg);
+        return;
+    }
+    write_update(r, rs, u);
+}
+
+void rs_update(struct req *r, struct resource *rs, long long id, rs_hook hook)
+{
+    struct rs_write u;
+
+    if (!ready(r, rs))
+        return;
     memset(&u, 0, sizeof(u));
     u.id = id;
-    u.patch = body_valid(r, rs->fields, rs->nfields, false);
+    u.patch = rs_body_valid(r, rs->fields, rs->nfields, false);
     if (u.patch == NULL)
         return;
     update_locked(r, rs, &u, hook);

@@ -11,40 +11,43 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
-#include "admin/sqlfmt.h"
 #include "core/nelem.h"
 
 static const struct vfield fields[] = {
-    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"name", VT_STRING, VF_REQUIRED, 1, 128, check_no_ctl, NULL},
-    {"upstream_id", VT_INT, VF_NULLABLE, 1, INT64_MAX, NULL, "null"},
-    {"enabled", VT_BOOL, 0, 0, 0, NULL, "true"},
-    {"priority", VT_INT, 0, -1000000, 1000000, NULL, "100"},
-    {"condition", VT_OBJECT, VF_REQUIRED, 0, 0, NULL, NULL},
-    {"actions", VT_ARRAY, VF_REQUIRED, 0, 0, NULL, NULL},
-    {"threshold", VT_INT, 0, 1, 1000000, NULL, "1"},
-    {"window_s", VT_INT, 0, 1, 31536000, NULL, "60"},
-    {"cooldown_s", VT_INT, 0, 0, 31536000, NULL, "0"},
-    {"stop", VT_BOOL, 0, 0, 0, NULL, "false"},
-    {"created_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"updated_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
+    {.name = "id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "name",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 1,
+     .max = 128,
+     .check = check_no_ctl},
+    {.name = "upstream_id",
+     .type = VT_INT,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = INT64_MAX,
+     .def = "null"},
+    {.name = "enabled", .type = VT_BOOL, .def = "true"},
+    {.name = "priority", .type = VT_INT, .min = -1000000, .max = 1000000, .def = "100"},
+    {.name = "condition", .type = VT_OBJECT, .flags = VF_REQUIRED, .column = "cond_json"},
+    {.name = "actions", .type = VT_ARRAY, .flags = VF_REQUIRED, .column = "actions_json"},
+    {.name = "threshold", .type = VT_INT, .min = 1, .max = 1000000, .def = "1"},
+    {.name = "window_s", .type = VT_INT, .min = 1, .max = 31536000, .def = "60"},
+    {.name = "cooldown_s", .type = VT_INT, .min = 0, .max = 31536000, .def = "0"},
+    {.name = "stop", .type = VT_BOOL, .def = "false"},
+    {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
+_Static_assert(NELEM(fields) <= RS_FIELDS_MAX, "rules: raise RS_FIELDS_MAX");
 
-#define COLS                                                                                       \
-    "id, name, upstream_id, enabled, priority, cond_json, actions_json, threshold, window_s,"      \
-    " cooldown_s, stop, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
-
-static const struct resource rules = {
-    "rule",
-    fields,
-    NELEM(fields),
-    "SELECT " COLS " FROM rules WHERE id = ?",
-    "SELECT " COLS " FROM rules WHERE id = ? FOR UPDATE",
-    "UPDATE rules SET name = ?, upstream_id = ?, enabled = ?, priority = ?, cond_json = ?,"
-    " actions_json = ?, threshold = ?, window_s = ?, cooldown_s = ?, stop = ?,"
-    " updated_at = UTC_TIMESTAMP() WHERE id = ?",
-    "DELETE FROM rules WHERE id = ?",
-    true,
+struct resource admin_rules = {
+    .noun = "rule",
+    .table = "rules",
+    .fields = fields,
+    .nfields = NELEM(fields),
+    .list_filter = " WHERE (? = 0 OR upstream_id = ?)",
+    .list_order = "priority, id",
+    .bumps_pool = true,
 };
 
 /* The meaning of a rule: compiles it and checks its upstream.  Returns
@@ -52,28 +55,25 @@ static const struct resource rules = {
 static enum err check_rule(struct req *r, struct json_object *o, char *msg, size_t len)
 {
     struct rule *compiled = rule_compile(o, msg, len);
-    long long up = jint(o, "upstream_id", 0);
-    int rc;
+    long long up = rs_jint(o, "upstream_id", 0);
+    enum db_rc rc;
+    bool found;
 
     if (compiled == NULL)
         return ERR_INVALID_FIELD;
     rule_free(compiled);
     if (up == 0)
         return ERR_OK;
-    rc = store_upstream_exists(r->w->db, up);
-    if (rc == DB_EFAIL) {
+    rc = store_upstream_exists(r->w->db, up, &found);
+    if (rc != DB_OK) {
+        msg[0] = '\0';
+        return err_from_db(rc);
+    }
+    if (!found) {
         snprintf(msg, len, "upstream_id: upstream %lld does not exist", up);
         return ERR_INVALID_FIELD;
     }
-    return rc == DB_OK ? ERR_OK : rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
-}
-
-static void reply_check_error(struct req *r, enum err e, const char *msg)
-{
-    if (e == ERR_INVALID_FIELD)
-        reply_error(r, e, "%s", msg);
-    else
-        reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
+    return ERR_OK;
 }
 
 void h_rules_list(struct req *r, const struct route_args *a)
@@ -81,67 +81,36 @@ void h_rules_list(struct req *r, const struct route_args *a)
     long long upstream_id;
 
     (void)a;
-    if (!query_id(r, "upstream_id", &upstream_id))
+    if (!rs_query_id(r, "upstream_id", &upstream_id))
         return;
-    rs_list(r, &rules,
-            "SELECT " COLS " FROM rules WHERE (? = 0 OR upstream_id = ?)"
-            " ORDER BY priority, id LIMIT ? OFFSET ?",
-            "SELECT COUNT(*) FROM rules WHERE (? = 0 OR upstream_id = ?)",
-            DB_ARGS(DB_INT(upstream_id), DB_INT(upstream_id)));
+    rs_list(r, &admin_rules, DB_ARGS(DB_INT(upstream_id), DB_INT(upstream_id)));
 }
 
 void h_rules_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &rules, a->id);
+    rs_get(r, &admin_rules, a->id);
+}
+
+/* A rule is checked the same on create and on update. */
+static enum err rule_hook(struct req *r, struct rs_write *w, char *msg, size_t len)
+{
+    return check_rule(r, w->after, msg, len);
 }
 
 void h_rules_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, rules.nfields, true);
-    struct db_param p[16];
-    char tbuf[16][24], msg[256] = "";
-    unsigned long long id = 0;
-    unsigned n;
-    enum err e;
-    int rc;
-
     (void)a;
-    if (o == NULL)
-        return;
-    valid_defaults(o, fields, rules.nfields);
-    if ((e = check_rule(r, o, msg, sizeof(msg))) != ERR_OK) {
-        reply_check_error(r, e, msg);
-        json_object_put(o);
-        return;
-    }
-    n = row_params(fields, rules.nfields, o, p, tbuf);
-    rc = db_exec(r->w->db,
-                 "INSERT INTO rules (name, upstream_id, enabled, priority, cond_json, actions_json,"
-                 " threshold, window_s, cooldown_s, stop, created_at, updated_at) VALUES (?, ?, ?,"
-                 " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
-                 p, n, NULL, &id);
-    if (rc == DB_OK)
-        rc = store_bump_version(r->w->db);
-    if (rc != DB_OK)
-        reply_db_error(r, rc, "");
-    else
-        rs_reply_created(r, &rules, (long long)id);
-    json_object_put(o);
-}
-
-static enum err rule_update_hook(struct req *r, struct update_ctx *u, char *msg, size_t len)
-{
-    return check_rule(r, u->after, msg, len);
+    rs_create(r, &admin_rules, rule_hook, NULL);
 }
 
 void h_rules_update(struct req *r, const struct route_args *a)
 {
-    rs_update(r, &rules, a->id, rule_update_hook);
+    rs_update(r, &admin_rules, a->id, rule_hook);
 }
 
 void h_rules_delete(struct req *r, const struct route_args *a)
 {
-    rs_delete(r, &rules, a->id);
+    rs_delete(r, &admin_rules, a->id);
 }
 
 static const char *check_transport(const char *s)
@@ -152,17 +121,22 @@ static const char *check_transport(const char *s)
 }
 
 static const struct vfield test_fields[] = {
-    {"rule", VT_OBJECT, 0, 0, 0, NULL, NULL},
-    {"rule_id", VT_INT, 0, 1, INT64_MAX, NULL, NULL},
-    {"response", VT_OBJECT, VF_REQUIRED, 0, 0, NULL, NULL},
+    {.name = "rule", .type = VT_OBJECT},
+    {.name = "rule_id", .type = VT_INT, .min = 1, .max = INT64_MAX},
+    {.name = "response", .type = VT_OBJECT, .flags = VF_REQUIRED},
 };
 
 static const struct vfield response_fields[] = {
-    {"status", VT_INT, 0, 0, 999, NULL, NULL},
-    {"headers", VT_OBJECT, 0, 0, 0, NULL, NULL},
-    {"body", VT_STRING, VF_NULLABLE, 0, 64LL << 20, NULL, NULL},
-    {"latency_ms", VT_INT, 0, 0, 86400000, NULL, NULL},
-    {"transport_error", VT_STRING, VF_NULLABLE, 1, 16, check_transport, NULL},
+    {.name = "status", .type = VT_INT, .min = 0, .max = 999},
+    {.name = "headers", .type = VT_OBJECT},
+    {.name = "body", .type = VT_STRING, .flags = VF_NULLABLE, .min = 0, .max = 64LL << 20},
+    {.name = "latency_ms", .type = VT_INT, .min = 0, .max = 86400000},
+    {.name = "transport_error",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 16,
+     .check = check_transport},
 };
 
 /* The stored rule as the JSON the compiler reads. */
@@ -170,7 +144,7 @@ static struct json_object *stored_rule(struct req *r, long long id, int *rc)
 {
     struct json_object *o = NULL;
 
-    *rc = rs_fetch(r, &rules, id, &o);
+    *rc = rs_fetch(r, &admin_rules, id, &o);
     return o;
 }
 
@@ -182,11 +156,11 @@ static bool test_input(struct req *r, struct json_object *resp, struct rule_inpu
                        struct rule_header *h)
 {
     struct json_object *headers = NULL;
-    const char *te = jstr(resp, "transport_error"), *body = jstr(resp, "body");
+    const char *te = rs_jstr(resp, "transport_error"), *body = rs_jstr(resp, "body");
 
     memset(in, 0, sizeof(*in));
-    in->status = (int)jint(resp, "status", 0);
-    in->latency_ms = jint(resp, "latency_ms", 0);
+    in->status = (int)rs_jint(resp, "status", 0);
+    in->latency_ms = rs_jint(resp, "latency_ms", 0);
     in->transport = te == NULL                   ? TRANSPORT_NONE
                     : strcmp(te, "timeout") == 0 ? TRANSPORT_TIMEOUT
                     : strcmp(te, "connect") == 0 ? TRANSPORT_CONNECT
@@ -238,7 +212,8 @@ static void reply_dry_run(struct req *r, struct json_object *rule_json, bool mat
 
 void h_rules_test(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, test_fields, 3, true), *rule_json = NULL, *resp = NULL;
+    struct json_object *o = rs_body_valid(r, test_fields, NELEM(test_fields), true),
+                       *rule_json = NULL, *resp = NULL;
     struct rule_header headers[TEST_HEADERS_MAX];
     struct rule *compiled = NULL;
     struct rule_input in;
@@ -263,20 +238,21 @@ void h_rules_test(struct req *r, const struct route_args *a)
         rule_json = json_object_get(rule_json);
         if (!json_object_object_get_ex(rule_json, "name", NULL))
             json_object_object_add(rule_json, "name", json_object_new_string("dry run"));
-    } else if (jint(o, "rule_id", 0) > 0) {
-        rule_json = stored_rule(r, jint(o, "rule_id", 0), &rc);
+    } else if (rs_jint(o, "rule_id", 0) > 0) {
+        rule_json = stored_rule(r, rs_jint(o, "rule_id", 0), &rc);
         if (rc != DB_OK || rule_json == NULL) {
             if (rc != DB_OK)
-                reply_db_error(r, rc, "");
+                rs_reply_db_error(r, err_from_db(rc), "");
             else
-                reply_error(r, ERR_NOT_FOUND, "rule %lld does not exist", jint(o, "rule_id", 0));
+                reply_error(r, ERR_NOT_FOUND, "rule %lld does not exist", rs_jint(o, "rule_id", 0));
             goto out;
         }
     } else {
         reply_error(r, ERR_INVALID_FIELD, "rule: required (or rule_id)");
         goto out;
     }
-    if (valid_body(resp, response_fields, 5, false, msg, sizeof(msg)) != ERR_OK) {
+    if (valid_body(resp, response_fields, NELEM(response_fields), false, msg, sizeof(msg)) !=
+        ERR_OK) {
         reply_error(r, ERR_INVALID_FIELD, "response.%s", msg);
         goto out;
     }

@@ -42,9 +42,10 @@ static bool read_range(struct req *r, struct range *rg)
     bool present, has_from, has_to;
     long long from_ms, to_ms;
 
-    if (!query_time_ms(r, "from", &from_ms, &has_from) ||
-        !query_time_ms(r, "to", &to_ms, &has_to) || !query_id(r, "upstream_id", &rg->upstream_id) ||
-        !query_text(r, "bucket_s", v, sizeof(v), &present))
+    if (!rs_query_time_ms(r, "from", &from_ms, &has_from) ||
+        !rs_query_time_ms(r, "to", &to_ms, &has_to) ||
+        !rs_query_id(r, "upstream_id", &rg->upstream_id) ||
+        !rs_query_text(r, "bucket_s", v, sizeof(v), &present))
         return false;
     /* By default up to now, and the day before `to`. */
     rg->to = has_to ? (time_t)(to_ms / 1000) : time(NULL);
@@ -372,7 +373,7 @@ void h_stats(struct req *r, const struct route_args *a)
         rc = add_series(r, &rg, out);
     if (rc != DB_OK) {
         json_object_put(out);
-        reply_db_error(r, rc, "");
+        rs_reply_db_error(r, err_from_db(rc), "");
         return;
     }
     reply_json(r, 200, out);

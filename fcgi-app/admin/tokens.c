@@ -10,45 +10,39 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
-#include "admin/sqlfmt.h"
 #include "core/nelem.h"
 
 #define TOKEN_PREFIX "agw_"
 
 static const struct vfield fields[] = {
-    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"name", VT_STRING, VF_REQUIRED, 1, 128, check_no_ctl, NULL},
-    {"token_masked", VT_STRING, VF_READONLY, 0, 0, NULL, NULL},
-    {"upstreams", VT_INT_LIST, 0, 0, 1000, NULL, "[]"},
-    {"rpm_limit", VT_INT, 0, 0, 1000000, NULL, "0"},
-    {"daily_quota", VT_INT, 0, 0, 1000000000000LL, NULL, "0"},
-    {"used_today", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"expires_at", VT_TIME, VF_NULLABLE, 0, 0, NULL, "null"},
-    {"enabled", VT_BOOL, 0, 0, 0, NULL, "true"},
-    {"last_used_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"created_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"updated_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
+    {.name = "id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "name",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 1,
+     .max = 128,
+     .check = check_no_ctl},
+    {.name = "token_masked", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "upstreams", .type = VT_INT_LIST, .min = 0, .max = 1000, .def = "[]"},
+    {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
+    {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL, .def = "0"},
+    {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "expires_at", .type = VT_TIME, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "enabled", .type = VT_BOOL, .def = "true"},
+    {.name = "last_used_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
+_Static_assert(NELEM(fields) <= RS_FIELDS_MAX, "tokens: raise RS_FIELDS_MAX");
 
-#define COLS                                                                                           \
-    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME(                \
-        "expires_at") ", enabled, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ","           \
-                                                                                         " " SQL_TIME( \
-                                                                                             "upd"     \
-                                                                                             "ate"     \
-                                                                                             "d_"      \
-                                                                                             "at")
-
-static const struct resource tokens = {
-    "token",
-    fields,
-    NELEM(fields),
-    "SELECT " COLS " FROM client_tokens WHERE id = ?",
-    "SELECT " COLS " FROM client_tokens WHERE id = ? FOR UPDATE",
-    "UPDATE client_tokens SET name = ?, upstreams = ?, rpm_limit = ?, daily_quota = ?,"
-    " expires_at = ?, enabled = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
-    "DELETE FROM client_tokens WHERE id = ?",
-    true,
+struct resource admin_tokens = {
+    .noun = "token",
+    .table = "client_tokens",
+    .fields = fields,
+    .nfields = NELEM(fields),
+    .list_order = "id",
+    .bumps_pool = true,
+    .insert_extra = {{"token_hash", "?"}, {"token_masked", "?"}},
 };
 
 /* Every id in the allow-list must name an upstream. */
@@ -61,13 +55,14 @@ static enum err check_upstreams(struct req *r, struct json_object *o, char *msg,
         return ERR_OK;
     for (i = 0; i < json_object_array_length(list); i++) {
         long long id = json_object_get_int64(json_object_array_get_idx(list, i));
-        int rc = store_upstream_exists(r->w->db, id);
-        if (rc == DB_EFAIL) {
+        bool found;
+        enum db_rc rc = store_upstream_exists(r->w->db, id, &found);
+        if (rc != DB_OK)
+            return err_from_db(rc);
+        if (!found) {
             snprintf(msg, len, "upstreams: upstream %lld does not exist", id);
             return ERR_INVALID_FIELD;
         }
-        if (rc != DB_OK)
-            return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
     }
     return ERR_OK;
 }
@@ -75,80 +70,64 @@ static enum err check_upstreams(struct req *r, struct json_object *o, char *msg,
 void h_tokens_list(struct req *r, const struct route_args *a)
 {
     (void)a;
-    rs_list(r, &tokens, "SELECT " COLS " FROM client_tokens ORDER BY id LIMIT ? OFFSET ?",
-            "SELECT COUNT(*) FROM client_tokens", NULL, 0);
+    rs_list(r, &admin_tokens, NULL, 0);
 }
 
 void h_tokens_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &tokens, a->id);
+    rs_get(r, &admin_tokens, a->id);
+}
+
+/* A new token's value, kept by the handler and wiped after. */
+struct new_token {
+    char value[64];
+    unsigned char hash[SHA256_LEN];
+    char masked[MASK_MAX];
+};
+
+/* Checks the allow-list and makes the value; the answer shows it once. */
+static enum err make_token(struct req *r, struct rs_write *w, char *msg, size_t len)
+{
+    struct new_token *t = w->arg;
+    enum err e = check_upstreams(r, w->after, msg, len);
+
+    if (e != ERR_OK)
+        return e;
+    memcpy(t->value, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
+    if (crypto_random_hex(t->value + sizeof(TOKEN_PREFIX) - 1, 24) != 0) {
+        snprintf(msg, len, "no randomness available");
+        return ERR_INTERNAL;
+    }
+    crypto_sha256(t->value, strlen(t->value), t->hash);
+    crypto_mask(t->value, strlen(t->value), t->masked);
+    w->extra[w->nextra++] = DB_BLOB(t->hash, sizeof(t->hash));
+    w->extra[w->nextra++] = DB_STR(t->masked);
+    /* The only time the value leaves the gateway. */
+    w->shown = json_object_new_object();
+    json_object_object_add(w->shown, "token", json_object_new_string(t->value));
+    return ERR_OK;
 }
 
 void h_tokens_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, tokens.nfields, true), *created = NULL;
-    char token[64], msg[160], masked[MASK_MAX];
-    unsigned char hash[SHA256_LEN];
-    struct db_param p[16];
-    char tbuf[16][24];
-    unsigned long long id = 0;
-    unsigned n;
-    enum err e;
-    int rc;
+    struct new_token t;
 
     (void)a;
-    if (o == NULL)
-        return;
-    valid_defaults(o, fields, tokens.nfields);
-    if ((e = check_upstreams(r, o, msg, sizeof(msg))) != ERR_OK) {
-        if (e == ERR_INVALID_FIELD)
-            reply_error(r, e, "%s", msg);
-        else
-            reply_db_error(r, e == ERR_DB_UNAVAILABLE ? DB_EDOWN : DB_EFAIL, "");
-        goto out;
-    }
-    memcpy(token, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
-    if (crypto_random_hex(token + sizeof(TOKEN_PREFIX) - 1, 24) != 0) {
-        reply_error(r, ERR_INTERNAL, "no randomness available");
-        goto out;
-    }
-    crypto_sha256(token, strlen(token), hash);
-    crypto_mask(token, strlen(token), masked);
-    n = row_params(fields, tokens.nfields, o, p, tbuf);
-    p[n++] = DB_BLOB(hash, sizeof(hash));
-    p[n++] = DB_STR(masked);
-    rc = db_exec(r->w->db,
-                 "INSERT INTO client_tokens (name, upstreams, rpm_limit, daily_quota, expires_at,"
-                 " enabled, token_hash, token_masked, created_at, updated_at) VALUES (?, ?, ?, ?,"
-                 " ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
-                 p, n, NULL, &id);
-    if (rc == DB_OK)
-        rc = store_bump_version(r->w->db);
-    if (rc == DB_OK)
-        rc = rs_fetch(r, &tokens, (long long)id, &created);
-    if (rc != DB_OK || created == NULL) {
-        reply_db_error(r, rc == DB_OK ? DB_EFAIL : rc, "");
-        goto out;
-    }
-    /* The only time the value leaves the gateway. */
-    json_object_object_add(created, "token", json_object_new_string(token));
-    reply_json(r, 201, created);
-out:
-    memset(token, 0, sizeof(token));
-    json_object_put(o);
+    rs_create(r, &admin_tokens, make_token, &t);
+    crypto_wipe(&t, sizeof(t));
 }
 
-static enum err token_update_hook(struct req *r, struct update_ctx *u, char *msg, size_t len)
+static enum err token_update_hook(struct req *r, struct rs_write *u, char *msg, size_t len)
 {
     return check_upstreams(r, u->patch, msg, len);
 }
 
 void h_tokens_update(struct req *r, const struct route_args *a)
 {
-    rs_update(r, &tokens, a->id, token_update_hook);
+    rs_update(r, &admin_tokens, a->id, token_update_hook);
 }
 
 void h_tokens_delete(struct req *r, const struct route_args *a)
 {
-    rs_delete(r, &tokens, a->id);
+    rs_delete(r, &admin_tokens, a->id);
 }

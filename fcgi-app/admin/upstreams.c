@@ -1,13 +1,11 @@
 /* /api/admin/upstreams: the providers the gateway forwards to. */
-#include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
-#include "core/store.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
-#include "admin/sqlfmt.h"
 #include "core/nelem.h"
 
 static const char *check_template(const char *s)
@@ -36,95 +34,113 @@ static const char *check_method(const char *s)
 }
 
 static const struct vfield fields[] = {
-    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"name", VT_STRING, VF_REQUIRED, 1, 64, check_name_slug, NULL},
-    {"base_url", VT_STRING, VF_REQUIRED, 8, 2048, check_http_url, NULL},
-    {"auth_header", VT_STRING, 0, 1, 128, check_header_name, "\"Authorization\""},
-    {"auth_template", VT_STRING, 0, 5, 512, check_template, "\"Bearer {key}\""},
-    {"auth_query_param", VT_STRING, VF_NULLABLE, 1, 128, check_query_name, "null"},
-    {"strategy", VT_STRING, 0, 1, 16, check_strategy, "\"round_robin\""},
-    {"timeout_ms", VT_INT, 0, 1, 3600000, NULL, "30000"},
-    {"connect_timeout_ms", VT_INT, 0, 1, 600000, NULL, "5000"},
-    {"max_retries", VT_INT, 0, 0, 10, NULL, "2"},
-    {"retry_backoff_ms", VT_INT, 0, 0, 60000, NULL, "100"},
-    {"enabled", VT_BOOL, 0, 0, 0, NULL, "true"},
-    {"public", VT_BOOL, 0, 0, 0, NULL, "false"},
-    {"probe_method", VT_STRING, VF_NULLABLE, 1, 16, check_method, "null"},
-    {"probe_path", VT_STRING, VF_NULLABLE, 1, 1024, check_url_path, "null"},
-    {"auto_disable_max_pct", VT_INT, 0, 0, 100, NULL, "50"},
-    {"created_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"updated_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
+    {.name = "id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "name",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 1,
+     .max = 64,
+     .check = check_name_slug},
+    {.name = "base_url",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 8,
+     .max = 2048,
+     .check = check_http_url},
+    {.name = "auth_header",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 128,
+     .check = check_header_name,
+     .def = "\"Authorization\""},
+    {.name = "auth_template",
+     .type = VT_STRING,
+     .min = 5,
+     .max = 512,
+     .check = check_template,
+     .def = "\"Bearer {key}\""},
+    {.name = "auth_query_param",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 128,
+     .check = check_query_name,
+     .def = "null"},
+    {.name = "strategy",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 16,
+     .check = check_strategy,
+     .def = "\"round_robin\""},
+    {.name = "timeout_ms", .type = VT_INT, .min = 1, .max = 3600000, .def = "30000"},
+    {.name = "connect_timeout_ms", .type = VT_INT, .min = 1, .max = 600000, .def = "5000"},
+    {.name = "max_retries", .type = VT_INT, .min = 0, .max = 10, .def = "2"},
+    {.name = "retry_backoff_ms", .type = VT_INT, .min = 0, .max = 60000, .def = "100"},
+    {.name = "enabled", .type = VT_BOOL, .def = "true"},
+    {.name = "public", .type = VT_BOOL, .def = "false", .column = "is_public"},
+    {.name = "probe_method",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 16,
+     .check = check_method,
+     .def = "null"},
+    {.name = "probe_path",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 1024,
+     .check = check_url_path,
+     .def = "null"},
+    {.name = "auto_disable_max_pct", .type = VT_INT, .min = 0, .max = 100, .def = "50"},
+    {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
+_Static_assert(NELEM(fields) <= RS_FIELDS_MAX, "upstreams: raise RS_FIELDS_MAX");
 
-#define COLS                                                                                       \
-    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
-    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
-    " probe_path, auto_disable_max_pct, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
-
-static const struct resource upstreams = {
-    "upstream",
-    fields,
-    NELEM(fields),
-    "SELECT " COLS " FROM upstreams WHERE id = ?",
-    "SELECT " COLS " FROM upstreams WHERE id = ? FOR UPDATE",
-    "UPDATE upstreams SET name = ?, base_url = ?, auth_header = ?, auth_template = ?,"
-    " auth_query_param = ?, strategy = ?, timeout_ms = ?, connect_timeout_ms = ?,"
-    " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?, probe_method = ?,"
-    " probe_path = ?, auto_disable_max_pct = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
-    "DELETE FROM upstreams WHERE id = ?",
-    true,
+struct resource admin_upstreams = {
+    .noun = "upstream",
+    .table = "upstreams",
+    .fields = fields,
+    .nfields = NELEM(fields),
+    .list_order = "id",
+    .bumps_pool = true,
 };
 
 void h_upstreams_list(struct req *r, const struct route_args *a)
 {
     (void)a;
-    rs_list(r, &upstreams, "SELECT " COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
-            "SELECT COUNT(*) FROM upstreams", NULL, 0);
+    rs_list(r, &admin_upstreams, NULL, 0);
 }
 
 void h_upstreams_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &upstreams, a->id);
+    rs_get(r, &admin_upstreams, a->id);
+}
+
+/* Names the upstream in the answer to a duplicate. */
+static enum err name_conflict(struct req *r, struct rs_write *w, char *msg, size_t len)
+{
+    (void)r;
+    (void)msg;
+    (void)len;
+    snprintf(w->conflict, sizeof(w->conflict), "name: an upstream named %s already exists",
+             rs_jstr(w->after, "name"));
+    return ERR_OK;
 }
 
 void h_upstreams_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, upstreams.nfields, true);
-    struct db_param p[32];
-    char tbuf[32][24];
-    unsigned long long id = 0;
-    unsigned n;
-    int rc;
-
     (void)a;
-    if (o == NULL)
-        return;
-    valid_defaults(o, fields, upstreams.nfields);
-    n = row_params(fields, upstreams.nfields, o, p, tbuf);
-    rc = db_exec(r->w->db,
-                 "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
-                 " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
-                 " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
-                 " auto_disable_max_pct, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-                 " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
-                 p, n, NULL, &id);
-    if (rc == DB_OK)
-        rc = store_bump_version(r->w->db);
-    if (rc == DB_EDUP)
-        reply_error(r, ERR_CONFLICT, "name: an upstream named %s already exists", jstr(o, "name"));
-    else if (rc != DB_OK)
-        reply_db_error(r, rc, "");
-    else
-        rs_reply_created(r, &upstreams, (long long)id);
-    json_object_put(o);
+    rs_create(r, &admin_upstreams, name_conflict, NULL);
 }
 
 void h_upstreams_update(struct req *r, const struct route_args *a)
 {
-    rs_update(r, &upstreams, a->id, NULL);
+    rs_update(r, &admin_upstreams, a->id, NULL);
 }
 
 void h_upstreams_delete(struct req *r, const struct route_args *a)
 {
-    rs_delete(r, &upstreams, a->id);
+    rs_delete(r, &admin_upstreams, a->id);
 }

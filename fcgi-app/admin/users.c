@@ -2,6 +2,7 @@
  * stored as yescrypt hashes and never returned. */
 #include <ctype.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,6 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
-#include "admin/sqlfmt.h"
 #include "core/nelem.h"
 
 static const char *check_username(const char *s)
@@ -28,83 +28,77 @@ static const char *check_role(const char *s)
 }
 
 static const struct vfield fields[] = {
-    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"username", VT_STRING, VF_REQUIRED | VF_NOUPDATE, 1, 64, check_username, NULL},
-    {"password", VT_STRING, VF_REQUIRED | VF_WRITEONLY, 8, 256, NULL, NULL},
-    {"role", VT_STRING, VF_REQUIRED, 1, 16, check_role, NULL},
-    {"enabled", VT_BOOL, 0, 0, 0, NULL, "true"},
-    {"last_login_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"created_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
-    {"updated_at", VT_TIME, VF_READONLY, 0, 0, NULL, NULL},
+    {.name = "id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "username",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED | VF_NOUPDATE,
+     .min = 1,
+     .max = 64,
+     .check = check_username},
+    {.name = "password",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED | VF_WRITEONLY,
+     .min = 8,
+     .max = 256},
+    {.name = "role",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 1,
+     .max = 16,
+     .check = check_role},
+    {.name = "enabled", .type = VT_BOOL, .def = "true"},
+    {.name = "last_login_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
+    {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
+_Static_assert(NELEM(fields) <= RS_FIELDS_MAX, "users: raise RS_FIELDS_MAX");
 
-#define COLS                                                                                       \
-    "id, username, role, enabled, " SQL_TIME("last_login_at") ", " SQL_TIME(                       \
-        "created_at") ", " SQL_TIME("updated_at")
-
-static const struct resource users = {
-    "user",
-    fields,
-    NELEM(fields),
-    "SELECT " COLS " FROM users WHERE id = ?",
-    "SELECT " COLS " FROM users WHERE id = ? FOR UPDATE",
-    "UPDATE users SET username = ?, role = ?, enabled = ?,"
-    " password_hash = COALESCE(?, password_hash), updated_at = UTC_TIMESTAMP() WHERE id = ?",
-    "DELETE FROM users WHERE id = ?",
-    false,
+struct resource admin_users = {
+    .noun = "user",
+    .table = "users",
+    .fields = fields,
+    .nfields = NELEM(fields),
+    .list_order = "id",
+    .update_extra = {{"password_hash", "COALESCE(?, password_hash)"}},
+    .insert_extra = {{"password_hash", "?"}},
 };
 
 void h_users_list(struct req *r, const struct route_args *a)
 {
     (void)a;
-    rs_list(r, &users, "SELECT " COLS " FROM users ORDER BY id LIMIT ? OFFSET ?",
-            "SELECT COUNT(*) FROM users", NULL, 0);
+    rs_list(r, &admin_users, NULL, 0);
 }
 
 void h_users_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &users, a->id);
+    rs_get(r, &admin_users, a->id);
+}
+
+/* The password is stored as its hash. */
+static enum err hash_password(struct req *r, struct rs_write *w, char *msg, size_t len)
+{
+    (void)r;
+    w->owned = crypto_password_hash(rs_jstr(w->after, "password"));
+    if (w->owned == NULL) {
+        snprintf(msg, len, "the password could not be hashed");
+        return ERR_INTERNAL;
+    }
+    w->extra[w->nextra++] = DB_STR(w->owned);
+    snprintf(w->conflict, sizeof(w->conflict), "username: %s is taken",
+             rs_jstr(w->after, "username"));
+    return ERR_OK;
 }
 
 void h_users_create(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = body_valid(r, fields, users.nfields, true);
-    struct db_param p[8];
-    char tbuf[8][24], *hash;
-    unsigned long long id = 0;
-    unsigned n;
-    int rc;
-
     (void)a;
-    if (o == NULL)
-        return;
-    valid_defaults(o, fields, users.nfields);
-    hash = crypto_password_hash(jstr(o, "password"));
-    if (hash == NULL) {
-        reply_error(r, ERR_INTERNAL, "the password could not be hashed");
-        json_object_put(o);
-        return;
-    }
-    n = row_params(fields, users.nfields, o, p, tbuf);
-    p[n++] = DB_STR(hash);
-    rc = db_exec(r->w->db,
-                 "INSERT INTO users (username, role, enabled, password_hash, created_at,"
-                 " updated_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
-                 p, n, NULL, &id);
-    if (rc == DB_EDUP)
-        reply_error(r, ERR_CONFLICT, "username: %s is taken", jstr(o, "username"));
-    else if (rc != DB_OK)
-        reply_db_error(r, rc, "");
-    else
-        rs_reply_created(r, &users, (long long)id);
-    free(hash);
-    json_object_put(o);
+    rs_create(r, &admin_users, hash_password, NULL);
 }
 
 /* A new password is hashed; a disabled user's sessions end at once. */
-static enum err user_update_hook(struct req *r, struct update_ctx *u, char *msg, size_t len)
+static enum err user_update_hook(struct req *r, struct rs_write *u, char *msg, size_t len)
 {
-    const char *pw = jstr(u->patch, "password");
+    const char *pw = rs_jstr(u->patch, "password");
     int rc;
 
     (void)msg;
@@ -115,21 +109,21 @@ static enum err user_update_hook(struct req *r, struct update_ctx *u, char *msg,
             return ERR_INTERNAL;
     }
     u->extra[u->nextra++] = DB_STR(u->owned);
-    if (pw != NULL || !jbool(u->after, "enabled", true)) {
+    if (pw != NULL || !rs_jbool(u->after, "enabled", true)) {
         rc = db_exec(r->w->db, "DELETE FROM sessions WHERE user_id = ?", DB_ARGS(DB_INT(u->id)),
                      NULL, NULL);
         if (rc != DB_OK)
-            return rc == DB_EDOWN ? ERR_DB_UNAVAILABLE : ERR_INTERNAL;
+            return err_from_db(rc);
     }
     return ERR_OK;
 }
 
 void h_users_update(struct req *r, const struct route_args *a)
 {
-    rs_update(r, &users, a->id, user_update_hook);
+    rs_update(r, &admin_users, a->id, user_update_hook);
 }
 
 void h_users_delete(struct req *r, const struct route_args *a)
 {
-    rs_delete(r, &users, a->id);
+    rs_delete(r, &admin_users, a->id);
 }

@@ -77,7 +77,7 @@ static bool is_connection_error(unsigned e)
            e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC;
 }
 
-int db_connect(struct db *db)
+enum db_rc db_connect(struct db *db)
 {
     const struct config *c = db->cfg;
     unsigned int ct = (unsigned)c->db_connect_timeout_s, rw = (unsigned)c->db_rw_timeout_s;
@@ -118,7 +118,7 @@ int db_connect(struct db *db)
     return DB_OK;
 }
 
-int db_ping(struct db *db)
+enum db_rc db_ping(struct db *db)
 {
     if (db_connect(db) != DB_OK)
         return DB_EDOWN;
@@ -408,14 +408,14 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
     return rc;
 }
 
-int db_exec(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
-            unsigned long long *affected, unsigned long long *insert_id)
+enum db_rc db_exec(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+                   unsigned long long *affected, unsigned long long *insert_id)
 {
     return run(db, sql, params, nparams, affected, insert_id, NULL);
 }
 
-int db_query(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
-             struct db_res *res)
+enum db_rc db_query(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+                    struct db_res *res)
 {
     return run(db, sql, params, nparams, NULL, NULL, res);
 }
@@ -482,8 +482,8 @@ static const char *multirow_sql(struct db_multirow *m, unsigned level)
     return sql;
 }
 
-int db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p, unsigned ncols,
-                   unsigned nrows, unsigned long long *affected)
+enum db_rc db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p,
+                          unsigned ncols, unsigned nrows, unsigned long long *affected)
 {
     unsigned long long total = 0, got;
     int rc;
@@ -505,7 +505,7 @@ int db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *
     return DB_OK;
 }
 
-int db_begin(struct db *db)
+enum db_rc db_begin(struct db *db)
 {
     int rc;
 
@@ -524,7 +524,7 @@ int db_begin(struct db *db)
     return DB_OK;
 }
 
-int db_commit(struct db *db)
+enum db_rc db_commit(struct db *db)
 {
     int rc = DB_OK;
 
@@ -545,7 +545,7 @@ void db_rollback(struct db *db)
 
 #define TX_TRIES 5
 
-int db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg)
+enum db_rc db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg)
 {
     int rc = DB_EFAIL, attempt;
 
@@ -564,7 +564,7 @@ int db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *a
     return rc;
 }
 
-int db_exec_script(struct db *db, const char *sql)
+enum db_rc db_exec_script(struct db *db, const char *sql)
 {
     int rc, more;
 

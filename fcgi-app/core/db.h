@@ -21,6 +21,8 @@
 struct config;
 struct db;
 
+/* What every db_ call that can fail returns; err_from_db (core/err.h)
+ * turns one into the error a client sees. */
 enum db_rc {
     DB_OK = 0,
     DB_EDOWN = -1, /* the server cannot be reached */
@@ -84,20 +86,20 @@ struct db *db_new(const struct config *cfg, bool multi_statements);
 void db_free(struct db *db);
 
 /* Connects now if not connected.  Returns DB_OK or DB_EDOWN. */
-int db_connect(struct db *db);
+enum db_rc db_connect(struct db *db);
 
 /* Checks the connection with a round trip; returns DB_OK or DB_EDOWN. */
-int db_ping(struct db *db);
+enum db_rc db_ping(struct db *db);
 
 /* Runs a statement that returns no rows.  affected (rows matched, since the
  * connection uses CLIENT_FOUND_ROWS) and insert_id may be NULL. */
-int db_exec(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
-            unsigned long long *affected, unsigned long long *insert_id);
+enum db_rc db_exec(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+                   unsigned long long *affected, unsigned long long *insert_id);
 
 /* Runs a query and stores every row in res, which the caller frees with
  * db_res_free (also after a failure). */
-int db_query(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
-             struct db_res *res);
+enum db_rc db_query(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
+                    struct db_res *res);
 
 void db_res_free(struct db_res *res);
 
@@ -131,22 +133,23 @@ struct db_multirow {
 /* Inserts nrows rows of ncols parameters each (p holds them row after row)
  * in as few statements as the power-of-two chunks allow.  *affected (may be
  * NULL) receives the rows the server reports inserted. */
-int db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p, unsigned ncols,
-                   unsigned nrows, unsigned long long *affected);
+enum db_rc db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p,
+                          unsigned ncols, unsigned nrows, unsigned long long *affected);
 
 /* Transactions: statements are not retried on a new connection inside one. */
-int db_begin(struct db *db);
-int db_commit(struct db *db);
+enum db_rc db_begin(struct db *db);
+enum db_rc db_commit(struct db *db);
 void db_rollback(struct db *db);
 
 /* Runs body(db, arg) inside a transaction and commits it; when the server
  * ends it for a deadlock or lock wait timeout, runs it again (up to five
- * times in all).  body returns DB_OK or an error, which rolls back. */
-int db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg);
+ * times in all).  body returns DB_OK or another enum db_rc value, which
+ * rolls back. */
+enum db_rc db_transaction(struct db *db, int (*body)(struct db *db, void *arg), void *arg);
 
 /* Runs a script of several ;-separated statements (only on a handle made
  * with multi_statements).  For schema migrations, never for data. */
-int db_exec_script(struct db *db, const char *sql);
+enum db_rc db_exec_script(struct db *db, const char *sql);
 
 /* Process- and thread-wide set-up of the client library: db_library_init
  * once before any thread starts, db_thread_init/db_thread_end in every

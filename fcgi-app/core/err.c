@@ -24,6 +24,7 @@ static const struct err_info table[ERR__MAX] = {
     [ERR_NO_AVAILABLE_KEY] = {503, "no_available_key"},
     [ERR_UPSTREAM_DISABLED] = {503, "upstream_disabled"},
     [ERR_DB_UNAVAILABLE] = {503, "db_unavailable"},
+    [ERR_DB_BUSY] = {503, "db_unavailable"},
     [ERR_UPSTREAM_TIMEOUT] = {504, "upstream_timeout"},
 };
 
@@ -39,6 +40,23 @@ const char *err_code(enum err e)
     if ((unsigned)e >= ERR__MAX)
         return "internal_error";
     return table[e].code;
+}
+
+enum err err_from_db(enum db_rc rc)
+{
+    switch (rc) {
+    case DB_OK:
+        return ERR_OK;
+    case DB_EDOWN:
+        return ERR_DB_UNAVAILABLE;
+    case DB_ERETRY:
+        return ERR_DB_BUSY;
+    case DB_EDUP:
+        return ERR_CONFLICT;
+    case DB_EFAIL:
+        break;
+    }
+    return ERR_INTERNAL;
 }
 
 const char *http_reason(int status)

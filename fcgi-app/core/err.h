@@ -6,6 +6,8 @@
 #ifndef APIGW_ERR_H
 #define APIGW_ERR_H
 
+#include "core/db.h"
+
 enum err {
     ERR_OK = 0,
     ERR_INVALID_JSON,
@@ -25,6 +27,7 @@ enum err {
     ERR_NO_AVAILABLE_KEY,
     ERR_UPSTREAM_DISABLED,
     ERR_DB_UNAVAILABLE,
+    ERR_DB_BUSY, /* lock conflicts outlasted the retries: db_unavailable too */
     ERR_UPSTREAM_TIMEOUT,
     ERR__MAX
 };
@@ -34,6 +37,12 @@ int err_status(enum err e);
 
 /* The contract's snake_case code for an error. */
 const char *err_code(enum err e);
+
+/* The error for the outcome of a database call (core/db.h): ERR_OK,
+ * ERR_DB_UNAVAILABLE when the server cannot be reached, ERR_DB_BUSY for a
+ * deadlock or lock wait timeout, ERR_CONFLICT for a duplicate, else
+ * ERR_INTERNAL.  The one place where a db_rc becomes an err. */
+enum err err_from_db(enum db_rc rc);
 
 /* The reason phrase for an HTTP status, e.g. "Not Found". */
 const char *http_reason(int status);

@@ -47,28 +47,27 @@ int key_seal(const unsigned char enc_key[32], const char *value, size_t n, struc
     return 0;
 }
 
-static int exists(struct db *db, const char *sql, long long id)
+static enum db_rc exists(struct db *db, const char *sql, long long id, bool *found)
 {
     struct db_res res;
-    int rc = db_query(db, sql, DB_ARGS(DB_INT(id)), &res);
+    enum db_rc rc = db_query(db, sql, DB_ARGS(DB_INT(id)), &res);
 
-    if (rc == DB_OK && res.nrows == 0)
-        rc = DB_EFAIL;
+    *found = rc == DB_OK && res.nrows > 0;
     db_res_free(&res);
     return rc;
 }
 
-int store_upstream_exists(struct db *db, long long id)
+enum db_rc store_upstream_exists(struct db *db, long long id, bool *found)
 {
-    return exists(db, "SELECT 1 FROM upstreams WHERE id = ?", id);
+    return exists(db, "SELECT 1 FROM upstreams WHERE id = ?", id, found);
 }
 
-int store_key_exists(struct db *db, long long id)
+enum db_rc store_key_exists(struct db *db, long long id, bool *found)
 {
-    return exists(db, "SELECT 1 FROM api_keys WHERE id = ?", id);
+    return exists(db, "SELECT 1 FROM api_keys WHERE id = ?", id, found);
 }
 
-int store_bump_version(struct db *db)
+enum db_rc store_bump_version(struct db *db)
 {
     return db_exec(db, "UPDATE pool_version SET version = version + 1 WHERE id = 1", DB_NOARGS,
                    NULL, NULL);
@@ -123,7 +122,7 @@ out:
     return rc;
 }
 
-int key_change_status(struct db *db, const struct key_change *c, bool *changed)
+enum db_rc key_change_status(struct db *db, const struct key_change *c, bool *changed)
 {
     struct change_tx t = {c, NULL, false};
     char until[24] = "";

@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "core/crypto.h"
+#include "core/db.h"
 
-struct db;
 struct config;
 
 #define KEY_VALUE_MAX  512
@@ -40,13 +40,13 @@ struct key_sealed {
 /* Encrypts, hashes and masks a key value.  Returns 0 or -1. */
 int key_seal(const unsigned char enc_key[32], const char *value, size_t n, struct key_sealed *out);
 
-/* Existence checks: DB_OK when the row exists, DB_EFAIL when it does not,
- * else the database error. */
-int store_upstream_exists(struct db *db, long long id);
-int store_key_exists(struct db *db, long long id);
+/* Existence checks: *found tells whether the row is there.  Return DB_OK,
+ * or the database error (then *found is false). */
+enum db_rc store_upstream_exists(struct db *db, long long id, bool *found);
+enum db_rc store_key_exists(struct db *db, long long id, bool *found);
 
 /* Moves the pool version on: every process reloads its pool cache. */
-int store_bump_version(struct db *db);
+enum db_rc store_bump_version(struct db *db);
 
 /* A status change of one key and why. */
 struct key_change {
@@ -66,6 +66,6 @@ struct key_change {
  * the pool version.  *changed (may be NULL) tells whether the status
  * changed.  Returns DB_OK, DB_EFAIL when the key does not exist, or the
  * database error. */
-int key_change_status(struct db *db, const struct key_change *c, bool *changed);
+enum db_rc key_change_status(struct db *db, const struct key_change *c, bool *changed);
 
 #endif

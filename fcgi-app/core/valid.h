@@ -36,6 +36,7 @@ struct vfield {
     long long min, max;                  /* int range, string length, list length */
     const char *(*check)(const char *s); /* strings: NULL when fine, else why not */
     const char *def;                     /* default on create as JSON text, or NULL */
+    const char *column; /* admin resources: its column, when not named like the field */
 };
 
 /* Checks body (must be an object) against the table.  On create, required

@@ -23,6 +23,7 @@ int main(int argc, char **argv)
     suite_rule_eval();
     suite_jsonpath();
     suite_resettime();
+    suite_resource();
     suite_mask();
     suite_utf8();
     suite_query();

@@ -18,6 +18,7 @@ void suite_rule(void);
 void suite_rule_eval(void);
 void suite_jsonpath(void);
 void suite_resettime(void);
+void suite_resource(void);
 void suite_mask(void);
 void suite_utf8(void);
 void suite_query(void);

@@ -11,13 +11,23 @@ static const char *check_even(const char *s)
 }
 
 static const struct vfield fields[] = {
-    {"id", VT_INT, VF_READONLY, 0, 0, NULL, NULL},
-    {"name", VT_STRING, VF_REQUIRED, 1, 8, check_name_slug, NULL},
-    {"secret", VT_STRING, VF_REQUIRED | VF_WRITEONLY | VF_NOUPDATE, 2, 10, check_even, NULL},
-    {"count", VT_INT, 0, 0, 100, NULL, "7"},
-    {"on", VT_BOOL, 0, 0, 0, NULL, "true"},
-    {"until", VT_TIME, VF_NULLABLE, 0, 0, NULL, "null"},
-    {"ids", VT_INT_LIST, 0, 0, 3, NULL, "[]"},
+    {.name = "id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "name",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED,
+     .min = 1,
+     .max = 8,
+     .check = check_name_slug},
+    {.name = "secret",
+     .type = VT_STRING,
+     .flags = VF_REQUIRED | VF_WRITEONLY | VF_NOUPDATE,
+     .min = 2,
+     .max = 10,
+     .check = check_even},
+    {.name = "count", .type = VT_INT, .min = 0, .max = 100, .def = "7"},
+    {.name = "on", .type = VT_BOOL, .def = "true"},
+    {.name = "until", .type = VT_TIME, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "ids", .type = VT_INT_LIST, .min = 0, .max = 3, .def = "[]"},
 };
 
 #define N (NELEM(fields))

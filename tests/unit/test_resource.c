@@ -1,0 +1,204 @@
+/* The statements built from the admin resource tables: each must be the
+ * text the handlers used to spell out by hand, so that a field added,
+ * moved or renamed in a table shows here rather than as a wrong column. */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/handlers.h"
+#include "admin/resource.h"
+#include "admin/sqlfmt.h"
+#include "suites.h"
+
+struct expect {
+    const char *get, *update, *insert, *page, *count;
+    unsigned update_params, insert_params, filter_params;
+};
+
+/* Checks every statement of rs (the lock and the delete follow from the
+ * get and the table). */
+static void check(struct resource *rs, const struct expect *x)
+{
+    char want[8192];
+
+    CU_ASSERT_FATAL(rs_build(rs));
+    CU_ASSERT_STRING_EQUAL(rs->sql.page, x->page);
+    CU_ASSERT_STRING_EQUAL(rs->sql.count, x->count);
+    CU_ASSERT_EQUAL(rs->sql.filter_params, x->filter_params);
+    if (rs->list_only) {
+        CU_ASSERT_PTR_NULL(rs->sql.get);
+        return;
+    }
+    CU_ASSERT_STRING_EQUAL(rs->sql.get, x->get);
+    snprintf(want, sizeof(want), "%s FOR UPDATE", x->get);
+    CU_ASSERT_STRING_EQUAL(rs->sql.lock, want);
+    CU_ASSERT_STRING_EQUAL(rs->sql.update, x->update);
+    CU_ASSERT_STRING_EQUAL(rs->sql.insert, x->insert);
+    snprintf(want, sizeof(want), "DELETE FROM %s WHERE id = ?", rs->table);
+    CU_ASSERT_STRING_EQUAL(rs->sql.del, want);
+    CU_ASSERT_EQUAL(rs->sql.update_params, x->update_params);
+    CU_ASSERT_EQUAL(rs->sql.insert_params, x->insert_params);
+}
+
+#define UPSTREAM_COLS                                                                              \
+    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
+    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
+    " probe_path, auto_disable_max_pct, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+
+static void test_upstreams(void)
+{
+    static const struct expect x = {
+        .get = "SELECT " UPSTREAM_COLS " FROM upstreams WHERE id = ?",
+        .update = "UPDATE upstreams SET name = ?, base_url = ?, auth_header = ?, auth_template = ?,"
+                  " auth_query_param = ?, strategy = ?, timeout_ms = ?, connect_timeout_ms = ?,"
+                  " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?,"
+                  " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
+                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert = "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
+                  " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
+                  " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
+                  " auto_disable_max_pct, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+                  " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+        .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM upstreams",
+    };
+    check(&admin_upstreams, &x);
+}
+
+#define KEY_COLS                                                                                   \
+    "id, upstream_id, name, key_masked, status, weight, daily_quota, rpm_limit, used_today,"       \
+    " total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME(   \
+        "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+#define KEY_FILTER                                                                                 \
+    " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"                              \
+    " AND (? IS NULL OR name LIKE ?)"
+
+static void test_keys(void)
+{
+    static const struct expect x = {
+        .get = "SELECT " KEY_COLS " FROM api_keys WHERE id = ?",
+        .update = "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?,"
+                  " daily_quota = ?, rpm_limit = ?, disabled_until = ?, status_reason = ?,"
+                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert = "INSERT INTO api_keys (upstream_id, name, status, weight, daily_quota, rpm_limit,"
+                  " disabled_until, key_enc, key_hash, key_masked, status_reason, created_at,"
+                  " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', UTC_TIMESTAMP(),"
+                  " UTC_TIMESTAMP())",
+        .page = "SELECT " KEY_COLS " FROM api_keys" KEY_FILTER " ORDER BY id LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM api_keys" KEY_FILTER,
+        .update_params = 1,
+        .insert_params = 3,
+        .filter_params = 6,
+    };
+    check(&admin_keys, &x);
+}
+
+static void test_key_events(void)
+{
+    static const struct expect x = {
+        .page = "SELECT id, " SQL_TIME(
+            "ts") ", from_status, to_status, reason, actor, rule_id,"
+                  " request_id, excerpt FROM key_events WHERE key_id = ? ORDER BY id DESC"
+                  " LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM key_events WHERE key_id = ?",
+        .filter_params = 1,
+    };
+    check(&admin_key_events, &x);
+}
+
+#define TOKEN_COLS                                                                                 \
+    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME(            \
+        "expires_at") ", enabled, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+
+static void test_tokens(void)
+{
+    static const struct expect x = {
+        .get = "SELECT " TOKEN_COLS " FROM client_tokens WHERE id = ?",
+        .update = "UPDATE client_tokens SET name = ?, upstreams = ?, rpm_limit = ?,"
+                  " daily_quota = ?, expires_at = ?, enabled = ?, updated_at = UTC_TIMESTAMP()"
+                  " WHERE id = ?",
+        .insert = "INSERT INTO client_tokens (name, upstreams, rpm_limit, daily_quota, expires_at,"
+                  " enabled, token_hash, token_masked, created_at, updated_at) VALUES (?, ?, ?, ?,"
+                  " ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+        .page = "SELECT " TOKEN_COLS " FROM client_tokens ORDER BY id LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM client_tokens",
+        .insert_params = 2,
+    };
+    check(&admin_tokens, &x);
+}
+
+#define USER_COLS                                                                                  \
+    "id, username, role, enabled, " SQL_TIME("last_login_at") ", " SQL_TIME(                       \
+        "created_at") ", " SQL_TIME("updated_at")
+
+static void test_users(void)
+{
+    static const struct expect x = {
+        .get = "SELECT " USER_COLS " FROM users WHERE id = ?",
+        .update = "UPDATE users SET username = ?, role = ?, enabled = ?,"
+                  " password_hash = COALESCE(?, password_hash), updated_at = UTC_TIMESTAMP()"
+                  " WHERE id = ?",
+        .insert = "INSERT INTO users (username, role, enabled, password_hash, created_at,"
+                  " updated_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+        .page = "SELECT " USER_COLS " FROM users ORDER BY id LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM users",
+        .update_params = 1,
+        .insert_params = 1,
+    };
+    check(&admin_users, &x);
+}
+
+#define RULE_COLS                                                                                  \
+    "id, name, upstream_id, enabled, priority, cond_json, actions_json, threshold, window_s,"      \
+    " cooldown_s, stop, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+
+static void test_rules(void)
+{
+    static const struct expect x = {
+        .get = "SELECT " RULE_COLS " FROM rules WHERE id = ?",
+        .update = "UPDATE rules SET name = ?, upstream_id = ?, enabled = ?, priority = ?,"
+                  " cond_json = ?, actions_json = ?, threshold = ?, window_s = ?, cooldown_s = ?,"
+                  " stop = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert =
+            "INSERT INTO rules (name, upstream_id, enabled, priority, cond_json, actions_json,"
+            " threshold, window_s, cooldown_s, stop, created_at, updated_at) VALUES (?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+        .page = "SELECT " RULE_COLS " FROM rules WHERE (? = 0 OR upstream_id = ?)"
+                " ORDER BY priority, id LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM rules WHERE (? = 0 OR upstream_id = ?)",
+        .filter_params = 2,
+    };
+    check(&admin_rules, &x);
+}
+
+#define ALERT_FILTER                                                                               \
+    " WHERE (? = 0 OR upstream_id = ?) AND (? = 0 OR rule_id = ?) AND (? = 0 OR key_id = ?)"
+
+static void test_alerts(void)
+{
+    static const struct expect x = {
+        .page = "SELECT id, " SQL_TIME("ts") ", rule_id, key_id, upstream_id, message, webhook,"
+                                             " delivered, delivery_error FROM alerts" ALERT_FILTER
+                                             " ORDER BY id DESC LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM alerts" ALERT_FILTER,
+        .filter_params = 6,
+    };
+    check(&admin_alerts, &x);
+}
+
+/* A second build changes nothing: the texts name prepared statements. */
+static void test_built_once(void)
+{
+    const char *get;
+
+    CU_ASSERT_FATAL(rs_build(&admin_users));
+    get = admin_users.sql.get;
+    CU_ASSERT(rs_build(&admin_users));
+    CU_ASSERT_PTR_EQUAL(admin_users.sql.get, get);
+}
+
+void suite_resource(void)
+{
+    ADD_SUITE("resource", TEST(test_upstreams), TEST(test_keys), TEST(test_key_events),
+              TEST(test_tokens), TEST(test_users), TEST(test_rules), TEST(test_alerts),
+              TEST(test_built_once));
+}
