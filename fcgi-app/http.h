@@ -20,6 +20,9 @@ struct json_object;
 struct worker;
 struct config;
 
+/* The cap on a response's headers, ours or an upstream's. */
+#define HTTP_HEAD_MAX (64u << 10)
+
 /* Where a request's bytes come from and go to. */
 struct http_io {
     long (*read)(void *ctx, char *p, size_t n);       /* < 0 on error, 0 at the end */

@@ -23,8 +23,6 @@
 #include "core/rule/rule.h"
 #include "core/nelem.h"
 
-#define HEAD_CAP (64u << 10)
-
 struct attempt {
     struct proxy *px;
     struct req *r;
@@ -63,11 +61,6 @@ static bool header_listed(const char *list, const char *name, size_t n)
         list += len;
     }
     return false;
-}
-
-bool proxy_status_is_key_failure(int status)
-{
-    return status == 401 || status == 403 || status == 429 || status >= 500;
 }
 
 /* Hop-by-hop headers and those that mean something to the web server in
@@ -388,7 +381,7 @@ static struct curl_slist *build_headers(struct proxy *px, const struct pool_key 
     bool failed = false, has_ctype = false, has_accept = false;
     char **e;
 
-    buf_init(&line, 64u << 10);
+    buf_init(&line, HTTP_HEAD_MAX);
     for (e = px->r->env; e != NULL && *e != NULL; e++) {
         const char *eq = strchr(*e, '=');
         char name[256];
@@ -628,7 +621,7 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     at.key = k;
     at.attempt_no = attempt_no;
     at.started_ms = clock_mono_ms();
-    buf_init(&at.head, HEAD_CAP);
+    buf_init(&at.head, HTTP_HEAD_MAX);
     buf_init(&at.conn, 4096);
     buf_init(&at.held, (size_t)px->r->cfg->rule_body_limit);
     buf_init(&at.prefix, (size_t)px->r->cfg->rule_body_limit);

@@ -342,6 +342,12 @@ bool proxy_can_retry(struct proxy *px, int attempt_no)
            px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now);
 }
 
+/* Whether the status of an upstream answer counts against the key. */
+static bool status_is_key_failure(int status)
+{
+    return status == 401 || status == 403 || status == 429 || status >= 500;
+}
+
 /* Full jitter: a random wait up to retry_backoff_ms * 2^n, never past the
  * deadline.  Returns false when no time is left for another attempt. */
 static bool back_off(struct proxy *px, int n)
@@ -431,8 +437,8 @@ static void run_attempts(struct proxy *px)
         out = proxy_attempt(px, k, attempt, &err);
         if (px->r->w->app->reqlog != NULL)
             reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
-                            out == OUTCOME_RETRY || (out == OUTCOME_DONE &&
-                                                     proxy_status_is_key_failure(px->r->status)));
+                            out == OUTCOME_RETRY ||
+                                (out == OUTCOME_DONE && status_is_key_failure(px->r->status)));
         if (out == OUTCOME_CLIENT_GONE) {
             px->r->status = 499;
             px->log->error = strdup("the client closed the connection");
@@ -521,7 +527,7 @@ void h_proxy(struct req *r, const struct route_args *a)
     px.r = r;
     px.log = new_entry(r);
     buf_init(&px.url, PROXY_URL_MAX);
-    buf_init(&px.saved_head, 64u << 10);
+    buf_init(&px.saved_head, HTTP_HEAD_MAX);
     buf_init(&px.saved_body, (size_t)r->cfg->rule_body_limit);
     px.pool = pool_acquire(&r->w->app->pool);
     if (px.log == NULL) {

@@ -64,18 +64,19 @@ struct attempt_error {
 /* The route of /proxy/{upstream}/{path...}: runs one client request. */
 void h_proxy(struct req *r, const struct route_args *a);
 
-/* Whether another attempt could follow this one (attempt_no counts from
- * 1): attempts and time are left, and another key is worth trying.  A
- * rule's retry is honoured only then; otherwise the answer goes to the
- * client as it is. */
+/* The attempt asks the request: whether another attempt could follow this
+ * one (attempt_no counts from 1): attempts and time are left, and another
+ * key is worth trying.  A rule's retry is honoured only then; otherwise the
+ * answer goes to the client as it is.  The call goes from attempt.c back
+ * into proxy.c because the attempt is where a rule asks for a retry, and it
+ * must know before the answer goes out (a streamed answer cannot be taken
+ * back), while only the request knows the deadline, the keys tried and the
+ * retries left. */
 bool proxy_can_retry(struct proxy *px, int attempt_no);
 
 /* Sends the request to the upstream with key k and streams the answer to
  * the client.  attempt_no counts from 1 (it goes in X-Gateway-Attempts). */
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
                            struct attempt_error *err);
-
-/* Whether the status of an upstream answer counts against the key. */
-bool proxy_status_is_key_failure(int status);
 
 #endif
