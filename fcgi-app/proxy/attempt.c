@@ -318,7 +318,7 @@ static bool request_header_dropped(const struct proxy *px, const char *name)
         if (strcasecmp(name, drop[i]) == 0)
             return true;
     for (i = 0; i < CRED_QUERY; i++)
-        if (px->strip[i] && strcasecmp(name, proxy_cred_headers[i]) == 0)
+        if (px->strip[i] && strcasecmp(name, credential_headers[i]) == 0)
             return true;
     if (px->up->auth_query_param == NULL && strcasecmp(name, px->up->auth_header) == 0)
         return true;

@@ -1,7 +1,9 @@
 /*
  * The proxy: /proxy/{upstream}/{path...}.  proxy.c runs a request (guards,
- * client token, key choice and reservation, retries, the log entry);
- * proxy_fwd.c runs one attempt with libcurl and streams the answer.
+ * key choice and reservation, retries, the log entry); credential.c finds
+ * the client token; attempt.c runs one attempt with libcurl and streams or
+ * holds the answer.  path.c guards the path and builds the upstream URL;
+ * rules.c applies the rules to each attempt.
  */
 #ifndef APIGW_PROXY_H
 #define APIGW_PROXY_H
@@ -12,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/reqlog.h"
+#include "proxy/credential.h"
 #include "route.h"
 
 struct req;
@@ -22,11 +25,6 @@ struct pool_token;
 struct json_object;
 
 #define PROXY_MAX_TRIED 16
-
-/* Where a client token may be: three headers, then ?key=. */
-#define CRED_PLACES 4
-#define CRED_QUERY  3
-extern const char *const proxy_cred_headers[CRED_QUERY];
 
 /* One client request on its way through the proxy. */
 struct proxy {
@@ -63,6 +61,13 @@ struct attempt_error {
 
 /* The route of /proxy/{upstream}/{path...}: runs one client request. */
 void h_proxy(struct req *r, const struct route_args *a);
+
+/* A lookup missed: the pool may have changed since the snapshot was made
+ * (a token or key created a moment ago).  Checks the version now (at most
+ * every MISS_RECHECK_MS) and, when there is a new one, takes it into
+ * px->pool (releasing the old) and finds px->up again.  Returns whether
+ * the snapshot changed.  Credential discovery calls it too. */
+bool proxy_refresh_after_miss(struct proxy *px);
 
 /* The attempt asks the request: whether another attempt could follow this
  * one (attempt_no counts from 1): attempts and time are left, and another
