@@ -3,7 +3,8 @@
  * `key` query parameter.  credential.c hashes each place's first copy,
  * looks it up in the request's pool snapshot and marks every place that
  * holds a client token in any copy (struct proxy's strip[]), so that
- * neither the upstream request's headers nor its URL forward one.
+ * neither the upstream request's headers (upstream_req.c) nor its URL
+ * (proxy.c) forward one.
  */
 #ifndef APIGW_PROXY_CREDENTIAL_H
 #define APIGW_PROXY_CREDENTIAL_H

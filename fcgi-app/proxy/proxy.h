@@ -2,8 +2,9 @@
  * The proxy: /proxy/{upstream}/{path...}.  proxy.c runs a request (guards,
  * key choice and reservation, retries, the log entry); credential.c finds
  * the client token; attempt.c runs one attempt with libcurl and streams or
- * holds the answer.  path.c guards the path and builds the upstream URL;
- * rules.c applies the rules to each attempt.
+ * holds the answer, sending the request upstream_req.c builds and reading
+ * the answer's head with upstream_head.c.  path.c guards the path and
+ * builds the upstream URL; rules.c applies the rules to each attempt.
  */
 #ifndef APIGW_PROXY_H
 #define APIGW_PROXY_H
