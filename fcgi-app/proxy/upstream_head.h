@@ -30,7 +30,8 @@ struct upstream_head {
 enum upstream_head_rc {
     UPSTREAM_HEAD_MORE,   /* taken (or ignored); the head goes on */
     UPSTREAM_HEAD_END,    /* the blank line that ends a final (not 1xx) head */
-    UPSTREAM_HEAD_REFUSED /* the fields passed their cap: refuse the answer */
+    UPSTREAM_HEAD_REFUSED /* a cap was reached: refuse the answer (the head is then
+                             incomplete and must not be used) */
 };
 
 /* One field of a head's `fields`, pointing into it. */

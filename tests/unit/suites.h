@@ -19,6 +19,7 @@ void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_mask(void);
 void suite_utf8(void);
+void suite_upstream_req(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
