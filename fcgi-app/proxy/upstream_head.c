@@ -64,7 +64,9 @@ static bool dropped(const char *name, size_t n)
 }
 
 /* The status of "HTTP/x SSS reason": the digits after the first space, 0
- * when there are none. */
+ * when there are none.  A run of digits stops growing the number past
+ * four of them (libcurl refuses such a line anyway), so that it cannot
+ * overflow. */
 static int parse_status(const char *line, size_t len)
 {
     const char *sp = memchr(line, ' ', len);
@@ -72,7 +74,7 @@ static int parse_status(const char *line, size_t len)
 
     if (sp == NULL)
         return 0;
-    for (sp++; sp < line + len && *sp >= '0' && *sp <= '9'; sp++)
+    for (sp++; sp < line + len && *sp >= '0' && *sp <= '9' && status < 1000; sp++)
         status = status * 10 + (*sp - '0');
     return status;
 }

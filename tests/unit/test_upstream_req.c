@@ -267,6 +267,11 @@ static void test_head_interim_answers(void)
     CU_ASSERT_EQUAL(feed(&h, "HTTP/2 204\r\n\r\n"), UPSTREAM_HEAD_END);
     CU_ASSERT_EQUAL(h.status, 204);
     upstream_head_free(&h);
+    /* A long run of digits cannot overflow the status. */
+    upstream_head_init(&h);
+    CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 2004444444444444 OK\r\n\r\n"), UPSTREAM_HEAD_END);
+    CU_ASSERT_EQUAL(h.status, 2004);
+    upstream_head_free(&h);
 }
 
 static void test_head_dropped_and_flags(void)
