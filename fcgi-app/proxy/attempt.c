@@ -349,6 +349,26 @@ static void judge_transport(struct attempt *at, CURLcode cc, const struct attemp
     proxy_rules_run(at->px, at->key, &in, PHASE_TRANSPORT, err->text);
 }
 
+static void attempt_init(struct attempt *at, struct proxy *px, struct pool_key *k, int attempt_no)
+{
+    memset(at, 0, sizeof(*at));
+    at->px = px;
+    at->r = px->r;
+    at->key = k;
+    at->attempt_no = attempt_no;
+    at->started_ms = clock_mono_ms();
+    upstream_head_init(&at->head);
+    buf_init(&at->held, (size_t)px->r->cfg->rule_body_limit);
+    buf_init(&at->prefix, (size_t)px->r->cfg->rule_body_limit);
+}
+
+static void attempt_free(struct attempt *at)
+{
+    upstream_head_free(&at->head);
+    buf_free(&at->held);
+    buf_free(&at->prefix);
+}
+
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
                            struct attempt_error *err)
 {
@@ -361,15 +381,7 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     CURLcode cc = CURLE_OUT_OF_MEMORY;
     CURL *c = worker_curl(px->r->w);
 
-    memset(&at, 0, sizeof(at));
-    at.px = px;
-    at.r = px->r;
-    at.key = k;
-    at.attempt_no = attempt_no;
-    at.started_ms = clock_mono_ms();
-    upstream_head_init(&at.head);
-    buf_init(&at.held, (size_t)px->r->cfg->rule_body_limit);
-    buf_init(&at.prefix, (size_t)px->r->cfg->rule_body_limit);
+    attempt_init(&at, px, k, attempt_no);
     url_rc = upstream_req_url(&url, px, k);
     hdrs = upstream_req_headers(px, k);
     if (c == NULL || hdrs == NULL || url_rc != 0 ||
@@ -406,8 +418,6 @@ out:
     curl_slist_free_all(hdrs);
     crypto_wipe(url.data, url.cap);
     buf_free(&url);
-    upstream_head_free(&at.head);
-    buf_free(&at.held);
-    buf_free(&at.prefix);
+    attempt_free(&at);
     return out;
 }

@@ -65,9 +65,10 @@ void h_proxy(struct req *r, const struct route_args *a);
 
 /* A lookup missed: the pool may have changed since the snapshot was made
  * (a token or key created a moment ago).  Checks the version now (at most
- * every MISS_RECHECK_MS) and, when there is a new one, takes it into
- * px->pool (releasing the old) and finds px->up again.  Returns whether
- * the snapshot changed.  Credential discovery calls it too. */
+ * every MISS_RECHECK_MS of proxy.c) and, when there is a new one, takes it
+ * into px->pool (releasing the old) and finds px->up again.  Returns true
+ * when it took a new snapshot (px->pool is NULL only when that failed).
+ * Credential discovery calls it too. */
 bool proxy_refresh_after_miss(struct proxy *px);
 
 /* The attempt asks the request: whether another attempt could follow this
@@ -80,8 +81,11 @@ bool proxy_refresh_after_miss(struct proxy *px);
  * retries left. */
 bool proxy_can_retry(struct proxy *px, int attempt_no);
 
-/* Sends the request to the upstream with key k and streams the answer to
- * the client.  attempt_no counts from 1 (it goes in X-Gateway-Attempts). */
+/* Runs one attempt (attempt.c): sends the request to the upstream with key
+ * k and streams the answer to the client, or holds an error answer so that
+ * a rule may still retry it.  attempt_no counts from 1 (it goes in
+ * X-Gateway-Attempts).  Returns what the attempt came to; err says why an
+ * attempt is to be retried, or how an answer was cut off. */
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
                            struct attempt_error *err);
 
