@@ -1,40 +1,36 @@
 /* One attempt of a proxied request: libcurl with the worker's reused
- * handle, the key injected, the answer streamed (2xx/3xx) or held up to
- * rule_body_limit (4xx/5xx) so that a retry stays possible. */
+ * handle and the request upstream_req.c builds, the answer's head taken
+ * by upstream_head.c, the answer streamed (2xx/3xx) or held up to
+ * rule_body_limit (4xx/5xx) so that a retry stays possible, and the rules
+ * judging it. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "app.h"
 #include "core/mask.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/crypto.h"
-#include "core/store.h"
 #include "core/pool.h"
 #include "http.h"
 #include "proxy/proxy.h"
-#include "proxy/path.h"
 #include "proxy/rules.h"
+#include "proxy/upstream_head.h"
+#include "proxy/upstream_req.h"
 #include "core/rule/rule.h"
-#include "core/nelem.h"
-
-#define HEAD_CAP (64u << 10)
 
 struct attempt {
     struct proxy *px;
     struct req *r;
     struct pool_key *key;
     int attempt_no;
-    int status;
-    bool head_done;  /* the final response headers arrived */
-    bool has_length; /* the upstream sent Content-Length */
-    bool flush_each; /* chunked or event stream: push every chunk at once */
-    bool streaming;  /* the answer goes to the client as it comes */
+    struct upstream_head head; /* the answer's status and the fields that pass on */
+    bool flush_each;           /* push every chunk at once (set when the answer begins) */
+    bool streaming;            /* the answer goes to the client as it comes */
     bool client_gone;
     int64_t until_ms;     /* the attempt ends when nothing happens by then */
     bool timed_out;       /* it did end so */
@@ -43,71 +39,9 @@ struct attempt {
     long long latency_ms; /* until the answer's headers */
     bool rule_retry;      /* a rule asked for another key */
     bool held_judged;     /* the rules have seen the held body */
-    struct buf head;      /* upstream headers that pass on, "Name: value\r\n" each */
-    struct buf conn;      /* the upstream's Connection header: more hop-by-hop names */
     struct buf held;      /* the held body of an error answer */
     struct buf prefix;    /* the first bytes of a 2xx body, for body rules */
 };
-
-/* Whether a comma-separated list of header names (a Connection header)
- * holds name (n bytes), case-insensitively. */
-static bool header_listed(const char *list, const char *name, size_t n)
-{
-    while (list != NULL && *list != '\0') {
-        size_t len;
-        while (*list == ' ' || *list == ',' || *list == '\t')
-            list++;
-        len = strcspn(list, " ,\t");
-        if (len == n && strncasecmp(list, name, n) == 0)
-            return true;
-        list += len;
-    }
-    return false;
-}
-
-bool proxy_status_is_key_failure(int status)
-{
-    return status == 401 || status == 403 || status == 429 || status >= 500;
-}
-
-/* Hop-by-hop headers and those that mean something to the web server in
- * front of us never pass from the upstream to the client. */
-static bool response_header_dropped(const char *name, size_t n)
-{
-    static const char *const drop[] = {"connection",
-                                       "keep-alive",
-                                       "proxy-authenticate",
-                                       "proxy-authorization",
-                                       "te",
-                                       "trailer",
-                                       "trailers",
-                                       "transfer-encoding",
-                                       "upgrade",
-                                       "status",
-                                       "x-sendfile",
-                                       "x-gateway-request-id",
-                                       "x-gateway-attempts"};
-    size_t i;
-
-    if (n >= 8 && strncasecmp(name, "x-accel-", 8) == 0)
-        return true;
-    for (i = 0; i < NELEM(drop); i++)
-        if (strlen(drop[i]) == n && strncasecmp(name, drop[i], n) == 0)
-            return true;
-    return false;
-}
-
-static int parse_status(const char *line, size_t len)
-{
-    const char *sp = memchr(line, ' ', len);
-    int status = 0;
-
-    if (sp == NULL)
-        return 0;
-    for (sp++; sp < line + len && *sp >= '0' && *sp <= '9'; sp++)
-        status = status * 10 + (*sp - '0');
-    return status;
-}
 
 #define RULE_HEADERS_MAX 128
 
@@ -116,25 +50,21 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
 {
     struct rule_header h[RULE_HEADERS_MAX];
     struct rule_input in;
-    const char *line = buf_str(&at->head);
+    const char *cursor = buf_str(&at->head.fields);
+    struct upstream_field f;
 
     memset(&in, 0, sizeof(in));
-    in.status = at->status;
+    in.status = at->head.status;
     in.latency_ms = at->latency_ms;
     in.body = body;
     in.body_len = n;
     in.headers = h;
-    while (*line != '\0' && in.nheaders < RULE_HEADERS_MAX) {
-        const char *eol = strstr(line, "\r\n"), *colon = strchr(line, ':');
-        size_t len = eol ? (size_t)(eol - line) : strlen(line);
-        if (colon != NULL && colon < line + len) {
-            struct rule_header *x = &h[in.nheaders++];
-            x->name = line;
-            x->name_len = (size_t)(colon - line);
-            x->value = colon + 2 <= line + len ? colon + 2 : line + len;
-            x->value_len = (size_t)(line + len - x->value);
-        }
-        line += len + (eol ? 2 : 0);
+    while (in.nheaders < RULE_HEADERS_MAX && upstream_head_next(&cursor, &f)) {
+        struct rule_header *x = &h[in.nheaders++];
+        x->name = f.name;
+        x->name_len = f.name_len;
+        x->value = f.value;
+        x->value_len = f.value_len;
     }
     return proxy_rules_run(at->px, at->key, &in, phase, NULL);
 }
@@ -146,83 +76,35 @@ static void save_answer(struct attempt *at)
     struct proxy *px = at->px;
     struct buf tmp;
 
-    px->saved_status = at->status;
+    px->saved_status = at->head.status;
     tmp = px->saved_head;
-    px->saved_head = at->head;
-    at->head = tmp;
-    buf_reset(&at->head);
+    px->saved_head = at->head.fields;
+    at->head.fields = tmp;
+    buf_reset(&at->head.fields);
     tmp = px->saved_body;
     px->saved_body = at->held;
     at->held = tmp;
     buf_reset(&at->held);
 }
 
+/* libcurl's header callback: one line of the answer's head. */
 static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
 {
     struct attempt *at = ud;
-    size_t len = size * nitems, nlen;
-    const char *colon, *v, *end = p + len;
+    size_t len = size * nitems;
+    enum upstream_head_rc rc = upstream_head_line(&at->head, p, len);
 
-    if (at->head_done)
-        return len; /* trailers */
-    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-        at->status = parse_status(p, len);
-        at->has_length = at->flush_each = false;
-        buf_reset(&at->head);
-        buf_reset(&at->conn);
+    if (rc == UPSTREAM_HEAD_REFUSED)
+        return 0; /* more than HTTP_HEAD_MAX of headers: refuse the answer */
+    if (rc == UPSTREAM_HEAD_MORE)
         return len;
+    at->latency_ms = clock_mono_ms() - at->started_ms;
+    if (at->head.status < 400 && judge(at, PHASE_HEADERS, NULL, 0) &&
+        proxy_can_retry(at->px, at->attempt_no)) {
+        at->rule_retry = true;
+        return 0; /* nothing went out: drop this answer, try another key */
     }
-    while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    if (end == p) {
-        if (at->status < 200) /* 1xx answers are followed by the real one */
-            return len;
-        at->head_done = true;
-        at->latency_ms = clock_mono_ms() - at->started_ms;
-        if (at->status < 400 && judge(at, PHASE_HEADERS, NULL, 0) &&
-            proxy_can_retry(at->px, at->attempt_no)) {
-            at->rule_retry = true;
-            return 0; /* nothing went out: drop this answer, try another key */
-        }
-        return len;
-    }
-    colon = memchr(p, ':', (size_t)(end - p));
-    if (colon == NULL)
-        return len;
-    nlen = (size_t)(colon - p);
-    for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-        ;
-    if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0)
-        at->has_length = true;
-    if (nlen == 10 && strncasecmp(p, "connection", 10) == 0 &&
-        (buf_append(&at->conn, v, (size_t)(end - v)) != 0 || buf_puts(&at->conn, ",") != 0))
-        return 0;
-    if ((nlen == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) ||
-        (nlen == 12 && strncasecmp(p, "content-type", 12) == 0 && end - v >= 17 &&
-         strncasecmp(v, "text/event-stream", 17) == 0))
-        at->flush_each = true;
-    if (response_header_dropped(p, nlen))
-        return len;
-    if (buf_append(&at->head, p, nlen) != 0 || buf_puts(&at->head, ": ") != 0 ||
-        buf_append(&at->head, v, (size_t)(end - v)) != 0 || buf_puts(&at->head, "\r\n") != 0)
-        return 0; /* more than 64 KiB of headers: refuse the answer */
     return len;
-}
-
-/* Passes the upstream's headers on, less those its Connection header
- * names (hop-by-hop by that naming). */
-static void copy_headers(struct attempt *at)
-{
-    const char *line = buf_str(&at->head);
-
-    while (*line != '\0') {
-        const char *eol = strstr(line, "\r\n");
-        size_t len = eol ? (size_t)(eol - line) + 2 : strlen(line);
-        size_t nlen = strcspn(line, ":");
-        if (!header_listed(buf_str(&at->conn), line, nlen))
-            buf_append(&at->r->head, line, len);
-        line += len;
-    }
 }
 
 /* Commits to this answer: its status and headers become the response. */
@@ -232,12 +114,11 @@ static void begin_response(struct attempt *at)
     char n[16];
 
     at->streaming = true;
-    resp_status(r, at->status);
-    copy_headers(at);
+    resp_status(r, at->head.status);
+    upstream_head_copy(&at->head, &r->head);
     snprintf(n, sizeof(n), "%d", at->attempt_no);
     resp_header(r, "X-Gateway-Attempts", n);
-    if (!at->has_length)
-        at->flush_each = true;
+    at->flush_each = at->head.flush_each || !at->head.has_length;
     if (at->flush_each) {
         resp_header(r, "X-Accel-Buffering", "no");
         if (resp_flush(r) != 0)
@@ -270,12 +151,12 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
     struct attempt *at = ud;
     size_t len = size * nitems, limit = (size_t)at->r->cfg->rule_body_limit;
 
-    if (!at->head_done)
+    if (!at->head.done)
         return 0;
-    if (!at->streaming && at->status < 400)
+    if (!at->streaming && at->head.status < 400)
         begin_response(at);
     if (at->streaming) {
-        if (at->px->up->body_rules && at->status < 400)
+        if (at->px->up->body_rules && at->head.status < 400)
             buf_append_some(&at->prefix, p, len);
         return send_body(at, p, len) == 0 ? len : 0;
     }
@@ -308,149 +189,6 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_por
     (void)port;
     (void)local_port;
     return ++at->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
-}
-
-/* Request headers that never pass on: hop-by-hop, those libcurl sets, and
- * the client's credential. */
-static bool request_header_dropped(const struct proxy *px, const char *name)
-{
-    static const char *const drop[] = {"connection",        "keep-alive",   "proxy-authorization",
-                                       "proxy-connection",  "te",           "trailer",
-                                       "transfer-encoding", "upgrade",      "host",
-                                       "content-length",    "content-type", "expect"};
-    const char *conn = req_header(px->r, "Connection");
-    size_t i, n = strlen(name);
-
-    for (i = 0; i < NELEM(drop); i++)
-        if (strcasecmp(name, drop[i]) == 0)
-            return true;
-    for (i = 0; i < CRED_QUERY; i++)
-        if (px->strip[i] && strcasecmp(name, proxy_cred_headers[i]) == 0)
-            return true;
-    if (px->up->auth_query_param == NULL && strcasecmp(name, px->up->auth_header) == 0)
-        return true;
-    /* Headers that Connection names are hop-by-hop too. */
-    if (header_listed(conn, name, n))
-        return true;
-    return false;
-}
-
-/* Turns HTTP_X_API_KEY into X-Api-Key. */
-static void header_name(const char *var, size_t n, char *out, size_t outlen)
-{
-    size_t i;
-    bool upper = true;
-
-    for (i = 0; i < n && i + 1 < outlen; i++) {
-        char c = var[i];
-        if (c == '_') {
-            out[i] = '-';
-            upper = true;
-        } else {
-            out[i] = upper ? c : (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-            upper = false;
-        }
-    }
-    out[i] = '\0';
-}
-
-static struct curl_slist *add_header(struct curl_slist *list, struct buf *line, bool *failed)
-{
-    struct curl_slist *l = curl_slist_append(list, buf_str(line));
-
-    buf_reset(line);
-    if (l == NULL) {
-        *failed = true;
-        return list;
-    }
-    return l;
-}
-
-/* Writes the auth template with every {key} replaced by the key. */
-static int render_template(struct buf *out, const char *tpl, const struct pool_key *k)
-{
-    const char *at;
-    int rc = 0;
-
-    while ((at = strstr(tpl, "{key}")) != NULL) {
-        rc |= buf_append(out, tpl, (size_t)(at - tpl));
-        rc |= buf_append(out, k->value, k->value_len);
-        tpl = at + 5;
-    }
-    rc |= buf_puts(out, tpl);
-    return rc;
-}
-
-static struct curl_slist *build_headers(struct proxy *px, const struct pool_key *k)
-{
-    struct curl_slist *list = NULL;
-    struct buf line;
-    bool failed = false, has_ctype = false, has_accept = false;
-    char **e;
-
-    buf_init(&line, 64u << 10);
-    for (e = px->r->env; e != NULL && *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
-        char name[256];
-        if (eq == NULL)
-            continue;
-        if (strncmp(*e, "CONTENT_TYPE=", 13) == 0) {
-            has_ctype = true;
-            buf_printf(&line, "Content-Type: %s", eq + 1);
-            list = add_header(list, &line, &failed);
-            continue;
-        }
-        if (strncmp(*e, "HTTP_", 5) != 0 || (size_t)(eq - *e) - 5 >= sizeof(name))
-            continue;
-        header_name(*e + 5, (size_t)(eq - *e) - 5, name, sizeof(name));
-        if (request_header_dropped(px, name))
-            continue;
-        has_accept |= strcasecmp(name, "Accept") == 0;
-        buf_printf(&line, "%s: %s", name, eq + 1);
-        list = add_header(list, &line, &failed);
-    }
-    /* libcurl would add these on its own; the request goes as it came. */
-    if (!has_ctype) {
-        buf_puts(&line, "Content-Type:");
-        list = add_header(list, &line, &failed);
-    }
-    if (!has_accept) {
-        buf_puts(&line, "Accept:");
-        list = add_header(list, &line, &failed);
-    }
-    buf_puts(&line, "Expect:");
-    list = add_header(list, &line, &failed);
-    if (px->up->auth_query_param == NULL) {
-        buf_printf(&line, "%s: ", px->up->auth_header);
-        if (render_template(&line, px->up->auth_template, k) != 0)
-            failed = true;
-        list = add_header(list, &line, &failed);
-    }
-    crypto_wipe(line.data, line.cap);
-    buf_free(&line);
-    if (failed) {
-        curl_slist_free_all(list);
-        return NULL;
-    }
-    return list;
-}
-
-static void set_method(CURL *c, const struct req *r)
-{
-    const char *m = r->method;
-    bool has_body = r->body.len > 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
-                    strcmp(m, "PATCH") == 0;
-
-    if (strcmp(m, "HEAD") == 0) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        return;
-    }
-    if (has_body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body.data != NULL ? r->body.data : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
-    }
-    if (strcmp(m, "POST") != 0 && (has_body || strcmp(m, "GET") != 0))
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
 }
 
 static void describe_error(struct attempt *at, CURLcode cc, const char *errbuf,
@@ -564,7 +302,7 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
     curl_easy_setopt(c, CURLOPT_PREREQDATA, at);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    set_method(c, at->r);
+    upstream_req_method(c, at->r);
     return 0;
 }
 
@@ -572,7 +310,7 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
  * may still be retried), or the body of a 2xx answer that went out. */
 static enum outcome finish_response(struct attempt *at)
 {
-    if (at->status >= 400 && !at->streaming) {
+    if (at->head.status >= 400 && !at->streaming) {
         if (!at->held_judged && judge(at, PHASE_HELD, at->held.data, at->held.len) &&
             proxy_can_retry(at->px, at->attempt_no)) {
             save_answer(at);
@@ -585,7 +323,7 @@ static enum outcome finish_response(struct attempt *at)
             begin_response(at);
         send_body(at, NULL, 0); /* headers still unsent when the body was empty */
         /* An error answer too big to hold was judged on its first bytes. */
-        if (at->px->up->body_rules && at->status < 400)
+        if (at->px->up->body_rules && at->head.status < 400)
             judge(at, PHASE_AFTER, at->prefix.data != NULL ? at->prefix.data : "", at->prefix.len);
     }
     return at->client_gone ? OUTCOME_CLIENT_GONE : OUTCOME_DONE;
@@ -611,6 +349,26 @@ static void judge_transport(struct attempt *at, CURLcode cc, const struct attemp
     proxy_rules_run(at->px, at->key, &in, PHASE_TRANSPORT, err->text);
 }
 
+static void attempt_init(struct attempt *at, struct proxy *px, struct pool_key *k, int attempt_no)
+{
+    memset(at, 0, sizeof(*at));
+    at->px = px;
+    at->r = px->r;
+    at->key = k;
+    at->attempt_no = attempt_no;
+    at->started_ms = clock_mono_ms();
+    upstream_head_init(&at->head);
+    buf_init(&at->held, (size_t)px->r->cfg->rule_body_limit);
+    buf_init(&at->prefix, (size_t)px->r->cfg->rule_body_limit);
+}
+
+static void attempt_free(struct attempt *at)
+{
+    upstream_head_free(&at->head);
+    buf_free(&at->held);
+    buf_free(&at->prefix);
+}
+
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
                            struct attempt_error *err)
 {
@@ -618,27 +376,18 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     struct curl_slist *hdrs = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
     struct buf url;
+    int url_rc;
     enum outcome out = OUTCOME_RETRY;
     CURLcode cc = CURLE_OUT_OF_MEMORY;
     CURL *c = worker_curl(px->r->w);
 
-    memset(&at, 0, sizeof(at));
-    at.px = px;
-    at.r = px->r;
-    at.key = k;
-    at.attempt_no = attempt_no;
-    at.started_ms = clock_mono_ms();
-    buf_init(&at.head, HEAD_CAP);
-    buf_init(&at.conn, 4096);
-    buf_init(&at.held, (size_t)px->r->cfg->rule_body_limit);
-    buf_init(&at.prefix, (size_t)px->r->cfg->rule_body_limit);
-    buf_init(&url, PROXY_URL_MAX + KEY_VALUE_MAX * 3 + 256);
-    buf_append(&url, px->url.data, px->url.len);
-    if (px->up->auth_query_param != NULL)
-        proxy_url_add_param(&url, px->up->auth_query_param, k->value, k->value_len);
-    hdrs = build_headers(px, k);
-    if (c == NULL || hdrs == NULL || setup(c, &at, buf_str(&url), hdrs, errbuf) != 0) {
-        cc = c == NULL || hdrs == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OPERATION_TIMEDOUT;
+    attempt_init(&at, px, k, attempt_no);
+    url_rc = upstream_req_url(&url, px, k);
+    hdrs = upstream_req_headers(px, k);
+    if (c == NULL || hdrs == NULL || url_rc != 0 ||
+        setup(c, &at, buf_str(&url), hdrs, errbuf) != 0) {
+        cc = c == NULL || hdrs == NULL || url_rc != 0 ? CURLE_OUT_OF_MEMORY
+                                                      : CURLE_OPERATION_TIMEDOUT;
         goto out;
     }
     cc = run_transfer(&at, c);
@@ -647,14 +396,14 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     } else if (at.rule_retry) {
         undo_response(&at);
         snprintf(err->text, sizeof(err->text), "the answer (status %d) was retried by a rule",
-                 at.status);
+                 at.head.status);
         err->code = ERR_UPSTREAM_ERROR;
         cc = CURLE_OK;
     } else if (cc == CURLE_OK) {
         out = finish_response(&at);
         if (out == OUTCOME_RETRY)
             snprintf(err->text, sizeof(err->text), "the answer (status %d) was retried by a rule",
-                     at.status);
+                     at.head.status);
     } else if (px->r->head_sent) {
         out = OUTCOME_DONE; /* cut off mid-answer: the client has part of it */
     } else {
@@ -669,9 +418,6 @@ out:
     curl_slist_free_all(hdrs);
     crypto_wipe(url.data, url.cap);
     buf_free(&url);
-    buf_free(&at.head);
-    buf_free(&at.conn);
-    buf_free(&at.held);
-    buf_free(&at.prefix);
+    attempt_free(&at);
     return out;
 }

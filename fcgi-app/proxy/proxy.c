@@ -8,25 +8,21 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "auth.h"
 #include "core/clock.h"
-#include "core/crypto.h"
 #include "core/db.h"
 #include "core/pool.h"
 #include "core/quota.h"
 #include "core/resettime.h"
 #include "http.h"
 #include "proxy/proxy.h"
+#include "proxy/credential.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
 
 #define PROXY_PREFIX    "/proxy/"
 #define MISS_RECHECK_MS 10
 
-/* A lookup missed: the pool may have changed since the snapshot was made
- * (a token or key created a moment ago).  Checks the version now (at most
- * every MISS_RECHECK_MS) and takes the new snapshot when there is one. */
-static bool refresh_after_miss(struct proxy *px)
+bool proxy_refresh_after_miss(struct proxy *px)
 {
     struct app *app = px->r->w->app;
 
@@ -49,7 +45,7 @@ static enum err find_upstream(struct proxy *px)
         px->log->upstream_id = px->up->id;
         return ERR_OK;
     }
-    if (!refresh_after_miss(px) && px->pool == NULL) {
+    if (!proxy_refresh_after_miss(px) && px->pool == NULL) {
         resp_header(px->r, "Retry-After", "1");
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
                     "the key pool is not loaded yet: the database is unreachable");
@@ -58,123 +54,6 @@ static enum err find_upstream(struct proxy *px)
     if (px->up != NULL)
         px->log->upstream_id = px->up->id;
     return ERR_OK;
-}
-
-/* The candidates for the client token, in the contract's order (the
- * fourth place is the `key` query parameter). */
-const char *const proxy_cred_headers[CRED_QUERY] = {"Authorization", "X-Api-Key", "X-Goog-Api-Key"};
-
-static size_t credential_at(struct proxy *px, int i, char *out, size_t outlen)
-{
-    const char *v;
-    size_t n;
-
-    if (i == 0)
-        return auth_bearer(px->r, out, outlen);
-    if (i < 3) {
-        v = req_header(px->r, proxy_cred_headers[i]);
-        n = v ? strlen(v) : 0;
-        if (n == 0 || n >= outlen)
-            return 0;
-        memcpy(out, v, n + 1);
-        return n;
-    }
-    if (!req_query(px->r, "key", out, outlen))
-        return 0;
-    return strlen(out);
-}
-
-/* Whether value, found at credential place `place` (0 is Authorization,
- * whose value is "Bearer TOKEN"), is a known client token. */
-static bool value_is_token(const struct proxy *px, int place, const char *value)
-{
-    unsigned char hash[SHA256_LEN];
-    char v[512];
-    size_t n;
-
-    if (place == 0) {
-        n = auth_bearer_value(value, v, sizeof(v));
-    } else {
-        n = strlen(value);
-        if (n >= sizeof(v))
-            n = 0;
-        else
-            memcpy(v, value, n + 1);
-    }
-    if (n == 0)
-        return false;
-    crypto_sha256(v, n, hash);
-    crypto_wipe(v, sizeof(v));
-    return pool_find_token(px->pool, hash) != NULL;
-}
-
-/* A client may repeat a credential header or ?key=.  When any copy holds
- * a client token, every copy of that place goes, so that a token behind a
- * first, foreign value does not travel upstream.  Places find_token has
- * already marked are skipped: the token in use is not hashed twice. */
-static void mark_token_copies(struct proxy *px)
-{
-    static const struct {
-        const char *var;
-        size_t len;
-    } vars[CRED_QUERY] = {{"HTTP_AUTHORIZATION=", sizeof("HTTP_AUTHORIZATION=") - 1},
-                          {"HTTP_X_API_KEY=", sizeof("HTTP_X_API_KEY=") - 1},
-                          {"HTTP_X_GOOG_API_KEY=", sizeof("HTTP_X_GOOG_API_KEY=") - 1}};
-    char **e, v[512];
-    unsigned nth;
-    int i;
-
-    for (e = px->r->env; e != NULL && *e != NULL; e++)
-        for (i = 0; i < CRED_QUERY; i++)
-            if (!px->strip[i] && strncmp(*e, vars[i].var, vars[i].len) == 0 &&
-                value_is_token(px, i, *e + vars[i].len))
-                px->strip[i] = true;
-    for (nth = 0; nth < 64 && !px->strip[CRED_QUERY]; nth++) {
-        enum query_rc rc = req_query_nth(px->r, "key", nth, v, sizeof(v));
-        if (rc == QUERY_ABSENT)
-            break;
-        if (rc == QUERY_PRESENT && value_is_token(px, CRED_QUERY, v))
-            px->strip[CRED_QUERY] = true;
-    }
-    crypto_wipe(v, sizeof(v));
-}
-
-/* Finds the client token among the places it may be (the first copy of
- * each), refreshing the pool once when a presented token is unknown to the
- * snapshot.  Every place that holds a known client token in any copy is
- * marked for stripping, whichever is used: no gateway token ever reaches
- * an upstream. */
-static const struct pool_token *find_token(struct proxy *px, bool *presented)
-{
-    unsigned char hash[CRED_PLACES][SHA256_LEN];
-    bool have[CRED_PLACES] = {false};
-    const struct pool_token *found = NULL;
-    char v[512];
-    int i, round;
-
-    *presented = false;
-    for (i = 0; i < CRED_PLACES; i++) {
-        size_t n = credential_at(px, i, v, sizeof(v));
-        if (n > 0) {
-            crypto_sha256(v, n, hash[i]);
-            have[i] = *presented = true;
-        }
-    }
-    crypto_wipe(v, sizeof(v));
-    for (round = 0; round < 2 && *presented; round++) {
-        for (i = 0; i < CRED_PLACES; i++) {
-            const struct pool_token *t;
-            if (!have[i] || (t = pool_find_token(px->pool, hash[i])) == NULL)
-                continue;
-            px->strip[i] = true;
-            if (found == NULL)
-                found = t;
-        }
-        if (found != NULL || round == 1 || !refresh_after_miss(px))
-            break;
-    }
-    mark_token_copies(px);
-    return found;
 }
 
 static enum err token_limits(struct proxy *px, const struct pool_token *t)
@@ -224,7 +103,7 @@ static enum err authenticate(struct proxy *px)
                     "the key pool is not loaded yet: the database is unreachable");
         return ERR_NO_AVAILABLE_KEY;
     }
-    t = find_token(px, &presented);
+    t = credential_find_token(px, &presented);
     if (px->up != NULL && px->up->is_public)
         return ERR_OK;
     if (t == NULL || !t->enabled || (t->expires_at != 0 && time(NULL) >= t->expires_at)) {
@@ -309,7 +188,7 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
 
         if (k == NULL) {
             /* Perhaps a key was added or enabled a moment ago. */
-            if (!refreshed && px->ntried == 0 && refresh_after_miss(px) && px->up != NULL) {
+            if (!refreshed && px->ntried == 0 && proxy_refresh_after_miss(px) && px->up != NULL) {
                 refreshed = true;
                 continue;
             }
@@ -340,6 +219,12 @@ bool proxy_can_retry(struct proxy *px, int attempt_no)
 
     return attempt_no <= px->up->max_retries && now < px->deadline_ms &&
            px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now);
+}
+
+/* Whether the status of an upstream answer counts against the key. */
+static bool status_is_key_failure(int status)
+{
+    return status == 401 || status == 403 || status == 429 || status >= 500;
 }
 
 /* Full jitter: a random wait up to retry_backoff_ms * 2^n, never past the
@@ -431,8 +316,8 @@ static void run_attempts(struct proxy *px)
         out = proxy_attempt(px, k, attempt, &err);
         if (px->r->w->app->reqlog != NULL)
             reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
-                            out == OUTCOME_RETRY || (out == OUTCOME_DONE &&
-                                                     proxy_status_is_key_failure(px->r->status)));
+                            out == OUTCOME_RETRY ||
+                                (out == OUTCOME_DONE && status_is_key_failure(px->r->status)));
         if (out == OUTCOME_CLIENT_GONE) {
             px->r->status = 499;
             px->log->error = strdup("the client closed the connection");
@@ -521,7 +406,7 @@ void h_proxy(struct req *r, const struct route_args *a)
     px.r = r;
     px.log = new_entry(r);
     buf_init(&px.url, PROXY_URL_MAX);
-    buf_init(&px.saved_head, 64u << 10);
+    buf_init(&px.saved_head, HTTP_HEAD_MAX);
     buf_init(&px.saved_body, (size_t)r->cfg->rule_body_limit);
     px.pool = pool_acquire(&r->w->app->pool);
     if (px.log == NULL) {

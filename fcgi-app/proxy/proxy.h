@@ -1,7 +1,10 @@
 /*
  * The proxy: /proxy/{upstream}/{path...}.  proxy.c runs a request (guards,
- * client token, key choice and reservation, retries, the log entry);
- * proxy_fwd.c runs one attempt with libcurl and streams the answer.
+ * key choice and reservation, retries, the log entry); credential.c finds
+ * the client token; attempt.c runs one attempt with libcurl and streams or
+ * holds the answer, sending the request upstream_req.c builds and reading
+ * the answer's head with upstream_head.c.  path.c guards the path and
+ * builds the upstream URL; rules.c applies the rules to each attempt.
  */
 #ifndef APIGW_PROXY_H
 #define APIGW_PROXY_H
@@ -12,6 +15,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/reqlog.h"
+#include "proxy/credential.h"
 #include "route.h"
 
 struct req;
@@ -22,11 +26,6 @@ struct pool_token;
 struct json_object;
 
 #define PROXY_MAX_TRIED 16
-
-/* Where a client token may be: three headers, then ?key=. */
-#define CRED_PLACES 4
-#define CRED_QUERY  3
-extern const char *const proxy_cred_headers[CRED_QUERY];
 
 /* One client request on its way through the proxy. */
 struct proxy {
@@ -64,18 +63,30 @@ struct attempt_error {
 /* The route of /proxy/{upstream}/{path...}: runs one client request. */
 void h_proxy(struct req *r, const struct route_args *a);
 
-/* Whether another attempt could follow this one (attempt_no counts from
- * 1): attempts and time are left, and another key is worth trying.  A
- * rule's retry is honoured only then; otherwise the answer goes to the
- * client as it is. */
+/* A lookup missed: the pool may have changed since the snapshot was made
+ * (a token or key created a moment ago).  Checks the version now (at most
+ * every MISS_RECHECK_MS of proxy.c) and, when there is a new one, takes it
+ * into px->pool (releasing the old) and finds px->up again.  Returns true
+ * when it took a new snapshot (px->pool is NULL only when that failed).
+ * Credential discovery calls it too. */
+bool proxy_refresh_after_miss(struct proxy *px);
+
+/* The attempt asks the request: whether another attempt could follow this
+ * one (attempt_no counts from 1): attempts and time are left, and another
+ * key is worth trying.  A rule's retry is honoured only then; otherwise the
+ * answer goes to the client as it is.  The call goes from attempt.c back
+ * into proxy.c because the attempt is where a rule asks for a retry, and it
+ * must know before the answer goes out (a streamed answer cannot be taken
+ * back), while only the request knows the deadline, the keys tried and the
+ * retries left. */
 bool proxy_can_retry(struct proxy *px, int attempt_no);
 
-/* Sends the request to the upstream with key k and streams the answer to
- * the client.  attempt_no counts from 1 (it goes in X-Gateway-Attempts). */
+/* Runs one attempt (attempt.c): sends the request to the upstream with key
+ * k and streams the answer to the client, or holds an error answer so that
+ * a rule may still retry it.  attempt_no counts from 1 (it goes in
+ * X-Gateway-Attempts).  Returns what the attempt came to; err says why an
+ * attempt is to be retried, or how an answer was cut off. */
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
                            struct attempt_error *err);
-
-/* Whether the status of an upstream answer counts against the key. */
-bool proxy_status_is_key_failure(int status);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * The rules, applied to each attempt of a proxied request (core/rule.h
- * compiles and matches them; this file decides when they run and what
- * their actions do).
+ * The rules, applied to each attempt of a proxied request (core/rule/rule.h
+ * compiles and matches them; rules.c decides when they run and what their
+ * actions do).
  *
  *   PHASE_HEADERS    answers below 400, when their headers arrive: rules
  *                    that do not look at the body (they may still retry)

@@ -1,0 +1,31 @@
+/*
+ * Where a client token may be, and finding it: three headers, then the
+ * `key` query parameter.  credential.c hashes each place's first copy,
+ * looks it up in the request's pool snapshot and marks every place that
+ * holds a client token in any copy (struct proxy's strip[]), so that
+ * neither the upstream request's headers (upstream_req.c) nor its URL
+ * (proxy.c) forward one.
+ */
+#ifndef APIGW_PROXY_CREDENTIAL_H
+#define APIGW_PROXY_CREDENTIAL_H
+
+#include <stdbool.h>
+
+struct proxy;
+struct pool_token;
+
+/* The places, in the contract's order: Authorization (its bearer token),
+ * X-Api-Key, X-Goog-Api-Key, then ?key= (CRED_QUERY). */
+#define CRED_PLACES 4
+#define CRED_QUERY  3
+extern const char *const credential_headers[CRED_QUERY];
+
+/* Finds the client token of px's request: the first place, in the order
+ * above, whose first copy is a known token.  When a presented token is
+ * unknown, asks the request to refresh its pool snapshot once
+ * (proxy_refresh_after_miss).  Sets *presented when any place held a value
+ * and marks px->strip[] for every place with a client token in any copy.
+ * Returns the token (it belongs to px->pool) or NULL. */
+const struct pool_token *credential_find_token(struct proxy *px, bool *presented);
+
+#endif

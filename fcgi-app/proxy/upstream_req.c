@@ -1,0 +1,171 @@
+/* The request an attempt sends upstream (upstream_req.h): headers, the key
+ * by the upstream's auth template or query parameter, method and body. */
+#include "proxy/upstream_req.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/crypto.h"
+#include "core/nelem.h"
+#include "core/pool.h"
+#include "core/store.h"
+#include "http.h"
+#include "proxy/credential.h"
+#include "proxy/path.h"
+#include "proxy/proxy.h"
+#include "proxy/upstream_head.h"
+
+/* Request headers that never pass on: hop-by-hop, those libcurl sets, and
+ * the client's credential. */
+static bool request_header_dropped(const struct proxy *px, const char *name)
+{
+    static const char *const drop[] = {"connection",        "keep-alive",   "proxy-authorization",
+                                       "proxy-connection",  "te",           "trailer",
+                                       "transfer-encoding", "upgrade",      "host",
+                                       "content-length",    "content-type", "expect"};
+    const char *conn = req_header(px->r, "Connection");
+    size_t i, n = strlen(name);
+
+    for (i = 0; i < NELEM(drop); i++)
+        if (strcasecmp(name, drop[i]) == 0)
+            return true;
+    for (i = 0; i < CRED_QUERY; i++)
+        if (px->strip[i] && strcasecmp(name, credential_headers[i]) == 0)
+            return true;
+    if (px->up->auth_query_param == NULL && strcasecmp(name, px->up->auth_header) == 0)
+        return true;
+    /* Headers that Connection names are hop-by-hop too. */
+    if (upstream_head_listed(conn, name, n))
+        return true;
+    return false;
+}
+
+void upstream_req_header_name(const char *var, size_t n, char *out, size_t outlen)
+{
+    size_t i;
+    bool upper = true;
+
+    for (i = 0; i < n && i + 1 < outlen; i++) {
+        char c = var[i];
+        if (c == '_') {
+            out[i] = '-';
+            upper = true;
+        } else {
+            out[i] = upper ? c : (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+            upper = false;
+        }
+    }
+    out[i] = '\0';
+}
+
+/* Appends line to the list and empties it; sets *failed when out of
+ * memory (the list is then returned unchanged). */
+static struct curl_slist *add_header(struct curl_slist *list, struct buf *line, bool *failed)
+{
+    struct curl_slist *l = curl_slist_append(list, buf_str(line));
+
+    buf_reset(line);
+    if (l == NULL) {
+        *failed = true;
+        return list;
+    }
+    return l;
+}
+
+int upstream_req_auth_value(struct buf *out, const char *tpl, const char *key, size_t n)
+{
+    const char *at;
+    int rc = 0;
+
+    while ((at = strstr(tpl, "{key}")) != NULL) {
+        rc |= buf_append(out, tpl, (size_t)(at - tpl));
+        rc |= buf_append(out, key, n);
+        tpl = at + 5;
+    }
+    rc |= buf_puts(out, tpl);
+    return rc;
+}
+
+struct curl_slist *upstream_req_headers(const struct proxy *px, const struct pool_key *k)
+{
+    struct curl_slist *list = NULL;
+    struct buf line;
+    bool failed = false, has_ctype = false, has_accept = false;
+    char **e;
+
+    buf_init(&line, HTTP_HEAD_MAX);
+    for (e = px->r->env; e != NULL && *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        char name[256];
+        if (eq == NULL)
+            continue;
+        if (strncmp(*e, "CONTENT_TYPE=", 13) == 0) {
+            has_ctype = true;
+            buf_printf(&line, "Content-Type: %s", eq + 1);
+            list = add_header(list, &line, &failed);
+            continue;
+        }
+        if (strncmp(*e, "HTTP_", 5) != 0 || (size_t)(eq - *e) - 5 >= sizeof(name))
+            continue;
+        upstream_req_header_name(*e + 5, (size_t)(eq - *e) - 5, name, sizeof(name));
+        if (request_header_dropped(px, name))
+            continue;
+        has_accept |= strcasecmp(name, "Accept") == 0;
+        buf_printf(&line, "%s: %s", name, eq + 1);
+        list = add_header(list, &line, &failed);
+    }
+    /* libcurl would add these on its own; the request goes as it came. */
+    if (!has_ctype) {
+        buf_puts(&line, "Content-Type:");
+        list = add_header(list, &line, &failed);
+    }
+    if (!has_accept) {
+        buf_puts(&line, "Accept:");
+        list = add_header(list, &line, &failed);
+    }
+    buf_puts(&line, "Expect:");
+    list = add_header(list, &line, &failed);
+    if (px->up->auth_query_param == NULL) {
+        buf_printf(&line, "%s: ", px->up->auth_header);
+        if (upstream_req_auth_value(&line, px->up->auth_template, k->value, k->value_len) != 0)
+            failed = true;
+        list = add_header(list, &line, &failed);
+    }
+    crypto_wipe(line.data, line.cap);
+    buf_free(&line);
+    if (failed) {
+        curl_slist_free_all(list);
+        return NULL;
+    }
+    return list;
+}
+
+int upstream_req_url(struct buf *url, const struct proxy *px, const struct pool_key *k)
+{
+    int rc;
+
+    buf_init(url, PROXY_URL_MAX + KEY_VALUE_MAX * 3 + 256);
+    rc = buf_append(url, px->url.data, px->url.len);
+    if (px->up->auth_query_param != NULL)
+        rc |= proxy_url_add_param(url, px->up->auth_query_param, k->value, k->value_len);
+    return rc;
+}
+
+void upstream_req_method(CURL *c, const struct req *r)
+{
+    const char *m = r->method;
+    bool has_body = r->body.len > 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+                    strcmp(m, "PATCH") == 0;
+
+    if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        return;
+    }
+    if (has_body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body.data != NULL ? r->body.data : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
+    }
+    if (strcmp(m, "POST") != 0 && (has_body || strcmp(m, "GET") != 0))
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+}
