@@ -61,11 +61,7 @@ static bool value_is_token(const struct proxy *px, int place, const char *value)
     return pool_find_token(px->pool, hash) != NULL;
 }
 
-/* A client may repeat a credential header or ?key=.  When any copy holds
- * a client token, every copy of that place goes, so that a token behind a
- * first, foreign value does not travel upstream.  Places
- * credential_find_token has already marked are skipped: the token in use is not hashed twice. */
-static void mark_token_copies(struct proxy *px)
+void credential_mark_copies(struct proxy *px)
 {
     static const struct {
         const char *var;
@@ -92,40 +88,27 @@ static void mark_token_copies(struct proxy *px)
     crypto_wipe(v, sizeof(v));
 }
 
-/* Finds the client token among the places it may be (the first copy of
- * each), refreshing the pool once when a presented token is unknown to the
- * snapshot.  Every place that holds a known client token in any copy is
- * marked for stripping, whichever is used: no gateway token ever reaches
- * an upstream. */
 const struct pool_token *credential_find_token(struct proxy *px, bool *presented)
 {
-    unsigned char hash[CRED_PLACES][SHA256_LEN];
-    bool have[CRED_PLACES] = {false};
     const struct pool_token *found = NULL;
+    unsigned char hash[SHA256_LEN];
     char v[512];
-    int i, round;
+    int i;
 
     *presented = false;
     for (i = 0; i < CRED_PLACES; i++) {
+        const struct pool_token *t;
         size_t n = credential_at(px, i, v, sizeof(v));
-        if (n > 0) {
-            crypto_sha256(v, n, hash[i]);
-            have[i] = *presented = true;
-        }
+        if (n == 0)
+            continue;
+        *presented = true;
+        crypto_sha256(v, n, hash);
+        if ((t = pool_find_token(px->pool, hash)) == NULL)
+            continue;
+        px->strip[i] = true;
+        if (found == NULL)
+            found = t;
     }
     crypto_wipe(v, sizeof(v));
-    for (round = 0; round < 2 && *presented; round++) {
-        for (i = 0; i < CRED_PLACES; i++) {
-            const struct pool_token *t;
-            if (!have[i] || (t = pool_find_token(px->pool, hash[i])) == NULL)
-                continue;
-            px->strip[i] = true;
-            if (found == NULL)
-                found = t;
-        }
-        if (found != NULL || round == 1 || !proxy_refresh_after_miss(px))
-            break;
-    }
-    mark_token_copies(px);
     return found;
 }

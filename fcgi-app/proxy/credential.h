@@ -20,12 +20,19 @@ struct pool_token;
 #define CRED_QUERY  3
 extern const char *const credential_headers[CRED_QUERY];
 
-/* Finds the client token of px's request: the first place, in the order
- * above, whose first copy is a known token.  When a presented token is
- * unknown, asks the request to refresh its pool snapshot once
- * (proxy_refresh_after_miss).  Sets *presented when any place held a value
- * and marks px->strip[] for every place with a client token in any copy.
- * Returns the token (it belongs to px->pool) or NULL. */
+/* Finds the client token of px's request in px->pool: the first place, in
+ * the order above, whose first copy is a known token.  Sets *presented when
+ * any place held a value and marks px->strip[] for every place whose first
+ * copy is a known token, whichever is used.  Returns the token (it belongs
+ * to px->pool) or NULL.  A caller whose lookup missed may refresh the pool
+ * and ask again. */
 const struct pool_token *credential_find_token(struct proxy *px, bool *presented);
+
+/* A client may repeat a credential header or ?key=.  When any copy holds a
+ * client token, every copy of that place goes (px->strip[]), so that a
+ * token behind a first, foreign value does not travel upstream.  Places
+ * already marked are skipped: the token in use is not hashed twice.  Call
+ * it after the last lookup. */
+void credential_mark_copies(struct proxy *px);
 
 #endif

@@ -22,7 +22,12 @@
 #define PROXY_PREFIX    "/proxy/"
 #define MISS_RECHECK_MS 10
 
-bool proxy_refresh_after_miss(struct proxy *px)
+/* A lookup missed: the pool may have changed since the snapshot was made
+ * (a token or key created a moment ago).  Checks the version now (at most
+ * every MISS_RECHECK_MS) and, when there is a new one, takes it into
+ * px->pool (releasing the old) and finds px->up again.  Returns true when
+ * it took a new snapshot (px->pool is NULL only when that failed). */
+static bool refresh_after_miss(struct proxy *px)
 {
     struct app *app = px->r->w->app;
 
@@ -45,7 +50,7 @@ static enum err find_upstream(struct proxy *px)
         px->log->upstream_id = px->up->id;
         return ERR_OK;
     }
-    if (!proxy_refresh_after_miss(px) && px->pool == NULL) {
+    if (!refresh_after_miss(px) && px->pool == NULL) {
         resp_header(px->r, "Retry-After", "1");
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
                     "the key pool is not loaded yet: the database is unreachable");
@@ -104,6 +109,9 @@ static enum err authenticate(struct proxy *px)
         return ERR_NO_AVAILABLE_KEY;
     }
     t = credential_find_token(px, &presented);
+    if (t == NULL && presented && refresh_after_miss(px))
+        t = credential_find_token(px, &presented);
+    credential_mark_copies(px);
     if (px->up != NULL && px->up->is_public)
         return ERR_OK;
     if (t == NULL || !t->enabled || (t->expires_at != 0 && time(NULL) >= t->expires_at)) {
@@ -188,7 +196,7 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
 
         if (k == NULL) {
             /* Perhaps a key was added or enabled a moment ago. */
-            if (!refreshed && px->ntried == 0 && proxy_refresh_after_miss(px) && px->up != NULL) {
+            if (!refreshed && px->ntried == 0 && refresh_after_miss(px) && px->up != NULL) {
                 refreshed = true;
                 continue;
             }

@@ -63,14 +63,6 @@ struct attempt_error {
 /* The route of /proxy/{upstream}/{path...}: runs one client request. */
 void h_proxy(struct req *r, const struct route_args *a);
 
-/* A lookup missed: the pool may have changed since the snapshot was made
- * (a token or key created a moment ago).  Checks the version now (at most
- * every MISS_RECHECK_MS of proxy.c) and, when there is a new one, takes it
- * into px->pool (releasing the old) and finds px->up again.  Returns true
- * when it took a new snapshot (px->pool is NULL only when that failed).
- * Credential discovery calls it too. */
-bool proxy_refresh_after_miss(struct proxy *px);
-
 /* The attempt asks the request: whether another attempt could follow this
  * one (attempt_no counts from 1): attempts and time are left, and another
  * key is worth trying.  A rule's retry is honoured only then; otherwise the
