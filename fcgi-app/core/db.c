@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/db_result.h"
 #include "core/log.h"
 
 /* Statements kept prepared per connection, most recently used first.  The
@@ -20,7 +21,6 @@
 #define DB_STMT_CACHE       64
 #define DB_MAX_PARAMS       65535 /* the protocol allows no more */
 #define DB_RECONNECT_GAP_MS 250
-#define DB_RESULT_CAP       (256u << 20)
 
 struct stmt_slot {
     const char *sql;
@@ -230,125 +230,17 @@ static int bind_params(struct db *db, MYSQL_STMT *st, const struct db_param *p, 
     return rc;
 }
 
-struct col {
-    char *data;
-    unsigned long cap, len;
-    my_bool is_null, error;
-};
-
-/* Appends one value to the arena and records its offset (or a NULL). */
-static int store_value(struct buf *arena, struct buf *offs, MYSQL_STMT *st, MYSQL_BIND *b,
-                       struct col *c, unsigned idx)
-{
-    size_t off = (size_t)-1;
-
-    if (!c->is_null) {
-        if (c->len > c->cap) {
-            char *bigger = realloc(c->data, c->len + 1);
-            if (bigger == NULL)
-                return -1;
-            c->data = bigger;
-            c->cap = c->len;
-            b->buffer = bigger;
-            b->buffer_length = c->cap;
-            if (mysql_stmt_fetch_column(st, b, idx, 0) != 0)
-                return -1;
-        }
-        off = arena->len;
-        if (buf_append(arena, c->data, c->len) != 0 || buf_append(arena, "", 1) != 0)
-            return -1;
-    }
-    if (buf_append(offs, &off, sizeof(off)) != 0 || buf_append(offs, &c->len, sizeof(c->len)))
-        return -1;
-    return 0;
-}
-
-/* Turns offsets into pointers once the arena has stopped moving. */
-static int finish_result(struct db_res *res, struct buf *arena, struct buf *offs)
-{
-    size_t n = (size_t)res->nrows * res->ncols, i;
-    const char *o = offs->data;
-
-    res->arena = buf_steal(arena);
-    res->vals = calloc(n ? n : 1, sizeof(char *));
-    res->lens = calloc(n ? n : 1, sizeof(unsigned long));
-    if (res->arena == NULL || res->vals == NULL || res->lens == NULL)
-        return -1;
-    for (i = 0; i < n; i++) {
-        size_t off;
-        unsigned long len;
-        memcpy(&off, o + i * (sizeof(off) + sizeof(len)), sizeof(off));
-        memcpy(&len, o + i * (sizeof(off) + sizeof(len)) + sizeof(off), sizeof(len));
-        res->vals[i] = off == (size_t)-1 ? NULL : res->arena + off;
-        res->lens[i] = len;
-    }
-    return 0;
-}
-
+/* Reads the statement's whole result into res (db_result.c); a failure of
+ * the server is logged and classified like any other. */
 static int fetch_all(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct db_res *res,
                      const char *sql)
 {
-    MYSQL_FIELD *fields;
-    MYSQL_BIND *b = NULL;
-    struct col *cols = NULL;
-    struct buf arena, offs;
-    unsigned i;
-    int rc = DB_EFAIL, f;
+    char msg[256];
+    unsigned code = db_result_fetch(st, meta, res, msg, sizeof(msg));
 
-    buf_init(&arena, DB_RESULT_CAP);
-    buf_init(&offs, DB_RESULT_CAP);
-    if (mysql_stmt_store_result(st) != 0) {
-        rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
-        goto out;
-    }
-    res->ncols = mysql_num_fields(meta);
-    fields = mysql_fetch_fields(meta);
-    b = calloc(res->ncols, sizeof(*b));
-    cols = calloc(res->ncols, sizeof(*cols));
-    if (b == NULL || cols == NULL)
-        goto out;
-    for (i = 0; i < res->ncols; i++) {
-        cols[i].cap = fields[i].max_length > 64 ? fields[i].max_length : 64;
-        if (cols[i].cap > (1u << 24))
-            cols[i].cap = 1u << 24;
-        if ((cols[i].data = malloc(cols[i].cap + 1)) == NULL)
-            goto out;
-        b[i].buffer_type = MYSQL_TYPE_STRING;
-        b[i].buffer = cols[i].data;
-        b[i].buffer_length = cols[i].cap;
-        b[i].length = &cols[i].len;
-        b[i].is_null = &cols[i].is_null;
-        b[i].error = &cols[i].error;
-    }
-    if (res->ncols > 0 && mysql_stmt_bind_result(st, b) != 0) {
-        rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
-        goto out;
-    }
-    while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
-        for (i = 0; i < res->ncols; i++) {
-            if (store_value(&arena, &offs, st, &b[i], &cols[i], i) != 0)
-                goto out;
-            /* fetch_column may have moved the buffer; bind again for the next row. */
-        }
-        if (f == MYSQL_DATA_TRUNCATED && mysql_stmt_bind_result(st, b) != 0)
-            goto out;
-        res->nrows++;
-    }
-    if (f != MYSQL_NO_DATA) {
-        rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
-        goto out;
-    }
-    rc = finish_result(res, &arena, &offs) == 0 ? DB_OK : DB_EFAIL;
-out:
-    mysql_stmt_free_result(st);
-    if (cols != NULL)
-        for (i = 0; i < res->ncols; i++)
-            free(cols[i].data);
-    free(cols);
-    free(b);
-    buf_free(&arena);
-    buf_free(&offs);
-    return rc;
+    if (code == 0)
+        return DB_OK;
+    return code == DB_RESULT_NOMEM ? DB_EFAIL : fail(db, code, msg, sql);
 }
 
 /* Runs sql once on the current connection. */
@@ -418,37 +310,6 @@ enum db_rc db_query(struct db *db, const char *sql, const struct db_param *param
                     struct db_res *res)
 {
     return run(db, sql, params, nparams, NULL, NULL, res);
-}
-
-void db_res_free(struct db_res *res)
-{
-    if (res == NULL)
-        return;
-    free(res->vals);
-    free(res->lens);
-    free(res->arena);
-    memset(res, 0, sizeof(*res));
-}
-
-const char *db_val(const struct db_res *res, unsigned row, unsigned col)
-{
-    if (row >= res->nrows || col >= res->ncols)
-        return NULL;
-    return res->vals[(size_t)row * res->ncols + col];
-}
-
-long long db_int(const struct db_res *res, unsigned row, unsigned col)
-{
-    const char *v = db_val(res, row, col);
-
-    return v != NULL ? strtoll(v, NULL, 10) : 0;
-}
-
-unsigned long db_len(const struct db_res *res, unsigned row, unsigned col)
-{
-    if (row >= res->nrows || col >= res->ncols)
-        return 0;
-    return res->lens[(size_t)row * res->ncols + col];
 }
 
 /* Builds (once) the statement text for 2^level rows. */
