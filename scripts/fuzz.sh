@@ -11,7 +11,7 @@ if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/li
 fi
 out=build/fuzz
 mkdir -p "$out"
-FLAGS="-g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ifcgi-app \
+FLAGS="-g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Ifcgi-app \
  $(pkg-config --cflags json-c libpcre2-8 libcrypto) $(mariadb_config --cflags)"
 LIBS="$(pkg-config --libs json-c libpcre2-8 libcrypto libcurl) $(mariadb_config --libs) -lcrypt -lpthread -lm"
 core=$(ls fcgi-app/core/*.c fcgi-app/core/rule/*.c)
