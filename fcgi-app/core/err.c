@@ -26,6 +26,10 @@ static const struct err_info table[ERR__MAX] = {
     [ERR_DB_UNAVAILABLE] = {503, "db_unavailable"},
     [ERR_DB_BUSY] = {503, "db_unavailable"},
     [ERR_UPSTREAM_TIMEOUT] = {504, "upstream_timeout"},
+    [ERR_CONCURRENCY_LIMITED] = {429, "concurrency_limited"},
+    [ERR_OVERLOADED] = {503, "overloaded"},
+    [ERR_INVALID_REQUEST] = {400, "invalid_request"},
+    [ERR_BAD_GATEWAY] = {502, "bad_gateway"},
 };
 
 int err_status(enum err e)

@@ -29,6 +29,10 @@ enum err {
     ERR_DB_UNAVAILABLE,
     ERR_DB_BUSY, /* lock conflicts outlasted the retries: db_unavailable too */
     ERR_UPSTREAM_TIMEOUT,
+    ERR_CONCURRENCY_LIMITED, /* a token's or upstream's max_concurrent is reached */
+    ERR_OVERLOADED,          /* the process's cap on proxied requests in flight */
+    ERR_INVALID_REQUEST,     /* a request the web server should never have passed on */
+    ERR_BAD_GATEWAY,         /* an upstream answer that cannot be passed on */
     ERR__MAX
 };
 
