@@ -3,9 +3,11 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "core/utf8.h"
 
@@ -166,4 +168,37 @@ bool crypto_password_check(const char *password, const char *stored)
     OPENSSL_cleanse(data, sizeof(*data));
     free(data);
     return ok;
+}
+
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slot_freed = PTHREAD_COND_INITIALIZER;
+static long long slots_taken;
+
+bool crypto_hash_slot_take(long long limit, long long wait_ms)
+{
+    struct timespec until;
+    bool got;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L)
+        until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&slot_lock);
+    while (slots_taken >= limit &&
+           pthread_cond_clockwait(&slot_freed, &slot_lock, CLOCK_MONOTONIC, &until) == 0)
+        ;
+    got = slots_taken < limit;
+    if (got)
+        slots_taken++;
+    pthread_mutex_unlock(&slot_lock);
+    return got;
+}
+
+void crypto_hash_slot_give(void)
+{
+    pthread_mutex_lock(&slot_lock);
+    slots_taken--;
+    pthread_cond_signal(&slot_freed);
+    pthread_mutex_unlock(&slot_lock);
 }

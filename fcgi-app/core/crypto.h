@@ -54,4 +54,13 @@ char *crypto_password_hash(const char *password);
 /* Checks a password against a stored hash in constant time. */
 bool crypto_password_check(const char *password, const char *stored);
 
+/* Password hashing slots, so that a flood of logins cannot take every CPU.
+ * Waits up to wait_ms for one of limit slots (shared by the process) and
+ * takes it.  Returns true when the caller holds a slot and must give it
+ * back with crypto_hash_slot_give, false when none came free in time. */
+bool crypto_hash_slot_take(long long limit, long long wait_ms);
+
+/* Gives back a slot taken by crypto_hash_slot_take. */
+void crypto_hash_slot_give(void);
+
 #endif
