@@ -10,12 +10,17 @@
 #include "auth.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/throttle.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
 
 #define SESSION_PREFIX "ses_"
+
+/* The first delay after a key's free failures; it doubles with each
+ * further failure up to login_delay_max_s. */
+#define LOGIN_DELAY_BASE_MS 1000
 
 static const struct vfield login_fields[] = {
     {.name = "username", .type = VT_STRING, .flags = VF_REQUIRED, .min = 1, .max = 64},
@@ -68,24 +73,48 @@ static int start_session(struct req *r, long long user_id, char *token, time_t *
                    NULL);
 }
 
-void h_login(struct req *r, const struct route_args *a)
+/* Checks the password in one of the process's hashing slots.  Returns
+ * THROTTLE_UNDECIDED, having answered 503, when no slot came free in time. */
+static enum throttle_outcome check_in_slot(struct req *r, struct throttle *t, const char *password,
+                                           const char *stored)
 {
-    struct json_object *o = rs_body_valid(r, login_fields, NELEM(login_fields), true), *out;
+    bool ok;
+
+    if (!crypto_hash_slot_take(r->cfg->login_hash_concurrency, r->cfg->login_hash_wait_ms)) {
+        if (t != NULL)
+            throttle_note_busy(t);
+        resp_header(r, "Retry-After", "1");
+        reply_error(r, ERR_OVERLOADED, "too many logins at once; try again in a moment");
+        return THROTTLE_UNDECIDED;
+    }
+    ok = password_ok(password, stored);
+    crypto_hash_slot_give();
+    if (!ok)
+        reply_error(r, ERR_UNAUTHORIZED, "wrong username or password");
+    return ok ? THROTTLE_SUCCEEDED : THROTTLE_FAILED;
+}
+
+/* Looks the user up, checks the password and starts a session; answers
+ * in every case and says how the login ended. */
+static enum throttle_outcome try_login(struct req *r, struct throttle *t, struct json_object *o)
+{
     char token[64], stamp[32];
+    enum throttle_outcome outcome;
+    struct json_object *out;
     struct db_res res;
     time_t expires;
     int rc;
 
-    (void)a;
-    if (o == NULL)
-        return;
     rc = db_query(r->w->db,
                   "SELECT id, password_hash, role FROM users WHERE username = ? AND enabled = 1",
                   DB_ARGS(DB_STR(rs_jstr(o, "username"))), &res);
     if (rc != DB_OK) {
         rs_reply_db_error(r, err_from_db(rc), "");
-    } else if (!password_ok(rs_jstr(o, "password"), db_val(&res, 0, 1))) {
-        reply_error(r, ERR_UNAUTHORIZED, "wrong username or password");
+        return THROTTLE_UNDECIDED;
+    }
+    outcome = check_in_slot(r, t, rs_jstr(o, "password"), db_val(&res, 0, 1));
+    if (outcome != THROTTLE_SUCCEEDED) {
+        /* Answered already. */
     } else if ((rc = start_session(r, db_int(&res, 0, 0), token, &expires)) != DB_OK) {
         rs_reply_db_error(r, err_from_db(rc), "");
     } else {
@@ -99,6 +128,47 @@ void h_login(struct req *r, const struct route_args *a)
         memset(token, 0, sizeof(token));
     }
     db_res_free(&res);
+    return outcome;
+}
+
+/* The throttle's limits from the configuration in force. */
+static void login_limits(const struct config *cfg, struct throttle_limits *lim)
+{
+    lim->pair_free = (unsigned)cfg->login_free_failures;
+    lim->addr_free = (unsigned)cfg->login_address_free_failures;
+    lim->base_ms = LOGIN_DELAY_BASE_MS;
+    lim->max_ms = cfg->login_delay_max_s * 1000;
+    lim->window_ms = cfg->login_throttle_window_s * 1000;
+}
+
+/* Failed logins slow down per (username, address) and per address
+ * (core/throttle.h); a throttled login costs neither a query nor a hash,
+ * whether or not the user exists. */
+void h_login(struct req *r, const struct route_args *a)
+{
+    struct json_object *o = rs_body_valid(r, login_fields, NELEM(login_fields), true);
+    struct throttle *t = throttle_process((size_t)r->cfg->login_throttle_entries);
+    const char *addr = req_param(r, "REMOTE_ADDR");
+    struct throttle_limits lim;
+    enum throttle_outcome outcome;
+    char retry[24];
+    int64_t wait = 0;
+
+    (void)a;
+    if (o == NULL)
+        return;
+    login_limits(r->cfg, &lim);
+    if (t != NULL)
+        wait = throttle_begin(t, &lim, rs_jstr(o, "username"), addr, clock_mono_ms());
+    if (wait > 0) {
+        snprintf(retry, sizeof(retry), "%lld", (long long)((wait + 999) / 1000));
+        resp_header(r, "Retry-After", retry);
+        reply_error(r, ERR_RATE_LIMITED, "too many failed logins; try again in %s s", retry);
+    } else {
+        outcome = try_login(r, t, o);
+        if (t != NULL)
+            throttle_end(t, &lim, rs_jstr(o, "username"), addr, outcome);
+    }
     json_object_put(o);
 }
 

@@ -50,6 +50,13 @@ static const struct cfg_key keys[] = {
     {"log_flush_ms", CFG_INT, F(log_flush_ms), 10, 10000, "200"},
     {"log_batch_rows", CFG_INT, F(log_batch_rows), 1, 5000, "500"},
     {"drain_timeout_s", CFG_INT, F(drain_timeout_s), 1, 3600, "30"},
+    {"login_free_failures", CFG_INT, F(login_free_failures), 1, 1000, "5"},
+    {"login_address_free_failures", CFG_INT, F(login_address_free_failures), 1, 100000, "20"},
+    {"login_delay_max_s", CFG_INT, F(login_delay_max_s), 1, 86400, "300"},
+    {"login_throttle_window_s", CFG_INT, F(login_throttle_window_s), 1, 86400, "900"},
+    {"login_throttle_entries", CFG_INT, F(login_throttle_entries), 16, 1000000, "10000"},
+    {"login_hash_concurrency", CFG_INT, F(login_hash_concurrency), 1, 64, "2"},
+    {"login_hash_wait_ms", CFG_INT, F(login_hash_wait_ms), 0, 60000, "1000"},
 };
 
 #define NKEYS (NELEM(keys))

@@ -41,6 +41,14 @@ struct config {
     long long log_flush_ms;
     long long log_batch_rows;
     long long drain_timeout_s;
+    /* Login throttling (core/throttle.h) and password hashing slots. */
+    long long login_free_failures;
+    long long login_address_free_failures;
+    long long login_delay_max_s;
+    long long login_throttle_window_s;
+    long long login_throttle_entries;
+    long long login_hash_concurrency;
+    long long login_hash_wait_ms;
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),

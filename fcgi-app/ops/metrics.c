@@ -15,6 +15,7 @@
 #include "core/db.h"
 #include "core/latency.h"
 #include "core/reqlog.h"
+#include "core/throttle.h"
 #include "ops/ops.h"
 #include "http.h"
 
@@ -167,6 +168,28 @@ static int rules_and_keys(struct db *db, struct buf *b)
     return rc;
 }
 
+/* The login throttle's counters of this process (core/throttle.h). */
+static void login_counters(struct buf *b, const char *host)
+{
+    struct throttle_stats st;
+
+    throttle_get_stats(throttle_process(0), &st);
+    buf_puts(b, "# HELP apigw_login_failures_total Logins refused for a wrong username or "
+                "password by this process.\n# TYPE apigw_login_failures_total counter\n"
+                "apigw_login_failures_total{host=\"");
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\"} %lld\n", (long)getpid(), st.failures);
+    buf_puts(b, "# HELP apigw_login_throttled_total Logins this process refused unchecked: after "
+                "too many failures (429), or with no password hashing slot free (503).\n"
+                "# TYPE apigw_login_throttled_total counter\n");
+    buf_puts(b, "apigw_login_throttled_total{host=\"");
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\",reason=\"failures\"} %lld\n", (long)getpid(), st.refused);
+    buf_puts(b, "apigw_login_throttled_total{host=\"");
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\",reason=\"hash_busy\"} %lld\n", (long)getpid(), st.busy);
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -189,6 +212,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
 #undef PROC_GAUGE
+    login_counters(b, host);
 }
 
 void h_metrics(struct req *r, const struct route_args *a)
