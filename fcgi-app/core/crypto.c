@@ -172,7 +172,7 @@ bool crypto_password_check(const char *password, const char *stored)
 
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slot_freed = PTHREAD_COND_INITIALIZER;
-static long long slots_taken;
+static long long slots_taken, slots_waiting;
 
 bool crypto_hash_slot_take(long long limit, long long wait_ms)
 {
@@ -185,9 +185,17 @@ bool crypto_hash_slot_take(long long limit, long long wait_ms)
     if (until.tv_nsec >= 1000000000L)
         until.tv_sec++, until.tv_nsec -= 1000000000L;
     pthread_mutex_lock(&slot_lock);
+    /* No more callers wait than there are slots: the rest are refused at
+     * once, so that waiting logins never hold many worker threads. */
+    if (slots_taken >= limit && slots_waiting >= limit) {
+        pthread_mutex_unlock(&slot_lock);
+        return false;
+    }
+    slots_waiting++;
     while (slots_taken >= limit &&
            pthread_cond_clockwait(&slot_freed, &slot_lock, CLOCK_MONOTONIC, &until) == 0)
         ;
+    slots_waiting--;
     got = slots_taken < limit;
     if (got)
         slots_taken++;

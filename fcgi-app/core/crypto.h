@@ -56,8 +56,9 @@ bool crypto_password_check(const char *password, const char *stored);
 
 /* Password hashing slots, so that a flood of logins cannot take every CPU.
  * Waits up to wait_ms for one of limit slots (shared by the process) and
- * takes it.  Returns true when the caller holds a slot and must give it
- * back with crypto_hash_slot_give, false when none came free in time. */
+ * takes it; when limit callers wait already, gives up at once.  Returns
+ * true when the caller holds a slot and must give it back with
+ * crypto_hash_slot_give, false when none came free in time. */
 bool crypto_hash_slot_take(long long limit, long long wait_ms);
 
 /* Gives back a slot taken by crypto_hash_slot_take. */

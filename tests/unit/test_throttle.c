@@ -1,6 +1,9 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/throttle.h"
 #include "suites.h"
@@ -176,9 +179,36 @@ static void test_hash_slots(void)
     CU_ASSERT(crypto_hash_slot_take(2, 0));
     /* Both slots are held: a third caller waits its time, then gives up. */
     CU_ASSERT_FALSE(crypto_hash_slot_take(2, 20));
+    CU_ASSERT_FALSE(crypto_hash_slot_take(2, 0));
     crypto_hash_slot_give();
     CU_ASSERT(crypto_hash_slot_take(2, 0));
     crypto_hash_slot_give();
+    crypto_hash_slot_give();
+}
+
+static void *wait_for_slot(void *got)
+{
+    *(bool *)got = crypto_hash_slot_take(1, 60000);
+    return NULL;
+}
+
+static void test_hash_slot_waiters_are_bounded(void)
+{
+    pthread_t waiter;
+    bool got = false;
+    int64_t t0;
+
+    CU_ASSERT_FATAL(crypto_hash_slot_take(1, 0));
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&waiter, NULL, wait_for_slot, &got), 0);
+    usleep(200 * 1000);
+    /* One slot, one caller waiting for it: the next is refused at once
+     * instead of waiting its minute (30 s only tells a wait from none). */
+    t0 = clock_mono_ms();
+    CU_ASSERT_FALSE(crypto_hash_slot_take(1, 60000));
+    CU_ASSERT(clock_mono_ms() - t0 < 30000);
+    crypto_hash_slot_give();
+    pthread_join(waiter, NULL);
+    CU_ASSERT(got);
     crypto_hash_slot_give();
 }
 
@@ -188,5 +218,6 @@ void suite_throttle(void)
               TEST(test_refusals_are_not_counted), TEST(test_same_for_any_username_and_case),
               TEST(test_other_address_is_not_locked_out), TEST(test_address_limit_across_usernames),
               TEST(test_success_and_undecided), TEST(test_window_forgets),
-              TEST(test_table_is_bounded_and_evicts_oldest), TEST(test_hash_slots));
+              TEST(test_table_is_bounded_and_evicts_oldest), TEST(test_hash_slots),
+              TEST(test_hash_slot_waiters_are_bounded));
 }
