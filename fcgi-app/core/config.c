@@ -50,6 +50,11 @@ static const struct cfg_key keys[] = {
     {"log_flush_ms", CFG_INT, F(log_flush_ms), 10, 10000, "200"},
     {"log_batch_rows", CFG_INT, F(log_batch_rows), 1, 5000, "500"},
     {"drain_timeout_s", CFG_INT, F(drain_timeout_s), 1, 3600, "30"},
+    {"max_threads", CFG_INT, F(max_threads), 16, 65536, "4096"},
+    {"max_inflight", CFG_INT, F(max_inflight), 1, 65536, "2000"},
+    {"db_pool_size", CFG_INT, F(db_pool_size), 1, 1024, "16"},
+    {"db_pool_wait_ms", CFG_INT, F(db_pool_wait_ms), 1, 60000, "1000"},
+    {"client_send_timeout_ms", CFG_INT, F(client_send_timeout_ms), 100, 3600000, "60000"},
 };
 
 #define NKEYS (NELEM(keys))
@@ -325,6 +330,13 @@ int config_parse(struct config *c, const char *name, const char *text, bool use_
     }
     if (c->admin_token[0] != '\0' && strlen(c->admin_token) < 16) {
         snprintf(err, errlen, "%s:%d: admin_token: must be at least 16 characters", name, nlines);
+        goto fail;
+    }
+    if (c->max_inflight > c->max_threads - CONFIG_RESERVED_THREADS) {
+        snprintf(err, errlen,
+                 "%s:%d: max_inflight: must be at most max_threads - %d (%lld), so that threads "
+                 "remain for /healthz, /metrics and the admin API",
+                 name, nlines, CONFIG_RESERVED_THREADS, c->max_threads - CONFIG_RESERVED_THREADS);
         goto fail;
     }
     return 0;

@@ -11,6 +11,10 @@
 
 #define CONFIG_DEFAULT_PATH "var/apigw.conf"
 
+/* Threads that proxied requests can never take: max_inflight may be at
+ * most max_threads minus these. */
+#define CONFIG_RESERVED_THREADS 16
+
 struct config {
     char *path; /* the file it was read from */
 
@@ -41,6 +45,11 @@ struct config {
     long long log_flush_ms;
     long long log_batch_rows;
     long long drain_timeout_s;
+    long long max_threads;            /* threads at most, however many requests */
+    long long max_inflight;           /* proxied requests in flight at most */
+    long long db_pool_size;           /* database connections shared by the threads */
+    long long db_pool_wait_ms;        /* the longest wait for a pooled connection */
+    long long client_send_timeout_ms; /* a client that reads nothing that long is dropped */
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/db_result.h"
+#include "core/dbpool.h"
 #include "core/log.h"
 
 /* Statements kept prepared per connection, most recently used first.  The
@@ -36,6 +37,17 @@ struct db {
     struct stmt_slot slots[DB_STMT_CACHE];
     unsigned nslots;
     char err[256];
+    /* A pool handle (db_pool_handle) has no connection of its own: each
+     * call borrows one of the pool's, and a transaction keeps it (held). */
+    struct db_pool *pool;
+    struct db *held;
+};
+
+/* Connections shared by threads: the slots hold struct db (db_new). */
+struct db_pool {
+    struct dbpool *slots;
+    const struct config *cfg;
+    int64_t wait_ms;
 };
 
 struct db *db_new(const struct config *cfg, bool multi_statements)
@@ -62,12 +74,66 @@ static void drop_connection(struct db *db)
     db->in_tx = false;
 }
 
+static void give_back(struct db *h, struct db *c);
+
 void db_free(struct db *db)
 {
     if (db == NULL)
         return;
+    if (db->held != NULL) {
+        db_rollback(db->held);
+        give_back(db, db->held);
+    }
     drop_connection(db);
     free(db);
+}
+
+/* A pool handle's connection for one call: the one it holds inside a
+ * transaction, else one taken from the pool (made when its slot is new).
+ * NULL when every connection stayed busy for db_pool_wait_ms. */
+static struct db *borrow(struct db *h)
+{
+    void *item;
+
+    if (h->held != NULL)
+        return h->held;
+    switch (dbpool_take(h->pool->slots, h->pool->wait_ms, &item)) {
+    case DBPOOL_ITEM:
+        return item;
+    case DBPOOL_MAKE:
+        item = db_new(h->pool->cfg, false);
+        if (item == NULL)
+            dbpool_give(h->pool->slots, NULL);
+        return item;
+    case DBPOOL_TIMEOUT:
+        break;
+    }
+    snprintf(h->err, sizeof(h->err), "no pooled database connection free within %lld ms",
+             (long long)h->pool->wait_ms);
+    return NULL;
+}
+
+/* Ends a borrow: the connection stays with the handle inside a
+ * transaction, else it goes back to the pool. */
+static void give_back(struct db *h, struct db *c)
+{
+    memcpy(h->err, c->err, sizeof(h->err));
+    h->held = c->in_tx ? c : NULL;
+    if (!c->in_tx)
+        dbpool_give(h->pool->slots, c);
+}
+
+/* Runs fn on a connection borrowed for the call. */
+static enum db_rc db_pooled(struct db *h, enum db_rc (*fn)(struct db *))
+{
+    struct db *c = borrow(h);
+    enum db_rc rc;
+
+    if (c == NULL)
+        return DB_EDOWN;
+    rc = fn(c);
+    give_back(h, c);
+    return rc;
 }
 
 static bool is_connection_error(unsigned e)
@@ -87,6 +153,8 @@ enum db_rc db_connect(struct db *db)
     int64_t now;
     MYSQL *m;
 
+    if (db->pool != NULL)
+        return db_pooled(db, db_connect);
     if (db->conn != NULL)
         return DB_OK;
     now = clock_mono_ms();
@@ -120,6 +188,8 @@ enum db_rc db_connect(struct db *db)
 
 enum db_rc db_ping(struct db *db)
 {
+    if (db->pool != NULL)
+        return db_pooled(db, db_ping);
     if (db_connect(db) != DB_OK)
         return DB_EDOWN;
     if (mysql_ping(db->conn) != 0) {
@@ -281,10 +351,18 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
                unsigned long long *affected, unsigned long long *insert_id, struct db_res *res)
 {
     bool had_conn = db->conn != NULL, in_tx = db->in_tx;
+    struct db *c;
     int rc;
 
     if (res != NULL)
         memset(res, 0, sizeof(*res));
+    if (db->pool != NULL) {
+        if ((c = borrow(db)) == NULL)
+            return DB_EDOWN;
+        rc = run(c, sql, p, n, affected, insert_id, res);
+        give_back(db, c);
+        return rc;
+    }
     rc = run_once(db, sql, p, n, affected, insert_id, res);
     /* A connection that died while idle (server restart) is only noticed
      * now; run the statement once more on a fresh one.  Inside a
@@ -370,6 +448,8 @@ enum db_rc db_begin(struct db *db)
 {
     int rc;
 
+    if (db->pool != NULL)
+        return db_pooled(db, db_begin);
     if ((rc = db_connect(db)) != DB_OK)
         return rc;
     if (mysql_query(db->conn, "START TRANSACTION") != 0) {
@@ -389,6 +469,8 @@ enum db_rc db_commit(struct db *db)
 {
     int rc = DB_OK;
 
+    if (db->pool != NULL)
+        return db->held != NULL ? db_pooled(db, db_commit) : DB_EDOWN;
     if (db->conn == NULL)
         return DB_EDOWN;
     if (mysql_commit(db->conn) != 0)
@@ -399,6 +481,13 @@ enum db_rc db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
+    if (db->pool != NULL) {
+        if (db->held != NULL) {
+            db_rollback(db->held);
+            give_back(db, db->held);
+        }
+        return;
+    }
     if (db->conn != NULL && mysql_rollback(db->conn) != 0)
         fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
     db->in_tx = false;
@@ -429,6 +518,8 @@ enum db_rc db_exec_script(struct db *db, const char *sql)
 {
     int rc, more;
 
+    if (db->pool != NULL)
+        return DB_EFAIL; /* scripts run on a handle of their own */
     if ((rc = db_connect(db)) != DB_OK)
         return rc;
     if (mysql_real_query(db->conn, sql, (unsigned long)strlen(sql)) != 0)
@@ -449,6 +540,46 @@ enum db_rc db_exec_script(struct db *db, const char *sql)
 const char *db_error(const struct db *db)
 {
     return db->err;
+}
+
+struct db_pool *db_pool_new(const struct config *cfg, unsigned size, long long wait_ms)
+{
+    struct db_pool *p = calloc(1, sizeof(*p));
+
+    if (p == NULL || (p->slots = dbpool_new(size)) == NULL) {
+        free(p);
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->wait_ms = wait_ms;
+    return p;
+}
+
+static void free_pooled(void *item)
+{
+    db_free(item);
+}
+
+void db_pool_free(struct db_pool *p)
+{
+    if (p == NULL)
+        return;
+    dbpool_free(p->slots, free_pooled);
+    free(p);
+}
+
+struct db *db_pool_handle(struct db_pool *p)
+{
+    struct db *h = db_new(p->cfg, false);
+
+    if (h != NULL)
+        h->pool = p;
+    return h;
+}
+
+void db_pool_stats(struct db_pool *p, struct dbpool_stats *out)
+{
+    dbpool_stats(p->slots, out);
 }
 
 void db_library_init(void)

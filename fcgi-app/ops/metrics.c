@@ -13,6 +13,7 @@
 #include "core/alert.h"
 #include "core/buf.h"
 #include "core/db.h"
+#include "core/dbpool.h"
 #include "core/latency.h"
 #include "core/reqlog.h"
 #include "ops/ops.h"
@@ -167,6 +168,43 @@ static int rules_and_keys(struct db *db, struct buf *b)
     return rc;
 }
 
+/* One figure of this process (gauge or counter). */
+static void proc_figure(struct buf *b, const char *host, const char *name, const char *type,
+                        const char *help, long long value)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{host=\"", name, help, name, type, name);
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\"} %lld\n", (long)getpid(), value);
+}
+
+/* The threads, the requests in flight and the database pool (threads.h). */
+static void thread_figures(struct app *app, struct buf *b, const char *host)
+{
+    struct dbpool_stats ds = {0, 0, 0, 0};
+    long long n, idle;
+
+    pthread_mutex_lock(&app->threads_lock);
+    n = app->nthreads;
+    idle = app->naccepting;
+    pthread_mutex_unlock(&app->threads_lock);
+    if (app->db_pool != NULL)
+        db_pool_stats(app->db_pool, &ds);
+    proc_figure(b, host, "apigw_inflight_requests", "gauge",
+                "Proxied requests in flight in this process.",
+                (long long)atomic_load(&app->inflight));
+    proc_figure(b, host, "apigw_overloaded_total", "counter",
+                "Proxied requests refused with 503 overloaded (max_inflight).",
+                (long long)atomic_load(&app->overloaded));
+    proc_figure(b, host, "apigw_threads", "gauge", "Worker threads alive in this process.", n);
+    proc_figure(b, host, "apigw_threads_waiting", "gauge",
+                "Worker threads waiting for a new connection.", idle);
+    proc_figure(b, host, "apigw_db_pool_in_use", "gauge", "Pooled database connections in use now.",
+                (long long)ds.taken);
+    proc_figure(b, host, "apigw_db_pool_timeouts_total", "counter",
+                "Waits for a pooled database connection that gave up (db_pool_wait_ms).",
+                (long long)ds.timeouts);
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -188,6 +226,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     PROC_GAUGE("apigw_alert_deliveries_pending", "Webhook deliveries this process still owes.",
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
+    thread_figures(app, b, host);
 #undef PROC_GAUGE
 }
 

@@ -419,8 +419,16 @@ void h_proxy(struct req *r, const struct route_args *a)
     px.pool = pool_acquire(&r->w->app->pool);
     if (px.log == NULL) {
         reply_error(r, ERR_INTERNAL, "out of memory");
-    } else if (prepare(&px) == ERR_OK) {
-        run_attempts(&px);
+    } else if (!app_inflight_enter(r->w->app, r->cfg->max_inflight)) {
+        resp_header(r, "Retry-After", "1");
+        reply_error(r, ERR_OVERLOADED,
+                    "this gateway process has %lld proxied requests in flight "
+                    "(max_inflight); try again shortly",
+                    r->cfg->max_inflight);
+    } else {
+        if (prepare(&px) == ERR_OK)
+            run_attempts(&px);
+        app_inflight_leave(r->w->app);
     }
     if (px.log != NULL && px.log->error == NULL && r->error[0] != '\0')
         px.log->error = strdup(r->error);

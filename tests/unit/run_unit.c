@@ -14,6 +14,7 @@ int main(int argc, char **argv)
     suite_buf();
     suite_config();
     suite_clock();
+    suite_dbpool();
     suite_err();
     suite_crypto();
     suite_valid();

@@ -9,6 +9,7 @@
 void suite_buf(void);
 void suite_config(void);
 void suite_clock(void);
+void suite_dbpool(void);
 void suite_err(void);
 void suite_crypto(void);
 void suite_valid(void);
