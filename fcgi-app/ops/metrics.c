@@ -12,6 +12,7 @@
 #include "app.h"
 #include "core/alert.h"
 #include "core/buf.h"
+#include "core/concurrency.h"
 #include "core/db.h"
 #include "core/dbpool.h"
 #include "core/latency.h"
@@ -205,6 +206,24 @@ static void thread_figures(struct app *app, struct buf *b, const char *host)
                 (long long)ds.timeouts);
 }
 
+/* Proxied requests that a max_concurrent refused in this process, by the
+ * scope of the limit (the counts they are held to are per process). */
+static void concurrency_figures(struct buf *b, const char *host)
+{
+    int s;
+
+    buf_puts(b, "# HELP apigw_concurrency_limited_total Proxied requests refused by a token's or "
+                "upstream's max_concurrent in this process.\n"
+                "# TYPE apigw_concurrency_limited_total counter\n");
+    for (s = 0; s < CONCURRENCY__MAX; s++) {
+        buf_puts(b, "apigw_concurrency_limited_total{host=\"");
+        label(b, host);
+        buf_printf(b, "\",pid=\"%ld\",scope=\"%s\"} %lld\n", (long)getpid(),
+                   concurrency_scope_name((enum concurrency_scope)s),
+                   concurrency_refusals((enum concurrency_scope)s));
+    }
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -228,6 +247,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
     thread_figures(app, b, host);
 #undef PROC_GAUGE
+    concurrency_figures(b, host);
 }
 
 void h_metrics(struct req *r, const struct route_args *a)
