@@ -8,6 +8,7 @@ Only the Python standard library is used.
 """
 
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -250,6 +251,18 @@ def keepalive_line(app_workers):
     return "keepalive %d;" % k if app_workers >= 8 and k >= 1 else ""
 
 
+NGINX_NOFILE = 40000
+
+
+def nginx_nofile():
+    """worker_rlimit_nofile: 40000 (2 x 16384 connections and files), or
+    the hard limit when that is lower and nginx may not raise it."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if os.geteuid() == 0 or hard == resource.RLIM_INFINITY:
+        return NGINX_NOFILE
+    return min(NGINX_NOFILE, hard)
+
+
 class Nginx:
     """nginx in its own prefix, in front of one or more application sockets."""
 
@@ -280,6 +293,7 @@ class Nginx:
             "@CLIENT_MAX_BODY@": self.client_max_body,
             "@KEEPALIVE_LINE@": keepalive_line(self.app_workers),
             "@KEEP_CONN@": "on" if self.app_workers >= 8 else "off",
+            "@WORKER_RLIMIT_NOFILE@": str(nginx_nofile()),
         }
         for k, v in subs.items():
             text = text.replace(k, v)

@@ -4,7 +4,9 @@
 Starts MariaDB (unless APIGW_DB_HOST / APIGW_DB_SOCKET or the configuration
 names an existing server), applies the schema, starts the FastCGI
 application and nginx on 127.0.0.1:$APIGW_PORT, prints the URL and how to
-log in, and stops everything it started on Ctrl-C or SIGTERM.
+log in, and stops everything it started on Ctrl-C or SIGTERM.  When the
+application dies it is started again (AppKeeper); its pid is in
+var/run/apigw-fcgi.pid.
 """
 
 import fcntl
@@ -93,6 +95,75 @@ def effective(config_path, key, env):
     return out.stdout.decode().strip()
 
 
+def exit_status(code):
+    """How a process ended, from its Popen returncode."""
+    if code is not None and code < 0:
+        try:
+            return "killed by signal %d (%s)" % (-code, signal.Signals(-code).name)
+        except ValueError:
+            return "killed by signal %d" % -code
+    return "exit status %s" % code
+
+
+class AppKeeper:
+    """Restarts the application when it dies, at once the first time; a
+    crash loop (each run shorter than QUICK_S) waits longer each time, from
+    0.5 s up to 30 s, so that it cannot spin.  nginx answers the gap with
+    the JSON 502 of web/errors/app_unavailable.json."""
+
+    QUICK_S = 10.0
+    MAX_DELAY_S = 30.0
+
+    def __init__(self, app, pid_path, stopping, started_at):
+        self.app = app
+        self.pid_path = pid_path
+        self.stopping = stopping
+        self.quick_deaths = 0
+        self.started_at = started_at
+        self.write_pid()
+
+    def write_pid(self):
+        with open(self.pid_path, "w") as f:
+            f.write("%d\n" % self.app.process.proc.pid)
+
+    def delay(self):
+        if self.quick_deaths <= 1:
+            return 0.0
+        return min(0.5 * 2 ** (self.quick_deaths - 2), self.MAX_DELAY_S)
+
+    def wait(self, seconds):
+        end = time.monotonic() + seconds
+        while not self.stopping["flag"] and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def restart(self):
+        """Called when the application has exited: starts it again (after
+        the back-off a crash loop earns), unless make run is stopping."""
+        proc = self.app.process
+        ran = time.monotonic() - self.started_at
+        self.quick_deaths = self.quick_deaths + 1 if ran < self.QUICK_S else 1
+        delay = self.delay()
+        say("apigw-fcgi (pid %d) died after %.1f s: %s; %s" % (
+            proc.proc.pid, ran, exit_status(proc.proc.returncode),
+            "restarting it" if delay == 0 else
+            "crash loop (%d quick exits in a row): restarting it in %g s" % (
+                self.quick_deaths, delay)))
+        tail = proc.log_tail(5)
+        if tail:
+            say("its last log lines:\n" + tail)
+        self.wait(delay)
+        if self.stopping["flag"]:
+            return
+        self.started_at = time.monotonic()
+        try:
+            self.app.start()
+        except RuntimeError as e:
+            say("apigw-fcgi did not come back: %s" % str(e).splitlines()[0])
+            return  # the main loop sees it dead and comes back here
+        self.write_pid()
+        say("apigw-fcgi is back (pid %d)" % self.app.process.proc.pid)
+
+
 def main():
     lock = take_lock()  # noqa: F841  (held until exit)
     for d in ("run", "db", "log", "nginx", "spool"):
@@ -130,6 +201,7 @@ def main():
         app_sock = st.short_socket_path(os.path.join(VAR, "run", "apigw.sock"), "app")
         env["APIGW_FCGI_SOCKET"] = app_sock
         app = st.App(config_path, app_sock, os.path.join(VAR, "log", "apigw.log"), env=env)
+        app_started = time.monotonic()
         app.start()
         started.append(app)
         nginx = st.Nginx(os.path.join(VAR, "nginx"), port, app_sock,
@@ -147,13 +219,17 @@ def main():
         say("  or: curl -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/admin/upstreams"
             % (token, port))
         say("logs: %s; press Ctrl-C to stop" % os.path.join(VAR, "log", "apigw.log"))
+        keeper = AppKeeper(app, os.path.join(VAR, "run", "apigw-fcgi.pid"), stopping,
+                           app_started)
         while not stopping["flag"]:
             for part in started:
                 proc = part.process
-                if not proc.alive():
+                if part is app and not proc.alive():
+                    keeper.restart()
+                elif not proc.alive():
                     say("%s exited unexpectedly:\n%s" % (proc.name, proc.log_tail()))
                     return 1
-            time.sleep(0.2)
+            time.sleep(0.1)
         say("stopping")
         return 0
     except RuntimeError as e:
