@@ -50,6 +50,7 @@ static const struct cfg_key keys[] = {
     {"log_flush_ms", CFG_INT, F(log_flush_ms), 10, 10000, "200"},
     {"log_batch_rows", CFG_INT, F(log_batch_rows), 1, 5000, "500"},
     {"drain_timeout_s", CFG_INT, F(drain_timeout_s), 1, 3600, "30"},
+    {"fcgi_socket_group", CFG_STR, F(fcgi_socket_group), 0, 64, "www-data"},
 };
 
 #define NKEYS (NELEM(keys))

@@ -41,6 +41,7 @@ struct config {
     long long log_flush_ms;
     long long log_batch_rows;
     long long drain_timeout_s;
+    char *fcgi_socket_group; /* the group of the FastCGI socket; "": the process's own */
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),
