@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/resettime.h"
 #include "http.h"
+#include "listener.h"
 #include "service.h"
 #include "threads.h"
 
@@ -117,14 +118,15 @@ static void *signal_main(void *arg)
 static int open_listener(struct app *app, const char *sock_path)
 {
     if (sock_path != NULL && *sock_path != '\0') {
-        unlink(sock_path);
-        app->listen_fd = FCGX_OpenSocket(sock_path, 1024);
+        const struct config *cfg = app_config_acquire(app);
+        char err[512];
+
+        app->listen_fd = listener_open(sock_path, cfg->fcgi_socket_group, err, sizeof(err));
+        app_config_release(cfg);
         if (app->listen_fd < 0) {
-            fprintf(stderr, "apigw-fcgi: cannot listen on %s: %s\n", sock_path, strerror(errno));
+            fprintf(stderr, "%s\n", err);
             return -1;
         }
-        /* The web server may run as another user; the directory guards it. */
-        chmod(sock_path, 0666);
         return 0;
     }
     if (FCGX_IsCGI()) {

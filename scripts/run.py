@@ -86,6 +86,20 @@ def prepare_config():
     return path, fresh_token
 
 
+def prepare_db_user(config_path, env):
+    """make run's own MariaDB: the application, apigw-migrate and the cron
+    jobs connect as a dedicated user with a generated password, both kept
+    in the configuration file (mode 0600); root is not theirs to use.
+    Returns (user, password, database) as the programs will see them."""
+    if config_value(config_path, "db_user") in ("", "root"):
+        set_config_value(config_path, "db_user", "apigw")
+        say("the application's database user is apigw (db_user in %s)" % config_path)
+    if not config_value(config_path, "db_password"):
+        set_config_value(config_path, "db_password", st.new_secret_hex(24))
+        say("generated db_password in %s" % config_path)
+    return tuple(effective(config_path, k, env) for k in ("db_user", "db_password", "db_name"))
+
+
 def effective(config_path, key, env):
     out = subprocess.run([st.binary("apigw-fcgi"), "-c", config_path, "--get", key],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=st.ROOT)
@@ -168,6 +182,8 @@ def main():
     lock = take_lock()  # noqa: F841  (held until exit)
     for d in ("run", "db", "log", "nginx", "spool"):
         os.makedirs(os.path.join(VAR, d), exist_ok=True)
+    # The database's and the application's sockets: only this user enters.
+    os.chmod(os.path.join(VAR, "run"), 0o700)
     config_path, fresh_token = prepare_config()
     env = dict(os.environ)
     env["APIGW_CONFIG"] = config_path
@@ -186,10 +202,11 @@ def main():
         external_db = (env.get("APIGW_DB_HOST") or env.get("APIGW_DB_SOCKET") or
                        effective(config_path, "db_host", env))
         if not external_db:
-            sock = st.short_socket_path(os.path.join(VAR, "run", "db.sock"), "db")
+            sock = st.private_socket_path(os.path.join(VAR, "run", "db.sock"), "db")
             env["APIGW_DB_SOCKET"] = sock
             say("starting MariaDB (data in %s)" % os.path.join(VAR, "db"))
-            db = st.MariaDB(os.path.join(VAR, "db"), sock, os.path.join(VAR, "log"))
+            db = st.MariaDB(os.path.join(VAR, "db"), sock, os.path.join(VAR, "log"),
+                            app_user=prepare_db_user(config_path, env))
             db.start()
             started.append(db)
         say(st.migrate(config_path, env))

@@ -55,6 +55,7 @@ static const struct cfg_key keys[] = {
     {"db_pool_size", CFG_INT, F(db_pool_size), 1, 1024, "16"},
     {"db_pool_wait_ms", CFG_INT, F(db_pool_wait_ms), 1, 60000, "1000"},
     {"client_send_timeout_ms", CFG_INT, F(client_send_timeout_ms), 100, 3600000, "60000"},
+    {"fcgi_socket_group", CFG_STR, F(fcgi_socket_group), 0, 64, "www-data"},
 };
 
 #define NKEYS (NELEM(keys))

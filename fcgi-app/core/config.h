@@ -50,6 +50,7 @@ struct config {
     long long db_pool_size;           /* database connections shared by the threads */
     long long db_pool_wait_ms;        /* the longest wait for a pooled connection */
     long long client_send_timeout_ms; /* a client that reads nothing that long is dropped */
+    char *fcgi_socket_group;          /* the group of the FastCGI socket; "": the process's own */
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),

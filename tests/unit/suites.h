@@ -29,6 +29,7 @@ void suite_auth(void);
 void suite_spool(void);
 void suite_upstream_req(void);
 void suite_concurrency(void);
+void suite_reqcheck(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
