@@ -167,6 +167,29 @@ static int rules_and_keys(struct db *db, struct buf *b)
     return rc;
 }
 
+/* One figure of the process that answers, with its host and pid labels. */
+static void process_figure(struct buf *b, const char *host, const char *type, const char *name,
+                           const char *help, long long value)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{host=\"", name, help, name, type, name);
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\"} %lld\n", (long)getpid(), value);
+}
+
+/* The request log's rows: in memory, in the spool, lost. */
+static void log_rows(struct buf *b, const char *host, struct reqlog *q)
+{
+    process_figure(b, host, "gauge", "apigw_log_rows_queued",
+                   "Request-log rows waiting in this process's memory.", q ? reqlog_depth(q) : 0);
+    process_figure(b, host, "gauge", "apigw_log_rows_spooled",
+                   "Request-log rows waiting in the spool folder (every process sharing it).",
+                   q ? reqlog_spool_rows(q) : 0);
+    process_figure(b, host, "counter", "apigw_log_rows_dropped_total",
+                   "Request-log rows this process lost: the spool refused them and the memory "
+                   "queue was full.",
+                   q ? reqlog_rows_dropped(q) : 0);
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -189,6 +212,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
 #undef PROC_GAUGE
+    log_rows(b, host, app->reqlog);
 }
 
 void h_metrics(struct req *r, const struct route_args *a)

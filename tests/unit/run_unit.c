@@ -31,6 +31,7 @@ int main(int argc, char **argv)
     suite_pool();
     suite_auth();
     suite_spool();
+    suite_logloss();
     suite_upstream_req();
     CU_basic_set_mode(argc > 1 && strcmp(argv[1], "-v") == 0 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
     CU_basic_run_tests();

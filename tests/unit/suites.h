@@ -26,6 +26,7 @@ void suite_route(void);
 void suite_pool(void);
 void suite_auth(void);
 void suite_spool(void);
+void suite_logloss(void);
 void suite_upstream_req(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
