@@ -224,6 +224,20 @@ static void concurrency_figures(struct buf *b, const char *host)
     }
 }
 
+/* The request log's rows: in memory, in the spool, lost. */
+static void log_rows(struct buf *b, const char *host, struct reqlog *q)
+{
+    proc_figure(b, host, "apigw_log_rows_queued", "gauge",
+                "Request-log rows waiting in this process's memory.", q ? reqlog_depth(q) : 0);
+    proc_figure(b, host, "apigw_log_rows_spooled", "gauge",
+                "Request-log rows waiting in the spool folder (every process sharing it).",
+                q ? reqlog_spool_rows(q) : 0);
+    proc_figure(b, host, "apigw_log_rows_dropped_total", "counter",
+                "Request-log rows this process lost: the spool refused them and the memory "
+                "queue was full.",
+                q ? reqlog_rows_dropped(q) : 0);
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -248,6 +262,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     thread_figures(app, b, host);
 #undef PROC_GAUGE
     concurrency_figures(b, host);
+    log_rows(b, host, app->reqlog);
 }
 
 void h_metrics(struct req *r, const struct route_args *a)

@@ -32,6 +32,7 @@ int main(int argc, char **argv)
     suite_pool();
     suite_auth();
     suite_spool();
+    suite_logloss();
     suite_upstream_req();
     suite_concurrency();
     suite_reqcheck();

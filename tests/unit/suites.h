@@ -27,6 +27,7 @@ void suite_route(void);
 void suite_pool(void);
 void suite_auth(void);
 void suite_spool(void);
+void suite_logloss(void);
 void suite_upstream_req(void);
 void suite_concurrency(void);
 void suite_reqcheck(void);
