@@ -27,6 +27,7 @@ void suite_pool(void);
 void suite_auth(void);
 void suite_spool(void);
 void suite_upstream_req(void);
+void suite_breaker(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
