@@ -167,6 +167,25 @@ static int rules_and_keys(struct db *db, struct buf *b)
     return rc;
 }
 
+/* The database breaker of this process (core/db.h). */
+static void db_figures(struct buf *b, const char *host)
+{
+    struct db_breaker_stats st;
+
+    db_breaker_stats(&st);
+    buf_puts(b, "# HELP apigw_db_breaker_open Whether this process takes the database for down "
+                "after a timeout or a failed connection (its calls fail at once).\n"
+                "# TYPE apigw_db_breaker_open gauge\napigw_db_breaker_open{host=\"");
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\"} %d\n", (long)getpid(), st.open ? 1 : 0);
+    buf_puts(b,
+             "# HELP apigw_db_fast_failures_total Database calls this process failed at once "
+             "while the breaker was open.\n"
+             "# TYPE apigw_db_fast_failures_total counter\napigw_db_fast_failures_total{host=\"");
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\"} %lld\n", (long)getpid(), st.fast_failures);
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -188,6 +207,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     PROC_GAUGE("apigw_alert_deliveries_pending", "Webhook deliveries this process still owes.",
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
+    db_figures(b, host);
 #undef PROC_GAUGE
 }
 
