@@ -35,6 +35,7 @@ struct db {
     unsigned connect_s, rw_s; /* this handle's own timeouts; 0: the configuration's */
     int64_t call_ms;          /* when the current call started */
     bool stalled;             /* the current call timed out: the server is not answering */
+    bool probe;               /* the current call tests the server for the open breaker */
     struct stmt_slot slots[DB_STMT_CACHE];
     unsigned nslots;
     char err[256];
@@ -72,9 +73,7 @@ void db_free(struct db *db)
     free(db);
 }
 
-/* Every handle of the process shares one breaker: when one call finds the
- * server stalled or gone, the others fail at once instead of waiting on it
- * too (core/breaker.h). */
+/* The breaker every handle of the process shares (core/breaker.h). */
 static struct breaker db_breaker = BREAKER_INIT;
 
 static unsigned connect_timeout_s(const struct db *db)
@@ -93,17 +92,19 @@ static int gate(struct db *db)
 {
     /* A probe that reports nothing for this long is taken for lost. */
     int64_t probe_limit = 2000 * (int64_t)(connect_timeout_s(db) + 2 * rw_timeout_s(db));
+    enum breaker_verdict v;
 
     db->call_ms = clock_mono_ms();
     db->stalled = false;
-    if (breaker_ask(&db_breaker, db->call_ms, probe_limit) != BREAKER_REJECT)
+    v = breaker_ask(&db_breaker, db->call_ms, probe_limit);
+    db->probe = v == BREAKER_PROBE;
+    if (v != BREAKER_REJECT)
         return DB_OK;
     snprintf(db->err, sizeof(db->err), "the database did not answer a moment ago (failing fast)");
     return DB_EDOWN;
 }
 
-/* Whether the current call has lasted about timeout_s: the server stayed
- * silent until the client library gave up. */
+/* Whether the current call lasted about timeout_s (the server was silent). */
 static bool took(const struct db *db, unsigned timeout_s)
 {
     return clock_mono_ms() - db->call_ms >= (int64_t)timeout_s * 900;
@@ -116,11 +117,17 @@ static void answered(void)
         log_info("database: reachable again");
 }
 
-/* The server could not be reached (db->err says how): opens the breaker. */
+/* The server could not be reached (db->err says how): opens the breaker.
+ * A handle with shorter timeouts than the gateway's (the health check)
+ * does not take a slow server for a stalled one, unless it is the probe. */
 static void unreachable(const struct db *db, enum breaker_cause cause)
 {
     long long ms = db->cfg->db_breaker_ms;
+    bool shorter = (db->connect_s != 0 && db->connect_s < db->cfg->db_connect_timeout_s) ||
+                   (db->rw_s != 0 && db->rw_s < db->cfg->db_rw_timeout_s);
 
+    if (cause == BREAKER_CAUSE_TIMEOUT && shorter && !db->probe)
+        return;
     if (breaker_failure(&db_breaker, clock_mono_ms(), ms, cause))
         log_warn("database: %s; every call fails at once for %lld ms, then one tests it", db->err,
                  ms);
@@ -133,10 +140,9 @@ static bool is_connection_error(unsigned e)
            e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC;
 }
 
-/* Sets the options of a new connection: its timeouts, and a lock wait
- * shorter than the read timeout, so that waiting on a row lock ends in an
- * error of the server (DB_ERETRY) rather than in a silence taken for a
- * stalled server. */
+/* Sets a new connection's options: its timeouts, and a lock wait shorter
+ * than the read timeout, so that a wait on a row lock ends in the server's
+ * error (DB_ERETRY), not in a silence taken for a stalled server. */
 static void set_options(struct db *db, MYSQL *m)
 {
     unsigned ct = connect_timeout_s(db), rw = rw_timeout_s(db);
@@ -154,8 +160,7 @@ static void set_options(struct db *db, MYSQL *m)
     }
 }
 
-/* Connects if not connected, within a call that passed the gate.  A
- * failure opens the breaker. */
+/* Connects if not connected, in a call that passed the gate. */
 static int connect_now(struct db *db)
 {
     const struct config *c = db->cfg;
@@ -188,9 +193,30 @@ enum db_rc db_connect(struct db *db)
 {
     if (db->conn != NULL)
         return DB_OK;
-    if (gate(db) != DB_OK)
+    return gate(db) != DB_OK ? DB_EDOWN : connect_now(db);
+}
+
+/* Classifies the error of the last call, dropping a dead connection. */
+static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
+{
+    snprintf(db->err, sizeof(db->err), "%u: %s", code, msg);
+    if (is_connection_error(code)) {
+        drop_connection(db);
+        /* The server stayed silent for the whole timeout: it is stalled,
+         * and every other call would wait as long. */
+        db->stalled = took(db, rw_timeout_s(db));
+        if (db->stalled)
+            unreachable(db, BREAKER_CAUSE_TIMEOUT);
         return DB_EDOWN;
-    return connect_now(db);
+    }
+    if (code == ER_DUP_ENTRY)
+        return DB_EDUP;
+    if (code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT) {
+        log_info("database: %s; the transaction will run again", db->err);
+        return DB_ERETRY;
+    }
+    log_error("database: %s (in: %.120s)", db->err, sql);
+    return DB_EFAIL;
 }
 
 enum db_rc db_ping(struct db *db)
@@ -198,13 +224,9 @@ enum db_rc db_ping(struct db *db)
     if (gate(db) != DB_OK || connect_now(db) != DB_OK)
         return DB_EDOWN;
     if (mysql_ping(db->conn) != 0) {
-        snprintf(db->err, sizeof(db->err), "ping: %s", mysql_error(db->conn));
-        drop_connection(db);
-        /* A silent server is not asked twice; a dropped connection is
-         * opened again once (the server may have restarted). */
-        db->stalled = took(db, rw_timeout_s(db));
-        if (db->stalled)
-            unreachable(db, BREAKER_CAUSE_TIMEOUT);
+        /* A silent server is not asked twice; a lost connection is opened
+         * again once (the server may have restarted). */
+        fail(db, mysql_errno(db->conn), mysql_error(db->conn), "PING");
         if (db->stalled || connect_now(db) != DB_OK || mysql_ping(db->conn) != 0) {
             drop_connection(db);
             return DB_EDOWN;
@@ -236,29 +258,6 @@ void db_breaker_stats(struct db_breaker_stats *s)
     s->open = breaker_is_open(&db_breaker, NULL);
     s->fast_failures = atomic_load(&db_breaker.fast_failures);
     s->opened = atomic_load(&db_breaker.opened);
-}
-
-/* Classifies the error of the last call, dropping a dead connection. */
-static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
-{
-    snprintf(db->err, sizeof(db->err), "%u: %s", code, msg);
-    if (is_connection_error(code)) {
-        drop_connection(db);
-        /* The server stayed silent for the whole timeout: it is stalled,
-         * and every other call would wait as long. */
-        db->stalled = took(db, rw_timeout_s(db));
-        if (db->stalled)
-            unreachable(db, BREAKER_CAUSE_TIMEOUT);
-        return DB_EDOWN;
-    }
-    if (code == ER_DUP_ENTRY)
-        return DB_EDUP;
-    if (code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT) {
-        log_info("database: %s; the transaction will run again", db->err);
-        return DB_ERETRY;
-    }
-    log_error("database: %s (in: %.120s)", db->err, sql);
-    return DB_EFAIL;
 }
 
 /* Finds or prepares the statement for sql; NULL with *rc set on failure. */
