@@ -29,6 +29,8 @@ struct config {
     char *db_name;
     long long db_connect_timeout_s;
     long long db_rw_timeout_s;
+    long long db_job_rw_timeout_s; /* the cron jobs' connections (bulk work) */
+    long long db_breaker_ms;       /* how long a stalled database is taken for down */
     char *admin_token;
     char *encryption_key;
     unsigned char enc_key[32]; /* encryption_key decoded */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/breaker.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -19,9 +20,8 @@
 
 /* Statements kept prepared per connection, most recently used first.  The
  * cap keeps many workers from reaching the server's max_prepared_stmt_count. */
-#define DB_STMT_CACHE       64
-#define DB_MAX_PARAMS       65535 /* the protocol allows no more */
-#define DB_RECONNECT_GAP_MS 250
+#define DB_STMT_CACHE 64
+#define DB_MAX_PARAMS 65535 /* the protocol allows no more */
 
 struct stmt_slot {
     const char *sql;
@@ -33,7 +33,10 @@ struct db {
     MYSQL *conn;
     bool multi;
     bool in_tx;
-    int64_t fail_ms; /* when the last connect failed, 0 if it did not */
+    unsigned connect_s, rw_s; /* this handle's own timeouts; 0: the configuration's */
+    int64_t call_ms;          /* when the current call started */
+    bool stalled;             /* the current call timed out: the server is not answering */
+    bool probe;               /* the current call tests the server for the open breaker */
     struct stmt_slot slots[DB_STMT_CACHE];
     unsigned nslots;
     char err[256];
@@ -136,6 +139,66 @@ static enum db_rc db_pooled(struct db *h, enum db_rc (*fn)(struct db *))
     return rc;
 }
 
+/* The breaker every handle of the process shares (core/breaker.h). */
+static struct breaker db_breaker = BREAKER_INIT;
+
+static unsigned connect_timeout_s(const struct db *db)
+{
+    return db->connect_s != 0 ? db->connect_s : (unsigned)db->cfg->db_connect_timeout_s;
+}
+
+static unsigned rw_timeout_s(const struct db *db)
+{
+    return db->rw_s != 0 ? db->rw_s : (unsigned)db->cfg->db_rw_timeout_s;
+}
+
+/* Starts a call: DB_EDOWN at once while the breaker is open, else DB_OK
+ * (the caller may be the one probe that tests whether the server is back). */
+static int gate(struct db *db)
+{
+    /* A probe that reports nothing for this long is taken for lost. */
+    int64_t probe_limit = 2000 * (int64_t)(connect_timeout_s(db) + 2 * rw_timeout_s(db));
+    enum breaker_verdict v;
+
+    db->call_ms = clock_mono_ms();
+    db->stalled = false;
+    v = breaker_ask(&db_breaker, db->call_ms, probe_limit);
+    db->probe = v == BREAKER_PROBE;
+    if (v != BREAKER_REJECT)
+        return DB_OK;
+    snprintf(db->err, sizeof(db->err), "the database did not answer a moment ago (failing fast)");
+    return DB_EDOWN;
+}
+
+/* Whether the current call lasted about timeout_s (the server was silent). */
+static bool took(const struct db *db, unsigned timeout_s)
+{
+    return clock_mono_ms() - db->call_ms >= (int64_t)timeout_s * 900;
+}
+
+/* The server answered: closes the breaker if it was open. */
+static void answered(void)
+{
+    if (breaker_success(&db_breaker))
+        log_info("database: reachable again");
+}
+
+/* The server could not be reached (db->err says how): opens the breaker.
+ * A handle with shorter timeouts than the gateway's (the health check)
+ * does not take a slow server for a stalled one, unless it is the probe. */
+static void unreachable(const struct db *db, enum breaker_cause cause)
+{
+    long long ms = db->cfg->db_breaker_ms;
+    bool shorter = (db->connect_s != 0 && db->connect_s < db->cfg->db_connect_timeout_s) ||
+                   (db->rw_s != 0 && db->rw_s < db->cfg->db_rw_timeout_s);
+
+    if (cause == BREAKER_CAUSE_TIMEOUT && shorter && !db->probe)
+        return;
+    if (breaker_failure(&db_breaker, clock_mono_ms(), ms, cause))
+        log_warn("database: %s; every call fails at once for %lld ms, then one tests it", db->err,
+                 ms);
+}
+
 static bool is_connection_error(unsigned e)
 {
     return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
@@ -143,63 +206,62 @@ static bool is_connection_error(unsigned e)
            e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC;
 }
 
-enum db_rc db_connect(struct db *db)
+/* Sets a new connection's options: its timeouts, and a lock wait shorter
+ * than the read timeout, so that a wait on a row lock ends in the server's
+ * error (DB_ERETRY), not in a silence taken for a stalled server. */
+static void set_options(struct db *db, MYSQL *m)
 {
-    const struct config *c = db->cfg;
-    unsigned int ct = (unsigned)c->db_connect_timeout_s, rw = (unsigned)c->db_rw_timeout_s;
-    unsigned long flags = CLIENT_FOUND_ROWS | (db->multi ? CLIENT_MULTI_STATEMENTS : 0);
-    const char *host = c->db_host[0] != '\0' ? c->db_host : NULL;
-    const char *sock = c->db_socket[0] != '\0' ? c->db_socket : NULL;
-    int64_t now;
-    MYSQL *m;
+    unsigned ct = connect_timeout_s(db), rw = rw_timeout_s(db);
+    char lock_wait[64];
 
-    if (db->pool != NULL)
-        return db_pooled(db, db_connect);
-    if (db->conn != NULL)
-        return DB_OK;
-    now = clock_mono_ms();
-    /* Fail fast while the server is down instead of paying a connect per call. */
-    if (db->fail_ms != 0 && now - db->fail_ms < DB_RECONNECT_GAP_MS)
-        return DB_EDOWN;
-    m = mysql_init(NULL);
-    if (m == NULL)
-        return DB_EDOWN;
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (rw <= 50) {
+        snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %u",
+                 rw > 1 ? rw - 1 : 1);
+        mysql_options(m, MYSQL_INIT_COMMAND, lock_wait);
+    }
+}
+
+/* Connects if not connected, in a call that passed the gate. */
+static int connect_now(struct db *db)
+{
+    const struct config *c = db->cfg;
+    unsigned long flags = CLIENT_FOUND_ROWS | (db->multi ? CLIENT_MULTI_STATEMENTS : 0);
+    const char *host = c->db_host[0] != '\0' ? c->db_host : NULL;
+    const char *sock = c->db_socket[0] != '\0' ? c->db_socket : NULL;
+    MYSQL *m;
+
+    if (db->conn != NULL)
+        return DB_OK;
+    m = mysql_init(NULL);
+    if (m == NULL)
+        return DB_EDOWN;
+    set_options(db, m);
     if (mysql_real_connect(m, host, c->db_user, c->db_password,
                            c->db_name[0] != '\0' ? c->db_name : NULL, (unsigned)c->db_port,
                            host ? NULL : sock, flags) == NULL) {
         snprintf(db->err, sizeof(db->err), "connect: %s", mysql_error(m));
-        if (db->fail_ms == 0)
-            log_warn("database: %s", db->err);
         mysql_close(m);
-        db->fail_ms = now;
+        db->stalled = took(db, connect_timeout_s(db));
+        unreachable(db, db->stalled ? BREAKER_CAUSE_TIMEOUT : BREAKER_CAUSE_DOWN);
         return DB_EDOWN;
     }
-    if (db->fail_ms != 0)
-        log_info("database: connected again");
-    db->fail_ms = 0;
     db->conn = m;
+    answered();
     return DB_OK;
 }
 
-enum db_rc db_ping(struct db *db)
+enum db_rc db_connect(struct db *db)
 {
     if (db->pool != NULL)
-        return db_pooled(db, db_ping);
-    if (db_connect(db) != DB_OK)
-        return DB_EDOWN;
-    if (mysql_ping(db->conn) != 0) {
-        drop_connection(db);
-        if (db_connect(db) != DB_OK || mysql_ping(db->conn) != 0) {
-            drop_connection(db);
-            return DB_EDOWN;
-        }
-    }
-    return DB_OK;
+        return db_pooled(db, db_connect);
+    if (db->conn != NULL)
+        return DB_OK;
+    return gate(db) != DB_OK ? DB_EDOWN : connect_now(db);
 }
 
 /* Classifies the error of the last call, dropping a dead connection. */
@@ -208,6 +270,11 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
     snprintf(db->err, sizeof(db->err), "%u: %s", code, msg);
     if (is_connection_error(code)) {
         drop_connection(db);
+        /* The server stayed silent for the whole timeout: it is stalled,
+         * and every other call would wait as long. */
+        db->stalled = took(db, rw_timeout_s(db));
+        if (db->stalled)
+            unreachable(db, BREAKER_CAUSE_TIMEOUT);
         return DB_EDOWN;
     }
     if (code == ER_DUP_ENTRY)
@@ -218,6 +285,49 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
     }
     log_error("database: %s (in: %.120s)", db->err, sql);
     return DB_EFAIL;
+}
+
+enum db_rc db_ping(struct db *db)
+{
+    if (db->pool != NULL)
+        return db_pooled(db, db_ping);
+    if (gate(db) != DB_OK || connect_now(db) != DB_OK)
+        return DB_EDOWN;
+    if (mysql_ping(db->conn) != 0) {
+        /* A silent server is not asked twice; a lost connection is opened
+         * again once (the server may have restarted). */
+        fail(db, mysql_errno(db->conn), mysql_error(db->conn), "PING");
+        if (db->stalled || connect_now(db) != DB_OK || mysql_ping(db->conn) != 0) {
+            drop_connection(db);
+            return DB_EDOWN;
+        }
+    }
+    answered();
+    return DB_OK;
+}
+
+void db_set_timeouts(struct db *db, unsigned connect_s, unsigned rw_s)
+{
+    db->connect_s = connect_s;
+    db->rw_s = rw_s;
+}
+
+enum db_health db_health(struct db *db)
+{
+    enum breaker_cause cause = BREAKER_CAUSE_NONE;
+
+    if (db_ping(db) == DB_OK)
+        return DB_HEALTH_OK;
+    if (db->stalled || (breaker_is_open(&db_breaker, &cause) && cause == BREAKER_CAUSE_TIMEOUT))
+        return DB_HEALTH_TIMEOUT;
+    return DB_HEALTH_DOWN;
+}
+
+void db_breaker_stats(struct db_breaker_stats *s)
+{
+    s->open = breaker_is_open(&db_breaker, NULL);
+    s->fast_failures = atomic_load(&db_breaker.fast_failures);
+    s->opened = atomic_load(&db_breaker.opened);
 }
 
 /* Finds or prepares the statement for sql; NULL with *rc set on failure. */
@@ -321,7 +431,7 @@ static int run_once(struct db *db, const char *sql, const struct db_param *p, un
     MYSQL_RES *meta;
     int rc = DB_EFAIL;
 
-    if ((rc = db_connect(db)) != DB_OK)
+    if ((rc = connect_now(db)) != DB_OK)
         return rc;
     if ((st = get_stmt(db, sql, &rc)) == NULL)
         return rc;
@@ -363,18 +473,22 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
         give_back(db, c);
         return rc;
     }
+    if ((rc = gate(db)) != DB_OK)
+        return rc;
     rc = run_once(db, sql, p, n, affected, insert_id, res);
     /* A connection that died while idle (server restart) is only noticed
      * now; run the statement once more on a fresh one.  Inside a
-     * transaction the earlier statements are gone, so the caller decides. */
-    if (rc == DB_EDOWN && had_conn && !in_tx) {
+     * transaction the earlier statements are gone, so the caller decides;
+     * a server that stayed silent is not asked again. */
+    if (rc == DB_EDOWN && had_conn && !in_tx && !db->stalled) {
         if (res != NULL) {
             db_res_free(res);
             memset(res, 0, sizeof(*res));
         }
-        db->fail_ms = 0;
         rc = run_once(db, sql, p, n, affected, insert_id, res);
     }
+    if (rc != DB_EDOWN)
+        answered();
     return rc;
 }
 
@@ -450,12 +564,12 @@ enum db_rc db_begin(struct db *db)
 
     if (db->pool != NULL)
         return db_pooled(db, db_begin);
-    if ((rc = db_connect(db)) != DB_OK)
+    if ((rc = gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
         return rc;
     if (mysql_query(db->conn, "START TRANSACTION") != 0) {
         rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), "START TRANSACTION");
         /* The connection may have died while idle: one more try. */
-        if (rc == DB_EDOWN && db_connect(db) == DB_OK &&
+        if (rc == DB_EDOWN && !db->stalled && connect_now(db) == DB_OK &&
             mysql_query(db->conn, "START TRANSACTION") == 0)
             rc = DB_OK;
         if (rc != DB_OK)
@@ -473,6 +587,12 @@ enum db_rc db_commit(struct db *db)
         return db->held != NULL ? db_pooled(db, db_commit) : DB_EDOWN;
     if (db->conn == NULL)
         return DB_EDOWN;
+    /* While the breaker is open the transaction is given up: closing the
+     * connection rolls it back without waiting on the server. */
+    if ((rc = gate(db)) != DB_OK) {
+        drop_connection(db);
+        return rc;
+    }
     if (mysql_commit(db->conn) != 0)
         rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), "COMMIT");
     db->in_tx = false;
@@ -488,7 +608,11 @@ void db_rollback(struct db *db)
         }
         return;
     }
-    if (db->conn != NULL && mysql_rollback(db->conn) != 0)
+    db->call_ms = clock_mono_ms();
+    db->stalled = false;
+    if (db->conn != NULL && breaker_is_open(&db_breaker, NULL))
+        drop_connection(db); /* rolls back on the server without waiting on it */
+    else if (db->conn != NULL && mysql_rollback(db->conn) != 0)
         fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
     db->in_tx = false;
 }
@@ -520,7 +644,7 @@ enum db_rc db_exec_script(struct db *db, const char *sql)
 
     if (db->pool != NULL)
         return DB_EFAIL; /* scripts run on a handle of their own */
-    if ((rc = db_connect(db)) != DB_OK)
+    if ((rc = gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
         return rc;
     if (mysql_real_query(db->conn, sql, (unsigned long)strlen(sql)) != 0)
         return fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);

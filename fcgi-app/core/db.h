@@ -11,6 +11,11 @@
  * A lost connection is reopened on the next call; a statement that failed
  * because the connection was lost is run once more on a new connection,
  * except inside a transaction.
+ *
+ * Every handle of a process shares one breaker: a connection that fails,
+ * or a server that stays silent for a whole timeout, makes every call fail
+ * at once with DB_EDOWN for db_breaker_ms; then one call at a time tests
+ * the server again, and the first answer closes the breaker.
  */
 #ifndef APIGW_DB_H
 #define APIGW_DB_H
@@ -92,6 +97,28 @@ enum db_rc db_connect(struct db *db);
 
 /* Checks the connection with a round trip; returns DB_OK or DB_EDOWN. */
 enum db_rc db_ping(struct db *db);
+
+/* Gives this handle its own timeouts in seconds (0 keeps the
+ * configuration's db_connect_timeout_s or db_rw_timeout_s); takes effect on
+ * its next connection.  For the health check's short checks and the cron
+ * jobs' long statements. */
+void db_set_timeouts(struct db *db, unsigned connect_s, unsigned rw_s);
+
+/* What the health check found. */
+enum db_health { DB_HEALTH_OK, DB_HEALTH_DOWN, DB_HEALTH_TIMEOUT };
+
+/* Checks the server like db_ping; while the breaker is open it answers at
+ * once from the breaker (DB_HEALTH_TIMEOUT when a timeout opened it). */
+enum db_health db_health(struct db *db);
+
+/* The process's breaker (shared by every handle): open or not, the calls
+ * it failed at once, and how many times it opened. */
+struct db_breaker_stats {
+    bool open;
+    long long fast_failures, opened;
+};
+
+void db_breaker_stats(struct db_breaker_stats *s);
 
 /* Runs a statement that returns no rows.  affected (rows matched, since the
  * connection uses CLIENT_FOUND_ROWS) and insert_id may be NULL. */

@@ -238,6 +238,21 @@ static void log_rows(struct buf *b, const char *host, struct reqlog *q)
                 q ? reqlog_rows_dropped(q) : 0);
 }
 
+/* The database breaker of this process (core/db.h). */
+static void db_figures(struct buf *b, const char *host)
+{
+    struct db_breaker_stats st;
+
+    db_breaker_stats(&st);
+    proc_figure(b, host, "apigw_db_breaker_open", "gauge",
+                "Whether this process takes the database for down after a timeout or a failed "
+                "connection (its calls fail at once).",
+                st.open ? 1 : 0);
+    proc_figure(b, host, "apigw_db_fast_failures_total", "counter",
+                "Database calls this process failed at once while the breaker was open.",
+                st.fast_failures);
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -260,6 +275,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
     thread_figures(app, b, host);
+    db_figures(b, host);
 #undef PROC_GAUGE
     concurrency_figures(b, host);
     log_rows(b, host, app->reqlog);

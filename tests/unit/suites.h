@@ -31,6 +31,7 @@ void suite_logloss(void);
 void suite_upstream_req(void);
 void suite_concurrency(void);
 void suite_reqcheck(void);
+void suite_breaker(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
