@@ -14,44 +14,10 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/db_int.h"
 #include "core/db_result.h"
 #include "core/dbpool.h"
 #include "core/log.h"
-
-/* Statements kept prepared per connection, most recently used first.  The
- * cap keeps many workers from reaching the server's max_prepared_stmt_count. */
-#define DB_STMT_CACHE 64
-#define DB_MAX_PARAMS 65535 /* the protocol allows no more */
-
-struct stmt_slot {
-    const char *sql;
-    MYSQL_STMT *stmt;
-};
-
-struct db {
-    const struct config *cfg;
-    MYSQL *conn;
-    bool multi;
-    bool in_tx;
-    unsigned connect_s, rw_s; /* this handle's own timeouts; 0: the configuration's */
-    int64_t call_ms;          /* when the current call started */
-    bool stalled;             /* the current call timed out: the server is not answering */
-    bool probe;               /* the current call tests the server for the open breaker */
-    struct stmt_slot slots[DB_STMT_CACHE];
-    unsigned nslots;
-    char err[256];
-    /* A pool handle (db_pool_handle) has no connection of its own: each
-     * call borrows one of the pool's, and a transaction keeps it (held). */
-    struct db_pool *pool;
-    struct db *held;
-};
-
-/* Connections shared by threads: the slots hold struct db (db_new). */
-struct db_pool {
-    struct dbpool *slots;
-    const struct config *cfg;
-    int64_t wait_ms;
-};
 
 struct db *db_new(const struct config *cfg, bool multi_statements)
 {
@@ -139,66 +105,6 @@ static enum db_rc db_pooled(struct db *h, enum db_rc (*fn)(struct db *))
     return rc;
 }
 
-/* The breaker every handle of the process shares (core/breaker.h). */
-static struct breaker db_breaker = BREAKER_INIT;
-
-static unsigned connect_timeout_s(const struct db *db)
-{
-    return db->connect_s != 0 ? db->connect_s : (unsigned)db->cfg->db_connect_timeout_s;
-}
-
-static unsigned rw_timeout_s(const struct db *db)
-{
-    return db->rw_s != 0 ? db->rw_s : (unsigned)db->cfg->db_rw_timeout_s;
-}
-
-/* Starts a call: DB_EDOWN at once while the breaker is open, else DB_OK
- * (the caller may be the one probe that tests whether the server is back). */
-static int gate(struct db *db)
-{
-    /* A probe that reports nothing for this long is taken for lost. */
-    int64_t probe_limit = 2000 * (int64_t)(connect_timeout_s(db) + 2 * rw_timeout_s(db));
-    enum breaker_verdict v;
-
-    db->call_ms = clock_mono_ms();
-    db->stalled = false;
-    v = breaker_ask(&db_breaker, db->call_ms, probe_limit);
-    db->probe = v == BREAKER_PROBE;
-    if (v != BREAKER_REJECT)
-        return DB_OK;
-    snprintf(db->err, sizeof(db->err), "the database did not answer a moment ago (failing fast)");
-    return DB_EDOWN;
-}
-
-/* Whether the current call lasted about timeout_s (the server was silent). */
-static bool took(const struct db *db, unsigned timeout_s)
-{
-    return clock_mono_ms() - db->call_ms >= (int64_t)timeout_s * 900;
-}
-
-/* The server answered: closes the breaker if it was open. */
-static void answered(void)
-{
-    if (breaker_success(&db_breaker))
-        log_info("database: reachable again");
-}
-
-/* The server could not be reached (db->err says how): opens the breaker.
- * A handle with shorter timeouts than the gateway's (the health check)
- * does not take a slow server for a stalled one, unless it is the probe. */
-static void unreachable(const struct db *db, enum breaker_cause cause)
-{
-    long long ms = db->cfg->db_breaker_ms;
-    bool shorter = (db->connect_s != 0 && db->connect_s < db->cfg->db_connect_timeout_s) ||
-                   (db->rw_s != 0 && db->rw_s < db->cfg->db_rw_timeout_s);
-
-    if (cause == BREAKER_CAUSE_TIMEOUT && shorter && !db->probe)
-        return;
-    if (breaker_failure(&db_breaker, clock_mono_ms(), ms, cause))
-        log_warn("database: %s; every call fails at once for %lld ms, then one tests it", db->err,
-                 ms);
-}
-
 static bool is_connection_error(unsigned e)
 {
     return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
@@ -211,7 +117,7 @@ static bool is_connection_error(unsigned e)
  * error (DB_ERETRY), not in a silence taken for a stalled server. */
 static void set_options(struct db *db, MYSQL *m)
 {
-    unsigned ct = connect_timeout_s(db), rw = rw_timeout_s(db);
+    unsigned ct = db_connect_timeout_s(db), rw = db_rw_timeout_s(db);
     char lock_wait[64];
 
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
@@ -246,12 +152,12 @@ static int connect_now(struct db *db)
                            host ? NULL : sock, flags) == NULL) {
         snprintf(db->err, sizeof(db->err), "connect: %s", mysql_error(m));
         mysql_close(m);
-        db->stalled = took(db, connect_timeout_s(db));
-        unreachable(db, db->stalled ? BREAKER_CAUSE_TIMEOUT : BREAKER_CAUSE_DOWN);
+        db->stalled = db_took(db, db_connect_timeout_s(db));
+        db_unreachable(db, db->stalled ? BREAKER_CAUSE_TIMEOUT : BREAKER_CAUSE_DOWN);
         return DB_EDOWN;
     }
     db->conn = m;
-    answered();
+    db_answered();
     return DB_OK;
 }
 
@@ -261,7 +167,7 @@ enum db_rc db_connect(struct db *db)
         return db_pooled(db, db_connect);
     if (db->conn != NULL)
         return DB_OK;
-    return gate(db) != DB_OK ? DB_EDOWN : connect_now(db);
+    return db_gate(db) != DB_OK ? DB_EDOWN : connect_now(db);
 }
 
 /* Classifies the error of the last call, dropping a dead connection. */
@@ -272,9 +178,9 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
         drop_connection(db);
         /* The server stayed silent for the whole timeout: it is stalled,
          * and every other call would wait as long. */
-        db->stalled = took(db, rw_timeout_s(db));
+        db->stalled = db_took(db, db_rw_timeout_s(db));
         if (db->stalled)
-            unreachable(db, BREAKER_CAUSE_TIMEOUT);
+            db_unreachable(db, BREAKER_CAUSE_TIMEOUT);
         return DB_EDOWN;
     }
     if (code == ER_DUP_ENTRY)
@@ -291,7 +197,7 @@ enum db_rc db_ping(struct db *db)
 {
     if (db->pool != NULL)
         return db_pooled(db, db_ping);
-    if (gate(db) != DB_OK || connect_now(db) != DB_OK)
+    if (db_gate(db) != DB_OK || connect_now(db) != DB_OK)
         return DB_EDOWN;
     if (mysql_ping(db->conn) != 0) {
         /* A silent server is not asked twice; a lost connection is opened
@@ -302,7 +208,7 @@ enum db_rc db_ping(struct db *db)
             return DB_EDOWN;
         }
     }
-    answered();
+    db_answered();
     return DB_OK;
 }
 
@@ -314,20 +220,11 @@ void db_set_timeouts(struct db *db, unsigned connect_s, unsigned rw_s)
 
 enum db_health db_health(struct db *db)
 {
-    enum breaker_cause cause = BREAKER_CAUSE_NONE;
-
     if (db_ping(db) == DB_OK)
         return DB_HEALTH_OK;
-    if (db->stalled || (breaker_is_open(&db_breaker, &cause) && cause == BREAKER_CAUSE_TIMEOUT))
+    if (db->stalled || db_gate_open_by_timeout())
         return DB_HEALTH_TIMEOUT;
     return DB_HEALTH_DOWN;
-}
-
-void db_breaker_stats(struct db_breaker_stats *s)
-{
-    s->open = breaker_is_open(&db_breaker, NULL);
-    s->fast_failures = atomic_load(&db_breaker.fast_failures);
-    s->opened = atomic_load(&db_breaker.opened);
 }
 
 /* Finds or prepares the statement for sql; NULL with *rc set on failure. */
@@ -473,7 +370,7 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
         give_back(db, c);
         return rc;
     }
-    if ((rc = gate(db)) != DB_OK)
+    if ((rc = db_gate(db)) != DB_OK)
         return rc;
     rc = run_once(db, sql, p, n, affected, insert_id, res);
     /* A connection that died while idle (server restart) is only noticed
@@ -488,7 +385,7 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
         rc = run_once(db, sql, p, n, affected, insert_id, res);
     }
     if (rc != DB_EDOWN)
-        answered();
+        db_answered();
     return rc;
 }
 
@@ -504,67 +401,13 @@ enum db_rc db_query(struct db *db, const char *sql, const struct db_param *param
     return run(db, sql, params, nparams, NULL, NULL, res);
 }
 
-/* Builds (once) the statement text for 2^level rows. */
-static const char *multirow_sql(struct db_multirow *m, unsigned level)
-{
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    const char *sql = atomic_load(&m->sql[level]);
-    struct buf b;
-    unsigned i;
-
-    if (sql != NULL)
-        return sql;
-    pthread_mutex_lock(&lock);
-    sql = atomic_load(&m->sql[level]);
-    if (sql == NULL) {
-        buf_init(&b, 1u << 20);
-        buf_puts(&b, m->head);
-        for (i = 0; i < (1u << level); i++) {
-            if (i > 0)
-                buf_puts(&b, ", ");
-            buf_puts(&b, m->row);
-        }
-        if (m->tail != NULL) {
-            buf_puts(&b, " ");
-            buf_puts(&b, m->tail);
-        }
-        sql = buf_steal(&b); /* kept for the life of the process: it names a statement */
-        atomic_store(&m->sql[level], sql);
-    }
-    pthread_mutex_unlock(&lock);
-    return sql;
-}
-
-enum db_rc db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p,
-                          unsigned ncols, unsigned nrows, unsigned long long *affected)
-{
-    unsigned long long total = 0, got;
-    int rc;
-
-    while (nrows > 0) {
-        unsigned level = DB_MULTIROW_LEVELS - 1;
-        while ((1u << level) > nrows)
-            level--;
-        got = 0;
-        rc = db_exec(db, multirow_sql(m, level), p, ncols << level, &got, NULL);
-        if (rc != DB_OK)
-            return rc;
-        total += got;
-        p += (size_t)ncols << level;
-        nrows -= 1u << level;
-    }
-    if (affected != NULL)
-        *affected = total;
-    return DB_OK;
-}
-
 enum db_rc db_begin(struct db *db)
 {
     int rc;
 
     if (db->pool != NULL)
         return db_pooled(db, db_begin);
-    if ((rc = gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
+    if ((rc = db_gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
         return rc;
     if (mysql_query(db->conn, "START TRANSACTION") != 0) {
         rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), "START TRANSACTION");
@@ -589,7 +432,7 @@ enum db_rc db_commit(struct db *db)
         return DB_EDOWN;
     /* While the breaker is open the transaction is given up: closing the
      * connection rolls it back without waiting on the server. */
-    if ((rc = gate(db)) != DB_OK) {
+    if ((rc = db_gate(db)) != DB_OK) {
         drop_connection(db);
         return rc;
     }
@@ -610,7 +453,7 @@ void db_rollback(struct db *db)
     }
     db->call_ms = clock_mono_ms();
     db->stalled = false;
-    if (db->conn != NULL && breaker_is_open(&db_breaker, NULL))
+    if (db->conn != NULL && db_gate_is_open())
         drop_connection(db); /* rolls back on the server without waiting on it */
     else if (db->conn != NULL && mysql_rollback(db->conn) != 0)
         fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
@@ -644,7 +487,7 @@ enum db_rc db_exec_script(struct db *db, const char *sql)
 
     if (db->pool != NULL)
         return DB_EFAIL; /* scripts run on a handle of their own */
-    if ((rc = gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
+    if ((rc = db_gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
         return rc;
     if (mysql_real_query(db->conn, sql, (unsigned long)strlen(sql)) != 0)
         return fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
