@@ -44,6 +44,12 @@ UNIT_BIN := $(BUILD)/bin/unit-tests
 
 all: $(APP_BIN) $(CRON_BIN) $(UNIT_BIN)
 
+# Keep every object file: make would otherwise delete the cron jobs'
+# objects as intermediates, and a later `make all` with the same BUILD but
+# other flags (make run or make install under `make check`) would rebuild
+# them unsanitized and fail to link.
+.SECONDARY:
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

@@ -66,6 +66,9 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
         j->db_name = j->cfg.db_name;
         j->cfg.db_name = strdup("");
     }
+    /* Jobs do bulk work (deletes, migrations): every connection a job
+     * makes may wait far longer than the gateway's (db_job_rw_timeout_s). */
+    j->cfg.db_rw_timeout_s = j->cfg.db_job_rw_timeout_s;
     j->db = db_new(&j->cfg, info->multi_statements);
     /* A job that cannot reach the database says so in one line of its own
      * (below), not also in a warning from the connection code. */

@@ -69,6 +69,20 @@ void app_config_set(struct app *app, const struct config *c)
     app_config_release(old);
 }
 
+bool app_inflight_enter(struct app *app, long long max)
+{
+    if (atomic_fetch_add(&app->inflight, 1) < max)
+        return true;
+    atomic_fetch_sub(&app->inflight, 1);
+    atomic_fetch_add(&app->overloaded, 1);
+    return false;
+}
+
+void app_inflight_leave(struct app *app)
+{
+    atomic_fetch_sub(&app->inflight, 1);
+}
+
 void worker_seed(struct worker *w)
 {
     if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng))

@@ -2,8 +2,9 @@
  * Process-wide state and per-thread resources of the gateway.
  *
  * One struct app per process: the configuration (replaced whole on SIGHUP)
- * and the shared caches.  One struct worker per thread: its MariaDB
- * connection, its reused CURL handle and its random-number state.  Nothing
+ * and the shared caches.  One struct worker per thread: its handle onto
+ * the shared database pool, its reused CURL handle and its random-number
+ * state.  Nothing
  * per request lives here; that is struct req (http.h).
  *
  * Configurations are reference-counted, like pool snapshots: whoever reads
@@ -33,30 +34,39 @@ struct app {
      * request log writer and the alert thread keep pointers into it, so
      * the service holds one reference until service_shutdown. */
     const struct config *service_cfg;
-    atomic_bool stopping;   /* set by SIGTERM/SIGINT */
-    int listen_fd;          /* FastCGI listening socket, -1 in CGI mode */
-    bool cgi;               /* true when serving one plain CGI request */
-    struct worker *workers; /* the worker threads, for the drain */
-    long long nworkers;
-    struct pool_cache pool;  /* upstreams, keys and tokens (core/pool.h) */
-    struct reqlog *reqlog;   /* the request log writer (core/reqlog.h) */
-    struct alerter *alerter; /* webhook deliveries (core/alert.h) */
-    pthread_t refresher;     /* keeps the pool cache fresh */
+    atomic_bool stopping; /* set by SIGTERM/SIGINT */
+    int listen_fd;        /* FastCGI listening socket, -1 in CGI mode */
+    bool cgi;             /* true when serving one plain CGI request */
+    /* The worker threads (threads.c): a list for the drain and the counts
+     * that grow and shrink them, under threads_lock. */
+    pthread_mutex_t threads_lock;
+    pthread_cond_t threads_gone; /* signalled when a thread ends */
+    struct worker *threads;
+    long long nthreads;   /* alive */
+    long long naccepting; /* waiting in accept() on the listening socket */
+    long long threads_peak;
+    struct db_pool *db_pool;  /* connections the threads share (core/db.h) */
+    atomic_llong inflight;    /* proxied requests in flight */
+    atomic_ullong overloaded; /* proxied requests refused by max_inflight */
+    struct pool_cache pool;   /* upstreams, keys and tokens (core/pool.h) */
+    struct reqlog *reqlog;    /* the request log writer (core/reqlog.h) */
+    struct alerter *alerter;  /* webhook deliveries (core/alert.h) */
+    pthread_t refresher;      /* keeps the pool cache fresh */
     bool refresher_started;
 };
 
 struct worker {
     struct app *app;
     int id;
-    struct db *db;
-    void *curl;  /* CURL *, created on first use */
-    void *multi; /* CURLM * that runs it and keeps its connections */
+    struct db *db; /* a handle onto app->db_pool (a connection of its own in CGI mode) */
+    void *curl;    /* CURL *, created on first use */
+    void *multi;   /* CURLM * that runs it and keeps its connections */
     uint64_t rng;
-    pthread_t thread;
     /* A kept-alive FastCGI connection this thread waits on between
-     * requests (-1 when none), so that the drain can close it. */
-    pthread_mutex_t idle_lock;
+     * requests (-1 when none), so that the drain can close it; and the
+     * list of threads.  Both under app->threads_lock. */
     int idle_fd;
+    struct worker *prev, *next;
 };
 
 /* Reads the configuration file at path (NULL: $APIGW_CONFIG or the
@@ -80,6 +90,14 @@ void app_config_release(const struct config *c);
  * lives on until its last holder releases it.  NULL puts nothing in force
  * (at exit). */
 void app_config_set(struct app *app, const struct config *c);
+
+/* Counts a proxied request in flight when fewer than max are: returns
+ * true, and the caller calls app_inflight_leave when it ends.  Otherwise
+ * counts it as overloaded and returns false. */
+bool app_inflight_enter(struct app *app, long long max);
+
+/* Counts a request app_inflight_enter let in as ended. */
+void app_inflight_leave(struct app *app);
 
 /* A fresh 64-bit random number from the worker's generator. */
 uint64_t worker_random(struct worker *w);

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "reqcheck.h"
 
 /* Room for what send_head puts around the collected headers: the status
  * line, X-Gateway-Request-Id and the blank line. */
@@ -118,6 +119,15 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
     rnd = worker_random(w);
     snprintf(r->id, sizeof(r->id), "%016llx", (unsigned long long)rnd);
 
+    /* Before anything reads a parameter: a refused one is answered here. */
+    if (reqcheck_params(env, r->error, sizeof(r->error)) != 0) {
+        if (r->io->body_end_mark)
+            drain_body(r);
+        r->method = "GET";
+        r->uri = "/";
+        reply_error(r, ERR_INVALID_REQUEST, "%s", r->error);
+        return ERR_INVALID_REQUEST;
+    }
     r->method = req_param(r, "REQUEST_METHOD");
     if (r->method == NULL || *r->method == '\0')
         r->method = "GET";

@@ -67,8 +67,10 @@ struct req {
 };
 
 /* Prepares a request from its parameters and reads the body.  Returns
- * ERR_OK, ERR_BODY_TOO_LARGE (the body was drained, not kept) or
- * ERR_INVALID_FIELD (a Content-Length that is not a number). */
+ * ERR_OK, ERR_BODY_TOO_LARGE (the body was drained, not kept),
+ * ERR_INVALID_FIELD (a Content-Length that is not a number) or
+ * ERR_INVALID_REQUEST (a method, header name or header value that HTTP
+ * does not allow, see reqcheck.h: the 400 answer has already been sent). */
 enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
                   const struct http_io *io, char **env);
 

@@ -24,11 +24,14 @@
 #include "core/log.h"
 #include "core/resettime.h"
 #include "http.h"
+#include "listener.h"
 #include "service.h"
+#include "threads.h"
 
 extern char **environ;
 
-static struct app the_app = {.cfg_lock = PTHREAD_MUTEX_INITIALIZER};
+static struct app the_app = {.cfg_lock = PTHREAD_MUTEX_INITIALIZER,
+                             .threads_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void usage(FILE *f)
 {
@@ -39,34 +42,6 @@ static void usage(FILE *f)
           "  --get KEY       print the effective value of one configuration key\n"
           "Without a socket and without a FastCGI listener on fd 0 it serves one CGI request.\n",
           f);
-}
-
-static long fcgx_read(void *ctx, char *p, size_t n)
-{
-    FCGX_Request *fr = ctx;
-
-    return FCGX_GetStr(p, n > (1u << 30) ? 1 << 30 : (int)n, fr->in);
-}
-
-static int fcgx_write(void *ctx, const char *p, size_t n)
-{
-    FCGX_Request *fr = ctx;
-
-    while (n > 0) {
-        int part = n > (1u << 30) ? 1 << 30 : (int)n;
-        if (FCGX_PutStr(p, part, fr->out) != part)
-            return -1;
-        p += part;
-        n -= (size_t)part;
-    }
-    return 0;
-}
-
-static int fcgx_flush(void *ctx)
-{
-    FCGX_Request *fr = ctx;
-
-    return FCGX_FFlush(fr->out) == 0 ? 0 : -1;
 }
 
 static long stdio_read(void *ctx, char *p, size_t n)
@@ -85,35 +60,6 @@ static int stdio_flush(void *ctx)
 {
     (void)ctx;
     return fflush(stdout) == 0 ? 0 : -1;
-}
-
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    FCGX_Request fr;
-    struct http_io io = {fcgx_read, fcgx_write, fcgx_flush, -1, &fr, true};
-
-    db_thread_init();
-    FCGX_InitRequest(&fr, w->app->listen_fd, 0);
-    while (!atomic_load(&w->app->stopping)) {
-        int rc;
-
-        pthread_mutex_lock(&w->idle_lock);
-        w->idle_fd = fr.ipcFd;
-        pthread_mutex_unlock(&w->idle_lock);
-        rc = FCGX_Accept_r(&fr);
-        pthread_mutex_lock(&w->idle_lock);
-        w->idle_fd = -1;
-        pthread_mutex_unlock(&w->idle_lock);
-        if (rc < 0)
-            break;
-        io.fd = fr.ipcFd;
-        service_request(w, &io, fr.envp);
-        FCGX_Finish_r(&fr);
-    }
-    FCGX_Free(&fr, 1);
-    db_thread_end();
-    return NULL;
 }
 
 /* Reads the configuration file again and puts it in force; requests that
@@ -140,19 +86,6 @@ static void reload_config(struct app *app)
     app_config_release(fresh);
 }
 
-static void close_idle_connections(struct app *app)
-{
-    long long i;
-
-    for (i = 0; i < app->nworkers; i++) {
-        struct worker *w = &app->workers[i];
-        pthread_mutex_lock(&w->idle_lock);
-        if (w->idle_fd >= 0)
-            shutdown(w->idle_fd, SHUT_RDWR);
-        pthread_mutex_unlock(&w->idle_lock);
-    }
-}
-
 /* Waits for signals: SIGHUP reloads, SIGTERM and SIGINT begin the drain. */
 static void *signal_main(void *arg)
 {
@@ -177,7 +110,7 @@ static void *signal_main(void *arg)
         /* Wakes every thread blocked in accept() or waiting on a kept-alive
          * connection for its next request; in-flight requests go on. */
         shutdown(app->listen_fd, SHUT_RDWR);
-        close_idle_connections(app);
+        threads_wake_idle(app);
         return NULL;
     }
 }
@@ -185,14 +118,15 @@ static void *signal_main(void *arg)
 static int open_listener(struct app *app, const char *sock_path)
 {
     if (sock_path != NULL && *sock_path != '\0') {
-        unlink(sock_path);
-        app->listen_fd = FCGX_OpenSocket(sock_path, 1024);
+        const struct config *cfg = app_config_acquire(app);
+        char err[512];
+
+        app->listen_fd = listener_open(sock_path, cfg->fcgi_socket_group, err, sizeof(err));
+        app_config_release(cfg);
         if (app->listen_fd < 0) {
-            fprintf(stderr, "apigw-fcgi: cannot listen on %s: %s\n", sock_path, strerror(errno));
+            fprintf(stderr, "%s\n", err);
             return -1;
         }
-        /* The web server may run as another user; the directory guards it. */
-        chmod(sock_path, 0666);
         return 0;
     }
     if (FCGX_IsCGI()) {
@@ -228,63 +162,32 @@ static int run_cgi(struct app *app)
 
 static int run_fcgi(struct app *app)
 {
-    /* The workers' connections keep this configuration: it is held until
-     * they are closed. */
+    /* The threads and the database pool keep this configuration: it is
+     * held until they are gone. */
     const struct config *cfg = app_config_acquire(app);
-    long long n = cfg->workers, started = 0, i;
-    struct worker *workers = calloc((size_t)n, sizeof(*workers));
     pthread_t sig_thread;
-    pthread_attr_t attr;
-    int64_t deadline;
+    long long started;
+    bool all_gone;
 
-    if (workers == NULL) {
-        app_config_release(cfg);
-        return 1;
-    }
     service_init(app);
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 1u << 20);
-    for (i = 0; i < n; i++) {
-        struct worker *w = &workers[i];
-        w->app = app;
-        w->id = (int)i;
-        w->idle_fd = -1;
-        pthread_mutex_init(&w->idle_lock, NULL);
-        worker_seed(w);
-        w->db = db_new(cfg, false);
-        if (w->db == NULL || pthread_create(&w->thread, &attr, worker_main, w) != 0) {
-            log_error("cannot start worker %lld", i);
-            break;
-        }
-        started++;
-    }
-    pthread_attr_destroy(&attr);
-    app->workers = workers;
-    app->nworkers = started;
+    started = threads_start(app, cfg);
+    if (started == 0)
+        log_error("no worker thread could start");
     pthread_create(&sig_thread, NULL, signal_main, app);
-    log_info("serving FastCGI with %lld worker threads", started);
+    log_info("serving FastCGI with %lld waiting threads (at most %lld, %lld proxied requests "
+             "in flight, %lld database connections)",
+             started, (long long)cfg->max_threads, (long long)cfg->max_inflight,
+             (long long)cfg->db_pool_size);
     pthread_join(sig_thread, NULL);
-    deadline = clock_mono_ms() + cfg->drain_timeout_s * 1000;
-    for (i = 0; i < started; i++) {
-        struct timespec ts;
-        int64_t left = deadline - clock_mono_ms();
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left > 0 ? left / 1000 : 0;
-        if (pthread_timedjoin_np(workers[i].thread, NULL, &ts) != 0) {
-            log_warn("requests still running after %lld s; exiting anyway",
-                     (long long)cfg->drain_timeout_s);
-            break;
-        }
-        service_worker_end(&workers[i]);
-        db_free(workers[i].db);
-    }
+    all_gone = threads_wait_all(app, clock_mono_ms() + cfg->drain_timeout_s * 1000);
+    if (!all_gone)
+        log_warn("requests still running after %lld s; exiting anyway",
+                 (long long)cfg->drain_timeout_s);
     service_shutdown(app);
     log_info("stopped");
-    /* Workers still running keep their connection and its configuration. */
-    if (i == started) {
-        free(workers);
+    /* Threads still running keep their configuration. */
+    if (all_gone)
         app_config_release(cfg);
-    }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -67,6 +68,14 @@ void service_request(struct worker *w, const struct http_io *io, char **env)
     struct req r;
     enum err e;
 
+    /* A client that reads nothing for client_send_timeout_ms (the web
+     * server stops reading from us) fails our next write: the request
+     * ends and its thread is free. */
+    if (io->fd >= 0) {
+        struct timeval tv = {(time_t)(cfg->client_send_timeout_ms / 1000),
+                             (suseconds_t)(cfg->client_send_timeout_ms % 1000) * 1000};
+        setsockopt(io->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
     e = req_init(&r, w, cfg, io, env);
     if (e == ERR_BODY_TOO_LARGE)
         reply_error(&r, e, "request body is larger than max_body_bytes (%lld bytes)",

@@ -8,11 +8,14 @@ Only the Python standard library is used.
 """
 
 import os
+import resource
+import re
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -32,6 +35,14 @@ def short_socket_path(path, tag):
     if len(path) < 100:
         return path
     return "/tmp/apigw-%s-%s.sock" % (tag, secrets.token_hex(4))
+
+
+def private_socket_path(path, tag):
+    """Like short_socket_path, but a path too long falls back to a socket
+    in a fresh folder of /tmp that only this user can enter (0700)."""
+    if len(path) < 100:
+        return path
+    return os.path.join(tempfile.mkdtemp(prefix="apigw-%s-" % tag), tag + ".sock")
 
 
 def wait_for(check, timeout, what):
@@ -114,13 +125,16 @@ class MariaDB:
     """A private MariaDB server: data in datadir, reachable only by socket."""
 
     def __init__(self, datadir, socket_path, log_dir, durable=True, flush_log_at_trx_commit=1,
-                 extra_args=()):
+                 extra_args=(), app_user=None):
         self.datadir = datadir
         self.socket = socket_path
         self.log_dir = log_dir
         self.durable = durable
         self.flush_log_at_trx_commit = flush_log_at_trx_commit
         self.extra_args = list(extra_args)
+        # (user, password, database): the account the application, apigw-migrate
+        # and the cron jobs use (`make run`); see app_user_sql.
+        self.app_user = app_user
         self.process = None
 
     def install(self):
@@ -152,12 +166,34 @@ class MariaDB:
         else:
             argv += ["--innodb-flush-log-at-trx-commit=%d" % self.flush_log_at_trx_commit]
         argv += self.extra_args
+        init_file = None
+        if self.app_user:
+            init_file = os.path.join(os.path.dirname(os.path.abspath(self.socket)), "db-init.sql")
+            fd = os.open(init_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(app_user_sql(*self.app_user))
+            argv.append("--init-file=" + init_file)
         self.process = Process("mariadb", argv, os.path.join(self.log_dir, "mariadb.out")).start()
         try:
             wait_for(lambda: self._ready(), 60, "MariaDB on " + self.socket)
+            if self.app_user:
+                # The socket answers before the init file has run.
+                wait_for(lambda: self._app_user_ready(), 60, "MariaDB's init file")
         except RuntimeError:
             raise RuntimeError("MariaDB did not start:\n" + self._error_log())
+        finally:
+            if init_file:
+                os.unlink(init_file)  # it holds the password; the server has read it
         return self
+
+    def _app_user_ready(self):
+        """True once the application's account logs in (the init file ran)."""
+        self._ready()
+        user, password, _ = self.app_user
+        out = subprocess.run(["mariadb", "--no-defaults", "-u" + user, "--socket=" + self.socket,
+                              "-N", "-B", "-e", "SELECT 1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=dict(os.environ, MYSQL_PWD=password))
+        return out.returncode == 0
 
     def _ready(self):
         if not self.process.alive():
@@ -185,6 +221,37 @@ class MariaDB:
     def stop(self):
         if self.process:
             self.process.stop(signal.SIGTERM, timeout=60)
+
+
+SQL_NAME = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+SQL_SECRET = re.compile(r"^[\x21-\x7e]{16,256}$")
+
+
+def app_user_sql(user, password, database):
+    """The statements that give the application its own database account
+    at every start of `make run`'s MariaDB (its --init-file): all
+    privileges on its database only (apigw-migrate creates the database
+    and its tables), and root reachable only by the operating system's
+    root over the socket (unix_socket), never with an empty password."""
+    if not SQL_NAME.match(user) or user == "root" or not SQL_NAME.match(database):
+        raise RuntimeError("db_user and db_name must be 1-32 letters, digits or _ (not root)")
+    if not SQL_SECRET.match(password) or "'" in password or "\\" in password:
+        raise RuntimeError("db_password must be 16-256 printable characters without ' or \\")
+    return ("CREATE USER IF NOT EXISTS '{u}'@'localhost' IDENTIFIED BY '{p}';\n"
+            "ALTER USER '{u}'@'localhost' IDENTIFIED BY '{p}';\n"
+            "GRANT ALL PRIVILEGES ON `{d}`.* TO '{u}'@'localhost';\n"
+            "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\n"
+            "DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1'{h};\n"
+            "FLUSH PRIVILEGES;\n").format(u=user, p=password, d=database, h=root_by_host_name())
+
+
+def root_by_host_name():
+    """mariadb-install-db also makes root@HOSTNAME, without a password (for
+    TCP, which this server does not listen on): it is dropped too."""
+    host = socket.gethostname()
+    if re.match(r"^[A-Za-z0-9.-]{1,60}$", host) and host != "localhost":
+        return ", 'root'@'%s'" % host
+    return ""
 
 
 def write_config(path, values):
@@ -250,6 +317,18 @@ def keepalive_line(app_workers):
     return "keepalive %d;" % k if app_workers >= 8 and k >= 1 else ""
 
 
+NGINX_NOFILE = 40000
+
+
+def nginx_nofile():
+    """worker_rlimit_nofile: 40000 (2 x 16384 connections and files), or
+    the hard limit when that is lower and nginx may not raise it."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if os.geteuid() == 0 or hard == resource.RLIM_INFINITY:
+        return NGINX_NOFILE
+    return min(NGINX_NOFILE, hard)
+
+
 class Nginx:
     """nginx in its own prefix, in front of one or more application sockets."""
 
@@ -280,6 +359,7 @@ class Nginx:
             "@CLIENT_MAX_BODY@": self.client_max_body,
             "@KEEPALIVE_LINE@": keepalive_line(self.app_workers),
             "@KEEP_CONN@": "on" if self.app_workers >= 8 else "off",
+            "@WORKER_RLIMIT_NOFILE@": str(nginx_nofile()),
         }
         for k, v in subs.items():
             text = text.replace(k, v)

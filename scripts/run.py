@@ -4,7 +4,9 @@
 Starts MariaDB (unless APIGW_DB_HOST / APIGW_DB_SOCKET or the configuration
 names an existing server), applies the schema, starts the FastCGI
 application and nginx on 127.0.0.1:$APIGW_PORT, prints the URL and how to
-log in, and stops everything it started on Ctrl-C or SIGTERM.
+log in, and stops everything it started on Ctrl-C or SIGTERM.  When the
+application dies it is started again (AppKeeper); its pid is in
+var/run/apigw-fcgi.pid.
 """
 
 import fcntl
@@ -84,6 +86,20 @@ def prepare_config():
     return path, fresh_token
 
 
+def prepare_db_user(config_path, env):
+    """make run's own MariaDB: the application, apigw-migrate and the cron
+    jobs connect as a dedicated user with a generated password, both kept
+    in the configuration file (mode 0600); root is not theirs to use.
+    Returns (user, password, database) as the programs will see them."""
+    if config_value(config_path, "db_user") in ("", "root"):
+        set_config_value(config_path, "db_user", "apigw")
+        say("the application's database user is apigw (db_user in %s)" % config_path)
+    if not config_value(config_path, "db_password"):
+        set_config_value(config_path, "db_password", st.new_secret_hex(24))
+        say("generated db_password in %s" % config_path)
+    return tuple(effective(config_path, k, env) for k in ("db_user", "db_password", "db_name"))
+
+
 def effective(config_path, key, env):
     out = subprocess.run([st.binary("apigw-fcgi"), "-c", config_path, "--get", key],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=st.ROOT)
@@ -93,10 +109,81 @@ def effective(config_path, key, env):
     return out.stdout.decode().strip()
 
 
+def exit_status(code):
+    """How a process ended, from its Popen returncode."""
+    if code is not None and code < 0:
+        try:
+            return "killed by signal %d (%s)" % (-code, signal.Signals(-code).name)
+        except ValueError:
+            return "killed by signal %d" % -code
+    return "exit status %s" % code
+
+
+class AppKeeper:
+    """Restarts the application when it dies, at once the first time; a
+    crash loop (each run shorter than QUICK_S) waits longer each time, from
+    0.5 s up to 30 s, so that it cannot spin.  nginx answers the gap with
+    the JSON 502 of web/errors/app_unavailable.json."""
+
+    QUICK_S = 10.0
+    MAX_DELAY_S = 30.0
+
+    def __init__(self, app, pid_path, stopping, started_at):
+        self.app = app
+        self.pid_path = pid_path
+        self.stopping = stopping
+        self.quick_deaths = 0
+        self.started_at = started_at
+        self.write_pid()
+
+    def write_pid(self):
+        with open(self.pid_path, "w") as f:
+            f.write("%d\n" % self.app.process.proc.pid)
+
+    def delay(self):
+        if self.quick_deaths <= 1:
+            return 0.0
+        return min(0.5 * 2 ** (self.quick_deaths - 2), self.MAX_DELAY_S)
+
+    def wait(self, seconds):
+        end = time.monotonic() + seconds
+        while not self.stopping["flag"] and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def restart(self):
+        """Called when the application has exited: starts it again (after
+        the back-off a crash loop earns), unless make run is stopping."""
+        proc = self.app.process
+        ran = time.monotonic() - self.started_at
+        self.quick_deaths = self.quick_deaths + 1 if ran < self.QUICK_S else 1
+        delay = self.delay()
+        say("apigw-fcgi (pid %d) died after %.1f s: %s; %s" % (
+            proc.proc.pid, ran, exit_status(proc.proc.returncode),
+            "restarting it" if delay == 0 else
+            "crash loop (%d quick exits in a row): restarting it in %g s" % (
+                self.quick_deaths, delay)))
+        tail = proc.log_tail(5)
+        if tail:
+            say("its last log lines:\n" + tail)
+        self.wait(delay)
+        if self.stopping["flag"]:
+            return
+        self.started_at = time.monotonic()
+        try:
+            self.app.start()
+        except RuntimeError as e:
+            say("apigw-fcgi did not come back: %s" % str(e).splitlines()[0])
+            return  # the main loop sees it dead and comes back here
+        self.write_pid()
+        say("apigw-fcgi is back (pid %d)" % self.app.process.proc.pid)
+
+
 def main():
     lock = take_lock()  # noqa: F841  (held until exit)
     for d in ("run", "db", "log", "nginx", "spool"):
         os.makedirs(os.path.join(VAR, d), exist_ok=True)
+    # The database's and the application's sockets: only this user enters.
+    os.chmod(os.path.join(VAR, "run"), 0o700)
     config_path, fresh_token = prepare_config()
     env = dict(os.environ)
     env["APIGW_CONFIG"] = config_path
@@ -115,10 +202,11 @@ def main():
         external_db = (env.get("APIGW_DB_HOST") or env.get("APIGW_DB_SOCKET") or
                        effective(config_path, "db_host", env))
         if not external_db:
-            sock = st.short_socket_path(os.path.join(VAR, "run", "db.sock"), "db")
+            sock = st.private_socket_path(os.path.join(VAR, "run", "db.sock"), "db")
             env["APIGW_DB_SOCKET"] = sock
             say("starting MariaDB (data in %s)" % os.path.join(VAR, "db"))
-            db = st.MariaDB(os.path.join(VAR, "db"), sock, os.path.join(VAR, "log"))
+            db = st.MariaDB(os.path.join(VAR, "db"), sock, os.path.join(VAR, "log"),
+                            app_user=prepare_db_user(config_path, env))
             db.start()
             started.append(db)
         say(st.migrate(config_path, env))
@@ -130,6 +218,7 @@ def main():
         app_sock = st.short_socket_path(os.path.join(VAR, "run", "apigw.sock"), "app")
         env["APIGW_FCGI_SOCKET"] = app_sock
         app = st.App(config_path, app_sock, os.path.join(VAR, "log", "apigw.log"), env=env)
+        app_started = time.monotonic()
         app.start()
         started.append(app)
         nginx = st.Nginx(os.path.join(VAR, "nginx"), port, app_sock,
@@ -147,13 +236,17 @@ def main():
         say("  or: curl -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/admin/upstreams"
             % (token, port))
         say("logs: %s; press Ctrl-C to stop" % os.path.join(VAR, "log", "apigw.log"))
+        keeper = AppKeeper(app, os.path.join(VAR, "run", "apigw-fcgi.pid"), stopping,
+                           app_started)
         while not stopping["flag"]:
             for part in started:
                 proc = part.process
-                if not proc.alive():
+                if part is app and not proc.alive():
+                    keeper.restart()
+                elif not proc.alive():
                     say("%s exited unexpectedly:\n%s" % (proc.name, proc.log_tail()))
                     return 1
-            time.sleep(0.2)
+            time.sleep(0.1)
         say("stopping")
         return 0
     except RuntimeError as e:

@@ -28,6 +28,14 @@ struct json_object;
 #define RS_PARAMS_MAX  (RS_FIELDS_MAX + RS_EXTRA_MAX + 1)
 #define RS_TIME_LEN    24 /* "YYYY-MM-DD HH:MM:SS" and its NUL */
 
+/* max_concurrent, the same field on client tokens and upstreams: requests
+ * in flight at once in each process, null for no limit. */
+#define RS_FIELD_MAX_CONCURRENT                                                                    \
+    {                                                                                              \
+        .name = "max_concurrent", .type = VT_INT, .flags = VF_NULLABLE, .min = 1, .max = 100000,   \
+        .def = "null"                                                                              \
+    }
+
 #define RS_PAGE_DEFAULT 50
 #define RS_PAGE_MAX     1000
 

@@ -29,6 +29,7 @@ static const struct vfield fields[] = {
     {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
     {.name = "expires_at", .type = VT_TIME, .flags = VF_NULLABLE, .def = "null"},
     {.name = "enabled", .type = VT_BOOL, .def = "true"},
+    RS_FIELD_MAX_CONCURRENT,
     {.name = "last_used_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},

@@ -93,6 +93,7 @@ static const struct vfield fields[] = {
      .check = check_url_path,
      .def = "null"},
     {.name = "auto_disable_max_pct", .type = VT_INT, .min = 0, .max = 100, .def = "50"},
+    RS_FIELD_MAX_CONCURRENT,
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };

@@ -34,7 +34,9 @@ static const struct cfg_key keys[] = {
     {"db_password", CFG_STR, F(db_password), 0, 256, ""},
     {"db_name", CFG_STR, F(db_name), 1, 64, "apigw"},
     {"db_connect_timeout_s", CFG_INT, F(db_connect_timeout_s), 1, 60, "3"},
-    {"db_rw_timeout_s", CFG_INT, F(db_rw_timeout_s), 1, 3600, "30"},
+    {"db_rw_timeout_s", CFG_INT, F(db_rw_timeout_s), 1, 3600, "3"},
+    {"db_job_rw_timeout_s", CFG_INT, F(db_job_rw_timeout_s), 1, 86400, "600"},
+    {"db_breaker_ms", CFG_INT, F(db_breaker_ms), 100, 600000, "2000"},
     {"admin_token", CFG_STR, F(admin_token), 0, 256, ""},
     {"encryption_key", CFG_HEX32, F(encryption_key), 64, 64, NULL},
     {"max_body_bytes", CFG_SIZE, F(max_body_bytes), 1, 1LL << 30, "32M"},
@@ -50,6 +52,12 @@ static const struct cfg_key keys[] = {
     {"log_flush_ms", CFG_INT, F(log_flush_ms), 10, 10000, "200"},
     {"log_batch_rows", CFG_INT, F(log_batch_rows), 1, 5000, "500"},
     {"drain_timeout_s", CFG_INT, F(drain_timeout_s), 1, 3600, "30"},
+    {"max_threads", CFG_INT, F(max_threads), 16, 65536, "4096"},
+    {"max_inflight", CFG_INT, F(max_inflight), 1, 65536, "2000"},
+    {"db_pool_size", CFG_INT, F(db_pool_size), 1, 1024, "16"},
+    {"db_pool_wait_ms", CFG_INT, F(db_pool_wait_ms), 1, 60000, "1000"},
+    {"client_send_timeout_ms", CFG_INT, F(client_send_timeout_ms), 100, 3600000, "60000"},
+    {"fcgi_socket_group", CFG_STR, F(fcgi_socket_group), 0, 64, "www-data"},
     {"login_free_failures", CFG_INT, F(login_free_failures), 1, 1000, "5"},
     {"login_address_free_failures", CFG_INT, F(login_address_free_failures), 1, 100000, "20"},
     {"login_delay_max_s", CFG_INT, F(login_delay_max_s), 1, 86400, "300"},
@@ -332,6 +340,13 @@ int config_parse(struct config *c, const char *name, const char *text, bool use_
     }
     if (c->admin_token[0] != '\0' && strlen(c->admin_token) < 16) {
         snprintf(err, errlen, "%s:%d: admin_token: must be at least 16 characters", name, nlines);
+        goto fail;
+    }
+    if (c->max_inflight > c->max_threads - CONFIG_RESERVED_THREADS) {
+        snprintf(err, errlen,
+                 "%s:%d: max_inflight: must be at most max_threads - %d (%lld), so that threads "
+                 "remain for /healthz, /metrics and the admin API",
+                 name, nlines, CONFIG_RESERVED_THREADS, c->max_threads - CONFIG_RESERVED_THREADS);
         goto fail;
     }
     return 0;

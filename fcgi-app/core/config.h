@@ -11,6 +11,10 @@
 
 #define CONFIG_DEFAULT_PATH "var/apigw.conf"
 
+/* Threads that proxied requests can never take: max_inflight may be at
+ * most max_threads minus these. */
+#define CONFIG_RESERVED_THREADS 16
+
 struct config {
     char *path; /* the file it was read from */
 
@@ -25,6 +29,8 @@ struct config {
     char *db_name;
     long long db_connect_timeout_s;
     long long db_rw_timeout_s;
+    long long db_job_rw_timeout_s; /* the cron jobs' connections (bulk work) */
+    long long db_breaker_ms;       /* how long a stalled database is taken for down */
     char *admin_token;
     char *encryption_key;
     unsigned char enc_key[32]; /* encryption_key decoded */
@@ -41,6 +47,12 @@ struct config {
     long long log_flush_ms;
     long long log_batch_rows;
     long long drain_timeout_s;
+    long long max_threads;            /* threads at most, however many requests */
+    long long max_inflight;           /* proxied requests in flight at most */
+    long long db_pool_size;           /* database connections shared by the threads */
+    long long db_pool_wait_ms;        /* the longest wait for a pooled connection */
+    long long client_send_timeout_ms; /* a client that reads nothing that long is dropped */
+    char *fcgi_socket_group;          /* the group of the FastCGI socket; "": the process's own */
     /* Login throttling (core/throttle.h) and password hashing slots. */
     long long login_free_failures;
     long long login_address_free_failures;

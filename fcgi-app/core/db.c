@@ -10,33 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/breaker.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/db_int.h"
 #include "core/db_result.h"
+#include "core/dbpool.h"
 #include "core/log.h"
-
-/* Statements kept prepared per connection, most recently used first.  The
- * cap keeps many workers from reaching the server's max_prepared_stmt_count. */
-#define DB_STMT_CACHE       64
-#define DB_MAX_PARAMS       65535 /* the protocol allows no more */
-#define DB_RECONNECT_GAP_MS 250
-
-struct stmt_slot {
-    const char *sql;
-    MYSQL_STMT *stmt;
-};
-
-struct db {
-    const struct config *cfg;
-    MYSQL *conn;
-    bool multi;
-    bool in_tx;
-    int64_t fail_ms; /* when the last connect failed, 0 if it did not */
-    struct stmt_slot slots[DB_STMT_CACHE];
-    unsigned nslots;
-    char err[256];
-};
 
 struct db *db_new(const struct config *cfg, bool multi_statements)
 {
@@ -62,12 +43,66 @@ static void drop_connection(struct db *db)
     db->in_tx = false;
 }
 
+static void give_back(struct db *h, struct db *c);
+
 void db_free(struct db *db)
 {
     if (db == NULL)
         return;
+    if (db->held != NULL) {
+        db_rollback(db->held);
+        give_back(db, db->held);
+    }
     drop_connection(db);
     free(db);
+}
+
+/* A pool handle's connection for one call: the one it holds inside a
+ * transaction, else one taken from the pool (made when its slot is new).
+ * NULL when every connection stayed busy for db_pool_wait_ms. */
+static struct db *borrow(struct db *h)
+{
+    void *item;
+
+    if (h->held != NULL)
+        return h->held;
+    switch (dbpool_take(h->pool->slots, h->pool->wait_ms, &item)) {
+    case DBPOOL_ITEM:
+        return item;
+    case DBPOOL_MAKE:
+        item = db_new(h->pool->cfg, false);
+        if (item == NULL)
+            dbpool_give(h->pool->slots, NULL);
+        return item;
+    case DBPOOL_TIMEOUT:
+        break;
+    }
+    snprintf(h->err, sizeof(h->err), "no pooled database connection free within %lld ms",
+             (long long)h->pool->wait_ms);
+    return NULL;
+}
+
+/* Ends a borrow: the connection stays with the handle inside a
+ * transaction, else it goes back to the pool. */
+static void give_back(struct db *h, struct db *c)
+{
+    memcpy(h->err, c->err, sizeof(h->err));
+    h->held = c->in_tx ? c : NULL;
+    if (!c->in_tx)
+        dbpool_give(h->pool->slots, c);
+}
+
+/* Runs fn on a connection borrowed for the call. */
+static enum db_rc db_pooled(struct db *h, enum db_rc (*fn)(struct db *))
+{
+    struct db *c = borrow(h);
+    enum db_rc rc;
+
+    if (c == NULL)
+        return DB_EDOWN;
+    rc = fn(c);
+    give_back(h, c);
+    return rc;
 }
 
 static bool is_connection_error(unsigned e)
@@ -77,59 +112,62 @@ static bool is_connection_error(unsigned e)
            e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC;
 }
 
-enum db_rc db_connect(struct db *db)
+/* Sets a new connection's options: its timeouts, and a lock wait shorter
+ * than the read timeout, so that a wait on a row lock ends in the server's
+ * error (DB_ERETRY), not in a silence taken for a stalled server. */
+static void set_options(struct db *db, MYSQL *m)
 {
-    const struct config *c = db->cfg;
-    unsigned int ct = (unsigned)c->db_connect_timeout_s, rw = (unsigned)c->db_rw_timeout_s;
-    unsigned long flags = CLIENT_FOUND_ROWS | (db->multi ? CLIENT_MULTI_STATEMENTS : 0);
-    const char *host = c->db_host[0] != '\0' ? c->db_host : NULL;
-    const char *sock = c->db_socket[0] != '\0' ? c->db_socket : NULL;
-    int64_t now;
-    MYSQL *m;
+    unsigned ct = db_connect_timeout_s(db), rw = db_rw_timeout_s(db);
+    char lock_wait[64];
 
-    if (db->conn != NULL)
-        return DB_OK;
-    now = clock_mono_ms();
-    /* Fail fast while the server is down instead of paying a connect per call. */
-    if (db->fail_ms != 0 && now - db->fail_ms < DB_RECONNECT_GAP_MS)
-        return DB_EDOWN;
-    m = mysql_init(NULL);
-    if (m == NULL)
-        return DB_EDOWN;
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (rw <= 50) {
+        snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %u",
+                 rw > 1 ? rw - 1 : 1);
+        mysql_options(m, MYSQL_INIT_COMMAND, lock_wait);
+    }
+}
+
+/* Connects if not connected, in a call that passed the gate. */
+static int connect_now(struct db *db)
+{
+    const struct config *c = db->cfg;
+    unsigned long flags = CLIENT_FOUND_ROWS | (db->multi ? CLIENT_MULTI_STATEMENTS : 0);
+    const char *host = c->db_host[0] != '\0' ? c->db_host : NULL;
+    const char *sock = c->db_socket[0] != '\0' ? c->db_socket : NULL;
+    MYSQL *m;
+
+    if (db->conn != NULL)
+        return DB_OK;
+    m = mysql_init(NULL);
+    if (m == NULL)
+        return DB_EDOWN;
+    set_options(db, m);
     if (mysql_real_connect(m, host, c->db_user, c->db_password,
                            c->db_name[0] != '\0' ? c->db_name : NULL, (unsigned)c->db_port,
                            host ? NULL : sock, flags) == NULL) {
         snprintf(db->err, sizeof(db->err), "connect: %s", mysql_error(m));
-        if (db->fail_ms == 0)
-            log_warn("database: %s", db->err);
         mysql_close(m);
-        db->fail_ms = now;
+        db->stalled = db_took(db, db_connect_timeout_s(db));
+        db_unreachable(db, db->stalled ? BREAKER_CAUSE_TIMEOUT : BREAKER_CAUSE_DOWN);
         return DB_EDOWN;
     }
-    if (db->fail_ms != 0)
-        log_info("database: connected again");
-    db->fail_ms = 0;
     db->conn = m;
+    db_answered();
     return DB_OK;
 }
 
-enum db_rc db_ping(struct db *db)
+enum db_rc db_connect(struct db *db)
 {
-    if (db_connect(db) != DB_OK)
-        return DB_EDOWN;
-    if (mysql_ping(db->conn) != 0) {
-        drop_connection(db);
-        if (db_connect(db) != DB_OK || mysql_ping(db->conn) != 0) {
-            drop_connection(db);
-            return DB_EDOWN;
-        }
-    }
-    return DB_OK;
+    if (db->pool != NULL)
+        return db_pooled(db, db_connect);
+    if (db->conn != NULL)
+        return DB_OK;
+    return db_gate(db) != DB_OK ? DB_EDOWN : connect_now(db);
 }
 
 /* Classifies the error of the last call, dropping a dead connection. */
@@ -138,6 +176,11 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
     snprintf(db->err, sizeof(db->err), "%u: %s", code, msg);
     if (is_connection_error(code)) {
         drop_connection(db);
+        /* The server stayed silent for the whole timeout: it is stalled,
+         * and every other call would wait as long. */
+        db->stalled = db_took(db, db_rw_timeout_s(db));
+        if (db->stalled)
+            db_unreachable(db, BREAKER_CAUSE_TIMEOUT);
         return DB_EDOWN;
     }
     if (code == ER_DUP_ENTRY)
@@ -148,6 +191,40 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
     }
     log_error("database: %s (in: %.120s)", db->err, sql);
     return DB_EFAIL;
+}
+
+enum db_rc db_ping(struct db *db)
+{
+    if (db->pool != NULL)
+        return db_pooled(db, db_ping);
+    if (db_gate(db) != DB_OK || connect_now(db) != DB_OK)
+        return DB_EDOWN;
+    if (mysql_ping(db->conn) != 0) {
+        /* A silent server is not asked twice; a lost connection is opened
+         * again once (the server may have restarted). */
+        fail(db, mysql_errno(db->conn), mysql_error(db->conn), "PING");
+        if (db->stalled || connect_now(db) != DB_OK || mysql_ping(db->conn) != 0) {
+            drop_connection(db);
+            return DB_EDOWN;
+        }
+    }
+    db_answered();
+    return DB_OK;
+}
+
+void db_set_timeouts(struct db *db, unsigned connect_s, unsigned rw_s)
+{
+    db->connect_s = connect_s;
+    db->rw_s = rw_s;
+}
+
+enum db_health db_health(struct db *db)
+{
+    if (db_ping(db) == DB_OK)
+        return DB_HEALTH_OK;
+    if (db->stalled || db_gate_open_by_timeout())
+        return DB_HEALTH_TIMEOUT;
+    return DB_HEALTH_DOWN;
 }
 
 /* Finds or prepares the statement for sql; NULL with *rc set on failure. */
@@ -251,7 +328,7 @@ static int run_once(struct db *db, const char *sql, const struct db_param *p, un
     MYSQL_RES *meta;
     int rc = DB_EFAIL;
 
-    if ((rc = db_connect(db)) != DB_OK)
+    if ((rc = connect_now(db)) != DB_OK)
         return rc;
     if ((st = get_stmt(db, sql, &rc)) == NULL)
         return rc;
@@ -281,22 +358,34 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
                unsigned long long *affected, unsigned long long *insert_id, struct db_res *res)
 {
     bool had_conn = db->conn != NULL, in_tx = db->in_tx;
+    struct db *c;
     int rc;
 
     if (res != NULL)
         memset(res, 0, sizeof(*res));
+    if (db->pool != NULL) {
+        if ((c = borrow(db)) == NULL)
+            return DB_EDOWN;
+        rc = run(c, sql, p, n, affected, insert_id, res);
+        give_back(db, c);
+        return rc;
+    }
+    if ((rc = db_gate(db)) != DB_OK)
+        return rc;
     rc = run_once(db, sql, p, n, affected, insert_id, res);
     /* A connection that died while idle (server restart) is only noticed
      * now; run the statement once more on a fresh one.  Inside a
-     * transaction the earlier statements are gone, so the caller decides. */
-    if (rc == DB_EDOWN && had_conn && !in_tx) {
+     * transaction the earlier statements are gone, so the caller decides;
+     * a server that stayed silent is not asked again. */
+    if (rc == DB_EDOWN && had_conn && !in_tx && !db->stalled) {
         if (res != NULL) {
             db_res_free(res);
             memset(res, 0, sizeof(*res));
         }
-        db->fail_ms = 0;
         rc = run_once(db, sql, p, n, affected, insert_id, res);
     }
+    if (rc != DB_EDOWN)
+        db_answered();
     return rc;
 }
 
@@ -312,70 +401,18 @@ enum db_rc db_query(struct db *db, const char *sql, const struct db_param *param
     return run(db, sql, params, nparams, NULL, NULL, res);
 }
 
-/* Builds (once) the statement text for 2^level rows. */
-static const char *multirow_sql(struct db_multirow *m, unsigned level)
-{
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    const char *sql = atomic_load(&m->sql[level]);
-    struct buf b;
-    unsigned i;
-
-    if (sql != NULL)
-        return sql;
-    pthread_mutex_lock(&lock);
-    sql = atomic_load(&m->sql[level]);
-    if (sql == NULL) {
-        buf_init(&b, 1u << 20);
-        buf_puts(&b, m->head);
-        for (i = 0; i < (1u << level); i++) {
-            if (i > 0)
-                buf_puts(&b, ", ");
-            buf_puts(&b, m->row);
-        }
-        if (m->tail != NULL) {
-            buf_puts(&b, " ");
-            buf_puts(&b, m->tail);
-        }
-        sql = buf_steal(&b); /* kept for the life of the process: it names a statement */
-        atomic_store(&m->sql[level], sql);
-    }
-    pthread_mutex_unlock(&lock);
-    return sql;
-}
-
-enum db_rc db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p,
-                          unsigned ncols, unsigned nrows, unsigned long long *affected)
-{
-    unsigned long long total = 0, got;
-    int rc;
-
-    while (nrows > 0) {
-        unsigned level = DB_MULTIROW_LEVELS - 1;
-        while ((1u << level) > nrows)
-            level--;
-        got = 0;
-        rc = db_exec(db, multirow_sql(m, level), p, ncols << level, &got, NULL);
-        if (rc != DB_OK)
-            return rc;
-        total += got;
-        p += (size_t)ncols << level;
-        nrows -= 1u << level;
-    }
-    if (affected != NULL)
-        *affected = total;
-    return DB_OK;
-}
-
 enum db_rc db_begin(struct db *db)
 {
     int rc;
 
-    if ((rc = db_connect(db)) != DB_OK)
+    if (db->pool != NULL)
+        return db_pooled(db, db_begin);
+    if ((rc = db_gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
         return rc;
     if (mysql_query(db->conn, "START TRANSACTION") != 0) {
         rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), "START TRANSACTION");
         /* The connection may have died while idle: one more try. */
-        if (rc == DB_EDOWN && db_connect(db) == DB_OK &&
+        if (rc == DB_EDOWN && !db->stalled && connect_now(db) == DB_OK &&
             mysql_query(db->conn, "START TRANSACTION") == 0)
             rc = DB_OK;
         if (rc != DB_OK)
@@ -389,8 +426,16 @@ enum db_rc db_commit(struct db *db)
 {
     int rc = DB_OK;
 
+    if (db->pool != NULL)
+        return db->held != NULL ? db_pooled(db, db_commit) : DB_EDOWN;
     if (db->conn == NULL)
         return DB_EDOWN;
+    /* While the breaker is open the transaction is given up: closing the
+     * connection rolls it back without waiting on the server. */
+    if ((rc = db_gate(db)) != DB_OK) {
+        drop_connection(db);
+        return rc;
+    }
     if (mysql_commit(db->conn) != 0)
         rc = fail(db, mysql_errno(db->conn), mysql_error(db->conn), "COMMIT");
     db->in_tx = false;
@@ -399,7 +444,18 @@ enum db_rc db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
-    if (db->conn != NULL && mysql_rollback(db->conn) != 0)
+    if (db->pool != NULL) {
+        if (db->held != NULL) {
+            db_rollback(db->held);
+            give_back(db, db->held);
+        }
+        return;
+    }
+    db->call_ms = clock_mono_ms();
+    db->stalled = false;
+    if (db->conn != NULL && db_gate_is_open())
+        drop_connection(db); /* rolls back on the server without waiting on it */
+    else if (db->conn != NULL && mysql_rollback(db->conn) != 0)
         fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
     db->in_tx = false;
 }
@@ -429,7 +485,9 @@ enum db_rc db_exec_script(struct db *db, const char *sql)
 {
     int rc, more;
 
-    if ((rc = db_connect(db)) != DB_OK)
+    if (db->pool != NULL)
+        return DB_EFAIL; /* scripts run on a handle of their own */
+    if ((rc = db_gate(db)) != DB_OK || (rc = connect_now(db)) != DB_OK)
         return rc;
     if (mysql_real_query(db->conn, sql, (unsigned long)strlen(sql)) != 0)
         return fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
@@ -449,6 +507,46 @@ enum db_rc db_exec_script(struct db *db, const char *sql)
 const char *db_error(const struct db *db)
 {
     return db->err;
+}
+
+struct db_pool *db_pool_new(const struct config *cfg, unsigned size, long long wait_ms)
+{
+    struct db_pool *p = calloc(1, sizeof(*p));
+
+    if (p == NULL || (p->slots = dbpool_new(size)) == NULL) {
+        free(p);
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->wait_ms = wait_ms;
+    return p;
+}
+
+static void free_pooled(void *item)
+{
+    db_free(item);
+}
+
+void db_pool_free(struct db_pool *p)
+{
+    if (p == NULL)
+        return;
+    dbpool_free(p->slots, free_pooled);
+    free(p);
+}
+
+struct db *db_pool_handle(struct db_pool *p)
+{
+    struct db *h = db_new(p->cfg, false);
+
+    if (h != NULL)
+        h->pool = p;
+    return h;
+}
+
+void db_pool_stats(struct db_pool *p, struct dbpool_stats *out)
+{
+    dbpool_stats(p->slots, out);
 }
 
 void db_library_init(void)

@@ -1,7 +1,8 @@
 /*
  * One MariaDB/MySQL connection and its prepared statements.
  *
- * Each worker thread owns one struct db.  Statements are named by the
+ * A struct db is one connection, or a handle onto a pool of them that
+ * the worker threads share (db_pool_handle).  Statements are named by the
  * address of their SQL text, which must therefore live as long as the
  * process (a string literal or a string built once at start-up); each is
  * prepared on first use and again after a reconnect.  Data only ever
@@ -10,6 +11,11 @@
  * A lost connection is reopened on the next call; a statement that failed
  * because the connection was lost is run once more on a new connection,
  * except inside a transaction.
+ *
+ * Every handle of a process shares one breaker: a connection that fails,
+ * or a server that stays silent for a whole timeout, makes every call fail
+ * at once with DB_EDOWN for db_breaker_ms; then one call at a time tests
+ * the server again, and the first answer closes the breaker.
  */
 #ifndef APIGW_DB_H
 #define APIGW_DB_H
@@ -20,6 +26,7 @@
 
 struct config;
 struct db;
+struct db_pool;
 
 /* What every db_ call that can fail returns; err_from_db (core/err.h)
  * turns one into the error a client sees. */
@@ -91,6 +98,28 @@ enum db_rc db_connect(struct db *db);
 /* Checks the connection with a round trip; returns DB_OK or DB_EDOWN. */
 enum db_rc db_ping(struct db *db);
 
+/* Gives this handle its own timeouts in seconds (0 keeps the
+ * configuration's db_connect_timeout_s or db_rw_timeout_s); takes effect on
+ * its next connection.  For the health check's short checks and the cron
+ * jobs' long statements. */
+void db_set_timeouts(struct db *db, unsigned connect_s, unsigned rw_s);
+
+/* What the health check found. */
+enum db_health { DB_HEALTH_OK, DB_HEALTH_DOWN, DB_HEALTH_TIMEOUT };
+
+/* Checks the server like db_ping; while the breaker is open it answers at
+ * once from the breaker (DB_HEALTH_TIMEOUT when a timeout opened it). */
+enum db_health db_health(struct db *db);
+
+/* The process's breaker (shared by every handle): open or not, the calls
+ * it failed at once, and how many times it opened. */
+struct db_breaker_stats {
+    bool open;
+    long long fast_failures, opened;
+};
+
+void db_breaker_stats(struct db_breaker_stats *s);
+
 /* Runs a statement that returns no rows.  affected (rows matched, since the
  * connection uses CLIENT_FOUND_ROWS) and insert_id may be NULL. */
 enum db_rc db_exec(struct db *db, const char *sql, const struct db_param *params, unsigned nparams,
@@ -150,6 +179,29 @@ enum db_rc db_transaction(struct db *db, int (*body)(struct db *db, void *arg), 
 /* Runs a script of several ;-separated statements (only on a handle made
  * with multi_statements).  For schema migrations, never for data. */
 enum db_rc db_exec_script(struct db *db, const char *sql);
+
+/* Connections shared by the threads of a process (core/dbpool.h keeps
+ * them).  A pool handle is a struct db whose calls each borrow one of the
+ * pool's connections for the call (a transaction keeps it from db_begin
+ * to db_commit or db_rollback) and give it back after; waiting for one is
+ * bounded by wait_ms, and a call that waited in vain returns DB_EDOWN,
+ * like a database that is down.  cfg must outlive the pool; NULL when
+ * memory runs out. */
+struct db_pool *db_pool_new(const struct config *cfg, unsigned size, long long wait_ms);
+
+/* Closes the idle connections and frees the pool (every handle's
+ * connection must be back, and the handles freed first). */
+void db_pool_free(struct db_pool *p);
+
+/* A new handle onto the pool, for one thread at a time; the caller frees
+ * it with db_free (which gives back a connection held in a transaction).
+ * NULL when memory runs out. */
+struct db *db_pool_handle(struct db_pool *p);
+
+struct dbpool_stats;
+
+/* The pool's counts (core/dbpool.h). */
+void db_pool_stats(struct db_pool *p, struct dbpool_stats *out);
 
 /* Process- and thread-wide set-up of the client library: db_library_init
  * once before any thread starts, db_thread_init/db_thread_end in every

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/concurrency.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/rule/rule.h"
@@ -125,8 +126,8 @@ static int load_upstreams(struct db *db, struct pool *p)
     rc = db_query(db,
                   "SELECT id, name, base_url, auth_header, auth_template, auth_query_param,"
                   " strategy, timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms,"
-                  " enabled, is_public, probe_method, probe_path, auto_disable_max_pct"
-                  " FROM upstreams ORDER BY name",
+                  " enabled, is_public, probe_method, probe_path, auto_disable_max_pct,"
+                  " COALESCE(max_concurrent, 0) FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -154,7 +155,13 @@ static int load_upstreams(struct db *db, struct pool *p)
         u->probe_path = dup_or_null(db_val(&res, i, 14));
         u->auto_disable_max_pct = db_int(&res, i, 15);
         u->rr = cursor_for(u->id);
+        u->max_concurrent = db_int(&res, i, 16);
+        u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
+        if (u->inflight == NULL) {
+            rc = DB_EFAIL;
+            break;
+        }
     }
 out:
     db_res_free(&res);
@@ -271,7 +278,8 @@ static int load_tokens(struct db *db, struct pool *p)
 
     rc = db_query(db,
                   "SELECT id, token_hash, upstreams, rpm_limit, daily_quota,"
-                  " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled FROM client_tokens",
+                  " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled, COALESCE(max_concurrent, 0)"
+                  " FROM client_tokens",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -291,7 +299,13 @@ static int load_tokens(struct db *db, struct pool *p)
         t->daily_quota = db_int(&res, i, 4);
         t->expires_at = (time_t)db_int(&res, i, 5);
         t->enabled = db_int(&res, i, 6) != 0;
+        t->max_concurrent = db_int(&res, i, 7);
+        t->inflight = concurrency_counter(CONCURRENCY_TOKEN, t->id);
         p->ntokens++;
+        if (t->inflight == NULL) {
+            rc = DB_EFAIL;
+            break;
+        }
     }
     qsort(p->tokens, p->ntokens, sizeof(*p->tokens), cmp_token);
 out:

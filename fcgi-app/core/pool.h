@@ -61,6 +61,11 @@ struct pool_upstream {
     long long keys_total; /* keys of any status */
     bool body_rules;      /* an enabled rule for it looks at the body */
     atomic_ullong *rr;    /* round-robin cursor; outlives snapshots */
+
+    /* Requests in flight in this process (core/concurrency.h): the limit
+     * (0 = unlimited) and the count, which outlives snapshots. */
+    long long max_concurrent;
+    atomic_llong *inflight;
 };
 
 struct pool_token {
@@ -71,6 +76,11 @@ struct pool_token {
     long long rpm_limit, daily_quota;
     time_t expires_at; /* 0 = never */
     bool enabled;
+
+    /* Requests in flight in this process (core/concurrency.h): the limit
+     * (0 = unlimited) and the count, which outlives snapshots. */
+    long long max_concurrent;
+    atomic_llong *inflight;
 };
 
 struct pool {

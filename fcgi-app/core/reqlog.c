@@ -1,5 +1,6 @@
 #include "core/reqlog.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,18 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "core/alert.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/logloss.h"
 #include "core/rollup.h"
 #include "core/spool.h"
 #include "core/usage.h"
 
 #define LOG_COLS      17
-#define SPILL_BATCHES 40 /* past this many batches behind, the excess goes to the spool */
+#define SPILL_BATCHES 40   /* past this many batches behind, the excess goes to the spool */
+#define HOLD_MS       1000 /* rows the spool refused wait this long before the next try */
 
 struct reqlog {
     const struct config *cfg;
@@ -33,6 +38,12 @@ struct reqlog {
     int64_t replay_after_ms;
     struct usage *usage;
     struct rollup *rollup;
+    int64_t hold_until_ms;  /* rows the spool refused wait in the queue until then */
+    int64_t alert_after_ms; /* the next check whether a loss can be reported */
+    struct logloss loss;
+    struct alerter *alerter; /* started for the first loss alert when webhook_url is set */
+    pthread_mutex_t tally_lock;
+    struct spool_tally tally;
 };
 
 void reqlog_entry_free(struct reqlog_entry *e)
@@ -55,9 +66,25 @@ static void free_list(struct reqlog_entry *e)
     }
 }
 
-/* Appends entries to the spool and counts them.  Returns 0 or -1 (the rows
- * are then lost, which spool_append logged). */
-static int spool_rows(struct reqlog *q, const struct reqlog_entry *list, size_t n, bool sync)
+/* The most entries the memory queue holds. */
+static long long queue_max(const struct reqlog *q)
+{
+    return SPILL_BATCHES * q->cfg->log_batch_rows;
+}
+
+/* Counts a refusal of the spool and says so, at most every
+ * LOGLOSS_LINE_MS (or now, with force). */
+static void note_refusal(struct reqlog *q, const struct logloss_event *ev, bool force)
+{
+    char line[256];
+
+    if (logloss_note(&q->loss, ev, clock_mono_ms(), clock_wall_ms(), force, line, sizeof(line)))
+        log_error("request log: the spool in %s %s", q->cfg->spool_dir, line);
+}
+
+/* Appends entries to the spool and counts them.  Returns 0, or -1 with
+ * errno set. */
+static int spool_list(struct reqlog *q, const struct reqlog_entry *list, size_t n, bool sync)
 {
     if (spool_append(q->cfg->spool_dir, list, n, sync) != 0)
         return -1;
@@ -74,8 +101,10 @@ void reqlog_push(struct reqlog *q, struct reqlog_entry *e)
          * grow, the row goes to the spool (one append, no database), to be
          * replayed when it is quiet. */
         pthread_mutex_unlock(&q->lock);
-        if (spool_rows(q, e, 1, false) != 0)
-            log_error("request log: a row was lost: the queue is full and the spool failed");
+        if (spool_list(q, e, 1, false) != 0) {
+            struct logloss_event ev = {1, 1, queue_max(q), errno};
+            note_refusal(q, &ev, false);
+        }
         reqlog_entry_free(e);
         return;
     }
@@ -229,6 +258,24 @@ long long reqlog_spool_bytes(struct reqlog *q)
     return spool_bytes(q->cfg->spool_dir);
 }
 
+long long reqlog_spool_rows(struct reqlog *q)
+{
+    long long n;
+
+    pthread_mutex_lock(&q->tally_lock);
+    n = spool_count_rows(q->cfg->spool_dir, &q->tally);
+    pthread_mutex_unlock(&q->tally_lock);
+    return n;
+}
+
+long long reqlog_rows_dropped(struct reqlog *q)
+{
+    long long n;
+
+    logloss_counts(&q->loss, &n, NULL);
+    return n;
+}
+
 /* Takes up to max entries off the queue. */
 static struct reqlog_entry *take(struct reqlog *q, size_t max, size_t *n)
 {
@@ -249,22 +296,123 @@ static struct reqlog_entry *take(struct reqlog *q, size_t max, size_t *n)
     return head;
 }
 
-/* Writes one batch: to the database, else to the spool.  Then, when rows
- * wait in the spool and the database answers, replays them (also when no
- * traffic comes: an idle gateway catches up on its own). */
-static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n, bool quiet)
+/* Puts the entries of list back at the head of the queue, as many as the
+ * bound leaves room for, to wait HOLD_MS for the database; frees the rest.
+ * Returns how many it freed; *depth is the queue's depth afterwards. */
+static long long hold(struct reqlog *q, struct reqlog_entry *list, long long *depth)
 {
+    struct reqlog_entry *e, *last = NULL, *rest = list;
+    long long room, kept = 0, lost = 0;
+
+    pthread_mutex_lock(&q->lock);
+    room = queue_max(q) - q->depth;
+    for (e = list; e != NULL && kept < room; e = e->next) {
+        last = e;
+        kept++;
+    }
+    if (last != NULL) {
+        rest = last->next;
+        last->next = q->head;
+        q->head = list;
+        if (q->tail == NULL)
+            q->tail = last;
+        q->depth += kept;
+    }
+    q->hold_until_ms = clock_mono_ms() + HOLD_MS;
+    *depth = q->depth;
+    pthread_mutex_unlock(&q->lock);
+    for (e = rest; e != NULL; e = e->next)
+        lost++;
+    free_list(rest);
+    return lost;
+}
+
+/* A batch the database did not take: to the spool, else back to the queue
+ * (with can_hold; at the stop, rows that cannot go anywhere are lost).
+ * Takes the list. */
+static void store_elsewhere(struct reqlog *q, struct reqlog_entry *list, size_t n, int rc,
+                            bool can_hold)
+{
+    struct logloss_event ev = {0, 0, 0, 0};
+    struct reqlog_entry *e;
+
+    if (spool_list(q, list, n, true) == 0) {
+        if (rc != DB_EDOWN)
+            log_error("request log: %zu rows spooled after a database error", n);
+        free_list(list);
+        return;
+    }
+    ev.err = errno;
+    for (e = list; e != NULL; e = e->next) {
+        ev.refused += e->held ? 0 : 1;
+        e->held = true;
+    }
+    if (can_hold) {
+        ev.lost = hold(q, list, &ev.queued);
+    } else {
+        ev.lost = (long long)n;
+        ev.queued = reqlog_depth(q);
+        free_list(list);
+    }
+    note_refusal(q, &ev, !can_hold);
+}
+
+/* Once the database answers, writes an alert about the rows lost since the
+ * last one (and logs it).  db_up: a write has just gone through. */
+static void report_loss(struct reqlog *q, bool db_up)
+{
+    char msg[1024], host[128] = "";
+    struct alert al = {.message = msg};
+    long long n, id;
+
+    logloss_counts(&q->loss, NULL, &n);
+    if (n == 0)
+        return;
+    if (!db_up) {
+        /* Without traffic, a round trip a second says when it is back. */
+        if (clock_mono_ms() < q->alert_after_ms)
+            return;
+        q->alert_after_ms = clock_mono_ms() + 1000;
+        if (db_ping(q->db) != DB_OK)
+            return;
+    }
+    gethostname(host, sizeof(host) - 1);
+    n = logloss_alert(&q->loss, host, (long)getpid(), q->cfg->spool_dir, queue_max(q), msg,
+                      sizeof(msg));
+    if (q->alerter == NULL && q->cfg->webhook_url[0] != '\0')
+        q->alerter = alerter_start(q->cfg);
+    id = alert_raise(q->alerter, q->db, &al);
+    if (id == 0)
+        return; /* the next batch or check tries again */
+    logloss_reported(&q->loss, n);
+    log_error("%s (alert %lld)", msg, id);
+}
+
+/* Writes one batch: to the database, else to the spool, else back to the
+ * queue.  Then, when rows wait in the spool and the database answers,
+ * replays them (also when no traffic comes: an idle gateway catches up on
+ * its own). */
+static void flush_batch(struct reqlog *q, struct reqlog_entry *list, size_t n, bool quiet,
+                        bool can_hold)
+{
+    struct reqlog_entry *e;
+    bool held = false;
     int rc = DB_OK;
 
     if (n > 0) {
-        rc = write_list(q, list, n, false);
+        for (e = list; e != NULL; e = e->next)
+            held = held || e->held;
+        /* Held rows may be in already, when a commit's answer was lost. */
+        rc = write_list(q, list, n, held);
         if (rc != DB_OK) {
-            if (spool_rows(q, list, n, true) == 0 && rc != DB_EDOWN)
-                log_error("request log: %zu rows spooled after a database error", n);
+            store_elsewhere(q, list, n, rc, can_hold);
+            list = NULL;
             q->replay_after_ms = clock_mono_ms() + 1000;
         }
     }
     free_list(list);
+    if (rc == DB_OK)
+        report_loss(q, n > 0);
     /* Replays wait for a quiet moment, so as not to add to a peak. */
     if (!quiet || rc != DB_OK || atomic_load(&q->spooled) == 0 ||
         clock_mono_ms() < q->replay_after_ms)
@@ -291,8 +439,31 @@ static void warn_if_behind(struct reqlog *q, long long depth, int64_t *last_ms)
     if (depth < 10 * q->cfg->log_batch_rows || now - *last_ms < 10000)
         return;
     *last_ms = now;
-    log_warn("request log: %lld rows wait to be written (the database is slower than the traffic)",
+    log_warn("request log: %lld rows wait to be written (the database is slower than the traffic,"
+             " or away while the spool refuses rows)",
              depth);
+}
+
+/* Waits, with q->lock held, until a full batch waits (and no refused rows
+ * rest: see hold), log_flush_ms has passed (or the rest of a hold), or the
+ * logger stops. */
+static void wait_for_rows(struct reqlog *q)
+{
+    int64_t now = clock_mono_ms(), until = now + q->cfg->log_flush_ms;
+    struct timespec ts;
+
+    if (until < q->hold_until_ms)
+        until = q->hold_until_ms;
+    while (!q->stopping && now < until &&
+           (q->depth < q->cfg->log_batch_rows || now < q->hold_until_ms)) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)((until - now) / 1000);
+        ts.tv_nsec += (long)((until - now) % 1000) * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&q->wake, &q->lock, &ts);
+        now = clock_mono_ms();
+    }
 }
 
 static void *logger_main(void *arg)
@@ -304,28 +475,22 @@ static void *logger_main(void *arg)
     db_thread_init();
     while (!stop) {
         struct reqlog_entry *batch;
-        struct timespec ts;
         size_t n;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)(q->cfg->log_flush_ms % 1000) * 1000000L;
-        ts.tv_sec += (time_t)(q->cfg->log_flush_ms / 1000) + ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
         pthread_mutex_lock(&q->lock);
-        if (!q->stopping && q->depth < q->cfg->log_batch_rows)
-            pthread_cond_timedwait(&q->wake, &q->lock, &ts);
+        wait_for_rows(q);
         stop = q->stopping;
         warn_if_behind(q, q->depth, &warned_ms);
         batch = take(q, batch_size(q), &n);
         quiet = q->depth < q->cfg->log_batch_rows;
         pthread_mutex_unlock(&q->lock);
-        flush_batch(q, batch, n, quiet);
+        flush_batch(q, batch, n, quiet, !stop);
         usage_flush(q->usage, q->db);
         pthread_mutex_lock(&q->lock);
         while (stop && q->head != NULL) {
             batch = take(q, (size_t)q->cfg->log_batch_rows, &n);
             pthread_mutex_unlock(&q->lock);
-            flush_batch(q, batch, n, false);
+            flush_batch(q, batch, n, false, false);
             pthread_mutex_lock(&q->lock);
         }
         pthread_mutex_unlock(&q->lock);
@@ -347,6 +512,8 @@ struct reqlog *reqlog_start(const struct config *cfg)
     q->rollup = rollup_new();
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);
+    pthread_mutex_init(&q->tally_lock, NULL);
+    logloss_init(&q->loss);
     spool_init(cfg->spool_dir);
     if (spool_pending(cfg->spool_dir))
         atomic_store(&q->spooled, 1);
@@ -355,6 +522,8 @@ struct reqlog *reqlog_start(const struct config *cfg)
         db_free(q->db);
         usage_free(q->usage);
         rollup_free(q->rollup);
+        logloss_destroy(&q->loss);
+        pthread_mutex_destroy(&q->tally_lock);
         free(q);
         return NULL;
     }
@@ -370,10 +539,13 @@ void reqlog_stop(struct reqlog *q)
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);
     pthread_join(q->thread, NULL);
+    alerter_stop(q->alerter);
     db_free(q->db);
     usage_free(q->usage);
     rollup_free(q->rollup);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->wake);
+    pthread_mutex_destroy(&q->tally_lock);
+    logloss_destroy(&q->loss);
     free(q);
 }

@@ -5,6 +5,9 @@
  * log_batch_rows rows.  When the database cannot take a batch, the batch is
  * appended to a spool file under spool_dir and replayed once the database
  * is back (spool.h); request_id is unique, so a replay never doubles a row.
+ * When the spool refuses rows too, they wait in the queue for the database
+ * as far as its bound allows; the rest are lost, counted, logged (at most a
+ * line every 10 s) and reported in an alert once the database is back.
  */
 #ifndef APIGW_REQLOG_H
 #define APIGW_REQLOG_H
@@ -40,5 +43,13 @@ long long reqlog_depth(struct reqlog *q);
 
 /* Bytes waiting in the spool folder, whichever process wrote them. */
 long long reqlog_spool_bytes(struct reqlog *q);
+
+/* Rows waiting in the spool folder, whichever process wrote them (for
+ * /metrics; reads only what was appended since the last call). */
+long long reqlog_spool_rows(struct reqlog *q);
+
+/* Rows this process lost since it started: neither the database, the
+ * spool nor the memory queue could take them (for /metrics). */
+long long reqlog_rows_dropped(struct reqlog *q);
 
 #endif

@@ -32,6 +32,7 @@ struct reqlog_entry {
     char *rules;    /* owned or NULL: JSON array of the names of rules that fired */
     char *messages; /* owned or NULL: JSON array of `log` action messages */
     bool stored;    /* a replayed row the database already has: neither row nor rollup */
+    bool held;      /* the spool refused it: it waits in memory for the database */
     struct reqlog_entry *next;
 };
 

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/reqlog_entry.h"
@@ -24,6 +25,8 @@
 #define SPOOL_NAME     "reqlog.spool"
 #define REPLAY_PREFIX  "reqlog.replay."
 #define SPOOL_LINE_MAX (64u << 10)
+#define SPOOL_CHUNK    (256u << 10) /* bytes per write of an append */
+#define SPOOL_READ     (256u << 10) /* bytes per read when counting rows */
 
 /* The spool line of an entry: a JSON object with every column. */
 static struct json_object *entry_json(const struct reqlog_entry *e)
@@ -132,56 +135,115 @@ static bool is_replay_file(const char *name)
     return strncmp(name, REPLAY_PREFIX, strlen(REPLAY_PREFIX)) == 0;
 }
 
+/* Whether name is a spool or a replay file. */
+static bool is_spool_file(const char *name)
+{
+    return strcmp(name, SPOOL_NAME) == 0 || is_replay_file(name);
+}
+
+/* Whether path is a regular file (a link is followed), with its status in
+ * st.  Anything else (a device, say) holds no rows to replay or count. */
+static bool regular_file(const char *path, struct stat *st)
+{
+    return stat(path, st) == 0 && S_ISREG(st->st_mode);
+}
+
 void spool_init(const char *dir)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         log_warn("request log: cannot create %s: %s", dir, strerror(errno));
 }
 
-int spool_append(const char *dir, const struct reqlog_entry *list, size_t n, bool sync)
+/* Writes all n bytes of p to fd.  Returns 0, or -1 with errno set. */
+static int write_all(int fd, const char *p, size_t n)
 {
-    const struct reqlog_entry *e;
-    char path[512];
-    FILE *f;
-    int fd;
-
-    spool_path(dir, SPOOL_NAME, path, sizeof(path));
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0 || (f = fdopen(fd, "a")) == NULL) {
-        log_error("request log: cannot spool %zu rows to %s: %s", n, path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
     }
-    for (e = list; e != NULL; e = e->next) {
-        struct json_object *o = entry_json(e);
-        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
-    }
-    fflush(f);
-    if (sync)
-        fsync(fd);
-    fclose(f); /* also releases the lock */
     return 0;
 }
 
+/* Writes the lines of list to fd, SPOOL_CHUNK bytes at a time.  Returns 0,
+ * or -1 with errno set. */
+static int write_lines(int fd, const struct reqlog_entry *list)
+{
+    const struct reqlog_entry *e;
+    struct buf b;
+    int rc = 0;
+
+    buf_init(&b, SPOOL_CHUNK + SPOOL_LINE_MAX);
+    for (e = list; rc == 0 && e != NULL; e = e->next) {
+        struct json_object *o = entry_json(e);
+        if (buf_puts(&b, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) != 0 ||
+            buf_puts(&b, "\n") != 0) {
+            errno = ENOMEM;
+            rc = -1;
+        }
+        json_object_put(o);
+        if (rc == 0 && (b.len >= SPOOL_CHUNK || e->next == NULL)) {
+            rc = write_all(fd, b.data, b.len);
+            buf_reset(&b);
+        }
+    }
+    buf_free(&b);
+    return rc;
+}
+
+int spool_append(const char *dir, const struct reqlog_entry *list, size_t n, bool sync)
+{
+    char path[512];
+    off_t start = -1;
+    int fd, rc = -1, err;
+
+    (void)n; /* the list ends with a NULL next */
+    spool_path(dir, SPOOL_NAME, path, sizeof(path));
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX) == 0 && (start = lseek(fd, 0, SEEK_END)) >= 0 &&
+        write_lines(fd, list) == 0 && (!sync || fsync(fd) == 0))
+        rc = 0;
+    err = errno;
+    /* A half-written line would spoil the next append's first line. */
+    if (rc != 0 && start >= 0 && ftruncate(fd, start) != 0) {
+        /* Nothing more to do: the replay skips a line it cannot read. */
+    }
+    close(fd); /* also releases the lock */
+    errno = err;
+    return rc;
+}
+
 /* Inserts the rows of one replay file in batches; removes it when all went
- * in.  Returns 0, or -1 when a write failed (the file stays). */
+ * in.  Returns 0, 1 when it skipped the file (another process replays it,
+ * or it is not a regular file), or -1 when a write failed (the file
+ * stays). */
 static int replay_file(const char *path, size_t batch_rows, spool_write_fn *write_batch, void *arg)
 {
     struct reqlog_entry *head = NULL, *tail = NULL, *e;
     char *line = malloc(SPOOL_LINE_MAX);
     size_t n = 0;
     int rc = 0;
+    struct stat st;
     FILE *f;
 
     f = fopen(path, "r");
-    /* One replayer per file, whichever process shares the folder. */
-    if (f == NULL || line == NULL || flock(fileno(f), LOCK_EX | LOCK_NB) != 0) {
+    /* One replayer per file, whichever process shares the folder; only a
+     * regular file holds rows (reading a device could go on for ever). */
+    if (f == NULL || line == NULL || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
+        flock(fileno(f), LOCK_EX | LOCK_NB) != 0) {
         free(line);
         if (f != NULL)
             fclose(f);
-        return 0;
+        return 1;
     }
     while (rc == 0) {
         bool eof = fgets(line, SPOOL_LINE_MAX, f) == NULL;
@@ -212,6 +274,7 @@ int spool_replay(const char *dir, size_t batch_rows, spool_write_fn *write_batch
 {
     char from[512], to[512], name[64];
     struct dirent *de;
+    struct stat st;
     int rc = 0;
     DIR *d;
 
@@ -219,7 +282,7 @@ int spool_replay(const char *dir, size_t batch_rows, spool_write_fn *write_batch
     snprintf(name, sizeof(name), REPLAY_PREFIX "%ld.%lld", (long)getpid(),
              (long long)clock_wall_ms());
     spool_path(dir, name, to, sizeof(to));
-    if (rename(from, to) != 0 && errno != ENOENT)
+    if (regular_file(from, &st) && rename(from, to) != 0 && errno != ENOENT)
         log_warn("request log: cannot move the spool aside: %s", strerror(errno));
     d = opendir(dir);
     if (d == NULL)
@@ -231,6 +294,7 @@ int spool_replay(const char *dir, size_t batch_rows, spool_write_fn *write_batch
         rc = replay_file(to, batch_rows, write_batch, arg);
         if (rc == 0)
             log_info("request log: replayed spooled rows from %s", de->d_name);
+        rc = rc < 0 ? -1 : 0;
     }
     closedir(d);
     return rc;
@@ -247,10 +311,10 @@ long long spool_bytes(const char *dir)
     if (d == NULL)
         return 0;
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, SPOOL_NAME) != 0 && !is_replay_file(de->d_name))
+        if (!is_spool_file(de->d_name))
             continue;
         spool_path(dir, de->d_name, path, sizeof(path));
-        if (stat(path, &st) == 0)
+        if (regular_file(path, &st))
             total += (long long)st.st_size;
     }
     closedir(d);
@@ -265,14 +329,85 @@ bool spool_pending(const char *dir)
     bool found = false;
     DIR *d;
 
-    spool_path(dir, SPOOL_NAME, path, sizeof(path));
-    if (stat(path, &st) == 0)
-        return true;
     d = opendir(dir);
     if (d == NULL)
         return false;
-    while (!found && (de = readdir(d)) != NULL)
-        found = is_replay_file(de->d_name);
+    while (!found && (de = readdir(d)) != NULL) {
+        if (!is_spool_file(de->d_name))
+            continue;
+        spool_path(dir, de->d_name, path, sizeof(path));
+        found = regular_file(path, &st);
+    }
     closedir(d);
     return found;
+}
+
+/* Adds the lines of bytes [f->bytes, size) of fd to f->rows and moves
+ * f->bytes on past what it read. */
+static void count_lines(int fd, struct spool_tally_file *f, long long size)
+{
+    char *chunk = malloc(SPOOL_READ), *p;
+    ssize_t r;
+
+    while (chunk != NULL && f->bytes < size) {
+        size_t want =
+            size - f->bytes < (long long)SPOOL_READ ? (size_t)(size - f->bytes) : SPOOL_READ;
+        r = pread(fd, chunk, want, (off_t)f->bytes);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        for (p = chunk; (p = memchr(p, '\n', (size_t)(chunk + r - p))) != NULL; p++)
+            f->rows++;
+        f->bytes += r;
+    }
+    free(chunk);
+}
+
+/* The entry of t for the file (dev, ino), or NULL. */
+static const struct spool_tally_file *tally_find(const struct spool_tally *t,
+                                                 unsigned long long dev, unsigned long long ino)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        if (t->f[i].dev == dev && t->f[i].ino == ino)
+            return &t->f[i];
+    return NULL;
+}
+
+long long spool_count_rows(const char *dir, struct spool_tally *t)
+{
+    struct spool_tally next = {.n = 0};
+    long long total = 0;
+    struct dirent *de;
+    struct stat st;
+    char path[512];
+    DIR *d = opendir(dir);
+    int fd;
+
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        if (!is_spool_file(de->d_name))
+            continue;
+        spool_path(dir, de->d_name, path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            struct spool_tally_file f = {st.st_dev, st.st_ino, 0, 0};
+            const struct spool_tally_file *old = tally_find(t, f.dev, f.ino);
+            /* The files only grow until they go; one that shrank is read
+             * again from the start. */
+            if (old != NULL && old->bytes <= (long long)st.st_size)
+                f = *old;
+            count_lines(fd, &f, (long long)st.st_size);
+            total += f.rows;
+            if (next.n < SPOOL_TALLY_FILES)
+                next.f[next.n++] = f;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    if (d != NULL)
+        closedir(d);
+    *t = next;
+    return total;
 }

@@ -21,15 +21,36 @@ void spool_init(const char *dir);
 
 /* Appends the n entries of list (linked by next) to the spool of dir, and
  * with sync waits until they are on disk.  The caller keeps the entries.
- * Returns 0, or -1 when the rows could not be written (logged). */
+ * Returns 0, or -1 with errno set when the rows could not all be written
+ * (not logged: the caller says so, as often as it sees fit); a line
+ * written in part is cut off again. */
 int spool_append(const char *dir, const struct reqlog_entry *list, size_t n, bool sync);
 
-/* Whether rows wait in dir: a spool or a replay file is there. */
+/* Whether rows wait in dir: a spool or a replay file is there (a regular
+ * file: a spool that links to a device holds no rows). */
 bool spool_pending(const char *dir);
 
 /* Bytes of the spool and replay files in dir, whichever process wrote
  * them; 0 when the folder cannot be read. */
 long long spool_bytes(const char *dir);
+
+/* What spool_count_rows read of each file last time. */
+#define SPOOL_TALLY_FILES 16
+struct spool_tally_file {
+    unsigned long long dev, ino;
+    long long bytes, rows; /* read so far, and the lines in them */
+};
+struct spool_tally {
+    struct spool_tally_file f[SPOOL_TALLY_FILES];
+    size_t n;
+};
+
+/* Rows waiting in the spool and replay files of dir, whichever process
+ * wrote them: their lines.  The files only grow until a replay removes
+ * them, so with the tally t of the previous call (zeroed the first time)
+ * only what was appended since is read.  The caller owns t and calls one
+ * at a time with it.  Returns 0 when the folder cannot be read. */
+long long spool_count_rows(const char *dir, struct spool_tally *t);
 
 /* Writes a batch of n replayed entries (linked by next) to the database
  * and frees them, whatever the result.  Returns 0 when they went in. */

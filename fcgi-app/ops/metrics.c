@@ -12,7 +12,9 @@
 #include "app.h"
 #include "core/alert.h"
 #include "core/buf.h"
+#include "core/concurrency.h"
 #include "core/db.h"
+#include "core/dbpool.h"
 #include "core/latency.h"
 #include "core/reqlog.h"
 #include "core/throttle.h"
@@ -190,6 +192,90 @@ static void login_counters(struct buf *b, const char *host)
     buf_printf(b, "\",pid=\"%ld\",reason=\"hash_busy\"} %lld\n", (long)getpid(), st.busy);
 }
 
+/* One figure of this process (gauge or counter). */
+static void proc_figure(struct buf *b, const char *host, const char *name, const char *type,
+                        const char *help, long long value)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{host=\"", name, help, name, type, name);
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\"} %lld\n", (long)getpid(), value);
+}
+
+/* The threads, the requests in flight and the database pool (threads.h). */
+static void thread_figures(struct app *app, struct buf *b, const char *host)
+{
+    struct dbpool_stats ds = {0, 0, 0, 0};
+    long long n, idle;
+
+    pthread_mutex_lock(&app->threads_lock);
+    n = app->nthreads;
+    idle = app->naccepting;
+    pthread_mutex_unlock(&app->threads_lock);
+    if (app->db_pool != NULL)
+        db_pool_stats(app->db_pool, &ds);
+    proc_figure(b, host, "apigw_inflight_requests", "gauge",
+                "Proxied requests in flight in this process.",
+                (long long)atomic_load(&app->inflight));
+    proc_figure(b, host, "apigw_overloaded_total", "counter",
+                "Proxied requests refused with 503 overloaded (max_inflight).",
+                (long long)atomic_load(&app->overloaded));
+    proc_figure(b, host, "apigw_threads", "gauge", "Worker threads alive in this process.", n);
+    proc_figure(b, host, "apigw_threads_waiting", "gauge",
+                "Worker threads waiting for a new connection.", idle);
+    proc_figure(b, host, "apigw_db_pool_in_use", "gauge", "Pooled database connections in use now.",
+                (long long)ds.taken);
+    proc_figure(b, host, "apigw_db_pool_timeouts_total", "counter",
+                "Waits for a pooled database connection that gave up (db_pool_wait_ms).",
+                (long long)ds.timeouts);
+}
+
+/* Proxied requests that a max_concurrent refused in this process, by the
+ * scope of the limit (the counts they are held to are per process). */
+static void concurrency_figures(struct buf *b, const char *host)
+{
+    int s;
+
+    buf_puts(b, "# HELP apigw_concurrency_limited_total Proxied requests refused by a token's or "
+                "upstream's max_concurrent in this process.\n"
+                "# TYPE apigw_concurrency_limited_total counter\n");
+    for (s = 0; s < CONCURRENCY__MAX; s++) {
+        buf_puts(b, "apigw_concurrency_limited_total{host=\"");
+        label(b, host);
+        buf_printf(b, "\",pid=\"%ld\",scope=\"%s\"} %lld\n", (long)getpid(),
+                   concurrency_scope_name((enum concurrency_scope)s),
+                   concurrency_refusals((enum concurrency_scope)s));
+    }
+}
+
+/* The request log's rows: in memory, in the spool, lost. */
+static void log_rows(struct buf *b, const char *host, struct reqlog *q)
+{
+    proc_figure(b, host, "apigw_log_rows_queued", "gauge",
+                "Request-log rows waiting in this process's memory.", q ? reqlog_depth(q) : 0);
+    proc_figure(b, host, "apigw_log_rows_spooled", "gauge",
+                "Request-log rows waiting in the spool folder (every process sharing it).",
+                q ? reqlog_spool_rows(q) : 0);
+    proc_figure(b, host, "apigw_log_rows_dropped_total", "counter",
+                "Request-log rows this process lost: the spool refused them and the memory "
+                "queue was full.",
+                q ? reqlog_rows_dropped(q) : 0);
+}
+
+/* The database breaker of this process (core/db.h). */
+static void db_figures(struct buf *b, const char *host)
+{
+    struct db_breaker_stats st;
+
+    db_breaker_stats(&st);
+    proc_figure(b, host, "apigw_db_breaker_open", "gauge",
+                "Whether this process takes the database for down after a timeout or a failed "
+                "connection (its calls fail at once).",
+                st.open ? 1 : 0);
+    proc_figure(b, host, "apigw_db_fast_failures_total", "counter",
+                "Database calls this process failed at once while the breaker was open.",
+                st.fast_failures);
+}
+
 /* What belongs to the process that answers. */
 static void process_figures(struct req *r, struct buf *b, bool db_up)
 {
@@ -211,7 +297,11 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     PROC_GAUGE("apigw_alert_deliveries_pending", "Webhook deliveries this process still owes.",
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
+    thread_figures(app, b, host);
+    db_figures(b, host);
 #undef PROC_GAUGE
+    concurrency_figures(b, host);
+    log_rows(b, host, app->reqlog);
     login_counters(b, host);
 }
 

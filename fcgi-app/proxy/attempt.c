@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/log.h"
 #include "core/pool.h"
 #include "http.h"
 #include "proxy/proxy.h"
@@ -32,6 +33,7 @@ struct attempt {
     bool flush_each;           /* push every chunk at once (set when the answer begins) */
     bool streaming;            /* the answer goes to the client as it comes */
     bool client_gone;
+    bool bad_head;        /* the upstream's head cannot be passed on (a folded line) */
     int64_t until_ms;     /* the attempt ends when nothing happens by then */
     bool timed_out;       /* it did end so */
     int sends;            /* how often libcurl was about to send the request */
@@ -96,8 +98,15 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
 
     if (rc == UPSTREAM_HEAD_REFUSED)
         return 0; /* more than HTTP_HEAD_MAX of headers: refuse the answer */
-    if (rc == UPSTREAM_HEAD_MORE)
+    if (rc == UPSTREAM_HEAD_FOLDED) {
+        at->bad_head = true;
+        return 0; /* the answer becomes a 502 bad_gateway (proxy_attempt) */
+    }
+    if (rc != UPSTREAM_HEAD_END)
         return len;
+    if (at->head.dropped > 0)
+        log_warn("proxy: upstream %s sent %d malformed header line(s), left out (the last: %s)",
+                 at->px->name, at->head.dropped, at->head.problem);
     at->latency_ms = clock_mono_ms() - at->started_ms;
     if (at->head.status < 400 && judge(at, PHASE_HEADERS, NULL, 0) &&
         proxy_can_retry(at->px, at->attempt_no)) {
@@ -349,6 +358,25 @@ static void judge_transport(struct attempt *at, CURLcode cc, const struct attemp
     proxy_rules_run(at->px, at->key, &in, PHASE_TRANSPORT, err->text);
 }
 
+/* The upstream answered with a head that cannot be passed on: the client
+ * gets a 502 bad_gateway instead (no other key is tried: the answer came,
+ * and a retry would repeat the request).  Nothing of the answer went out
+ * yet, since its head had not ended. */
+static enum outcome reply_bad_head(struct attempt *at, struct attempt_error *err)
+{
+    char n[16];
+
+    log_warn("proxy: upstream %s answered with %s: refused as 502 bad_gateway", at->px->name,
+             at->head.problem);
+    snprintf(err->text, sizeof(err->text), "the upstream's answer had %s", at->head.problem);
+    err->code = ERR_BAD_GATEWAY;
+    snprintf(n, sizeof(n), "%d", at->attempt_no);
+    resp_header(at->r, "X-Gateway-Attempts", n);
+    reply_error(at->r, ERR_BAD_GATEWAY, "upstream %s answered with %s, which cannot be passed on",
+                at->px->name, at->head.problem);
+    return OUTCOME_DONE;
+}
+
 static void attempt_init(struct attempt *at, struct proxy *px, struct pool_key *k, int attempt_no)
 {
     memset(at, 0, sizeof(*at));
@@ -393,6 +421,9 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     cc = run_transfer(&at, c);
     if (at.client_gone) {
         out = OUTCOME_CLIENT_GONE;
+    } else if (at.bad_head) {
+        out = reply_bad_head(&at, err);
+        cc = CURLE_OK;
     } else if (at.rule_retry) {
         undo_response(&at);
         snprintf(err->text, sizeof(err->text), "the answer (status %d) was retried by a rule",

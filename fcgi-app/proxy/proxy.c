@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "core/clock.h"
+#include "core/concurrency.h"
 #include "core/db.h"
 #include "core/pool.h"
 #include "core/quota.h"
@@ -95,6 +96,16 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
     return ERR_RATE_LIMITED;
 }
 
+/* Gives back the in-flight counts the request holds (none is fine). */
+static void let_go(struct proxy *px)
+{
+    if (px->held_token != NULL)
+        concurrency_leave(px->held_token);
+    if (px->held_upstream != NULL)
+        concurrency_leave(px->held_upstream);
+    px->held_token = px->held_upstream = NULL;
+}
+
 /* Checks the client token.  It comes before saying whether an upstream
  * exists, so that callers without a token learn nothing about names. */
 static enum err authenticate(struct proxy *px)
@@ -151,9 +162,41 @@ static enum err admit(struct proxy *px)
         reply_error(px->r, ERR_UPSTREAM_DISABLED, "upstream %s is disabled", px->name);
         return ERR_UPSTREAM_DISABLED;
     }
-    if (px->token != NULL && !px->up->is_public)
-        return token_limits(px, px->token);
     return ERR_OK;
+}
+
+/* Counts the request in flight on its token (unless the upstream is
+ * public) and on its upstream, each under its max_concurrent.  Answers 429
+ * concurrency_limited and holds nothing when either is at its limit.  On
+ * success the request holds both counts until let_go. */
+static enum err hold(struct proxy *px)
+{
+    const struct pool_token *t = px->token != NULL && !px->up->is_public ? px->token : NULL;
+    enum concurrency_scope scope = CONCURRENCY_TOKEN;
+    long long limit = 0;
+
+    if (t != NULL && !concurrency_enter(t->inflight, t->max_concurrent)) {
+        limit = t->max_concurrent;
+    } else {
+        px->held_token = t != NULL ? t->inflight : NULL;
+        if (concurrency_enter(px->up->inflight, px->up->max_concurrent)) {
+            px->held_upstream = px->up->inflight;
+            return ERR_OK;
+        }
+        let_go(px);
+        scope = CONCURRENCY_UPSTREAM;
+        limit = px->up->max_concurrent;
+    }
+    concurrency_note_refusal(scope);
+    resp_header(px->r, "Retry-After", "1");
+    if (scope == CONCURRENCY_TOKEN)
+        reply_error(px->r, ERR_CONCURRENCY_LIMITED,
+                    "the client token is at its max_concurrent of %lld requests in flight", limit);
+    else
+        reply_error(px->r, ERR_CONCURRENCY_LIMITED,
+                    "upstream %s is at its max_concurrent of %lld requests in flight", px->name,
+                    limit);
+    return ERR_CONCURRENCY_LIMITED;
 }
 
 static enum err build_url(struct proxy *px)
@@ -400,9 +443,9 @@ static enum err prepare(struct proxy *px)
                  (int)strcspn(after, "/") > 64 ? 64 : (int)strcspn(after, "/"), after);
     else if ((e = find_upstream(px)) != ERR_OK)
         return e;
-    if ((e = authenticate(px)) != ERR_OK || (e = admit(px)) != ERR_OK)
+    if ((e = authenticate(px)) != ERR_OK)
         return e;
-    return build_url(px);
+    return admit(px);
 }
 
 void h_proxy(struct req *r, const struct route_args *a)
@@ -419,8 +462,24 @@ void h_proxy(struct req *r, const struct route_args *a)
     px.pool = pool_acquire(&r->w->app->pool);
     if (px.log == NULL) {
         reply_error(r, ERR_INTERNAL, "out of memory");
-    } else if (prepare(&px) == ERR_OK) {
-        run_attempts(&px);
+    } else if (!app_inflight_enter(r->w->app, r->cfg->max_inflight)) {
+        resp_header(r, "Retry-After", "1");
+        reply_error(r, ERR_OVERLOADED,
+                    "this gateway process has %lld proxied requests in flight "
+                    "(max_inflight); try again shortly",
+                    r->cfg->max_inflight);
+    } else {
+        if (prepare(&px) == ERR_OK && hold(&px) == ERR_OK) {
+            /* The one way out after hold, however the request ends, is
+             * let_go.  The token's exact limits come after it, so that a
+             * request the concurrency limit refuses costs no database round
+             * trip. */
+            if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
+                build_url(&px) == ERR_OK)
+                run_attempts(&px);
+            let_go(&px);
+        }
+        app_inflight_leave(r->w->app);
     }
     if (px.log != NULL && px.log->error == NULL && r->error[0] != '\0')
         px.log->error = strdup(r->error);

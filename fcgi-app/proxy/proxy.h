@@ -9,6 +9,7 @@
 #ifndef APIGW_PROXY_H
 #define APIGW_PROXY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,6 +46,9 @@ struct proxy {
     struct json_object *messages; /* messages of `log` actions */
     int saved_status;             /* the last error answer a rule retried, 0 if none */
     struct buf saved_head, saved_body;
+    /* The in-flight counts (core/concurrency.h) the request holds, NULL
+     * when none: taken before the attempts, given back after them. */
+    atomic_llong *held_token, *held_upstream;
 };
 
 /* What one attempt came to. */

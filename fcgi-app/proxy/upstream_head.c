@@ -79,13 +79,43 @@ static int parse_status(const char *line, size_t len)
     return status;
 }
 
+/* Whether c may appear in a header name (an HTTP token, RFC 9110 5.6.2). */
+static bool token_char(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* What is wrong with the field p..end whose name ends at colon, or NULL
+ * when it is well formed. */
+static const char *malformed(const char *p, const char *colon, const char *end)
+{
+    const char *q;
+
+    if (colon == p)
+        return "an empty header name";
+    for (q = p; q < colon; q++)
+        if (!token_char((unsigned char)*q))
+            return "an invalid character in a header name";
+    for (q = colon + 1; q < end; q++)
+        if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
+            return *q == '\r' ? "a bare CR in a header value"
+                              : "a control character in a header value";
+    return NULL;
+}
+
 /* Takes the field p..end (no CR LF) whose name ends at colon. */
 static enum upstream_head_rc take_field(struct upstream_head *h, const char *p, const char *colon,
                                         const char *end)
 {
     size_t nlen = (size_t)(colon - p);
-    const char *v;
+    const char *v, *problem = malformed(p, colon, end);
 
+    if (problem != NULL) {
+        h->dropped++;
+        h->problem = problem;
+        return UPSTREAM_HEAD_DROPPED;
+    }
     for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
         ;
     if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0)
@@ -105,6 +135,16 @@ static enum upstream_head_rc take_field(struct upstream_head *h, const char *p, 
     return UPSTREAM_HEAD_MORE;
 }
 
+/* Whether p..end holds nothing but CR and LF: the blank line that ends a
+ * head (libcurl takes a line that starts with CR or LF for it too). */
+static bool blank_line(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (*p != '\r' && *p != '\n')
+            return false;
+    return true;
+}
+
 enum upstream_head_rc upstream_head_line(struct upstream_head *h, const char *p, size_t len)
 {
     const char *colon, *end = p + len;
@@ -114,21 +154,32 @@ enum upstream_head_rc upstream_head_line(struct upstream_head *h, const char *p,
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
         h->status = parse_status(p, len);
         h->has_length = h->flush_each = false;
+        h->dropped = 0;
+        h->problem = NULL;
         buf_reset(&h->fields);
         buf_reset(&h->conn);
         return UPSTREAM_HEAD_MORE;
     }
-    while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    if (end == p) {
+    if (blank_line(p, end)) {
         if (h->status < 200) /* 1xx answers are followed by the real one */
             return UPSTREAM_HEAD_MORE;
         h->done = true;
         return UPSTREAM_HEAD_END;
     }
+    if (*p == ' ' || *p == '\t') {
+        h->problem = "a folded header line (obs-fold)";
+        return UPSTREAM_HEAD_FOLDED;
+    }
+    if (end > p && end[-1] == '\n')
+        end--;
+    if (end > p && end[-1] == '\r')
+        end--;
     colon = memchr(p, ':', (size_t)(end - p));
-    if (colon == NULL)
-        return UPSTREAM_HEAD_MORE;
+    if (colon == NULL) {
+        h->dropped++;
+        h->problem = "a header line without a colon";
+        return UPSTREAM_HEAD_DROPPED;
+    }
     return take_field(h, p, colon, end);
 }
 

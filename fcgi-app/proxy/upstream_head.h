@@ -18,20 +18,26 @@
 #define UPSTREAM_HEAD_CONN_MAX 4096
 
 struct upstream_head {
-    int status;        /* of the last status line; 0 before one or when unreadable */
-    bool done;         /* the final head ended: later lines (trailers) are ignored */
-    bool has_length;   /* the upstream sent Content-Length */
-    bool flush_each;   /* chunked or event stream: push every chunk at once */
-    struct buf fields; /* fields that pass on, "Name: value\r\n" each, capped at HTTP_HEAD_MAX */
-    struct buf conn;   /* the Connection header's values, capped at UPSTREAM_HEAD_CONN_MAX */
+    int status;          /* of the last status line; 0 before one or when unreadable */
+    bool done;           /* the final head ended: later lines (trailers) are ignored */
+    bool has_length;     /* the upstream sent Content-Length */
+    bool flush_each;     /* chunked or event stream: push every chunk at once */
+    struct buf fields;   /* fields that pass on, "Name: value\r\n" each, capped at HTTP_HEAD_MAX */
+    struct buf conn;     /* the Connection header's values, capped at UPSTREAM_HEAD_CONN_MAX */
+    int dropped;         /* malformed field lines left out of `fields` */
+    const char *problem; /* what was wrong with the last of them (static), or NULL */
 };
 
 /* What one line did to the head. */
 enum upstream_head_rc {
-    UPSTREAM_HEAD_MORE,   /* taken (or ignored); the head goes on */
-    UPSTREAM_HEAD_END,    /* the blank line that ends a final (not 1xx) head */
-    UPSTREAM_HEAD_REFUSED /* a cap was reached: refuse the answer (the head is then
-                             incomplete and must not be used) */
+    UPSTREAM_HEAD_MORE,    /* taken (or ignored); the head goes on */
+    UPSTREAM_HEAD_END,     /* the blank line that ends a final (not 1xx) head */
+    UPSTREAM_HEAD_REFUSED, /* a cap was reached: refuse the answer (the head is then
+                              incomplete and must not be used) */
+    UPSTREAM_HEAD_DROPPED, /* a malformed field line was left out (h->problem says why);
+                              the head goes on */
+    UPSTREAM_HEAD_FOLDED   /* a folded continuation line (obs-fold): the answer cannot
+                              be passed on as it is and becomes a 502 bad_gateway */
 };
 
 /* One field of a head's `fields`, pointing into it. */
@@ -51,9 +57,16 @@ void upstream_head_free(struct upstream_head *h);
 /* Takes one line of len bytes, its CR LF included or not.  A status line
  * ("HTTP/...") starts the head again (a 1xx answer is followed by the real
  * one).  A field line is split at its first colon, the value's leading
- * blanks and the line's trailing CR and LF dropped, and kept unless it is
- * hop-by-hop or means something to the web server in front of us; a line
- * without a colon is ignored.  Returns what the line did. */
+ * blanks and the line's LF and one CR before it dropped, and kept unless it
+ * is hop-by-hop or means something to the web server in front of us.
+ * Malformed lines never pass on, since the web server would refuse the
+ * whole answer for them: a line without a colon, a name that is not an
+ * HTTP token (empty, blanks before the colon, control or separator
+ * characters) or a value with a control character other than a tab (a
+ * bare CR, NUL, ...) is dropped (UPSTREAM_HEAD_DROPPED); a folded line
+ * (one that starts with a blank) gives UPSTREAM_HEAD_FOLDED, since its
+ * field cannot be passed on whole and a cut value would change meaning.
+ * Returns what the line did. */
 enum upstream_head_rc upstream_head_line(struct upstream_head *h, const char *p, size_t len);
 
 /* Appends to out the kept fields the upstream's Connection header does not

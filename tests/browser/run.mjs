@@ -297,6 +297,19 @@ test('upstreams: create through the form, the API\'s validation message at the f
   await page.getByRole('button', {name: 'Save'}).click();
   await expectText(row(page, '#upstreams-list', 'mock'), /20\.0 s/, 'the new timeout in the list');
   assert((await api('GET', `/upstreams/${up.id}`)).timeout_ms === 20000, 'the API has the new timeout');
+  // max_concurrent: 0 refused at its field, a limit saved, then lifted by emptying the field.
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form input[name=max_concurrent]').fill('0');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(page.locator('#upstream-form .field[data-field=max_concurrent] .field-error'), /^max_concurrent: must be between 1 and 100000/, 'the max_concurrent error at its field');
+  await page.locator('#upstream-form input[name=max_concurrent]').fill('8');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).max_concurrent === 8, 'the API has max_concurrent 8');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  assert(await page.locator('#upstream-form input[name=max_concurrent]').inputValue() === '8', 'the form shows max_concurrent');
+  await page.locator('#upstream-form input[name=max_concurrent]').fill('');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).max_concurrent === null, 'an empty max_concurrent lifts the limit');
   // A second one, as a duplicate name: 409 shown at the name field.
   await page.locator('#upstream-new').click();
   await page.locator('#upstream-form input[name=name]').fill('mock');
@@ -411,6 +424,7 @@ test('client tokens: the new token is shown once, with a copy button', async (t)
   await go(page, '#/tokens');
   await page.locator('#token-new').click();
   await page.locator('#token-form input[name=name]').fill('browser-test');
+  await page.locator('#token-form input[name=max_concurrent]').fill('3');
   await page.getByRole('button', {name: 'Create token'}).click();
   const value = (await expectText(page.locator('#token-value'), /^agw_[0-9a-f]{48}$/, 'the token value')).trim();
   assert(await page.locator('#token-copy').isVisible(), 'the copy button is there');
@@ -422,6 +436,7 @@ test('client tokens: the new token is shown once, with a copy button', async (t)
   const list = await api('GET', '/tokens');
   const tok = list.items.find((x) => x.name === 'browser-test');
   assert(tok && !('token' in tok) && value.endsWith(tok.token_masked.slice(-4)), 'the API lists it masked');
+  assert(tok.max_concurrent === 3, 'the API has the max_concurrent entered');
   await expectText(row(page, '#tokens-list', 'browser-test'), /agw_…/, 'the list shows it masked');
   // Shown once: after a reload only the masked form is left.
   await page.reload();

@@ -1,8 +1,10 @@
 /* libFuzzer harness: an upstream's answer head, cut into lines at '\n' as
  * libcurl hands them over, goes through upstream_head_line; nothing may
  * crash, overrun or leak, the caps hold, and what is kept is well formed:
- * "Name: value\r\n" lines, none of them hop-by-hop, and the copy for the
- * client leaves out every name the Connection header lists.
+ * "Name: value\r\n" lines whose name is an HTTP token and whose value has
+ * no control character but a tab (no bare CR, no NUL), none of them
+ * hop-by-hop, and the copy for the client leaves out every name the
+ * Connection header lists.
  * fuzz-sources: fcgi-app/proxy/upstream_head.c */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +15,26 @@
 #include "proxy/upstream_head.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Whether a kept field's name and value are well formed. */
+static int well_formed(const struct upstream_field *f)
+{
+    size_t i;
+
+    if (f->name_len == 0)
+        return 0;
+    for (i = 0; i < f->name_len; i++) {
+        unsigned char c = (unsigned char)f->name[i];
+        if (c <= ' ' || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c) != NULL)
+            return 0;
+    }
+    for (i = 0; i < f->value_len; i++) {
+        unsigned char c = (unsigned char)f->value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
 
 /* Checks the kept fields and their copy for the client; aborts on a flaw. */
 static void check(const struct upstream_head *h)
@@ -28,6 +50,8 @@ static void check(const struct upstream_head *h)
             memcmp(f.line + f.line_len - 2, "\r\n", 2) != 0 ||
             f.value + f.value_len != f.line + f.line_len - 2)
             abort(); /* not a "Name: value\r\n" line */
+        if (!well_formed(&f))
+            abort(); /* a malformed field would pass on */
         if ((f.name_len == 10 && strncasecmp(f.name, "connection", 10) == 0) ||
             (f.name_len == 17 && strncasecmp(f.name, "transfer-encoding", 17) == 0) ||
             (f.name_len == 6 && strncasecmp(f.name, "status", 6) == 0))
@@ -52,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct upstream_head h;
 
     upstream_head_init(&h);
-    while (p < end && rc != UPSTREAM_HEAD_REFUSED) {
+    while (p < end && rc != UPSTREAM_HEAD_REFUSED && rc != UPSTREAM_HEAD_FOLDED) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
         rc = upstream_head_line(&h, p, len);
@@ -60,10 +84,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (rc == UPSTREAM_HEAD_END && (!h.done || h.status < 200))
             abort();
+        if ((rc == UPSTREAM_HEAD_DROPPED && (h.dropped == 0 || h.problem == NULL)) ||
+            (rc == UPSTREAM_HEAD_FOLDED && h.problem == NULL))
+            abort(); /* a refused line without its reason */
         p += len;
     }
-    /* A NUL in a line ends the walk early; the checks need whole lines. */
-    if (rc != UPSTREAM_HEAD_REFUSED && memchr(data, '\0', size) == NULL)
+    /* No kept field holds a NUL (it would end the walk early). */
+    if (rc != UPSTREAM_HEAD_REFUSED)
         check(&h);
     upstream_head_free(&h);
     return 0;

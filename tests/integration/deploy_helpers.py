@@ -82,6 +82,9 @@ def free_port_any():
         try:
             for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
                 with socket.socket(fam) as s:
+                    # As nginx binds: connections of earlier tests that
+                    # linger in TIME_WAIT on this port do not stop it.
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                     if fam == socket.AF_INET6:
                         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                     s.bind((addr, port))

@@ -17,7 +17,7 @@ import time
 
 class Reply:
     def __init__(self, status=200, body=b"", headers=None, chunks=None, delay=0.0,
-                 close=False, content_length=True):
+                 close=False, content_length=True, raw_head=None):
         self.status = status
         self.body = body.encode() if isinstance(body, str) else body
         self.headers = dict(headers or {})
@@ -25,6 +25,10 @@ class Reply:
         self.delay = delay        # seconds to wait before answering at all
         self.close = close        # drop the connection without answering
         self.content_length = content_length
+        # The status line and header lines exactly as given (bytes, each line
+        # with its own line end, malformed ones too); the blank line and the
+        # body (with a Content-Length) follow.
+        self.raw_head = raw_head
 
 
 def json_reply(obj, status=200, headers=None):
@@ -53,7 +57,19 @@ class Seen:
         return [k.lower() for k, _ in self.headers]
 
 
+# Heads that a web server in front would refuse, by name: the answers of
+# GET /bad-header/NAME in the default script.
+BAD_HEADS = {
+    "bare-cr": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Bad: a\rb\r\n",
+    "bad-name": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX Bad: 1\r\n",
+    "obs-fold": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Folded: a\r\n b\r\n",
+}
+
+
 def default_script(req):
+    name = req.path.split("?")[0].rsplit("/bad-header/", 1)
+    if len(name) == 2 and name[1] in BAD_HEADS:
+        return Reply(body=b'{"ok":true}', raw_head=BAD_HEADS[name[1]])
     return json_reply({"ok": True, "path": req.path, "method": req.method})
 
 
@@ -78,6 +94,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if reply.close:
             self.close_connection = True
             self.connection.shutdown(2)
+            return
+        if reply.raw_head is not None:
+            self.wfile.write(reply.raw_head + b"Content-Length: %d\r\n\r\n" % len(reply.body)
+                             + reply.body)
+            self.wfile.flush()
             return
         self.send_response(reply.status)
         for k, v in reply.headers.items():

@@ -5,6 +5,8 @@ private folder so that it cannot disturb a developer's var/."""
 
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -40,6 +42,69 @@ def _children_of(pid):
     return [line for line in out.splitlines()[1:] if line.split()[1] == str(pid)]
 
 
+def _conf_value(conf, key):
+    for line in conf.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == key:
+            return value.strip()
+    return None
+
+
+def _connect_as_nobody(path):
+    """Exit status of a child that drops to user nobody and connects to the
+    unix socket at path: 0 connected, 13 refused by permissions."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            code = 0
+        except PermissionError:
+            code = 13
+        finally:
+            os._exit(code)
+    return os.waitpid(pid, 0)[1] >> 8
+
+
+def _check_private_database(conf, var):
+    """The application's database user is its own, with a generated
+    password; the socket folder is the owner's alone; root takes no empty
+    password."""
+    assert _conf_value(conf, "db_user") not in (None, "", "root"), conf
+    assert len(_conf_value(conf, "db_password") or "") >= 32
+    run_dir = os.path.join(var, "run")
+    assert stat.S_IMODE(os.stat(run_dir).st_mode) == 0o700
+    if os.geteuid() == 0:
+        # Every folder above run/ may be passed through for this check.
+        above = [os.path.dirname(run_dir), os.path.dirname(os.path.dirname(run_dir))]
+        modes = [stat.S_IMODE(os.stat(d).st_mode) for d in above]
+        try:
+            for d in above:
+                os.chmod(d, 0o711)
+            assert _connect_as_nobody(os.path.join(run_dir, "db.sock")) == 13
+        finally:
+            for d, m in zip(above, modes):
+                os.chmod(d, m)
+    db = harness.st.MariaDB(None, os.path.join(run_dir, "db.sock"), None)
+    rows = db.sql("SELECT CONCAT_WS(' ', user, IFNULL(JSON_VALUE(priv, '$.plugin'), '-'), "
+                  "IFNULL(JSON_VALUE(priv, '$.authentication_string'), '')) "
+                  "FROM mysql.global_priv "
+                  "WHERE host = 'localhost' AND user IN ('root', '%s')"
+                  % _conf_value(conf, "db_user"))
+    assert {row.split(" ")[0] for row in rows.splitlines()} == {"root",
+                                                               _conf_value(conf, "db_user")}
+    for row in rows.splitlines():
+        user, plugin, *auth = row.split(" ")
+        if user == "root":
+            assert plugin == "unix_socket", row
+        else:
+            assert plugin == "mysql_native_password" and auth and auth[0], row
+
+
 def test_make_run_lifecycle(stack):
     var = os.path.join(stack.dir, "run-var")
     port = harness.st.free_port()
@@ -59,6 +124,7 @@ def test_make_run_lifecycle(stack):
         token = [line.split("=", 1)[1].strip() for line in conf.splitlines()
                  if line.startswith("admin_token")][0]
         assert len(token) >= 32
+        _check_private_database(conf, var)
         db = harness.st.MariaDB(None, os.path.join(var, "run", "db.sock"), None)
         db.sql("INSERT INTO job_state VALUES ('it-marker', 'kept', UTC_TIMESTAMP())", "apigw")
         children = _children_of(first.pid)

@@ -14,6 +14,7 @@ int main(int argc, char **argv)
     suite_buf();
     suite_config();
     suite_clock();
+    suite_dbpool();
     suite_err();
     suite_crypto();
     suite_valid();
@@ -31,7 +32,11 @@ int main(int argc, char **argv)
     suite_pool();
     suite_auth();
     suite_spool();
+    suite_logloss();
     suite_upstream_req();
+    suite_concurrency();
+    suite_reqcheck();
+    suite_breaker();
     suite_throttle();
     CU_basic_set_mode(argc > 1 && strcmp(argv[1], "-v") == 0 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
     CU_basic_run_tests();

@@ -9,6 +9,7 @@
 void suite_buf(void);
 void suite_config(void);
 void suite_clock(void);
+void suite_dbpool(void);
 void suite_err(void);
 void suite_crypto(void);
 void suite_valid(void);
@@ -26,7 +27,11 @@ void suite_route(void);
 void suite_pool(void);
 void suite_auth(void);
 void suite_spool(void);
+void suite_logloss(void);
 void suite_upstream_req(void);
+void suite_concurrency(void);
+void suite_reqcheck(void);
+void suite_breaker(void);
 void suite_throttle(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */

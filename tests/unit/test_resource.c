@@ -42,7 +42,8 @@ static void check(struct resource *rs, const struct expect *x)
 #define UPSTREAM_COLS                                                                              \
     "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
     " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
-    " probe_path, auto_disable_max_pct, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+    " probe_path, auto_disable_max_pct, max_concurrent, " SQL_TIME("created_at") ", " SQL_TIME(    \
+        "updated_at")
 
 static void test_upstreams(void)
 {
@@ -52,12 +53,12 @@ static void test_upstreams(void)
                   " auth_query_param = ?, strategy = ?, timeout_ms = ?, connect_timeout_ms = ?,"
                   " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?,"
                   " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
-                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",
+                  " max_concurrent = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert = "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
                   " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
                   " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
-                  " auto_disable_max_pct, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-                  " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+                  " auto_disable_max_pct, max_concurrent, created_at, updated_at) VALUES (?, ?, ?,"
+                  " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
     };
@@ -105,20 +106,20 @@ static void test_key_events(void)
     check(&admin_key_events, &x);
 }
 
-#define TOKEN_COLS                                                                                 \
-    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME(            \
-        "expires_at") ", enabled, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+#define TOKEN_COLS                                                                                                                           \
+    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME("expires_at") ", enabled, max_concurrent, " SQL_TIME( \
+        "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_tokens(void)
 {
     static const struct expect x = {
         .get = "SELECT " TOKEN_COLS " FROM client_tokens WHERE id = ?",
         .update = "UPDATE client_tokens SET name = ?, upstreams = ?, rpm_limit = ?,"
-                  " daily_quota = ?, expires_at = ?, enabled = ?, updated_at = UTC_TIMESTAMP()"
-                  " WHERE id = ?",
+                  " daily_quota = ?, expires_at = ?, enabled = ?, max_concurrent = ?,"
+                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert = "INSERT INTO client_tokens (name, upstreams, rpm_limit, daily_quota, expires_at,"
-                  " enabled, token_hash, token_masked, created_at, updated_at) VALUES (?, ?, ?, ?,"
-                  " ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+                  " enabled, max_concurrent, token_hash, token_masked, created_at, updated_at)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " TOKEN_COLS " FROM client_tokens ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM client_tokens",
         .insert_params = 2,

@@ -1,8 +1,11 @@
 /* core/spool.c: the spool's line format (shared with older binaries),
- * appending, replaying in batches and the byte count. */
+ * appending, replaying in batches, the byte and row counts, and a spool
+ * that refuses writes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -162,8 +165,73 @@ static void test_failed_replay_keeps_the_file(void)
     free(dir);
 }
 
+static void test_counts_rows_reading_only_what_is_new(void)
+{
+    char *dir = make_dir(), from[512], to[512];
+    struct spool_tally t = {.n = 0};
+    struct reqlog_entry e = {.request_id = "r-9", .method = "GET"};
+
+    CU_ASSERT_EQUAL(spool_count_rows(dir, &t), 0);
+    write_file(dir, "reqlog.spool", OLD_LINE OLD_LINE);
+    CU_ASSERT_EQUAL(spool_count_rows(dir, &t), 2);
+    CU_ASSERT_EQUAL_FATAL(t.n, 1);
+    CU_ASSERT_EQUAL(t.f[0].bytes, 2 * (long long)strlen(OLD_LINE));
+    CU_ASSERT_EQUAL(spool_append(dir, &e, 1, false), 0);
+    CU_ASSERT_EQUAL(spool_count_rows(dir, &t), 3);
+    /* A replay renames the file: the same file, nothing to read again. */
+    snprintf(from, sizeof(from), "%s/reqlog.spool", dir);
+    snprintf(to, sizeof(to), "%s/reqlog.replay.1.2", dir);
+    CU_ASSERT_EQUAL(rename(from, to), 0);
+    CU_ASSERT_EQUAL(spool_append(dir, &e, 1, false), 0);
+    CU_ASSERT_EQUAL(spool_count_rows(dir, &t), 4);
+    CU_ASSERT_EQUAL(t.n, 2);
+    unlink(to);
+    CU_ASSERT_EQUAL(spool_count_rows(dir, &t), 1);
+    CU_ASSERT_EQUAL(t.n, 1);
+    unlink(from);
+    CU_ASSERT_EQUAL(spool_count_rows(dir, &t), 0);
+    rmdir(dir);
+    free(dir);
+}
+
+static void test_a_spool_that_refuses_writes(void)
+{
+    char *dir = make_dir(), path[512];
+    struct reqlog_entry e = {.request_id = "r-1", .method = "GET"};
+    struct spool_tally t = {.n = 0};
+    struct seen s = {.n = 0};
+    struct stat st;
+
+    /* A full disk, as /dev/full plays it. */
+    snprintf(path, sizeof(path), "%s/reqlog.spool", dir);
+    CU_ASSERT_EQUAL_FATAL(symlink("/dev/full", path), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(spool_append(dir, &e, 1, true), -1);
+    CU_ASSERT_EQUAL(errno, ENOSPC);
+    CU_ASSERT_EQUAL(spool_append(dir, &e, 1, false), -1);
+    /* A device holds no rows: nothing to replay (reading it would never
+     * end), count or wait for. */
+    CU_ASSERT_FALSE(spool_pending(dir));
+    CU_ASSERT_EQUAL(spool_bytes(dir), 0);
+    CU_ASSERT_EQUAL(spool_count_rows(dir, &t), 0);
+    CU_ASSERT_EQUAL(spool_replay(dir, 10, take_batch, &s), 0);
+    CU_ASSERT_EQUAL(s.batches, 0);
+    CU_ASSERT_EQUAL(lstat(path, &st), 0);
+    CU_ASSERT_TRUE(S_ISLNK(st.st_mode));
+    unlink(path);
+    /* A folder that does not exist. */
+    snprintf(path, sizeof(path), "%s/missing", dir);
+    errno = 0;
+    CU_ASSERT_EQUAL(spool_append(path, &e, 1, false), -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    rmdir(dir);
+    free(dir);
+}
+
 void suite_spool(void)
 {
     ADD_SUITE("spool", TEST(test_writes_the_old_format), TEST(test_replays_old_lines_in_batches),
-              TEST(test_failed_replay_keeps_the_file));
+              TEST(test_failed_replay_keeps_the_file),
+              TEST(test_counts_rows_reading_only_what_is_new),
+              TEST(test_a_spool_that_refuses_writes));
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nelem.h"
 #include "core/pool.h"
 #include "http.h"
 #include "proxy/path.h"
@@ -231,21 +232,77 @@ static void test_head_odd_lines(void)
     struct upstream_head h;
 
     upstream_head_init(&h);
-    /* No colon: ignored.  A folded continuation (obs-fold) has none either
-     * and is ignored too; the field before it keeps its first line. */
+    /* A line without a colon is dropped and counted; a line of CRs alone
+     * ends the head, as libcurl takes it. */
     CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 200 OK\r\n"
                              "no colon here\r\n"
-                             "X-Folded: first\r\n"
-                             " second part\r\n"
-                             "\tthird part\r\n"
+                             "X-Kept: first\r\n"
                              "\r\r\n"),
                     UPSTREAM_HEAD_END);
-    CU_ASSERT_STRING_EQUAL(buf_str(&h.fields), "X-Folded: first\r\n");
+    CU_ASSERT_STRING_EQUAL(buf_str(&h.fields), "X-Kept: first\r\n");
+    CU_ASSERT_EQUAL(h.dropped, 1);
+    CU_ASSERT_STRING_EQUAL(h.problem, "a header line without a colon");
     upstream_head_free(&h);
-    /* A bare CR inside a value stays: only the line's end is trimmed. */
+}
+
+/* Lines the web server in front would refuse the whole answer for. */
+static void test_head_malformed_fields(void)
+{
+#define BAD(line, why)                                                                             \
+    {                                                                                              \
+        line, sizeof(line) - 1, why                                                                \
+    }
+    static const struct {
+        const char *line;
+        size_t len; /* a NUL may be inside */
+        const char *problem;
+    } bad[] = {
+        BAD("X-Cr: a\rb\r\n", "a bare CR in a header value"),
+        BAD("X-Cr-End: a\r\r\n", "a bare CR in a header value"),
+        BAD("X-Nul: a\0b\r\n", "a control character in a header value"),
+        BAD("X-Del: a\x7f\r\n", "a control character in a header value"),
+        BAD("X-Space : a\r\n", "an invalid character in a header name"),
+        BAD("X(Paren): a\r\n", "an invalid character in a header name"),
+        BAD("\rX-Lead: a\r\n", "an invalid character in a header name"),
+        BAD(": no name\r\n", "an empty header name"),
+    };
+#undef BAD
+    struct upstream_head h;
+    size_t i;
+
+    for (i = 0; i < NELEM(bad); i++) {
+        upstream_head_init(&h);
+        CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 200 OK\r\nX-Before: 1\r\n"), UPSTREAM_HEAD_MORE);
+        CU_ASSERT_EQUAL(upstream_head_line(&h, bad[i].line, bad[i].len), UPSTREAM_HEAD_DROPPED);
+        CU_ASSERT_EQUAL(feed(&h, "X-After: 2\r\n\r\n"), UPSTREAM_HEAD_END);
+        CU_ASSERT_STRING_EQUAL(buf_str(&h.fields), "X-Before: 1\r\nX-After: 2\r\n");
+        CU_ASSERT_EQUAL(h.dropped, 1);
+        CU_ASSERT_STRING_EQUAL(h.problem, bad[i].problem);
+        upstream_head_free(&h);
+    }
+    /* A tab inside a value and bytes above 0x7f are fine. */
     upstream_head_init(&h);
-    CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 200 OK\r\nX-Cr: a\rb\r\n\r\n"), UPSTREAM_HEAD_END);
-    CU_ASSERT_STRING_EQUAL(buf_str(&h.fields), "X-Cr: a\rb\r\n");
+    CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 200 OK\r\nX-Tab: a\tb\r\nX-Utf8: \xc3\xa9\r\n"
+                             "X-Tok!#$%&'*+-.^_`|~09: 1\r\n\r\n"),
+                    UPSTREAM_HEAD_END);
+    CU_ASSERT_EQUAL(h.dropped, 0);
+    CU_ASSERT_STRING_EQUAL(buf_str(&h.fields),
+                           "X-Tab: a\tb\r\nX-Utf8: \xc3\xa9\r\nX-Tok!#$%&'*+-.^_`|~09: 1\r\n");
+    upstream_head_free(&h);
+    /* A folded line (obs-fold) refuses the answer; a 1xx head resets the count. */
+    upstream_head_init(&h);
+    CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 200 OK\r\nX-Folded: first\r\n second part\r\n"),
+                    UPSTREAM_HEAD_FOLDED);
+    CU_ASSERT_STRING_EQUAL(h.problem, "a folded header line (obs-fold)");
+    upstream_head_free(&h);
+    upstream_head_init(&h);
+    CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 200 OK\r\n\tX-Tab-Folded: x\r\n"), UPSTREAM_HEAD_FOLDED);
+    upstream_head_free(&h);
+    upstream_head_init(&h);
+    CU_ASSERT_EQUAL(feed(&h, "HTTP/1.1 100 Continue\r\nbad\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"),
+                    UPSTREAM_HEAD_END);
+    CU_ASSERT_EQUAL(h.dropped, 0);
+    CU_ASSERT_PTR_NULL(h.problem);
     upstream_head_free(&h);
 }
 
@@ -356,6 +413,6 @@ void suite_upstream_req(void)
     ADD_SUITE("upstream_req", TEST(test_dropped_request_headers),
               TEST(test_empty_defaults_and_the_key_in_the_query), TEST(test_auth_template),
               TEST(test_header_names), TEST(test_head_fields), TEST(test_head_odd_lines),
-              TEST(test_head_interim_answers), TEST(test_head_dropped_and_flags),
-              TEST(test_head_caps), TEST(test_connection_lists));
+              TEST(test_head_malformed_fields), TEST(test_head_interim_answers),
+              TEST(test_head_dropped_and_flags), TEST(test_head_caps), TEST(test_connection_lists));
 }

@@ -48,6 +48,7 @@ export async function render(view, ctx) {
       {title: 'Upstreams', cell: (t) => (t.upstreams.length ? t.upstreams.map(upName).join(', ') : 'all')},
       {title: 'Per minute', class: 'num', cell: (t) => (t.rpm_limit ? fmtNum(t.rpm_limit) : '—')},
       {title: 'Daily quota', class: 'num', cell: (t) => (t.daily_quota ? `${fmtNum(t.used_today)} / ${fmtNum(t.daily_quota)}` : '—')},
+      {title: 'Concurrent', class: 'num', cell: (t) => (t.max_concurrent ? fmtNum(t.max_concurrent) : '—')},
       {title: 'Expires', class: 'small nowrap', cell: (t) => (t.expires_at ? fmtTime(t.expires_at) : 'never')},
       {title: 'Enabled', cell: (t) => boolBadge(t.enabled)},
       {title: 'Last used', class: 'small nowrap', cell: (t) => fmtTime(t.last_used_at)},
@@ -101,7 +102,9 @@ export async function render(view, ctx) {
         h('div', {class: 'field-error', hidden: true})),
       h('div', {class: 'field-row'},
         field('Requests per minute', input('rpm_limit', {type: 'number', placeholder: '0 = none'})),
-        field('Daily quota', input('daily_quota', {type: 'number', placeholder: '0 = none'}))),
+        field('Daily quota', input('daily_quota', {type: 'number', placeholder: '0 = none'})),
+        field('Max concurrent', input('max_concurrent', {type: 'number', placeholder: 'empty = none'}),
+          'Requests in flight at once, in each gateway process.')),
       field('Expires', input('expires_at', {type: 'datetime-local'}), 'Empty: never. Your local time.'),
       formError());
     const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-form'}, 'Create token');
@@ -113,7 +116,7 @@ export async function render(view, ctx) {
       clearErrors(form);
       const body = {name: form.elements.namedItem('name').value};
       body.upstreams = [...form.querySelectorAll('input[name=up]:checked')].map((c) => Number(c.value));
-      for (const k of ['rpm_limit', 'daily_quota']) {
+      for (const k of ['rpm_limit', 'daily_quota', 'max_concurrent']) {
         const v = form.elements.namedItem(k).value.trim();
         if (v !== '') body[k] = /^-?\d+$/.test(v) ? Number(v) : v;
       }

@@ -13,12 +13,13 @@ const FIELDS = [
   ['timeout_ms', 'int'], ['connect_timeout_ms', 'int'], ['max_retries', 'int'],
   ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
+  ['max_concurrent', 'int_nullable'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
-  auto_disable_max_pct: 50,
+  auto_disable_max_pct: 50, max_concurrent: null,
 };
 
 export async function render(view, ctx) {
@@ -41,6 +42,7 @@ export async function render(view, ctx) {
       {title: 'Key injection', class: 'mono small', cell: (u) => (u.auth_query_param ? `?${u.auth_query_param}=…` : `${u.auth_header}: ${u.auth_template}`)},
       {title: 'Timeout', class: 'num nowrap', cell: (u) => fmtMs(u.timeout_ms)},
       {title: 'Retries', class: 'num', cell: (u) => String(u.max_retries)},
+      {title: 'Concurrent', class: 'num', cell: (u) => (u.max_concurrent ? String(u.max_concurrent) : '—')},
       {title: 'Enabled', cell: (u) => boolBadge(u.enabled)},
       {title: 'Public', cell: (u) => (u.public ? h('span', {class: 'badge badge-warn'}, 'public') : h('span', {class: 'muted'}, 'token'))},
       {title: 'Keys', class: 'num', cell: (u) => h('a', {href: `#/keys?upstream_id=${u.id}`}, String(counts.get(u.id)))},
@@ -82,6 +84,7 @@ export async function render(view, ctx) {
       field('Probe method', select('probe_method', [['', 'none'], ['GET', 'GET'], ['HEAD', 'HEAD'], ['POST', 'POST'], ['PUT', 'PUT'], ['PATCH', 'PATCH'], ['DELETE', 'DELETE'], ['OPTIONS', 'OPTIONS']], null, {disabled: readOnly})),
       field('Probe path', f('probe_path', {placeholder: '/models'}), 'A cheap request that tells whether a key works.'),
       field('Auto-disable max %', num('auto_disable_max_pct'), 'Rules never take more than this share of keys out within one window.'),
+      field('Max concurrent', f('max_concurrent', {type: 'number', inputmode: 'numeric', placeholder: 'none'}), 'Requests in flight at once, in each gateway process; empty = no limit.'),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
