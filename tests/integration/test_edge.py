@@ -166,9 +166,13 @@ def test_login_is_rate_limited_per_address(stack):
     # 5 a second with bursts of 10: 30 at once cannot all pass.
     assert len(limited) >= 10, [r.status for r in got]
     for r in limited:
+        # nginx's limit answers Retry-After 1; the application's own login
+        # throttle may ask for longer.
         assert r.error_code() == "rate_limited", r
-        assert r.header("Retry-After") == "1" and r.header("X-Gateway-Request-Id"), r.headers
-    assert all(r.status in (401, 429) for r in got), [r.status for r in got]
+        assert int(r.header("Retry-After")) >= 1 and r.header("X-Gateway-Request-Id"), r.headers
+    # What nginx lets through meets the application: 401, its throttle's 429,
+    # or 503 overloaded when every password hashing slot is busy.
+    assert all(r.status in (401, 429, 503) for r in got), [r.status for r in got]
     # Another address logs in as usual.
     r = stack.main.client.post("/api/admin/login", json=body, timeout=10)
     assert r.status == 401, r
