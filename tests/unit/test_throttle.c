@@ -92,7 +92,7 @@ static void test_other_address_is_not_locked_out(void)
 static void test_address_limit_across_usernames(void)
 {
     struct throttle *t = throttle_new(64, 5);
-    char name[16];
+    char name[32];
     int i;
 
     for (i = 0; i < 5; i++) {
@@ -150,7 +150,7 @@ static void test_table_is_bounded_and_evicts_oldest(void)
 {
     struct throttle *t = throttle_new(16, 8);
     struct throttle_stats st;
-    char name[16];
+    char name[32];
     int i;
 
     /* The victim pair is locked; then a spray from other addresses. */
