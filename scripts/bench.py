@@ -13,6 +13,8 @@ machine.
 The fast mock is nginx `return 200` with a ~230-byte JSON body.  Each target
 is driven by wrk at 32 connections; then RSS over 200,000 requests and 64
 concurrent SSE streams.  Figures go to stdout and build/bench/results.json.
+Last, the concurrency section (scripts/bench_streams.py): 2,000 streams held
+open while wrk drives the short requests again.
 """
 
 import http.client
@@ -31,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 import apigw_stack as st  # noqa: E402
+import bench_streams  # noqa: E402
 from mock_upstream import MockUpstream, Reply  # noqa: E402
 
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -220,6 +223,7 @@ def main():
             "db_socket": db.socket, "db_name": "apigw_bench", "admin_token": ADMIN,
             "encryption_key": st.new_secret_hex(32), "workers": WORKERS,
             "spool_dir": os.path.join(tmp, "spool"), "log_level": "warn",
+            **bench_streams.APP_CONF,
             # Other settings to compare, e.g. BENCH_APP_CONF="log_flush_ms=50 log_batch_rows=200".
             **dict(kv.split("=", 1) for kv in os.environ.get("BENCH_APP_CONF", "").split())})
         st.migrate(conf_path)
@@ -347,6 +351,8 @@ def main():
               % (s["complete"], s["streams"], s["events"], s["delay_p50_ms"] or -1,
                  s["delay_p99_ms"] or -1, s["delay_max_ms"] or -1))
         mock.stop()
+        results["concurrency"] = bench_streams.run(
+            gw_port, token, pid, admin, ADMIN, wrk, ("/proxy/bench/chat", auth), st.free_port)
         with open(os.path.join(OUT, "results.json"), "w") as f:
             json.dump(results, f, indent=2)
         print("results: build/bench/results.json")
