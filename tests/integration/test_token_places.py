@@ -4,6 +4,8 @@ blanks, tabs or a trailing comma, and a tab after "Bearer".  The mock
 upstream must never see the token; a request with more copies of a
 credential than the gateway checks is refused."""
 
+import os
+
 from proxy_helpers import assert_json_error, setup
 
 
@@ -101,3 +103,17 @@ def test_more_copies_than_checked_are_refused(stack):
     assert "X-Api-Key" in r.json()["error"]["message"], r.json()
     assert t not in r.text
     assert stack.mock.requests == []
+
+
+def test_nginx_error_log_does_not_carry_a_query_token(stack):
+    """nginx writes the request line into its error-log lines; the shipped
+    configuration keeps lines of requests that may carry ?key= out."""
+    s = _setup(stack)
+    log = os.path.join(stack.main.nginx.prefix, "error.log")
+    # A body over client_max_body_size is an error-level line of nginx's own.
+    r = stack.main.client.post(s.path("v1/x?key=" + s.token), body=b"",
+                               declared_length=1 << 30)
+    assert r.status == 413, r
+    with open(log, "rb") as f:
+        text = f.read()
+    assert s.token.encode() not in text, "the client token is in nginx's error log"
