@@ -128,7 +128,8 @@ static enum err authenticate(struct proxy *px)
     t = credential_find_token(px, &presented);
     if (t == NULL && presented && refresh_after_miss(px))
         t = credential_find_token(px, &presented);
-    credential_mark_copies(px);
+    if (credential_mark_copies(px) != ERR_OK)
+        return ERR_INVALID_REQUEST;
     if (px->up != NULL && px->up->is_public)
         return ERR_OK;
     if (t == NULL || !t->enabled || (t->expires_at != 0 && time(NULL) >= t->expires_at)) {
