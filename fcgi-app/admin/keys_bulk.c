@@ -276,8 +276,12 @@ void h_keys_import(struct req *r, const struct route_args *a)
     int rc;
 
     (void)a;
-    if (o == NULL || im == NULL || !import_request_ok(r, o))
+    if (o == NULL || !import_request_ok(r, o))
         goto out;
+    if (im == NULL) {
+        reply_error(r, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
     im->min_len = (size_t)r->cfg->key_min_length;
     import_collect(o, im);
     if (im->too_many) {

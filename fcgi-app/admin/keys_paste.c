@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/resource.h"
 #include "core/store.h"
 
 static const char *const reason_texts[PASTE__MAX] = {
@@ -129,11 +128,10 @@ static void add_pasted(void *arg, const char *v, size_t n, long line)
 
 void import_collect(struct json_object *o, struct import *im)
 {
-    struct json_object *list;
-    const char *text = rs_jstr(o, "text");
+    struct json_object *list, *text;
     size_t i;
 
-    if (json_object_object_get_ex(o, "keys", &list)) {
+    if (json_object_object_get_ex(o, "keys", &list) && json_object_is_type(list, json_type_array)) {
         for (i = 0; i < json_object_array_length(list); i++) {
             struct json_object *e = json_object_array_get_idx(list, i);
             if (!json_object_is_type(e, json_type_string)) {
@@ -144,8 +142,9 @@ void import_collect(struct json_object *o, struct import *im)
                        (long)i + 1);
         }
     }
-    if (text != NULL)
-        paste_split(text, strlen(text), add_pasted, im);
+    if (json_object_object_get_ex(o, "text", &text) && json_object_is_type(text, json_type_string))
+        paste_split(json_object_get_string(text), (size_t)json_object_get_string_len(text),
+                    add_pasted, im);
 }
 
 struct json_object *import_rejected(const struct import *im)
