@@ -90,7 +90,8 @@ def echo_key_reply(req, what):
     header: a 200 with the key in X-Echo-Key and, base64, in X-Echo-B64;
     redirect: a 302 whose Location keeps the request's query; error: a 401
     whose JSON body names the key; error-json: the same with the key
-    written with '/' escaped; error-forms: a 400 with the key in every
+    written with '/' escaped; error-big: a 401 that names the key in its
+    first line, then 100,000 bytes (more than rule_body_limit); error-forms: a 400 with the key in every
     form (as is, JSON-escaped, percent-encoded, base64)."""
     key = received_key(req)
     query = req.path.partition("?")[2]
@@ -104,6 +105,8 @@ def echo_key_reply(req, what):
     if what == "error-json":
         body = '{"error":{"message":"Incorrect API key provided: %s"}}' % json_escaped_slash(key)
         return Reply(401, body, {"Content-Type": "application/json"})
+    if what == "error-big":
+        return Reply(401, "bad key %s\n%s\nend" % (key, "x" * 100000), {"Content-Type": "text/plain"})
     if what == "error-forms":
         forms = [key, json_escaped_slash(key), urllib.parse.quote(key, safe=""),
                  re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(key, safe="")), base64.b64encode(key.encode()).decode()]

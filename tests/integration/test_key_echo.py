@@ -111,3 +111,37 @@ def test_json_escaped_key_in_a_banning_answer_stays_out_of_events(stack):
     _assert_clean(raw, value, "GET /api/admin/keys/{id}/events")
     _assert_clean(json.dumps(ev), value, "the events")
     _assert_clean(r.text, value, "the client's answer")
+
+
+def test_saved_answer_of_retried_attempts_is_masked(stack):
+    # Every key answers 401 with its echo and a rule retries it: once the
+    # keys run out, the client gets the last answer that was retried away.
+    values = [_key("saved-a"), _key("saved-b")]
+    s = setup(stack, nkeys=2, key_fields=[{"value": v} for v in values], max_retries=3,
+              retry_backoff_ms=10)
+    create_rule(stack, name=uniq("retry-echo"), upstream_id=s.up["id"],
+                condition=status_is(401), actions=[{"type": "retry"}], stop=True)
+    settle()
+    r = stack.main.client.get(s.path("v1/echo-key/error-json"), token=s.token)
+    assert r.status == 401, r
+    assert r.header("X-Gateway-Attempts") == "2", r.headers
+    seen = [q for q in stack.mock.requests if "/echo-key/" in q.path]
+    assert len(seen) == 2, [q.path for q in seen]
+    msg = r.json()["error"]["message"]
+    assert msg.startswith("Incorrect API key provided: ") and "\u2026" in msg, msg
+    assert int(r.header("Content-Length") or len(r.body)) == len(r.body), r.headers
+    for v in values:
+        _assert_clean(r.text, v, "the saved answer")
+        _assert_clean(json.dumps(r.headers), v, "the saved answer's headers")
+
+
+def test_error_body_larger_than_the_limit_is_masked_where_held(stack):
+    # The first rule_body_limit bytes are held (and masked); the rest
+    # streams on as it comes, so the masked answer has no Content-Length.
+    s, k = _one(stack, "big")
+    r = stack.main.client.get(s.path("v1/echo-key/error-big"), token=s.token)
+    assert r.status == 401, r
+    first, _, rest = r.body.partition(b"\n")
+    assert first.decode() == "bad key " + k["key_masked"], first
+    assert rest == b"x" * 100000 + b"\nend", len(rest)
+    _assert_clean(r.text, k["value"], "the error body")
