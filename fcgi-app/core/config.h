@@ -61,6 +61,9 @@ struct config {
     long long login_throttle_entries;
     long long login_hash_concurrency;
     long long login_hash_wait_ms;
+    /* Where alert webhooks may go: comma-separated hosts or URL prefixes;
+     * "": anywhere (core/alert.h, alert_url_allowed). */
+    char *webhook_allow;
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),
