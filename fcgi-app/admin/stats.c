@@ -47,8 +47,11 @@ static bool read_range(struct req *r, struct range *rg)
         !rs_query_id(r, "upstream_id", &rg->upstream_id) ||
         !rs_query_text(r, "bucket_s", v, sizeof(v), &present))
         return false;
-    /* By default up to now, and the day before `to`. */
-    rg->to = has_to ? (time_t)(to_ms / 1000) : time(NULL);
+    /* By default up to now, and the day before `to`.  `to` is exclusive and
+     * rows carry milliseconds: the default ends after the current second,
+     * or a request logged in the first second of a minute would fall
+     * outside a range that ends at that minute. */
+    rg->to = has_to ? (time_t)(to_ms / 1000) : time(NULL) + 1;
     rg->from = has_from ? (time_t)(from_ms / 1000) : rg->to - 86400;
     rg->from -= rg->from % 60;
     rg->to += (60 - rg->to % 60) % 60;
