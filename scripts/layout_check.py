@@ -134,7 +134,10 @@ def call_faults(objdir):
         for f in files:
             if f.endswith(".o"):
                 path = os.path.join(d, f)
-                objs[os.path.relpath(path, base)[:-2]] = symbols(path)
+                name = os.path.relpath(path, base)[:-2]
+                # An object left by a source that is gone is not the tree.
+                if os.path.exists(os.path.join(ROOT, "fcgi-app", name + ".c")):
+                    objs[name] = symbols(path)
     if not objs:
         return ["no object files under %s: build first" % base]
     owner = {s: name for name, (defined, _) in objs.items() for s in defined}

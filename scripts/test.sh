@@ -35,7 +35,17 @@ if [ -n "${APIGW_SANITIZED:-}" ]; then
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 fi
 
+# The tree's shape on the objects just built: no two files call each other.
+layout_suite() {
+    if python3 scripts/layout_check.py --objects "$BUILD/obj"; then
+        echo "RESULT layout passed=1 failed=0"
+    else
+        echo "RESULT layout passed=0 failed=1"
+    fi
+}
+
 run_suite unit "$BUILD/bin/unit-tests"
+run_suite layout layout_suite
 run_suite integration "$PYTHON" tests/integration/run.py
 if [ -f tests/browser/run.mjs ]; then
     run_suite browser sh tests/browser/run.sh
