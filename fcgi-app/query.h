@@ -12,7 +12,8 @@
 enum query_rc { QUERY_ABSENT, QUERY_PRESENT, QUERY_MALFORMED };
 
 /* Finds the nth occurrence (0 is the first) of parameter name in query
- * (the raw text after '?', "" when none; "a" and "a=" both give an empty
+ * (the raw text after '?', "" when none; names are compared decoded, so
+ * "%6bey" is "key"; "a" and "a=" both give an empty
  * value) and writes its decoded value (%XX and +) into out, which must
  * have room for at least one byte and is always NUL-terminated.  Values
  * longer than outlen are cut.  Returns QUERY_PRESENT, QUERY_ABSENT, or

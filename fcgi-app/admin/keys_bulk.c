@@ -10,11 +10,12 @@
 #include "core/clock.h"
 #include "core/store.h"
 #include "admin/handlers.h"
+#include "admin/keys_paste.h"
+#include "core/buf.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
 
-#define IMPORT_MAX  50000
 #define BATCH_MAX   100000
 #define IMPORT_COLS 7
 
@@ -27,100 +28,50 @@ static const struct vfield import_fields[] = {
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000},
 };
 
-/* One candidate key of an import: where its text is and what it became. */
-struct candidate {
-    const char *p;
-    size_t n;
+/* An open-addressing set of the sealed keys' hashes. */
+struct hash_set {
+    struct key_sealed **slot;
+    size_t cap;
 };
 
-struct import {
-    struct candidate *c;
-    size_t n, cap;
-    long long invalid;
-    bool too_many;
-};
-
-static void add_candidate(struct import *im, const char *p, size_t n)
+static int hash_set_init(struct hash_set *set, size_t n)
 {
-    while (n > 0 && isspace((unsigned char)*p)) {
-        p++;
-        n--;
-    }
-    while (n > 0 && isspace((unsigned char)p[n - 1]))
-        n--;
-    if (n == 0)
-        return; /* blank lines are skipped, not counted */
-    if (key_value_check(p, n) != NULL) {
-        im->invalid++;
-        return;
-    }
-    if (im->n == IMPORT_MAX) {
-        im->too_many = true;
-        return;
-    }
-    if (im->n == im->cap) {
-        size_t cap = im->cap ? im->cap * 2 : 256;
-        struct candidate *c = realloc(im->c, cap * sizeof(*c));
-        if (c == NULL) {
-            im->too_many = true;
-            return;
-        }
-        im->c = c;
-        im->cap = cap;
-    }
-    im->c[im->n].p = p;
-    im->c[im->n].n = n;
-    im->n++;
+    set->cap = 16;
+    while (set->cap < 2 * n)
+        set->cap *= 2;
+    set->slot = calloc(set->cap, sizeof(*set->slot));
+    return set->slot == NULL ? -1 : 0;
 }
 
-static void collect(struct json_object *o, struct import *im)
+/* The slot that holds hash, or the empty slot where it would go. */
+static struct key_sealed **hash_set_find(const struct hash_set *set, const unsigned char *hash)
 {
-    struct json_object *list;
-    const char *text = rs_jstr(o, "text");
-    size_t i;
+    size_t h;
 
-    if (json_object_object_get_ex(o, "keys", &list)) {
-        for (i = 0; i < json_object_array_length(list); i++) {
-            struct json_object *e = json_object_array_get_idx(list, i);
-            if (!json_object_is_type(e, json_type_string)) {
-                im->invalid++;
-                continue;
-            }
-            add_candidate(im, json_object_get_string(e), (size_t)json_object_get_string_len(e));
-        }
-    }
-    while (text != NULL && *text != '\0') {
-        const char *nl = strchr(text, '\n');
-        size_t n = nl ? (size_t)(nl - text) : strlen(text);
-        add_candidate(im, text, n);
-        text += n + (nl ? 1 : 0);
-    }
+    memcpy(&h, hash, sizeof(h));
+    h &= set->cap - 1;
+    while (set->slot[h] != NULL && memcmp(set->slot[h]->hash, hash, SHA256_LEN) != 0)
+        h = (h + 1) & (set->cap - 1);
+    return &set->slot[h];
 }
 
-/* Marks repeats within the upload: an open-addressing set of hashes. */
-static size_t drop_repeats(struct key_sealed *ks, size_t n, bool *keep)
+/* Marks repeats within the upload (keep[i] false, reason duplicate) and
+ * fills the set with the first of each.  Returns the number of repeats. */
+static size_t drop_repeats(struct hash_set *set, struct key_sealed *ks, size_t n, bool *keep,
+                           struct candidate *c)
 {
-    size_t cap = 16, i, repeats = 0;
-    struct key_sealed **set;
+    size_t i, repeats = 0;
 
-    while (cap < 2 * n)
-        cap *= 2;
-    set = calloc(cap, sizeof(*set));
-    if (set == NULL)
-        return 0;
     for (i = 0; i < n; i++) {
-        size_t h;
-        memcpy(&h, ks[i].hash, sizeof(h));
-        h &= cap - 1;
-        while (set[h] != NULL && memcmp(set[h]->hash, ks[i].hash, SHA256_LEN) != 0)
-            h = (h + 1) & (cap - 1);
-        keep[i] = set[h] == NULL;
-        if (keep[i])
-            set[h] = &ks[i];
-        else
+        struct key_sealed **s = hash_set_find(set, ks[i].hash);
+        keep[i] = *s == NULL;
+        if (keep[i]) {
+            *s = &ks[i];
+        } else {
+            c[i].reason = PASTE_DUPLICATE;
             repeats++;
+        }
     }
-    free(set);
     return repeats;
 }
 
@@ -133,13 +84,16 @@ struct import_tx {
     long long upstream_id;
     const struct db_param *params;
     size_t rows;
+    const char *hashes; /* the kept keys' hashes, a JSON array of hex strings */
+    struct db_res in_pool;
     unsigned long long created;
 };
 
 /* Inserts the kept keys; duplicates already in the pool are ignored by the
- * unique (upstream_id, key_hash) index and counted by the caller.  The
- * upstream's row is locked first, so that imports into one pool take
- * turns instead of deadlocking on each other's index entries. */
+ * unique (upstream_id, key_hash) index, and found first (in_pool) so that
+ * the caller can name their lines.  The upstream's row is locked first, so
+ * that imports into one pool take turns instead of deadlocking on each
+ * other's index entries. */
 static int import_body(struct db *db, void *arg)
 {
     struct import_tx *t = arg;
@@ -150,6 +104,12 @@ static int import_body(struct db *db, void *arg)
                   DB_ARGS(DB_INT(t->upstream_id)), &res);
     db_res_free(&res);
     t->created = 0;
+    db_res_free(&t->in_pool);
+    if (rc == DB_OK && t->rows > 0)
+        rc = db_query(db,
+                      "SELECT HEX(k.key_hash) FROM JSON_TABLE(?, '$[*]' COLUMNS (h CHAR(64) PATH"
+                      " '$')) j JOIN api_keys k ON k.upstream_id = ? AND k.key_hash = UNHEX(j.h)",
+                      DB_ARGS(DB_STR(t->hashes), DB_INT(t->upstream_id)), &t->in_pool);
     if (rc == DB_OK)
         rc =
             db_insert_rows(db, &import_sql, t->params, IMPORT_COLS, (unsigned)t->rows, &t->created);
@@ -158,16 +118,46 @@ static int import_body(struct db *db, void *arg)
     return rc;
 }
 
+/* The kept keys' hashes as a JSON array of hex strings, or NULL. */
+static char *hash_list(const struct key_sealed *ks, const bool *keep, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct buf b;
+    char h[SHA256_LEN * 2 + 4];
+    size_t i, j, k = 0;
+
+    buf_init(&b, (size_t)IMPORT_MAX * sizeof(h) + 16);
+    buf_puts(&b, "[");
+    for (i = 0; i < n; i++) {
+        if (!keep[i])
+            continue;
+        h[0] = k++ ? ',' : ' ';
+        h[1] = '"';
+        for (j = 0; j < SHA256_LEN; j++) {
+            h[2 + 2 * j] = hex[ks[i].hash[j] >> 4];
+            h[3 + 2 * j] = hex[ks[i].hash[j] & 15];
+        }
+        h[2 + 2 * SHA256_LEN] = '"';
+        if (buf_append(&b, h, 3 + 2 * SHA256_LEN) != 0)
+            break;
+    }
+    if (buf_puts(&b, "]") != 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
+}
 static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *ks, bool *keep,
-                       size_t n, unsigned long long *created, size_t *rows)
+                       size_t n, unsigned long long *created, size_t *rows, struct db_res *in_pool)
 {
     struct db_param *p = calloc(n * IMPORT_COLS + 1, sizeof(*p));
-    struct import_tx t;
+    struct import_tx t = {0};
     size_t i, k = 0;
-    int rc;
+    int rc = DB_EFAIL;
 
-    if (p == NULL)
-        return DB_EFAIL;
+    t.hashes = hash_list(ks, keep, n);
+    if (p == NULL || t.hashes == NULL)
+        goto out;
     t.upstream_id = rs_jint(o, "upstream_id", 0);
     for (i = 0; i < n; i++) {
         if (!keep[i])
@@ -184,83 +174,146 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
     t.rows = *rows = k / IMPORT_COLS;
     rc = db_transaction(r->w->db, import_body, &t);
     *created = t.created;
+    *in_pool = t.in_pool;
+out:
+    free((char *)t.hashes);
     free(p);
     return rc;
 }
 
+static int unhex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
+}
+
+/* Marks the candidates whose hash the pool already held. */
+static void mark_in_pool(const struct hash_set *set, const struct db_res *in_pool,
+                         const struct key_sealed *ks, struct candidate *c)
+{
+    unsigned char hash[SHA256_LEN];
+    unsigned row;
+    size_t j;
+
+    for (row = 0; row < in_pool->nrows; row++) {
+        const char *h = db_val(in_pool, row, 0);
+        struct key_sealed **s;
+        if (h == NULL || db_len(in_pool, row, 0) != 2 * SHA256_LEN)
+            continue;
+        for (j = 0; j < SHA256_LEN; j++)
+            hash[j] = (unsigned char)(unhex(h[2 * j]) << 4 | unhex(h[2 * j + 1]));
+        s = hash_set_find(set, hash);
+        if (*s != NULL)
+            c[*s - ks].reason = PASTE_IN_POOL;
+    }
+}
+
 static void reply_import(struct req *r, unsigned long long created, long long duplicates,
-                         long long invalid)
+                         const struct import *im)
 {
     struct json_object *out = json_object_new_object();
 
     json_object_object_add(out, "created", json_object_new_int64((long long)created));
     json_object_object_add(out, "duplicates", json_object_new_int64(duplicates));
-    json_object_object_add(out, "invalid", json_object_new_int64(invalid));
+    json_object_object_add(out, "invalid", json_object_new_int64(im->invalid));
+    json_object_object_add(out, "rejected", import_rejected(im));
     reply_json(r, 200, out);
+}
+
+/* Checks the request beyond the field table; replies and returns false
+ * when it cannot go on. */
+static bool import_request_ok(struct req *r, struct json_object *o)
+{
+    struct json_object *list = NULL;
+    bool found;
+    int rc;
+
+    if (json_object_object_get_ex(o, "keys", &list) &&
+        !json_object_is_type(list, json_type_array)) {
+        reply_error(r, ERR_INVALID_FIELD, "keys: must be an array of strings");
+        return false;
+    }
+    if (list == NULL && rs_jstr(o, "text") == NULL) {
+        reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
+        return false;
+    }
+    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0), &found);
+    if (rc != DB_OK)
+        rs_reply_db_error(r, err_from_db(rc), "");
+    else if (!found)
+        reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
+                    rs_jint(o, "upstream_id", 0));
+    return rc == DB_OK && found;
+}
+
+/* Seals the candidates; false (after replying) when one cannot be. */
+static bool seal_all(struct req *r, const struct import *im, struct key_sealed *ks)
+{
+    size_t i;
+
+    for (i = 0; i < im->n; i++) {
+        if (key_seal(r->cfg->enc_key, im->c[i].p, im->c[i].n, &ks[i]) != 0) {
+            reply_error(r, ERR_INTERNAL, "a key could not be encrypted");
+            return false;
+        }
+    }
+    return true;
 }
 
 void h_keys_import(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = rs_body_valid(r, import_fields, NELEM(import_fields), true),
-                       *list = NULL;
-    struct import im = {NULL, 0, 0, 0, false};
+    struct json_object *o = rs_body_valid(r, import_fields, NELEM(import_fields), true);
+    struct import *im = calloc(1, sizeof(*im));
     struct key_sealed *ks = NULL;
+    struct hash_set set = {NULL, 0};
+    struct db_res in_pool = {0};
     bool *keep = NULL;
     unsigned long long created = 0;
-    size_t i, repeats, rows = 0;
-    bool found;
+    size_t repeats, rows = 0;
     int rc;
 
     (void)a;
-    if (o == NULL)
-        return;
-    if (json_object_object_get_ex(o, "keys", &list) &&
-        !json_object_is_type(list, json_type_array)) {
-        reply_error(r, ERR_INVALID_FIELD, "keys: must be an array of strings");
+    if (o == NULL || !import_request_ok(r, o))
         goto out;
-    }
-    if (list == NULL && rs_jstr(o, "text") == NULL) {
-        reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
-        goto out;
-    }
-    rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0), &found);
-    if (rc != DB_OK || !found) {
-        if (rc != DB_OK)
-            rs_reply_db_error(r, err_from_db(rc), "");
-        else
-            reply_error(r, ERR_INVALID_FIELD, "upstream_id: upstream %lld does not exist",
-                        rs_jint(o, "upstream_id", 0));
-        goto out;
-    }
-    collect(o, &im);
-    if (im.too_many) {
-        reply_error(r, ERR_INVALID_FIELD, "keys: at most %d keys per import", IMPORT_MAX);
-        goto out;
-    }
-    ks = calloc(im.n + 1, sizeof(*ks));
-    keep = calloc(im.n + 1, sizeof(*keep));
-    if (ks == NULL || keep == NULL) {
+    if (im == NULL) {
         reply_error(r, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    for (i = 0; i < im.n; i++) {
-        if (key_seal(r->cfg->enc_key, im.c[i].p, im.c[i].n, &ks[i]) != 0) {
-            reply_error(r, ERR_INTERNAL, "a key could not be encrypted");
-            goto out;
-        }
+    im->min_len = (size_t)r->cfg->key_min_length;
+    import_collect(o, im);
+    if (im->too_many) {
+        reply_error(r, ERR_INVALID_FIELD, "keys: at most %d keys per import", IMPORT_MAX);
+        goto out;
     }
-    repeats = drop_repeats(ks, im.n, keep);
-    rc = insert_keys(r, o, ks, keep, im.n, &created, &rows);
-    if (rc != DB_OK)
+    ks = calloc(im->n + 1, sizeof(*ks));
+    keep = calloc(im->n + 1, sizeof(*keep));
+    if (ks == NULL || keep == NULL || hash_set_init(&set, im->n) != 0) {
+        reply_error(r, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    if (!seal_all(r, im, ks))
+        goto out;
+    repeats = drop_repeats(&set, ks, im->n, keep, im->c);
+    rc = insert_keys(r, o, ks, keep, im->n, &created, &rows, &in_pool);
+    if (rc != DB_OK) {
         rs_reply_db_error(r, err_from_db(rc), "");
-    else
-        reply_import(r, created, (long long)(repeats + rows - created), im.invalid);
+        goto out;
+    }
+    mark_in_pool(&set, &in_pool, ks, im->c);
+    reply_import(r, created, (long long)(repeats + rows - created), im);
 out:
     if (ks != NULL)
-        memset(ks, 0, (im.n + 1) * sizeof(*ks));
+        memset(ks, 0, (im->n + 1) * sizeof(*ks));
+    db_res_free(&in_pool);
+    free(set.slot);
     free(ks);
     free(keep);
-    free(im.c);
+    if (im != NULL)
+        free(im->c);
+    free(im);
     json_object_put(o);
 }
 

@@ -65,6 +65,7 @@ static const struct cfg_key keys[] = {
     {"login_throttle_entries", CFG_INT, F(login_throttle_entries), 16, 1000000, "10000"},
     {"login_hash_concurrency", CFG_INT, F(login_hash_concurrency), 1, 64, "2"},
     {"login_hash_wait_ms", CFG_INT, F(login_hash_wait_ms), 0, 60000, "1000"},
+    {"key_min_length", CFG_INT, F(key_min_length), 1, 512, "8"},
 };
 
 #define NKEYS (NELEM(keys))

@@ -61,6 +61,7 @@ struct config {
     long long login_throttle_entries;
     long long login_hash_concurrency;
     long long login_hash_wait_ms;
+    long long key_min_length; /* the shortest key an import accepts */
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),

@@ -1,23 +1,170 @@
+/* The one function that hides a key in stored or shown text, and the
+ * encoded forms of a key it looks for (mask.h). */
 #include "core/mask.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/crypto.h"
 #include "core/utf8.h"
 
-/* The shortest tail of a secret that still counts as the secret when the
- * input ends in it. */
-#define MASK_PARTIAL_MIN 4
+/* How the characters of a key are written in one encoded form. */
+enum mask_enc { ENC_JSON, ENC_JSON_U_LOWER, ENC_JSON_U_UPPER, ENC_PCT_UPPER, ENC_PCT_LOWER };
 
-/* How many bytes of the secret start at src (n bytes left): its whole
- * length, or what is left of the input when the input ends inside it (at
- * least MASK_PARTIAL_MIN bytes); 0 when it does not start there. */
-static size_t secret_at(const char *src, size_t n, const struct mask_secret *k)
+/* Writes the form of byte c under enc to out (at most 6 bytes); returns
+ * how many bytes it took. */
+static size_t encode_byte(unsigned char c, enum mask_enc enc, char *out)
 {
-    size_t len = n < k->len ? n : k->len;
+    const char *hex =
+        (enc == ENC_JSON_U_UPPER || enc == ENC_PCT_UPPER) ? "0123456789ABCDEF" : "0123456789abcdef";
+    bool ctl = c < 0x20 || c == 0x7f;
 
-    if (k->len == 0 || (len < k->len && len < MASK_PARTIAL_MIN))
+    if (enc == ENC_PCT_UPPER || enc == ENC_PCT_LOWER) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            (c != '\0' && strchr("-._~", c) != NULL)) {
+            out[0] = (char)c;
+            return 1;
+        }
+        out[0] = '%';
+        out[1] = hex[c >> 4];
+        out[2] = hex[c & 15];
+        return 3;
+    }
+    if (enc == ENC_JSON && !ctl && (c == '/' || c == '"' || c == '\\')) {
+        out[0] = '\\';
+        out[1] = (char)c;
+        return 2;
+    }
+    if (ctl || (enc != ENC_JSON && c != '\0' && strchr("\"\\/<>&'", c) != NULL)) {
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[c >> 4];
+        out[5] = hex[c & 15];
+        return 6;
+    }
+    out[0] = (char)c;
+    return 1;
+}
+
+/* Writes the base64 of the n bytes at p to out, the characters that the
+ * key alone decides only (no padding, no last character that the next
+ * bytes would change), so that the form is found inside a longer base64
+ * text too.  Returns the length written (at most 4 * n / 3 + 1). */
+static size_t encode_base64(const unsigned char *p, size_t n, bool url, char *out)
+{
+    const char *abc = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                          : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+
+    for (i = 0; i + 3 <= n; i += 3) {
+        unsigned long v = ((unsigned long)p[i] << 16) | ((unsigned long)p[i + 1] << 8) | p[i + 2];
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+        out[o++] = abc[(v >> 6) & 63];
+        out[o++] = abc[v & 63];
+    }
+    if (n - i >= 1)
+        out[o++] = abc[p[i] >> 2];
+    if (n - i == 2)
+        out[o++] = abc[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+    return o;
+}
+
+/* Adds the form p (len bytes) unless it is too short to tell from
+ * ordinary text or s already has it. */
+static void add_form(struct mask_secret *s, const char *p, size_t len)
+{
+    size_t i;
+
+    if (s->nforms == MASK_FORMS_MAX || (s->nforms > 0 && len < MASK_PARTIAL_MIN))
+        return;
+    for (i = 0; i < s->nforms; i++)
+        if (s->form[i].len == len && memcmp(s->form[i].p, p, len) == 0)
+            return;
+    s->form[s->nforms].p = p;
+    s->form[s->nforms].len = len;
+    s->first[(unsigned char)p[0] >> 3] |= (unsigned char)(1u << ((unsigned char)p[0] & 7));
+    s->nforms++;
+}
+
+int mask_secret_init(struct mask_secret *s, const char *value, size_t len, const char *masked)
+{
+    static const enum mask_enc encs[] = {ENC_JSON, ENC_JSON_U_LOWER, ENC_JSON_U_UPPER,
+                                         ENC_PCT_UPPER, ENC_PCT_LOWER};
+    size_t e, i, o = 0;
+
+    memset(s, 0, sizeof(*s));
+    s->value = value;
+    s->len = len;
+    s->masked = masked;
+    if (len == 0)
         return 0;
-    return memcmp(src, k->value, len) == 0 ? len : 0;
+    add_form(s, value, len);
+    s->store_len = len * 6 * 5 + 2 * (len * 4 / 3 + 1);
+    if ((s->store = malloc(s->store_len)) == NULL)
+        return -1;
+    for (e = 0; e < sizeof(encs) / sizeof(encs[0]); e++) {
+        size_t start = o;
+        for (i = 0; i < len; i++)
+            o += encode_byte((unsigned char)value[i], encs[e], s->store + o);
+        add_form(s, s->store + start, o - start);
+    }
+    for (e = 0; e < 2; e++) {
+        size_t n = encode_base64((const unsigned char *)value, len, e == 1, s->store + o);
+        add_form(s, s->store + o, n);
+        o += n;
+    }
+    return 0;
+}
+
+void mask_secret_free(struct mask_secret *s)
+{
+    if (s->store != NULL) {
+        crypto_wipe(s->store, s->store_len);
+        free(s->store);
+    }
+    s->store = NULL;
+    s->nforms = 0;
+}
+
+/* How many bytes of form f begin at src + i (n bytes in all): the whole
+ * form, what is left of the input when it ends inside the form, or, at the
+ * start of the input, the longest tail of the form that it begins with
+ * (MASK_PARTIAL_MIN bytes at least for a cut piece); 0 for none. */
+static size_t form_at(const char *src, size_t i, size_t n, const struct mask_form *f)
+{
+    size_t left = n - i, m;
+
+    if (left >= f->len && memcmp(src + i, f->p, f->len) == 0)
+        return f->len;
+    if (left < f->len && left >= MASK_PARTIAL_MIN && memcmp(src + i, f->p, left) == 0)
+        return left;
+    if (i != 0)
+        return 0;
+    for (m = (f->len - 1 < n ? f->len - 1 : n); m >= MASK_PARTIAL_MIN; m--)
+        if (memcmp(src, f->p + f->len - m, m) == 0)
+            return m;
+    return 0;
+}
+
+/* How many bytes of the secret, in any of its forms, begin at src + i; 0
+ * when none does.  A secret filled by hand (no forms) is looked for as
+ * stored. */
+static size_t secret_at(const char *src, size_t i, size_t n, const struct mask_secret *k)
+{
+    struct mask_form plain = {k->value, k->len};
+    unsigned char c = (unsigned char)src[i];
+    size_t f, hit;
+
+    if (k->len == 0)
+        return 0;
+    if (k->nforms == 0)
+        return form_at(src, i, n, &plain);
+    if (i != 0 && !(k->first[c >> 3] & (1u << (c & 7))))
+        return 0;
+    for (f = 0; f < k->nforms; f++)
+        if ((hit = form_at(src, i, n, &k->form[f])) > 0)
+            return hit;
+    return 0;
 }
 
 /* Appends the len bytes of UTF-8 text s to out (o bytes used of cap), cut
@@ -40,7 +187,7 @@ size_t mask_text(char *out, size_t outlen, const char *src, size_t n, const stru
     cap = outlen - 1;
     while (i < n && o < cap) {
         unsigned char c = (unsigned char)src[i];
-        if ((hit = secret_at(src + i, n - i, k)) > 0) {
+        if ((hit = secret_at(src, i, n, k)) > 0) {
             size_t mlen = strlen(k->masked), room = cap - o;
             o = put(out, o, cap, k->masked, mlen);
             if (mlen > room)
@@ -66,4 +213,31 @@ size_t mask_text(char *out, size_t outlen, const char *src, size_t n, const stru
     }
     out[o] = '\0';
     return o;
+}
+
+int mask_buf(struct buf *out, const char *src, size_t n, const struct mask_secret *k)
+{
+    size_t i = 0, start = 0, hit;
+    int hits = 0;
+
+    if (k == NULL)
+        return buf_append(out, src, n) == 0 ? 0 : -1;
+    while (i < n) {
+        if ((hit = secret_at(src, i, n, k)) == 0) {
+            i++;
+            continue;
+        }
+        if (buf_append(out, src + start, i - start) != 0 || buf_puts(out, k->masked) != 0)
+            return -1;
+        hits++;
+        i += hit;
+        start = i;
+    }
+    return buf_append(out, src + start, n - start) == 0 ? hits : -1;
+}
+
+size_t mask_buf_bound(size_t n)
+{
+    /* Every byte could at worst be a one-byte secret that becomes a mask. */
+    return (n + 2) * MASK_MAX;
 }

@@ -45,6 +45,8 @@ void pool_cache_init(struct pool_cache *c, const unsigned char *enc_key)
     memset(c, 0, sizeof(*c));
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->build_lock, NULL);
+    pthread_mutex_init(&c->fresh_lock, NULL);
+    pthread_cond_init(&c->fresh_cv, NULL);
     c->enc_key = enc_key;
 }
 
@@ -378,11 +380,12 @@ static int load_rules(struct db *db, struct pool *p)
     return rc;
 }
 
-static int read_version(struct db *db, unsigned long long *version)
+static int read_version(struct pool_cache *c, struct db *db, unsigned long long *version)
 {
     struct db_res res;
     int rc = db_query(db, "SELECT version FROM pool_version WHERE id = 1", DB_NOARGS, &res);
 
+    atomic_fetch_add(&c->version_checks, 1);
     if (rc == DB_OK)
         *version = (unsigned long long)db_int(&res, 0, 0);
     db_res_free(&res);
@@ -433,7 +436,7 @@ int pool_refresh(struct pool_cache *c, struct db *db, long long min_interval_ms)
         pthread_mutex_unlock(&c->build_lock);
         return 0;
     }
-    rc = read_version(db, &version);
+    rc = read_version(c, db, &version);
     if (rc == DB_OK) {
         atomic_store(&c->checked_ms, clock_mono_ms());
         cur = pool_acquire(c);

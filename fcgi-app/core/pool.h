@@ -109,6 +109,17 @@ struct pool_cache {
     pthread_mutex_t build_lock; /* one rebuild at a time */
     atomic_llong checked_ms;    /* when the version was last compared */
     const unsigned char *enc_key;
+
+    /* Checks asked for by lookups that missed (pool_refresh_fresh): one at
+     * a time; fresh_started and fresh_done count them, fresh_begun says
+     * whether the last started one has sent its query. */
+    pthread_mutex_t fresh_lock;
+    pthread_cond_t fresh_cv;
+    unsigned long long fresh_started, fresh_done;
+    bool fresh_running, fresh_begun;
+    int fresh_rc;
+    int64_t fresh_query_us;       /* when the last one sent its query */
+    atomic_ullong version_checks; /* version queries this process made */
 };
 
 /* Prepares an empty cache; enc_key (32 bytes) must outlive it. */
@@ -127,6 +138,18 @@ void pool_release(struct pool *p);
  * when the snapshot is older than POOL_MAX_AGE_MS).  Returns 1 when a new
  * snapshot was installed, 0 when none was needed, or a DB_E* error. */
 int pool_refresh(struct pool_cache *c, struct db *db, long long min_interval_ms);
+
+/* For a lookup that missed: waits until a version check whose query was
+ * sent after this call began has ended, rebuilding on a change (as
+ * pool_refresh).  Callers that miss together share one check, and one
+ * check runs at a time: a check whose query is already out is too early,
+ * so they wait for the next one, which one of them runs with its db.  A
+ * check sends its query no sooner than min_gap_ms after the previous one
+ * did, so a flood of misses costs the database at most one version query
+ * per min_gap_ms.  Returns 0 when that check ended well (the current
+ * snapshot then holds everything committed before the call) or its DB_E*
+ * error. */
+int pool_refresh_fresh(struct pool_cache *c, struct db *db, long long min_gap_ms);
 
 /* Lookups in a snapshot; NULL when absent. */
 struct pool_upstream *pool_find_upstream(const struct pool *p, const char *name);

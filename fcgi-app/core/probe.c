@@ -161,10 +161,12 @@ static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURL
     res->error[0] = '\0';
     if (cc != CURLE_OK) {
         char raw[CURL_ERROR_SIZE + 64];
-        struct mask_secret secret = {t->key, t->key_len, t->masked};
+        struct mask_secret secret;
         snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc),
                  x->errbuf[0] ? x->errbuf : "no detail");
+        mask_secret_init(&secret, t->key, t->key_len, t->masked);
         mask_text(res->error, sizeof(res->error), raw, strlen(raw), &secret, false);
+        mask_secret_free(&secret);
     } else if (!res->ok) {
         snprintf(res->error, sizeof(res->error), "the upstream answered %ld", status);
     }

@@ -227,6 +227,9 @@ static void thread_figures(struct app *app, struct buf *b, const char *host)
     proc_figure(b, host, "apigw_db_pool_timeouts_total", "counter",
                 "Waits for a pooled database connection that gave up (db_pool_wait_ms).",
                 (long long)ds.timeouts);
+    proc_figure(b, host, "apigw_pool_version_checks_total", "counter",
+                "Pool version queries this process made (periodic and after lookup misses).",
+                (long long)atomic_load(&app->pool.version_checks));
 }
 
 /* Proxied requests that a max_concurrent refused in this process, by the

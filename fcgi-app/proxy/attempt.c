@@ -33,16 +33,17 @@ struct attempt {
     bool flush_each;           /* push every chunk at once (set when the answer begins) */
     bool streaming;            /* the answer goes to the client as it comes */
     bool client_gone;
-    bool bad_head;        /* the upstream's head cannot be passed on (a folded line) */
-    int64_t until_ms;     /* the attempt ends when nothing happens by then */
-    bool timed_out;       /* it did end so */
-    int sends;            /* how often libcurl was about to send the request */
-    int64_t started_ms;   /* when the attempt began */
-    long long latency_ms; /* until the answer's headers */
-    bool rule_retry;      /* a rule asked for another key */
-    bool held_judged;     /* the rules have seen the held body */
-    struct buf held;      /* the held body of an error answer */
-    struct buf prefix;    /* the first bytes of a 2xx body, for body rules */
+    bool bad_head;             /* the upstream's head cannot be passed on (a folded line) */
+    int64_t until_ms;          /* the attempt ends when nothing happens by then */
+    bool timed_out;            /* it did end so */
+    int sends;                 /* how often libcurl was about to send the request */
+    int64_t started_ms;        /* when the attempt began */
+    long long latency_ms;      /* until the answer's headers */
+    bool rule_retry;           /* a rule asked for another key */
+    bool held_judged;          /* the rules have seen the held body */
+    struct buf held;           /* the held body of an error answer */
+    struct buf prefix;         /* the first bytes of a 2xx body, for body rules */
+    struct mask_secret secret; /* the key's forms, scrubbed from what reaches the client */
 };
 
 #define RULE_HEADERS_MAX 128
@@ -71,21 +72,31 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
     return proxy_rules_run(at->px, at->key, &in, phase, NULL);
 }
 
+/* Fills out (initialised here; the caller frees it) with the held body,
+ * the key scrubbed from it in every form (mask.h).  Returns how many
+ * copies were masked (the length then changed), or -1 when out's cap was
+ * reached. */
+static int mask_held(struct attempt *at, struct buf *out)
+{
+    buf_init(out, mask_buf_bound(at->held.len));
+    return mask_buf(out, at->held.data != NULL ? at->held.data : "", at->held.len, &at->secret);
+}
+
 /* Keeps a complete error answer that a rule retried, so that the client
  * gets the last upstream answer when every attempt is retried away. */
 static void save_answer(struct attempt *at)
 {
     struct proxy *px = at->px;
-    struct buf tmp;
+    struct buf body;
+    int hits = mask_held(at, &body);
 
     px->saved_status = at->head.status;
-    tmp = px->saved_head;
-    px->saved_head = at->head.fields;
-    at->head.fields = tmp;
-    buf_reset(&at->head.fields);
-    tmp = px->saved_body;
-    px->saved_body = at->held;
-    at->held = tmp;
+    buf_reset(&px->saved_head);
+    upstream_head_copy_masked(&at->head, &px->saved_head, &at->secret, hits != 0);
+    if (hits != 0)
+        buf_printf(&px->saved_head, "Content-Length: %zu\r\n", body.len);
+    buf_free(&px->saved_body);
+    px->saved_body = body;
     buf_reset(&at->held);
 }
 
@@ -116,15 +127,17 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
     return len;
 }
 
-/* Commits to this answer: its status and headers become the response. */
-static void begin_response(struct attempt *at)
+/* Commits to this answer: its status and headers become the response,
+ * the key scrubbed from every header value (Content-Length left out with
+ * without_length, for a held body that masking changed). */
+static void begin_response(struct attempt *at, bool without_length)
 {
     struct req *r = at->r;
     char n[16];
 
     at->streaming = true;
     resp_status(r, at->head.status);
-    upstream_head_copy(&at->head, &r->head);
+    upstream_head_copy_masked(&at->head, &r->head, &at->secret, without_length);
     snprintf(n, sizeof(n), "%d", at->attempt_no);
     resp_header(r, "X-Gateway-Attempts", n);
     at->flush_each = at->head.flush_each || !at->head.has_length;
@@ -155,6 +168,29 @@ static int send_body(struct attempt *at, const char *p, size_t n)
     return 0;
 }
 
+/* Sends the held body of an error answer as the response, after its head,
+ * with the key scrubbed from it; more (the rest of an answer too big to
+ * hold, or NULL) follows as it comes.  whole says the held body is the
+ * whole answer, whose new length then replaces the upstream's.  Returns 0,
+ * or -1 when the client has gone. */
+static int send_held(struct attempt *at, const char *more, size_t more_len, bool whole)
+{
+    struct buf b;
+    int hits = mask_held(at, &b), rc;
+
+    begin_response(at, hits != 0);
+    if (hits != 0 && whole) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", b.len);
+        resp_header(at->r, "Content-Length", n);
+    }
+    rc = send_body(at, b.data, b.len);
+    if (rc == 0 && more != NULL)
+        rc = send_body(at, more, more_len);
+    buf_free(&b);
+    return rc;
+}
+
 static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
 {
     struct attempt *at = ud;
@@ -163,7 +199,7 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
     if (!at->head.done)
         return 0;
     if (!at->streaming && at->head.status < 400)
-        begin_response(at);
+        begin_response(at, false);
     if (at->streaming) {
         if (at->px->up->body_rules && at->head.status < 400)
             buf_append_some(&at->prefix, p, len);
@@ -179,10 +215,7 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
         at->rule_retry = true;
         return 0;
     }
-    begin_response(at);
-    if (send_body(at, at->held.data, at->held.len) != 0 || send_body(at, p, len) != 0)
-        return 0;
-    return len;
+    return send_held(at, p, len, false) == 0 ? len : 0;
 }
 
 /* libcurl sends a request again, on a new connection and with the same
@@ -204,7 +237,6 @@ static void describe_error(struct attempt *at, CURLcode cc, const char *errbuf,
                            struct attempt_error *err)
 {
     char raw[CURL_ERROR_SIZE + 64];
-    struct mask_secret secret = {at->key->value, at->key->value_len, at->key->masked};
 
     err->code = cc == CURLE_OPERATION_TIMEDOUT ? ERR_UPSTREAM_TIMEOUT : ERR_UPSTREAM_ERROR;
     if (at->sends > 1)
@@ -216,7 +248,7 @@ static void describe_error(struct attempt *at, CURLcode cc, const char *errbuf,
     else
         snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc),
                  errbuf[0] ? errbuf : "no detail");
-    mask_text(err->text, sizeof(err->text), raw, strlen(raw), &secret, false);
+    mask_text(err->text, sizeof(err->text), raw, strlen(raw), &at->secret, false);
 }
 
 /* Whether the web server closed our connection: the client has gone. */
@@ -325,11 +357,10 @@ static enum outcome finish_response(struct attempt *at)
             save_answer(at);
             return OUTCOME_RETRY;
         }
-        begin_response(at);
-        send_body(at, at->held.data, at->held.len);
+        send_held(at, NULL, 0, true);
     } else {
         if (!at->streaming)
-            begin_response(at);
+            begin_response(at, false);
         send_body(at, NULL, 0); /* headers still unsent when the body was empty */
         /* An error answer too big to hold was judged on its first bytes. */
         if (at->px->up->body_rules && at->head.status < 400)
@@ -388,6 +419,7 @@ static void attempt_init(struct attempt *at, struct proxy *px, struct pool_key *
     upstream_head_init(&at->head);
     buf_init(&at->held, (size_t)px->r->cfg->rule_body_limit);
     buf_init(&at->prefix, (size_t)px->r->cfg->rule_body_limit);
+    mask_secret_init(&at->secret, k->value, k->value_len, k->masked);
 }
 
 static void attempt_free(struct attempt *at)
@@ -395,6 +427,7 @@ static void attempt_free(struct attempt *at)
     upstream_head_free(&at->head);
     buf_free(&at->held);
     buf_free(&at->prefix);
+    mask_secret_free(&at->secret);
 }
 
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,

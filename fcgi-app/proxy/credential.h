@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include "core/err.h"
+
 struct proxy;
 struct pool_token;
 
@@ -18,6 +20,9 @@ struct pool_token;
  * X-Api-Key, X-Goog-Api-Key, then ?key= (CRED_QUERY). */
 #define CRED_PLACES 4
 #define CRED_QUERY  3
+/* The copies of one place that are looked at; a request with more is
+ * refused rather than let one through unchecked. */
+#define CRED_COPIES_MAX 64
 extern const char *const credential_headers[CRED_QUERY];
 
 /* Finds the client token of px's request in px->pool: the first place, in
@@ -28,11 +33,14 @@ extern const char *const credential_headers[CRED_QUERY];
  * and ask again. */
 const struct pool_token *credential_find_token(struct proxy *px, bool *presented);
 
-/* A client may repeat a credential header or ?key=.  When any copy holds a
- * client token, every copy of that place goes (px->strip[]), so that a
- * token behind a first, foreign value does not travel upstream.  Places
- * already marked are skipped: the token in use is not hashed twice.  Call
- * it after the last lookup. */
-void credential_mark_copies(struct proxy *px);
+/* A client may repeat a credential header (as lines, or as comma-separated
+ * items of one line) or ?key= (also with its name %-encoded).  When any
+ * copy, trimmed of blanks and a trailing comma, holds a client token, every
+ * copy of that place goes (px->strip[]), so that a token behind a first,
+ * foreign value does not travel upstream.  Places already marked are not
+ * hashed again.  Call it after the last lookup.  Returns ERR_OK, or
+ * ERR_INVALID_REQUEST (the answer sent) when a place has more than
+ * CRED_COPIES_MAX copies. */
+enum err credential_mark_copies(struct proxy *px);
 
 #endif

@@ -25,20 +25,26 @@
 #define MISS_RECHECK_MS 10
 
 /* A lookup missed: the pool may have changed since the snapshot was made
- * (a token or key created a moment ago).  Checks the version now (at most
- * every MISS_RECHECK_MS) and, when there is a new one, takes it into
- * px->pool (releasing the old) and finds px->up again.  Returns true when
- * it took a new snapshot (px->pool is NULL only when that failed). */
+ * (a token, upstream or key created a moment ago).  Waits for a version
+ * check that began after now (shared with the other requests that miss
+ * meanwhile; checks at most every MISS_RECHECK_MS, see pool_refresh_fresh)
+ * and, when the current snapshot is not the one px->pool holds, takes it
+ * into px->pool (releasing the old) and finds px->up again.  Returns true
+ * when it took a new snapshot. */
 static bool refresh_after_miss(struct proxy *px)
 {
     struct app *app = px->r->w->app;
+    struct pool *now;
 
-    if (pool_refresh(&app->pool, px->r->w->db, MISS_RECHECK_MS) != 1)
+    if (pool_refresh_fresh(&app->pool, px->r->w->db, MISS_RECHECK_MS) < 0)
         return false;
+    now = pool_acquire(&app->pool);
+    if (now == NULL || now == px->pool) {
+        pool_release(now);
+        return false;
+    }
     pool_release(px->pool);
-    px->pool = pool_acquire(&app->pool);
-    if (px->pool == NULL)
-        return false;
+    px->pool = now;
     px->up = pool_find_upstream(px->pool, px->name);
     return true;
 }
@@ -127,7 +133,8 @@ static enum err authenticate(struct proxy *px)
     t = credential_find_token(px, &presented);
     if (t == NULL && presented && refresh_after_miss(px))
         t = credential_find_token(px, &presented);
-    credential_mark_copies(px);
+    if (credential_mark_copies(px) != ERR_OK)
+        return ERR_INVALID_REQUEST;
     if (px->up != NULL && px->up->is_public)
         return ERR_OK;
     if (t == NULL || !t->enabled || (t->expires_at != 0 && time(NULL) >= t->expires_at)) {

@@ -202,12 +202,16 @@ bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in
     bool retry = false;
     size_t i;
 
-    if (excerpt == NULL) {
-        struct mask_secret secret = {k->value, k->value_len, k->masked};
+    if (excerpt == NULL && (in->body == NULL || in->body_len == 0)) {
+        excerpt = "";
+    } else if (excerpt == NULL) {
+        struct mask_secret secret;
         /* The excerpt is the first EXCERPT_MAX bytes; the answer is read past
-         * the cut, so that a key straddling it is masked too. */
-        mask_text(own_excerpt, EXCERPT_MAX + 1, in->body ? in->body : "",
-                  in->body ? in->body_len : 0, &secret, true);
+         * the cut, so that a key straddling it is masked too, in any of the
+         * forms an upstream writes it in (mask.h). */
+        mask_secret_init(&secret, k->value, k->value_len, k->masked);
+        mask_text(own_excerpt, EXCERPT_MAX + 1, in->body, in->body_len, &secret, true);
+        mask_secret_free(&secret);
         excerpt = own_excerpt;
     }
     for (i = 0; i < p->nrules; i++) {

@@ -207,13 +207,35 @@ bool upstream_head_next(const char **cursor, struct upstream_field *f)
 
 int upstream_head_copy(const struct upstream_head *h, struct buf *out)
 {
+    return upstream_head_copy_masked(h, out, NULL, false);
+}
+
+int upstream_head_copy_masked(const struct upstream_head *h, struct buf *out,
+                              const struct mask_secret *k, bool without_length)
+{
     const char *cursor = buf_str(&h->fields);
     struct upstream_field f;
+    size_t before;
     int rc = 0;
 
-    while (upstream_head_next(&cursor, &f))
-        if (!upstream_head_listed(buf_str(&h->conn), f.name, f.name_len) &&
-            buf_append(out, f.line, f.line_len) != 0)
+    while (upstream_head_next(&cursor, &f)) {
+        if (upstream_head_listed(buf_str(&h->conn), f.name, f.name_len) ||
+            (without_length && f.name_len == 14 && strncasecmp(f.name, "content-length", 14) == 0))
+            continue;
+        if (k == NULL) {
+            if (buf_append(out, f.line, f.line_len) != 0)
+                rc = -1;
+            continue;
+        }
+        before = out->len;
+        if (buf_append(out, f.name, (size_t)(f.value - f.name)) != 0 ||
+            mask_buf(out, f.value, f.value_len, k) < 0 || buf_puts(out, "\r\n") != 0) {
             rc = -1;
+            if (out->data != NULL) { /* a field passes whole or not at all */
+                out->len = before;
+                out->data[before] = '\0';
+            }
+        }
+    }
     return rc;
 }

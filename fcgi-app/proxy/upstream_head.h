@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "core/mask.h"
 
 /* The upstream's Connection header values, each followed by ','. */
 #define UPSTREAM_HEAD_CONN_MAX 4096
@@ -73,6 +74,15 @@ enum upstream_head_rc upstream_head_line(struct upstream_head *h, const char *p,
  * name (those are hop-by-hop too).  Returns 0, or -1 when out's cap was
  * reached (the fields that fitted stay). */
 int upstream_head_copy(const struct upstream_head *h, struct buf *out);
+
+/* Like upstream_head_copy, with every field's value passed through
+ * mask_buf so that the secret k (NULL: none) never reaches the client in
+ * any of its forms (a Location that keeps a query-parameter key, an echo
+ * of a key header); without_length leaves Content-Length out, for a body
+ * whose length the masking changed.  Returns 0, or -1 when out's cap was
+ * reached (the fields that fitted stay). */
+int upstream_head_copy_masked(const struct upstream_head *h, struct buf *out,
+                              const struct mask_secret *k, bool without_length);
 
 /* Walks the kept fields: *cursor starts at buf_str(&h->fields).  Fills f
  * and returns true while there is a field; f points into the head. */

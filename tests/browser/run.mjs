@@ -337,18 +337,25 @@ test('keys: import by paste shows created, duplicate and invalid counts', async 
   const form = page.locator('#import-form');
   await form.locator('select[name=upstream_id]').selectOption(String(up.id));
   const keys = ['sk-test-aaaaaaaaaaaaaaaaaaaaaaaa1', 'sk-test-bbbbbbbbbbbbbbbbbbbbbbbb2', 'sk-test-cccccccccccccccccccccccc3',
-    'sk-test-dddddddddddddddddddddddd4', 'sk-test-aaaaaaaaaaaaaaaaaaaaaaaa1', 'not a key', ''];
+    'sk-test-dddddddddddddddddddddddd4', 'sk-test-aaaaaaaaaaaaaaaaaaaaaaaa1', 'sk-not-\u00e4-key', ''];
+  // The preview applies the paste rules before anything is sent: commas,
+  // semicolons, spaces and quotes separate keys; short values are refused.
+  await form.locator('textarea[name=text]').fill('"sk-test-p1-000000", \'sk-test-p2-000000\';abc\nsk-test-p1-000000');
+  await expectText(page.locator('#import-preview-counts'), /^2 key\(s\) to import, 1 duplicate\(s\) in the paste, 1 rejected/, 'preview counts');
+  await expectText(page.locator('#import-preview-rejected'), /line 1: too short\s+line 2: duplicate/, 'preview rejected lines');
   await form.locator('textarea[name=text]').fill(keys.join('\n'));
+  await expectText(page.locator('#import-preview-counts'), /^4 key\(s\) to import, 1 duplicate\(s\) in the paste, 1 rejected/, 'preview counts of the paste');
   await form.locator('input[name=weight]').fill('2');
   await page.getByRole('button', {name: 'Import', exact: true}).click();
   await expectText(page.locator('#import-created'), /^4 created/, 'created count');
   await expectText(page.locator('#import-duplicates'), /^1 duplicate/, 'duplicate count');
   await expectText(page.locator('#import-invalid'), /^1 invalid/, 'invalid count');
+  await expectText(page.locator('#import-rejected'), /line 5: duplicate\s+line 6: bad character/, 'the server names the rejected lines');
   await shot(page, 'keys-import');
   // A file, read in the page: the same four keys are all duplicates now.
   await form.locator('input[type=file]').setInputFiles({name: 'keys.txt', mimeType: 'text/plain',
     buffer: Buffer.from(keys.slice(0, 4).join('\n') + '\nsk-test-eeeeeeeeeeeeeeeeeeeeeeee5\n')});
-  await expectText(form.locator('.muted.small'), /5 non-blank/, 'the file is read into the form');
+  await expectText(form.locator('.muted.small'), /^5 key/, 'the file is read into the form');
   await page.getByRole('button', {name: 'Import', exact: true}).click();
   await expectText(page.locator('#import-created'), /^1 created/, 'created count from the file');
   await expectText(page.locator('#import-duplicates'), /^4 duplicate/, 'duplicate count from the file');

@@ -297,6 +297,8 @@ class NginxSite:
             ("/etc/ssl/apigw/privkey.pem", self.key),
             ("server_name gateway.example.com;", "server_name localhost;"),
             ("root /usr/local/share/apigw/web;", "root %s;" % self.web_root),
+            ("error_log /var/log/nginx/error.log crit;",
+             "error_log %s crit;" % os.path.join(self.prefix, "error.log")),
         ]
 
     def render(self):

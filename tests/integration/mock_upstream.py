@@ -7,8 +7,11 @@ each test.  Replies can stream chunks with pauses, stall, or drop the
 connection, so that streaming, timeouts and transport errors can be tested.
 """
 
+import base64
 import http.server
 import json
+import re
+import urllib.parse
 import socketserver
 import sys
 import threading
@@ -66,7 +69,57 @@ BAD_HEADS = {
 }
 
 
+def received_key(req):
+    """The pool key the request carried: the ?key= query parameter, else
+    the Authorization header's value after "Bearer "."""
+    query = urllib.parse.parse_qs(req.path.partition("?")[2])
+    if "key" in query:
+        return query["key"][0]
+    a = req.header("Authorization") or ""
+    return a[len("Bearer "):] if a.startswith("Bearer ") else a
+
+
+def json_escaped_slash(value):
+    """value as JSON encoders that escape '/' write it (PHP's json_encode)."""
+    return json.dumps(value)[1:-1].replace("/", "\\/")
+
+
+def echo_key_reply(req, what):
+    """The answers of GET .../echo-key/WHAT: the key the request carried,
+    echoed back in the place WHAT names, or None for an unknown WHAT.
+    header: a 200 with the key in X-Echo-Key and, base64, in X-Echo-B64;
+    redirect: a 302 whose Location keeps the request's query; error: a 401
+    whose JSON body names the key; error-json: the same with the key
+    written with '/' escaped; error-big: a 401 that names the key in its
+    first line, then 100,000 bytes (more than rule_body_limit); error-forms: a 400 with the key in every
+    form (as is, JSON-escaped, percent-encoded, base64)."""
+    key = received_key(req)
+    query = req.path.partition("?")[2]
+    if what == "header":
+        b64 = base64.b64encode(key.encode()).decode()
+        return json_reply({"ok": True}, headers={"X-Echo-Key": "got " + key, "X-Echo-B64": b64})
+    if what == "redirect":
+        return Reply(302, b"", {"Location": "http://127.0.0.1/next?" + query})
+    if what == "error":
+        return json_reply({"error": {"message": "Incorrect API key provided: " + key}}, 401)
+    if what == "error-json":
+        body = '{"error":{"message":"Incorrect API key provided: %s"}}' % json_escaped_slash(key)
+        return Reply(401, body, {"Content-Type": "application/json"})
+    if what == "error-big":
+        return Reply(401, "bad key %s\n%s\nend" % (key, "x" * 100000), {"Content-Type": "text/plain"})
+    if what == "error-forms":
+        forms = [key, json_escaped_slash(key), urllib.parse.quote(key, safe=""),
+                 re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(key, safe="")), base64.b64encode(key.encode()).decode()]
+        return Reply(400, "\n".join(forms), {"Content-Type": "text/plain"})
+    return None
+
+
 def default_script(req):
+    echo = req.path.split("?")[0].rsplit("/echo-key/", 1)
+    if len(echo) == 2:
+        reply = echo_key_reply(req, echo[1])
+        if reply is not None:
+            return reply
     name = req.path.split("?")[0].rsplit("/bad-header/", 1)
     if len(name) == 2 and name[1] in BAD_HEADS:
         return Reply(body=b'{"ok":true}', raw_head=BAD_HEADS[name[1]])

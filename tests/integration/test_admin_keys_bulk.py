@@ -20,6 +20,9 @@ def _unique_keys(tag, n):
 def _invalid_lines(n_space, n_ctl, n_long, text_form):
     bad = []
     for i in range(n_space):
+        if text_form:  # whitespace separates pasted keys: a character outside ASCII instead
+            bad.append(("sk-caf\u00e9-%d-tail" % i) if i % 2 else ("sk-\u00a0%d-tail" % i))
+            continue
         bad.append(("sk-space %d tail" % i) if i % 2 else ("sk-tab\t%d-tail" % i))
     for i in range(n_ctl):
         bad.append("sk-ctl-%d\x01x" % i if i % 3 else "sk-del-%d\x7fx" % i)

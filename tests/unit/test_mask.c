@@ -4,9 +4,83 @@
 #include "core/mask.h"
 #include "suites.h"
 
-static const struct mask_secret secret = {"sk-SECRET-0123456789", 20,
-                                          "sk-S\xe2\x80\xa6"
-                                          "6789"};
+static struct mask_secret secret;
+static struct mask_secret slash; /* a key with characters that encoders escape */
+
+static int setup(void)
+{
+    mask_secret_init(&secret, "sk-SECRET-0123456789", 20,
+                     "sk-S\xe2\x80\xa6"
+                     "6789");
+    return mask_secret_init(&slash, "lk/SLASH/SECRET+0123=ab", 23, "[masked]");
+}
+
+static int teardown(void)
+{
+    mask_secret_free(&secret);
+    mask_secret_free(&slash);
+    return 0;
+}
+
+/* Masks in with the slash key and checks the result against want. */
+static void check_slash(const char *in, const char *want)
+{
+    char out[256];
+
+    mask_text(out, sizeof(out), in, strlen(in), &slash, true);
+    CU_ASSERT_STRING_EQUAL(out, want);
+}
+
+static void test_json_escaped_forms(void)
+{
+    check_slash("{\"error\":\"bad key lk\\/SLASH\\/SECRET+0123=ab\"}",
+                "{\"error\":\"bad key [masked]\"}");
+    check_slash("k=lk\\u002fSLASH\\u002fSECRET+0123=ab.", "k=[masked].");
+    check_slash("k=lk\\u002FSLASH\\u002FSECRET+0123=ab.", "k=[masked].");
+}
+
+static void test_percent_encoded_forms(void)
+{
+    check_slash("GET /x?key=lk%2FSLASH%2FSECRET%2B0123%3Dab&y=1", "GET /x?key=[masked]&y=1");
+    check_slash("GET /x?key=lk%2fSLASH%2fSECRET%2b0123%3dab&y=1", "GET /x?key=[masked]&y=1");
+}
+
+static void test_base64_form(void)
+{
+    /* Padded or not, and inside a longer base64 text that starts with it:
+     * the last character, which the next byte decides, is not part of the
+     * form. */
+    check_slash("token bGsvU0xBU0gvU0VDUkVUKzAxMjM9YWI= end", "token [masked]I= end");
+    check_slash("bGsvU0xBU0gvU0VDUkVUKzAxMjM9YWIx", "[masked]Ix");
+}
+
+static void test_cut_pieces_of_every_form(void)
+{
+    /* A prefix cut by the end of the input, and a suffix that begins it. */
+    check_slash("echo lk\\/SLA", "echo [masked]");
+    check_slash("echo lk%2fSL", "echo [masked]");
+    check_slash("ECRET+0123=ab, more", "[masked], more");
+    check_slash("2B0123%3Dab, more", "[masked], more");
+    check_slash("=ab, more", "=ab, more"); /* three bytes: too short to tell */
+}
+
+static void test_mask_buf_counts_and_grows(void)
+{
+    const char *in = "a sk-SECRET-0123456789 b lk/SLASH/SECRET+0123=ab";
+    struct buf out;
+
+    buf_init(&out, mask_buf_bound(strlen(in)));
+    CU_ASSERT_EQUAL(mask_buf(&out, in, strlen(in), &secret), 1);
+    CU_ASSERT_STRING_EQUAL(buf_str(&out), "a sk-S\xe2\x80\xa6"
+                                          "6789 b lk/SLASH/SECRET+0123=ab");
+    buf_reset(&out);
+    CU_ASSERT_EQUAL(mask_buf(&out, in, strlen(in), NULL), 0);
+    CU_ASSERT_STRING_EQUAL(buf_str(&out), in);
+    buf_free(&out);
+    buf_init(&out, 4);
+    CU_ASSERT_EQUAL(mask_buf(&out, in, strlen(in), &secret), -1);
+    buf_free(&out);
+}
 
 static void test_every_copy_is_masked(void)
 {
@@ -74,21 +148,36 @@ static void test_a_character_that_does_not_fit_is_not_split(void)
 
 static void test_no_secret_and_no_room(void)
 {
-    const struct mask_secret none = {"", 0, ""};
+    struct mask_secret none;
     char out[8] = "xxxxxxx";
+
+    mask_secret_init(&none, "", 0, "");
 
     CU_ASSERT_EQUAL(mask_text(out, sizeof(out), "hello", 5, &none, false), 5);
     CU_ASSERT_STRING_EQUAL(out, "hello");
     CU_ASSERT_EQUAL(mask_text(out, 1, "hello", 5, &secret, false), 0);
     CU_ASSERT_STRING_EQUAL(out, "");
     CU_ASSERT_EQUAL(mask_text(out, 0, "hello", 5, &secret, false), 0);
+    mask_secret_free(&none);
 }
 
 void suite_mask(void)
 {
-    ADD_SUITE(
-        "mask", TEST(test_every_copy_is_masked), TEST(test_a_key_straddling_the_cut_is_masked),
-        TEST(test_a_key_cut_by_the_end_of_the_input),
-        TEST(test_printable_replaces_what_cannot_be_shown),
-        TEST(test_a_character_that_does_not_fit_is_not_split), TEST(test_no_secret_and_no_room));
+    CU_pSuite s = CU_add_suite("mask", setup, teardown);
+
+    CU_add_test(s, "test_every_copy_is_masked", test_every_copy_is_masked);
+    CU_add_test(s, "test_a_key_straddling_the_cut_is_masked",
+                test_a_key_straddling_the_cut_is_masked);
+    CU_add_test(s, "test_a_key_cut_by_the_end_of_the_input",
+                test_a_key_cut_by_the_end_of_the_input);
+    CU_add_test(s, "test_printable_replaces_what_cannot_be_shown",
+                test_printable_replaces_what_cannot_be_shown);
+    CU_add_test(s, "test_a_character_that_does_not_fit_is_not_split",
+                test_a_character_that_does_not_fit_is_not_split);
+    CU_add_test(s, "test_no_secret_and_no_room", test_no_secret_and_no_room);
+    CU_add_test(s, "test_json_escaped_forms", test_json_escaped_forms);
+    CU_add_test(s, "test_percent_encoded_forms", test_percent_encoded_forms);
+    CU_add_test(s, "test_base64_form", test_base64_form);
+    CU_add_test(s, "test_cut_pieces_of_every_form", test_cut_pieces_of_every_form);
+    CU_add_test(s, "test_mask_buf_counts_and_grows", test_mask_buf_counts_and_grows);
 }

@@ -50,8 +50,12 @@ static void test_query_names(void)
         /* Names match whole: neither a prefix nor a longer name. */
         {"ab=1&a=2", "a", 0, 64, "2"},
         {"a=1", "ab", 0, 64, "<absent>"},
-        /* Names are not decoded and are case-sensitive. */
-        {"%61=1", "a", 0, 64, "<absent>"},
+        /* Names match decoded (?%6bey= is ?key=) and are case-sensitive;
+         * a name that does not decode matches nothing. */
+        {"%61=1", "a", 0, 64, "1"},
+        {"%6bey=T&ke%79=U&%4Bey=V", "key", 1, 64, "U"},
+        {"%6Bey=T", "key", 0, 64, "T"},
+        {"%zz=1&a%=2", "a", 0, 64, "<absent>"},
         {"A=1", "a", 0, 64, "<absent>"},
         /* A name inside a value is not a name. */
         {"x=a=1", "a", 0, 64, "<absent>"},

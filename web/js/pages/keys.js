@@ -232,6 +232,16 @@ export async function render(view, ctx) {
     });
   }
 
+  // The rejected lines of a paste (the preview's or the server's, at most
+  // REJECTED_SHOWN) as a list with the given id, and how many more there are.
+  function rejectedList(id, rejected, total) {
+    if (!rejected.length) return [];
+    const more = total - rejected.length;
+    return h('ul', {class: 'import-rejected small', id},
+      rejected.map((e) => h('li', null, `line ${e.line}: ${e.reason}`)),
+      more > 0 ? h('li', {class: 'muted'}, `and ${fmtNum(more)} more`) : []);
+  }
+
   async function openImport() {
     // Upstreams made since the page was drawn count too.
     try {
@@ -242,7 +252,7 @@ export async function render(view, ctx) {
     }
     const up = select('upstream_id', upstreams.map((u) => [u.id, u.name]), state.upstream_id || (upstreams[0] && upstreams[0].id));
     const text = h('textarea', {name: 'text', rows: '8', spellcheck: 'false', class: 'mono',
-      placeholder: 'One key per line'});
+      placeholder: 'One key per line, or separated by commas, semicolons or spaces'});
     const file = h('input', {type: 'file', name: 'file', accept: '.txt,.csv,text/plain'});
     const result = h('div', {class: 'import-result', id: 'import-result', 'aria-live': 'polite'});
     file.addEventListener('change', async () => {
@@ -253,15 +263,21 @@ export async function render(view, ctx) {
       countLines();
     });
     const lines = h('span', {class: 'muted small'});
+    const preview = h('div', {class: 'import-preview small', id: 'import-preview', 'aria-live': 'polite'});
     const countLines = () => {
-      const n = text.value.split('\n').filter((l) => l.trim()).length;
-      lines.textContent = `${fmtNum(n)} non-blank line(s)`;
+      const p = parsePaste(text.value);
+      lines.textContent = `${fmtNum(p.keys)} key(s)`;
+      replace(preview, text.value.trim() ? [
+        h('div', {id: 'import-preview-counts'},
+          `${fmtNum(p.keys)} key(s) to import, ${fmtNum(p.duplicates)} duplicate(s) in the paste, ${fmtNum(p.invalid)} rejected`),
+        rejectedList('import-preview-rejected', p.rejected, p.duplicates + p.invalid)] : []);
     };
     text.addEventListener('input', countLines);
     const form = h('form', {class: 'form', id: 'import-form', novalidate: true},
       field('Upstream', up),
-      field('Keys (paste, one per line)', text),
+      field('Keys (paste: one per line, or separated by commas, semicolons or spaces)', text),
       h('div', {class: 'field'}, h('label', null, 'Or read a file'), file, lines),
+      preview,
       h('div', {class: 'field-row'},
         field('Weight', input('weight', {type: 'number', placeholder: '1'})),
         field('Daily quota', input('daily_quota', {type: 'number', placeholder: '0 = unlimited'})),
@@ -286,7 +302,8 @@ export async function render(view, ctx) {
         replace(result, h('div', {class: 'counts'},
           h('div', {class: 'count count-ok', id: 'import-created'}, h('strong', null, fmtNum(r.created)), ' created'),
           h('div', {class: 'count count-warn', id: 'import-duplicates'}, h('strong', null, fmtNum(r.duplicates)), ' duplicate(s)'),
-          h('div', {class: 'count count-bad', id: 'import-invalid'}, h('strong', null, fmtNum(r.invalid)), ' invalid')));
+          h('div', {class: 'count count-bad', id: 'import-invalid'}, h('strong', null, fmtNum(r.invalid)), ' invalid')),
+          rejectedList('import-rejected', r.rejected || [], r.duplicates + r.invalid));
         text.value = '';
         file.value = '';
         countLines();
@@ -313,4 +330,43 @@ export async function render(view, ctx) {
   replace(upSel, h('option', {value: ''}, 'All upstreams'), upstreams.map((u) => h('option', {value: String(u.id)}, u.name)));
   upSel.value = state.upstream_id;
   await load();
+}
+
+// The paste rules of POST /keys/import (admin/keys_paste.c), for the
+// preview: split on line ends, commas, semicolons and whitespace; strip
+// quotes around a value; refuse values outside printable ASCII, over 512
+// bytes or under KEY_MIN_LENGTH (the server's default key_min_length).
+// The server stays the authority: a gateway configured otherwise, or keys
+// already in the pool, show up in its answer.
+const KEY_MIN_LENGTH = 8;
+const KEY_MAX_LENGTH = 512;
+const REJECTED_SHOWN = 100;
+
+export function parsePaste(text) {
+  const seen = new Set();
+  const out = {keys: 0, duplicates: 0, invalid: 0, rejected: []};
+  const reject = (line, reason) => {
+    if (out.rejected.length < REJECTED_SHOWN) out.rejected.push({line, reason});
+  };
+  text.split('\n').forEach((row, i) => {
+    for (const piece of row.split(/[\r,; \t\v\f]+/)) {
+      const v = piece.replace(/^["'`]+/, '').replace(/["'`]+$/, '');
+      if (!v) continue;
+      let reason = null;
+      if (!/^[\x21-\x7e]*$/.test(v)) reason = 'bad character';
+      else if (v.length > KEY_MAX_LENGTH) reason = 'too long';
+      else if (v.length < KEY_MIN_LENGTH) reason = 'too short';
+      if (reason) {
+        out.invalid++;
+        reject(i + 1, reason);
+      } else if (seen.has(v)) {
+        out.duplicates++;
+        reject(i + 1, 'duplicate');
+      } else {
+        seen.add(v);
+        out.keys++;
+      }
+    }
+  });
+  return out;
 }
