@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/alert.h"
 #include "core/store.h"
 #include "core/rule/rule.h"
 #include "admin/handlers.h"
@@ -59,8 +60,18 @@ static enum err check_rule(struct req *r, struct json_object *o, char *msg, size
     enum db_rc rc;
     bool found;
 
+    size_t i;
+
     if (compiled == NULL)
         return ERR_INVALID_FIELD;
+    for (i = 0; i < compiled->nactions; i++) {
+        const char *hook = compiled->actions[i].webhook;
+        if (hook != NULL && !alert_url_allowed(r->cfg->webhook_allow, hook)) {
+            snprintf(msg, len, "actions[%zu].webhook: is outside webhook_allow", i);
+            rule_free(compiled);
+            return ERR_INVALID_FIELD;
+        }
+    }
     rule_free(compiled);
     if (up == 0)
         return ERR_OK;

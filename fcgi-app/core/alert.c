@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #define DELIVERY_TRIES   3
 #define DELIVERY_TIMEOUT 5000 /* ms per try */
 #define QUEUE_MAX        10000
+#define ALLOW_ENTRY_MAX  2048 /* bytes of one webhook_allow entry */
 
 struct delivery {
     long long alert_id;
@@ -132,6 +134,153 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The parts of a URL the allow-list compares (libcurl's strings). */
+struct url_parts {
+    char *scheme, *host, *port, *path;
+};
+
+static void url_parts_free(struct url_parts *p)
+{
+    curl_free(p->scheme);
+    curl_free(p->host);
+    curl_free(p->port);
+    curl_free(p->path);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Splits an http(s) URL with a host into p (port: the scheme's default
+ * when absent if default_port, else NULL).  Returns 0, or -1 for anything
+ * else. */
+static int url_split(const char *url, bool default_port, struct url_parts *p)
+{
+    CURLU *u = curl_url();
+    int rc = -1;
+
+    memset(p, 0, sizeof(*p));
+    if (u == NULL)
+        return -1;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &p->host, 0) == CURLUE_OK && p->host[0] != '\0' &&
+        curl_url_get(u, CURLUPART_PATH, &p->path, 0) == CURLUE_OK &&
+        (strcasecmp(p->scheme, "http") == 0 || strcasecmp(p->scheme, "https") == 0)) {
+        rc = 0;
+        if (curl_url_get(u, CURLUPART_PORT, &p->port, default_port ? CURLU_DEFAULT_PORT : 0) !=
+            CURLUE_OK)
+            p->port = NULL;
+    }
+    curl_url_cleanup(u);
+    if (rc != 0)
+        url_parts_free(p);
+    return rc;
+}
+
+/* Splits one allow-list entry: a URL prefix as it is, a host as
+ * http://host/ (port only when it names one).  *host_only says which.
+ * Returns 0, or -1 when it is neither. */
+static int entry_split(const char *entry, struct url_parts *p, bool *host_only)
+{
+    char url[ALLOW_ENTRY_MAX + 16];
+
+    *host_only = strstr(entry, "://") == NULL;
+    if (strpbrk(entry, "?#@\\") != NULL || (*host_only && strchr(entry, '/') != NULL)) {
+        memset(p, 0, sizeof(*p));
+        return -1;
+    }
+    if (!*host_only)
+        return url_split(entry, true, p);
+    snprintf(url, sizeof(url), "http://%s/", entry);
+    return url_split(url, false, p);
+}
+
+/* Copies the next comma-separated entry of *list, blanks trimmed, into
+ * out and moves *list past it.  Returns its length, or -1 when it does not
+ * fit in ALLOW_ENTRY_MAX bytes. */
+static int next_entry(const char **list, char out[ALLOW_ENTRY_MAX + 1])
+{
+    const char *s = *list, *end = strchr(s, ',');
+    size_t n;
+
+    if (end == NULL)
+        end = s + strlen(s);
+    *list = *end == ',' ? end + 1 : end;
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    n = (size_t)(end - s);
+    if (n > ALLOW_ENTRY_MAX)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return (int)n;
+}
+
+int alert_allow_check(const char *list, char *why, size_t whylen)
+{
+    char entry[ALLOW_ENTRY_MAX + 1];
+    int i, n;
+
+    for (i = 1; list != NULL && *list != '\0'; i++) {
+        struct url_parts p;
+        bool host_only;
+
+        n = next_entry(&list, entry);
+        if (n < 0) {
+            snprintf(why, whylen, "entry %d is longer than %d bytes", i, ALLOW_ENTRY_MAX);
+            return -1;
+        }
+        if (n == 0) {
+            snprintf(why, whylen, "entry %d is empty (entries are separated by commas)", i);
+            return -1;
+        }
+        if (entry_split(entry, &p, &host_only) != 0) {
+            snprintf(why, whylen,
+                     "entry %d (%.80s) is neither a host nor an http(s):// URL prefix without "
+                     "query, fragment or credentials",
+                     i, entry);
+            return -1;
+        }
+        url_parts_free(&p);
+    }
+    return 0;
+}
+
+/* Whether the split URL u matches one entry. */
+static bool entry_matches(const char *entry, const struct url_parts *u)
+{
+    struct url_parts e;
+    bool host_only, ok = false;
+    size_t n;
+
+    if (entry_split(entry, &e, &host_only) != 0)
+        return false;
+    if (strcasecmp(e.host, u->host) == 0 && (e.port == NULL || strcmp(e.port, u->port) == 0)) {
+        n = strlen(e.path);
+        ok = host_only ||
+             (strcasecmp(e.scheme, u->scheme) == 0 && strncmp(u->path, e.path, n) == 0 &&
+              (n == 0 || e.path[n - 1] == '/' || u->path[n] == '\0' || u->path[n] == '/'));
+    }
+    url_parts_free(&e);
+    return ok;
+}
+
+bool alert_url_allowed(const char *list, const char *url)
+{
+    char entry[ALLOW_ENTRY_MAX + 1];
+    struct url_parts u;
+    bool ok = false;
+
+    if (list == NULL || *list == '\0')
+        return true;
+    if (url_split(url, true, &u) != 0)
+        return false;
+    while (!ok && *list != '\0')
+        ok = next_entry(&list, entry) > 0 && entry_matches(entry, &u);
+    url_parts_free(&u);
+    return ok;
+}
+
 /* One POST; returns NULL on a 2xx answer, else why not (in err). */
 static const char *post_once(CURL *c, const char *url, const char *payload, char *err,
                              size_t errlen)
@@ -143,6 +292,7 @@ static const char *post_once(CURL *c, const char *url, const char *payload, char
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)DELIVERY_TIMEOUT);
@@ -154,6 +304,9 @@ static const char *post_once(CURL *c, const char *url, const char *payload, char
     curl_slist_free_all(h);
     if (cc != CURLE_OK)
         snprintf(err, errlen, "%s", curl_easy_strerror(cc));
+    else if (status >= 300 && status <= 399)
+        snprintf(err, errlen, "the webhook answered %ld, a redirect, which is not followed",
+                 status);
     else if (status < 200 || status > 299)
         snprintf(err, errlen, "the webhook answered %ld", status);
     else
@@ -173,6 +326,11 @@ static void deliver(struct alerter *a, CURL *c, struct delivery *d, bool last_ch
         const char *why = NULL;
         if (d->urls[u] == NULL)
             continue;
+        if (!alert_url_allowed(a->cfg->webhook_allow, d->urls[u])) {
+            snprintf(err, sizeof(err), "not sent: the URL is outside webhook_allow");
+            ok = false;
+            continue;
+        }
         for (t = 0; t < (last_chance ? 1 : DELIVERY_TRIES); t++) {
             if (t > 0)
                 sleep((unsigned)t);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alert.h"
 #include "core/buf.h"
 #include "core/nelem.h"
 
@@ -66,6 +67,7 @@ static const struct cfg_key keys[] = {
     {"login_hash_concurrency", CFG_INT, F(login_hash_concurrency), 1, 64, "2"},
     {"login_hash_wait_ms", CFG_INT, F(login_hash_wait_ms), 0, 60000, "1000"},
     {"key_min_length", CFG_INT, F(key_min_length), 1, 512, "8"},
+    {"webhook_allow", CFG_STR, F(webhook_allow), 0, 4000, ""},
 };
 
 #define NKEYS (NELEM(keys))
@@ -236,7 +238,7 @@ static char *unquote(char *v)
     return v;
 }
 
-static int parse_lines(struct config *c, const char *name, const char *text, bool *seen, char *err,
+static int parse_lines(struct config *c, const char *name, const char *text, int *seen, char *err,
                        size_t errlen, int *nlines)
 {
     const char *p = text;
@@ -278,13 +280,13 @@ static int parse_lines(struct config *c, const char *name, const char *text, boo
             snprintf(err, errlen, "%s:%d: %s: %s", name, lineno, k->name, why);
             return -1;
         }
-        seen[k - keys] = true;
+        seen[k - keys] = lineno;
     }
     *nlines = lineno;
     return 0;
 }
 
-static int apply_env(struct config *c, bool *seen, char *err, size_t errlen)
+static int apply_env(struct config *c, int *seen, char *err, size_t errlen)
 {
     size_t i, j;
 
@@ -303,7 +305,47 @@ static int apply_env(struct config *c, bool *seen, char *err, size_t errlen)
             snprintf(err, errlen, "environment:%s: %s: %s", var, keys[i].name, why);
             return -1;
         }
-        seen[i] = true;
+        seen[i] = -1;
+    }
+    return 0;
+}
+
+/* Writes where key was set into out: FILE:LINE, environment:APIGW_KEY, or
+ * FILE:0 for a default. */
+static void key_place(char *out, size_t outlen, const char *name, const int *seen, const char *key)
+{
+    const struct cfg_key *k = find_key(key);
+    int line = k != NULL ? seen[k - keys] : 0;
+    size_t j;
+
+    if (line >= 0) {
+        snprintf(out, outlen, "%s:%d", name, line);
+        return;
+    }
+    snprintf(out, outlen, "environment:APIGW_%s", key);
+    for (j = strlen("environment:APIGW_"); out[j] != '\0'; j++)
+        out[j] = (char)toupper((unsigned char)out[j]);
+}
+
+/* Checks webhook_allow's entries, and that webhook_url is inside them.
+ * Returns 0, or -1 with the fault, named by its line, in err. */
+static int check_webhooks(const struct config *c, const char *name, const int *seen, char *err,
+                          size_t errlen)
+{
+    char why[200], place[160];
+
+    if (alert_allow_check(c->webhook_allow, why, sizeof(why)) != 0) {
+        key_place(place, sizeof(place), name, seen, "webhook_allow");
+        snprintf(err, errlen, "%s: webhook_allow: %s", place, why);
+        return -1;
+    }
+    if (c->webhook_url[0] != '\0' && !alert_url_allowed(c->webhook_allow, c->webhook_url)) {
+        key_place(place, sizeof(place), name, seen, "webhook_url");
+        snprintf(err, errlen,
+                 "%s: webhook_url: is outside webhook_allow (add its host or a prefix of it "
+                 "there)",
+                 place);
+        return -1;
     }
     return 0;
 }
@@ -311,7 +353,7 @@ static int apply_env(struct config *c, bool *seen, char *err, size_t errlen)
 int config_parse(struct config *c, const char *name, const char *text, bool use_env, char *err,
                  size_t errlen)
 {
-    bool seen[NKEYS] = {false};
+    int seen[NKEYS] = {0}; /* the line that set each key; -1: the environment */
     int nlines = 0;
     size_t i;
 
@@ -350,6 +392,8 @@ int config_parse(struct config *c, const char *name, const char *text, bool use_
                  name, nlines, CONFIG_RESERVED_THREADS, c->max_threads - CONFIG_RESERVED_THREADS);
         goto fail;
     }
+    if (check_webhooks(c, name, seen, err, errlen) != 0)
+        goto fail;
     return 0;
 nomem:
     snprintf(err, errlen, "%s:0: -: out of memory", name);

@@ -62,6 +62,9 @@ struct config {
     long long login_hash_concurrency;
     long long login_hash_wait_ms;
     long long key_min_length; /* the shortest key an import accepts */
+    /* Where alert webhooks may go: comma-separated hosts or URL prefixes;
+     * "": anywhere (core/alert.h, alert_url_allowed). */
+    char *webhook_allow;
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),

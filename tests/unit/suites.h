@@ -34,6 +34,7 @@ void suite_reqcheck(void);
 void suite_breaker(void);
 void suite_throttle(void);
 void suite_keys_paste(void);
+void suite_webhook_allow(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
