@@ -52,6 +52,7 @@ static void recover(struct job *j, const struct probe_target *t, const char *why
     c.reason = why;
     c.actor = "cron";
     c.only_from = "disabled";
+    c.only_due = true;
     /* A person may have changed the key while it was probed: their change
      * stands, and the key is not counted. */
     if (key_change_status(j->db, &c, &changed) != DB_OK ||

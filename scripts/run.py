@@ -6,7 +6,8 @@ names an existing server), applies the schema, starts the FastCGI
 application and nginx on 127.0.0.1:$APIGW_PORT, prints the URL and how to
 log in, and stops everything it started on Ctrl-C or SIGTERM.  When the
 application dies it is started again (AppKeeper); its pid is in
-var/run/apigw-fcgi.pid.
+var/run/apigw-fcgi.pid.  The housekeeping jobs run on the schedule of
+conf-examples/crontab (JobScheduler), one line printed per run.
 """
 
 import fcntl
@@ -16,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -178,6 +180,71 @@ class AppKeeper:
         say("apigw-fcgi is back (pid %d)" % self.app.process.proc.pid)
 
 
+class JobScheduler(threading.Thread):
+    """Runs the housekeeping jobs as conf-examples/crontab schedules them,
+    on local time: apigw-recover every minute, apigw-quota-reset every hour
+    on the hour, apigw-log-cleanup daily at 03:17.  Jobs run one at a time;
+    each run prints one line and appends its output to var/log/cron.log.
+    APIGW_JOBS_SCALE (a number, default 1) multiplies every period and
+    offset: the tests use 0.05 to run apigw-recover every 3 s."""
+
+    # (name, period in seconds, offset into the period)
+    JOBS = (("apigw-recover", 60, 0), ("apigw-quota-reset", 3600, 0),
+            ("apigw-log-cleanup", 86400, 3 * 3600 + 17 * 60))
+    TIMEOUT_S = 600
+
+    def __init__(self, env, log_path, stopping):
+        super().__init__(name="jobs", daemon=True)
+        self.env = env
+        self.log_path = log_path
+        self.stopping = stopping
+        self.scale = self.read_scale(env.get("APIGW_JOBS_SCALE", ""))
+        now = time.time()
+        self.due = {name: self.next_run(period, offset, now)
+                    for name, period, offset in self.JOBS}
+
+    @staticmethod
+    def read_scale(text):
+        try:
+            scale = float(text) if text else 1.0
+        except ValueError:
+            scale = 0.0
+        if not 0.001 <= scale <= 1000:
+            say("APIGW_JOBS_SCALE=%s is not a number from 0.001 to 1000; using 1" % text)
+            scale = 1.0
+        return scale
+
+    def next_run(self, period, offset, now):
+        """The first start after now, on local time like cron."""
+        period, offset = period * self.scale, offset * self.scale
+        local = now + time.localtime(now).tm_gmtoff
+        return now + (offset - (local - offset) % period) % period
+
+    def run_job(self, name):
+        began = time.monotonic()
+        try:
+            out = subprocess.run([st.binary(name)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=self.env, cwd=st.ROOT,
+                                 timeout=self.TIMEOUT_S)
+            text, status = out.stdout.decode(errors="replace"), exit_status(out.returncode)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            text, status = str(e), "did not finish"
+        with open(self.log_path, "a") as f:
+            f.write(text)
+        lines = [line for line in text.splitlines() if line.strip()]
+        say("job %s (%s, %.1f s): %s" % (name, status, time.monotonic() - began,
+                                         lines[-1] if lines else "no output"))
+
+    def run(self):
+        while not self.stopping["flag"]:
+            now = time.time()
+            for name, period, offset in self.JOBS:
+                if self.due[name] <= now and not self.stopping["flag"]:
+                    self.run_job(name)
+                    self.due[name] = self.next_run(period, offset, max(now, time.time()))
+            time.sleep(0.2)
+
+
 def main():
     lock = take_lock()  # noqa: F841  (held until exit)
     for d in ("run", "db", "log", "nginx", "spool"):
@@ -236,6 +303,10 @@ def main():
         say("  or: curl -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/admin/upstreams"
             % (token, port))
         say("logs: %s; press Ctrl-C to stop" % os.path.join(VAR, "log", "apigw.log"))
+        jobs = JobScheduler(env, os.path.join(VAR, "log", "cron.log"), stopping)
+        jobs.start()
+        say("housekeeping jobs run on the crontab schedule (apigw-recover every %g s); "
+            "their output goes to %s" % (60 * jobs.scale, jobs.log_path))
         keeper = AppKeeper(app, os.path.join(VAR, "run", "apigw-fcgi.pid"), stopping,
                            app_started)
         while not stopping["flag"]:

@@ -206,11 +206,16 @@ static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned 
     pk->daily_quota = db_int(res, row, 5);
     pk->used_today = db_int(res, row, 6);
     pk->rpm_limit = db_int(res, row, 7);
+    if (db_int(res, row, 8) >= 0)
+        pk->rest_until_ms = clock_mono_ms() + db_int(res, row, 8) / 1000;
     u->nkeys++;
 }
 
 /* Loads the active keys of every upstream, and how many keys each has in
- * all (for the failure guard). */
+ * all (for the failure guard).  A key disabled until a time, on an upstream
+ * without a probe, is loaded too, with the time left on the database's
+ * clock: it serves again once that time is over, without a job.  Keys of
+ * upstreams with a probe wait for apigw-recover. */
 static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key)
 {
     struct db_res res, counts;
@@ -220,8 +225,8 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
 
     memset(&counts, 0, sizeof(counts));
     rc = db_query(db,
-                  "SELECT upstream_id, COUNT(*), SUM(status = 'active') FROM api_keys"
-                  " GROUP BY upstream_id",
+                  "SELECT upstream_id, COUNT(*), SUM(status = 'active' OR (status = 'disabled'"
+                  " AND disabled_until IS NOT NULL)) FROM api_keys GROUP BY upstream_id",
                   DB_NOARGS, &counts);
     if (rc != DB_OK)
         goto out_counts;
@@ -238,11 +243,16 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
     }
     rc = db_query(db,
                   "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
-                  " rpm_limit FROM api_keys WHERE status = 'active' ORDER BY upstream_id, id",
+                  " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
+                  " UTC_TIMESTAMP(6), disabled_until))) FROM api_keys WHERE status = 'active' OR"
+                  " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
                   DB_NOARGS, &res);
     /* A key added between the two statements has no slot; the next load has it. */
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         u = upstream_by_id(p, db_int(&res, i, 1));
+        if (u != NULL && db_int(&res, i, 8) >= 0 && u->probe_method != NULL &&
+            u->probe_path != NULL)
+            continue; /* resting on an upstream with a probe: apigw-recover decides */
         if (u != NULL && u->keys != NULL && u->nkeys < u->keys_cap)
             add_key(u, &res, i, enc_key);
     }
@@ -476,6 +486,8 @@ static bool usable(struct pool_key *k, const long long *tried, size_t ntried, in
 
     if (atomic_load(&k->skip_until_ms) > now_ms)
         return false;
+    if (k->rest_until_ms > now_ms)
+        return false;
     if (k->daily_quota > 0 && k->used_today + atomic_load(&k->used_here) >= k->daily_quota)
         return false;
     for (i = 0; i < ntried; i++)
@@ -552,4 +564,11 @@ struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size
             return k;
     }
     return NULL;
+}
+
+bool pool_key_wake_due(struct pool_key *k)
+{
+    if (k->rest_until_ms == 0 || k->rest_until_ms > clock_mono_ms())
+        return false;
+    return !atomic_exchange(&k->woken, true);
 }

@@ -41,6 +41,14 @@ struct pool_key {
     long long rpm_limit;
     atomic_llong used_here;     /* reservations this process made since loading */
     atomic_llong skip_until_ms; /* monotonic ms before which the key is not tried */
+
+    /* A key loaded while it rests (disabled until a time, on an upstream
+     * without a probe): the monotonic ms at which its rest is over, when
+     * it is worth trying again; 0 for an active key.  woken is set by the
+     * first request that uses it after that, which marks it active in the
+     * database (pool_key_wake_due). */
+    int64_t rest_until_ms;
+    atomic_bool woken;
 };
 
 struct pool_upstream {
@@ -56,7 +64,7 @@ struct pool_upstream {
     long long timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms;
     long long auto_disable_max_pct;
     bool enabled, is_public;
-    struct pool_key *keys; /* the active keys */
+    struct pool_key *keys; /* the active keys, and resting ones (rest_until_ms) */
     size_t nkeys, keys_cap;
     long long keys_total; /* keys of any status */
     bool body_rules;      /* an enabled rule for it looks at the body */
@@ -160,5 +168,10 @@ bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t nt
  * fresh random number. */
 struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
                            uint64_t rnd, int64_t now_ms);
+
+/* Whether k is a resting key whose rest is over and that nobody in this
+ * process has yet marked active in the database.  Returns true once per
+ * key and snapshot, to the caller that should mark it. */
+bool pool_key_wake_due(struct pool_key *k);
 
 #endif

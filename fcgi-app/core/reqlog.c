@@ -127,6 +127,11 @@ void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool fail
         usage_note(q->usage, key_id, counted, failed);
 }
 
+void reqlog_note_token(struct reqlog *q, long long token_id)
+{
+    usage_note_token(q->usage, token_id);
+}
+
 long long reqlog_depth(struct reqlog *q)
 {
     long long n;

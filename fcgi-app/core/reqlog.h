@@ -38,6 +38,10 @@ void reqlog_stop(struct reqlog *q);
  * to the database with its next batch. */
 void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool failed);
 
+/* Counts one request with a client token without limits (see usage.h);
+ * the logger adds the counts to the database with its next batch. */
+void reqlog_note_token(struct reqlog *q, long long token_id);
+
 /* Entries waiting in memory (for /metrics). */
 long long reqlog_depth(struct reqlog *q);
 

@@ -88,7 +88,9 @@ static int change_body(struct db *db, void *arg)
     int rc;
 
     t->changed = false;
-    rc = db_query(db, "SELECT status FROM api_keys WHERE id = ? FOR UPDATE",
+    rc = db_query(db,
+                  "SELECT status, disabled_until IS NOT NULL AND disabled_until <= UTC_TIMESTAMP()"
+                  " FROM api_keys WHERE id = ? FOR UPDATE",
                   DB_ARGS(DB_INT(c->key_id)), &res);
     if (rc == DB_OK && res.nrows == 0)
         rc = DB_EFAIL;
@@ -98,6 +100,8 @@ static int change_body(struct db *db, void *arg)
     /* Someone changed the key meanwhile (a ban by hand during a probe, a
      * rule in another process): that decision stands. */
     if (c->only_from != NULL && strcmp(from, c->only_from) != 0)
+        goto out;
+    if (c->only_due && db_int(&res, 0, 1) != 1)
         goto out;
     rc = db_exec(db,
                  "UPDATE api_keys SET status = ?, disabled_until = ?, status_reason = ?,"

@@ -59,6 +59,7 @@ struct key_change {
     const char *request_id; /* NULL for none */
     const char *excerpt;    /* NULL for none; never a key value */
     const char *only_from;  /* change only a key in this status (NULL: any) */
+    bool only_due;          /* change only a key whose disabled_until has passed */
 };
 
 /* Applies a change in one transaction: the key's status, disabled_until

@@ -9,18 +9,36 @@
 #include "core/log.h"
 
 struct tally {
-    long long key_id; /* 0: free slot */
+    long long id; /* 0: free slot */
     long long requests, failures;
     long long last_used; /* Unix seconds */
 };
 
-struct usage {
-    pthread_mutex_t lock;
+/* An open-addressing table of tallies by id. */
+struct table {
     struct tally *slots;
     size_t cap, used;
 };
 
+struct usage {
+    pthread_mutex_t lock;
+    struct table keys, tokens;
+};
+
 #define USAGE_MIN_CAP 256
+
+/* Gives t a fresh empty table.  Returns 0 or -1 (t unchanged). */
+static int table_init(struct table *t)
+{
+    struct tally *slots = calloc(USAGE_MIN_CAP, sizeof(*slots));
+
+    if (slots == NULL)
+        return -1;
+    t->slots = slots;
+    t->cap = USAGE_MIN_CAP;
+    t->used = 0;
+    return 0;
+}
 
 struct usage *usage_new(void)
 {
@@ -28,13 +46,12 @@ struct usage *usage_new(void)
 
     if (u == NULL)
         return NULL;
-    pthread_mutex_init(&u->lock, NULL);
-    u->cap = USAGE_MIN_CAP;
-    u->slots = calloc(u->cap, sizeof(*u->slots));
-    if (u->slots == NULL) {
+    if (table_init(&u->keys) != 0 || table_init(&u->tokens) != 0) {
+        free(u->keys.slots);
         free(u);
         return NULL;
     }
+    pthread_mutex_init(&u->lock, NULL);
     return u;
 }
 
@@ -42,101 +59,147 @@ void usage_free(struct usage *u)
 {
     if (u == NULL)
         return;
-    if (u->used > 0)
-        log_warn("key usage of %zu keys was not written before exit", u->used);
+    if (u->keys.used + u->tokens.used > 0)
+        log_warn("usage of %zu keys and %zu client tokens was not written before exit",
+                 u->keys.used, u->tokens.used);
     pthread_mutex_destroy(&u->lock);
-    free(u->slots);
+    free(u->keys.slots);
+    free(u->tokens.slots);
     free(u);
 }
 
-static struct tally *slot_for(struct tally *slots, size_t cap, long long key_id)
+static struct tally *slot_for(struct tally *slots, size_t cap, long long id)
 {
-    size_t i = (size_t)key_id * 2654435761u & (cap - 1);
+    size_t i = (size_t)id * 2654435761u & (cap - 1);
 
-    while (slots[i].key_id != 0 && slots[i].key_id != key_id)
+    while (slots[i].id != 0 && slots[i].id != id)
         i = (i + 1) & (cap - 1);
     return &slots[i];
 }
 
 /* Doubles the table when it is more than half full. */
-static void grow(struct usage *u)
+static void grow(struct table *t)
 {
-    size_t cap = u->cap * 2, i;
+    size_t cap = t->cap * 2, i;
     struct tally *slots = calloc(cap, sizeof(*slots));
 
     if (slots == NULL)
         return;
-    for (i = 0; i < u->cap; i++)
-        if (u->slots[i].key_id != 0)
-            *slot_for(slots, cap, u->slots[i].key_id) = u->slots[i];
-    free(u->slots);
-    u->slots = slots;
-    u->cap = cap;
+    for (i = 0; i < t->cap; i++)
+        if (t->slots[i].id != 0)
+            *slot_for(slots, cap, t->slots[i].id) = t->slots[i];
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
 }
 
-static void add(struct usage *u, long long key_id, long long requests, long long failures,
-                long long last_used)
+static void add(struct table *t, const struct tally *n)
 {
-    struct tally *t;
+    struct tally *s;
 
-    if (u->used * 2 >= u->cap)
-        grow(u);
-    t = slot_for(u->slots, u->cap, key_id);
-    if (t->key_id == 0) {
-        t->key_id = key_id;
-        u->used++;
+    if (t->used * 2 >= t->cap)
+        grow(t);
+    s = slot_for(t->slots, t->cap, n->id);
+    if (s->id == 0) {
+        s->id = n->id;
+        t->used++;
     }
-    t->requests += requests;
-    t->failures += failures;
-    if (last_used > t->last_used)
-        t->last_used = last_used;
+    s->requests += n->requests;
+    s->failures += n->failures;
+    if (n->last_used > s->last_used)
+        s->last_used = n->last_used;
 }
 
 void usage_note(struct usage *u, long long key_id, bool counted, bool failed)
 {
+    struct tally n = {key_id, counted ? 0 : 1, failed ? 1 : 0, counted ? 0 : (long long)time(NULL)};
+
     pthread_mutex_lock(&u->lock);
-    add(u, key_id, counted ? 0 : 1, failed ? 1 : 0, counted ? 0 : (long long)time(NULL));
+    add(&u->keys, &n);
     pthread_mutex_unlock(&u->lock);
+}
+
+void usage_note_token(struct usage *u, long long token_id)
+{
+    struct tally n = {token_id, 1, 0, (long long)time(NULL)};
+
+    pthread_mutex_lock(&u->lock);
+    add(&u->tokens, &n);
+    pthread_mutex_unlock(&u->lock);
+}
+
+/* The statements that add one tally: keys also count totals and failures. */
+static int write_tally(struct db *db, const struct tally *t, bool token)
+{
+    if (token)
+        return db_exec(db,
+                       "UPDATE client_tokens SET used_today = used_today + ?,"
+                       " last_used_at = GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)),"
+                       " FROM_UNIXTIME(?)) WHERE id = ?",
+                       DB_ARGS(DB_INT(t->requests), DB_INT(t->last_used), DB_INT(t->id)), NULL,
+                       NULL);
+    return db_exec(db,
+                   "UPDATE api_keys SET used_today = used_today + ?,"
+                   " total_requests = total_requests + ?, total_failures = total_failures + ?,"
+                   " last_used_at = IF(? = 0, last_used_at,"
+                   " GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)), FROM_UNIXTIME(?)))"
+                   " WHERE id = ?",
+                   DB_ARGS(DB_INT(t->requests), DB_INT(t->requests), DB_INT(t->failures),
+                           DB_INT(t->last_used), DB_INT(t->last_used), DB_INT(t->id)),
+                   NULL, NULL);
+}
+
+static int write_table(struct db *db, const struct table *t, bool token)
+{
+    size_t i;
+    int rc = DB_OK;
+
+    for (i = 0; rc == DB_OK && i < t->cap; i++)
+        if (t->slots[i].id != 0)
+            rc = write_tally(db, &t->slots[i], token);
+    return rc;
+}
+
+/* Adds the tallies of a table that could not be written back for the
+ * next try, and frees its slots. */
+static void put_back(struct table *into, struct table *taken)
+{
+    size_t i;
+
+    for (i = 0; i < taken->cap; i++)
+        if (taken->slots[i].id != 0)
+            add(into, &taken->slots[i]);
 }
 
 int usage_flush(struct usage *u, struct db *db)
 {
-    struct tally *taken;
-    size_t cap, i;
-    int rc = DB_OK;
+    struct table keys, tokens, fresh_keys, fresh_tokens;
+    int rc;
 
-    pthread_mutex_lock(&u->lock);
-    if (u->used == 0) {
-        pthread_mutex_unlock(&u->lock);
-        return DB_OK;
-    }
-    taken = u->slots;
-    cap = u->cap;
-    u->slots = calloc(USAGE_MIN_CAP, sizeof(*u->slots));
-    if (u->slots == NULL) {
-        u->slots = taken;
-        pthread_mutex_unlock(&u->lock);
+    if (table_init(&fresh_keys) != 0)
+        return DB_EFAIL;
+    if (table_init(&fresh_tokens) != 0) {
+        free(fresh_keys.slots);
         return DB_EFAIL;
     }
-    u->cap = USAGE_MIN_CAP;
-    u->used = 0;
+    pthread_mutex_lock(&u->lock);
+    if (u->keys.used + u->tokens.used == 0) {
+        pthread_mutex_unlock(&u->lock);
+        free(fresh_keys.slots);
+        free(fresh_tokens.slots);
+        return DB_OK;
+    }
+    keys = u->keys;
+    tokens = u->tokens;
+    u->keys = fresh_keys;
+    u->tokens = fresh_tokens;
     pthread_mutex_unlock(&u->lock);
 
     rc = db_begin(db);
-    for (i = 0; rc == DB_OK && i < cap; i++) {
-        struct tally *t = &taken[i];
-        if (t->key_id == 0)
-            continue;
-        rc = db_exec(db,
-                     "UPDATE api_keys SET used_today = used_today + ?,"
-                     " total_requests = total_requests + ?, total_failures = total_failures + ?,"
-                     " last_used_at = IF(? = 0, last_used_at,"
-                     " GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)), FROM_UNIXTIME(?)))"
-                     " WHERE id = ?",
-                     DB_ARGS(DB_INT(t->requests), DB_INT(t->requests), DB_INT(t->failures),
-                             DB_INT(t->last_used), DB_INT(t->last_used), DB_INT(t->key_id)),
-                     NULL, NULL);
-    }
+    if (rc == DB_OK)
+        rc = write_table(db, &keys, false);
+    if (rc == DB_OK)
+        rc = write_table(db, &tokens, true);
     if (rc == DB_OK)
         rc = db_commit(db);
     else
@@ -144,11 +207,11 @@ int usage_flush(struct usage *u, struct db *db)
     if (rc != DB_OK) {
         /* Keep the counts for the next try. */
         pthread_mutex_lock(&u->lock);
-        for (i = 0; i < cap; i++)
-            if (taken[i].key_id != 0)
-                add(u, taken[i].key_id, taken[i].requests, taken[i].failures, taken[i].last_used);
+        put_back(&u->keys, &keys);
+        put_back(&u->tokens, &tokens);
         pthread_mutex_unlock(&u->lock);
     }
-    free(taken);
+    free(keys.slots);
+    free(tokens.slots);
     return rc;
 }

@@ -3,6 +3,8 @@
  * request-log writer: used_today, total_requests, total_failures and
  * last_used_at.  Keys with a daily quota or an rpm limit are counted by
  * their reservation instead (quota.h); only their failures come here.
+ * Client tokens without limits are counted here too (used_today and
+ * last_used_at); tokens with limits are counted by their reservation.
  */
 #ifndef APIGW_USAGE_H
 #define APIGW_USAGE_H
@@ -18,6 +20,9 @@ void usage_free(struct usage *u);
 /* Notes one attempt with a key.  counted: the reservation already counted
  * the request (only the failure, if any, is added here). */
 void usage_note(struct usage *u, long long key_id, bool counted, bool failed);
+
+/* Notes one request with a client token that has no limits. */
+void usage_note_token(struct usage *u, long long token_id);
 
 /* Adds what was noted to the database in one transaction.  What could not
  * be written is kept for the next call.  Returns DB_OK or the error. */

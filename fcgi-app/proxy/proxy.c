@@ -14,6 +14,7 @@
 #include "core/pool.h"
 #include "core/quota.h"
 #include "core/resettime.h"
+#include "core/store.h"
 #include "http.h"
 #include "proxy/proxy.h"
 #include "proxy/credential.h"
@@ -75,8 +76,12 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
     char ra[24];
     int rc;
 
-    if (t->rpm_limit == 0 && t->daily_quota == 0)
+    if (t->rpm_limit == 0 && t->daily_quota == 0) {
+        /* Counted by the log writer, without a round trip of its own. */
+        if (px->r->w->app->reqlog != NULL)
+            reqlog_note_token(px->r->w->app->reqlog, t->id);
         return ERR_OK;
+    }
     rc = quota_reserve_token(px->r->w->db, t->id, &granted);
     if (rc != DB_OK) {
         resp_header(px->r, "Retry-After", "1");
@@ -228,6 +233,28 @@ static bool key_is_limited(const struct pool_key *k)
     return k->daily_quota > 0 || k->rpm_limit > 0;
 }
 
+/* A resting key whose rest is over serves again at once; its first use in
+ * this process marks it active in the database (once across processes:
+ * the change applies only to a key still disabled and due).  When the
+ * database cannot take it, a later request tries again. */
+static void wake_key(struct worker *w, struct pool_key *k, const char *request_id)
+{
+    struct key_change c;
+
+    if (!pool_key_wake_due(k))
+        return;
+    memset(&c, 0, sizeof(c));
+    c.key_id = k->id;
+    c.to = KEY_ACTIVE;
+    c.reason = "recovered: disabled_until passed";
+    c.actor = "proxy";
+    c.request_id = request_id;
+    c.only_from = "disabled";
+    c.only_due = true;
+    if (key_change_status(w->db, &c, NULL) != DB_OK)
+        atomic_store(&k->woken, false);
+}
+
 /* Picks a key and reserves it.  A key with a daily quota or an rpm limit
  * is reserved by one atomic UPDATE; one that loses (a limit, or a race with
  * another process) is skipped for a second.  A key with neither needs no
@@ -253,6 +280,7 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
             *e = db_down ? ERR_DB_UNAVAILABLE : ERR_NO_AVAILABLE_KEY;
             return NULL;
         }
+        wake_key(w, k, px->r->id);
         if (!key_is_limited(k))
             return k;
         rc = quota_reserve_key(w->db, k->id, &granted);

@@ -127,7 +127,10 @@ def test_make_run_lifecycle(stack):
         _check_private_database(conf, var)
         db = harness.st.MariaDB(None, os.path.join(var, "run", "db.sock"), None)
         db.sql("INSERT INTO job_state VALUES ('it-marker', 'kept', UTC_TIMESTAMP())", "apigw")
-        children = _children_of(first.pid)
+        # A housekeeping job may be running at that moment: it is not counted.
+        children = [c for c in _children_of(first.pid)
+                    if not any(j in c for j in ("apigw-recover", "apigw-quota-reset",
+                                                "apigw-log-cleanup"))]
         assert len(children) == 3, children  # mariadbd, apigw-fcgi, nginx
         first.send_signal(signal.SIGTERM)
         out, _ = first.communicate(timeout=90)
