@@ -424,6 +424,26 @@ test('keys: batch-disable two selected keys, filter, paging, history, test', asy
   state.disabled = [a.id, b.id];
 });
 
+test('keys: a resting key whose time has passed says when it serves again', async (t) => {
+  const withProbe = await ensureUpstream();
+  const noProbe = await api('POST', '/upstreams', {name: 'mock-noprobe', base_url: env.mock_url + '/v1'});
+  const past = new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const future = new Date(Date.now() + 3600000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const due = await api('POST', '/keys', {upstream_id: noProbe.id, key_value: 'sk-rest-due-0000000001', status: 'disabled', disabled_until: past});
+  const later = await api('POST', '/keys', {upstream_id: noProbe.id, key_value: 'sk-rest-later-00000002', status: 'disabled', disabled_until: future});
+  const probed = await api('POST', '/keys', {upstream_id: withProbe.id, key_value: 'sk-rest-probed-0000003', status: 'disabled', disabled_until: past});
+  const page = await newPage(t);
+  await loginWithToken(page);
+  await go(page, `#/keys?upstream_id=${noProbe.id}`);
+  await expectText(page.locator(`#keys-list tr[data-id="${due.id}"] .rest-due`), /due: serves again at its next use/, 'the due key without a probe');
+  await expectText(page.locator(`#keys-list tr[data-id="${later.id}"]`), /until /, 'the key resting into the future');
+  assert(await page.locator(`#keys-list tr[data-id="${later.id}"] .rest-due`).count() === 0, 'no due hint for a future time');
+  await go(page, `#/keys?upstream_id=${withProbe.id}`);
+  await expectText(page.locator(`#keys-list tr[data-id="${probed.id}"] .rest-due`), /due: the next recover run probes it/, 'the due key with a probe');
+  for (const k of [due, later, probed]) await api('DELETE', `/keys/${k.id}`);
+  await api('DELETE', `/upstreams/${noProbe.id}`);
+});
+
 test('client tokens: the new token is shown once, with a copy button', async (t) => {
   await ensureUpstream();
   const page = await newPage(t);

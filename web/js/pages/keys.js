@@ -63,6 +63,18 @@ export async function render(view, ctx) {
   }
 
   const upName = (id) => (upstreams.find((u) => u.id === id) || {}).name || `#${id}`;
+  // A resting key whose time has passed: without a probe the pool serves it
+  // again at once (and marks it active at its next use); with a probe it
+  // waits for the next apigw-recover run.  Say which, so that a stale
+  // "until" does not read as a stuck key.
+  const restDue = (k) => k.disabled_until && k.status !== 'active' && Date.parse(k.disabled_until) <= Date.now();
+  const restHint = (k) => {
+    if (!k.disabled_until || k.status === 'active') return null;
+    if (!restDue(k)) return h('div', {class: 'small muted'}, 'until ' + fmtTime(k.disabled_until));
+    const up = upstreams.find((u) => u.id === k.upstream_id) || {};
+    return h('div', {class: 'small rest-due', title: 'disabled_until ' + fmtTime(k.disabled_until)},
+      up.probe_path ? 'due: the next recover run probes it' : 'due: serves again at its next use');
+  };
 
   async function load() {
     ctx.setParams({upstream_id: state.upstream_id, status: state.status, q: state.q,
@@ -102,7 +114,7 @@ export async function render(view, ctx) {
       {title: 'Key', class: 'mono nowrap', cell: (k) => k.key_masked},
       {title: 'Status', class: 'nowrap', cell: (k) => [badge(k.status),
         h('div', {class: 'small muted', title: 'Why the status last changed'}, k.status_reason || ''),
-        k.disabled_until ? h('div', {class: 'small muted'}, 'until ' + fmtTime(k.disabled_until)) : null]},
+        restHint(k)]},
       {title: 'Upstream', cell: (k) => upName(k.upstream_id)},
       {title: 'Name', class: 'clip', cell: (k) => k.name || h('span', {class: 'muted'}, '—')},
       {title: 'Weight', class: 'num', cell: (k) => String(k.weight)},
