@@ -4,6 +4,7 @@ client token to 0, exhausted keys back to active with a history row
 (reason 'quota reset', actor 'cron').  The time zone is honoured: the
 expected hour and day are computed with zoneinfo."""
 
+import harness
 from admin_helpers import A, ok
 from cron_helpers import (assert_same, avoid_hour_edge, clean_slate, finish_job, key_events,
                           key_row, local_hour, next_reset, pool_version, prev_reset, rfc3339,
@@ -213,12 +214,16 @@ def test_after_the_reset_keys_and_tokens_at_their_quota_serve_again(stack):
     # Usage of keys without a quota is written in batches: let it land.
     wait_key(stack, tq.keys[0]["id"], used_today=2)
     wait_key(stack, kq.keys[0]["id"], used_today=2)
+    # Every token that got past its checks is counted: tq's by its lease,
+    # the other two (without limits) by the log writer.
+    harness.wait_until(lambda: sql_int(stack, "SELECT COUNT(*) FROM client_tokens"
+                                              " WHERE used_today <> 0") == 3,
+                       timeout=10, what="three tokens counted")
     tz = "UTC"
     avoid_hour_edge(tz)
     conf = _tz_conf(stack, tz, local_hour(tz))
     r = run_job(stack, "apigw-quota-reset", config=conf)
-    # Tokens without limits count nothing: only tq's token has a used_today.
-    assert r.line() == ("reset used_today of 2 keys and 1 tokens, returned 1 exhausted keys to"
+    assert r.line() == ("reset used_today of 2 keys and 3 tokens, returned 1 exhausted keys to"
                         " active (reset of %s)" % utc_now().date().isoformat()), r
     settle()
     for s in (kq, tq, ex):
