@@ -83,6 +83,13 @@ static int reset_body(struct db *db, void *arg)
         rc = db_exec(db, "UPDATE client_tokens SET used_today = 0 WHERE used_today <> 0", DB_NOARGS,
                      &n, NULL);
     t->done.tokens = (long long)n;
+    /* Blocks leased before the reset are void: a new epoch, nothing leased. */
+    if (rc == DB_OK)
+        rc = db_exec(db, "UPDATE api_keys SET leased = 0, quota_epoch = quota_epoch + 1", DB_NOARGS,
+                     NULL, NULL);
+    if (rc == DB_OK)
+        rc = db_exec(db, "UPDATE client_tokens SET leased = 0, quota_epoch = quota_epoch + 1",
+                     DB_NOARGS, NULL, NULL);
     if (rc == DB_OK)
         rc = db_exec(db,
                      "INSERT INTO job_state (name, value, updated_at)"

@@ -8,12 +8,14 @@
 #include "core/alert.h"
 #include "core/clock.h"
 #include "core/db.h"
+#include "core/lease.h"
 #include "core/log.h"
 #include "core/reqlog.h"
 #include "http.h"
 #include "route.h"
 
-/* Checks the pool version every pool_refresh_ms, with its own connection.
+/* Checks the pool version every pool_refresh_ms, with its own connection,
+ * and settles this process's quota leases every LEASE_TICK_MS.
  * The connection keeps the configuration it was made with; the interval
  * is read from the one in force at each turn. */
 static void *refresher_main(void *arg)
@@ -21,6 +23,7 @@ static void *refresher_main(void *arg)
     struct app *app = arg;
     const struct config *start = app_config_acquire(app);
     struct db *db = db_new(start, false);
+    int64_t ticked = 0;
 
     db_thread_init();
     while (db != NULL && !atomic_load(&app->stopping)) {
@@ -28,9 +31,16 @@ static void *refresher_main(void *arg)
         long long every = cfg->pool_refresh_ms;
         int64_t until = clock_mono_ms() + every;
         app_config_release(cfg);
-        pool_refresh(&app->pool, db, every);
-        while (!atomic_load(&app->stopping) && clock_mono_ms() < until)
+        /* A new snapshot may lack keys this process leased: give back. */
+        if (pool_refresh(&app->pool, db, every) == 1)
+            lease_return_all(db);
+        while (!atomic_load(&app->stopping) && clock_mono_ms() < until) {
+            if (clock_mono_ms() - ticked >= LEASE_TICK_MS) {
+                lease_tick(db);
+                ticked = clock_mono_ms();
+            }
             usleep(20000);
+        }
     }
     db_free(db);
     app_config_release(start);
@@ -100,12 +110,28 @@ void service_worker_end(struct worker *w)
     w->multi = NULL;
 }
 
+/* At a clean stop (the workers are done): every unused unit of this
+ * process's leases goes back, and what was spent is settled. */
+static void return_leases(struct app *app)
+{
+    struct db *db;
+
+    if (lease_idle())
+        return;
+    db = db_new(app->service_cfg, false);
+    if (db == NULL || lease_return_all(db) != DB_OK)
+        log_warn("the unused quota leases of this process could not be given back: they are"
+                 " lost to today's budgets");
+    db_free(db);
+}
+
 void service_shutdown(struct app *app)
 {
     atomic_store(&app->stopping, true);
     if (app->refresher_started)
         pthread_join(app->refresher, NULL);
     app->refresher_started = false;
+    return_leases(app);
     reqlog_stop(app->reqlog);
     app->reqlog = NULL;
     alerter_stop(app->alerter);

@@ -52,6 +52,7 @@ static const struct vfield fields[] = {
     {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL, .def = "0"},
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
     {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "leased_today", .type = VT_INT, .flags = VF_READONLY, .column = "leased"},
     {.name = "total_requests", .type = VT_INT, .flags = VF_READONLY},
     {.name = "total_failures", .type = VT_INT, .flags = VF_READONLY},
     {.name = "disabled_until", .type = VT_TIME, .flags = VF_NULLABLE, .def = "null"},

@@ -428,7 +428,8 @@ static int counters_body(struct db *db, void *arg)
     else
         rc = db_exec(db,
                      "UPDATE api_keys k" JOIN_IDS " SET k.used_today = 0, k.rpm_count = 0,"
-                     " k.rpm_window = 0, k.updated_at = UTC_TIMESTAMP()",
+                     " k.rpm_window = 0, k.leased = 0, k.quota_epoch = k.quota_epoch + 1,"
+                     " k.updated_at = UTC_TIMESTAMP()",
                      DB_ARGS(DB_STR(t->ids)), &t->affected, NULL);
     if (rc == DB_OK)
         rc = store_bump_version(db);

@@ -27,6 +27,7 @@ static const struct vfield fields[] = {
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
     {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL, .def = "0"},
     {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "leased_today", .type = VT_INT, .flags = VF_READONLY, .column = "leased"},
     {.name = "expires_at", .type = VT_TIME, .flags = VF_NULLABLE, .def = "null"},
     {.name = "enabled", .type = VT_BOOL, .def = "true"},
     RS_FIELD_MAX_CONCURRENT,

@@ -5,38 +5,76 @@
 /* The current minute of the database's clock, shared by every host. */
 #define MINUTE "(UNIX_TIMESTAMP() DIV 60)"
 
-int quota_reserve_key(struct db *db, long long key_id, bool *granted)
+/* The block: the smallest of what is asked, a quarter of the daily budget
+ * left (at least 1) and a quarter of the minute's budget left (at least
+ * 1).  SET assignments run left to right, so every later one reads @g
+ * and the old rpm window. */
+#define GRANT_SET                                                                                  \
+    " SET leased = leased + (@g := LEAST(?,"                                                       \
+    " IF(daily_quota = 0, ?, GREATEST(1, (daily_quota - used_today - leased) DIV 4)),"             \
+    " IF(rpm_limit = 0, ?, GREATEST(1, (rpm_limit - IF(rpm_window = " MINUTE                       \
+    ", rpm_count, 0)) DIV 4)))),"                                                                  \
+    " rpm_count = IF(rpm_window = " MINUTE ", rpm_count + @g, @g),"                                \
+    " rpm_window = (@w := " MINUTE "), quota_epoch = (@e := quota_epoch)"                          \
+    " WHERE id = ?"
+
+#define GRANT_LIMITS                                                                               \
+    " AND (daily_quota = 0 OR used_today + leased < daily_quota)"                                  \
+    " AND (rpm_limit = 0 OR rpm_window <> " MINUTE " OR rpm_count < rpm_limit)"
+
+int quota_grant(struct db *db, enum quota_kind kind, long long id, long long want,
+                struct quota_block *b)
 {
     unsigned long long n = 0;
+    struct db_res res;
     int rc;
 
-    /* SET assignments run left to right: rpm_count reads the old window. */
-    rc = db_exec(db,
-                 "UPDATE api_keys SET rpm_count = IF(rpm_window = " MINUTE ", rpm_count + 1, 1),"
-                 " rpm_window = " MINUTE ", used_today = used_today + 1,"
-                 " total_requests = total_requests + 1, last_used_at = UTC_TIMESTAMP()"
-                 " WHERE id = ? AND status = 'active'"
-                 " AND (daily_quota = 0 OR used_today < daily_quota)"
-                 " AND (rpm_limit = 0 OR rpm_window <> " MINUTE " OR rpm_count < rpm_limit)",
-                 DB_ARGS(DB_INT(key_id)), &n, NULL);
-    *granted = rc == DB_OK && n == 1;
+    b->units = 0;
+    if (kind == QUOTA_KEY)
+        rc = db_exec(db, "UPDATE api_keys" GRANT_SET " AND status = 'active'" GRANT_LIMITS,
+                     DB_ARGS(DB_INT(want), DB_INT(want), DB_INT(want), DB_INT(id)), &n, NULL);
+    else
+        rc = db_exec(db, "UPDATE client_tokens" GRANT_SET GRANT_LIMITS,
+                     DB_ARGS(DB_INT(want), DB_INT(want), DB_INT(want), DB_INT(id)), &n, NULL);
+    if (rc != DB_OK || n != 1)
+        return rc;
+    rc = db_query(db, "SELECT @g, @e, @w, (@w + 1) * 60000 - FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000)",
+                  DB_NOARGS, &res);
+    if (rc == DB_OK && res.nrows == 1) {
+        b->units = db_int(&res, 0, 0);
+        b->epoch = db_int(&res, 0, 1);
+        b->window = db_int(&res, 0, 2);
+        b->left_ms = db_int(&res, 0, 3);
+    }
+    db_res_free(&res);
     return rc;
 }
 
-int quota_reserve_token(struct db *db, long long token_id, bool *granted)
+int quota_settle(struct db *db, enum quota_kind kind, const struct quota_settlement *s)
 {
-    unsigned long long n = 0;
-    int rc;
-
-    rc = db_exec(db,
-                 "UPDATE client_tokens SET rpm_count = IF(rpm_window = " MINUTE
-                 ", rpm_count + 1, 1), rpm_window = " MINUTE ", used_today = used_today + 1,"
-                 " last_used_at = UTC_TIMESTAMP() WHERE id = ?"
-                 " AND (daily_quota = 0 OR used_today < daily_quota)"
-                 " AND (rpm_limit = 0 OR rpm_window <> " MINUTE " OR rpm_count < rpm_limit)",
-                 DB_ARGS(DB_INT(token_id)), &n, NULL);
-    *granted = rc == DB_OK && n == 1;
-    return rc;
+    if (kind == QUOTA_TOKEN)
+        return db_exec(
+            db,
+            "UPDATE client_tokens SET used_today = used_today + IF(quota_epoch = ?, ?, 0),"
+            " leased = IF(quota_epoch = ?, GREATEST(leased - ? - ?, 0), leased),"
+            " rpm_count = IF(rpm_window = ? AND rpm_window = " MINUTE
+            ", GREATEST(rpm_count - ?, 0), rpm_count),"
+            " last_used_at = IF(? = 0, last_used_at, UTC_TIMESTAMP()) WHERE id = ?",
+            DB_ARGS(DB_INT(s->epoch), DB_INT(s->spent), DB_INT(s->epoch), DB_INT(s->spent),
+                    DB_INT(s->unused), DB_INT(s->window), DB_INT(s->rpm_back),
+                    DB_INT(s->spent + s->stale), DB_INT(s->id)),
+            NULL, NULL);
+    return db_exec(db,
+                   "UPDATE api_keys SET used_today = used_today + IF(quota_epoch = ?, ?, 0),"
+                   " leased = IF(quota_epoch = ?, GREATEST(leased - ? - ?, 0), leased),"
+                   " rpm_count = IF(rpm_window = ? AND rpm_window = " MINUTE
+                   ", GREATEST(rpm_count - ?, 0), rpm_count),"
+                   " total_requests = total_requests + ?,"
+                   " last_used_at = IF(? = 0, last_used_at, UTC_TIMESTAMP()) WHERE id = ?",
+                   DB_ARGS(DB_INT(s->epoch), DB_INT(s->spent), DB_INT(s->epoch), DB_INT(s->spent),
+                           DB_INT(s->unused), DB_INT(s->window), DB_INT(s->rpm_back),
+                           DB_INT(s->spent + s->stale), DB_INT(s->spent + s->stale), DB_INT(s->id)),
+                   NULL, NULL);
 }
 
 int quota_token_refusal(struct db *db, long long token_id, bool *daily, long long *retry_after_s)
@@ -45,7 +83,7 @@ int quota_token_refusal(struct db *db, long long token_id, bool *daily, long lon
     int rc;
 
     rc = db_query(db,
-                  "SELECT daily_quota > 0 AND used_today >= daily_quota,"
+                  "SELECT daily_quota > 0 AND used_today + leased >= daily_quota,"
                   " 60 - UNIX_TIMESTAMP() MOD 60 FROM client_tokens WHERE id = ?",
                   DB_ARGS(DB_INT(token_id)), &res);
     *daily = db_int(&res, 0, 0) != 0;

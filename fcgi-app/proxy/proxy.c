@@ -12,6 +12,7 @@
 #include "core/concurrency.h"
 #include "core/db.h"
 #include "core/pool.h"
+#include "core/lease.h"
 #include "core/quota.h"
 #include "core/resettime.h"
 #include "core/store.h"
@@ -82,7 +83,7 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
             reqlog_note_token(px->r->w->app->reqlog, t->id);
         return ERR_OK;
     }
-    rc = quota_reserve_token(px->r->w->db, t->id, &granted);
+    rc = lease_take(px->r->w->db, QUOTA_TOKEN, t->id, t->rpm_limit > 0, &granted);
     if (rc != DB_OK) {
         resp_header(px->r, "Retry-After", "1");
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
@@ -256,7 +257,8 @@ static void wake_key(struct worker *w, struct pool_key *k, const char *request_i
 }
 
 /* Picks a key and reserves it.  A key with a daily quota or an rpm limit
- * is reserved by one atomic UPDATE; one that loses (a limit, or a race with
+ * spends a unit of this process's lease (core/lease.h), which asks the
+ * database for a block when it is empty; one that loses (a limit, or a race with
  * another process) is skipped for a second.  A key with neither needs no
  * reservation: its status comes from the pool snapshot and its use is
  * counted by the log writer.  Returns NULL with *e set when there is none. */
@@ -283,7 +285,7 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
         wake_key(w, k, px->r->id);
         if (!key_is_limited(k))
             return k;
-        rc = quota_reserve_key(w->db, k->id, &granted);
+        rc = lease_take(w->db, QUOTA_KEY, k->id, k->rpm_limit > 0, &granted);
         if (rc != DB_OK) {
             /* A key with limits cannot be reserved now; one without may
              * still serve from the cache. */

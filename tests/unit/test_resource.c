@@ -65,9 +65,9 @@ static void test_upstreams(void)
     check(&admin_upstreams, &x);
 }
 
-#define KEY_COLS                                                                                   \
-    "id, upstream_id, name, key_masked, status, weight, daily_quota, rpm_limit, used_today,"       \
-    " total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME(   \
+#define KEY_COLS                                                                                     \
+    "id, upstream_id, name, key_masked, status, weight, daily_quota, rpm_limit, used_today, leased," \
+    " total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME(     \
         "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 #define KEY_FILTER                                                                                 \
     " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"                              \
@@ -106,9 +106,9 @@ static void test_key_events(void)
     check(&admin_key_events, &x);
 }
 
-#define TOKEN_COLS                                                                                                                           \
-    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, " SQL_TIME("expires_at") ", enabled, max_concurrent, " SQL_TIME( \
-        "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+#define TOKEN_COLS                                                                                 \
+    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, leased, " SQL_TIME(    \
+        "expires_at") ", enabled, max_concurrent, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_tokens(void)
 {

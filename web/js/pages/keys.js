@@ -118,7 +118,7 @@ export async function render(view, ctx) {
       {title: 'Upstream', cell: (k) => upName(k.upstream_id)},
       {title: 'Name', class: 'clip', cell: (k) => k.name || h('span', {class: 'muted'}, '—')},
       {title: 'Weight', class: 'num', cell: (k) => String(k.weight)},
-      {title: 'Used today', class: 'num nowrap', cell: (k) => fmtNum(k.used_today) + (k.daily_quota ? ' / ' + fmtNum(k.daily_quota) : '')},
+      {title: 'Used today', class: 'num nowrap', cell: (k) => fmtNum(k.used_today) + (k.daily_quota ? ' / ' + fmtNum(k.daily_quota) : '') + (k.leased_today > 0 ? ' +' + fmtNum(k.leased_today) + ' leased' : '')},
       {title: 'Requests', class: 'num nowrap', cell: (k) => [fmtNum(k.total_requests),
         h('div', {class: ['small', k.total_failures ? 'error-text' : 'muted']}, `${fmtNum(k.total_failures)} failed`)]},
       {title: 'Last used', class: 'small nowrap', cell: (k) => (k.last_used_at ? h('span', {title: k.last_used_at}, fmtTimeShort(k.last_used_at)) : '—')},

@@ -47,7 +47,7 @@ export async function render(view, ctx) {
       {title: 'Token', class: 'mono nowrap', cell: (t) => t.token_masked},
       {title: 'Upstreams', cell: (t) => (t.upstreams.length ? t.upstreams.map(upName).join(', ') : 'all')},
       {title: 'Per minute', class: 'num', cell: (t) => (t.rpm_limit ? fmtNum(t.rpm_limit) : '—')},
-      {title: 'Daily quota', class: 'num', cell: (t) => (t.daily_quota ? `${fmtNum(t.used_today)} / ${fmtNum(t.daily_quota)}` : '—')},
+      {title: 'Daily quota', class: 'num', cell: (t) => (t.daily_quota ? `${fmtNum(t.used_today)} / ${fmtNum(t.daily_quota)}` + (t.leased_today > 0 ? ` +${fmtNum(t.leased_today)} leased` : '') : '—')},
       {title: 'Concurrent', class: 'num', cell: (t) => (t.max_concurrent ? fmtNum(t.max_concurrent) : '—')},
       {title: 'Expires', class: 'small nowrap', cell: (t) => (t.expires_at ? fmtTime(t.expires_at) : 'never')},
       {title: 'Enabled', cell: (t) => boolBadge(t.enabled)},
