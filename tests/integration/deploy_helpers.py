@@ -512,8 +512,8 @@ def check_proxy_get_and_post(stack, site):
 
 
 @quietly
-def check_sse_streams(stack, site, n=5, pause=0.3, tolerance=0.15):
-    """Server-Sent Events, 5 events 300 ms apart: each reaches the client
+def check_sse_streams(stack, site, n=5, pause=0.4, tolerance=0.35):
+    """Server-Sent Events, 5 events 400 ms apart: each reaches the client
     within `tolerance` of being sent, long before the stream ends."""
     fx = fixture(stack, site)
     events = ['data: {"i": %d, "text": "token %d"}\n\n' % (i, i) for i in range(n)]
