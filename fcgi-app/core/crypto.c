@@ -95,11 +95,41 @@ out:
     return rc;
 }
 
+/* SHA-256 fetched once per process, and a digest context per thread that
+ * is reset for each hash: EVP_Digest with EVP_sha256() looks the algorithm
+ * up and allocates two contexts on every call (1.6 us against 0.4 us for
+ * a short token here), and every proxied request hashes its token. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha256_ctx_key;
+static bool sha256_key_ok;
+
+static void sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void sha256_setup(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha256_key_ok = pthread_key_create(&sha256_ctx_key, sha256_ctx_free) == 0;
+}
+
 void crypto_sha256(const void *p, size_t n, unsigned char out[SHA256_LEN])
 {
     unsigned int len = SHA256_LEN;
+    EVP_MD_CTX *ctx;
 
-    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+    pthread_once(&sha256_once, sha256_setup);
+    ctx = sha256_key_ok ? pthread_getspecific(sha256_ctx_key) : NULL;
+    if (ctx == NULL && sha256_key_ok && (ctx = EVP_MD_CTX_new()) != NULL &&
+        pthread_setspecific(sha256_ctx_key, ctx) != 0) {
+        EVP_MD_CTX_free(ctx);
+        ctx = NULL;
+    }
+    if (sha256_md == NULL || ctx == NULL || EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, p, n) != 1 || EVP_DigestFinal_ex(ctx, out, &len) != 1)
+        EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
 void crypto_wipe(void *p, size_t n)

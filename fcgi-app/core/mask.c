@@ -2,6 +2,7 @@
  * encoded forms of a key it looks for (mask.h). */
 #include "core/mask.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,100 @@ void mask_secret_free(struct mask_secret *s)
     }
     s->store = NULL;
     s->nforms = 0;
+}
+
+/* A secret of the per-thread cache: its own copy of the value and of the
+ * masked form, and the forms computed on that copy. */
+struct mask_slot {
+    char *value;
+    size_t len;
+    char masked[MASK_MAX];
+    struct mask_secret secret;
+};
+
+#define MASK_SLOTS 4
+
+/* A thread's cache: its slots and the one to replace next. */
+struct mask_cache {
+    struct mask_slot slot[MASK_SLOTS];
+    size_t next;
+};
+
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+static pthread_key_t slots_key;
+static bool slots_key_ok;
+
+/* Wipes and frees one slot. */
+static void slot_clear(struct mask_slot *m)
+{
+    mask_secret_free(&m->secret);
+    if (m->value != NULL) {
+        crypto_wipe(m->value, m->len);
+        free(m->value);
+    }
+    m->value = NULL;
+    m->len = 0;
+}
+
+/* Wipes and frees a thread's cache when it ends (a pthread key destructor). */
+static void slots_free(void *arg)
+{
+    struct mask_cache *c = arg;
+    size_t i;
+
+    for (i = 0; i < MASK_SLOTS; i++)
+        slot_clear(&c->slot[i]);
+    free(c);
+}
+
+static void slots_setup(void)
+{
+    slots_key_ok = pthread_key_create(&slots_key, slots_free) == 0;
+}
+
+/* The calling thread's cache, made at its first call; NULL without memory. */
+static struct mask_cache *thread_cache(void)
+{
+    struct mask_cache *c;
+
+    pthread_once(&slots_once, slots_setup);
+    if (!slots_key_ok)
+        return NULL;
+    c = pthread_getspecific(slots_key);
+    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL &&
+        pthread_setspecific(slots_key, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+const struct mask_secret *mask_secret_cached(const char *value, size_t len, const char *masked)
+{
+    struct mask_cache *c = thread_cache();
+    struct mask_slot *m;
+    size_t i, mlen = strlen(masked);
+
+    if (c == NULL || len == 0 || mlen >= MASK_MAX)
+        return NULL;
+    for (i = 0; i < MASK_SLOTS; i++) {
+        m = &c->slot[i];
+        if (m->value != NULL && m->len == len && crypto_equal(m->value, value, len) &&
+            strcmp(m->masked, masked) == 0)
+            return &m->secret;
+    }
+    m = &c->slot[c->next++ % MASK_SLOTS];
+    slot_clear(m);
+    if ((m->value = malloc(len)) == NULL)
+        return NULL;
+    memcpy(m->value, value, len);
+    m->len = len;
+    memcpy(m->masked, masked, mlen + 1);
+    if (mask_secret_init(&m->secret, m->value, len, m->masked) != 0) {
+        slot_clear(m);
+        return NULL;
+    }
+    return &m->secret;
 }
 
 /* How many bytes of form f begin at src + i (n bytes in all): the whole

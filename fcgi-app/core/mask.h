@@ -49,6 +49,14 @@ int mask_secret_init(struct mask_secret *s, const char *value, size_t len, const
 /* Wipes and frees the encoded forms of s. */
 void mask_secret_free(struct mask_secret *s);
 
+/* The forms of the secret value (len bytes) with the masked form masked,
+ * from a small cache per thread that holds its own copies of the last few
+ * secrets (wiped when they leave it or the thread ends), so that the hot
+ * path does not encode the same key again for every attempt.  The result
+ * belongs to the cache and stays valid until this thread's next call;
+ * NULL when memory ran out (the caller then fills its own). */
+const struct mask_secret *mask_secret_cached(const char *value, size_t len, const char *masked);
+
 /* Copies the n bytes at src into out (outlen bytes, NUL included; the text
  * is cut when it does not fit), with every occurrence of the secret in any
  * of its forms replaced by the masked form.  A form cut off by the end of

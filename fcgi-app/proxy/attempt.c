@@ -33,17 +33,18 @@ struct attempt {
     bool flush_each;           /* push every chunk at once (set when the answer begins) */
     bool streaming;            /* the answer goes to the client as it comes */
     bool client_gone;
-    bool bad_head;             /* the upstream's head cannot be passed on (a folded line) */
-    int64_t until_ms;          /* the attempt ends when nothing happens by then */
-    bool timed_out;            /* it did end so */
-    int sends;                 /* how often libcurl was about to send the request */
-    int64_t started_ms;        /* when the attempt began */
-    long long latency_ms;      /* until the answer's headers */
-    bool rule_retry;           /* a rule asked for another key */
-    bool held_judged;          /* the rules have seen the held body */
-    struct buf held;           /* the held body of an error answer */
-    struct buf prefix;         /* the first bytes of a 2xx body, for body rules */
-    struct mask_secret secret; /* the key's forms, scrubbed from what reaches the client */
+    bool bad_head;                    /* the upstream's head cannot be passed on (a folded line) */
+    int64_t until_ms;                 /* the attempt ends when nothing happens by then */
+    bool timed_out;                   /* it did end so */
+    int sends;                        /* how often libcurl was about to send the request */
+    int64_t started_ms;               /* when the attempt began */
+    long long latency_ms;             /* until the answer's headers */
+    bool rule_retry;                  /* a rule asked for another key */
+    bool held_judged;                 /* the rules have seen the held body */
+    struct buf held;                  /* the held body of an error answer */
+    struct buf prefix;                /* the first bytes of a 2xx body, for body rules */
+    const struct mask_secret *secret; /* the key's forms, scrubbed from what reaches the client */
+    struct mask_secret own;           /* the forms when the thread's cache had no memory */
 };
 
 #define RULE_HEADERS_MAX 128
@@ -79,7 +80,7 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
 static int mask_held(struct attempt *at, struct buf *out)
 {
     buf_init(out, mask_buf_bound(at->held.len));
-    return mask_buf(out, at->held.data != NULL ? at->held.data : "", at->held.len, &at->secret);
+    return mask_buf(out, at->held.data != NULL ? at->held.data : "", at->held.len, at->secret);
 }
 
 /* Keeps a complete error answer that a rule retried, so that the client
@@ -92,7 +93,7 @@ static void save_answer(struct attempt *at)
 
     px->saved_status = at->head.status;
     buf_reset(&px->saved_head);
-    upstream_head_copy_masked(&at->head, &px->saved_head, &at->secret, hits != 0);
+    upstream_head_copy_masked(&at->head, &px->saved_head, at->secret, hits != 0);
     if (hits != 0)
         buf_printf(&px->saved_head, "Content-Length: %zu\r\n", body.len);
     buf_free(&px->saved_body);
@@ -137,7 +138,7 @@ static void begin_response(struct attempt *at, bool without_length)
 
     at->streaming = true;
     resp_status(r, at->head.status);
-    upstream_head_copy_masked(&at->head, &r->head, &at->secret, without_length);
+    upstream_head_copy_masked(&at->head, &r->head, at->secret, without_length);
     snprintf(n, sizeof(n), "%d", at->attempt_no);
     resp_header(r, "X-Gateway-Attempts", n);
     at->flush_each = at->head.flush_each || !at->head.has_length;
@@ -248,7 +249,7 @@ static void describe_error(struct attempt *at, CURLcode cc, const char *errbuf,
     else
         snprintf(raw, sizeof(raw), "%s: %s", curl_easy_strerror(cc),
                  errbuf[0] ? errbuf : "no detail");
-    mask_text(err->text, sizeof(err->text), raw, strlen(raw), &at->secret, false);
+    mask_text(err->text, sizeof(err->text), raw, strlen(raw), at->secret, false);
 }
 
 /* Whether the web server closed our connection: the client has gone. */
@@ -419,7 +420,11 @@ static void attempt_init(struct attempt *at, struct proxy *px, struct pool_key *
     upstream_head_init(&at->head);
     buf_init(&at->held, (size_t)px->r->cfg->rule_body_limit);
     buf_init(&at->prefix, (size_t)px->r->cfg->rule_body_limit);
-    mask_secret_init(&at->secret, k->value, k->value_len, k->masked);
+    at->secret = mask_secret_cached(k->value, k->value_len, k->masked);
+    if (at->secret == NULL) {
+        mask_secret_init(&at->own, k->value, k->value_len, k->masked);
+        at->secret = &at->own;
+    }
 }
 
 static void attempt_free(struct attempt *at)
@@ -427,7 +432,7 @@ static void attempt_free(struct attempt *at)
     upstream_head_free(&at->head);
     buf_free(&at->held);
     buf_free(&at->prefix);
-    mask_secret_free(&at->secret);
+    mask_secret_free(&at->own);
 }
 
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,

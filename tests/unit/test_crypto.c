@@ -61,6 +61,11 @@ static void test_sha256_known_vector(void)
 
     crypto_sha256("abc", 3, h);
     CU_ASSERT_EQUAL(memcmp(h, abc, SHA256_LEN), 0);
+    /* The thread's context is reused: nothing of one hash leaks into the next. */
+    crypto_sha256("abcabc", 6, h);
+    CU_ASSERT_NOT_EQUAL(memcmp(h, abc, SHA256_LEN), 0);
+    crypto_sha256("abc", 3, h);
+    CU_ASSERT_EQUAL(memcmp(h, abc, SHA256_LEN), 0);
 }
 
 static void test_mask_shows_little(void)

@@ -161,6 +161,39 @@ static void test_no_secret_and_no_room(void)
     mask_secret_free(&none);
 }
 
+/* The per-thread cache gives the same forms for the same secret, its own
+ * copy of it (the caller's may go away), and other forms for another. */
+static void test_cached_forms_follow_the_value(void)
+{
+    char a[] = "sk-cache-aaaaaaaaaaaaaaaa", b[] = "sk-cache-bbbbbbbbbbbbbbbb";
+    char out[128], other[8];
+    const struct mask_secret *ka = mask_secret_cached(a, strlen(a), "sk-c...aaaa");
+    const struct mask_secret *kb;
+    int i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ka);
+    CU_ASSERT_PTR_NOT_EQUAL(ka->value, a);
+    CU_ASSERT_PTR_EQUAL(mask_secret_cached(a, strlen(a), "sk-c...aaaa"), ka);
+    memset(a, 'x', sizeof(a) - 1); /* the caller's copy changes: the cached one does not */
+    mask_text(out, sizeof(out), "k=sk-cache-aaaaaaaaaaaaaaaa", 27, ka, false);
+    CU_ASSERT_STRING_EQUAL(out, "k=sk-c...aaaa");
+    kb = mask_secret_cached(b, strlen(b), "sk-c...bbbb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(kb);
+    mask_text(out, sizeof(out), "sk-cache-bbbbbbbbbbbbbbbb%2F", 28, kb, false);
+    CU_ASSERT_STRING_EQUAL(out, "sk-c...bbbb%2F");
+    /* The same value with another masked form is another entry. */
+    CU_ASSERT_PTR_NOT_EQUAL(mask_secret_cached(b, strlen(b), "other"), kb);
+    for (i = 0; i < 8; i++) { /* more secrets than the cache holds */
+        other[0] = (char)('a' + i);
+        memset(other + 1, 'q', sizeof(other) - 2);
+        other[sizeof(other) - 1] = '\0';
+        kb = mask_secret_cached(other, strlen(other), "m");
+        CU_ASSERT_PTR_NOT_NULL(kb);
+        CU_ASSERT_NSTRING_EQUAL(kb->value, other, strlen(other));
+    }
+    CU_ASSERT_PTR_NULL(mask_secret_cached("", 0, "m"));
+}
+
 void suite_mask(void)
 {
     CU_pSuite s = CU_add_suite("mask", setup, teardown);
@@ -180,4 +213,5 @@ void suite_mask(void)
     CU_add_test(s, "test_base64_form", test_base64_form);
     CU_add_test(s, "test_cut_pieces_of_every_form", test_cut_pieces_of_every_form);
     CU_add_test(s, "test_mask_buf_counts_and_grows", test_mask_buf_counts_and_grows);
+    CU_add_test(s, "test_cached_forms_follow_the_value", test_cached_forms_follow_the_value);
 }
