@@ -33,6 +33,8 @@ struct db {
     int64_t call_ms;          /* when the current call started */
     bool stalled;             /* the current call timed out: the server is not answering */
     bool probe;               /* the current call tests the server for the open breaker */
+    unsigned host_index;      /* the connection's server: its place in db_hosts */
+    int64_t connected_ms;     /* when the connection was made */
     struct stmt_slot slots[DB_STMT_CACHE];
     unsigned nslots;
     char err[256];
