@@ -286,8 +286,7 @@ static void db_figures(struct buf *b, const char *host)
                 "timeout or a Galera certification conflict.",
                 rs.conflicts);
     proc_figure(b, host, "apigw_db_retries_total", "counter",
-                "Statements or transactions this process ran again after a conflict.",
-                rs.retries);
+                "Statements or transactions this process ran again after a conflict.", rs.retries);
     proc_figure(b, host, "apigw_db_failovers_total", "counter",
                 "Database connections this process made to a server other than the first of "
                 "db_hosts.",
