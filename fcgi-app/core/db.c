@@ -332,7 +332,7 @@ static int run_again(struct db *db, const char *sql, const struct db_param *p, u
             memset(res, 0, sizeof(*res));
         }
         usleep((useconds_t)(1000 * attempt));
-        db_count_retry();
+        db_count_retry(false);
         rc = run_once(db, sql, p, n, affected, insert_id, res);
     }
     return rc;
@@ -465,7 +465,7 @@ enum db_rc db_transaction(struct db *db, int (*body)(struct db *db, void *arg), 
         if (rc != DB_ERETRY)
             return rc;
         if (attempt + 1 < TX_TRIES)
-            db_count_retry();
+            db_count_retry(true);
         usleep((useconds_t)(5000 * (attempt + 1)));
     }
     return rc;

@@ -8,7 +8,7 @@
 
 /* Until when each server of db_hosts is taken for down (monotonic ms). */
 static _Atomic int64_t host_down_until[DB_HOSTS_MAX];
-static atomic_llong conflicts, retries, failovers;
+static atomic_llong conflicts, stmt_retries, tx_retries, failovers;
 
 static bool is_sep(char ch)
 {
@@ -96,7 +96,8 @@ void db_host_answered(unsigned i)
 void db_retry_stats(struct db_retry_stats *s)
 {
     s->conflicts = atomic_load(&conflicts);
-    s->retries = atomic_load(&retries);
+    s->stmt_retries = atomic_load(&stmt_retries);
+    s->tx_retries = atomic_load(&tx_retries);
     s->failovers = atomic_load(&failovers);
 }
 
@@ -105,9 +106,9 @@ void db_count_conflict(void)
     atomic_fetch_add(&conflicts, 1);
 }
 
-void db_count_retry(void)
+void db_count_retry(bool transaction)
 {
-    atomic_fetch_add(&retries, 1);
+    atomic_fetch_add(transaction ? &tx_retries : &stmt_retries, 1);
 }
 
 void db_count_failover(void)

@@ -8,6 +8,7 @@
 #ifndef APIGW_DB_HOSTS_H
 #define APIGW_DB_HOSTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,14 +33,15 @@ void db_host_answered(unsigned i);
 
 /* What the database layer counted in this process. */
 struct db_retry_stats {
-    long long conflicts; /* ER_LOCK_DEADLOCK or lock wait timeouts met */
-    long long retries;   /* statements or transactions run again after one */
-    long long failovers; /* connections made to a server other than db_hosts' first */
+    long long conflicts;    /* ER_LOCK_DEADLOCK or lock wait timeouts met */
+    long long stmt_retries; /* statements outside a transaction run again after one */
+    long long tx_retries;   /* transactions run again after one */
+    long long failovers;    /* connections made to a server other than db_hosts' first */
 };
 
 void db_retry_stats(struct db_retry_stats *s);
 void db_count_conflict(void);
-void db_count_retry(void);
+void db_count_retry(bool transaction);
 void db_count_failover(void);
 
 #endif

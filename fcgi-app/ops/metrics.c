@@ -285,8 +285,11 @@ static void db_figures(struct buf *b, const char *host)
                 "Statements or transactions of this process that met a deadlock, a lock wait "
                 "timeout or a Galera certification conflict.",
                 rs.conflicts);
-    proc_figure(b, host, "apigw_db_retries_total", "counter",
-                "Statements or transactions this process ran again after a conflict.", rs.retries);
+    proc_figure(b, host, "apigw_db_statement_retries_total", "counter",
+                "Statements outside a transaction this process ran again after a conflict.",
+                rs.stmt_retries);
+    proc_figure(b, host, "apigw_db_transaction_retries_total", "counter",
+                "Transactions this process ran again after a conflict.", rs.tx_retries);
     proc_figure(b, host, "apigw_db_failovers_total", "counter",
                 "Database connections this process made to a server other than the first of "
                 "db_hosts.",

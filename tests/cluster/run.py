@@ -27,6 +27,7 @@ except generous deadlines that only detect a hang.
 import concurrent.futures
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -128,34 +129,76 @@ def drain_quota(gws, s, clients):
     return served[0], bad
 
 
+class Hammer:
+    """Writes the rows of the keys of upstream_id from another node as fast
+    as one client can (a counter no check reads), so that the gateways'
+    own writes on those rows meet certification conflicts."""
+
+    def __init__(self, node, upstream_id):
+        self.proc = subprocess.Popen(
+            ["mariadb", "--no-defaults", "-uroot", "--socket=" + node.socket, "--force", DB],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sql = ("UPDATE api_keys SET total_failures = total_failures + 1 "
+                    "WHERE upstream_id = %d;\n" % upstream_id).encode()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                self.proc.stdin.write(self.sql * 20)
+                self.proc.stdin.flush()
+            except OSError:
+                return
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(HANG_S)
+        self.proc.stdin.close()
+        self.proc.wait(HANG_S)
+
+
+COUNTERS = ("apigw_db_conflicts_total", "apigw_db_statement_retries_total",
+            "apigw_db_transaction_retries_total")
+
+
+def counters(gws):
+    return [sum(metric(g, name) for g in gws) for name in COUNTERS]
+
+
 def check_quota(stack):
     """(a) and (b): exact quotas across both gateways, conflicts retried."""
     gws = [stack.main, stack.gw2]
     for n in stack.cluster.nodes:
         n.sql("SET GLOBAL wsrep_retry_autocommit = 0")
+    hammer = None
     try:
         nkeys, quota = 4, 40
         s = ph.setup(stack, nkeys=nkeys, key_fields={"daily_quota": quota})
         stack.mock.reset()
-        before = [(metric(g, "apigw_db_conflicts_total"), metric(g, "apigw_db_retries_total"))
-                  for g in gws]
+        before = counters(gws)
+        hammer = Hammer(stack.cluster.nodes[2], int(s.up["id"]))
         served, bad = drain_quota(gws, s, 16)
+        hammer.stop()
+        hammer = None
         time.sleep(1.5)  # blocks a process holds and gives back when idle
         more, bad2 = drain_quota(gws, s, 2)
-        after = [(metric(g, "apigw_db_conflicts_total"), metric(g, "apigw_db_retries_total"))
-                 for g in gws]
+        seen = [a - b for a, b in zip(counters(gws), before)]
     finally:
+        if hammer is not None:
+            hammer.stop()
         for n in stack.cluster.nodes:
             n.sql("SET GLOBAL wsrep_retry_autocommit = 1")
-    conflicts = sum(a[0] - b[0] for a, b in zip(after, before))
-    retries = sum(a[1] - b[1] for a, b in zip(after, before))
     with stack.mock.lock:
         mock_seen = len(stack.mock.requests)
-    print("quota: %d keys x %d: served %d (+%d after a pause), upstream saw %d; "
-          "conflicts %d, retries %d" % (nkeys, quota, served, more, mock_seen, conflicts,
-                                        retries), flush=True)
+    print("quota: %d keys x %d: served %d (+%d after a pause), upstream saw %d; conflicts %d, "
+          "statements retried %d, transactions retried %d"
+          % (nkeys, quota, served, more, mock_seen, seen[0], seen[1], seen[2]), flush=True)
     assert not bad and not bad2, "clients saw: %r" % (bad + bad2)[:10]
     assert served + more == nkeys * quota, "served %d of %d" % (served + more, nkeys * quota)
+    assert mock_seen == nkeys * quota
+    assert seen[0] > 0 and seen[1] > 0, "no conflict reached a statement and was retried"
 
 
 class Load:
