@@ -92,7 +92,7 @@ test-only:
 # conflicts retried, a node killed and rejoining (tests/cluster/run.py).
 .PHONY: test-cluster
 test-cluster:
-	@scripts/deps.sh galera-4 rsync
+	@scripts/deps.sh galera-4 rsync iproute2
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) python3 tests/cluster/run.py
 

@@ -44,6 +44,12 @@ def fast_mock(root):
     return proc, "http://127.0.0.1:%d" % port
 
 
+def refusals(stack, s):
+    """The answers other than 200 that the stack logged for s's upstream."""
+    return stack.sql("SELECT status, error, COUNT(*) FROM request_logs WHERE upstream_id = %d "
+                     "AND status <> 200 GROUP BY status, error" % int(s.up["id"])).strip()
+
+
 def both(gws, s):
     """wrk on every gateway at once; the summed requests per second."""
     procs = [subprocess.Popen(["wrk", "-t1", "-c%d" % CONNS, "-d%ds" % SECONDS,
@@ -55,8 +61,6 @@ def both(gws, s):
     for p in procs:
         out = p.communicate(timeout=SECONDS + 60)[0].decode()
         r = bench.parse_wrk(out)
-        if r["errors"]:
-            print("bench: wrk saw errors:\n" + out[-600:], flush=True)
         total += r["rps"] or 0.0
     return total
 
@@ -81,6 +85,9 @@ def run(cluster_stack):
             for _ in range(ROUNDS):
                 for name, stack in stacks:
                     rps[name].append(both([stack.main, stack.gw2], setups[name][target]))
+            for name, stack in stacks:
+                print("bench %s on %s: not 200: %s" % (target, name,
+                      refusals(stack, setups[name][target]) or "none"), flush=True)
             c, s = statistics.median(rps["cluster"]), statistics.median(rps["single"])
             print("bench %s: cluster %.0f req/s %s, single %.0f req/s %s, ratio %.2f"
                   % (target, c, [round(x) for x in rps["cluster"]], s,
