@@ -134,6 +134,7 @@ enum db_rc db_connect(struct db *db)
 static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
 {
     snprintf(db->err, sizeof(db->err), "%u: %s", code, msg);
+    db->last_code = code;
     if (is_connection_error(code)) {
         drop_connection(db);
         /* The server stayed silent for the whole timeout: it is stalled,
@@ -319,14 +320,17 @@ static int run_once(struct db *db, const char *sql, const struct db_param *p, un
 
 /* A statement outside a transaction that met a conflict (a deadlock, or a
  * Galera certification failure once the server's own wsrep_retry_autocommit
- * is spent) ran to no effect: runs it again, a bounded number of times. */
+ * is spent; both ER_LOCK_DEADLOCK, and both at once) ran to no effect: runs
+ * it again, a bounded number of times.  A lock wait timeout is not run
+ * again: it has already waited innodb_lock_wait_timeout. */
 static int run_again(struct db *db, const char *sql, const struct db_param *p, unsigned n,
                      unsigned long long *affected, unsigned long long *insert_id,
                      struct db_res *res)
 {
     int rc = DB_ERETRY, attempt;
 
-    for (attempt = 1; attempt < STMT_TRIES && rc == DB_ERETRY; attempt++) {
+    for (attempt = 1; attempt < STMT_TRIES && rc == DB_ERETRY && db->last_code == ER_LOCK_DEADLOCK;
+         attempt++) {
         if (res != NULL) {
             db_res_free(res);
             memset(res, 0, sizeof(*res));

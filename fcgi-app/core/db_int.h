@@ -38,6 +38,7 @@ struct db {
     struct stmt_slot slots[DB_STMT_CACHE];
     unsigned nslots;
     char err[256];
+    unsigned last_code; /* the server's error code of the last failure */
     /* A pool handle (db_pool_handle) has no connection of its own: each
      * call borrows one of the pool's, and a transaction keeps it (held). */
     struct db_pool *pool;
