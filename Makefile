@@ -88,6 +88,14 @@ test: deps
 test-only:
 	@BUILD=$(BUILD) scripts/test.sh
 
+# Two gateways on a three-node Galera cluster on the loopback: exact quotas,
+# conflicts retried, a node killed and rejoining (tests/cluster/run.py).
+.PHONY: test-cluster
+test-cluster:
+	@scripts/deps.sh galera-4 rsync iproute2
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) python3 tests/cluster/run.py
+
 # The same tests against a build with AddressSanitizer and UBSan.
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san CFLAGS="-O1 -g" \

@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages that the build, the stack and the tests need,
 # and only those that are missing.  Does nothing when all are present.
+# Arguments name extra packages a target needs (make test-cluster).
 set -eu
 
 PKGS="build-essential pkg-config libfcgi-dev spawn-fcgi libcurl4-openssl-dev libmariadb-dev
 mariadb-server mariadb-client libjson-c-dev libpcre2-dev libcunit1-dev libssl-dev libcrypt-dev
 nginx apache2 libapache2-mod-fcgid chromium wrk python3 curl clang-format openssl man-db systemd"
+PKGS="$PKGS $*"
 
 missing=""
 for p in $PKGS; do

@@ -9,6 +9,7 @@
 
 #include "core/alert.h"
 #include "core/buf.h"
+#include "core/db_hosts.h"
 #include "core/nelem.h"
 
 enum cfg_type { CFG_INT, CFG_SIZE, CFG_STR, CFG_HEX32, CFG_TZ, CFG_URL, CFG_LEVEL };
@@ -29,6 +30,7 @@ static const struct cfg_key keys[] = {
     {"workers", CFG_INT, F(workers), 1, 1024, "64"},
     {"fcgi_socket", CFG_STR, F(fcgi_socket), 0, 100, ""},
     {"db_host", CFG_STR, F(db_host), 0, 255, ""},
+    {"db_hosts", CFG_STR, F(db_hosts), 0, 2000, ""},
     {"db_port", CFG_INT, F(db_port), 1, 65535, "3306"},
     {"db_socket", CFG_STR, F(db_socket), 0, 100, ""},
     {"db_user", CFG_STR, F(db_user), 1, 128, "root"},
@@ -350,6 +352,21 @@ static int check_webhooks(const struct config *c, const char *name, const int *s
     return 0;
 }
 
+/* Checks db_hosts's entries.  Returns 0, or -1 with the fault in err. */
+static int check_db_hosts(const struct config *c, const char *name, const int *seen, char *err,
+                          size_t errlen)
+{
+    struct db_host_addr hosts[DB_HOSTS_MAX];
+    char why[200], place[160];
+
+    if (db_hosts_parse(c->db_hosts, (unsigned)c->db_port, hosts, DB_HOSTS_MAX, why, sizeof(why)) >=
+        0)
+        return 0;
+    key_place(place, sizeof(place), name, seen, "db_hosts");
+    snprintf(err, errlen, "%s: db_hosts: %s", place, why);
+    return -1;
+}
+
 int config_parse(struct config *c, const char *name, const char *text, bool use_env, char *err,
                  size_t errlen)
 {
@@ -393,6 +410,8 @@ int config_parse(struct config *c, const char *name, const char *text, bool use_
         goto fail;
     }
     if (check_webhooks(c, name, seen, err, errlen) != 0)
+        goto fail;
+    if (check_db_hosts(c, name, seen, err, errlen) != 0)
         goto fail;
     return 0;
 nomem:

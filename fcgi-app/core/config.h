@@ -22,6 +22,7 @@ struct config {
     long long workers;
     char *fcgi_socket;
     char *db_host;
+    char *db_hosts; /* servers tried in order (Galera); empty: db_host */
     long long db_port;
     char *db_socket;
     char *db_user;

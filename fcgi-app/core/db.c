@@ -14,6 +14,8 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/db_connect.h"
+#include "core/db_hosts.h"
 #include "core/db_int.h"
 #include "core/db_result.h"
 #include "core/dbpool.h"
@@ -109,56 +111,14 @@ static bool is_connection_error(unsigned e)
 {
     return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
            e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == ER_CONNECTION_KILLED ||
-           e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC;
-}
-
-/* Sets a new connection's options: its timeouts, and a lock wait shorter
- * than the read timeout, so that a wait on a row lock ends in the server's
- * error (DB_ERETRY), not in a silence taken for a stalled server. */
-static void set_options(struct db *db, MYSQL *m)
-{
-    unsigned ct = db_connect_timeout_s(db), rw = db_rw_timeout_s(db);
-    char lock_wait[64];
-
-    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
-    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
-    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
-    if (rw <= 50) {
-        snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %u",
-                 rw > 1 ? rw - 1 : 1);
-        mysql_options(m, MYSQL_INIT_COMMAND, lock_wait);
-    }
+           e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC ||
+           e == ER_UNKNOWN_COM_ERROR; /* a Galera node that left the cluster */
 }
 
 /* Connects if not connected, in a call that passed the gate. */
 static int connect_now(struct db *db)
 {
-    const struct config *c = db->cfg;
-    unsigned long flags = CLIENT_FOUND_ROWS | (db->multi ? CLIENT_MULTI_STATEMENTS : 0);
-    const char *host = c->db_host[0] != '\0' ? c->db_host : NULL;
-    const char *sock = c->db_socket[0] != '\0' ? c->db_socket : NULL;
-    MYSQL *m;
-
-    if (db->conn != NULL)
-        return DB_OK;
-    m = mysql_init(NULL);
-    if (m == NULL)
-        return DB_EDOWN;
-    set_options(db, m);
-    if (mysql_real_connect(m, host, c->db_user, c->db_password,
-                           c->db_name[0] != '\0' ? c->db_name : NULL, (unsigned)c->db_port,
-                           host ? NULL : sock, flags) == NULL) {
-        snprintf(db->err, sizeof(db->err), "connect: %s", mysql_error(m));
-        mysql_close(m);
-        db->stalled = db_took(db, db_connect_timeout_s(db));
-        db_unreachable(db, db->stalled ? BREAKER_CAUSE_TIMEOUT : BREAKER_CAUSE_DOWN);
-        return DB_EDOWN;
-    }
-    db->conn = m;
-    db_answered();
-    return DB_OK;
+    return db->conn != NULL ? DB_OK : db_open(db);
 }
 
 enum db_rc db_connect(struct db *db)
@@ -174,6 +134,7 @@ enum db_rc db_connect(struct db *db)
 static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
 {
     snprintf(db->err, sizeof(db->err), "%u: %s", code, msg);
+    db->last_code = code;
     if (is_connection_error(code)) {
         drop_connection(db);
         /* The server stayed silent for the whole timeout: it is stalled,
@@ -186,6 +147,7 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
     if (code == ER_DUP_ENTRY)
         return DB_EDUP;
     if (code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT) {
+        db_count_conflict();
         log_info("database: %s; the transaction will run again", db->err);
         return DB_ERETRY;
     }
@@ -354,6 +316,32 @@ static int run_once(struct db *db, const char *sql, const struct db_param *p, un
     return rc;
 }
 
+#define STMT_TRIES 4
+
+/* A statement outside a transaction that met a conflict (a deadlock, or a
+ * Galera certification failure once the server's own wsrep_retry_autocommit
+ * is spent; both ER_LOCK_DEADLOCK, and both at once) ran to no effect: runs
+ * it again, a bounded number of times.  A lock wait timeout is not run
+ * again: it has already waited innodb_lock_wait_timeout. */
+static int run_again(struct db *db, const char *sql, const struct db_param *p, unsigned n,
+                     unsigned long long *affected, unsigned long long *insert_id,
+                     struct db_res *res)
+{
+    int rc = DB_ERETRY, attempt;
+
+    for (attempt = 1; attempt < STMT_TRIES && rc == DB_ERETRY && db->last_code == ER_LOCK_DEADLOCK;
+         attempt++) {
+        if (res != NULL) {
+            db_res_free(res);
+            memset(res, 0, sizeof(*res));
+        }
+        usleep((useconds_t)(1000 * attempt));
+        db_count_retry(false);
+        rc = run_once(db, sql, p, n, affected, insert_id, res);
+    }
+    return rc;
+}
+
 static int run(struct db *db, const char *sql, const struct db_param *p, unsigned n,
                unsigned long long *affected, unsigned long long *insert_id, struct db_res *res)
 {
@@ -372,6 +360,8 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
     }
     if ((rc = db_gate(db)) != DB_OK)
         return rc;
+    if (db_should_fail_back(db))
+        drop_connection(db);
     rc = run_once(db, sql, p, n, affected, insert_id, res);
     /* A connection that died while idle (server restart) is only noticed
      * now; run the statement once more on a fresh one.  Inside a
@@ -384,6 +374,8 @@ static int run(struct db *db, const char *sql, const struct db_param *p, unsigne
         }
         rc = run_once(db, sql, p, n, affected, insert_id, res);
     }
+    if (rc == DB_ERETRY && !in_tx)
+        rc = run_again(db, sql, p, n, affected, insert_id, res);
     if (rc != DB_EDOWN)
         db_answered();
     return rc;
@@ -476,6 +468,8 @@ enum db_rc db_transaction(struct db *db, int (*body)(struct db *db, void *arg), 
             db_rollback(db);
         if (rc != DB_ERETRY)
             return rc;
+        if (attempt + 1 < TX_TRIES)
+            db_count_retry(true);
         usleep((useconds_t)(5000 * (attempt + 1)));
     }
     return rc;

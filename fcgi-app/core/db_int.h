@@ -33,9 +33,12 @@ struct db {
     int64_t call_ms;          /* when the current call started */
     bool stalled;             /* the current call timed out: the server is not answering */
     bool probe;               /* the current call tests the server for the open breaker */
+    unsigned host_index;      /* the connection's server: its place in db_hosts */
+    int64_t connected_ms;     /* when the connection was made */
     struct stmt_slot slots[DB_STMT_CACHE];
     unsigned nslots;
     char err[256];
+    unsigned last_code; /* the server's error code of the last failure */
     /* A pool handle (db_pool_handle) has no connection of its own: each
      * call borrows one of the pool's, and a transaction keeps it (held). */
     struct db_pool *pool;

@@ -13,6 +13,7 @@
 #include "core/alert.h"
 #include "core/buf.h"
 #include "core/concurrency.h"
+#include "core/db_hosts.h"
 #include "core/db.h"
 #include "core/dbpool.h"
 #include "core/latency.h"
@@ -264,12 +265,15 @@ static void log_rows(struct buf *b, const char *host, struct reqlog *q)
                 q ? reqlog_rows_dropped(q) : 0);
 }
 
-/* The database breaker of this process (core/db.h). */
+/* The database breaker of this process (core/db.h), and its write conflicts
+ * and failovers (core/db_hosts.h). */
 static void db_figures(struct buf *b, const char *host)
 {
     struct db_breaker_stats st;
+    struct db_retry_stats rs;
 
     db_breaker_stats(&st);
+    db_retry_stats(&rs);
     proc_figure(b, host, "apigw_db_breaker_open", "gauge",
                 "Whether this process takes the database for down after a timeout or a failed "
                 "connection (its calls fail at once).",
@@ -277,6 +281,19 @@ static void db_figures(struct buf *b, const char *host)
     proc_figure(b, host, "apigw_db_fast_failures_total", "counter",
                 "Database calls this process failed at once while the breaker was open.",
                 st.fast_failures);
+    proc_figure(b, host, "apigw_db_conflicts_total", "counter",
+                "Statements or transactions of this process that met a deadlock, a lock wait "
+                "timeout or a Galera certification conflict.",
+                rs.conflicts);
+    proc_figure(b, host, "apigw_db_statement_retries_total", "counter",
+                "Statements outside a transaction this process ran again after a conflict.",
+                rs.stmt_retries);
+    proc_figure(b, host, "apigw_db_transaction_retries_total", "counter",
+                "Transactions this process ran again after a conflict.", rs.tx_retries);
+    proc_figure(b, host, "apigw_db_failovers_total", "counter",
+                "Database connections this process made to a server other than the first of "
+                "db_hosts.",
+                rs.failovers);
 }
 
 /* What belongs to the process that answers. */

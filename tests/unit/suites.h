@@ -36,6 +36,7 @@ void suite_lease(void);
 void suite_throttle(void);
 void suite_keys_paste(void);
 void suite_webhook_allow(void);
+void suite_db_hosts(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
