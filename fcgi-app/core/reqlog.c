@@ -187,15 +187,22 @@ static int mark_stored(struct db *db, struct reqlog_entry *list)
     unsigned i;
     int rc;
 
+    /* Each entry as [request_id, ts in ms]: the unique key is (ts,
+     * request_id), and a replayed row keeps both. */
     for (e = list; e != NULL; e = e->next) {
+        struct json_object *pair = json_object_new_array();
+
         e->stored = false;
-        json_object_array_add(ids, json_object_new_string(e->request_id));
+        json_object_array_add(pair, json_object_new_string(e->request_id));
+        json_object_array_add(pair, json_object_new_int64(e->ts_ms));
+        json_object_array_add(ids, pair);
     }
-    rc = db_query(db,
-                  "SELECT l.request_id FROM JSON_TABLE(?, '$[*]' COLUMNS (rid VARCHAR(32)"
-                  " CHARACTER SET ascii PATH '$')) j JOIN request_logs l ON l.request_id = j.rid",
-                  DB_ARGS(DB_STR(json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN))),
-                  &res);
+    rc = db_query(
+        db,
+        "SELECT l.request_id FROM JSON_TABLE(?, '$[*]' COLUMNS (rid VARCHAR(32)"
+        " CHARACTER SET ascii PATH '$[0]', t BIGINT PATH '$[1]')) j"
+        " JOIN request_logs l ON l.ts = FROM_UNIXTIME(j.t / 1000) AND l.request_id = j.rid",
+        DB_ARGS(DB_STR(json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN))), &res);
     for (i = 0; rc == DB_OK && i < res.nrows; i++)
         for (e = list; e != NULL; e = e->next)
             if (strcmp(e->request_id, db_val(&res, i, 0)) == 0)
