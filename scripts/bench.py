@@ -91,6 +91,41 @@ def wrk(port, path, headers=(), seconds=DURATION, conns=CONNECTIONS):
     return result
 
 
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_comm():
+    """CPU seconds (user + system) of every process on the machine, summed
+    by command name: a round's difference, divided by its requests, says
+    where each request's CPU went, which the machine's noise disturbs far
+    less than req/s."""
+    total = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        comm = "kworker" if comm.startswith("kworker") else comm
+        fields = stat[stat.rindex(")") + 2:].split()
+        total[comm] = total.get(comm, 0.0) + (int(fields[11]) + int(fields[12])) * TICK_S
+    return total
+
+
+def cpu_per_request(before, after, requests):
+    """Microseconds of CPU per request by command name, the busiest first
+    (names under 1 us per request left out)."""
+    out = {}
+    for comm, sec in after.items():
+        us = (sec - before.get(comm, 0.0)) * 1e6 / max(1, requests)
+        if us >= 1.0:
+            out[comm] = round(us, 1)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -290,9 +325,13 @@ def main():
         # Rounds interleave the targets, so that a noisy moment on this shared
         # machine hurts all three alike; each figure is the median of rounds.
         runs = dict((t[0], []) for t in targets)
+        cpu = dict((t[0], []) for t in targets)
         for _ in range(ROUNDS):
             for name, port, path, hdrs in targets:
+                before = cpu_by_comm()
                 runs[name].append(wrk(port, path, hdrs))
+                cpu[name].append(cpu_per_request(before, cpu_by_comm(),
+                                                 runs[name][-1]["requests"]))
         for name, _, _, _ in targets:
             rs = runs[name]
             results[name] = {
@@ -301,12 +340,18 @@ def main():
                 "p99_ms": statistics.median(r["p99_ms"] for r in rs),
                 "rounds": [dict((k, r[k]) for k in ("rps", "p50_ms", "p99_ms")) for r in rs],
                 "errors": any(r["errors"] for r in rs),
+                "cpu_us_per_request": dict(
+                    (comm, statistics.median(c.get(comm, 0.0) for c in cpu[name]))
+                    for comm in cpu[name][-1]),
             }
             r = results[name]
             print("%-18s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   (median of %d; rounds: %s)%s"
                   % (name, r["rps"], r["p50_ms"], r["p99_ms"], ROUNDS,
                      ", ".join("%.0f" % x["rps"] for x in r["rounds"]),
                      "   (errors!)" if r["errors"] else ""), flush=True)
+            print("%-18s CPU per request: %s (total %.0f us)" % (
+                "", ", ".join("%s %.0f us" % kv for kv in r["cpu_us_per_request"].items()),
+                sum(r["cpu_us_per_request"].values())), flush=True)
         if only:
             if "gateway" in results and "bare_fastcgi" in results:
                 print("gateway / bare FastCGI: %.2f   p99 %.2f x bare" % (
