@@ -292,8 +292,9 @@ def main():
             "condition": {"type": "status", "op": "eq", "value": 429},
             "actions": [{"type": "retry"}]})
         results["rule"] = "one rule on (status eq 429 -> retry)"
-        # The same pool again, but every key has a daily quota: each request
-        # then makes the atomic reservation UPDATE in MariaDB (exact quotas).
+        # The same pool again, but every key has a daily quota: requests then
+        # spend units of the process's leases, which are granted by atomic
+        # UPDATEs in MariaDB a block at a time (exact quotas).
         up_q = admin(gw_port, "POST", "/api/admin/upstreams",
                      {"name": "bench-quota", "base_url": "http://127.0.0.1:%d/v1" % mock_port,
                       "max_retries": 1})
