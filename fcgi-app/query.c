@@ -14,6 +14,9 @@ static bool name_is(const char *raw, size_t nlen, const char *name)
 
     if (nlen == strlen(name) && strncmp(raw, name, nlen) == 0)
         return true;
+    /* Only an escape or a '+' can make the decoded name differ. */
+    if (memchr(raw, '%', nlen) == NULL && memchr(raw, '+', nlen) == NULL)
+        return false;
     return url_decode(raw, nlen, true, decoded, sizeof(decoded)) >= 0 && strcmp(decoded, name) == 0;
 }
 

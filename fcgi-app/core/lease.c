@@ -178,6 +178,7 @@ int lease_take(struct db *db, enum quota_kind kind, long long id, bool rpm_limit
     struct quota_block b;
     struct lease *e;
     int64_t now = clock_mono_ms();
+    long long want;
     int rc, got;
 
     *granted = false;
@@ -196,10 +197,14 @@ int lease_take(struct db *db, enum quota_kind kind, long long id, bool rpm_limit
         return DB_OK;
     }
     e->granting = true;
-    b.units = lease_want(e->rate > e->bucket_n ? e->rate : e->bucket_n);
+    want = lease_want(e->rate > e->bucket_n ? e->rate : e->bucket_n);
     pthread_mutex_unlock(&lock);
 
-    rc = quota_grant(db, kind, id, b.units, &b);
+    /* A grant that loses a race with another writer of the row (a
+     * deadlock, or a Galera certification conflict) is run again by its
+     * transaction (db_transaction), not refused as if the budget were
+     * short. */
+    rc = quota_grant(db, kind, id, want, &b);
 
     pthread_mutex_lock(&lock);
     e->granting = false;

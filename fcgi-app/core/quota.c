@@ -22,59 +22,82 @@
     " AND (daily_quota = 0 OR used_today + leased < daily_quota)"                                  \
     " AND (rpm_limit = 0 OR rpm_window <> " MINUTE " OR rpm_count < rpm_limit)"
 
-int quota_grant(struct db *db, enum quota_kind kind, long long id, long long want,
-                struct quota_block *b)
+struct grant {
+    enum quota_kind kind;
+    long long id, want;
+    struct quota_block *b;
+};
+
+/* The grant's UPDATE and the SELECT of what it set, on one connection:
+ * @g, @e and @w are that connection's session variables, and a pool
+ * handle keeps its connection only for a transaction. */
+static int grant_body(struct db *db, void *arg)
 {
+    struct grant *g = arg;
+    const char *sql = g->kind == QUOTA_KEY ? "UPDATE api_keys" GRANT_SET
+                                             " AND status = 'active'" GRANT_LIMITS
+                                           : "UPDATE client_tokens" GRANT_SET GRANT_LIMITS;
     unsigned long long n = 0;
     struct db_res res;
     int rc;
 
-    b->units = 0;
-    if (kind == QUOTA_KEY)
-        rc = db_exec(db, "UPDATE api_keys" GRANT_SET " AND status = 'active'" GRANT_LIMITS,
-                     DB_ARGS(DB_INT(want), DB_INT(want), DB_INT(want), DB_INT(id)), &n, NULL);
-    else
-        rc = db_exec(db, "UPDATE client_tokens" GRANT_SET GRANT_LIMITS,
-                     DB_ARGS(DB_INT(want), DB_INT(want), DB_INT(want), DB_INT(id)), &n, NULL);
+    g->b->units = 0;
+    rc = db_exec(db, sql, DB_ARGS(DB_INT(g->want), DB_INT(g->want), DB_INT(g->want), DB_INT(g->id)),
+                 &n, NULL);
     if (rc != DB_OK || n != 1)
         return rc;
     rc = db_query(db, "SELECT @g, @e, @w, (@w + 1) * 60000 - FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000)",
                   DB_NOARGS, &res);
-    if (rc == DB_OK && res.nrows == 1) {
-        b->units = db_int(&res, 0, 0);
-        b->epoch = db_int(&res, 0, 1);
-        b->window = db_int(&res, 0, 2);
-        b->left_ms = db_int(&res, 0, 3);
+    if (rc == DB_OK && res.nrows != 1)
+        rc = DB_EFAIL; /* the UPDATE rolls back: no units leased and lost */
+    if (rc == DB_OK) {
+        g->b->units = db_int(&res, 0, 0);
+        g->b->epoch = db_int(&res, 0, 1);
+        g->b->window = db_int(&res, 0, 2);
+        g->b->left_ms = db_int(&res, 0, 3);
     }
     db_res_free(&res);
     return rc;
 }
 
+int quota_grant(struct db *db, enum quota_kind kind, long long id, long long want,
+                struct quota_block *b)
+{
+    struct grant g = {kind, id, want, b};
+    int rc = db_transaction(db, grant_body, &g);
+
+    if (rc != DB_OK)
+        b->units = 0;
+    return rc;
+}
+
+/* What a settlement changes on either table: spent units from leased to
+ * used_today (only within the lease's epoch), unused ones back from leased
+ * and, while their minute lasts, from rpm_count. */
+#define SETTLE_SET                                                                                 \
+    " SET used_today = used_today + IF(quota_epoch = ?, ?, 0),"                                    \
+    " leased = IF(quota_epoch = ?, GREATEST(leased - ? - ?, 0), leased),"                          \
+    " rpm_count = IF(rpm_window = ? AND rpm_window = " MINUTE                                      \
+    ", GREATEST(rpm_count - ?, 0), rpm_count),"                                                    \
+    " last_used_at = IF(? = 0, last_used_at, UTC_TIMESTAMP())"
+
 int quota_settle(struct db *db, enum quota_kind kind, const struct quota_settlement *s)
 {
+    long long used = s->spent + s->stale;
+
     if (kind == QUOTA_TOKEN)
-        return db_exec(
-            db,
-            "UPDATE client_tokens SET used_today = used_today + IF(quota_epoch = ?, ?, 0),"
-            " leased = IF(quota_epoch = ?, GREATEST(leased - ? - ?, 0), leased),"
-            " rpm_count = IF(rpm_window = ? AND rpm_window = " MINUTE
-            ", GREATEST(rpm_count - ?, 0), rpm_count),"
-            " last_used_at = IF(? = 0, last_used_at, UTC_TIMESTAMP()) WHERE id = ?",
-            DB_ARGS(DB_INT(s->epoch), DB_INT(s->spent), DB_INT(s->epoch), DB_INT(s->spent),
-                    DB_INT(s->unused), DB_INT(s->window), DB_INT(s->rpm_back),
-                    DB_INT(s->spent + s->stale), DB_INT(s->id)),
-            NULL, NULL);
-    return db_exec(db,
-                   "UPDATE api_keys SET used_today = used_today + IF(quota_epoch = ?, ?, 0),"
-                   " leased = IF(quota_epoch = ?, GREATEST(leased - ? - ?, 0), leased),"
-                   " rpm_count = IF(rpm_window = ? AND rpm_window = " MINUTE
-                   ", GREATEST(rpm_count - ?, 0), rpm_count),"
-                   " total_requests = total_requests + ?,"
-                   " last_used_at = IF(? = 0, last_used_at, UTC_TIMESTAMP()) WHERE id = ?",
-                   DB_ARGS(DB_INT(s->epoch), DB_INT(s->spent), DB_INT(s->epoch), DB_INT(s->spent),
-                           DB_INT(s->unused), DB_INT(s->window), DB_INT(s->rpm_back),
-                           DB_INT(s->spent + s->stale), DB_INT(s->spent + s->stale), DB_INT(s->id)),
-                   NULL, NULL);
+        return db_exec(db, "UPDATE client_tokens" SETTLE_SET " WHERE id = ?",
+                       DB_ARGS(DB_INT(s->epoch), DB_INT(s->spent), DB_INT(s->epoch),
+                               DB_INT(s->spent), DB_INT(s->unused), DB_INT(s->window),
+                               DB_INT(s->rpm_back), DB_INT(used), DB_INT(s->id)),
+                       NULL, NULL);
+    /* Keys count their requests here too. */
+    return db_exec(
+        db, "UPDATE api_keys" SETTLE_SET ", total_requests = total_requests + ? WHERE id = ?",
+        DB_ARGS(DB_INT(s->epoch), DB_INT(s->spent), DB_INT(s->epoch), DB_INT(s->spent),
+                DB_INT(s->unused), DB_INT(s->window), DB_INT(s->rpm_back), DB_INT(used),
+                DB_INT(used), DB_INT(s->id)),
+        NULL, NULL);
 }
 
 int quota_token_refusal(struct db *db, long long token_id, bool *daily, long long *retry_after_s)

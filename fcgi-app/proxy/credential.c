@@ -63,17 +63,24 @@ static size_t copy_value(int place, const char *s, size_t n, char *out, size_t o
 static int key_param(const struct proxy *px, unsigned nth, char *out, size_t outlen, size_t *n)
 {
     size_t cap = strlen(px->r->query) + 1;
-    char *all = malloc(cap);
+    char local[1024];
+    char *all;
     enum query_rc rc;
 
     *n = 0;
+    if (cap == 1)
+        return (int)QUERY_ABSENT; /* every request without a query: no work */
+    /* Queries that fit (nearly all) are decoded on the stack: no
+     * allocation per request. */
+    all = cap <= sizeof(local) ? local : malloc(cap);
     if (all == NULL)
         return -1;
     rc = query_nth(px->r->query, "key", nth, all, cap);
     if (rc == QUERY_PRESENT)
         *n = copy_value(CRED_QUERY, all, strlen(all), out, outlen);
     crypto_wipe(all, cap);
-    free(all);
+    if (all != local)
+        free(all);
     return (int)rc;
 }
 

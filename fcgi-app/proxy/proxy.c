@@ -83,13 +83,7 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
             reqlog_note_token(px->r->w->app->reqlog, t->id);
         return ERR_OK;
     }
-    /* A grant that lost races with other writers of the token's row is
-     * asked for again, as for keys (reserve_key). */
-    for (int tries = 0; tries <= PROXY_GRANT_CONFLICTS; tries++) {
-        rc = lease_take(px->r->w->db, QUOTA_TOKEN, t->id, t->rpm_limit > 0, &granted);
-        if (rc != DB_ERETRY)
-            break;
-    }
+    rc = lease_take(px->r->w->db, QUOTA_TOKEN, t->id, t->rpm_limit > 0, &granted);
     if (rc != DB_OK) {
         resp_header(px->r, "Retry-After", "1");
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
@@ -272,7 +266,6 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
 {
     struct worker *w = px->r->w;
     bool refreshed = false, db_down = false;
-    int conflicts = 0;
 
     for (;;) {
         int64_t now = clock_mono_ms();
@@ -293,13 +286,6 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
         if (!key_is_limited(k))
             return k;
         rc = lease_take(w->db, QUOTA_KEY, k->id, k->rpm_limit > 0, &granted);
-        if (rc == DB_ERETRY && ++conflicts <= PROXY_GRANT_CONFLICTS) {
-            /* The grant lost a race with another writer of the key's row
-             * (a deadlock, or a Galera certification conflict) more often
-             * than the database layer runs a statement again: the key is
-             * not short of budget, so ask again rather than skip it. */
-            continue;
-        }
         if (rc != DB_OK) {
             /* A key with limits cannot be reserved now; one without may
              * still serve from the cache. */

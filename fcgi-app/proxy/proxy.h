@@ -28,11 +28,6 @@ struct json_object;
 
 #define PROXY_MAX_TRIED 16
 
-/* How many grants of one request may lose a race with another writer of a
- * key's row (after the database layer's own tries) before the key is
- * skipped for a second as if it were out of budget. */
-#define PROXY_GRANT_CONFLICTS 4
-
 /* One client request on its way through the proxy. */
 struct proxy {
     struct req *r;

@@ -288,22 +288,21 @@ test('upstreams: create through the form, the API\'s validation message at the f
   const up = list.items.find((u) => u.name === 'mock');
   assert(up && up.base_url === env.mock_url + '/v1' && up.probe_path === '/models', 'the API has the upstream as entered');
   state.upstream = up;
-  // Edit it: a bad timeout at its field, then a good one saved.
-  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
-  await page.locator('#upstream-form input[name=timeout_ms]').fill('0');
-  await page.getByRole('button', {name: 'Save'}).click();
-  await expectText(page.locator('#upstream-form .field[data-field=timeout_ms] .field-error'), /^timeout_ms: must be between 1 and 3600000/, 'the timeout error at its field');
-  await page.locator('#upstream-form input[name=timeout_ms]').fill('20000');
-  await page.getByRole('button', {name: 'Save'}).click();
+  // Edit a field: a bad value refused at the field with the API's message,
+  // then a good one saved.
+  const editRejectThenSave = async (field, bad, message, good) => {
+    await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+    await page.locator(`#upstream-form input[name=${field}]`).fill(bad);
+    await page.getByRole('button', {name: 'Save'}).click();
+    await expectText(page.locator(`#upstream-form .field[data-field=${field}] .field-error`), message, `the ${field} error at its field`);
+    await page.locator(`#upstream-form input[name=${field}]`).fill(good);
+    await page.getByRole('button', {name: 'Save'}).click();
+  };
+  await editRejectThenSave('timeout_ms', '0', /^timeout_ms: must be between 1 and 3600000/, '20000');
   await expectText(row(page, '#upstreams-list', 'mock'), /20\.0 s/, 'the new timeout in the list');
   assert((await api('GET', `/upstreams/${up.id}`)).timeout_ms === 20000, 'the API has the new timeout');
   // max_concurrent: 0 refused at its field, a limit saved, then lifted by emptying the field.
-  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
-  await page.locator('#upstream-form input[name=max_concurrent]').fill('0');
-  await page.getByRole('button', {name: 'Save'}).click();
-  await expectText(page.locator('#upstream-form .field[data-field=max_concurrent] .field-error'), /^max_concurrent: must be between 1 and 100000/, 'the max_concurrent error at its field');
-  await page.locator('#upstream-form input[name=max_concurrent]').fill('8');
-  await page.getByRole('button', {name: 'Save'}).click();
+  await editRejectThenSave('max_concurrent', '0', /^max_concurrent: must be between 1 and 100000/, '8');
   await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).max_concurrent === 8, 'the API has max_concurrent 8');
   await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
   assert(await page.locator('#upstream-form input[name=max_concurrent]').inputValue() === '8', 'the form shows max_concurrent');

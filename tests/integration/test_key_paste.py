@@ -54,6 +54,8 @@ def test_paste_short_value_is_rejected_with_its_line(stack):
     assert _counts(res) == (2, 0, 2), res
     assert res["rejected"] == [{"line": 3, "reason": "too short"},
                                {"line": 4, "reason": "too short"}], res
+    # The answer that rejects the values never echoes them.
+    assert "abcde" not in str(res) and "1234567" not in str(res), res
     # Eight characters is the default minimum.
     res = _import(stack, up["id"], text="abcdefgh")
     assert _counts(res) == (1, 0, 0), res
