@@ -89,9 +89,33 @@ static struct db *borrow(struct db *h)
 static void give_back(struct db *h, struct db *c)
 {
     memcpy(h->err, c->err, sizeof(h->err));
-    h->held = c->in_tx ? c : NULL;
-    if (!c->in_tx)
+    h->held = c->in_tx || h->pinned ? c : NULL;
+    if (h->held == NULL)
         dbpool_give(h->pool->slots, c);
+}
+
+enum db_rc db_pin(struct db *db)
+{
+    struct db *c;
+
+    if (db->pool == NULL || db->held != NULL)
+        return DB_OK;
+    if ((c = borrow(db)) == NULL)
+        return DB_EDOWN;
+    db->pinned = true;
+    db->held = c;
+    return DB_OK;
+}
+
+void db_unpin(struct db *db)
+{
+    if (db->pool == NULL || !db->pinned)
+        return;
+    db->pinned = false;
+    if (db->held != NULL && !db->held->in_tx) {
+        dbpool_give(db->pool->slots, db->held);
+        db->held = NULL;
+    }
 }
 
 /* Runs fn on a connection borrowed for the call. */

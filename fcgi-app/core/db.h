@@ -170,6 +170,15 @@ enum db_rc db_begin(struct db *db);
 enum db_rc db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* Keeps one connection for a pool handle's calls until db_unpin, outside
+ * any transaction: for statements that read what an earlier one left in
+ * the session (user variables).  A handle of its own is always pinned.
+ * Returns DB_OK, or DB_EDOWN when no connection was free in time. */
+enum db_rc db_pin(struct db *db);
+
+/* Gives the pinned connection back to the pool. */
+void db_unpin(struct db *db);
+
 /* Runs body(db, arg) inside a transaction and commits it; when the server
  * ends it for a deadlock or lock wait timeout, runs it again (up to five
  * times in all).  body returns DB_OK or another enum db_rc value, which

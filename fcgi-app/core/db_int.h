@@ -43,6 +43,7 @@ struct db {
      * call borrows one of the pool's, and a transaction keeps it (held). */
     struct db_pool *pool;
     struct db *held;
+    bool pinned; /* db_pin: held keeps its connection between calls */
 };
 
 /* Connections shared by threads: the slots hold struct db (db_new). */

@@ -179,7 +179,7 @@ int lease_take(struct db *db, enum quota_kind kind, long long id, bool rpm_limit
     struct lease *e;
     int64_t now = clock_mono_ms();
     long long want;
-    int rc, got;
+    int rc, got, tries;
 
     *granted = false;
     pthread_mutex_lock(&lock);
@@ -200,11 +200,13 @@ int lease_take(struct db *db, enum quota_kind kind, long long id, bool rpm_limit
     want = lease_want(e->rate > e->bucket_n ? e->rate : e->bucket_n);
     pthread_mutex_unlock(&lock);
 
-    /* A grant that loses a race with another writer of the row (a
-     * deadlock, or a Galera certification conflict) is run again by its
-     * transaction (db_transaction), not refused as if the budget were
-     * short. */
-    rc = quota_grant(db, kind, id, want, &b);
+    /* A grant that keeps losing races with other writers of the row (a
+     * deadlock, or a Galera certification conflict) after the database
+     * layer's own tries is asked for again: the budget is not short, and
+     * refusing would skip the key as if it were. */
+    for (tries = 0; tries <= LEASE_GRANT_CONFLICTS; tries++)
+        if ((rc = quota_grant(db, kind, id, want, &b)) != DB_ERETRY)
+            break;
 
     pthread_mutex_lock(&lock);
     e->granting = false;

@@ -26,6 +26,12 @@ struct db;
 #define LEASE_IDLE_MS    1000
 #define LEASE_TICK_MS    200
 
+/* How many more times a grant that kept losing races with other writers
+ * of the row (after db.c's statement retries) is asked for before the
+ * request gives up on the key (a third node writing the same rows
+ * nonstop, in the cluster test, needs it). */
+#define LEASE_GRANT_CONFLICTS 4
+
 /* The block to ask for at rate_per_s requests a second: the requests of
  * the next LEASE_HORIZON_MS, rounded up, between 1 and LEASE_MAX_BLOCK. */
 long long lease_want(long long rate_per_s);

@@ -28,9 +28,11 @@ struct grant {
     struct quota_block *b;
 };
 
-/* The grant's UPDATE and the SELECT of what it set, on one connection:
- * @g, @e and @w are that connection's session variables, and a pool
- * handle keeps its connection only for a transaction. */
+/* The grant's UPDATE and the SELECT of what it set, on one connection
+ * (the caller pins it): @g, @e and @w are that connection's session
+ * variables.  Both run outside a transaction, so that the UPDATE alone is
+ * what other writers of the row can conflict with, and a conflict runs it
+ * again at once (db.c's statement retry). */
 static int grant_body(struct db *db, void *arg)
 {
     struct grant *g = arg;
@@ -49,7 +51,7 @@ static int grant_body(struct db *db, void *arg)
     rc = db_query(db, "SELECT @g, @e, @w, (@w + 1) * 60000 - FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000)",
                   DB_NOARGS, &res);
     if (rc == DB_OK && res.nrows != 1)
-        rc = DB_EFAIL; /* the UPDATE rolls back: no units leased and lost */
+        rc = DB_EFAIL;
     if (rc == DB_OK) {
         g->b->units = db_int(&res, 0, 0);
         g->b->epoch = db_int(&res, 0, 1);
@@ -64,10 +66,13 @@ int quota_grant(struct db *db, enum quota_kind kind, long long id, long long wan
                 struct quota_block *b)
 {
     struct grant g = {kind, id, want, b};
-    int rc = db_transaction(db, grant_body, &g);
+    int rc = db_pin(db);
 
+    if (rc == DB_OK)
+        rc = grant_body(db, &g);
+    db_unpin(db);
     if (rc != DB_OK)
-        b->units = 0;
+        b->units = 0; /* units the UPDATE leased stay leased: never too many */
     return rc;
 }
 
