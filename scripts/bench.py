@@ -312,6 +312,15 @@ def main():
               % results["import"]["seconds"], flush=True)
         auth = ["Authorization: Bearer " + token]
         time.sleep(1.5)
+        if os.environ.get("BENCH_HOLD"):
+            # Profiling aid: keep the stack up and say where its parts are.
+            print("HOLD bare=%d gateway=%d token=%s app_pid=%d tmp=%s" % (
+                bare_port, gw_port, token, app.process.proc.pid, tmp), flush=True)
+            try:
+                time.sleep(float(os.environ["BENCH_HOLD"]))
+            except KeyboardInterrupt:
+                pass
+            return 0
 
         targets = [("nginx_proxy_pass", proxy_port, "/v1/chat", []),
                    ("bare_fastcgi", bare_port, "/proxy/bench/chat", []),
