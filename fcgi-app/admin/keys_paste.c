@@ -19,11 +19,8 @@ const char *paste_reason_text(enum paste_reason r)
 
 enum paste_reason paste_value_check(const char *v, size_t n, size_t min_len)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f)
-            return PASTE_BAD_CHAR;
+    if (!key_chars_ok(v, n))
+        return PASTE_BAD_CHAR;
     if (n > KEY_VALUE_MAX)
         return PASTE_TOO_LONG;
     if (n < min_len)

@@ -23,17 +23,24 @@ int key_status_parse(const char *name)
     return -1;
 }
 
-const char *key_value_check(const char *v, size_t n)
+bool key_chars_ok(const char *v, size_t n)
 {
     size_t i;
 
+    for (i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+const char *key_value_check(const char *v, size_t n)
+{
     if (n == 0)
         return "must not be empty";
     if (n > KEY_VALUE_MAX)
         return "must be at most 512 bytes";
-    for (i = 0; i < n; i++)
-        if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f)
-            return "must not contain whitespace or control characters";
+    if (!key_chars_ok(v, n))
+        return "must be printable ASCII without whitespace";
     return NULL;
 }
 

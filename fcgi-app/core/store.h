@@ -25,8 +25,13 @@ enum key_status { KEY_ACTIVE, KEY_DISABLED, KEY_BANNED, KEY_EXHAUSTED, KEY__MAX 
 const char *key_status_name(enum key_status s);
 int key_status_parse(const char *name);
 
-/* Whether a key value is acceptable: 1 to KEY_VALUE_MAX bytes, no
- * whitespace or control characters.  NULL when fine, else why not. */
+/* Whether every byte of a key value is printable ASCII other than the
+ * space (API keys are; anything else is a paste accident).  One rule for
+ * creating a key and for importing many. */
+bool key_chars_ok(const char *v, size_t n);
+
+/* Whether a key value is acceptable: 1 to KEY_VALUE_MAX bytes that pass
+ * key_chars_ok.  NULL when fine, else why not (never quoting the value). */
 const char *key_value_check(const char *v, size_t n);
 
 /* A key value made ready for storage. */

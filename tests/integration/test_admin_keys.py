@@ -453,3 +453,19 @@ def test_malformed_filter_is_refused_not_ignored(stack):
     encoded = "".join("%%%02X" % ord(ch) for ch in str(up["id"]))
     assert ok(c.get(A + "/keys?upstream_id=" + encoded))["total"] == 1
     assert ok(c.get(A + "/keys?status=b%61nned&q=mf%2Dtwo"))["total"] == 1
+
+
+def test_create_and_import_refuse_the_same_characters(stack):
+    # One rule for a key's bytes, whether it comes alone or in a paste:
+    # printable ASCII without whitespace.  Creating one key used to accept
+    # bytes above 0x7f that an import refused as "bad character".
+    up = create_upstream(stack)
+    c = stack.main.admin
+    for value in ("a" + "\u00e9" * 20, "k\u20ac" + "x" * 30, "z\U0001F511" * 12):
+        msg = assert_error(c.post(A + "/keys", json={"upstream_id": up["id"], "key_value": value}),
+                           400, "invalid_field", "key_value")
+        assert "ASCII" in msg and value not in msg, msg
+        res = ok(c.post(A + "/keys/import", json={"upstream_id": up["id"], "keys": [value]}))
+        assert (res["created"], res["invalid"]) == (0, 1), res
+        assert [r["reason"] for r in res["rejected"]] == ["bad character"], res
+    assert ok(c.get(A + "/keys?upstream_id=%d" % up["id"]))["total"] == 0
