@@ -107,7 +107,7 @@ static int import_body(struct db *db, void *arg)
     db_res_free(&t->in_pool);
     if (rc == DB_OK && t->rows > 0)
         rc = db_query(db,
-                      "SELECT HEX(k.key_hash) FROM JSON_TABLE(?, '$[*]' COLUMNS (h CHAR(64) PATH"
+                      "SELECT k.key_hash FROM JSON_TABLE(?, '$[*]' COLUMNS (h CHAR(64) PATH"
                       " '$')) j JOIN api_keys k ON k.upstream_id = ? AND k.key_hash = UNHEX(j.h)",
                       DB_ARGS(DB_STR(t->hashes), DB_INT(t->upstream_id)), &t->in_pool);
     if (rc == DB_OK)
@@ -138,10 +138,12 @@ static char *hash_list(const struct key_sealed *ks, const bool *keep, size_t n)
             h[3 + 2 * j] = hex[ks[i].hash[j] & 15];
         }
         h[2 + 2 * SHA256_LEN] = '"';
+        /* A list cut short would let a value already in the pool pass
+         * the check: no list at all fails the import instead. */
         if (buf_append(&b, h, 3 + 2 * SHA256_LEN) != 0)
             break;
     }
-    if (buf_puts(&b, "]") != 0) {
+    if (i < n || buf_puts(&b, "]") != 0) {
         buf_free(&b);
         return NULL;
     }
@@ -181,31 +183,18 @@ out:
     return rc;
 }
 
-static int unhex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
-}
-
 /* Marks the candidates whose hash the pool already held. */
 static void mark_in_pool(const struct hash_set *set, const struct db_res *in_pool,
                          const struct key_sealed *ks, struct candidate *c)
 {
-    unsigned char hash[SHA256_LEN];
     unsigned row;
-    size_t j;
 
     for (row = 0; row < in_pool->nrows; row++) {
         const char *h = db_val(in_pool, row, 0);
         struct key_sealed **s;
-        if (h == NULL || db_len(in_pool, row, 0) != 2 * SHA256_LEN)
+        if (h == NULL || db_len(in_pool, row, 0) != SHA256_LEN)
             continue;
-        for (j = 0; j < SHA256_LEN; j++)
-            hash[j] = (unsigned char)(unhex(h[2 * j]) << 4 | unhex(h[2 * j + 1]));
-        s = hash_set_find(set, hash);
+        s = hash_set_find(set, (const unsigned char *)h);
         if (*s != NULL)
             c[*s - ks].reason = PASTE_IN_POOL;
     }
