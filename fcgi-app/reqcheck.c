@@ -4,16 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/valid.h"
+
 /* The longest header name a message quotes; longer ones are cut. */
 #define LABEL_MAX 64
-
-/* True for the characters of an RFC 9110 token (tchar). */
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 /* The index of the first byte of s[0..n) that is not a tchar, or -1. */
 static long first_non_token(const char *s, size_t n)
@@ -21,7 +15,7 @@ static long first_non_token(const char *s, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (!is_tchar((unsigned char)s[i]))
+        if (!http_tchar((unsigned char)s[i]))
             return (long)i;
     return -1;
 }
@@ -57,7 +51,7 @@ static bool name_is(const char *entry, size_t n, const char *name)
 }
 
 /* Checks a header name (the part of an HTTP_ parameter after HTTP_). */
-static int check_header_name(const char *name, size_t n, char *why, size_t whylen)
+static int header_name_problem(const char *name, size_t n, char *why, size_t whylen)
 {
     char tmp[16];
     long bad;
@@ -101,7 +95,7 @@ static int check_entry(const char *entry, size_t index, char *why, size_t whylen
         return 0;
     }
     if (n >= 5 && memcmp(entry, "HTTP_", 5) == 0) {
-        if (check_header_name(entry + 5, n - 5, why, whylen) != 0)
+        if (header_name_problem(entry + 5, n - 5, why, whylen) != 0)
             return -1;
         memcpy(label, "header ", 7);
         header_label(entry + 5, n - 5, label + 7, sizeof(label) - 7);

@@ -219,12 +219,17 @@ const char *check_http_url(const char *s)
     return why;
 }
 
+bool http_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
 const char *check_header_name(const char *s)
 {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-
     for (; *s != '\0'; s++)
-        if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+        if (!http_tchar((unsigned char)*s))
             return "must be an HTTP header name (letters, digits and -)";
     return NULL;
 }

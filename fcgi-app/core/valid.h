@@ -51,6 +51,10 @@ void valid_defaults(struct json_object *obj, const struct vfield *f, size_t n);
 /* Looks a field up by name; NULL when the table has none. */
 const struct vfield *valid_find(const struct vfield *f, size_t n, const char *name);
 
+/* True for the characters of an HTTP token (RFC 9110 5.6.2 tchar), which
+ * header names and methods are made of. */
+bool http_tchar(unsigned char c);
+
 /* Ready-made string checks. */
 const char *check_name_slug(const char *s);   /* [a-z0-9_-]{1,64} */
 const char *check_http_url(const char *s);    /* http(s)://host..., no query or fragment */

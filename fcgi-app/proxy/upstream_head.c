@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/nelem.h"
+#include "core/valid.h"
 #include "http.h"
 
 void upstream_head_init(struct upstream_head *h)
@@ -79,13 +80,6 @@ static int parse_status(const char *line, size_t len)
     return status;
 }
 
-/* Whether c may appear in a header name (an HTTP token, RFC 9110 5.6.2). */
-static bool token_char(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 /* What is wrong with the field p..end whose name ends at colon, or NULL
  * when it is well formed. */
 static const char *malformed(const char *p, const char *colon, const char *end)
@@ -95,7 +89,7 @@ static const char *malformed(const char *p, const char *colon, const char *end)
     if (colon == p)
         return "an empty header name";
     for (q = p; q < colon; q++)
-        if (!token_char((unsigned char)*q))
+        if (!http_tchar((unsigned char)*q))
             return "an invalid character in a header name";
     for (q = colon + 1; q < end; q++)
         if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
