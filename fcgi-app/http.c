@@ -15,8 +15,8 @@
 #include "core/log.h"
 #include "reqcheck.h"
 
-/* Room for what send_head puts around the collected headers: the status
- * line, X-Gateway-Request-Id and the blank line. */
+/* Room for each of the two pieces send_head puts around the collected
+ * headers: the status line, and X-Gateway-Request-Id with the blank line. */
 #define HEAD_FRAME_MAX 256
 
 const char *req_param(const struct req *r, const char *name)
@@ -185,18 +185,24 @@ int resp_header(struct req *r, const char *name, const char *value)
     return buf_printf(&r->head, "%s: %s\r\n", name, value);
 }
 
+/* Writes the status line, the collected headers and the closing lines in
+ * three writes (the FastCGI stream buffers them): the headers are not
+ * copied nor formatted again. */
 static int send_head(struct req *r)
 {
-    struct buf h;
-    int rc;
+    char start[HEAD_FRAME_MAX], end[HEAD_FRAME_MAX];
+    int rc, n, m;
 
     r->head_sent = true;
-    buf_init(&h, HTTP_HEAD_MAX + HEAD_FRAME_MAX);
-    rc = buf_printf(&h, "Status: %d %s\r\n%sX-Gateway-Request-Id: %s\r\n\r\n", r->status,
-                    http_reason(r->status), buf_str(&r->head), r->id);
+    n = snprintf(start, sizeof(start), "Status: %d %s\r\n", r->status, http_reason(r->status));
+    m = snprintf(end, sizeof(end), "X-Gateway-Request-Id: %s\r\n\r\n", r->id);
+    rc = n > 0 && (size_t)n < sizeof(start) && m > 0 && (size_t)m < sizeof(end) ? 0 : -1;
     if (rc == 0)
-        rc = r->io->write(r->io->ctx, h.data, h.len);
-    buf_free(&h);
+        rc = r->io->write(r->io->ctx, start, (size_t)n);
+    if (rc == 0 && r->head.len > 0)
+        rc = r->io->write(r->io->ctx, r->head.data, r->head.len);
+    if (rc == 0)
+        rc = r->io->write(r->io->ctx, end, (size_t)m);
     if (rc != 0)
         r->client_gone = true;
     return rc;

@@ -106,7 +106,7 @@ static void thread_gone(struct worker *w)
 static bool kept_request_comes(struct worker *w, FCGX_Request *fr)
 {
     struct app *app = w->app;
-    struct pollfd p = {fr->ipcFd, POLLIN, 0};
+    struct pollfd p = {fr->ipcFd, POLLIN | POLLRDHUP, 0};
     char c;
 
     pthread_mutex_lock(&app->threads_lock);
@@ -121,7 +121,10 @@ static bool kept_request_comes(struct worker *w, FCGX_Request *fr)
     pthread_mutex_lock(&app->threads_lock);
     w->idle_fd = -1;
     pthread_mutex_unlock(&app->threads_lock);
-    if (!atomic_load(&app->stopping) && recv(fr->ipcFd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+    /* Data without a hang-up is the next request; after a hang-up, a peek
+     * tells a request sent before the close from the close alone. */
+    if (!atomic_load(&app->stopping) &&
+        (p.revents == POLLIN || recv(fr->ipcFd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0))
         return true;
     FCGX_Free(fr, 1);
     return false;

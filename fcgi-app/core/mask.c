@@ -136,7 +136,9 @@ struct mask_slot {
     struct mask_secret secret;
 };
 
-#define MASK_SLOTS 4
+/* Enough for a worker that goes round a small pool (the keys of a pool
+ * are used in turn): a larger pool misses and recomputes the forms. */
+#define MASK_SLOTS 16
 
 /* A thread's cache: its slots and the one to replace next. */
 struct mask_cache {
@@ -203,8 +205,10 @@ const struct mask_secret *mask_secret_cached(const char *value, size_t len, cons
         return NULL;
     for (i = 0; i < MASK_SLOTS; i++) {
         m = &c->slot[i];
-        if (m->value != NULL && m->len == len && crypto_equal(m->value, value, len) &&
-            strcmp(m->masked, masked) == 0)
+        /* The masked form, public, tells most keys apart before the
+         * constant-time comparison of the value. */
+        if (m->value != NULL && m->len == len && strcmp(m->masked, masked) == 0 &&
+            crypto_equal(m->value, value, len))
             return &m->secret;
     }
     m = &c->slot[c->next++ % MASK_SLOTS];

@@ -194,6 +194,23 @@ static bool apply(struct proxy *px, struct pool_key *k, const struct rule *r, st
     return retry;
 }
 
+/* Fills out (EXCERPT_MAX + 1 bytes at least) with the excerpt of the
+ * answer that a key action records and returns it ("" without a body).
+ * The excerpt is the first EXCERPT_MAX bytes; the answer is read past
+ * the cut, so that a key straddling it is masked too, in any of the forms
+ * an upstream writes it in (mask.h). */
+static const char *body_excerpt(char *out, const struct pool_key *k, const struct rule_input *in)
+{
+    struct mask_secret secret;
+
+    if (in->body == NULL || in->body_len == 0)
+        return "";
+    mask_secret_init(&secret, k->value, k->value_len, k->masked);
+    mask_text(out, EXCERPT_MAX + 1, in->body, in->body_len, &secret, true);
+    mask_secret_free(&secret);
+    return out;
+}
+
 bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in,
                      enum rule_phase phase, const char *excerpt)
 {
@@ -202,18 +219,6 @@ bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in
     bool retry = false;
     size_t i;
 
-    if (excerpt == NULL && (in->body == NULL || in->body_len == 0)) {
-        excerpt = "";
-    } else if (excerpt == NULL) {
-        struct mask_secret secret;
-        /* The excerpt is the first EXCERPT_MAX bytes; the answer is read past
-         * the cut, so that a key straddling it is masked too, in any of the
-         * forms an upstream writes it in (mask.h). */
-        mask_secret_init(&secret, k->value, k->value_len, k->masked);
-        mask_text(own_excerpt, EXCERPT_MAX + 1, in->body, in->body_len, &secret, true);
-        mask_secret_free(&secret);
-        excerpt = own_excerpt;
-    }
     for (i = 0; i < p->nrules; i++) {
         const struct rule *r = p->rules[i];
         bool fire = true;
@@ -226,6 +231,9 @@ bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in
             fire = false;
         if (!fire)
             continue;
+        /* Made only when a rule fires: most answers fire none. */
+        if (excerpt == NULL)
+            excerpt = body_excerpt(own_excerpt, k, in);
         retry |= apply(px, k, r, in, phase, excerpt);
         if (r->stop)
             break;

@@ -16,15 +16,15 @@
 #include "proxy/proxy.h"
 #include "proxy/upstream_head.h"
 
-/* Request headers that never pass on: hop-by-hop, those libcurl sets, and
- * the client's credential. */
-static bool request_header_dropped(const struct proxy *px, const char *name)
+/* Request headers that never pass on: hop-by-hop (conn is the request's
+ * Connection header, or NULL), those libcurl sets, and the client's
+ * credential. */
+static bool request_header_dropped(const struct proxy *px, const char *conn, const char *name)
 {
     static const char *const drop[] = {"connection",        "keep-alive",   "proxy-authorization",
                                        "proxy-connection",  "te",           "trailer",
                                        "transfer-encoding", "upgrade",      "host",
                                        "content-length",    "content-type", "expect"};
-    const char *conn = req_header(px->r, "Connection");
     size_t i, n = strlen(name);
 
     for (i = 0; i < NELEM(drop); i++)
@@ -92,6 +92,7 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
     struct curl_slist *list = NULL;
     struct buf line;
     bool failed = false, has_ctype = false, has_accept = false;
+    const char *conn = req_header(px->r, "Connection");
     char **e;
 
     buf_init(&line, HTTP_HEAD_MAX);
@@ -109,7 +110,7 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
         if (strncmp(*e, "HTTP_", 5) != 0 || (size_t)(eq - *e) - 5 >= sizeof(name))
             continue;
         upstream_req_header_name(*e + 5, (size_t)(eq - *e) - 5, name, sizeof(name));
-        if (request_header_dropped(px, name))
+        if (request_header_dropped(px, conn, name))
             continue;
         has_accept |= strcasecmp(name, "Accept") == 0;
         buf_printf(&line, "%s: %s", name, eq + 1);

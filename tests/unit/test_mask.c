@@ -183,7 +183,7 @@ static void test_cached_forms_follow_the_value(void)
     CU_ASSERT_STRING_EQUAL(out, "sk-c...bbbb%2F");
     /* The same value with another masked form is another entry. */
     CU_ASSERT_PTR_NOT_EQUAL(mask_secret_cached(b, strlen(b), "other"), kb);
-    for (i = 0; i < 8; i++) { /* more secrets than the cache holds */
+    for (i = 0; i < 20; i++) { /* more secrets than the cache holds */
         other[0] = (char)('a' + i);
         memset(other + 1, 'q', sizeof(other) - 2);
         other[sizeof(other) - 1] = '\0';
