@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -316,6 +317,9 @@ def main():
             # Profiling aid: keep the stack up and say where its parts are.
             print("HOLD bare=%d gateway=%d token=%s app_pid=%d tmp=%s" % (
                 bare_port, gw_port, token, app.process.proc.pid, tmp), flush=True)
+            # SIGTERM (or SIGINT) ends the hold and cleans up; a background
+            # job ignores SIGINT, so SIGTERM is the one to send.
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             try:
                 time.sleep(float(os.environ["BENCH_HOLD"]))
             except KeyboardInterrupt:

@@ -173,10 +173,33 @@ static int spend_or_wait(struct lease *e, int64_t arrived)
     }
 }
 
+/* Asks the database for a block of want units: in one statement when the
+ * whole of want can be had (no rpm limit, epoch unchanged, budget enough),
+ * else by quota_grant's UPDATE and read back.  Returns what quota_grant
+ * returns; b->units is 0 unless DB_OK. */
+static int grant(struct db *db, const struct lease *last, long long want, bool rpm,
+                 struct quota_block *b)
+{
+    bool whole = false;
+    int rc;
+
+    if (!rpm) {
+        rc = quota_grant_whole(db, last->kind, last->id, want, last->epoch, &whole);
+        if (rc != DB_OK || whole) {
+            b->units = whole ? want : 0;
+            b->epoch = last->epoch;
+            b->window = last->window;
+            b->left_ms = 60000;
+            return rc;
+        }
+    }
+    return quota_grant(db, last->kind, last->id, want, b);
+}
+
 int lease_take(struct db *db, enum quota_kind kind, long long id, bool rpm_limited, bool *granted)
 {
     struct quota_block b;
-    struct lease *e;
+    struct lease *e, last;
     int64_t now = clock_mono_ms();
     long long want;
     int rc, got, tries;
@@ -198,6 +221,7 @@ int lease_take(struct db *db, enum quota_kind kind, long long id, bool rpm_limit
     }
     e->granting = true;
     want = lease_want(e->rate > e->bucket_n ? e->rate : e->bucket_n);
+    last = *e; /* its epoch and window change only under granting */
     pthread_mutex_unlock(&lock);
 
     /* A grant that keeps losing races with other writers of the row (a
@@ -205,7 +229,7 @@ int lease_take(struct db *db, enum quota_kind kind, long long id, bool rpm_limit
      * layer's own tries is asked for again: the budget is not short, and
      * refusing would skip the key as if it were. */
     for (tries = 0; tries <= LEASE_GRANT_CONFLICTS; tries++)
-        if ((rc = quota_grant(db, kind, id, want, &b)) != DB_ERETRY)
+        if ((rc = grant(db, &last, want, rpm_limited, &b)) != DB_ERETRY)
             break;
 
     pthread_mutex_lock(&lock);

@@ -76,6 +76,31 @@ int quota_grant(struct db *db, enum quota_kind kind, long long id, long long wan
     return rc;
 }
 
+/* quota_grant's statement when its block is want (a quarter of what is
+ * left covers it) and no rpm limit applies: the same changes, with no @g
+ * to read back. */
+#define GRANT_WHOLE_SET                                                                            \
+    " SET leased = leased + ?,"                                                                    \
+    " rpm_count = IF(rpm_window = " MINUTE ", rpm_count + ?, ?), rpm_window = " MINUTE             \
+    " WHERE id = ? AND quota_epoch = ? AND rpm_limit = 0 AND daily_quota > 0"                      \
+    " AND (daily_quota - used_today - leased) DIV 4 >= ?"
+
+int quota_grant_whole(struct db *db, enum quota_kind kind, long long id, long long want,
+                      long long epoch, bool *whole)
+{
+    const char *sql = kind == QUOTA_KEY ? "UPDATE api_keys" GRANT_WHOLE_SET " AND status = 'active'"
+                                        : "UPDATE client_tokens" GRANT_WHOLE_SET;
+    unsigned long long n = 0;
+    int rc;
+
+    rc = db_exec(
+        db, sql,
+        DB_ARGS(DB_INT(want), DB_INT(want), DB_INT(want), DB_INT(id), DB_INT(epoch), DB_INT(want)),
+        &n, NULL);
+    *whole = rc == DB_OK && n == 1;
+    return rc;
+}
+
 /* What a settlement changes on either table: spent units from leased to
  * used_today (only within the lease's epoch), unused ones back from leased
  * and, while their minute lasts, from rpm_count. */

@@ -35,6 +35,15 @@ struct quota_block {
 int quota_grant(struct db *db, enum quota_kind kind, long long id, long long want,
                 struct quota_block *b);
 
+/* Leases exactly want units of a key (only while it is active) or token
+ * that has a daily quota and no rpm limit, in one UPDATE with nothing to
+ * read back: only while a quarter of the daily budget left covers want
+ * (where quota_grant would grant want too) and the row's quota_epoch is
+ * still epoch.  *whole tells whether it did; when not, quota_grant decides.
+ * Returns DB_OK or a DB_E* error (*whole false). */
+int quota_grant_whole(struct db *db, enum quota_kind kind, long long id, long long want,
+                      long long epoch, bool *whole);
+
 /* What a process settles for one row. */
 struct quota_settlement {
     enum quota_kind kind;
