@@ -22,10 +22,11 @@
 #include "core/spool.h"
 #include "core/usage.h"
 
-#define LOG_COLS 17
-_Static_assert(LOG_COLS == REQLOG_LOAD_COLS, "the INSERT and LOAD DATA take the same columns");
+#define LOG_COLS      17
 #define SPILL_BATCHES 40   /* past this many batches behind, the excess goes to the spool */
 #define HOLD_MS       1000 /* rows the spool refused wait this long before the next try */
+
+_Static_assert(LOG_COLS == REQLOG_LOAD_COLS, "the INSERT and LOAD DATA take the same columns");
 
 struct reqlog {
     const struct config *cfg;
