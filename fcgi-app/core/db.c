@@ -179,6 +179,11 @@ static int fail(struct db *db, unsigned code, const char *msg, const char *sql)
     return DB_EFAIL;
 }
 
+int db_fail_last(struct db *db, const char *sql)
+{
+    return fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
+}
+
 enum db_rc db_ping(struct db *db)
 {
     if (db->pool != NULL)

@@ -165,6 +165,30 @@ struct db_multirow {
 enum db_rc db_insert_rows(struct db *db, struct db_multirow *m, const struct db_param *p,
                           unsigned ncols, unsigned nrows, unsigned long long *affected);
 
+/* Lets the connections this handle makes from now on run LOAD DATA LOCAL
+ * INFILE through db_load (MYSQL_OPT_LOCAL_INFILE); every other handle's
+ * connections refuse it.  For a handle of its own (db_new), before it
+ * connects. */
+void db_allow_local_infile(struct db *db);
+
+/* What the server reported for a db_load: the rows it read (Records),
+ * those it skipped as duplicates (Skipped), those it inserted and its
+ * warnings.  refused: the server or the client does not allow LOAD DATA
+ * LOCAL on this connection (the call returned DB_EFAIL, logged nothing). */
+struct db_load_result {
+    unsigned long long records, skipped, inserted;
+    unsigned warnings;
+    bool refused;
+};
+
+/* Runs sql, a LOAD DATA LOCAL INFILE statement of constant text, and
+ * streams it the len bytes at data as the file's content from memory (the
+ * file name in sql is not opened).  data stays the caller's.  Like db_exec
+ * it is not retried inside a transaction.  Returns DB_OK with *res filled
+ * in, or the error (res->refused tells a refusal from other failures). */
+enum db_rc db_load(struct db *db, const char *sql, const char *data, size_t len,
+                   struct db_load_result *res);
+
 /* Transactions: statements are not retried on a new connection inside one. */
 enum db_rc db_begin(struct db *db);
 enum db_rc db_commit(struct db *db);

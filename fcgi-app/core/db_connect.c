@@ -20,12 +20,16 @@
 static void set_options(struct db *db, MYSQL *m)
 {
     unsigned ct = db_connect_timeout_s(db), rw = db_rw_timeout_s(db);
+    unsigned local_infile = db->local_infile ? 1 : 0;
     char lock_wait[64];
 
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* LOAD DATA LOCAL only where db_load runs (the request log's writer):
+     * every other connection refuses a server's request for a file. */
+    mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
     mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     if (rw <= 50) {
         snprintf(lock_wait, sizeof(lock_wait), "SET SESSION innodb_lock_wait_timeout = %u",

@@ -19,6 +19,14 @@
 #define DB_STMT_CACHE 64
 #define DB_MAX_PARAMS 65535 /* the protocol allows no more */
 
+/* What db_load streams to the server through the local-infile handler:
+ * only during a db_load call; otherwise p is NULL and a request of the
+ * server for a file gets nothing. */
+struct db_load_src {
+    const char *p;
+    size_t len, pos;
+};
+
 struct stmt_slot {
     const char *sql;
     MYSQL_STMT *stmt;
@@ -43,7 +51,9 @@ struct db {
      * call borrows one of the pool's, and a transaction keeps it (held). */
     struct db_pool *pool;
     struct db *held;
-    bool pinned; /* db_pin: held keeps its connection between calls */
+    bool pinned;             /* db_pin: held keeps its connection between calls */
+    bool local_infile;       /* db_allow_local_infile: connect with LOAD DATA LOCAL */
+    struct db_load_src load; /* db_load's data while it runs */
 };
 
 /* Connections shared by threads: the slots hold struct db (db_new). */
@@ -72,6 +82,11 @@ void db_answered(void);
  * unless a handle with shorter timeouts than the gateway's (the health
  * check) only found the server slow. */
 void db_unreachable(const struct db *db, enum breaker_cause cause);
+
+/* Classifies the failure of the last plain (not prepared) call on db's
+ * connection like that of any statement: logs it, drops a dead
+ * connection, and returns the enum db_rc value.  sql names it in the log. */
+int db_fail_last(struct db *db, const char *sql);
 
 /* Whether the breaker is open; whether a timeout opened it. */
 bool db_gate_is_open(void);

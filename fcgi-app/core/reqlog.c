@@ -17,6 +17,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/logloss.h"
+#include "core/reqlog_load.h"
 #include "core/rollup.h"
 #include "core/spool.h"
 #include "core/usage.h"
@@ -24,6 +25,8 @@
 #define LOG_COLS      17
 #define SPILL_BATCHES 40   /* past this many batches behind, the excess goes to the spool */
 #define HOLD_MS       1000 /* rows the spool refused wait this long before the next try */
+
+_Static_assert(LOG_COLS == REQLOG_LOAD_COLS, "the INSERT and LOAD DATA take the same columns");
 
 struct reqlog {
     const struct config *cfg;
@@ -44,6 +47,7 @@ struct reqlog {
     struct alerter *alerter; /* started for the first loss alert when webhook_url is set */
     pthread_mutex_t tally_lock;
     struct spool_tally tally;
+    struct reqlog_load *load; /* the rows by LOAD DATA LOCAL, while the server allows it */
 };
 
 void reqlog_entry_free(struct reqlog_entry *e)
@@ -174,6 +178,7 @@ struct write_tx {
     struct reqlog_entry *list;
     size_t n;
     bool replay;
+    bool by_insert; /* LOAD DATA did not take the batch as the INSERT would */
 };
 
 /* Marks the replayed entries whose rows are in the database already (a
@@ -212,6 +217,25 @@ static int mark_stored(struct db *db, struct reqlog_entry *list)
     return rc;
 }
 
+/* The rows: by LOAD DATA where it takes them as the INSERT would, else by
+ * the INSERT.  A batch that LOAD DATA stored otherwise is rolled back
+ * (DB_EFAIL with t->by_insert set) and written again by write_list. */
+static int write_rows(struct write_tx *t, struct db *db, const struct db_param *p, size_t rows)
+{
+    enum reqlog_load_outcome how = REQLOG_LOAD_UNUSED;
+    int rc = DB_OK;
+
+    if (!t->by_insert)
+        rc = reqlog_load_rows(t->q->load, db, p, (unsigned)rows, &how);
+    if (rc != DB_OK || how == REQLOG_LOAD_DONE)
+        return rc;
+    if (how == REQLOG_LOAD_ROLL_BACK) {
+        t->by_insert = true;
+        return DB_EFAIL;
+    }
+    return db_insert_rows(db, &insert_sql, p, LOG_COLS, (unsigned)rows, NULL);
+}
+
 /* The rows and their rollups, in one transaction: they always agree. */
 static int write_body(struct db *db, void *arg)
 {
@@ -229,7 +253,7 @@ static int write_body(struct db *db, void *arg)
         if (!e->stored)
             entry_params(e, &p[LOG_COLS * rows++]);
     if (rc == DB_OK && rows > 0)
-        rc = db_insert_rows(db, &insert_sql, p, LOG_COLS, (unsigned)rows, NULL);
+        rc = write_rows(t, db, p, rows);
     free(p);
     if (rc != DB_OK)
         return rc;
@@ -243,9 +267,12 @@ static int write_body(struct db *db, void *arg)
 /* Inserts a list of entries; returns DB_OK or the error. */
 static int write_list(struct reqlog *q, struct reqlog_entry *list, size_t n, bool replay)
 {
-    struct write_tx t = {q, list, n, replay};
+    struct write_tx t = {q, list, n, replay, false};
+    int rc = db_transaction(q->db, write_body, &t);
 
-    return db_transaction(q->db, write_body, &t);
+    if (rc == DB_EFAIL && t.by_insert)
+        rc = db_transaction(q->db, write_body, &t);
+    return rc;
 }
 
 /* Writes a batch of replayed entries and frees them (a spool_write_fn). */
@@ -522,6 +549,7 @@ struct reqlog *reqlog_start(const struct config *cfg)
     q->db = db_new(cfg, false);
     q->usage = usage_new();
     q->rollup = rollup_new();
+    q->load = q->db != NULL ? reqlog_load_new(q->db) : NULL;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);
     pthread_mutex_init(&q->tally_lock, NULL);
@@ -529,11 +557,12 @@ struct reqlog *reqlog_start(const struct config *cfg)
     spool_init(cfg->spool_dir);
     if (spool_pending(cfg->spool_dir))
         atomic_store(&q->spooled, 1);
-    if (q->db == NULL || q->usage == NULL || q->rollup == NULL ||
+    if (q->db == NULL || q->usage == NULL || q->rollup == NULL || q->load == NULL ||
         pthread_create(&q->thread, NULL, logger_main, q) != 0) {
         db_free(q->db);
         usage_free(q->usage);
         rollup_free(q->rollup);
+        reqlog_load_free(q->load);
         logloss_destroy(&q->loss);
         pthread_mutex_destroy(&q->tally_lock);
         free(q);
@@ -555,6 +584,7 @@ void reqlog_stop(struct reqlog *q)
     db_free(q->db);
     usage_free(q->usage);
     rollup_free(q->rollup);
+    reqlog_load_free(q->load);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->wake);
     pthread_mutex_destroy(&q->tally_lock);
