@@ -115,6 +115,13 @@ static void test_same_origin(void)
     CU_ASSERT_FALSE(proxy_same_origin("http://evil.com/x", "http://h/v1"));
     CU_ASSERT_FALSE(proxy_same_origin("https://h/x", "http://h/v1"));
     CU_ASSERT_FALSE(proxy_same_origin("http://h:8080/x", "http://h/v1"));
+    /* The base followed by plain bytes needs no parse; anything else gets one. */
+    CU_ASSERT_TRUE(proxy_same_origin("http://h/v1/chat?x=1", "http://h/v1"));
+    CU_ASSERT_TRUE(proxy_same_origin("http://h/v1%2F..%2F/x", "http://h/v1"));
+    CU_ASSERT_FALSE(proxy_same_origin("http://h@evil.com/x", "http://h"));
+    CU_ASSERT_FALSE(proxy_same_origin("http://h:1@evil.com/x", "http://h"));
+    CU_ASSERT_FALSE(proxy_same_origin("http://h/v1/a\001b", "http://h/v1"));
+    CU_ASSERT_FALSE(proxy_same_origin("http://h/v1/a b", "http://h/v1"));
 }
 
 void suite_proxy_path(void)
