@@ -182,7 +182,7 @@ int resp_header(struct req *r, const char *name, const char *value)
 {
     if (r->head_sent || !header_safe(name) || !header_safe(value))
         return -1;
-    return buf_printf(&r->head, "%s: %s\r\n", name, value);
+    return buf_cat(&r->head, name, ": ", value, "\r\n", (char *)NULL);
 }
 
 /* Writes the status line, the collected headers and the closing lines in

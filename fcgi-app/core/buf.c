@@ -62,6 +62,39 @@ int buf_puts(struct buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
+int buf_cat(struct buf *b, ...)
+{
+    size_t at = b->len;
+    const char *s;
+    va_list ap;
+    int rc = 0;
+
+    va_start(ap, b);
+    while (rc == 0 && (s = va_arg(ap, const char *)) != NULL)
+        rc = buf_puts(b, s);
+    va_end(ap);
+    if (rc != 0 && b->data != NULL) {
+        b->len = at;
+        b->data[at] = '\0';
+    }
+    return rc;
+}
+
+int buf_put_int(struct buf *b, long long v)
+{
+    char tmp[24];
+    size_t at = sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        tmp[--at] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[--at] = '-';
+    return buf_append(b, tmp + at, sizeof(tmp) - at);
+}
+
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

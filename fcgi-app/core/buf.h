@@ -29,6 +29,15 @@ int buf_append(struct buf *b, const void *p, size_t n);
 /* Appends a C string; same return as buf_append. */
 int buf_puts(struct buf *b, const char *s);
 
+/* Appends each string argument in turn, up to a NULL: the cheap form of
+ * buf_printf("%s%s...") on the hot path.  Same return as buf_append; on
+ * failure nothing is appended. */
+int buf_cat(struct buf *b, ...) __attribute__((sentinel));
+
+/* Appends an integer in decimal, without printf's cost; same return as
+ * buf_append. */
+int buf_put_int(struct buf *b, long long v);
+
 /* Appends printf-style formatted text; same return as buf_append. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

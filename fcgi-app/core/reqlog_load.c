@@ -85,24 +85,6 @@ static int put_escaped(struct buf *b, const char *s, size_t n)
     return buf_append(b, s + run, n - run);
 }
 
-/* Appends an integer in decimal.  By hand rather than by buf_printf: a
- * batch has ten integers a row, and vsnprintf made formatting the batch
- * cost more instructions than the rest of the log writer's work. */
-static int put_int(struct buf *b, long long v)
-{
-    char tmp[24];
-    size_t at = sizeof(tmp);
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-    do {
-        tmp[--at] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        tmp[--at] = '-';
-    return buf_append(b, tmp + at, sizeof(tmp) - at);
-}
-
 /* Appends one value as a field: \N for NULL, an integer in decimal, text
  * escaped. */
 static int put_field(struct buf *b, const struct db_param *p)
@@ -111,7 +93,7 @@ static int put_field(struct buf *b, const struct db_param *p)
     case DBP_T_NULL:
         return buf_append(b, "\\N", 2);
     case DBP_T_INT:
-        return put_int(b, p->i);
+        return buf_put_int(b, p->i);
     case DBP_T_DOUBLE:
         return buf_printf(b, "%.17g", p->d);
     case DBP_T_STR:

@@ -103,7 +103,7 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
             continue;
         if (strncmp(*e, "CONTENT_TYPE=", 13) == 0) {
             has_ctype = true;
-            buf_printf(&line, "Content-Type: %s", eq + 1);
+            buf_cat(&line, "Content-Type: ", eq + 1, (char *)NULL);
             list = add_header(list, &line, &failed);
             continue;
         }
@@ -113,7 +113,7 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
         if (request_header_dropped(px, conn, name))
             continue;
         has_accept |= strcasecmp(name, "Accept") == 0;
-        buf_printf(&line, "%s: %s", name, eq + 1);
+        buf_cat(&line, name, ": ", eq + 1, (char *)NULL);
         list = add_header(list, &line, &failed);
     }
     /* libcurl would add these on its own; the request goes as it came. */
@@ -128,7 +128,7 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
     buf_puts(&line, "Expect:");
     list = add_header(list, &line, &failed);
     if (px->up->auth_query_param == NULL) {
-        buf_printf(&line, "%s: ", px->up->auth_header);
+        buf_cat(&line, px->up->auth_header, ": ", (char *)NULL);
         if (upstream_req_auth_value(&line, px->up->auth_template, k->value, k->value_len) != 0)
             failed = true;
         list = add_header(list, &line, &failed);

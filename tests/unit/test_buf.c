@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,8 +70,31 @@ static void test_steal(void)
     free(s);
 }
 
+static void test_cat_and_int(void)
+{
+    struct buf b;
+
+    buf_init(&b, 16);
+    CU_ASSERT_EQUAL(buf_cat(&b, "Name", ": ", "v", (char *)NULL), 0);
+    CU_ASSERT_EQUAL(buf_put_int(&b, -42), 0);
+    CU_ASSERT_STRING_EQUAL(buf_str(&b), "Name: v-42");
+    /* All or nothing: a part past the cap leaves the buffer as it was. */
+    CU_ASSERT_EQUAL(buf_cat(&b, "ab", "cdefgh", (char *)NULL), -1);
+    CU_ASSERT_STRING_EQUAL(buf_str(&b), "Name: v-42");
+    buf_reset(&b);
+    CU_ASSERT_EQUAL(buf_put_int(&b, LLONG_MIN), -1); /* 20 bytes: over the cap */
+    CU_ASSERT_EQUAL(b.len, 0);
+    buf_free(&b);
+    buf_init(&b, 64);
+    buf_put_int(&b, LLONG_MIN);
+    buf_put_int(&b, 0);
+    buf_put_int(&b, LLONG_MAX);
+    CU_ASSERT_STRING_EQUAL(buf_str(&b), "-922337203685477580809223372036854775807");
+    buf_free(&b);
+}
+
 void suite_buf(void)
 {
     ADD_SUITE("buf", TEST(test_append_and_terminate), TEST(test_cap_is_enforced),
-              TEST(test_printf_grows_and_caps), TEST(test_steal));
+              TEST(test_printf_grows_and_caps), TEST(test_steal), TEST(test_cat_and_int));
 }
