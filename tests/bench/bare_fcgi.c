@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <fcgiapp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
         return 2;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     FCGX_Init();
+    /* FCGX_Init's handler only sets a flag: let SIGTERM end the process. */
+    signal(SIGTERM, SIG_DFL);
     listen_fd = FCGX_OpenSocket(argv[1], 1024);
     if (listen_fd < 0)
         return 1;
