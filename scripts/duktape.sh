@@ -38,8 +38,8 @@ add_deb_src()
 {
     uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
               /etc/apt/sources.list.d/*.sources 2>/dev/null |
-          grep -E '^(URIs:|deb )' | grep -o -E 'https?://[^ ]*/debian/?' |
-          grep -v -- '-security' | head -n 1)
+          grep -E '^(URIs:|deb )' | grep -v security |
+          grep -o -E 'https?://[^ ]*/debian/?' | head -n 1)
     [ -n "$uri" ] || uri=http://deb.debian.org/debian
     codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
     keyring=/usr/share/keyrings/debian-archive-keyring.gpg
