@@ -64,7 +64,7 @@ enum script_hook {
 };
 
 struct script_limits {
-    unsigned timeout_ms; /* CPU time of one call (wall clock, checked by the engine) */
+    unsigned timeout_ms; /* CPU time of one call (the thread's, checked by the engine) */
     unsigned memory_kb;  /* the whole context of a thread */
 };
 
