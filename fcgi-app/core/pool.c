@@ -10,6 +10,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/rule/rule.h"
+#include "core/upscript.h"
 
 /* Round-robin cursors live here, one per upstream id, for the life of the
  * process, so that a new snapshot goes on where the old one was. */
@@ -48,6 +49,8 @@ void pool_cache_init(struct pool_cache *c, const unsigned char *enc_key)
     pthread_mutex_init(&c->fresh_lock, NULL);
     pthread_cond_init(&c->fresh_cv, NULL);
     c->enc_key = enc_key;
+    c->script_lim.timeout_ms = SCRIPT_TIMEOUT_MS_DEFAULT;
+    c->script_lim.memory_kb = SCRIPT_MEMORY_KB_DEFAULT;
 }
 
 static void pool_free(struct pool *p)
@@ -70,6 +73,7 @@ static void pool_free(struct pool *p)
         free(u->auth_query_param);
         free(u->probe_method);
         free(u->probe_path);
+        upscript_release(u->script);
     }
     for (i = 0; i < p->ntokens; i++)
         free(p->tokens[i].upstreams);
@@ -119,7 +123,25 @@ static enum strategy parse_strategy(const char *s)
     return STRATEGY_ROUND_ROBIN;
 }
 
-static int load_upstreams(struct db *db, struct pool *p)
+/* The script of upstream u in this snapshot: the previous snapshot's
+ * compiled script when its source is unchanged (upscript.h). */
+static int load_script(struct pool_upstream *u, const struct pool *prev, const struct db_res *res,
+                       unsigned row, const struct script_limits *lim)
+{
+    struct upscript *was = NULL;
+    size_t i;
+
+    if (db_val(res, row, 17) == NULL)
+        return DB_OK;
+    for (i = 0; prev != NULL && i < prev->nups; i++)
+        if (prev->ups[i].id == u->id)
+            was = prev->ups[i].script;
+    u->script = upscript_get(was, u->name, db_val(res, row, 17), db_len(res, row, 17), lim);
+    return u->script != NULL ? DB_OK : DB_EFAIL;
+}
+
+static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev,
+                          const struct script_limits *lim)
 {
     struct db_res res;
     unsigned i;
@@ -129,7 +151,7 @@ static int load_upstreams(struct db *db, struct pool *p)
                   "SELECT id, name, base_url, auth_header, auth_template, auth_query_param,"
                   " strategy, timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms,"
                   " enabled, is_public, probe_method, probe_path, auto_disable_max_pct,"
-                  " COALESCE(max_concurrent, 0) FROM upstreams ORDER BY name",
+                  " COALESCE(max_concurrent, 0), script FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -160,7 +182,7 @@ static int load_upstreams(struct db *db, struct pool *p)
         u->max_concurrent = db_int(&res, i, 16);
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
-        if (u->inflight == NULL) {
+        if (u->inflight == NULL || load_script(u, prev, &res, i, lim) != DB_OK) {
             rc = DB_EFAIL;
             break;
         }
@@ -394,7 +416,7 @@ static int read_version(struct pool_cache *c, struct db *db, unsigned long long 
 
 static int build(struct pool_cache *c, struct db *db, unsigned long long version)
 {
-    struct pool *p = calloc(1, sizeof(*p)), *old;
+    struct pool *p = calloc(1, sizeof(*p)), *old, *prev;
     int rc;
 
     if (p == NULL)
@@ -402,7 +424,9 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
     atomic_init(&p->refs, 1);
     p->version = version;
     p->loaded_ms = clock_mono_ms();
-    rc = load_upstreams(db, p);
+    prev = pool_acquire(c);
+    rc = load_upstreams(db, p, prev, &c->script_lim);
+    pool_release(prev);
     if (rc == DB_OK)
         rc = load_keys(db, p, c->enc_key);
     if (rc == DB_OK)

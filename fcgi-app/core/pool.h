@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/crypto.h"
+#include "core/script.h"
 
 struct db;
 struct config;
@@ -74,6 +75,9 @@ struct pool_upstream {
      * (0 = unlimited) and the count, which outlives snapshots. */
     long long max_concurrent;
     atomic_llong *inflight;
+
+    /* The upstream's script (core/upscript.h), NULL when it has none. */
+    struct upscript *script;
 };
 
 struct pool_token {
@@ -120,6 +124,9 @@ struct pool_cache {
     int fresh_rc;
     int64_t fresh_query_us;       /* when the last one sent its query */
     atomic_ullong version_checks; /* version queries this process made */
+    /* The limits upstream scripts are compiled under (set before the first
+     * refresh; script_compile runs a script's top level). */
+    struct script_limits script_lim;
 };
 
 /* Prepares an empty cache; enc_key (32 bytes) must outlive it. */
