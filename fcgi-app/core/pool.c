@@ -64,6 +64,7 @@ static void pool_free(struct pool *p)
         for (k = 0; k < u->nkeys; k++) {
             crypto_wipe(u->keys[k].value, u->keys[k].value_len);
             free(u->keys[k].value);
+            free(u->keys[k].name);
         }
         free(u->keys);
         free(u->name);
@@ -75,8 +76,10 @@ static void pool_free(struct pool *p)
         free(u->probe_path);
         upscript_release(u->script);
     }
-    for (i = 0; i < p->ntokens; i++)
+    for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
+        free(p->tokens[i].name);
+    }
     for (i = 0; i < p->nrules; i++)
         rule_free(p->rules[i]);
     free(p->rules);
@@ -123,23 +126,6 @@ static enum strategy parse_strategy(const char *s)
     return STRATEGY_ROUND_ROBIN;
 }
 
-/* The script of upstream u in this snapshot: the previous snapshot's
- * compiled script when its source is unchanged (upscript.h). */
-static int load_script(struct pool_upstream *u, const struct pool *prev, const struct db_res *res,
-                       unsigned row, const struct script_limits *lim)
-{
-    struct upscript *was = NULL;
-    size_t i;
-
-    if (db_val(res, row, 17) == NULL)
-        return DB_OK;
-    for (i = 0; prev != NULL && i < prev->nups; i++)
-        if (prev->ups[i].id == u->id)
-            was = prev->ups[i].script;
-    u->script = upscript_get(was, u->name, db_val(res, row, 17), db_len(res, row, 17), lim);
-    return u->script != NULL ? DB_OK : DB_EFAIL;
-}
-
 static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev,
                           const struct script_limits *lim)
 {
@@ -182,7 +168,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->max_concurrent = db_int(&res, i, 16);
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
-        if (u->inflight == NULL || load_script(u, prev, &res, i, lim) != DB_OK) {
+        if (u->inflight == NULL ||
+            upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0) {
             rc = DB_EFAIL;
             break;
         }
@@ -228,6 +215,7 @@ static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned 
     pk->daily_quota = db_int(res, row, 5);
     pk->used_today = db_int(res, row, 6);
     pk->rpm_limit = db_int(res, row, 7);
+    pk->name = dup_or_null(db_val(res, row, 9));
     if (db_int(res, row, 8) >= 0)
         pk->rest_until_ms = clock_mono_ms() + db_int(res, row, 8) / 1000;
     u->nkeys++;
@@ -263,12 +251,13 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
             goto out_counts;
         }
     }
-    rc = db_query(db,
-                  "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
-                  " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
-                  " UTC_TIMESTAMP(6), disabled_until))) FROM api_keys WHERE status = 'active' OR"
-                  " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
-                  DB_NOARGS, &res);
+    rc = db_query(
+        db,
+        "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
+        " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
+        " UTC_TIMESTAMP(6), disabled_until))), name FROM api_keys WHERE status = 'active' OR"
+        " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
+        DB_NOARGS, &res);
     /* A key added between the two statements has no slot; the next load has it. */
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         u = upstream_by_id(p, db_int(&res, i, 1));
@@ -312,8 +301,8 @@ static int load_tokens(struct db *db, struct pool *p)
 
     rc = db_query(db,
                   "SELECT id, token_hash, upstreams, rpm_limit, daily_quota,"
-                  " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled, COALESCE(max_concurrent, 0)"
-                  " FROM client_tokens",
+                  " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled, COALESCE(max_concurrent, 0),"
+                  " name FROM client_tokens",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -334,6 +323,7 @@ static int load_tokens(struct db *db, struct pool *p)
         t->expires_at = (time_t)db_int(&res, i, 5);
         t->enabled = db_int(&res, i, 6) != 0;
         t->max_concurrent = db_int(&res, i, 7);
+        t->name = dup_or_null(db_val(&res, i, 8));
         t->inflight = concurrency_counter(CONCURRENCY_TOKEN, t->id);
         p->ntokens++;
         if (t->inflight == NULL) {

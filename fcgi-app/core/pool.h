@@ -40,6 +40,7 @@ struct pool_key {
     long long daily_quota; /* 0 = unlimited */
     long long used_today;  /* as loaded */
     long long rpm_limit;
+    char *name;                 /* NULL when it has none */
     atomic_llong used_here;     /* reservations this process made since loading */
     atomic_llong skip_until_ms; /* monotonic ms before which the key is not tried */
 
@@ -83,6 +84,7 @@ struct pool_upstream {
 struct pool_token {
     unsigned char hash[SHA256_LEN];
     long long id;
+    char *name;
     long long *upstreams; /* allowed upstream ids; none = all */
     size_t nupstreams;
     long long rpm_limit, daily_quota;

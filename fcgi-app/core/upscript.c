@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/pool.h"
 
 struct upscript *upscript_get(struct upscript *prev, const char *name, const char *source,
                               size_t len, const struct script_limits *lim)
@@ -38,4 +39,19 @@ void upscript_release(struct upscript *s)
     script_free(s->compiled);
     free(s->source);
     free(s);
+}
+
+int upscript_attach(struct pool_upstream *u, const struct pool *prev, const char *src, size_t len,
+                    const struct script_limits *lim)
+{
+    struct upscript *was = NULL;
+    size_t i;
+
+    if (src == NULL)
+        return 0;
+    for (i = 0; prev != NULL && i < prev->nups; i++)
+        if (prev->ups[i].id == u->id)
+            was = prev->ups[i].script;
+    u->script = upscript_get(was, u->name, src, len, lim);
+    return u->script != NULL ? 0 : -1;
 }

@@ -33,6 +33,16 @@ struct upscript {
 struct upscript *upscript_get(struct upscript *prev, const char *name, const char *source,
                               size_t len, const struct script_limits *lim);
 
+struct pool;
+struct pool_upstream;
+
+/* Gives u (just loaded into a new snapshot) the script whose source is src
+ * (len bytes; NULL: none), taking the one of the same upstream in prev (the
+ * snapshot being replaced, may be NULL) when its source is the same.
+ * Returns 0, or -1 when out of memory. */
+int upscript_attach(struct pool_upstream *u, const struct pool *prev, const char *src, size_t len,
+                    const struct script_limits *lim);
+
 /* Drops one reference; the last frees the script.  NULL is ignored. */
 void upscript_release(struct upscript *s);
 
