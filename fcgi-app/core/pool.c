@@ -387,8 +387,10 @@ static int load_rules(struct db *db, struct pool *p)
     for (u = 0; rc == DB_OK && u < p->nups; u++)
         for (k = 0; k < p->nrules; k++)
             if (p->rules[k]->enabled && p->rules[k]->needs_body &&
-                (p->rules[k]->upstream_id == 0 || p->rules[k]->upstream_id == p->ups[u].id))
+                (p->rules[k]->upstream_id == 0 || p->rules[k]->upstream_id == p->ups[u].id)) {
                 p->ups[u].body_rules = true;
+                p->ups[u].script_rules |= rule_has_script(p->rules[k]);
+            }
     return rc;
 }
 

@@ -70,6 +70,7 @@ struct pool_upstream {
     size_t nkeys, keys_cap;
     long long keys_total; /* keys of any status */
     bool body_rules;      /* an enabled rule for it looks at the body */
+    bool script_rules;    /* an enabled rule for it has a script leaf */
     atomic_ullong *rr;    /* round-robin cursor; outlives snapshots */
 
     /* Requests in flight in this process (core/concurrency.h): the limit

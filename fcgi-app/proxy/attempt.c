@@ -57,9 +57,11 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
     struct rule_input in;
     const char *cursor = buf_str(&at->head.fields);
     struct upstream_field f;
+    struct script_limits lim;
     bool retry;
 
     memset(&in, 0, sizeof(in));
+    proxy_hook_rule_input(at->px, &in, &lim, at->secret);
     in.status = at->head.status;
     in.latency_ms = at->latency_ms;
     in.body = body;
@@ -400,8 +402,10 @@ static enum transport_kind transport_kind(CURLcode cc)
 static void judge_transport(struct attempt *at, CURLcode cc, const struct attempt_error *err)
 {
     struct rule_input in;
+    struct script_limits lim;
 
     memset(&in, 0, sizeof(in));
+    proxy_hook_rule_input(at->px, &in, &lim, at->secret);
     in.transport = transport_kind(cc);
     in.latency_ms = clock_mono_ms() - at->started_ms;
     proxy_hook_response(at->px, at->key, &in, at->attempt_no, err->text);

@@ -264,6 +264,13 @@ enum hook_rc proxy_hook_request(struct proxy *px)
     struct script_call c;
     enum hook_rc rc;
 
+    /* Rules' script leaves see req too. */
+    if (px->up->script_rules || (us != NULL && us->compiled != NULL &&
+                                 (script_has_hook(us->compiled, SCRIPT_HOOK_REQUEST) ||
+                                  script_has_hook(us->compiled, SCRIPT_HOOK_RESPONSE)))) {
+        px->hook_req = hook_req_build(px, (size_t)px->r->cfg->script_body_limit);
+        px->hook_ctx = hook_ctx_build(px);
+    }
     if (us == NULL)
         return HOOK_GO_ON;
     if (us->compiled == NULL) {
@@ -272,11 +279,6 @@ enum hook_rc proxy_hook_request(struct proxy *px)
             proxy_hook_reply_failed(px);
         return px->hook_failed ? HOOK_ANSWERED : HOOK_GO_ON;
     }
-    if (!script_has_hook(us->compiled, SCRIPT_HOOK_REQUEST) &&
-        !script_has_hook(us->compiled, SCRIPT_HOOK_RESPONSE))
-        return HOOK_GO_ON;
-    px->hook_req = hook_req_build(px, (size_t)px->r->cfg->script_body_limit);
-    px->hook_ctx = hook_ctx_build(px);
     if (!script_has_hook(us->compiled, SCRIPT_HOOK_REQUEST))
         return HOOK_GO_ON;
     memset(&c, 0, sizeof(c));
@@ -382,7 +384,7 @@ bool proxy_hook_response(struct proxy *px, struct pool_key *k, const struct rule
         return false;
     memset(&c, 0, sizeof(c));
     c.hook = SCRIPT_HOOK_RESPONSE;
-    c.args[0] = hook_res_build(k, in, attempt_no);
+    c.args[0] = hook_res_build(k, in, in->secret, attempt_no);
     c.args[1] = px->hook_req;
     c.args[2] = px->hook_ctx;
     c.nargs = 3;
@@ -395,6 +397,22 @@ bool proxy_hook_response(struct proxy *px, struct pool_key *k, const struct rule
     json_object_put(c.args[0]);
     json_object_put(c.result);
     return retry && !px->hook_failed;
+}
+
+void proxy_hook_leaf_failed(void *px, const struct script_error *err)
+{
+    failed(px, "a rule's script leaf", err);
+}
+
+void proxy_hook_rule_input(struct proxy *px, struct rule_input *in, struct script_limits *lim,
+                           const struct mask_secret *secret)
+{
+    *lim = limits_of(px);
+    in->script_lim = lim;
+    in->script_req = px->hook_req;
+    in->secret = secret;
+    in->script_error = proxy_hook_leaf_failed;
+    in->script_udata = px;
 }
 
 void proxy_hook_done(struct proxy *px)

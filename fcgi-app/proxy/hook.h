@@ -15,6 +15,9 @@
 struct proxy;
 struct pool_key;
 struct rule_input;
+struct mask_secret;
+struct script_error;
+struct script_limits;
 
 /* What onRequest came to. */
 enum hook_rc {
@@ -36,6 +39,12 @@ enum hook_rc proxy_hook_request(struct proxy *px);
 bool proxy_hook_response(struct proxy *px, struct pool_key *k, const struct rule_input *in,
                          int attempt_no, const char *excerpt);
 
+/* Sets in's fields for rules' script leaves: the limits (held in lim,
+ * which must outlive in), req, the key's forms (secret, may be NULL) and
+ * where errors go. */
+void proxy_hook_rule_input(struct proxy *px, struct rule_input *in, struct script_limits *lim,
+                           const struct mask_secret *secret);
+
 /* Whether the request's upstream has an onResponse hook (or a script that
  * does not compile, which fails at every hook). */
 bool proxy_hook_wants_response(const struct proxy *px);
@@ -46,15 +55,17 @@ void proxy_hook_reply_failed(struct proxy *px);
 /* Frees what the hooks left in px. */
 void proxy_hook_done(struct proxy *px);
 
+/* A rule's script leaf failed (the rule_input's script_error, udata the
+ * proxy): the error is handled as a hook's (counted, logged, alerted, and
+ * with script_fail closed the request fails). */
+void proxy_hook_leaf_failed(void *px, const struct script_error *err);
+
 /* hook_req.c: req (the first body_limit bytes of the body), ctx and res
  * for a script, each a new object owned by the caller. */
 json_object *hook_req_build(const struct proxy *px, size_t body_limit);
 json_object *hook_ctx_build(const struct proxy *px);
-json_object *hook_res_build(const struct pool_key *k, const struct rule_input *in, int attempt_no);
-
-/* hook_req.c: parses len bytes as a JSON object or array; NULL when they
- * are not one.  The caller owns the result. */
-json_object *hook_parse_json(const char *body, size_t len);
+json_object *hook_res_build(const struct pool_key *k, const struct rule_input *in,
+                            const struct mask_secret *secret, int attempt_no);
 
 /* hook_req.c: writes req.query (name -> array of strings) as a raw query
  * string, percent-encoded.  Returns a new string (the caller frees it),

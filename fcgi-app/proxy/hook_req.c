@@ -91,25 +91,6 @@ static json_object *headers_object(const struct proxy *px)
     return o;
 }
 
-json_object *hook_parse_json(const char *body, size_t len)
-{
-    json_tokener *tok;
-    json_object *o;
-
-    if (body == NULL || len == 0 || (body[0] != '{' && body[0] != '['))
-        return NULL;
-    if ((tok = json_tokener_new()) == NULL)
-        return NULL;
-    o = json_tokener_parse_ex(tok, body, (int)len);
-    if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-                      json_tokener_get_parse_end(tok) != len)) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
 json_object *hook_req_build(const struct proxy *px, size_t body_limit)
 {
     json_object *req = json_object_new_object(), *json;
@@ -126,7 +107,7 @@ json_object *hook_req_build(const struct proxy *px, size_t body_limit)
     json_object_object_add(req, "body",
                            b->len > 0 ? json_object_new_string_len(b->data, (int)n) : NULL);
     json_object_object_add(req, "body_truncated", json_object_new_boolean(n < b->len));
-    json = n == b->len ? hook_parse_json(b->data, b->len) : NULL;
+    json = n == b->len ? rule_script_json(b->data, b->len) : NULL;
     if (json != NULL)
         json_object_object_add(req, "json", json);
     buf_free(&path);
@@ -147,71 +128,16 @@ json_object *hook_ctx_build(const struct proxy *px)
     return ctx;
 }
 
-static const char *transport_name(enum transport_kind t)
+json_object *hook_res_build(const struct pool_key *k, const struct rule_input *in,
+                            const struct mask_secret *secret, int attempt_no)
 {
-    switch (t) {
-    case TRANSPORT_NONE:
-        return NULL;
-    case TRANSPORT_TIMEOUT:
-        return "timeout";
-    case TRANSPORT_CONNECT:
-        return "connect";
-    case TRANSPORT_OTHER:
-        return "other";
-    }
-    return "other";
-}
+    json_object *res = rule_script_res(in, secret), *key = json_object_new_object();
 
-/* The answer's headers, names in lower case, key values masked. */
-static json_object *res_headers(const struct rule_input *in, const struct mask_secret *secret)
-{
-    json_object *o = json_object_new_object();
-    char name[HEADER_NAME_MAX], value[HTTP_HEAD_MAX];
-    size_t i, k;
-
-    for (i = 0; i < in->nheaders; i++) {
-        const struct rule_header *h = &in->headers[i];
-        if (h->name_len >= sizeof(name))
-            continue;
-        for (k = 0; k < h->name_len; k++)
-            name[k] = (char)tolower((unsigned char)h->name[k]);
-        name[k] = '\0';
-        mask_text(value, sizeof(value), h->value, h->value_len, secret, false);
-        json_object_object_add(o, name, json_object_new_string(value));
-    }
-    return o;
-}
-
-json_object *hook_res_build(const struct pool_key *k, const struct rule_input *in, int attempt_no)
-{
-    json_object *res = json_object_new_object(), *key = json_object_new_object();
-    const char *t = transport_name(in->transport);
-    struct mask_secret secret;
-    struct buf body;
-
-    mask_secret_init(&secret, k->value, k->value_len, k->masked);
-    buf_init(&body, mask_buf_bound(in->body_len));
-    mask_buf(&body, in->body != NULL ? in->body : "", in->body_len, &secret);
-    json_object_object_add(res, "status", json_object_new_int(in->status));
-    json_object_object_add(res, "headers", res_headers(in, &secret));
-    json_object_object_add(res, "body",
-                           in->body != NULL ? json_object_new_string_len(
-                                                  body.data != NULL ? body.data : "", (int)body.len)
-                                            : NULL);
-    if (body.len > 0) {
-        json_object *json = hook_parse_json(body.data, body.len);
-        if (json != NULL)
-            json_object_object_add(res, "json", json);
-    }
-    json_object_object_add(res, "latency_ms", json_object_new_int64(in->latency_ms));
-    json_object_object_add(res, "transport_error", t != NULL ? json_object_new_string(t) : NULL);
     json_object_object_add(res, "attempt", json_object_new_int(attempt_no));
     json_object_object_add(key, "id", json_object_new_int64(k->id));
     json_object_object_add(key, "name", k->name != NULL ? json_object_new_string(k->name) : NULL);
     json_object_object_add(key, "masked", json_object_new_string(k->masked));
     json_object_object_add(res, "key", key);
-    buf_free(&body);
-    mask_secret_free(&secret);
     return res;
 }
 
