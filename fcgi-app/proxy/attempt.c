@@ -41,6 +41,7 @@ struct attempt {
     int64_t started_ms;               /* when the attempt began */
     long long latency_ms;             /* until the answer's headers */
     bool rule_retry;                  /* a rule asked for another key */
+    bool script_answered;             /* the client got 502 script_error instead */
     bool held_judged;                 /* the rules have seen the held body */
     struct buf held;                  /* the held body of an error answer */
     struct buf prefix;                /* the first bytes of a 2xx body, for body rules */
@@ -229,6 +230,12 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
     if (judge(at, PHASE_HELD, at->held.data, at->held.len) &&
         proxy_can_retry(at->px, at->attempt_no)) {
         at->rule_retry = true;
+        return 0;
+    }
+    if (at->px->hook_failed) {
+        /* onResponse failed with script_fail closed: nothing went out. */
+        at->script_answered = true;
+        proxy_hook_reply_failed(at->px);
         return 0;
     }
     return send_held(at, p, len, false) == 0 ? len : 0;
@@ -481,6 +488,9 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     cc = run_transfer(&at, c);
     if (at.client_gone) {
         out = OUTCOME_CLIENT_GONE;
+    } else if (at.script_answered) {
+        out = OUTCOME_DONE;
+        cc = CURLE_OK;
     } else if (at.bad_head) {
         out = reply_bad_head(&at, err);
         cc = CURLE_OK;

@@ -9,7 +9,7 @@ another engineer's part."""
 
 from mock_upstream import Reply
 from proxy_helpers import assert_json_error, setup
-from rules_helpers import alerts, extra_gateway
+from rules_helpers import alerts, extra_gateway, quiet_mock
 from script_helpers import script_errors, set_script
 
 LOOP = "function onRequest(req) { req.headers['x-a'] = '1'; for (;;) {} }"
@@ -66,6 +66,21 @@ def test_closed_an_on_response_error_is_502_script_error(stack):
     # Open: the answer goes to the client as it is.
     r = stack.main.client.get(s.path("v1/x"), token=s.token)
     assert r.status == 503 and r.body == b'{"error":"down"}', r
+
+
+def test_closed_an_error_answer_bigger_than_what_is_held(stack):
+    # The answer is over rule_body_limit (64K): onResponse sees its first
+    # part, and its failure still turns the answer into 502 script_error.
+    gw = _closed(stack)
+    s = setup(stack, nkeys=1)
+    set_script(stack, s.up["id"], "function onResponse(res) { throw 'no ' + res.body.length; }")
+    stack.mock.script = lambda req: Reply(500, "x" * 200000)
+    with quiet_mock(stack):
+        r = gw.client.get(s.path("v1/x"), token=s.token)
+    assert_json_error(r, 502, "script_error")
+    assert "no 65536" in r.json()["error"]["message"], r.json()
+    r = stack.main.client.get(s.path("v1/x"), token=s.token)
+    assert r.status == 500 and len(r.body) == 200000, r
 
 
 def test_an_endless_loop_ends_at_its_time_limit(stack):
