@@ -81,8 +81,12 @@ function onResponse(res) {
 }""")
     stack.mock.script = per_key({ex["value"]: Reply(429, "slow down"),
                                  ban["value"]: Reply(401, "who are you")})
-    for _ in range(4):
+    # Until both keys were acted on (a generous bound: on a loaded machine
+    # the pool may take the script a little later than pool_refresh_ms).
+    for _ in range(20):
         stack.main.client.get(s.path("v1/x"), token=s.token)
+        if [get_key(stack, k["id"])["status"] for k in (ex, ban)] == ["exhausted", "banned"]:
+            break
     wait_key(stack, ex["id"], status="exhausted")
     wait_key(stack, ban["id"], status="banned")
     e1, e2 = events(stack, ex["id"])[0], events(stack, ban["id"])[0]
