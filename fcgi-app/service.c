@@ -55,6 +55,8 @@ void service_init(struct app *app)
 
     app->service_cfg = cfg;
     pool_cache_init(&app->pool, cfg->enc_key);
+    app->pool.script_lim.timeout_ms = (unsigned)cfg->script_timeout_ms;
+    app->pool.script_lim.memory_kb = (unsigned)cfg->script_memory_kb;
     app->reqlog = reqlog_start(cfg);
     app->alerter = alerter_start(cfg);
     if (app->alerter == NULL)

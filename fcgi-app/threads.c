@@ -11,6 +11,7 @@
 #include "app.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/script.h"
 #include "http.h"
 #include "service.h"
 
@@ -207,6 +208,7 @@ static void *worker_main(void *arg)
     service_worker_end(w);
     db_free(w->db);
     db_thread_end();
+    script_thread_done();
     thread_gone(w);
     return NULL;
 }

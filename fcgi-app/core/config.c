@@ -70,6 +70,11 @@ static const struct cfg_key keys[] = {
     {"login_hash_wait_ms", CFG_INT, F(login_hash_wait_ms), 0, 60000, "1000"},
     {"key_min_length", CFG_INT, F(key_min_length), 1, 512, "8"},
     {"webhook_allow", CFG_STR, F(webhook_allow), 0, 4000, ""},
+    /* Issue 17: upstream scripts (core/script.h). */
+    {"script_timeout_ms", CFG_INT, F(script_timeout_ms), 1, 1000, "10"},
+    {"script_memory_kb", CFG_INT, F(script_memory_kb), 256, 262144, "16384"},
+    {"script_body_limit", CFG_SIZE, F(script_body_limit), 1024, 16LL << 20, "1M"},
+    {"script_fail", CFG_STR, F(script_fail), 4, 6, "open"},
 };
 
 #define NKEYS (NELEM(keys))
@@ -407,6 +412,10 @@ int config_parse(struct config *c, const char *name, const char *text, bool use_
                  "%s:%d: max_inflight: must be at most max_threads - %d (%lld), so that threads "
                  "remain for /healthz, /metrics and the admin API",
                  name, nlines, CONFIG_RESERVED_THREADS, c->max_threads - CONFIG_RESERVED_THREADS);
+        goto fail;
+    }
+    if (strcmp(c->script_fail, "open") != 0 && strcmp(c->script_fail, "closed") != 0) {
+        snprintf(err, errlen, "%s:%d: script_fail: must be open or closed", name, nlines);
         goto fail;
     }
     if (check_webhooks(c, name, seen, err, errlen) != 0)

@@ -66,6 +66,10 @@ struct config {
     /* Where alert webhooks may go: comma-separated hosts or URL prefixes;
      * "": anywhere (core/alert.h, alert_url_allowed). */
     char *webhook_allow;
+    long long script_timeout_ms; /* issue 17 */
+    long long script_memory_kb;  /* issue 17 */
+    long long script_body_limit; /* issue 17: how much of a request body scripts see */
+    char *script_fail;           /* issue 17: "open" or "closed" */
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),

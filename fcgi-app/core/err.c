@@ -30,6 +30,7 @@ static const struct err_info table[ERR__MAX] = {
     [ERR_OVERLOADED] = {503, "overloaded"},
     [ERR_INVALID_REQUEST] = {400, "invalid_request"},
     [ERR_BAD_GATEWAY] = {502, "bad_gateway"},
+    [ERR_SCRIPT_ERROR] = {502, "script_error"},
 };
 
 int err_status(enum err e)

@@ -33,6 +33,7 @@ enum err {
     ERR_OVERLOADED,          /* the process's cap on proxied requests in flight */
     ERR_INVALID_REQUEST,     /* a request the web server should never have passed on */
     ERR_BAD_GATEWAY,         /* an upstream answer that cannot be passed on */
+    ERR_SCRIPT_ERROR,        /* an upstream's script failed and script_fail is closed */
     ERR__MAX
 };
 

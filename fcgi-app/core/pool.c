@@ -10,6 +10,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/rule/rule.h"
+#include "core/upscript.h"
 
 /* Round-robin cursors live here, one per upstream id, for the life of the
  * process, so that a new snapshot goes on where the old one was. */
@@ -48,6 +49,8 @@ void pool_cache_init(struct pool_cache *c, const unsigned char *enc_key)
     pthread_mutex_init(&c->fresh_lock, NULL);
     pthread_cond_init(&c->fresh_cv, NULL);
     c->enc_key = enc_key;
+    c->script_lim.timeout_ms = SCRIPT_TIMEOUT_MS_DEFAULT;
+    c->script_lim.memory_kb = SCRIPT_MEMORY_KB_DEFAULT;
 }
 
 static void pool_free(struct pool *p)
@@ -61,6 +64,7 @@ static void pool_free(struct pool *p)
         for (k = 0; k < u->nkeys; k++) {
             crypto_wipe(u->keys[k].value, u->keys[k].value_len);
             free(u->keys[k].value);
+            free(u->keys[k].name);
         }
         free(u->keys);
         free(u->name);
@@ -70,9 +74,12 @@ static void pool_free(struct pool *p)
         free(u->auth_query_param);
         free(u->probe_method);
         free(u->probe_path);
+        upscript_release(u->script);
     }
-    for (i = 0; i < p->ntokens; i++)
+    for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
+        free(p->tokens[i].name);
+    }
     for (i = 0; i < p->nrules; i++)
         rule_free(p->rules[i]);
     free(p->rules);
@@ -119,7 +126,8 @@ static enum strategy parse_strategy(const char *s)
     return STRATEGY_ROUND_ROBIN;
 }
 
-static int load_upstreams(struct db *db, struct pool *p)
+static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev,
+                          const struct script_limits *lim)
 {
     struct db_res res;
     unsigned i;
@@ -129,7 +137,7 @@ static int load_upstreams(struct db *db, struct pool *p)
                   "SELECT id, name, base_url, auth_header, auth_template, auth_query_param,"
                   " strategy, timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms,"
                   " enabled, is_public, probe_method, probe_path, auto_disable_max_pct,"
-                  " COALESCE(max_concurrent, 0) FROM upstreams ORDER BY name",
+                  " COALESCE(max_concurrent, 0), script FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -160,7 +168,8 @@ static int load_upstreams(struct db *db, struct pool *p)
         u->max_concurrent = db_int(&res, i, 16);
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
-        if (u->inflight == NULL) {
+        if (u->inflight == NULL ||
+            upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0) {
             rc = DB_EFAIL;
             break;
         }
@@ -206,6 +215,7 @@ static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned 
     pk->daily_quota = db_int(res, row, 5);
     pk->used_today = db_int(res, row, 6);
     pk->rpm_limit = db_int(res, row, 7);
+    pk->name = dup_or_null(db_val(res, row, 9));
     if (db_int(res, row, 8) >= 0)
         pk->rest_until_ms = clock_mono_ms() + db_int(res, row, 8) / 1000;
     u->nkeys++;
@@ -241,12 +251,13 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
             goto out_counts;
         }
     }
-    rc = db_query(db,
-                  "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
-                  " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
-                  " UTC_TIMESTAMP(6), disabled_until))) FROM api_keys WHERE status = 'active' OR"
-                  " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
-                  DB_NOARGS, &res);
+    rc = db_query(
+        db,
+        "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
+        " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
+        " UTC_TIMESTAMP(6), disabled_until))), name FROM api_keys WHERE status = 'active' OR"
+        " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
+        DB_NOARGS, &res);
     /* A key added between the two statements has no slot; the next load has it. */
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         u = upstream_by_id(p, db_int(&res, i, 1));
@@ -290,8 +301,8 @@ static int load_tokens(struct db *db, struct pool *p)
 
     rc = db_query(db,
                   "SELECT id, token_hash, upstreams, rpm_limit, daily_quota,"
-                  " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled, COALESCE(max_concurrent, 0)"
-                  " FROM client_tokens",
+                  " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled, COALESCE(max_concurrent, 0),"
+                  " name FROM client_tokens",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -312,6 +323,7 @@ static int load_tokens(struct db *db, struct pool *p)
         t->expires_at = (time_t)db_int(&res, i, 5);
         t->enabled = db_int(&res, i, 6) != 0;
         t->max_concurrent = db_int(&res, i, 7);
+        t->name = dup_or_null(db_val(&res, i, 8));
         t->inflight = concurrency_counter(CONCURRENCY_TOKEN, t->id);
         p->ntokens++;
         if (t->inflight == NULL) {
@@ -375,8 +387,10 @@ static int load_rules(struct db *db, struct pool *p)
     for (u = 0; rc == DB_OK && u < p->nups; u++)
         for (k = 0; k < p->nrules; k++)
             if (p->rules[k]->enabled && p->rules[k]->needs_body &&
-                (p->rules[k]->upstream_id == 0 || p->rules[k]->upstream_id == p->ups[u].id))
+                (p->rules[k]->upstream_id == 0 || p->rules[k]->upstream_id == p->ups[u].id)) {
                 p->ups[u].body_rules = true;
+                p->ups[u].script_rules |= rule_has_script(p->rules[k]);
+            }
     return rc;
 }
 
@@ -394,7 +408,7 @@ static int read_version(struct pool_cache *c, struct db *db, unsigned long long 
 
 static int build(struct pool_cache *c, struct db *db, unsigned long long version)
 {
-    struct pool *p = calloc(1, sizeof(*p)), *old;
+    struct pool *p = calloc(1, sizeof(*p)), *old, *prev;
     int rc;
 
     if (p == NULL)
@@ -402,7 +416,9 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
     atomic_init(&p->refs, 1);
     p->version = version;
     p->loaded_ms = clock_mono_ms();
-    rc = load_upstreams(db, p);
+    prev = pool_acquire(c);
+    rc = load_upstreams(db, p, prev, &c->script_lim);
+    pool_release(prev);
     if (rc == DB_OK)
         rc = load_keys(db, p, c->enc_key);
     if (rc == DB_OK)

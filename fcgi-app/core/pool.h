@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/crypto.h"
+#include "core/script.h"
 
 struct db;
 struct config;
@@ -39,6 +40,7 @@ struct pool_key {
     long long daily_quota; /* 0 = unlimited */
     long long used_today;  /* as loaded */
     long long rpm_limit;
+    char *name;                 /* NULL when it has none */
     atomic_llong used_here;     /* reservations this process made since loading */
     atomic_llong skip_until_ms; /* monotonic ms before which the key is not tried */
 
@@ -68,17 +70,22 @@ struct pool_upstream {
     size_t nkeys, keys_cap;
     long long keys_total; /* keys of any status */
     bool body_rules;      /* an enabled rule for it looks at the body */
+    bool script_rules;    /* an enabled rule for it has a script leaf */
     atomic_ullong *rr;    /* round-robin cursor; outlives snapshots */
 
     /* Requests in flight in this process (core/concurrency.h): the limit
      * (0 = unlimited) and the count, which outlives snapshots. */
     long long max_concurrent;
     atomic_llong *inflight;
+
+    /* The upstream's script (core/upscript.h), NULL when it has none. */
+    struct upscript *script;
 };
 
 struct pool_token {
     unsigned char hash[SHA256_LEN];
     long long id;
+    char *name;
     long long *upstreams; /* allowed upstream ids; none = all */
     size_t nupstreams;
     long long rpm_limit, daily_quota;
@@ -120,6 +127,9 @@ struct pool_cache {
     int fresh_rc;
     int64_t fresh_query_us;       /* when the last one sent its query */
     atomic_ullong version_checks; /* version queries this process made */
+    /* The limits upstream scripts are compiled under (set before the first
+     * refresh; script_compile runs a script's top level). */
+    struct script_limits script_lim;
 };
 
 /* Prepares an empty cache; enc_key (32 bytes) must outlive it. */

@@ -13,6 +13,7 @@
 #include "core/alert.h"
 #include "core/buf.h"
 #include "core/concurrency.h"
+#include "core/scriptstat.h"
 #include "core/db_hosts.h"
 #include "core/db.h"
 #include "core/dbpool.h"
@@ -251,6 +252,28 @@ static void concurrency_figures(struct buf *b, const char *host)
     }
 }
 
+/* Errors of upstream scripts in this process, by upstream and kind. */
+static void script_figures(struct buf *b, const char *host)
+{
+    static struct scriptstat_row rows[SCRIPTSTAT_SLOTS * SCRIPT_KIND__MAX];
+    static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
+    size_t i, n;
+
+    buf_puts(b, "# HELP apigw_script_errors_total Upstream script calls that failed in this "
+                "process, by upstream and kind.\n"
+                "# TYPE apigw_script_errors_total counter\n");
+    pthread_mutex_lock(&rows_lock);
+    n = scriptstat_rows(rows, sizeof(rows) / sizeof(rows[0]));
+    for (i = 0; i < n; i++) {
+        buf_puts(b, "apigw_script_errors_total{host=\"");
+        label(b, host);
+        buf_printf(b, "\",pid=\"%ld\",upstream=\"", (long)getpid());
+        label(b, rows[i].upstream);
+        buf_printf(b, "\",kind=\"%s\"} %lld\n", script_kind_name(rows[i].kind), rows[i].count);
+    }
+    pthread_mutex_unlock(&rows_lock);
+}
+
 /* The request log's rows: in memory, in the spool, lost. */
 static void log_rows(struct buf *b, const char *host, struct reqlog *q)
 {
@@ -321,6 +344,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     db_figures(b, host);
 #undef PROC_GAUGE
     concurrency_figures(b, host);
+    script_figures(b, host);
     log_rows(b, host, app->reqlog);
     login_counters(b, host);
 }

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "http.h"
+#include "proxy/hook.h"
 #include "proxy/proxy.h"
 #include "proxy/rules.h"
 #include "proxy/upstream_head.h"
@@ -40,6 +41,7 @@ struct attempt {
     int64_t started_ms;               /* when the attempt began */
     long long latency_ms;             /* until the answer's headers */
     bool rule_retry;                  /* a rule asked for another key */
+    bool script_answered;             /* the client got 502 script_error instead */
     bool held_judged;                 /* the rules have seen the held body */
     struct buf held;                  /* the held body of an error answer */
     struct buf prefix;                /* the first bytes of a 2xx body, for body rules */
@@ -56,8 +58,11 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
     struct rule_input in;
     const char *cursor = buf_str(&at->head.fields);
     struct upstream_field f;
+    struct script_limits lim;
+    bool retry;
 
     memset(&in, 0, sizeof(in));
+    proxy_hook_rule_input(at->px, &in, &lim, at->secret);
     in.status = at->head.status;
     in.latency_ms = at->latency_ms;
     in.body = body;
@@ -70,7 +75,18 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
         x->value = f.value;
         x->value_len = f.value_len;
     }
-    return proxy_rules_run(at->px, at->key, &in, phase, NULL);
+    /* The script's onResponse judges first (once per attempt: on the held
+     * body, or after a streamed answer went out), then the rules. */
+    retry =
+        phase != PHASE_HEADERS && proxy_hook_response(at->px, at->key, &in, at->attempt_no, NULL);
+    return proxy_rules_run(at->px, at->key, &in, phase, NULL) || retry;
+}
+
+/* Whether the first bytes of a streamed answer are kept, for rules that
+ * look at the body or the script's onResponse. */
+static bool body_wanted(const struct attempt *at)
+{
+    return at->px->up->body_rules || proxy_hook_wants_response(at->px);
 }
 
 /* Fills out (initialised here; the caller frees it) with the held body,
@@ -202,7 +218,7 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
     if (!at->streaming && at->head.status < 400)
         begin_response(at, false);
     if (at->streaming) {
-        if (at->px->up->body_rules && at->head.status < 400)
+        if (body_wanted(at) && at->head.status < 400)
             buf_append_some(&at->prefix, p, len);
         return send_body(at, p, len) == 0 ? len : 0;
     }
@@ -214,6 +230,12 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
     if (judge(at, PHASE_HELD, at->held.data, at->held.len) &&
         proxy_can_retry(at->px, at->attempt_no)) {
         at->rule_retry = true;
+        return 0;
+    }
+    if (at->px->hook_failed) {
+        /* onResponse failed with script_fail closed: nothing went out. */
+        at->script_answered = true;
+        proxy_hook_reply_failed(at->px);
         return 0;
     }
     return send_held(at, p, len, false) == 0 ? len : 0;
@@ -358,13 +380,17 @@ static enum outcome finish_response(struct attempt *at)
             save_answer(at);
             return OUTCOME_RETRY;
         }
+        if (at->px->hook_failed) {
+            proxy_hook_reply_failed(at->px);
+            return OUTCOME_DONE;
+        }
         send_held(at, NULL, 0, true);
     } else {
         if (!at->streaming)
             begin_response(at, false);
         send_body(at, NULL, 0); /* headers still unsent when the body was empty */
         /* An error answer too big to hold was judged on its first bytes. */
-        if (at->px->up->body_rules && at->head.status < 400)
+        if (body_wanted(at) && at->head.status < 400)
             judge(at, PHASE_AFTER, at->prefix.data != NULL ? at->prefix.data : "", at->prefix.len);
     }
     return at->client_gone ? OUTCOME_CLIENT_GONE : OUTCOME_DONE;
@@ -383,10 +409,13 @@ static enum transport_kind transport_kind(CURLcode cc)
 static void judge_transport(struct attempt *at, CURLcode cc, const struct attempt_error *err)
 {
     struct rule_input in;
+    struct script_limits lim;
 
     memset(&in, 0, sizeof(in));
+    proxy_hook_rule_input(at->px, &in, &lim, at->secret);
     in.transport = transport_kind(cc);
     in.latency_ms = clock_mono_ms() - at->started_ms;
+    proxy_hook_response(at->px, at->key, &in, at->attempt_no, err->text);
     proxy_rules_run(at->px, at->key, &in, PHASE_TRANSPORT, err->text);
 }
 
@@ -459,6 +488,9 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     cc = run_transfer(&at, c);
     if (at.client_gone) {
         out = OUTCOME_CLIENT_GONE;
+    } else if (at.script_answered) {
+        out = OUTCOME_DONE;
+        cc = CURLE_OK;
     } else if (at.bad_head) {
         out = reply_bad_head(&at, err);
         cc = CURLE_OK;

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "proxy/proxy.h"
 #include "proxy/credential.h"
+#include "proxy/hook.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
 
@@ -418,6 +419,11 @@ static void run_attempts(struct proxy *px)
             return;
         }
         last = err;
+        if (px->hook_failed) {
+            /* onResponse failed and script_fail is closed. */
+            proxy_hook_reply_failed(px);
+            return;
+        }
         if (px->ntried == PROXY_MAX_TRIED)
             break;
     }
@@ -512,7 +518,7 @@ void h_proxy(struct req *r, const struct route_args *a)
              * request the concurrency limit refuses costs no database round
              * trip. */
             if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
-                build_url(&px) == ERR_OK)
+                proxy_hook_request(&px) == HOOK_GO_ON && build_url(&px) == ERR_OK)
                 run_attempts(&px);
             let_go(&px);
         }
@@ -525,5 +531,6 @@ void h_proxy(struct req *r, const struct route_args *a)
     buf_free(&px.url);
     buf_free(&px.saved_head);
     buf_free(&px.saved_body);
+    proxy_hook_done(&px);
     pool_release(px.pool);
 }

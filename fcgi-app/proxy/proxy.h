@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/reqlog.h"
+#include "core/script.h"
 #include "proxy/credential.h"
 #include "route.h"
 
@@ -49,6 +50,15 @@ struct proxy {
     /* The in-flight counts (core/concurrency.h) the request holds, NULL
      * when none: taken before the attempts, given back after them. */
     atomic_llong *held_token, *held_upstream;
+    /* The upstream's script (proxy/hook.c): req as onRequest left it and
+     * ctx, for onResponse (NULL without a script); what onRequest changed
+     * (NULL: unchanged), owned here; whether a script failed while
+     * script_fail is closed (the client then gets 502 script_error). */
+    struct json_object *hook_req, *hook_ctx, *hook_headers;
+    char *hook_method, *hook_rest, *hook_query;
+    bool hook_failed;
+    struct script_error hook_err; /* the failure, when hook_failed */
+    char hook_where[16];          /* the hook that failed */
 };
 
 /* What one attempt came to. */

@@ -25,6 +25,8 @@
 
 #define EXCERPT_MAX 512
 #define NAMES_MAX   16
+/* The window of the upstream-wide guard for a script's key actions. */
+#define SCRIPT_GUARD_WINDOW_S 60
 
 static bool belongs(const struct rule *r, enum rule_phase phase)
 {
@@ -90,8 +92,17 @@ static void raise_alert(struct proxy *px, const struct rule *r, const struct poo
         log_warn("rules: alert of rule %s could not be recorded", r != NULL ? r->name : "-");
 }
 
+/* Who takes a key action: a rule, or the upstream's script. */
+struct actor {
+    const struct rule *rule; /* NULL for the script */
+    const char *name;        /* the rule's name, or "script" */
+    const char *actor;       /* "rule" or "script", for the key's event */
+    const char *reason;      /* what the key's event records */
+    long long window_s;      /* the guard's window */
+};
+
 /* disable_key / ban_key, within the upstream-wide guard. */
-static void key_action(struct proxy *px, struct pool_key *k, const struct rule *r,
+static void key_action(struct proxy *px, struct pool_key *k, const struct actor *who,
                        const struct rule_action *a, const struct rule_input *in,
                        const char *excerpt)
 {
@@ -102,23 +113,24 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct rule *
     char msg[256];
 
     if (rulestate_guard(db, px->up->id, px->up->keys_total, px->up->auto_disable_max_pct,
-                        r->window_s, &allowed, &alert) != DB_OK)
+                        who->window_s, &allowed, &alert) != DB_OK)
         return;
     if (!allowed) {
         if (alert) {
             snprintf(msg, sizeof(msg),
-                     "upstream-wide failure suspected on %s: rule %s would take more than %lld%% "
+                     "upstream-wide failure suspected on %s: %s %s would take more than %lld%% "
                      "of its keys out within %lld s; automatic actions paused",
-                     px->up->name, r->name, px->up->auto_disable_max_pct, r->window_s);
-            raise_alert(px, r, k, msg, NULL);
+                     px->up->name, who->actor, who->name, px->up->auto_disable_max_pct,
+                     who->window_s);
+            raise_alert(px, who->rule, k, msg, NULL);
         }
         return;
     }
     memset(&c, 0, sizeof(c));
     c.key_id = k->id;
-    c.reason = r->name;
-    c.actor = "rule";
-    c.rule_id = r->id;
+    c.reason = who->reason;
+    c.actor = who->actor;
+    c.rule_id = who->rule != NULL ? who->rule->id : 0;
     c.request_id = px->r->id;
     c.excerpt = excerpt;
     /* A rule acts on the key it just used; one that is no longer active
@@ -143,7 +155,7 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct rule *
         c.until = a->duration_s > 0 ? time(NULL) + (time_t)a->duration_s : 0;
     }
     if (key_change_status(db, &c, NULL) != DB_OK)
-        log_warn("rules: rule %s could not change key %lld", r->name, k->id);
+        log_warn("rules: %s %s could not change key %lld", who->actor, who->name, k->id);
     /* This process stops using the key at once; the others when the pool
      * version they see moves. */
     atomic_store(&k->skip_until_ms, INT64_MAX / 2);
@@ -169,6 +181,7 @@ static void add_message(struct proxy *px, const char *msg)
 static bool apply(struct proxy *px, struct pool_key *k, const struct rule *r, struct rule_input *in,
                   enum rule_phase phase, const char *excerpt)
 {
+    struct actor who = {r, r->name, "rule", r->name, r->window_s};
     bool retry = false;
     size_t i;
 
@@ -181,7 +194,7 @@ static bool apply(struct proxy *px, struct pool_key *k, const struct rule *r, st
             break;
         case ACTION_DISABLE:
         case ACTION_BAN:
-            key_action(px, k, r, a, in, excerpt);
+            key_action(px, k, &who, a, in, excerpt);
             break;
         case ACTION_ALERT:
             raise_alert(px, r, k, a->message ? a->message : r->name, a->webhook);
@@ -194,21 +207,38 @@ static bool apply(struct proxy *px, struct pool_key *k, const struct rule *r, st
     return retry;
 }
 
-/* Fills out (EXCERPT_MAX + 1 bytes at least) with the excerpt of the
- * answer that a key action records and returns it ("" without a body).
- * The excerpt is the first EXCERPT_MAX bytes; the answer is read past
- * the cut, so that a key straddling it is masked too, in any of the forms
- * an upstream writes it in (mask.h). */
-static const char *body_excerpt(char *out, const struct pool_key *k, const struct rule_input *in)
+/* What a key's history keeps of the answer: excerpt when given, else the
+ * body's first EXCERPT_MAX bytes masked into own (EXCERPT_MAX + 64 bytes). */
+static const char *excerpt_of(const struct pool_key *k, const struct rule_input *in,
+                              const char *excerpt, char *own)
 {
     struct mask_secret secret;
 
+    if (excerpt != NULL)
+        return excerpt;
     if (in->body == NULL || in->body_len == 0)
         return "";
+    /* The excerpt is the first EXCERPT_MAX bytes; the answer is read past
+     * the cut, so that a key straddling it is masked too, in any of the
+     * forms an upstream writes it in (mask.h). */
     mask_secret_init(&secret, k->value, k->value_len, k->masked);
-    mask_text(out, EXCERPT_MAX + 1, in->body, in->body_len, &secret, true);
+    mask_text(own, EXCERPT_MAX + 1, in->body, in->body_len, &secret, true);
     mask_secret_free(&secret);
-    return out;
+    return own;
+}
+
+void proxy_rules_script_action(struct proxy *px, struct pool_key *k, const struct rule_action *a,
+                               const struct rule_input *in, const char *reason, const char *excerpt)
+{
+    struct actor who = {NULL, "onResponse", "script", reason, SCRIPT_GUARD_WINDOW_S};
+    char own_excerpt[EXCERPT_MAX + 64];
+
+    key_action(px, k, &who, a, in, excerpt_of(k, in, excerpt, own_excerpt));
+}
+
+void proxy_rules_message(struct proxy *px, const char *msg)
+{
+    add_message(px, msg);
 }
 
 bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in,
@@ -232,8 +262,7 @@ bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in
         if (!fire)
             continue;
         /* Made only when a rule fires: most answers fire none. */
-        if (excerpt == NULL)
-            excerpt = body_excerpt(own_excerpt, k, in);
+        excerpt = excerpt_of(k, in, excerpt, own_excerpt);
         retry |= apply(px, k, r, in, phase, excerpt);
         if (r->stop)
             break;

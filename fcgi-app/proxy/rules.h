@@ -19,6 +19,7 @@
 struct proxy;
 struct pool_key;
 struct rule_input;
+struct rule_action;
 
 enum rule_phase { PHASE_HEADERS, PHASE_HELD, PHASE_AFTER, PHASE_TRANSPORT };
 
@@ -29,6 +30,17 @@ enum rule_phase { PHASE_HEADERS, PHASE_HELD, PHASE_AFTER, PHASE_TRANSPORT };
  * for a retry (never in PHASE_AFTER). */
 bool proxy_rules_run(struct proxy *px, struct pool_key *k, struct rule_input *in,
                      enum rule_phase phase, const char *excerpt);
+
+/* Applies a key action (disable_key, ban_key) that the upstream's script's
+ * onResponse returned to key k, by the same path as a rule's: within the
+ * upstream-wide guard, recorded as an event with actor `script` and reason
+ * (not NULL).  excerpt as for proxy_rules_run. */
+void proxy_rules_script_action(struct proxy *px, struct pool_key *k, const struct rule_action *a,
+                               const struct rule_input *in, const char *reason,
+                               const char *excerpt);
+
+/* Adds msg (copied) to the messages the request's log entry keeps. */
+void proxy_rules_message(struct proxy *px, const char *msg);
 
 /* Writes the names of the rules that fired and the messages of `log`
  * actions into the request's log entry. */

@@ -2,7 +2,9 @@
  * by the upstream's auth template or query parameter, method and body. */
 #include "proxy/upstream_req.h"
 
+#include <json-c/json.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,10 +18,7 @@
 #include "proxy/proxy.h"
 #include "proxy/upstream_head.h"
 
-/* Request headers that never pass on: hop-by-hop (conn is the request's
- * Connection header, or NULL), those libcurl sets, and the client's
- * credential. */
-static bool request_header_dropped(const struct proxy *px, const char *conn, const char *name)
+bool upstream_req_header_dropped(const struct proxy *px, const char *conn, const char *name)
 {
     static const char *const drop[] = {"connection",        "keep-alive",   "proxy-authorization",
                                        "proxy-connection",  "te",           "trailer",
@@ -73,6 +72,42 @@ static struct curl_slist *add_header(struct curl_slist *list, struct buf *line, 
     return l;
 }
 
+const char *upstream_req_env_header(const struct proxy *px, const char *conn, const char *entry,
+                                    char *name, size_t namelen)
+{
+    const char *eq = strchr(entry, '=');
+
+    if (eq == NULL)
+        return NULL;
+    if (strncmp(entry, "CONTENT_TYPE=", 13) == 0) {
+        snprintf(name, namelen, "Content-Type");
+        return eq + 1;
+    }
+    if (strncmp(entry, "HTTP_", 5) != 0 || (size_t)(eq - entry) - 5 >= namelen)
+        return NULL;
+    upstream_req_header_name(entry + 5, (size_t)(eq - entry) - 5, name, namelen);
+    return upstream_req_header_dropped(px, conn, name) ? NULL : eq + 1;
+}
+
+/* The headers onRequest left (proxy/hook.c checked their names and
+ * values), less those that never pass on; Content-Type passes. */
+static struct curl_slist *script_headers(const struct proxy *px, const char *conn,
+                                         struct curl_slist *list, struct buf *line,
+                                         bool *has_ctype, bool *has_accept, bool *failed)
+{
+    json_object_object_foreach(px->hook_headers, name, v)
+    {
+        bool ctype = strcasecmp(name, "content-type") == 0;
+        if (!ctype && upstream_req_header_dropped(px, conn, name))
+            continue;
+        *has_ctype |= ctype;
+        *has_accept |= strcasecmp(name, "accept") == 0;
+        buf_cat(line, name, ": ", json_object_get_string(v), (char *)NULL);
+        list = add_header(list, line, failed);
+    }
+    return list;
+}
+
 int upstream_req_auth_value(struct buf *out, const char *tpl, const char *key, size_t n)
 {
     const char *at;
@@ -96,24 +131,16 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
     char **e;
 
     buf_init(&line, HTTP_HEAD_MAX);
-    for (e = px->r->env; e != NULL && *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
+    if (px->hook_headers != NULL)
+        list = script_headers(px, conn, list, &line, &has_ctype, &has_accept, &failed);
+    for (e = px->r->env; px->hook_headers == NULL && e != NULL && *e != NULL; e++) {
         char name[256];
-        if (eq == NULL)
+        const char *value = upstream_req_env_header(px, conn, *e, name, sizeof(name));
+        if (value == NULL)
             continue;
-        if (strncmp(*e, "CONTENT_TYPE=", 13) == 0) {
-            has_ctype = true;
-            buf_cat(&line, "Content-Type: ", eq + 1, (char *)NULL);
-            list = add_header(list, &line, &failed);
-            continue;
-        }
-        if (strncmp(*e, "HTTP_", 5) != 0 || (size_t)(eq - *e) - 5 >= sizeof(name))
-            continue;
-        upstream_req_header_name(*e + 5, (size_t)(eq - *e) - 5, name, sizeof(name));
-        if (request_header_dropped(px, conn, name))
-            continue;
+        has_ctype |= strcmp(name, "Content-Type") == 0;
         has_accept |= strcasecmp(name, "Accept") == 0;
-        buf_cat(&line, name, ": ", eq + 1, (char *)NULL);
+        buf_cat(&line, name, ": ", value, (char *)NULL);
         list = add_header(list, &line, &failed);
     }
     /* libcurl would add these on its own; the request goes as it came. */

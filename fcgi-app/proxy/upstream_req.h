@@ -8,6 +8,7 @@
 #define APIGW_PROXY_UPSTREAM_REQ_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -23,6 +24,21 @@ struct req;
  * the caller frees with curl_slist_free_all (it holds the key), or NULL
  * when memory or a line's cap ran out. */
 struct curl_slist *upstream_req_headers(const struct proxy *px, const struct pool_key *k);
+
+/* Whether a request header (name, any case) never passes on: hop-by-hop,
+ * Host, those libcurl sets (Content-Length, Content-Type, Expect), every
+ * place that held the client's token, the key's injection header, and
+ * those that conn (the request's Connection header, or NULL; looked up
+ * once per request by the caller) names. */
+bool upstream_req_header_dropped(const struct proxy *px, const char *conn, const char *name);
+
+/* For one CGI variable of the request (entry, "NAME=value"): when it is a
+ * client header that passes on (CONTENT_TYPE or HTTP_*, see
+ * upstream_req_header_dropped), writes its name ("Content-Type",
+ * "X-Api-Key") into name (namelen bytes) and returns its value (inside
+ * entry); else returns NULL. */
+const char *upstream_req_env_header(const struct proxy *px, const char *conn, const char *entry,
+                                    char *name, size_t namelen);
 
 /* Initialises url and writes the request's upstream URL (px->url) into it,
  * with the key as the upstream's auth query parameter when it has one.

@@ -42,6 +42,8 @@ int main(int argc, char **argv)
     suite_keys_paste();
     suite_webhook_allow();
     suite_db_hosts();
+    suite_script();
+    suite_upscript();
     CU_basic_set_mode(argc > 1 && strcmp(argv[1], "-v") == 0 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
     CU_basic_run_tests();
     run = CU_get_number_of_tests_run();

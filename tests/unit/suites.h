@@ -37,6 +37,8 @@ void suite_throttle(void);
 void suite_keys_paste(void);
 void suite_webhook_allow(void);
 void suite_db_hosts(void);
+void suite_script(void);
+void suite_upscript(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \

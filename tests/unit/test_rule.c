@@ -249,11 +249,11 @@ static const struct fault_case {
     {WITH_COND("{\"not\":{\"type\":\"status\",\"op\":\"eq\",\"value\":\"x\"}}"),
      "condition.not.value: must be an integer"},
     {WITH_COND("{\"type\":\"nope\"}"),
-     "condition.type: must be status, body_contains, body_regex, json_path, header, latency "
-     "or transport_error"},
+     "condition.type: must be status, body_contains, body_regex, json_path, header, latency, "
+     "transport_error or script"},
     {WITH_COND("{\"type\":5}"),
-     "condition.type: must be status, body_contains, body_regex, json_path, header, latency "
-     "or transport_error"},
+     "condition.type: must be status, body_contains, body_regex, json_path, header, latency, "
+     "transport_error or script"},
     {WITH_COND("{\"all\":[{\"type\":\"status\",\"op\":\"eq\",\"value\":1,\"bogus\":1}]}"),
      "condition.all[0].bogus: unknown field"},
     /* status */

@@ -16,6 +16,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct script_limits;
+struct script_error;
+struct mask_secret;
+struct json_object;
+
 struct json_object;
 
 enum transport_kind {
@@ -80,7 +85,30 @@ struct rule_input {
      * leaves.  Free with rule_input_done. */
     struct json_object *parsed_body;
     bool body_parsed;
+    /* For script leaves (issue 17), set by the caller, each may be NULL:
+     * the limits of a call (NULL: the defaults), the request as scripts see
+     * it, the key's forms masked in what a script sees of the answer, and
+     * where a failing call's error goes.  script_res is made by the
+     * evaluator, once; rule_input_done frees it. */
+    const struct script_limits *script_lim;
+    struct json_object *script_req;
+    const struct mask_secret *secret;
+    void (*script_error)(void *udata, const struct script_error *err);
+    void *script_udata;
+    struct json_object *script_res;
 };
+
+/* The answer as scripts see it (`res`: status, headers with lower-case
+ * names, body, json, latency_ms, transport_error), every form of the key
+ * in secret (may be NULL) masked.  Returns a new object the caller owns. */
+struct json_object *rule_script_res(const struct rule_input *in, const struct mask_secret *secret);
+
+/* Whether the rule's condition has a script leaf. */
+bool rule_has_script(const struct rule *r);
+
+/* Parses len bytes as a JSON object or array; NULL when they are not one.
+ * The caller owns the result. */
+struct json_object *rule_script_json(const char *body, size_t len);
 
 /* Compiles a rule from its JSON object (the API's fields: name, upstream_id,
  * enabled, priority, condition, actions, threshold, window_s, cooldown_s,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/rule/rule_int.h"
+#include "core/script.h"
 #include "core/valid.h"
 #include "core/nelem.h"
 
@@ -366,6 +367,11 @@ static int c_transport(struct rule_cond *c, struct json_object *j, const char *p
     return 0;
 }
 
+static int c_script(struct rule_cond *c, struct json_object *j, const char *place, struct cc *cc)
+{
+    return rule_script_compile(c, j, place, cc->err, cc->errlen);
+}
+
 /* The leaves: their type, the fields they take besides "type", whether they
  * look at the body, and how to compile the rest. */
 static const struct leaf {
@@ -382,6 +388,7 @@ static const struct leaf {
     {"header", K_HEADER, {"name", "op", "value"}, false, c_header},
     {"latency", K_LATENCY, {"op", "value_ms", NULL}, false, c_latency},
     {"transport_error", K_TRANSPORT, {"value", NULL, NULL}, false, c_transport},
+    {"script", K_SCRIPT, {"source", NULL, NULL}, true, c_script},
 };
 
 #define NLEAVES (NELEM(leaves))
@@ -411,8 +418,8 @@ static struct rule_cond *compile_leaf(struct json_object *j, const char *place, 
             lf = &leaves[i];
     if (lf == NULL) {
         rule_fail(cc->err, cc->errlen, place, "type",
-                  "must be status, body_contains, body_regex, json_path, header, latency or "
-                  "transport_error");
+                  "must be status, body_contains, body_regex, json_path, header, latency, "
+                  "transport_error or script");
         return NULL;
     }
     json_object_object_foreach(j, key, val)
@@ -554,5 +561,6 @@ void rule_cond_free(struct rule_cond *c)
     pcre2_match_context_free(c->mctx);
     jsonpath_free(c->path);
     jp_value_free(&c->value);
+    script_free(c->script);
     free(c);
 }

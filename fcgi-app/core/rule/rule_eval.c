@@ -211,6 +211,8 @@ bool rule_cond_eval(const struct rule_cond *c, struct rule_input *in)
     case K_TRANSPORT:
         return c->transport == TRANSPORT_NONE ? in->transport != TRANSPORT_NONE
                                               : in->transport == c->transport;
+    case K_SCRIPT:
+        return rule_script_eval(c, in);
     }
     return false;
 }
@@ -228,5 +230,7 @@ void rule_input_done(struct rule_input *in)
         return;
     json_object_put(in->parsed_body);
     in->parsed_body = NULL;
+    json_object_put(in->script_res);
+    in->script_res = NULL;
     in->body_parsed = false;
 }

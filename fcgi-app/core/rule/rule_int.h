@@ -42,6 +42,16 @@ void rule_cond_free(struct rule_cond *c);
  * input's parsed-body cache is written; the tree is only read. */
 bool rule_cond_eval(const struct rule_cond *c, struct rule_input *in);
 
+/* rule_script.c: compiles the script leaf j at place into c->script.
+ * Returns 0, or -1 with "place.source: line N: message" in err. */
+int rule_script_compile(struct rule_cond *c, struct json_object *j, const char *place, char *err,
+                        size_t errlen);
+
+/* rule_script.c: calls the leaf's function with (res, req); res is built
+ * once per input (in->script_res).  False when the script fails (the
+ * error then goes to in->script_error). */
+bool rule_script_eval(const struct rule_cond *c, struct rule_input *in);
+
 /* A number taken from a JSON number or from a string that is entirely one. */
 struct jp_num {
     bool is_int;
@@ -71,7 +81,8 @@ enum cond_kind {
     K_JSON,
     K_HEADER,
     K_LATENCY,
-    K_TRANSPORT
+    K_TRANSPORT,
+    K_SCRIPT
 };
 
 enum cond_op {
@@ -106,6 +117,7 @@ struct rule_cond {
     struct jsonpath *path;
     struct jp_value value;         /* json_path */
     enum transport_kind transport; /* TRANSPORT_NONE: any */
+    struct script *script;         /* script: the compiled leaf */
 };
 
 /* ASCII case folding (the header names and case_insensitive matches). */
