@@ -186,3 +186,12 @@ def test_script_cookbook_compiles(stack):
         assert not [e for e in out["errors"] if e["kind"] == "compile"], (src, out)
         up = create_upstream(stack, script=src)
         assert up["script"] == src
+
+
+def test_script_page_templates_compile(stack):
+    text = open(os.path.join(harness.st.ROOT, "web", "js", "script_templates.js")).read()
+    sources = re.findall(r"source: `(.*?)`", text, re.S)
+    assert len(sources) == 3, len(sources)
+    for src in sources:
+        out = ok(_test(stack, src, response={"status": 200, "body": '{"error":{"code":"x"}}'}))
+        assert out["errors"] == [], (src, out)
