@@ -44,6 +44,9 @@ void h_rules_update(struct req *r, const struct route_args *a);
 void h_rules_delete(struct req *r, const struct route_args *a);
 void h_rules_test(struct req *r, const struct route_args *a);
 
+/* scripts_test.c */
+void h_scripts_test(struct req *r, const struct route_args *a);
+
 /* tokens.c */
 void h_tokens_list(struct req *r, const struct route_args *a);
 void h_tokens_get(struct req *r, const struct route_args *a);

@@ -6,6 +6,7 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "admin/scripts.h"
 #include "core/nelem.h"
 
 static const char *check_template(const char *s)
@@ -94,6 +95,13 @@ static const struct vfield fields[] = {
      .def = "null"},
     {.name = "auto_disable_max_pct", .type = VT_INT, .min = 0, .max = 100, .def = "50"},
     RS_FIELD_MAX_CONCURRENT,
+    /* JavaScript hooks (docs/SCRIPTS.md); compiled by check_script. */
+    {.name = "script",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 0,
+     .max = SCRIPT_SOURCE_MAX,
+     .def = "null"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -119,12 +127,21 @@ void h_upstreams_get(struct req *r, const struct route_args *a)
     rs_get(r, &admin_upstreams, a->id);
 }
 
-/* Names the upstream in the answer to a duplicate. */
-static enum err name_conflict(struct req *r, struct rs_write *w, char *msg, size_t len)
+/* A script that does not compile is refused with its line and the
+ * engine's message. */
+static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
     (void)r;
-    (void)msg;
-    (void)len;
+    return admin_script_check(w->patch, msg, len);
+}
+
+/* Checks the script and names the upstream in the answer to a duplicate. */
+static enum err name_conflict(struct req *r, struct rs_write *w, char *msg, size_t len)
+{
+    enum err e = check_script(r, w, msg, len);
+
+    if (e != ERR_OK)
+        return e;
     snprintf(w->conflict, sizeof(w->conflict), "name: an upstream named %s already exists",
              rs_jstr(w->after, "name"));
     return ERR_OK;
@@ -138,7 +155,7 @@ void h_upstreams_create(struct req *r, const struct route_args *a)
 
 void h_upstreams_update(struct req *r, const struct route_args *a)
 {
-    rs_update(r, &admin_upstreams, a->id, NULL);
+    rs_update(r, &admin_upstreams, a->id, check_script);
 }
 
 void h_upstreams_delete(struct req *r, const struct route_args *a)

@@ -327,6 +327,38 @@ async function ensureUpstream() {
   return state.upstream;
 }
 
+test('upstreams: script editor shows a compile error at its line, and the test panel a result', async (t) => {
+  const up = await ensureUpstream();
+  const page = await newPage(t);
+  await loginWithToken(page);
+  await go(page, '#/upstreams');
+  await row(page, '#upstreams-list', up.name).getByRole('button', {name: 'Edit'}).click();
+  const script = page.locator('#upstream-form textarea[name=script]');
+  await script.fill('function onRequest(req, ctx) {\n  var a = 1;\n  a = = 2;\n}\n');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(page.locator('#upstream-form .field[data-field=script] .field-error'), /^script: line 3: /, 'the compile error at the script field');
+  await waitFor(async () => (await page.locator('#script-editor').getAttribute('data-error-line')) === '3', 'the editor marks line 3');
+  await expectText(page.locator('#script-editor .code-line-no.line-error'), /^3$/, 'the gutter marks line 3');
+  assert(await page.locator('#script-editor .code-line-no').count() === 5, 'the gutter numbers every line');
+  // A template, then the test panel against it.
+  await page.locator('[data-template=model-mapping]').click();
+  await page.getByRole('button', {name: 'Replace', exact: true}).click();
+  await expectHidden(page.locator('#script-error-at'), 'the error marker once the script changes');
+  await expectHidden(page.locator('#upstream-form .field[data-field=script] .field-error'), 'the field error once the script changes');
+  await page.locator('#script-test summary').click();
+  await page.locator('#script-test-run').click();
+  await expectText(page.locator('#script-test-body'), /"model":"gpt-4o"/, 'the outgoing body with the mapped model');
+  await expectText(page.locator('#script-test-request'), /"changed|"path": "\/v1\/chat\/completions"/, 'the outgoing request');
+  await expectText(page.locator('#script-test-request'), /Bearer <key>/, 'the key shown as <key>');
+  await expectText(page.locator('#script-test-logs'), /model gpt-4 -> gpt-4o/, 'the ctx.log line');
+  await page.evaluate(() => document.querySelector('#script-editor').scrollIntoView({block: 'center'}));
+  await shot(page, 'upstream-script');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => /gpt-4o-mini/.test((await api('GET', `/upstreams/${up.id}`)).script || ''), 'the template saved as the script');
+  const saved = await api('PATCH', `/upstreams/${up.id}`, {script: null});
+  assert(saved.script === null, 'the script removed again');
+}, {allowStatus: [400]});
+
 test('keys: import by paste shows created, duplicate and invalid counts', async (t) => {
   const up = await ensureUpstream();
   const page = await newPage(t);

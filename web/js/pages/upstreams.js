@@ -6,6 +6,7 @@ import {
   modal, pageHead, replace, select, table, toast, showFormError,
 } from '../dom.js';
 import {readForm, setForm} from '../forms.js';
+import {scriptEditor, scriptTestPanel} from '../script_editor.js';
 
 const FIELDS = [
   ['name', 'string'], ['base_url', 'string'], ['auth_header', 'string'],
@@ -13,13 +14,13 @@ const FIELDS = [
   ['timeout_ms', 'int'], ['connect_timeout_ms', 'int'], ['max_retries', 'int'],
   ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
-  ['max_concurrent', 'int_nullable'],
+  ['max_concurrent', 'int_nullable'], ['script', 'nullable'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
-  auto_disable_max_pct: 50, max_concurrent: null,
+  auto_disable_max_pct: 50, max_concurrent: null, script: null,
 };
 
 export async function render(view, ctx) {
@@ -70,6 +71,7 @@ export async function render(view, ctx) {
     const readOnly = !isAdmin;
     const f = (name, attrs) => input(name, {disabled: readOnly, ...attrs});
     const num = (name) => f(name, {type: 'number', inputmode: 'numeric'});
+    const ed = scriptEditor({readOnly});
     const form = h('form', {class: 'form form-grid', id: 'upstream-form', novalidate: true},
       field('Name', f('name', {placeholder: 'openai', autocapitalize: 'none', spellcheck: 'false'}), 'Lower-case letters, digits, _ and -; used in /proxy/NAME/…'),
       field('Base URL', f('base_url', {placeholder: 'https://api.openai.com/v1', spellcheck: 'false'}), 'http:// or https://, no query.'),
@@ -88,13 +90,26 @@ export async function render(view, ctx) {
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
+      ed.root,
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
+    ed.renumber();
+    const readAuth = () => {
+      const v = (n) => form.elements.namedItem(n).value.trim();
+      const auth = {};
+      if (v('auth_query_param') !== '') auth.auth_query_param = v('auth_query_param');
+      if (v('auth_header') !== '') auth.auth_header = v('auth_header');
+      if (v('auth_template') !== '') auth.auth_template = v('auth_template');
+      if (/^[a-z0-9_-]{1,64}$/.test(v('name'))) auth.upstream = v('name');
+      return auth;
+    };
+    const testPanel = ctx.can('operator') ? scriptTestPanel(ed, readAuth) : null;
     const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'upstream-form'}, creating ? 'Create upstream' : 'Save');
     const cancel = h('button', {type: 'button', class: 'btn'}, readOnly ? 'Close' : 'Cancel');
     const content = [
       u ? kv([['Id', String(u.id)], ['Created', fmtTime(u.created_at)], ['Updated', fmtTime(u.updated_at)]]) : null,
       form,
+      testPanel,
       h('div', {class: 'actions'}, cancel, readOnly ? null : save),
     ];
     const m = modal(creating ? 'New upstream' : `Upstream ${u.name}`, content, {wide: true});
@@ -113,7 +128,8 @@ export async function render(view, ctx) {
       } catch (e) {
         if (e.status === 401) { m.close(); return; }
         if (e.status === 403) { m.close(); return; }
-        showFormError(form, e);
+        const at = showFormError(form, e);
+        if (at && at.dataset.field === 'script') ed.showError(e.message);
       } finally {
         save.disabled = false;
       }
