@@ -92,8 +92,8 @@ const char *upstream_req_env_header(const struct proxy *px, const char *conn, co
 /* The headers onRequest left (proxy/hook.c checked their names and
  * values), less those that never pass on; Content-Type passes. */
 static struct curl_slist *script_headers(const struct proxy *px, const char *conn,
-                                         struct curl_slist *list, struct buf *line,
-                                         bool *has_ctype, bool *has_accept, bool *failed)
+                                         struct curl_slist *list, struct buf *line, bool *has_ctype,
+                                         bool *has_accept, bool *failed)
 {
     json_object_object_foreach(px->hook_headers, name, v)
     {
