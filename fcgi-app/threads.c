@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <locale.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -196,6 +197,11 @@ static void *worker_main(void *arg)
     FCGX_Request fr;
     struct http_io io = {fcgx_read, fcgx_write, fcgx_flush, -1, &fr, true};
 
+    /* The thread's own C locale (glibc's static C object, nothing to free):
+     * json-c duplicates the current locale at every parse, and duplicating
+     * the global one takes a process-wide write lock that the threads then
+     * fight over; the C object is duplicated without it. */
+    uselocale(newlocale(LC_ALL_MASK, "C", (locale_t)0));
     db_thread_init();
     w->db = db_pool_handle(w->app->db_pool);
     FCGX_InitRequest(&fr, w->app->listen_fd, 0);

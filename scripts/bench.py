@@ -9,6 +9,10 @@ machine.
   the gateway       -> fast mock   (the same, with keys that have a daily
     with quota keys                 quota: one atomic reservation UPDATE in
                                     MariaDB per request)
+  gateway_post      -> fast mock   (the gateway with a POST of a small JSON
+                                    body: the reference of the next)
+  gateway_script    -> fast mock   (the same POST to an upstream with a
+                                    script: issue 17)
 
 The fast mock is nginx `return 200` with a ~230-byte JSON body.  Each target
 is driven by wrk at 32 connections; then RSS over 200,000 requests and 64
@@ -80,11 +84,34 @@ def parse_wrk(text):
 
 SENT = {"gateway": 0}
 
+# Issue 17's gateway_script target: set a header, map the model, read one
+# field of the answer.
+BENCH_SCRIPT = """var MODELS = {'gpt-4o': 'gpt-bench', 'gpt-4o-mini': 'gpt-bench-mini'};
+function onRequest(req, ctx) {
+    req.headers['x-bench-script'] = '1';
+    if (req.json && typeof req.json.model === 'string' &&
+        Object.prototype.hasOwnProperty.call(MODELS, req.json.model)) {
+        req.json.model = MODELS[req.json.model];
+    }
+}
+function onResponse(res, req, ctx) {
+    if (res.json && res.json.object === 'error') {
+        return {action: 'retry', reason: 'error in a 200 body'};
+    }
+}
+"""
+
+# wrk -s: a POST of a small chat-completions body (gateway_post, gateway_script).
+POST_LUA = """wrk.method = "POST"
+wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
 
 def wrk(port, path, headers=(), seconds=DURATION, conns=CONNECTIONS):
     argv = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency"]
     for h in headers:
-        argv += ["-H", h]
+        argv += ["-s", h[4:]] if h.startswith("lua:") else ["-H", h]
     argv.append("http://127.0.0.1:%d%s" % (port, path))
     result = parse_wrk(sh(argv))
     if headers:
@@ -234,6 +261,17 @@ def import_run(port):
     return {"keys": len(upload), "seconds": took, "result": res}
 
 
+def print_script_ratio(results):
+    """Issue 17's figure: the scripted upstream against the same POST
+    without a script (and against the GET `gateway`, for the record)."""
+    sc, po = results["gateway_script"], results["gateway_post"]
+    results["ratio_gateway_script_to_post"] = sc["rps"] / po["rps"]
+    print("gateway_script / gateway_post: %.2f   p99 %.2f x post%s" % (
+        sc["rps"] / po["rps"], sc["p99_ms"] / po["p99_ms"],
+        "   gateway_script / gateway: %.2f" % (sc["rps"] / results["gateway"]["rps"])
+        if "gateway" in results else ""), flush=True)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="apigw-bench-")
     procs = []
@@ -319,6 +357,24 @@ def main():
             "name": "bench-quota-429", "upstream_id": up_q["id"],
             "condition": {"type": "status", "op": "eq", "value": 429},
             "actions": [{"type": "retry"}]})
+        # Issue 17: the same pool and rule once more, with an upstream script
+        # (an onRequest that sets a header and maps the model in the JSON
+        # body, an onResponse that reads one JSON field).  It is driven with
+        # a POST of a small chat-completions body, so its reference is
+        # gateway_post: the same POST to `bench`, which has no script.
+        up_s = admin(gw_port, "POST", "/api/admin/upstreams",
+                     {"name": "bench-script", "base_url": "http://127.0.0.1:%d/v1" % mock_port,
+                      "max_retries": 1, "script": BENCH_SCRIPT})
+        admin(gw_port, "POST", "/api/admin/keys/import",
+              {"upstream_id": up_s["id"],
+               "keys": ["sk-bench-s%02d-%s" % (i, st.new_secret_hex(12)) for i in range(10)]})
+        admin(gw_port, "POST", "/api/admin/rules", {
+            "name": "bench-script-429", "upstream_id": up_s["id"],
+            "condition": {"type": "status", "op": "eq", "value": 429},
+            "actions": [{"type": "retry"}]})
+        post_lua = os.path.join(tmp, "post.lua")
+        with open(post_lua, "w") as f:
+            f.write(POST_LUA)
         only = [t for t in os.environ.get("BENCH_TARGETS", "").split(",") if t]
         results["import"] = import_run(gw_port) if not only else {"seconds": 0.0}
         print("import of 10,000 keys (500 duplicates, 400 invalid) into a pool of 200: %.2f s"
@@ -344,7 +400,10 @@ def main():
         targets = [("nginx_proxy_pass", proxy_port, "/v1/chat", []),
                    ("bare_fastcgi", bare_port, "/proxy/bench/chat", []),
                    ("gateway", gw_port, "/proxy/bench/chat", auth),
-                   ("gateway_quota", gw_port, "/proxy/bench-quota/chat", auth)]
+                   ("gateway_quota", gw_port, "/proxy/bench-quota/chat", auth),
+                   ("gateway_post", gw_port, "/proxy/bench/chat", auth + ["lua:" + post_lua]),
+                   ("gateway_script", gw_port, "/proxy/bench-script/chat",
+                    auth + ["lua:" + post_lua])]
         # A quick comparison may run only some, e.g. BENCH_TARGETS=bare_fastcgi,gateway;
         # it then stops after the rounds (and skips the import above).
         if only:
@@ -386,6 +445,8 @@ def main():
                 print("gateway / bare FastCGI: %.2f   p99 %.2f x bare" % (
                     results["gateway"]["rps"] / results["bare_fastcgi"]["rps"],
                     results["gateway"]["p99_ms"] / results["bare_fastcgi"]["p99_ms"]))
+            if "gateway_post" in results and "gateway_script" in results:
+                print_script_ratio(results)
             return 0
         g, b, n = results["gateway"], results["bare_fastcgi"], results["nginx_proxy_pass"]
         results["ratio_gateway_to_bare"] = g["rps"] / b["rps"]
@@ -394,6 +455,7 @@ def main():
         print("gateway / bare FastCGI: %.2f   gateway / nginx proxy_pass: %.2f" % (
             results["ratio_gateway_to_bare"], results["ratio_gateway_to_nginx"]))
         print("gateway with quota keys / bare FastCGI: %.2f" % results["ratio_gateway_quota_to_bare"])
+        print_script_ratio(results)
 
         pid = app.process.proc.pid
         # Every worker thread and its CURL handle come into use during the
