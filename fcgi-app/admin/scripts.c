@@ -7,18 +7,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/valid.h"
 #include "http.h"
 
-void admin_script_limits(struct script_limits *lim)
+void admin_script_limits(const struct req *r, struct script_limits *lim)
 {
-    /* The config keys (script_timeout_ms, script_memory_kb) arrive with the
-     * proxy part; until then the engine's defaults apply. */
-    lim->timeout_ms = SCRIPT_TIMEOUT_MS_DEFAULT;
-    lim->memory_kb = SCRIPT_MEMORY_KB_DEFAULT;
+    const struct config *cfg = r != NULL ? r->cfg : NULL;
+
+    lim->timeout_ms = cfg != NULL ? (unsigned)cfg->script_timeout_ms : SCRIPT_TIMEOUT_MS_DEFAULT;
+    lim->memory_kb = cfg != NULL ? (unsigned)cfg->script_memory_kb : SCRIPT_MEMORY_KB_DEFAULT;
 }
 
-enum err admin_script_check(struct json_object *obj, char *msg, size_t msglen)
+enum err admin_script_check(const struct req *r, struct json_object *obj, char *msg, size_t msglen)
 {
     struct json_object *v = NULL;
     struct script_limits lim;
@@ -27,7 +28,7 @@ enum err admin_script_check(struct json_object *obj, char *msg, size_t msglen)
 
     if (!json_object_object_get_ex(obj, "script", &v) || !json_object_is_type(v, json_type_string))
         return ERR_OK;
-    admin_script_limits(&lim);
+    admin_script_limits(r, &lim);
     s = script_compile(SCRIPT_FORM_HOOKS, json_object_get_string(v),
                        (size_t)json_object_get_string_len(v), &lim, &err);
     if (s != NULL) {

@@ -18,13 +18,15 @@ struct req;
 /* The largest body (request or response) a test run takes. */
 #define ADMIN_SCRIPT_BODY_MAX (1024 * 1024)
 
-/* Fills lim with the limits of one compilation or call. */
-void admin_script_limits(struct script_limits *lim);
+/* Fills lim with the limits of one compilation or call: the
+ * script_timeout_ms and script_memory_kb of r's configuration (the
+ * engine's defaults when r or its configuration is NULL). */
+void admin_script_limits(const struct req *r, struct script_limits *lim);
 
 /* Compiles the `script` member of obj (absent or null: nothing to check)
- * as an upstream's hooks and frees it again.  Returns ERR_OK, or
+ * as an upstream's hooks under r's limits and frees it again.  Returns ERR_OK, or
  * ERR_INVALID_FIELD with "script: line N: <engine's message>" in msg. */
-enum err admin_script_check(struct json_object *obj, char *msg, size_t msglen);
+enum err admin_script_check(const struct req *r, struct json_object *obj, char *msg, size_t msglen);
 
 /* The largest number of headers a test run takes in one object. */
 #define ADMIN_SCRIPT_HEADERS_MAX 64

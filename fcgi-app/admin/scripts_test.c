@@ -526,7 +526,7 @@ void h_scripts_test(struct req *r, const struct route_args *a)
     bool answered = false;
 
     (void)a;
-    admin_script_limits(&t.lim);
+    admin_script_limits(r, &t.lim);
     t.in = rs_body_valid(r, test_fields, NELEM(test_fields), true);
     if (t.in == NULL || !build_request(&t) || !build_response(&t))
         goto out;

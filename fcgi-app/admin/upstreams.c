@@ -131,8 +131,7 @@ void h_upstreams_get(struct req *r, const struct route_args *a)
  * engine's message. */
 static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
-    (void)r;
-    return admin_script_check(w->patch, msg, len);
+    return admin_script_check(r, w->patch, msg, len);
 }
 
 /* Checks the script and names the upstream in the answer to a duplicate. */

@@ -172,16 +172,25 @@ void script_thread_done(void)
 }
 
 /* Returns the calling thread's engine, made on first use, with its memory
- * limit set from lim; NULL when it cannot be made. */
+ * limit set from lim; NULL when it cannot be made.  An engine that holds
+ * more than half of a lowered limit (a new configuration, or rule leaves
+ * compiled with the defaults) goes and a new one is made: one that held
+ * more than its limit could not even make the error that says so, and the
+ * engine crashed. */
 static struct engine *engine_get(const struct script_limits *lim)
 {
     struct engine *e = tl_engine;
+    size_t limit = (size_t)lim->memory_kb * 1024;
 
+    if (e != NULL && e->used > limit / 2) {
+        script_thread_done();
+        e = NULL;
+    }
     if (e == NULL) {
         e = calloc(1, sizeof(*e));
         if (e == NULL)
             return NULL;
-        e->limit = (size_t)lim->memory_kb * 1024;
+        e->limit = limit;
         e->heap = duk_create_heap(eng_alloc, eng_realloc, eng_free, e, eng_fatal);
         if (e->heap == NULL) {
             free(e);
@@ -189,7 +198,7 @@ static struct engine *engine_get(const struct script_limits *lim)
         }
         tl_engine = e;
     }
-    e->limit = (size_t)lim->memory_kb * 1024;
+    e->limit = limit;
     return e;
 }
 

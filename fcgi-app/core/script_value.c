@@ -3,6 +3,26 @@
 
 #include <string.h>
 
+/* Pushes len bytes of text as a string.  Duktape takes a string whose
+ * first byte is 0x80, 0x81, 0x82 or 0xff for a symbol (0x82 and 0xff: its
+ * hidden internal properties), so a value or a name from outside that
+ * begins with a byte no UTF-8 text begins with gets U+FFFD in its place:
+ * it stays a string, and no client's JSON names an internal property. */
+static void push_text(duk_context *ctx, const char *s, size_t len)
+{
+    unsigned char c = len > 0 ? (unsigned char)s[0] : 0, *buf;
+
+    if (c < 0x80 || (c >= 0xc2 && c <= 0xf4)) {
+        duk_push_lstring(ctx, s, (duk_size_t)len);
+        return;
+    }
+    /* One buffer: the rest alone could begin with such a byte again. */
+    buf = duk_push_fixed_buffer(ctx, (duk_size_t)len + 2);
+    memcpy(buf, "\xef\xbf\xbd", 3);
+    memcpy(buf + 3, s + 1, len - 1);
+    duk_buffer_to_string(ctx, -1);
+}
+
 /* Pushes v at the given depth; see script_value_push. */
 static void push_at(duk_context *ctx, json_object *v, int depth)
 {
@@ -17,7 +37,7 @@ static void push_at(duk_context *ctx, json_object *v, int depth)
         duk_push_number(ctx, json_object_get_double(v));
         return;
     case json_type_string:
-        duk_push_lstring(ctx, json_object_get_string(v), (duk_size_t)json_object_get_string_len(v));
+        push_text(ctx, json_object_get_string(v), (size_t)json_object_get_string_len(v));
         return;
     case json_type_array:
         if (depth < SCRIPT_VALUE_DEPTH_MAX) {
@@ -37,8 +57,9 @@ static void push_at(duk_context *ctx, json_object *v, int depth)
 
             json_object_object_foreach(v, name, member)
             {
+                push_text(ctx, name, strlen(name));
                 push_at(ctx, member, depth + 1);
-                duk_put_prop_string(ctx, obj, name);
+                duk_put_prop(ctx, obj);
             }
             return;
         }
@@ -76,7 +97,8 @@ int script_value_take(duk_context *ctx, duk_idx_t idx, size_t cap, json_object *
     text = duk_get_lstring(ctx, idx, &len);
     if (len > cap)
         return -1;
-    tok = json_tokener_new();
+    /* As deep as an input value may be, and the container around it. */
+    tok = json_tokener_new_ex(SCRIPT_VALUE_DEPTH_MAX + 1);
     if (tok == NULL)
         return -1;
     /* The terminating NUL ends a bare literal such as `false`. */

@@ -39,6 +39,9 @@ void suite_webhook_allow(void);
 void suite_db_hosts(void);
 void suite_script(void);
 void suite_upscript(void);
+void suite_script_value(void);
+void suite_hook_req(void);
+void suite_admin_scripts(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \
