@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/mask.h"
 #include "core/pool.h"
+#include "core/utf8.h"
 #include "core/rule/rule.h"
 #include "core/url.h"
 #include "http.h"
@@ -96,7 +97,11 @@ json_object *hook_req_build(const struct proxy *px, size_t body_limit)
 {
     json_object *req = json_object_new_object(), *json;
     const struct buf *b = &px->r->body;
-    size_t n = b->len < body_limit ? b->len : body_limit;
+    size_t n = b->len > body_limit ? utf8_floor(b->data, body_limit) : b->len;
+    /* A body that is not UTF-8 text is null to scripts: the engine would
+     * read it as other characters, and handing that back would rewrite a
+     * binary body that the script never touched. */
+    bool text = b->len > 0 && utf8_valid(b->data, n);
     struct buf path;
 
     buf_init(&path, PROXY_URL_MAX);
@@ -105,8 +110,7 @@ json_object *hook_req_build(const struct proxy *px, size_t body_limit)
     json_object_object_add(req, "path", json_object_new_string(buf_str(&path)));
     json_object_object_add(req, "query", query_object(px));
     json_object_object_add(req, "headers", headers_object(px));
-    json_object_object_add(req, "body",
-                           b->len > 0 ? json_object_new_string_len(b->data, (int)n) : NULL);
+    json_object_object_add(req, "body", text ? json_object_new_string_len(b->data, (int)n) : NULL);
     json_object_object_add(req, "body_truncated", json_object_new_boolean(n < b->len));
     json = n == b->len ? rule_script_json(b->data, b->len) : NULL;
     if (json != NULL)

@@ -118,3 +118,23 @@ function onRequest(req, ctx) {
     # Other paths go on.
     stack.mock.script = lambda req: json_reply({"ok": True})
     assert stack.main.client.get(s.path("open/x"), token=s.token).status == 200
+
+
+def test_a_binary_body_the_script_does_not_touch_goes_unchanged(stack):
+    # Bytes that are not UTF-8 are null to the script (the engine would read
+    # them as other characters); a script that only sets a header must not
+    # rewrite them.  A text body cut at the limit is cut on a character.
+    s = setup(stack, nkeys=1)
+    set_script(stack, s.up["id"], "function onRequest(req) { req.headers['x-body'] ="
+                                  " String(req.body === null); }")
+    raw = b"\xff\xfe\xc0\xafbin\x00ary\x80"
+    r = stack.main.client.post(s.path("v1/bin"), token=s.token, body=raw,
+                               headers={"Content-Type": "application/octet-stream"})
+    assert r.status == 200, r
+    q = stack.mock.requests[-1]
+    assert q.body == raw and q.header("X-Body") == "true", (q.body, q.headers)
+    text = "h\u00e9llo".encode()
+    r = stack.main.client.post(s.path("v1/bin"), token=s.token, body=text,
+                               headers={"Content-Type": "text/plain"})
+    q = stack.mock.requests[-1]
+    assert q.body == text and q.header("X-Body") == "false", (q.body, q.headers)
