@@ -185,7 +185,8 @@ static enum script_kind call_hook(struct run *t, struct script_call *c, const ch
 }
 
 /* Whether onRequest's result answers the client; sets "answer" when it
- * does (a status outside 100..599 is a malformed result). */
+ * does (a status outside SCRIPT_ANSWER_STATUS_MIN..MAX is a malformed
+ * result, as in the proxy). */
 static bool self_answer(struct run *t, struct json_object *result)
 {
     struct json_object *st = NULL, *hd = NULL, *body = NULL, *a;
@@ -195,9 +196,9 @@ static bool self_answer(struct run *t, struct json_object *result)
         !json_object_object_get_ex(result, "status", &st))
         return false;
     status = json_object_is_type(st, json_type_int) ? json_object_get_int(st) : 0;
-    if (status < 100 || status > 599) {
+    if (status < SCRIPT_ANSWER_STATUS_MIN || status > SCRIPT_ANSWER_STATUS_MAX) {
         add_error(t, "onRequest", "malformed", 0,
-                  "the returned status must be an integer from 100 to 599");
+                  "the returned status must be a number from 200 to 599");
         return false;
     }
     json_object_object_get_ex(result, "headers", &hd);

@@ -186,10 +186,16 @@ static int grant(struct db *db, const struct lease *last, long long want, bool r
     if (!rpm) {
         rc = quota_grant_whole(db, last->kind, last->id, want, last->epoch, &whole);
         if (rc != DB_OK || whole) {
+            /* The statement reads nothing back, so the block's minute is
+             * not known: window 0 matches no row's rpm_window, and unused
+             * units of this block are never taken off rpm_count (which no
+             * limit reads: the key has none).  left_ms 0: should the key
+             * gain an rpm limit, what is left goes back at the next spend
+             * instead of being spent in a minute it was not counted in. */
             b->units = whole ? want : 0;
             b->epoch = last->epoch;
-            b->window = last->window;
-            b->left_ms = 60000;
+            b->window = 0;
+            b->left_ms = 0;
             return rc;
         }
     }

@@ -35,10 +35,16 @@
 #include <stdint.h>
 
 #define SCRIPT_TIMEOUT_MS_DEFAULT 10
-#define SCRIPT_MEMORY_KB_DEFAULT  16384
-#define SCRIPT_SOURCE_MAX         (64 * 1024)
-#define SCRIPT_MESSAGE_MAX        256
-#define SCRIPT_RESULT_MAX         (4 * 1024 * 1024)
+
+/* The statuses an onRequest answer of its own may have: a final answer
+ * (a 1xx cannot end a request).  The proxy and the test route both hold
+ * a script to it. */
+#define SCRIPT_ANSWER_STATUS_MIN 200
+#define SCRIPT_ANSWER_STATUS_MAX 599
+#define SCRIPT_MEMORY_KB_DEFAULT 16384
+#define SCRIPT_SOURCE_MAX        (64 * 1024)
+#define SCRIPT_MESSAGE_MAX       256
+#define SCRIPT_RESULT_MAX        (4 * 1024 * 1024)
 
 /* How a compilation or a call ended. */
 enum script_kind {

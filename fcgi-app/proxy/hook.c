@@ -18,6 +18,7 @@
 #include "core/rule/rule.h"
 #include "core/scriptstat.h"
 #include "core/upscript.h"
+#include "core/valid.h"
 #include "http.h"
 #include "proxy/path.h"
 #include "proxy/proxy.h"
@@ -86,13 +87,11 @@ void proxy_hook_reply_failed(struct proxy *px)
 /* Whether name may be a header name and v a header value. */
 static bool header_ok(const char *name, json_object *v)
 {
-    size_t i, n = strlen(name);
+    size_t n = strlen(name);
 
-    if (n == 0 || n > 128 || !json_object_is_type(v, json_type_string))
+    if (n == 0 || n > 128 || !json_object_is_type(v, json_type_string) ||
+        check_header_name(name) != NULL)
         return false;
-    for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char)name[i]) && strchr("!#$%&'*+-.^_`|~", name[i]) == NULL)
-            return false;
     return strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v) &&
            strpbrk(json_object_get_string(v), "\r\n") == NULL;
 }
@@ -115,7 +114,8 @@ static const char *self_answer(struct proxy *px, json_object *res)
     const char *body = "";
     int status = json_object_get_int(st);
 
-    if (!json_object_is_type(st, json_type_int) || status < 200 || status > 599)
+    if (!json_object_is_type(st, json_type_int) || status < SCRIPT_ANSWER_STATUS_MIN ||
+        status > SCRIPT_ANSWER_STATUS_MAX)
         return "the returned status must be a number from 200 to 599";
     if (h != NULL && !headers_ok(h))
         return "the returned headers must be an object of header names to strings without CR/LF";
@@ -399,7 +399,10 @@ bool proxy_hook_response(struct proxy *px, struct pool_key *k, const struct rule
     return retry && !px->hook_failed;
 }
 
-void proxy_hook_leaf_failed(void *px, const struct script_error *err)
+/* A rule's script leaf failed (the rule_input's script_error, udata the
+ * proxy): the error is handled as a hook's (counted, logged, alerted, and
+ * with script_fail closed the request fails). */
+static void leaf_failed(void *px, const struct script_error *err)
 {
     failed(px, "a rule's script leaf", err);
 }
@@ -411,7 +414,7 @@ void proxy_hook_rule_input(struct proxy *px, struct rule_input *in, struct scrip
     in->script_lim = lim;
     in->script_req = px->hook_req;
     in->secret = secret;
-    in->script_error = proxy_hook_leaf_failed;
+    in->script_error = leaf_failed;
     in->script_udata = px;
 }
 

@@ -55,11 +55,6 @@ void proxy_hook_reply_failed(struct proxy *px);
 /* Frees what the hooks left in px. */
 void proxy_hook_done(struct proxy *px);
 
-/* A rule's script leaf failed (the rule_input's script_error, udata the
- * proxy): the error is handled as a hook's (counted, logged, alerted, and
- * with script_fail closed the request fails). */
-void proxy_hook_leaf_failed(void *px, const struct script_error *err);
-
 /* hook_req.c: req (the first body_limit bytes of the body), ctx and res
  * for a script, each a new object owned by the caller. */
 json_object *hook_req_build(const struct proxy *px, size_t body_limit);

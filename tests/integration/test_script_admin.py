@@ -101,6 +101,14 @@ def test_script_test_self_answer(stack):
     assert out["answer"] == {"status": 403, "headers": {"content-type": "text/plain"},
                              "body": "no"}, out
     assert out["request"] is None and out["response_result"] is None, out
+    # The test route holds an answer to the proxy's rule: a final status,
+    # 200 to 599 (it took 100 to 199, which the proxy refuses).
+    for status in (101, 199, 600):
+        out = ok(_test(stack, "function onRequest() { return {status: %d}; }" % status,
+                       request={"method": "GET", "path": "/v1/x"}))
+        assert "answer" not in out or out["answer"] is None, out
+        assert [(e["kind"], "200 to 599" in e["message"]) for e in out["errors"]] == \
+            [("malformed", True)], out
 
 
 def test_script_test_on_response_result(stack):

@@ -118,6 +118,12 @@ function onRequest(req, ctx) {
     # Other paths go on.
     stack.mock.script = lambda req: json_reply({"ok": True})
     assert stack.main.client.get(s.path("open/x"), token=s.token).status == 200
+    # A status that cannot end a request is a malformed answer: with
+    # script_fail open the request goes on to the upstream.
+    set_script(stack, s.up["id"], "function onRequest() { return {status: 101}; }")
+    before = len(stack.mock.requests)
+    r = stack.main.client.get(s.path("open/y"), token=s.token)
+    assert r.status == 200 and len(stack.mock.requests) == before + 1, r
 
 
 def test_a_binary_body_the_script_does_not_touch_goes_unchanged(stack):
