@@ -70,8 +70,9 @@ $(DUK_OBJ): $(DUK_DIR)/duktape.c $(DUK_DIR)/duk_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DUK_CFLAGS) -c $< -o $@
 
-# Only the script module includes duktape.h.
-$(BUILD)/obj/fcgi-app/core/script.o $(BUILD)/obj/fcgi-app/core/script_value.o: | $(DUK_DIR)/duktape.h
+# Only the script modules (core/script*.c) include duktape.h.
+$(BUILD)/obj/fcgi-app/core/script.o $(BUILD)/obj/fcgi-app/core/script_value.o \
+  $(BUILD)/obj/fcgi-app/core/script_obj.o: | $(DUK_DIR)/duktape.h
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)

@@ -16,8 +16,11 @@
 /* The longest message ctx.log passes on. */
 #define SCRIPT_LOG_MAX 1024
 /* An instance thread's stack holds the hooks at their enum's index, then
- * the ctx.log function. */
-#define SCRIPT_LOG_INDEX SCRIPT_HOOK__MAX
+ * the ctx.log function, then the accessors of described arguments. */
+#define SCRIPT_LOG_INDEX    SCRIPT_HOOK__MAX
+#define SCRIPT_GETTER_INDEX (SCRIPT_LOG_INDEX + 1)
+#define SCRIPT_SETTER_INDEX (SCRIPT_LOG_INDEX + 2)
+#define SCRIPT_INSTANCE_TOP (SCRIPT_LOG_INDEX + 3)
 
 struct script {
     uint64_t id; /* unique in the process: the instance cache's key */
@@ -164,6 +167,7 @@ void script_thread_done(void)
 {
     struct engine *e = tl_engine;
 
+    script_obj_thread_done();
     if (e == NULL)
         return;
     tl_engine = NULL;
@@ -301,7 +305,7 @@ static duk_ret_t native_log(duk_context *t)
 }
 
 /* Makes a script's instance on the stack of a fresh thread t: the hooks at
- * their enum's index (undefined where missing), then ctx.log. */
+ * their enum's index (undefined where missing), ctx.log, the accessors. */
 static duk_ret_t instance_body(duk_context *t, void *udata)
 {
     const struct script *s = udata;
@@ -331,7 +335,8 @@ static duk_ret_t instance_body(duk_context *t, void *udata)
         duk_push_undefined(t);
     }
     duk_push_c_function(t, native_log, 1);
-    return SCRIPT_LOG_INDEX + 1;
+    script_obj_accessors(t);
+    return SCRIPT_INSTANCE_TOP;
 }
 
 /* Pushes a thread with a fresh global environment and keeps it in the
@@ -378,7 +383,7 @@ static duk_context *instance_get(struct engine *e, const struct script *s,
     }
     t = duk_get_context(e->heap, -1);
     duk_pop(e->heap);
-    rc = duk_safe_call(t, instance_body, (void *)s, 0, SCRIPT_LOG_INDEX + 1);
+    rc = duk_safe_call(t, instance_body, (void *)s, 0, SCRIPT_INSTANCE_TOP);
     if (rc != DUK_EXEC_SUCCESS) {
         duk_set_top(t, 1);
         error_from_top(e, t, SCRIPT_THROW, err);
@@ -499,8 +504,12 @@ static duk_ret_t call_body(duk_context *t, void *udata)
     duk_idx_t base = duk_get_top(t) - 2;
     size_t i;
 
-    for (i = 0; i < c->nargs; i++)
-        script_value_push(t, c->args[i]);
+    for (i = 0; i < c->nargs; i++) {
+        if (c->objs[i] != NULL)
+            script_obj_push(t, c->objs[i], SCRIPT_GETTER_INDEX, SCRIPT_SETTER_INDEX);
+        else
+            script_value_push(t, c->args[i]);
+    }
     if (c->log != NULL && c->nargs > 0 && duk_is_object(t, -1)) {
         duk_dup(t, base + 1);
         duk_put_prop_string(t, -2, "log");
@@ -514,6 +523,12 @@ static duk_ret_t call_body(duk_context *t, void *udata)
     duk_remove(t, base + 2);
     duk_call(t, (duk_idx_t)c->nargs);
     tl_engine->encoding = true;
+    if (c->objs[0] != NULL && c->want_arg0) {
+        /* Read back in place: only what the script touched. */
+        script_obj_read_back(t, base, c->objs[0]);
+        duk_push_undefined(t);
+        duk_replace(t, base);
+    }
     script_value_encode(t, -1);
     script_value_encode(t, base);
     duk_swap(t, base, base + 1);
@@ -535,7 +550,9 @@ static enum script_kind call_run(struct engine *e, duk_context *t, const struct 
     duk_dup(t, SCRIPT_LOG_INDEX);
     e->current = c;
     limits_start(e, lim);
+    script_obj_begin();
     rc = duk_safe_call(t, call_body, c, 2, 2);
+    script_obj_end();
     if (rc != DUK_EXEC_SUCCESS) {
         duk_pop(t);
         error_from_top(e, t, SCRIPT_THROW, &c->err);
@@ -545,7 +562,7 @@ static enum script_kind call_run(struct engine *e, duk_context *t, const struct 
     }
     e->deadline_us = 0;
     e->current = NULL;
-    duk_set_top(t, SCRIPT_LOG_INDEX + 1);
+    duk_set_top(t, SCRIPT_INSTANCE_TOP);
     return c->err.kind;
 }
 

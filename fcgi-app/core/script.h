@@ -81,11 +81,17 @@ struct script_error {
 };
 
 /* One call: the inputs, then what the call gave back. */
+struct script_obj;
+
 struct script_call {
     enum script_hook hook;
     json_object *args[3]; /* borrowed; the hook's arguments in order (NULL: null) */
+    /* Borrowed; where set, the argument described in C (script_obj.h)
+     * instead of args[i]. */
+    struct script_obj *objs[3];
     size_t nargs;
-    /* Give back args[0] as the script left it (onRequest's changed req). */
+    /* Give back args[0] as the script left it (onRequest's changed req):
+     * as c->arg0, or read back into objs[0]'s fields when described. */
     bool want_arg0;
     /* When set, the last argument (ctx) gets a `log(msg)` function that
      * passes each message (capped at 1 KiB) to log with log_udata. */

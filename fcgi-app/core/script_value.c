@@ -8,7 +8,7 @@
  * hidden internal properties), so a value or a name from outside that
  * begins with a byte no UTF-8 text begins with gets U+FFFD in its place:
  * it stays a string, and no client's JSON names an internal property. */
-static void push_text(duk_context *ctx, const char *s, size_t len)
+void script_value_push_text(duk_context *ctx, const char *s, size_t len)
 {
     unsigned char c = len > 0 ? (unsigned char)s[0] : 0, *buf;
 
@@ -37,7 +37,7 @@ static void push_at(duk_context *ctx, json_object *v, int depth)
         duk_push_number(ctx, json_object_get_double(v));
         return;
     case json_type_string:
-        push_text(ctx, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        script_value_push_text(ctx, json_object_get_string(v), (size_t)json_object_get_string_len(v));
         return;
     case json_type_array:
         if (depth < SCRIPT_VALUE_DEPTH_MAX) {
@@ -57,7 +57,7 @@ static void push_at(duk_context *ctx, json_object *v, int depth)
 
             json_object_object_foreach(v, name, member)
             {
-                push_text(ctx, name, strlen(name));
+                script_value_push_text(ctx, name, strlen(name));
                 push_at(ctx, member, depth + 1);
                 duk_put_prop(ctx, obj);
             }

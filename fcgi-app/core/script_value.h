@@ -32,4 +32,31 @@ void script_value_encode(duk_context *ctx, duk_idx_t idx);
  * SCRIPT_VALUE_DEPTH_MAX). */
 int script_value_take(duk_context *ctx, duk_idx_t idx, size_t cap, json_object **out);
 
+/* Pushes len bytes of text as a string; a first byte that cannot begin
+ * UTF-8 text becomes U+FFFD (the engine would take it for a symbol). */
+void script_value_push_text(duk_context *ctx, const char *s, size_t len);
+
+/* script_obj.c: described arguments (script_obj.h).  A call is framed by
+ * script_obj_begin and script_obj_end; objects made in it reach their
+ * descriptions only until its end. */
+struct script_obj;
+void script_obj_begin(void);
+void script_obj_end(void);
+
+/* Pushes an instance's getter and setter for lazy fields (getter under
+ * setter); push them once per instance, before its first call. */
+void script_obj_accessors(duk_context *ctx);
+
+/* Pushes o as a new object, its lazy fields made by the instance's
+ * accessors at getter and setter.  Throws only when memory runs out. */
+void script_obj_push(duk_context *ctx, struct script_obj *o, duk_idx_t getter, duk_idx_t setter);
+
+/* Reads back the fields of o from the object at idx (see script_obj.h).
+ * Runs the script's getters and toJSON: call it inside the protected call,
+ * under the time limit. */
+void script_obj_read_back(duk_context *ctx, duk_idx_t idx, struct script_obj *o);
+
+/* Frees the calling thread's scratch (at thread exit). */
+void script_obj_thread_done(void);
+
 #endif

@@ -84,23 +84,32 @@ void proxy_hook_reply_failed(struct proxy *px)
                 px->hook_err.line, px->hook_err.message);
 }
 
-/* Whether name may be a header name and v a header value. */
-static bool header_ok(const char *name, json_object *v)
+/* Whether name (nlen bytes) may be a header name and value (vlen bytes)
+ * a header value. */
+static bool header_ok(const char *name, size_t nlen, const char *value, size_t vlen)
 {
-    size_t n = strlen(name);
+    char n[HOOK_HEADER_NAME_MAX + 1];
 
-    if (n == 0 || n > 128 || !json_object_is_type(v, json_type_string) ||
-        check_header_name(name) != NULL)
+    if (nlen == 0 || nlen > HOOK_HEADER_NAME_MAX || memchr(name, '\0', nlen) != NULL)
         return false;
-    return strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v) &&
-           strpbrk(json_object_get_string(v), "\r\n") == NULL;
+    memcpy(n, name, nlen);
+    n[nlen] = '\0';
+    return check_header_name(n) == NULL && memchr(value, '\0', vlen) == NULL &&
+           memchr(value, '\r', vlen) == NULL && memchr(value, '\n', vlen) == NULL;
 }
 
+/* A self-answer's headers: an object of header names to strings. */
 static bool headers_ok(json_object *h)
 {
     if (!json_object_is_type(h, json_type_object))
         return false;
-    json_object_object_foreach(h, name, v) if (!header_ok(name, v)) return false;
+    json_object_object_foreach(h, name, v)
+    {
+        if (!json_object_is_type(v, json_type_string) ||
+            !header_ok(name, strlen(name), json_object_get_string(v),
+                       (size_t)json_object_get_string_len(v)))
+            return false;
+    }
     return true;
 }
 
@@ -138,31 +147,20 @@ static const char *self_answer(struct proxy *px, json_object *res)
     return NULL;
 }
 
-/* Whether req's field name differs from its value in was. */
-static bool changed(json_object *was, json_object *req, const char *name, json_object **now)
-{
-    json_object *a = json_object_object_get(was, name);
-
-    *now = json_object_object_get(req, name);
-    return !json_object_equal(a, *now);
-}
-
 /* The new body: json re-serialised when it changed, else body when it
  * changed.  Returns NULL, or why it is malformed. */
-static const char *apply_body(struct proxy *px, json_object *req)
+static const char *apply_body(struct proxy *px, const struct script_field *f)
 {
-    json_object *v;
+    const struct script_field *json = &f[REQ_JSON], *body = &f[REQ_BODY];
     const char *s = NULL;
     size_t len = 0;
 
-    if (changed(px->hook_req, req, "json", &v) && v != NULL) {
-        s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        len = strlen(s);
-    } else if (changed(px->hook_req, req, "body", &v)) {
-        if (v != NULL && !json_object_is_type(v, json_type_string))
-            return "req.body must be a string or null";
-        s = v != NULL ? json_object_get_string(v) : "";
-        len = v != NULL ? (size_t)json_object_get_string_len(v) : 0;
+    if (json->changed) {
+        s = json->out_s;
+        len = json->out_len;
+    } else if (body->changed) {
+        s = body->out_s != NULL ? body->out_s : "";
+        len = body->out_len;
     }
     if (s == NULL)
         return NULL;
@@ -174,32 +172,35 @@ static const char *apply_body(struct proxy *px, json_object *req)
 
 /* The new method, path and query.  Returns NULL, or why malformed; sets
  * *refused when the path guard refused the path (answered 400). */
-static const char *apply_line(struct proxy *px, json_object *req, bool *refused)
+static const char *apply_line(struct proxy *px, const struct script_field *f, bool *refused)
 {
-    json_object *v;
+    const struct script_field *m = &f[REQ_METHOD], *p = &f[REQ_PATH], *q = &f[REQ_QUERY];
     const char *why;
     char *after;
     size_t i, n;
 
-    if (changed(px->hook_req, req, "method", &v)) {
-        const char *m = json_object_get_string(v);
-        n = json_object_is_type(v, json_type_string) ? strlen(m) : 0;
-        for (i = 0; i < n && isupper((unsigned char)m[i]); i++)
+    if (m->changed) {
+        n = strlen(m->out_s);
+        for (i = 0; i < n && isupper((unsigned char)m->out_s[i]); i++)
             ;
-        if (n == 0 || n > 16 || i != n)
+        if (n == 0 || n > 16 || i != n || n != m->out_len)
             return "req.method must be 1 to 16 capital letters";
-        px->r->method = px->hook_method = strdup(m);
+        px->r->method = px->hook_method = strdup(m->out_s);
     }
-    if (changed(px->hook_req, req, "query", &v)) {
-        if ((px->hook_query = hook_query_string(v)) == NULL)
-            return "req.query must be an object of names to arrays of strings";
+    if (q->changed) {
+        free(px->hook_query);
+        if ((px->hook_query = hook_query_string(q->out_pairs, q->out_npairs)) == NULL)
+            return "req.query is too long";
         px->r->query = px->hook_query;
     }
-    if (changed(px->hook_req, req, "path", &v)) {
-        if (!json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] != '/')
+    if (p->changed) {
+        if (p->out_s[0] != '/' || strlen(p->out_s) != p->out_len)
             return "req.path must be a string that begins with /";
-        px->rest = px->hook_rest = strdup(json_object_get_string(v) + 1);
+        free(px->hook_rest);
+        px->rest = px->hook_rest = strdup(p->out_s + 1);
     }
+    if (!m->changed && !q->changed && !p->changed)
+        return NULL;
     n = strlen(px->name) + strlen(px->rest != NULL ? px->rest : "") + 2;
     if ((after = malloc(n)) == NULL)
         return "out of memory";
@@ -215,27 +216,40 @@ static const char *apply_line(struct proxy *px, json_object *req, bool *refused)
 }
 
 /* Applies what onRequest left in req.  Returns NULL, or why it is
- * malformed; *refused as apply_line. */
-static const char *apply(struct proxy *px, json_object *req, bool *refused)
+ * malformed (in why_buf); *refused as apply_line. */
+static const char *apply(struct proxy *px, char *why_buf, size_t why_len, bool *refused)
 {
-    json_object *v;
+    struct hook_args *a = px->hook;
+    struct script_field *f = a->req_f, *h = &f[REQ_HEADERS];
     const char *why;
+    size_t i;
 
-    if (!json_object_is_type(req, json_type_object))
-        return "req must stay an object";
-    if ((why = apply_line(px, req, refused)) != NULL || *refused)
-        return why;
-    if (changed(px->hook_req, req, "headers", &v)) {
-        if (!headers_ok(v))
-            return "req.headers must be an object of header names to strings without CR/LF";
-        px->hook_headers = json_object_get(v);
+    for (i = 0; i < REQ__MAX; i++) {
+        if (f[i].malformed != NULL) {
+            snprintf(why_buf, why_len, "req.%s %s", f[i].name, f[i].malformed);
+            return why_buf;
+        }
     }
-    return apply_body(px, req);
+    if ((why = apply_line(px, f, refused)) != NULL || *refused)
+        return why;
+    if (h->changed) {
+        for (i = 0; i < h->out_npairs; i++) {
+            const struct script_pair *p = &h->out_pairs[i];
+            if (!header_ok(p->name, p->name_len, p->value, p->value_len))
+                return "req.headers must be an object of header names to strings without "
+                       "CR/LF";
+        }
+        hook_args_set_headers(a, h);
+        px->hook_headers = a->headers;
+        px->hook_nheaders = a->nheaders;
+    }
+    return apply_body(px, f);
 }
 
 /* After a successful call of onRequest: answers, applies, or goes on. */
 static enum hook_rc after_request(struct proxy *px, struct script_call *c)
 {
+    char why_buf[160];
     const char *why = NULL;
     bool refused = false;
 
@@ -243,11 +257,11 @@ static enum hook_rc after_request(struct proxy *px, struct script_call *c)
         json_object_object_get_ex(c->result, "status", NULL)) {
         if ((why = self_answer(px, c->result)) == NULL)
             return HOOK_ANSWERED;
-    } else if ((why = apply(px, c->arg0, &refused)) == NULL) {
+    } else if ((why = apply(px, why_buf, sizeof(why_buf), &refused)) == NULL) {
         if (refused)
             return HOOK_ANSWERED;
-        json_object_put(px->hook_req);
-        px->hook_req = json_object_get(c->arg0);
+        /* onResponse and the rules' leaves see the request as it goes. */
+        hook_args_refresh(px->hook);
         return HOOK_GO_ON;
     }
     malformed(px, "onRequest", why);
@@ -268,8 +282,14 @@ enum hook_rc proxy_hook_request(struct proxy *px)
     if (px->up->script_rules || (us != NULL && us->compiled != NULL &&
                                  (script_has_hook(us->compiled, SCRIPT_HOOK_REQUEST) ||
                                   script_has_hook(us->compiled, SCRIPT_HOOK_RESPONSE)))) {
-        px->hook_req = hook_req_build(px, (size_t)px->r->cfg->script_body_limit);
-        px->hook_ctx = hook_ctx_build(px);
+        px->hook = hook_args_make(px, (size_t)px->r->cfg->script_body_limit);
+        if (px->hook == NULL) {
+            struct script_error err = {SCRIPT_MEMORY, 0, "out of memory"};
+            failed(px, "onRequest", &err);
+            if (px->hook_failed)
+                proxy_hook_reply_failed(px);
+            return px->hook_failed ? HOOK_ANSWERED : HOOK_GO_ON;
+        }
     }
     if (us == NULL)
         return HOOK_GO_ON;
@@ -283,8 +303,8 @@ enum hook_rc proxy_hook_request(struct proxy *px)
         return HOOK_GO_ON;
     memset(&c, 0, sizeof(c));
     c.hook = SCRIPT_HOOK_REQUEST;
-    c.args[0] = px->hook_req;
-    c.args[1] = px->hook_ctx;
+    c.objs[0] = &px->hook->req;
+    c.objs[1] = &px->hook->ctx;
     c.nargs = 2;
     c.want_arg0 = true;
     c.log = ctx_log;
@@ -297,7 +317,6 @@ enum hook_rc proxy_hook_request(struct proxy *px)
     }
     rc = after_request(px, &c);
     json_object_put(c.result);
-    json_object_put(c.arg0);
     return rc;
 }
 
@@ -305,7 +324,7 @@ bool proxy_hook_wants_response(const struct proxy *px)
 {
     const struct upscript *us = px->up->script;
 
-    return us != NULL && us->compiled != NULL && px->hook_req != NULL &&
+    return us != NULL && us->compiled != NULL && px->hook != NULL &&
            script_has_hook(us->compiled, SCRIPT_HOOK_RESPONSE);
 }
 
@@ -372,21 +391,28 @@ static const char *apply_result(struct proxy *px, struct pool_key *k, const stru
     return NULL;
 }
 
-bool proxy_hook_response(struct proxy *px, struct pool_key *k, const struct rule_input *in,
+bool proxy_hook_response(struct proxy *px, struct pool_key *k, struct rule_input *in,
                          int attempt_no, const char *excerpt)
 {
     struct script_limits lim = limits_of(px);
+    struct rule_script_res *res;
     struct script_call c;
     const char *why;
     bool retry = false;
 
     if (!proxy_hook_wants_response(px))
         return false;
+    if ((res = rule_script_res(in)) == NULL) {
+        struct script_error err = {SCRIPT_MEMORY, 0, "out of memory"};
+        failed(px, "onResponse", &err);
+        return false;
+    }
+    rule_script_res_key(res, attempt_no, k->id, k->name, k->masked);
     memset(&c, 0, sizeof(c));
     c.hook = SCRIPT_HOOK_RESPONSE;
-    c.args[0] = hook_res_build(k, in, in->secret, attempt_no);
-    c.args[1] = px->hook_req;
-    c.args[2] = px->hook_ctx;
+    c.objs[0] = rule_script_res_obj(res);
+    c.objs[1] = &px->hook->req;
+    c.objs[2] = &px->hook->ctx;
     c.nargs = 3;
     c.log = ctx_log;
     c.log_udata = px;
@@ -394,7 +420,6 @@ bool proxy_hook_response(struct proxy *px, struct pool_key *k, const struct rule
         failed(px, "onResponse", &c.err);
     else if ((why = apply_result(px, k, in, c.result, excerpt, &retry)) != NULL)
         malformed(px, "onResponse", why);
-    json_object_put(c.args[0]);
     json_object_put(c.result);
     return retry && !px->hook_failed;
 }
@@ -412,7 +437,7 @@ void proxy_hook_rule_input(struct proxy *px, struct rule_input *in, struct scrip
 {
     *lim = limits_of(px);
     in->script_lim = lim;
-    in->script_req = px->hook_req;
+    in->script_req = px->hook != NULL ? &px->hook->req : NULL;
     in->secret = secret;
     in->script_error = leaf_failed;
     in->script_udata = px;
@@ -420,12 +445,12 @@ void proxy_hook_rule_input(struct proxy *px, struct rule_input *in, struct scrip
 
 void proxy_hook_done(struct proxy *px)
 {
-    json_object_put(px->hook_req);
-    json_object_put(px->hook_ctx);
-    json_object_put(px->hook_headers);
+    hook_args_free(px->hook);
     free(px->hook_method);
     free(px->hook_rest);
     free(px->hook_query);
-    px->hook_req = px->hook_ctx = px->hook_headers = NULL;
+    px->hook = NULL;
+    px->hook_headers = NULL;
+    px->hook_nheaders = 0;
     px->hook_method = px->hook_rest = px->hook_query = NULL;
 }

@@ -8,9 +8,11 @@
 #ifndef APIGW_PROXY_HOOK_H
 #define APIGW_PROXY_HOOK_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "core/buf.h"
+#include "core/script_obj.h"
 
 struct proxy;
 struct pool_key;
@@ -18,6 +20,9 @@ struct rule_input;
 struct mask_secret;
 struct script_error;
 struct script_limits;
+
+/* The longest header name a script may set. */
+#define HOOK_HEADER_NAME_MAX 128
 
 /* What onRequest came to. */
 enum hook_rc {
@@ -36,7 +41,7 @@ enum hook_rc proxy_hook_request(struct proxy *px);
  * failure), and applies its action: key actions as rule actions do, `log`
  * to the request's messages.  Returns true when it asks for a retry.  A
  * failure with script_fail closed sets px->hook_failed. */
-bool proxy_hook_response(struct proxy *px, struct pool_key *k, const struct rule_input *in,
+bool proxy_hook_response(struct proxy *px, struct pool_key *k, struct rule_input *in,
                          int attempt_no, const char *excerpt);
 
 /* Sets in's fields for rules' script leaves: the limits (held in lim,
@@ -55,16 +60,45 @@ void proxy_hook_reply_failed(struct proxy *px);
 /* Frees what the hooks left in px. */
 void proxy_hook_done(struct proxy *px);
 
-/* hook_req.c: req (the first body_limit bytes of the body), ctx and res
- * for a script, each a new object owned by the caller. */
-json_object *hook_req_build(const struct proxy *px, size_t body_limit);
-json_object *hook_ctx_build(const struct proxy *px);
-json_object *hook_res_build(const struct pool_key *k, const struct rule_input *in,
-                            const struct mask_secret *secret, int attempt_no);
+/* hook_req.c: the arguments a script gets, described for the engine
+ * (core/script_obj.h), kept for the whole request: req as the request
+ * goes out (the first body_limit bytes of the body; query and headers
+ * made when a script reads them) and ctx. */
+enum { REQ_METHOD, REQ_PATH, REQ_QUERY, REQ_HEADERS, REQ_BODY, REQ_TRUNCATED, REQ_JSON, REQ__MAX };
+enum { CTX_REQUEST_ID, CTX_UPSTREAM, CTX_TOKEN, CTX_NOW, CTX__MAX };
 
-/* hook_req.c: writes req.query (name -> array of strings) as a raw query
- * string, percent-encoded.  Returns a new string (the caller frees it),
- * or NULL when query is not an object or too long. */
-char *hook_query_string(json_object *query);
+struct hook_args {
+    struct script_obj req, ctx;
+    struct script_field req_f[REQ__MAX], ctx_f[CTX__MAX];
+    struct proxy *px;
+    size_t body_limit;
+    struct buf path; /* "/" and px->rest */
+    struct script_pair *query;
+    size_t nquery;
+    char *query_store;
+    /* The client's headers, or onRequest's once it set them (headers_set:
+     * those go out instead). */
+    struct script_pair *headers;
+    size_t nheaders;
+    char *header_store;
+    bool headers_set;
+};
+
+/* Makes px's arguments (NULL when memory ran out). */
+struct hook_args *hook_args_make(struct proxy *px, size_t body_limit);
+
+/* Describes req again from px as it is now (after onRequest's changes). */
+void hook_args_refresh(struct hook_args *a);
+
+/* Takes over the headers onRequest left in f (its out_pairs): they go
+ * out, and later calls see them. */
+void hook_args_set_headers(struct hook_args *a, struct script_field *f);
+
+void hook_args_free(struct hook_args *a);
+
+/* hook_req.c: writes query pairs (one per value) as a raw query string,
+ * percent-encoded.  Returns a new string (the caller frees it), or NULL
+ * when it would be too long. */
+char *hook_query_string(const struct script_pair *pairs, size_t n);
 
 #endif

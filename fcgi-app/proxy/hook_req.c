@@ -1,21 +1,17 @@
-/* The values the upstream's script sees (hook.h): req from the client's
- * request, ctx, and res from an attempt's answer; and the query string
- * written back from req.query. */
+/* The values the upstream's script sees (hook.h), described for the engine
+ * (core/script_obj.h): req from the request as it goes out, and ctx; and
+ * the query string written back from what onRequest left. */
 #include "proxy/hook.h"
 
 #include <ctype.h>
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
-#include "core/mask.h"
 #include "core/pool.h"
-#include "core/utf8.h"
-#include "core/rule/rule.h"
 #include "core/url.h"
+#include "core/utf8.h"
 #include "http.h"
 #include "proxy/credential.h"
 #include "proxy/path.h"
@@ -23,140 +19,209 @@
 #include "proxy/upstream_req.h"
 
 #define HEADER_NAME_MAX 256
+/* The query items or the headers of a request, decoded, at most. */
+#define HOOK_PAIRS_MAX (4u << 20)
 
-/* Adds value to the array under name in o (made when absent). */
-static void add_value(json_object *o, const char *name, json_object *value)
+/* Appends a pair to list (offsets into store until hook_pairs_fix). */
+static int pair_add(struct buf *store, struct buf *list, const char *name, size_t nlen,
+                    const char *value, size_t vlen)
 {
-    json_object *arr;
+    struct script_pair p = {(const char *)(uintptr_t)store->len, nlen, NULL, vlen};
 
-    if (!json_object_object_get_ex(o, name, &arr)) {
-        arr = json_object_new_array();
-        json_object_object_add(o, name, arr);
-    }
-    json_object_array_add(arr, value);
+    if (buf_append(store, name, nlen) != 0)
+        return -1;
+    p.value = (const char *)(uintptr_t)store->len;
+    if (buf_append(store, value, vlen) != 0)
+        return -1;
+    return buf_append(list, (const char *)&p, sizeof(p));
 }
 
-/* Decodes n bytes of a query item's part into a new string (NULL: bad). */
-static char *decode(const char *s, size_t n)
+/* Turns the offsets of the pairs in list into pointers into store, and
+ * hands both over to *pairs, *n and *owned. */
+static void pairs_fix(struct buf *store, struct buf *list, struct script_pair **pairs, size_t *n,
+                      char **owned)
 {
-    char *out = malloc(n + 1);
-    long len = out != NULL ? url_decode(s, n, true, out, n + 1) : -1;
+    struct script_pair *p = (struct script_pair *)(void *)list->data;
+    size_t i;
 
-    if (len < 0) {
-        free(out);
-        return NULL;
+    *n = list->len / sizeof(*p);
+    for (i = 0; i < *n; i++) {
+        p[i].name = store->data + (uintptr_t)p[i].name;
+        p[i].value = store->data + (uintptr_t)p[i].value;
     }
-    out[len] = '\0';
-    return out;
+    *pairs = p;
+    *owned = store->data;
 }
 
-/* The query as an object: name -> array of strings, without the client's
- * ?key= token and the key's own parameter.  Items that do not decode are
- * left out. */
-static json_object *query_object(const struct proxy *px)
+/* The query items of the request as it goes out, decoded, without the
+ * client's ?key= token and the key's own parameter.  Items that do not
+ * decode are left out. */
+static void query_pairs(struct hook_args *a)
 {
-    json_object *o = json_object_new_object();
+    const struct proxy *px = a->px;
     const char *q = px->r->query;
+    size_t qlen = q != NULL ? strlen(q) : 0;
+    struct buf store, list;
+    char *name = malloc(qlen + 1), *value = malloc(qlen + 1);
 
-    while (q != NULL && *q != '\0') {
+    buf_init(&store, HOOK_PAIRS_MAX);
+    buf_init(&list, HOOK_PAIRS_MAX);
+    while (name != NULL && value != NULL && q != NULL && *q != '\0') {
         size_t len = strcspn(q, "&"), nlen = strcspn(q, "=&");
-        char *name = decode(q, nlen < len ? nlen : len);
-        char *value = nlen < len ? decode(q + nlen + 1, len - nlen - 1) : strdup("");
-        if (name != NULL && value != NULL && name[0] != '\0' &&
-            !(px->strip[CRED_QUERY] && strcmp(name, "key") == 0) &&
-            !(px->up->auth_query_param != NULL && strcmp(name, px->up->auth_query_param) == 0))
-            add_value(o, name, json_object_new_string(value));
-        free(name);
-        free(value);
+        long n = url_decode(q, nlen < len ? nlen : len, true, name, qlen + 1);
+        long v = nlen < len ? url_decode(q + nlen + 1, len - nlen - 1, true, value, qlen + 1) : 0;
+        if (n > 0 && v >= 0) {
+            name[n] = '\0';
+            if (!(px->strip[CRED_QUERY] && strcmp(name, "key") == 0) &&
+                !(px->up->auth_query_param != NULL && strcmp(name, px->up->auth_query_param) == 0))
+                pair_add(&store, &list, name, (size_t)n, value, (size_t)v);
+        }
         q += len + (q[len] == '&');
     }
-    return o;
+    free(name);
+    free(value);
+    pairs_fix(&store, &list, &a->query, &a->nquery, &a->query_store);
 }
 
 /* The client's headers, names in lower case, less those that never pass
  * on (the client's token among them); Content-Type included. */
-static json_object *headers_object(const struct proxy *px)
+static void env_header_pairs(struct hook_args *a)
 {
-    json_object *o = json_object_new_object();
+    const struct proxy *px = a->px;
     const char *conn = req_header(px->r, "Connection");
+    struct buf store, list;
     char **e, name[HEADER_NAME_MAX];
     size_t i;
 
+    buf_init(&store, HOOK_PAIRS_MAX);
+    buf_init(&list, HOOK_PAIRS_MAX);
     for (e = px->r->env; e != NULL && *e != NULL; e++) {
         const char *value = upstream_req_env_header(px, conn, *e, name, sizeof(name));
         if (value == NULL)
             continue;
         for (i = 0; name[i] != '\0'; i++)
             name[i] = (char)tolower((unsigned char)name[i]);
-        json_object_object_add(o, name, json_object_new_string(value));
+        pair_add(&store, &list, name, i, value, strlen(value));
     }
-    return o;
+    pairs_fix(&store, &list, &a->headers, &a->nheaders, &a->header_store);
 }
 
-json_object *hook_req_build(const struct proxy *px, size_t body_limit)
+/* Makes the query and, unless onRequest set them, the headers, when a
+ * script first reads req.query or req.headers (or any lazy field). */
+static void req_prepare(struct script_obj *o)
 {
-    json_object *req = json_object_new_object(), *json;
+    struct hook_args *a = o->udata;
+
+    free(a->query);
+    free(a->query_store);
+    query_pairs(a);
+    a->req_f[REQ_QUERY].pairs = a->query;
+    a->req_f[REQ_QUERY].npairs = a->nquery;
+    if (!a->headers_set) {
+        free(a->headers);
+        free(a->header_store);
+        env_header_pairs(a);
+    }
+    a->req_f[REQ_HEADERS].pairs = a->headers;
+    a->req_f[REQ_HEADERS].npairs = a->nheaders;
+}
+
+struct hook_args *hook_args_make(struct proxy *px, size_t body_limit)
+{
+    struct hook_args *a = calloc(1, sizeof(*a));
+    const char *token = px->token != NULL ? px->token->name : NULL;
+
+    if (a == NULL)
+        return NULL;
+    a->px = px;
+    a->body_limit = body_limit;
+    buf_init(&a->path, PROXY_URL_MAX);
+    a->req = (struct script_obj){a->req_f, REQ__MAX, req_prepare, a, false, "req"};
+    a->ctx = (struct script_obj){a->ctx_f, CTX__MAX, NULL, NULL, false, "ctx"};
+    a->ctx_f[CTX_REQUEST_ID] = (struct script_field){
+        .name = "request_id", .type = SCRIPT_F_STRING, .s = px->r->id, .len = strlen(px->r->id)};
+    a->ctx_f[CTX_UPSTREAM] = (struct script_field){.name = "upstream", .type = SCRIPT_F_STRING,
+                                                   .s = px->up->name, .len = strlen(px->up->name)};
+    a->ctx_f[CTX_TOKEN] = (struct script_field){
+        .name = "token", .type = SCRIPT_F_STRING, .s = token, .len = token ? strlen(token) : 0};
+    a->ctx_f[CTX_NOW] = (struct script_field){.name = "now_ms", .type = SCRIPT_F_NUMBER,
+                                              .num = (double)clock_wall_ms()};
+    hook_args_refresh(a);
+    return a;
+}
+
+void hook_args_refresh(struct hook_args *a)
+{
+    const struct proxy *px = a->px;
     const struct buf *b = &px->r->body;
-    size_t n = b->len > body_limit ? utf8_floor(b->data, body_limit) : b->len;
+    size_t n = b->len > a->body_limit ? utf8_floor(b->data, a->body_limit) : b->len;
     /* A body that is not UTF-8 text is null to scripts: the engine would
      * read it as other characters, and handing that back would rewrite a
      * binary body that the script never touched. */
     bool text = b->len > 0 && utf8_valid(b->data, n);
-    struct buf path;
 
-    buf_init(&path, PROXY_URL_MAX);
-    buf_printf(&path, "/%s", px->rest != NULL ? px->rest : "");
-    json_object_object_add(req, "method", json_object_new_string(px->r->method));
-    json_object_object_add(req, "path", json_object_new_string(buf_str(&path)));
-    json_object_object_add(req, "query", query_object(px));
-    json_object_object_add(req, "headers", headers_object(px));
-    json_object_object_add(req, "body", text ? json_object_new_string_len(b->data, (int)n) : NULL);
-    json_object_object_add(req, "body_truncated", json_object_new_boolean(n < b->len));
-    json = n == b->len ? rule_script_json(b->data, b->len) : NULL;
-    if (json != NULL)
-        json_object_object_add(req, "json", json);
-    buf_free(&path);
-    return req;
+    script_obj_clear(&a->req);
+    buf_reset(&a->path);
+    buf_cat(&a->path, "/", px->rest != NULL ? px->rest : "", (char *)NULL);
+    a->req.prepared = false;
+    a->req_f[REQ_METHOD] = (struct script_field){
+        .name = "method", .type = SCRIPT_F_STRING, .s = px->r->method,
+        .len = strlen(px->r->method)};
+    a->req_f[REQ_PATH] = (struct script_field){.name = "path", .type = SCRIPT_F_STRING,
+                                               .s = buf_str(&a->path), .len = a->path.len};
+    a->req_f[REQ_QUERY] = (struct script_field){.name = "query", .type = SCRIPT_F_QUERY,
+                                                .lazy = true};
+    a->req_f[REQ_HEADERS] = (struct script_field){.name = "headers", .type = SCRIPT_F_PAIRS,
+                                                  .lazy = true};
+    a->req_f[REQ_BODY] = (struct script_field){
+        .name = "body", .type = SCRIPT_F_STRING, .lazy = true, .s = text ? b->data : NULL,
+        .len = text ? n : 0};
+    a->req_f[REQ_TRUNCATED] = (struct script_field){
+        .name = "body_truncated", .type = SCRIPT_F_BOOL, .num = n < b->len};
+    /* The body parsed only when whole (a cut body is not JSON). */
+    a->req_f[REQ_JSON] = (struct script_field){
+        .name = "json", .type = SCRIPT_F_JSON, .lazy = true,
+        .s = text && n == b->len ? b->data : NULL, .len = text && n == b->len ? n : 0};
 }
 
-json_object *hook_ctx_build(const struct proxy *px)
+void hook_args_set_headers(struct hook_args *a, struct script_field *f)
 {
-    json_object *ctx = json_object_new_object();
-
-    json_object_object_add(ctx, "request_id", json_object_new_string(px->r->id));
-    json_object_object_add(ctx, "upstream", json_object_new_string(px->up->name));
-    json_object_object_add(ctx, "token",
-                           px->token != NULL && px->token->name != NULL
-                               ? json_object_new_string(px->token->name)
-                               : NULL);
-    json_object_object_add(ctx, "now_ms", json_object_new_int64(clock_wall_ms()));
-    return ctx;
+    free(a->headers);
+    free(a->header_store);
+    a->headers = f->out_pairs;
+    a->nheaders = f->out_npairs;
+    a->header_store = f->out_store;
+    f->out_pairs = NULL;
+    f->out_store = NULL;
+    f->out_npairs = 0;
+    a->headers_set = true;
 }
 
-json_object *hook_res_build(const struct pool_key *k, const struct rule_input *in,
-                            const struct mask_secret *secret, int attempt_no)
+void hook_args_free(struct hook_args *a)
 {
-    json_object *res = rule_script_res(in, secret), *key = json_object_new_object();
-
-    json_object_object_add(res, "attempt", json_object_new_int(attempt_no));
-    json_object_object_add(key, "id", json_object_new_int64(k->id));
-    json_object_object_add(key, "name", k->name != NULL ? json_object_new_string(k->name) : NULL);
-    json_object_object_add(key, "masked", json_object_new_string(k->masked));
-    json_object_object_add(res, "key", key);
-    return res;
+    if (a == NULL)
+        return;
+    script_obj_clear(&a->req);
+    buf_free(&a->path);
+    free(a->query);
+    free(a->query_store);
+    free(a->headers);
+    free(a->header_store);
+    free(a);
 }
 
-/* Appends s percent-encoded (all but unreserved characters).  Returns 0,
- * or -1 when out's cap was reached. */
-static int encode(struct buf *out, const char *s)
+/* Appends n bytes of s percent-encoded (all but unreserved characters).
+ * Returns 0, or -1 when out's cap was reached. */
+static int encode(struct buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     int rc = 0;
+    size_t i;
 
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
         if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            rc |= buf_append(out, s, 1);
+            rc |= buf_append(out, s + i, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
             rc |= buf_append(out, e, 3);
@@ -165,30 +230,20 @@ static int encode(struct buf *out, const char *s)
     return rc;
 }
 
-char *hook_query_string(json_object *query)
+char *hook_query_string(const struct script_pair *pairs, size_t n)
 {
     struct buf out;
     char *s;
     size_t i;
     int rc = 0;
 
-    if (!json_object_is_type(query, json_type_object))
-        return NULL;
     buf_init(&out, PROXY_URL_MAX);
-    json_object_object_foreach(query, name, values)
-    {
-        size_t n =
-            json_object_is_type(values, json_type_array) ? json_object_array_length(values) : 1;
-        for (i = 0; i < n; i++) {
-            json_object *v = json_object_is_type(values, json_type_array)
-                                 ? json_object_array_get_idx(values, i)
-                                 : values;
-            if (out.len > 0)
-                rc |= buf_append(&out, "&", 1);
-            rc |= encode(&out, name);
-            rc |= buf_append(&out, "=", 1);
-            rc |= encode(&out, v != NULL ? json_object_get_string(v) : "");
-        }
+    for (i = 0; i < n; i++) {
+        if (out.len > 0)
+            rc |= buf_append(&out, "&", 1);
+        rc |= encode(&out, pairs[i].name, pairs[i].name_len);
+        rc |= buf_append(&out, "=", 1);
+        rc |= encode(&out, pairs[i].value, pairs[i].value_len);
     }
     s = rc == 0 ? strdup(buf_str(&out)) : NULL;
     buf_free(&out);

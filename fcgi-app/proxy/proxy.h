@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/reqlog.h"
 #include "core/script.h"
+#include "core/script_obj.h"
 #include "proxy/credential.h"
 #include "route.h"
 
@@ -26,6 +27,7 @@ struct pool_upstream;
 struct pool_key;
 struct pool_token;
 struct json_object;
+struct hook_args;
 
 #define PROXY_MAX_TRIED 16
 
@@ -50,11 +52,14 @@ struct proxy {
     /* The in-flight counts (core/concurrency.h) the request holds, NULL
      * when none: taken before the attempts, given back after them. */
     atomic_llong *held_token, *held_upstream;
-    /* The upstream's script (proxy/hook.c): req as onRequest left it and
-     * ctx, for onResponse (NULL without a script); what onRequest changed
-     * (NULL: unchanged), owned here; whether a script failed while
-     * script_fail is closed (the client then gets 502 script_error). */
-    struct json_object *hook_req, *hook_ctx, *hook_headers;
+    /* The upstream's script (proxy/hook.c): the arguments scripts get
+     * (NULL without a script); the headers onRequest set (NULL:
+     * unchanged; they belong to hook), what else it changed (NULL:
+     * unchanged), owned here; whether a script failed while script_fail
+     * is closed (the client then gets 502 script_error). */
+    struct hook_args *hook;
+    const struct script_pair *hook_headers;
+    size_t hook_nheaders;
     char *hook_method, *hook_rest, *hook_query;
     bool hook_failed;
     struct script_error hook_err; /* the failure, when hook_failed */

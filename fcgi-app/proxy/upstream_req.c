@@ -14,6 +14,7 @@
 #include "core/store.h"
 #include "http.h"
 #include "proxy/credential.h"
+#include "proxy/hook.h"
 #include "proxy/path.h"
 #include "proxy/proxy.h"
 #include "proxy/upstream_head.h"
@@ -95,14 +96,25 @@ static struct curl_slist *script_headers(const struct proxy *px, const char *con
                                          struct curl_slist *list, struct buf *line, bool *has_ctype,
                                          bool *has_accept, bool *failed)
 {
-    json_object_object_foreach(px->hook_headers, name, v)
-    {
-        bool ctype = strcasecmp(name, "content-type") == 0;
+    char name[HOOK_HEADER_NAME_MAX + 1];
+    size_t i;
+
+    for (i = 0; i < px->hook_nheaders; i++) {
+        const struct script_pair *h = &px->hook_headers[i];
+        bool ctype;
+        if (h->name_len > HOOK_HEADER_NAME_MAX)
+            continue;
+        memcpy(name, h->name, h->name_len);
+        name[h->name_len] = '\0';
+        ctype = strcasecmp(name, "content-type") == 0;
         if (!ctype && upstream_req_header_dropped(px, conn, name))
             continue;
         *has_ctype |= ctype;
         *has_accept |= strcasecmp(name, "accept") == 0;
-        buf_cat(line, name, ": ", json_object_get_string(v), (char *)NULL);
+        buf_reset(line);
+        buf_append(line, h->name, h->name_len);
+        buf_append(line, ": ", 2);
+        buf_append(line, h->value, h->value_len);
         list = add_header(list, line, failed);
     }
     return list;

@@ -18,6 +18,8 @@
 
 struct script_limits;
 struct script_error;
+struct script_obj;
+struct rule_script_res;
 struct mask_secret;
 struct json_object;
 
@@ -91,24 +93,34 @@ struct rule_input {
      * where a failing call's error goes.  script_res is made by the
      * evaluator, once; rule_input_done frees it. */
     const struct script_limits *script_lim;
-    struct json_object *script_req;
+    struct script_obj *script_req;
     const struct mask_secret *secret;
     void (*script_error)(void *udata, const struct script_error *err);
     void *script_udata;
-    struct json_object *script_res;
+    struct rule_script_res *script_res;
 };
 
 /* The answer as scripts see it (`res`: status, headers with lower-case
- * names, body, json, latency_ms, transport_error), every form of the key
- * in secret (may be NULL) masked.  Returns a new object the caller owns. */
-struct json_object *rule_script_res(const struct rule_input *in, const struct mask_secret *secret);
+ * names, body, json, latency_ms, transport_error, attempt and key when
+ * set), described for the engine (core/script_obj.h): the body and
+ * headers are masked with in->secret when a script first reads them.
+ * Made once per input and kept in in->script_res (rule_input_done frees
+ * it); NULL when memory ran out. */
+struct rule_script_res *rule_script_res(struct rule_input *in);
+
+/* Sets res.attempt and res.key (name may be NULL; the strings are
+ * borrowed and must outlive the input). */
+void rule_script_res_key(struct rule_script_res *r, int attempt, long long id, const char *name,
+                         const char *masked);
+
+/* The description of r to pass to script_call (NULL for NULL). */
+struct script_obj *rule_script_res_obj(struct rule_script_res *r);
+
+void rule_script_res_free(struct rule_script_res *r);
 
 /* Whether the rule's condition has a script leaf. */
 bool rule_has_script(const struct rule *r);
 
-/* Parses len bytes as a JSON object or array; NULL when they are not one.
- * The caller owns the result. */
-struct json_object *rule_script_json(const char *body, size_t len);
 
 /* Compiles a rule from its JSON object (the API's fields: name, upstream_id,
  * enabled, priority, condition, actions, threshold, window_s, cooldown_s,

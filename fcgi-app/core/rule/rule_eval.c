@@ -230,7 +230,7 @@ void rule_input_done(struct rule_input *in)
         return;
     json_object_put(in->parsed_body);
     in->parsed_body = NULL;
-    json_object_put(in->script_res);
+    rule_script_res_free(in->script_res);
     in->script_res = NULL;
     in->body_parsed = false;
 }

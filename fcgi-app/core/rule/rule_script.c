@@ -10,9 +10,11 @@
 #include "core/mask.h"
 #include "core/rule/rule_int.h"
 #include "core/script.h"
+#include "core/script_obj.h"
 
-#define HEADER_NAME_MAX  256
-#define HEADER_VALUE_MAX (16 * 1024)
+#define HEADER_NAME_MAX 256
+/* The headers of an answer as scripts see them, masked, at most. */
+#define RES_HEADERS_MAX (4u << 20)
 
 int rule_script_compile(struct rule_cond *c, struct json_object *j, const char *place, char *err,
                         size_t errlen)
@@ -40,25 +42,6 @@ int rule_script_compile(struct rule_cond *c, struct json_object *j, const char *
     return 0;
 }
 
-struct json_object *rule_script_json(const char *body, size_t len)
-{
-    json_tokener *tok;
-    json_object *o;
-
-    if (body == NULL || len == 0 || len > INT32_MAX || (body[0] != '{' && body[0] != '['))
-        return NULL;
-    if ((tok = json_tokener_new()) == NULL)
-        return NULL;
-    o = json_tokener_parse_ex(tok, body, (int)len);
-    if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-                      json_tokener_get_parse_end(tok) != len)) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
 static const char *transport_name(enum transport_kind t)
 {
     switch (t) {
@@ -74,55 +57,124 @@ static const char *transport_name(enum transport_kind t)
     return "other";
 }
 
-/* The answer's headers, names in lower case, values masked by secret. */
-static struct json_object *res_headers(const struct rule_input *in,
-                                       const struct mask_secret *secret)
-{
-    struct json_object *o = json_object_new_object();
-    char name[HEADER_NAME_MAX], *value = malloc(HEADER_VALUE_MAX);
-    size_t i, k;
+/* The fields of res, in the order scripts see them. */
+enum { RES_STATUS, RES_HEADERS, RES_BODY, RES_JSON, RES_LATENCY, RES_TRANSPORT, RES_ATTEMPT,
+       RES_KEY, RES__MAX };
+enum { KEY_ID, KEY_NAME, KEY_MASKED, KEY__MAX };
 
-    for (i = 0; value != NULL && i < in->nheaders; i++) {
+struct rule_script_res {
+    struct script_obj obj;
+    struct script_field f[RES__MAX];
+    struct script_obj key;
+    struct script_field key_f[KEY__MAX];
+    const struct rule_input *in;
+    struct buf body;         /* masked */
+    struct buf store;        /* lower-case names and masked values of the headers */
+    struct script_pair *headers;
+};
+
+/* Masks the answer's body and headers when a script first reads one of
+ * them (prepare of script_obj). */
+static void res_prepare(struct script_obj *o)
+{
+    struct rule_script_res *r = o->udata;
+    const struct rule_input *in = r->in;
+    size_t i, k, *at;
+
+    if (in->body != NULL && mask_buf(&r->body, in->body, in->body_len, in->secret) >= 0) {
+        r->f[RES_BODY].s = r->f[RES_JSON].s = r->body.data != NULL ? r->body.data : "";
+        r->f[RES_BODY].len = r->f[RES_JSON].len = r->body.len;
+    }
+    r->headers = calloc(in->nheaders + 1, sizeof(*r->headers));
+    at = calloc(2 * in->nheaders + 1, sizeof(*at));
+    for (i = 0; r->headers != NULL && at != NULL && i < in->nheaders; i++) {
         const struct rule_header *h = &in->headers[i];
-        if (h->name_len >= sizeof(name))
+        char lower[HEADER_NAME_MAX];
+        if (h->name_len >= sizeof(lower))
             continue;
         for (k = 0; k < h->name_len; k++)
-            name[k] = (char)tolower((unsigned char)h->name[k]);
-        name[k] = '\0';
-        if (secret != NULL) {
-            mask_text(value, HEADER_VALUE_MAX, h->value, h->value_len, secret, false);
-            json_object_object_add(o, name, json_object_new_string(value));
-        } else {
-            json_object_object_add(o, name,
-                                   json_object_new_string_len(h->value, (int)h->value_len));
-        }
+            lower[k] = (char)tolower((unsigned char)h->name[k]);
+        at[2 * r->f[RES_HEADERS].npairs] = r->store.len;
+        if (buf_append(&r->store, lower, k) != 0)
+            break;
+        at[2 * r->f[RES_HEADERS].npairs + 1] = r->store.len;
+        if (mask_buf(&r->store, h->value, h->value_len, in->secret) < 0)
+            break;
+        r->headers[r->f[RES_HEADERS].npairs].name_len = k;
+        r->headers[r->f[RES_HEADERS].npairs].value_len =
+            r->store.len - at[2 * r->f[RES_HEADERS].npairs + 1];
+        r->f[RES_HEADERS].npairs++;
     }
-    free(value);
-    return o;
+    /* The store is complete: its offsets become pointers. */
+    for (i = 0; r->headers != NULL && at != NULL && i < r->f[RES_HEADERS].npairs; i++) {
+        r->headers[i].name = r->store.data + at[2 * i];
+        r->headers[i].value = r->store.data + at[2 * i + 1];
+    }
+    if (at == NULL)
+        r->f[RES_HEADERS].npairs = 0;
+    r->f[RES_HEADERS].pairs = r->headers;
+    free(at);
 }
 
-struct json_object *rule_script_res(const struct rule_input *in, const struct mask_secret *secret)
+struct rule_script_res *rule_script_res(struct rule_input *in)
 {
-    struct json_object *res = json_object_new_object(), *json = NULL;
-    const char *t = transport_name(in->transport);
-    struct buf body;
+    struct rule_script_res *r;
+    const char *t;
 
-    buf_init(&body, mask_buf_bound(in->body_len));
-    if (secret != NULL)
-        mask_buf(&body, in->body != NULL ? in->body : "", in->body_len, secret);
-    else
-        buf_append(&body, in->body != NULL ? in->body : "", in->body_len);
-    json_object_object_add(res, "status", json_object_new_int(in->status));
-    json_object_object_add(res, "headers", res_headers(in, secret));
-    json_object_object_add(
-        res, "body",
-        in->body != NULL ? json_object_new_string_len(buf_str(&body), (int)body.len) : NULL);
-    if (body.len > 0 && (json = rule_script_json(body.data, body.len)) != NULL)
-        json_object_object_add(res, "json", json);
-    json_object_object_add(res, "latency_ms", json_object_new_int64(in->latency_ms));
-    json_object_object_add(res, "transport_error", t != NULL ? json_object_new_string(t) : NULL);
-    buf_free(&body);
-    return res;
+    if (in->script_res != NULL)
+        return in->script_res;
+    if ((r = calloc(1, sizeof(*r))) == NULL)
+        return NULL;
+    t = transport_name(in->transport);
+    r->in = in;
+    buf_init(&r->body, mask_buf_bound(in->body_len));
+    buf_init(&r->store, RES_HEADERS_MAX);
+    r->f[RES_STATUS] = (struct script_field){.name = "status", .type = SCRIPT_F_NUMBER,
+                                             .num = in->status};
+    r->f[RES_HEADERS] = (struct script_field){.name = "headers", .type = SCRIPT_F_PAIRS,
+                                              .lazy = true};
+    r->f[RES_BODY] = (struct script_field){.name = "body", .type = SCRIPT_F_STRING, .lazy = true};
+    r->f[RES_JSON] = (struct script_field){.name = "json", .type = SCRIPT_F_JSON, .lazy = true};
+    r->f[RES_LATENCY] = (struct script_field){.name = "latency_ms", .type = SCRIPT_F_NUMBER,
+                                              .num = (double)in->latency_ms};
+    r->f[RES_TRANSPORT] = (struct script_field){
+        .name = "transport_error", .type = SCRIPT_F_STRING, .s = t, .len = t != NULL ? strlen(t) : 0};
+    r->f[RES_ATTEMPT] = (struct script_field){.name = "attempt", .type = SCRIPT_F_NULL};
+    r->f[RES_KEY] = (struct script_field){.name = "key", .type = SCRIPT_F_NULL};
+    r->obj = (struct script_obj){r->f, RES__MAX, res_prepare, r, false, "res"};
+    in->script_res = r;
+    return r;
+}
+
+void rule_script_res_key(struct rule_script_res *r, int attempt, long long id, const char *name,
+                         const char *masked)
+{
+    r->f[RES_ATTEMPT] = (struct script_field){.name = "attempt", .type = SCRIPT_F_NUMBER,
+                                              .num = attempt};
+    r->key_f[KEY_ID] = (struct script_field){.name = "id", .type = SCRIPT_F_NUMBER,
+                                             .num = (double)id};
+    r->key_f[KEY_NAME] = (struct script_field){.name = "name", .type = SCRIPT_F_STRING, .s = name,
+                                               .len = name != NULL ? strlen(name) : 0};
+    r->key_f[KEY_MASKED] = (struct script_field){.name = "masked", .type = SCRIPT_F_STRING,
+                                                 .s = masked, .len = strlen(masked)};
+    r->key = (struct script_obj){r->key_f, KEY__MAX, NULL, NULL, false, "res.key"};
+    r->f[RES_KEY] = (struct script_field){.name = "key", .type = SCRIPT_F_OBJECT, .lazy = true,
+                                          .obj = &r->key};
+}
+
+struct script_obj *rule_script_res_obj(struct rule_script_res *r)
+{
+    return r != NULL ? &r->obj : NULL;
+}
+
+void rule_script_res_free(struct rule_script_res *r)
+{
+    if (r == NULL)
+        return;
+    buf_free(&r->body);
+    buf_free(&r->store);
+    free(r->headers);
+    free(r);
 }
 
 bool rule_script_eval(const struct rule_cond *c, struct rule_input *in)
@@ -132,12 +184,10 @@ bool rule_script_eval(const struct rule_cond *c, struct rule_input *in)
     struct script_call call;
     bool match;
 
-    if (in->script_res == NULL)
-        in->script_res = rule_script_res(in, in->secret);
     memset(&call, 0, sizeof(call));
     call.hook = SCRIPT_HOOK_LEAF;
-    call.args[0] = in->script_res;
-    call.args[1] = in->script_req;
+    call.objs[0] = rule_script_res_obj(rule_script_res(in));
+    call.objs[1] = in->script_req;
     call.nargs = 2;
     if (script_call(c->script, in->script_lim != NULL ? in->script_lim : &defaults, &call) !=
         SCRIPT_OK) {

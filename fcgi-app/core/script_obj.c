@@ -1,0 +1,507 @@
+/* Script arguments described in C (script_obj.h), made in the engine as
+ * far as the script reads them, and read back after onRequest. */
+#include "core/script_obj.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/nelem.h"
+#include "core/script.h"
+#include "core/script_value.h"
+#include "core/utf8.h"
+
+/* Described objects one call may make (req, res, its key, ctx). */
+#define LIVE_MAX 8
+/* The hidden property that ties an object to its description: the call's
+ * serial and the description's place in live[]. */
+#define TIE DUK_HIDDEN_SYMBOL("tie")
+/* The getter's own hidden property: the setter that goes with it. */
+#define SETTER DUK_HIDDEN_SYMBOL("setter")
+/* Serials wrap below this, so that serial * LIVE_MAX fits a duk_uint_t. */
+#define SERIAL_MOD 0x0fffffffu
+
+/* The calling thread's call: its serial, and the descriptions its objects
+ * reach.  An object of an earlier call (a script may keep one in a
+ * global) carries an old serial and reaches nothing. */
+static _Thread_local struct {
+    uint32_t serial;
+    struct script_obj *live[LIVE_MAX];
+    size_t nlive;
+} scope;
+
+/* A new serial: objects made before it reach nothing.  0 is never one
+ * (an object without a tie reads as 0). */
+static void next_serial(void)
+{
+    scope.serial = scope.serial % SERIAL_MOD + 1;
+    scope.nlive = 0;
+}
+
+static duk_ret_t script_obj_getter(duk_context *t);
+static duk_ret_t script_obj_setter(duk_context *t);
+
+void script_obj_begin(void)
+{
+    next_serial();
+}
+
+void script_obj_end(void)
+{
+    next_serial();
+}
+
+void script_obj_accessors(duk_context *t)
+{
+    duk_push_c_function(t, script_obj_getter, 1);
+    duk_push_c_function(t, script_obj_setter, 2);
+    duk_dup_top(t);
+    duk_put_prop_string(t, -3, SETTER);
+}
+
+struct script_field *script_obj_field(struct script_obj *o, const char *name)
+{
+    size_t i;
+
+    for (i = 0; o != NULL && i < o->nfields; i++)
+        if (strcmp(o->fields[i].name, name) == 0)
+            return &o->fields[i];
+    return NULL;
+}
+
+void script_obj_clear(struct script_obj *o)
+{
+    size_t i;
+
+    for (i = 0; o != NULL && i < o->nfields; i++) {
+        struct script_field *f = &o->fields[i];
+        free(f->out_s);
+        free(f->out_pairs);
+        free(f->out_store);
+        f->out_s = f->out_store = NULL;
+        f->out_pairs = NULL;
+        f->out_len = f->out_npairs = 0;
+        f->changed = f->touched = false;
+        f->malformed = NULL;
+    }
+}
+
+/* Parses the JSON text on top of the stack in place (a protected call:
+ * text that is not JSON must not end the script's call). */
+static duk_ret_t decode_top(duk_context *t, void *udata)
+{
+    (void)udata;
+    duk_json_decode(t, -1);
+    return 1;
+}
+
+/* Whether len bytes at s may be given to the engine's JSON parser: UTF-8
+ * text of an object or an array (as the rules' JSON paths take it). */
+static bool json_text(const char *s, size_t len)
+{
+    return s != NULL && len > 0 && (s[0] == '{' || s[0] == '[') && utf8_valid(s, len);
+}
+
+/* Pushes the parsed JSON text, or undefined when it is none. */
+static void push_json(duk_context *t, const char *s, size_t len)
+{
+    if (!json_text(s, len)) {
+        duk_push_undefined(t);
+        return;
+    }
+    duk_push_lstring(t, s, (duk_size_t)len);
+    if (duk_safe_call(t, decode_top, NULL, 1, 1) != DUK_EXEC_SUCCESS) {
+        duk_pop(t);
+        duk_push_undefined(t);
+    }
+}
+
+/* Pushes the pairs as an object of names to strings, or (query) to arrays
+ * of strings. */
+static void push_pairs(duk_context *t, const struct script_pair *p, size_t n, bool query)
+{
+    duk_idx_t obj = duk_push_object(t);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        script_value_push_text(t, p[i].name, p[i].name_len);
+        if (!query) {
+            script_value_push_text(t, p[i].value, p[i].value_len);
+            duk_put_prop(t, obj);
+            continue;
+        }
+        duk_dup_top(t);
+        if (!duk_get_prop(t, obj)) {
+            duk_pop(t);
+            duk_push_array(t);
+            duk_dup(t, -2);
+            duk_dup(t, -2);
+            duk_put_prop(t, obj);
+        }
+        script_value_push_text(t, p[i].value, p[i].value_len);
+        duk_put_prop_index(t, -2, (duk_uarridx_t)duk_get_length(t, -2));
+        duk_pop_2(t);
+    }
+}
+
+static void push_field(duk_context *t, struct script_field *f, duk_idx_t getter, duk_idx_t setter);
+
+/* Pushes o as a new object: plain fields set, lazy ones as accessors
+ * (getter and setter are the instance's functions of that name). */
+static void push_obj(duk_context *t, struct script_obj *o, duk_idx_t getter, duk_idx_t setter)
+{
+    duk_idx_t obj;
+    size_t i;
+
+    if (scope.nlive == LIVE_MAX) {
+        duk_push_null(t);
+        return;
+    }
+    scope.live[scope.nlive] = o;
+    obj = duk_push_object(t);
+    duk_push_uint(t, (duk_uint_t)(scope.serial * LIVE_MAX + scope.nlive++));
+    duk_put_prop_string(t, obj, TIE);
+    for (i = 0; i < o->nfields; i++) {
+        struct script_field *f = &o->fields[i];
+        f->touched = false;
+        duk_push_string(t, f->name);
+        if (!f->lazy) {
+            push_field(t, f, getter, setter);
+            duk_put_prop(t, obj);
+            continue;
+        }
+        /* Not configurable: the script can assign it, not redefine it
+         * behind the setter's back (the getter forces it into a value). */
+        duk_dup(t, getter);
+        duk_dup(t, setter);
+        duk_def_prop(t, obj, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
+                                 DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_CLEAR_CONFIGURABLE);
+    }
+}
+
+static void push_field(duk_context *t, struct script_field *f, duk_idx_t getter, duk_idx_t setter)
+{
+    switch (f->type) {
+    case SCRIPT_F_STRING:
+        if (f->s != NULL)
+            script_value_push_text(t, f->s, f->len);
+        else
+            duk_push_null(t);
+        return;
+    case SCRIPT_F_NUMBER:
+        duk_push_number(t, f->num);
+        return;
+    case SCRIPT_F_BOOL:
+        duk_push_boolean(t, f->num != 0);
+        return;
+    case SCRIPT_F_PAIRS:
+    case SCRIPT_F_QUERY:
+        push_pairs(t, f->pairs, f->npairs, f->type == SCRIPT_F_QUERY);
+        return;
+    case SCRIPT_F_JSON:
+        push_json(t, f->s, f->len);
+        return;
+    case SCRIPT_F_OBJECT:
+        if (f->obj != NULL) {
+            push_obj(t, f->obj, getter, setter);
+            return;
+        }
+        break;
+    case SCRIPT_F_NULL:
+        break;
+    }
+    duk_push_null(t);
+}
+
+void script_obj_push(duk_context *t, struct script_obj *o, duk_idx_t getter, duk_idx_t setter)
+{
+    push_obj(t, o, duk_normalize_index(t, getter), duk_normalize_index(t, setter));
+}
+
+/* The description and field behind an accessor's call: `this` and the
+ * property's name (Duktape passes it to accessors); NULL for an object
+ * of an earlier call. */
+static struct script_field *field_of(duk_context *t, duk_idx_t key, struct script_obj **o)
+{
+    duk_uint_t tie;
+
+    duk_push_this(t);
+    duk_get_prop_string(t, -1, TIE);
+    tie = duk_is_number(t, -1) ? duk_get_uint(t, -1) : 0;
+    duk_pop(t);
+    if (tie / LIVE_MAX != scope.serial || tie % LIVE_MAX >= scope.nlive)
+        return NULL;
+    *o = scope.live[tie % LIVE_MAX];
+    return duk_is_string(t, key) ? script_obj_field(*o, duk_get_string(t, key)) : NULL;
+}
+
+/* Makes the property at key of `this` (on top, under the value) a plain
+ * one holding the value on top. */
+static void settle(duk_context *t, duk_idx_t key)
+{
+    duk_idx_t value = duk_get_top_index(t);
+
+    duk_dup(t, key);
+    duk_dup(t, value);
+    duk_def_prop(t, value - 1, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE |
+                                  DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE |
+                                  DUK_DEFPROP_FORCE);
+}
+
+static duk_ret_t script_obj_getter(duk_context *t)
+{
+    struct script_obj *o = NULL;
+    struct script_field *f;
+
+    /* [key getter setter this]: a nested object gets the same accessors. */
+    duk_push_current_function(t);
+    duk_get_prop_string(t, -1, SETTER);
+    if ((f = field_of(t, 0, &o)) == NULL)
+        return 0;
+    if (!o->prepared) {
+        o->prepared = true;
+        if (o->prepare != NULL)
+            o->prepare(o);
+    }
+    f->touched = true;
+    push_field(t, f, 1, 2);
+    settle(t, 0);
+    return 1;
+}
+
+static duk_ret_t script_obj_setter(duk_context *t)
+{
+    struct script_obj *o = NULL;
+    struct script_field *f = field_of(t, 1, &o);
+
+    if (f == NULL)
+        return 0;
+    f->touched = true;
+    duk_dup(t, 0);
+    settle(t, 1);
+    return 0;
+}
+
+/* Keeps a copy of the string at idx as f's new value when it differs. */
+static void take_string(duk_context *t, duk_idx_t idx, struct script_field *f)
+{
+    duk_size_t len = 0;
+    const char *s = duk_get_lstring(t, idx, &len);
+
+    if (f->s != NULL && len == f->len && memcmp(s, f->s, len) == 0)
+        return;
+    f->changed = true;
+    if ((f->out_s = malloc(len + 1)) == NULL) {
+        f->malformed = "out of memory";
+        return;
+    }
+    memcpy(f->out_s, s, len);
+    f->out_s[len] = '\0';
+    f->out_len = len;
+}
+
+/* Scratch for reading pairs back, kept per thread: a script's getter may
+ * throw in the middle, and nothing allocated for the call may leak. */
+static _Thread_local struct buf tl_store, tl_pairs;
+
+void script_obj_thread_done(void)
+{
+    buf_free(&tl_store);
+    buf_free(&tl_pairs);
+}
+
+/* Appends one name and value to the scratch: the pair keeps offsets into
+ * the store until the end. */
+static int pair_add(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    struct script_pair p = {(const char *)(uintptr_t)tl_store.len, nlen, NULL, vlen};
+
+    if (buf_append(&tl_store, name, nlen) != 0)
+        return -1;
+    p.value = (const char *)(uintptr_t)tl_store.len;
+    if (buf_append(&tl_store, value, vlen) != 0)
+        return -1;
+    return buf_append(&tl_pairs, (const char *)&p, sizeof(p));
+}
+
+/* A query value may also be a number, a boolean (written as text) or
+ * null (empty): turns the one at idx into a string and says so. */
+static bool query_scalar(duk_context *t, duk_idx_t idx)
+{
+    idx = duk_normalize_index(t, idx);
+    if (duk_is_null(t, idx)) {
+        duk_push_string(t, "");
+        duk_replace(t, idx);
+        return true;
+    }
+    if (!duk_is_number(t, idx) && !duk_is_boolean(t, idx))
+        return false;
+    duk_to_string(t, idx);
+    return true;
+}
+
+/* Reads the object at idx as pairs into the scratch (query: values may be
+ * arrays of strings); returns why it cannot be, or NULL.  Throws only
+ * when memory runs out or a getter of the script's throws. */
+static const char *read_pairs(duk_context *t, duk_idx_t idx, bool query)
+{
+    const char *why = NULL;
+
+    if (!duk_is_object(t, idx) || duk_is_array(t, idx) || duk_is_function(t, idx))
+        return query ? "must be an object of names to arrays of strings"
+                     : "must be an object of names to strings";
+    duk_enum(t, idx, DUK_ENUM_OWN_PROPERTIES_ONLY);
+    while (why == NULL && duk_next(t, -1, 1)) {
+        duk_size_t nlen = 0, vlen = 0, i, n;
+        const char *name = duk_get_lstring(t, -2, &nlen);
+        if (duk_is_string(t, -1) || (query && query_scalar(t, -1))) {
+            const char *v = duk_get_lstring(t, -1, &vlen);
+            if (pair_add(name, nlen, v, vlen) != 0)
+                why = "is too large";
+        } else if (query && duk_is_array(t, -1)) {
+            n = duk_get_length(t, -1);
+            for (i = 0; why == NULL && i < n; i++) {
+                duk_get_prop_index(t, -1, (duk_uarridx_t)i);
+                if (!duk_is_string(t, -1) && !query_scalar(t, -1)) {
+                    why = "must be an object of names to arrays of strings";
+                } else {
+                    const char *v = duk_get_lstring(t, -1, &vlen);
+                    if (pair_add(name, nlen, v, vlen) != 0)
+                        why = "is too large";
+                }
+                duk_pop(t);
+            }
+        } else {
+            why = query ? "must be an object of names to arrays of strings"
+                        : "must be an object of names to strings";
+        }
+        duk_pop_2(t);
+    }
+    duk_pop(t);
+    return why;
+}
+
+/* Whether the scratch's pairs are the described ones, in the same order. */
+static bool same_pairs(const struct script_field *f, const struct script_pair *p, size_t n)
+{
+    size_t i;
+
+    if (n != f->npairs)
+        return false;
+    for (i = 0; i < n; i++) {
+        const struct script_pair *a = &f->pairs[i];
+        if (a->name_len != p[i].name_len || a->value_len != p[i].value_len ||
+            memcmp(a->name, tl_store.data + (uintptr_t)p[i].name, a->name_len) != 0 ||
+            memcmp(a->value, tl_store.data + (uintptr_t)p[i].value, a->value_len) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void take_pairs(duk_context *t, duk_idx_t idx, struct script_field *f)
+{
+    const struct script_pair *p;
+    size_t i, n;
+
+    tl_store.max = tl_pairs.max = SCRIPT_RESULT_MAX;
+    buf_reset(&tl_store);
+    buf_reset(&tl_pairs);
+    if ((f->malformed = read_pairs(t, idx, f->type == SCRIPT_F_QUERY)) != NULL)
+        return;
+    p = (const struct script_pair *)(const void *)tl_pairs.data;
+    n = tl_pairs.len / sizeof(*p);
+    if (same_pairs(f, p, n))
+        return;
+    f->changed = true;
+    f->out_store = malloc(tl_store.len + 1);
+    f->out_pairs = malloc(n * sizeof(*p) + 1);
+    if (f->out_store == NULL || f->out_pairs == NULL) {
+        f->malformed = "out of memory";
+        return;
+    }
+    if (tl_store.len > 0)
+        memcpy(f->out_store, tl_store.data, tl_store.len);
+    for (i = 0; i < n; i++) {
+        f->out_pairs[i] = p[i];
+        f->out_pairs[i].name = f->out_store + (uintptr_t)p[i].name;
+        f->out_pairs[i].value = f->out_store + (uintptr_t)p[i].value;
+    }
+    f->out_npairs = n;
+}
+
+/* The JSON text of the value at idx, as JSON.stringify writes it, on top
+ * (undefined when it has none). */
+static void push_encoded(duk_context *t, duk_idx_t idx)
+{
+    duk_dup(t, idx);
+    if (!duk_is_undefined(t, -1))
+        duk_json_encode(t, -1);
+}
+
+/* json: changed when its text differs from the described text both as
+ * written and as the parser and JSON.stringify would write it again (a
+ * script that only read json does not rewrite the body's spacing or
+ * numbers). */
+static void take_json(duk_context *t, duk_idx_t idx, struct script_field *f)
+{
+    duk_size_t len = 0;
+    const char *now;
+
+    if (duk_is_undefined(t, idx))
+        return;
+    push_encoded(t, idx);
+    if (!duk_is_string(t, -1)) {
+        duk_pop(t);
+        return;
+    }
+    now = duk_get_lstring(t, -1, &len);
+    if (f->s != NULL && len == f->len && memcmp(now, f->s, len) == 0) {
+        duk_pop(t);
+        return;
+    }
+    push_json(t, f->s, f->len);
+    push_encoded(t, -1);
+    if (duk_is_string(t, -1) && duk_get_length(t, -1) == len &&
+        memcmp(duk_get_string(t, -1), now, len) == 0) {
+        duk_pop_3(t);
+        return;
+    }
+    duk_pop_2(t);
+    take_string(t, -1, f);
+    duk_pop(t);
+}
+
+void script_obj_read_back(duk_context *t, duk_idx_t idx, struct script_obj *o)
+{
+    size_t i;
+
+    idx = duk_normalize_index(t, idx);
+    for (i = 0; i < o->nfields; i++) {
+        struct script_field *f = &o->fields[i];
+        if (f->lazy && !f->touched)
+            continue;
+        if (f->type != SCRIPT_F_STRING && f->type != SCRIPT_F_PAIRS &&
+            f->type != SCRIPT_F_QUERY && f->type != SCRIPT_F_JSON)
+            continue;
+        duk_get_prop_string(t, idx, f->name);
+        switch (f->type) {
+        case SCRIPT_F_STRING:
+            if (duk_is_string(t, -1))
+                take_string(t, -1, f);
+            else if (duk_is_null_or_undefined(t, -1) && f->lazy)
+                f->changed = f->s != NULL;
+            else
+                f->malformed = f->lazy ? "must be a string or null" : "must be a string";
+            break;
+        case SCRIPT_F_PAIRS:
+        case SCRIPT_F_QUERY:
+            take_pairs(t, -1, f);
+            break;
+        default:
+            take_json(t, -1, f);
+            break;
+        }
+        duk_pop(t);
+    }
+}

@@ -1,0 +1,93 @@
+/*
+ * Script arguments described in C (req, res, ctx): the engine makes of
+ * them only what the script reads.  Plain fields (method, status, ...)
+ * are set at once; lazy fields (headers, query, body, json, key) are
+ * accessors that make their value on the first read and then become
+ * ordinary properties.  An answer's body that no script reads is never
+ * masked, copied or parsed, and a request's headers that no script
+ * touches never leave C.
+ *
+ * After onRequest the first argument is read back (script_call's
+ * want_arg0): each field says whether the script changed it and, if so,
+ * its new value, checked for shape (a string, an object of strings, ...).
+ * A lazy field that the script neither read nor assigned is unchanged
+ * without looking at it; its accessor cannot be redefined by the script.
+ *
+ * A description is borrowed by the call: it must outlive script_call, and
+ * what it points to must stay put until then.  After the call an object
+ * that the script kept (in a global) no longer reaches its description:
+ * its remaining accessors give undefined.
+ */
+#ifndef APIGW_SCRIPT_OBJ_H
+#define APIGW_SCRIPT_OBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One name and value (a header, a query item); neither NUL-terminated. */
+struct script_pair {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+enum script_field_type {
+    SCRIPT_F_NULL,
+    SCRIPT_F_STRING, /* s, len; s NULL: null */
+    SCRIPT_F_NUMBER, /* num */
+    SCRIPT_F_BOOL,   /* num != 0 */
+    SCRIPT_F_PAIRS,  /* pairs: an object of names to strings */
+    SCRIPT_F_QUERY,  /* pairs: an object of names to arrays of strings */
+    SCRIPT_F_JSON,   /* s, len parsed when it is UTF-8 JSON text of an object
+                      * or array, else undefined */
+    SCRIPT_F_OBJECT  /* obj */
+};
+
+struct script_obj;
+
+struct script_field {
+    const char *name;
+    enum script_field_type type;
+    bool lazy;
+    const char *s;
+    size_t len;
+    double num;
+    const struct script_pair *pairs;
+    size_t npairs;
+    struct script_obj *obj;
+
+    /* Out: the script read or assigned this lazy field in the last call. */
+    bool touched;
+    /* Out, after a read-back: whether the value differs from the one
+     * described; the new value (owned: script_obj_clear frees it) as text
+     * (STRING; JSON as JSON.stringify writes it; out_s NULL for null) or
+     * pairs (PAIRS, QUERY: one pair per value, in the script's order);
+     * or why it cannot be taken (a string constant). */
+    bool changed;
+    char *out_s;
+    size_t out_len;
+    struct script_pair *out_pairs;
+    size_t out_npairs;
+    char *out_store;
+    const char *malformed;
+};
+
+struct script_obj {
+    struct script_field *fields;
+    size_t nfields;
+    /* Called once, before the first lazy field is made: may fill in the
+     * lazy fields' values (to mask an answer only when it is read). */
+    void (*prepare)(struct script_obj *o);
+    void *udata;
+    bool prepared;
+    const char *label; /* "req", "res": names a malformed field */
+};
+
+/* Frees what the last read-back left in o's fields and resets them. */
+void script_obj_clear(struct script_obj *o);
+
+/* The field of o with the given name; NULL when it has none. */
+struct script_field *script_obj_field(struct script_obj *o, const char *name);
+
+#endif
