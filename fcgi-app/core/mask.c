@@ -314,12 +314,32 @@ size_t mask_text(char *out, size_t outlen, const char *src, size_t n, const stru
     return o;
 }
 
+/* Whether some form of the secret may begin at src + 1 or later (n bytes
+ * in all): a whole form, and a form cut off by the end of the input,
+ * both begin with the form's first MASK_PARTIAL_MIN bytes (all of a
+ * shorter form), which memmem finds far faster than a look at every
+ * byte.  A form cut at the start of the input can only be at src. */
+static bool may_hold_after_first(const char *src, size_t n, const struct mask_secret *k)
+{
+    struct mask_form plain = {k->value, k->len};
+    const struct mask_form *forms = k->nforms > 0 ? k->form : &plain;
+    size_t f, nforms = k->nforms > 0 ? k->nforms : 1;
+
+    for (f = 0; f < nforms; f++) {
+        size_t m = forms[f].len < MASK_PARTIAL_MIN ? forms[f].len : MASK_PARTIAL_MIN;
+        if (m == 0 || (n > 1 && memmem(src + 1, n - 1, forms[f].p, m) != NULL))
+            return true;
+    }
+    return false;
+}
+
 int mask_buf(struct buf *out, const char *src, size_t n, const struct mask_secret *k)
 {
     size_t i = 0, start = 0, hit;
     int hits = 0;
 
-    if (k == NULL)
+    if (k == NULL || k->len == 0 ||
+        (n > 0 && secret_at(src, 0, n, k) == 0 && !may_hold_after_first(src, n, k)))
         return buf_append(out, src, n) == 0 ? 0 : -1;
     while (i < n) {
         if ((hit = secret_at(src, i, n, k)) == 0) {

@@ -439,6 +439,45 @@ static void push_encoded(duk_context *t, duk_idx_t idx)
         duk_json_encode(t, -1);
 }
 
+/* Whether JSON.stringify of the parsed text would write the text again
+ * byte for byte, as far as a quick look can tell (false: it may not): no
+ * space outside strings, strings of printable ASCII without escapes,
+ * integers of at most 15 digits without a leading zero.  An object that
+ * names a member twice, or has names that are array indices, may still
+ * come out otherwise: such a body is written anew when a script reads
+ * json, in a form that means the same to a JSON reader that keeps the last
+ * of a name given twice. */
+static bool canonical(const char *s, size_t n)
+{
+    size_t i, j, d;
+    bool in_string = false;
+
+    if (s == NULL)
+        return false;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (in_string) {
+            if (c == '"')
+                in_string = false;
+            else if (c == '\\' || c < 0x20 || c >= 0x7f)
+                return false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            d = i + (c == '-');
+            for (j = d; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+                ;
+            if (j == d || j - d > 15 || (s[d] == '0' && (j - d > 1 || c == '-')) ||
+                (j < n && (s[j] == '.' || s[j] == 'e' || s[j] == 'E')))
+                return false;
+            i = j - 1;
+        } else if (c == 0 || (strchr("{}[],:", c) == NULL && !(c >= 'a' && c <= 'z'))) {
+            return false;
+        }
+    }
+    return !in_string;
+}
+
 /* json: changed when its text differs from the described text both as
  * written and as the parser and JSON.stringify would write it again (a
  * script that only read json does not rewrite the body's spacing or
@@ -457,6 +496,11 @@ static void take_json(duk_context *t, duk_idx_t idx, struct script_field *f)
     }
     now = duk_get_lstring(t, -1, &len);
     if (f->s != NULL && len == f->len && memcmp(now, f->s, len) == 0) {
+        duk_pop(t);
+        return;
+    }
+    if (canonical(f->s, f->len)) {
+        take_string(t, -1, f);
         duk_pop(t);
         return;
     }

@@ -352,6 +352,20 @@ static void test_read_back(void)
     CU_ASSERT_PTR_NOT_NULL(rf[REQ_HEADERS].malformed);
     hook_args_free(a);
     buf_free(&f.r.body);
+    /* A compact body: read only, unchanged; changed, written anew. */
+    fixture_init(&f, env, "", "{\"model\":\"m\",\"n\":[1,-2,true,null]}");
+    a = hook_args_make(&f.px, 1u << 20);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(run_request(a, "function onRequest(req) { var m = req.json.model; }"),
+                    SCRIPT_OK);
+    CU_ASSERT_TRUE(a->req_f[REQ_JSON].touched);
+    CU_ASSERT_FALSE(a->req_f[REQ_JSON].changed);
+    hook_args_refresh(a);
+    CU_ASSERT_EQUAL(run_request(a, "function onRequest(req) { req.json.n.pop(); }"), SCRIPT_OK);
+    CU_ASSERT_TRUE_FATAL(a->req_f[REQ_JSON].changed);
+    CU_ASSERT_STRING_EQUAL(a->req_f[REQ_JSON].out_s, "{\"model\":\"m\",\"n\":[1,-2,true]}");
+    hook_args_free(a);
+    buf_free(&f.r.body);
 }
 
 /* An object kept in a global by one call gives undefined in the next. */
