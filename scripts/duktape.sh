@@ -16,6 +16,11 @@
 # Array(1e9)), Array.prototype.join.call({length: 4e9}, ''), and
 # JSON.stringify of such an array): three more edits make them refuse a length above 4,194,304 (a dense array that long
 # needs 32 MiB, twice the default memory limit) with a RangeError.
+# JSON.stringify's fast path (off in the shipped header) is turned on: it
+# serialises plain values without the general path's per-value property
+# lookups, and leaves anything else (getters, toJSON, sparse arrays) to it;
+# one more edit also leaves it an array whose length passes its dense part,
+# which the general path's length check above then refuses.
 #
 # Idempotent and offline once fetched: when the prepared copy exists it
 # does nothing.  Without a deb-src entry in APT's sources it adds one for
@@ -26,7 +31,7 @@ cd "$(dirname "$0")/.."
 TOP=build/third_party
 OUT=$TOP/duktape
 # Raised whenever the edits below change, so that an old copy is redone.
-EDITS=4
+EDITS=6
 [ -f "$OUT/duktape.c" ] && [ -f "$OUT/duk_config.h" ] && [ -f "$OUT/duktape.h" ] &&
     [ "$(cat "$OUT/edits" 2>/dev/null)" = "$EDITS" ] && exit 0
 
@@ -79,8 +84,10 @@ inlen && /^\tlen = duk_to_uint32\(thr, -1\);$/ {
     print "\t\tif (tmp_len > 4194304UL) { goto fail_wrap; } /* apigw */"
 }' "$srcdir/duktape.c" |
 sed -e 's|^\t\tif (re_ctx->steps_count >= re_ctx->steps_limit) {$|\t\tif (re_ctx->steps_count >= re_ctx->steps_limit \|\| ((re_ctx->steps_count \& 0xffffU) == 0 \&\& DUK_USE_EXEC_TIMEOUT_CHECK(re_ctx->thr->heap->heap_udata))) { /* apigw */|' \
+    -e 's|^\t\t\tarr_len = (duk_uint_fast32_t) ((duk_harray \*) obj)->length;$|&\n\t\t\tif (arr_len > (duk_uint_fast32_t) DUK_HOBJECT_GET_ASIZE(obj)) { goto abort_fastpath; } /* apigw */|' \
     >"$OUT.tmp/duktape.c"
 sed -e 's|^#undef DUK_USE_INTERRUPT_COUNTER$|#define DUK_USE_INTERRUPT_COUNTER|' \
+    -e 's|^#undef DUK_USE_JSON_STRINGIFY_FASTPATH$|#define DUK_USE_JSON_STRINGIFY_FASTPATH|' \
     -e 's|^#undef DUK_USE_EXEC_TIMEOUT_CHECK$|#define DUK_USE_EXEC_TIMEOUT_CHECK(udata) apigw_script_timed_out(udata)\nextern duk_bool_t apigw_script_timed_out(void *udata);|' \
     "$srcdir/duk_config.h" >"$OUT.tmp/duk_config.h"
 if ! grep -q '^#define DUK_USE_INTERRUPT_COUNTER$' "$OUT.tmp/duk_config.h" ||
@@ -88,7 +95,7 @@ if ! grep -q '^#define DUK_USE_INTERRUPT_COUNTER$' "$OUT.tmp/duk_config.h" ||
     echo "duktape: duk_config.h of $srcdir lacks the expected #undef lines" >&2
     exit 1
 fi
-if [ "$(grep -c '/\* apigw \*/$' "$OUT.tmp/duktape.c")" != 4 ]; then
+if [ "$(grep -c '/\* apigw \*/$' "$OUT.tmp/duktape.c")" != 5 ]; then
     echo "duktape: duktape.c of $srcdir lacks a line that the edits expect" >&2
     exit 1
 fi

@@ -35,6 +35,86 @@ struct slot {
     duk_context *thread; /* kept alive by the heap stash */
 };
 
+/* Blocks are preceded by a header that keeps their size. */
+#define HDR 16
+
+/* Small blocks the engine frees are kept for its next allocations, in
+ * lists by size class (CLASS_STEP bytes each, up to CLASS_MAX): a call
+ * makes and drops hundreds of objects and strings, and so many blocks
+ * overflow malloc's own per-thread cache and reach its arenas.  What the
+ * lists hold is bounded (CACHE_MAX bytes a thread) and not counted as the
+ * context's memory. */
+#define CLASS_STEP 16
+#define CLASS_MAX  512
+#define CLASSES    (CLASS_MAX / CLASS_STEP)
+#if defined(__SANITIZE_ADDRESS__)
+/* Under AddressSanitizer every block goes back at once, so that a use
+ * after free is still caught. */
+#define CACHE_MAX 0
+#else
+#define CACHE_MAX (512 * 1024)
+#endif
+
+struct free_block {
+    struct free_block *next;
+};
+
+struct block_cache {
+    struct free_block *list[CLASSES];
+    size_t bytes;
+};
+
+/* The class of a block of size bytes, or -1 for one too large to keep. */
+static int class_of(size_t size)
+{
+    return size > 0 && size <= CLASS_MAX ? (int)((size - 1) / CLASS_STEP) : -1;
+}
+
+static void *block_get(struct block_cache *c, size_t size)
+{
+    int k = class_of(size);
+    struct free_block *b;
+
+    if (k < 0)
+        return malloc(HDR + size);
+    if ((b = c->list[k]) != NULL) {
+        c->list[k] = b->next;
+        c->bytes -= HDR + (size_t)(k + 1) * CLASS_STEP;
+        return b;
+    }
+    /* A block of the class's full size, so that any size of it fits later. */
+    return malloc(HDR + (size_t)(k + 1) * CLASS_STEP);
+}
+
+static void block_put(struct block_cache *c, void *p, size_t size)
+{
+    int k = class_of(size);
+    size_t full = HDR + (size_t)(k + 1) * CLASS_STEP;
+    struct free_block *b = p;
+
+    if (k < 0 || c->bytes + full > CACHE_MAX) {
+        free(p);
+        return;
+    }
+    b->next = c->list[k];
+    c->list[k] = b;
+    c->bytes += full;
+}
+
+static void block_cache_free(struct block_cache *c)
+{
+    struct free_block *b;
+    int k;
+
+    for (k = 0; k < CLASSES; k++) {
+        while ((b = c->list[k]) != NULL) {
+            c->list[k] = b->next;
+            free(b);
+        }
+    }
+    c->bytes = 0;
+}
+
 /* A thread's engine context.  The allocator counts what the heap holds in
  * used and refuses to pass limit; the timeout hook compares the clock with
  * deadline_us (0: no limit), then the thread's CPU time with budget_us. */
@@ -48,13 +128,11 @@ struct engine {
     bool encoding;               /* turning a result into JSON (an error there: malformed) */
     struct script_call *current; /* the call that ctx.log belongs to */
     struct slot slots[SCRIPT_CACHE_SLOTS];
+    struct block_cache cache;
 };
 
 static _Thread_local struct engine *tl_engine;
 static atomic_uint_fast64_t next_id = 1;
-
-/* Blocks are preceded by a header that keeps their size. */
-#define HDR 16
 
 /* Returns the CPU time the calling thread has used, in microseconds: the
  * time limit counts what a script costs, not time the thread spent
@@ -100,7 +178,7 @@ static void *eng_alloc(void *udata, duk_size_t size)
         e->refused = true;
         return NULL;
     }
-    p = malloc(HDR + size);
+    p = block_get(&e->cache, size);
     if (p == NULL)
         return NULL;
     memcpy(p, &size, sizeof(size));
@@ -119,7 +197,7 @@ static void eng_free(void *udata, void *ptr)
     p -= HDR;
     memcpy(&size, p, sizeof(size));
     e->used -= size;
-    free(p);
+    block_put(&e->cache, p, size);
 }
 
 static void *eng_realloc(void *udata, void *ptr, duk_size_t size)
@@ -127,6 +205,7 @@ static void *eng_realloc(void *udata, void *ptr, duk_size_t size)
     struct engine *e = udata;
     unsigned char *p = ptr, *q;
     duk_size_t old;
+    int k;
 
     if (p == NULL)
         return eng_alloc(udata, size);
@@ -140,9 +219,19 @@ static void *eng_realloc(void *udata, void *ptr, duk_size_t size)
         e->refused = true;
         return NULL;
     }
-    q = realloc(p, HDR + size);
-    if (q == NULL)
+    k = class_of(old);
+    if (k >= 0 && class_of(size) == k) {
+        /* The block already has the room. */
+        q = p;
+    } else if (k >= 0 || class_of(size) >= 0) {
+        /* Into or out of the classes: a new block and a copy. */
+        if ((q = block_get(&e->cache, size)) == NULL)
+            return NULL;
+        memcpy(q + HDR, p + HDR, old < size ? old : size);
+        block_put(&e->cache, p, old);
+    } else if ((q = realloc(p, HDR + size)) == NULL) {
         return NULL;
+    }
     memcpy(q, &size, sizeof(size));
     e->used = e->used - old + size;
     return q + HDR;
@@ -172,6 +261,7 @@ void script_thread_done(void)
         return;
     tl_engine = NULL;
     duk_destroy_heap(e->heap);
+    block_cache_free(&e->cache);
     free(e);
 }
 
@@ -197,6 +287,7 @@ static struct engine *engine_get(const struct script_limits *lim)
         e->limit = limit;
         e->heap = duk_create_heap(eng_alloc, eng_realloc, eng_free, e, eng_fatal);
         if (e->heap == NULL) {
+            block_cache_free(&e->cache);
             free(e);
             return NULL;
         }
