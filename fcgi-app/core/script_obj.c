@@ -7,49 +7,35 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/nelem.h"
 #include "core/script.h"
 #include "core/script_value.h"
 #include "core/utf8.h"
 
 /* Described objects one call may make (req, res, its key, ctx). */
 #define LIVE_MAX 8
-/* The hidden property that ties an object to its description: the call's
- * serial and the description's place in live[]. */
-#define TIE DUK_HIDDEN_SYMBOL("tie")
 /* The getter's own hidden property: the setter that goes with it. */
 #define SETTER DUK_HIDDEN_SYMBOL("setter")
-/* Serials wrap below this, so that serial * LIVE_MAX fits a duk_uint_t. */
-#define SERIAL_MOD 0x0fffffffu
 
-/* The calling thread's call: its serial, and the descriptions its objects
- * reach.  An object of an earlier call (a script may keep one in a
- * global) carries an old serial and reaches nothing. */
+/* The calling thread's call: the descriptions its objects reach, and
+ * those objects.  An object of an earlier call (a script may keep one in
+ * a global) is none of them and reaches nothing. */
 static _Thread_local struct {
-    uint32_t serial;
     struct script_obj *live[LIVE_MAX];
+    void *heapptr[LIVE_MAX];
     size_t nlive;
 } scope;
-
-/* A new serial: objects made before it reach nothing.  0 is never one
- * (an object without a tie reads as 0). */
-static void next_serial(void)
-{
-    scope.serial = scope.serial % SERIAL_MOD + 1;
-    scope.nlive = 0;
-}
 
 static duk_ret_t script_obj_getter(duk_context *t);
 static duk_ret_t script_obj_setter(duk_context *t);
 
 void script_obj_begin(void)
 {
-    next_serial();
+    scope.nlive = 0;
 }
 
 void script_obj_end(void)
 {
-    next_serial();
+    scope.nlive = 0;
 }
 
 void script_obj_accessors(duk_context *t)
@@ -158,14 +144,15 @@ static void push_obj(duk_context *t, struct script_obj *o, duk_idx_t getter, duk
         duk_push_null(t);
         return;
     }
-    scope.live[scope.nlive] = o;
     obj = duk_push_object(t);
-    duk_push_uint(t, (duk_uint_t)(scope.serial * LIVE_MAX + scope.nlive++));
-    duk_put_prop_string(t, obj, TIE);
+    scope.live[scope.nlive] = o;
+    scope.heapptr[scope.nlive++] = duk_get_heapptr(t, obj);
     for (i = 0; i < o->nfields; i++) {
         struct script_field *f = &o->fields[i];
         f->touched = false;
-        duk_push_string(t, f->name);
+        /* Field names are constants: the engine's literal cache keeps
+         * them interned by address. */
+        duk_push_literal_raw(t, f->name, strlen(f->name));
         if (!f->lazy) {
             push_field(t, f, getter, setter);
             duk_put_prop(t, obj);
@@ -219,21 +206,25 @@ void script_obj_push(duk_context *t, struct script_obj *o, duk_idx_t getter, duk
     push_obj(t, o, duk_normalize_index(t, getter), duk_normalize_index(t, setter));
 }
 
-/* The description and field behind an accessor's call: `this` and the
- * property's name (Duktape passes it to accessors); NULL for an object
- * of an earlier call. */
+/* The description and field behind an accessor's call: `this` (the
+ * objects of the current call are known by their heap pointers; one of an
+ * earlier call matches none, even at the same address, since a live
+ * object of this call would hold it) and the property's name (Duktape
+ * passes it to accessors); NULL when there is none. */
 static struct script_field *field_of(duk_context *t, duk_idx_t key, struct script_obj **o)
 {
-    duk_uint_t tie;
+    void *self;
+    size_t i;
 
     duk_push_this(t);
-    duk_get_prop_string(t, -1, TIE);
-    tie = duk_is_number(t, -1) ? duk_get_uint(t, -1) : 0;
-    duk_pop(t);
-    if (tie / LIVE_MAX != scope.serial || tie % LIVE_MAX >= scope.nlive)
-        return NULL;
-    *o = scope.live[tie % LIVE_MAX];
-    return duk_is_string(t, key) ? script_obj_field(*o, duk_get_string(t, key)) : NULL;
+    self = duk_get_heapptr(t, -1);
+    for (i = 0; self != NULL && i < scope.nlive; i++) {
+        if (scope.heapptr[i] == self) {
+            *o = scope.live[i];
+            return duk_is_string(t, key) ? script_obj_field(*o, duk_get_string(t, key)) : NULL;
+        }
+    }
+    return NULL;
 }
 
 /* Makes the property at key of `this` (on top, under the value) a plain
@@ -259,10 +250,10 @@ static duk_ret_t script_obj_getter(duk_context *t)
     duk_get_prop_string(t, -1, SETTER);
     if ((f = field_of(t, 0, &o)) == NULL)
         return 0;
-    if (!o->prepared) {
-        o->prepared = true;
+    if (!f->ready) {
         if (o->prepare != NULL)
-            o->prepare(o);
+            o->prepare(o, f);
+        f->ready = true;
     }
     f->touched = true;
     push_field(t, f, 1, 2);

@@ -56,6 +56,9 @@ struct script_field {
     const struct script_pair *pairs;
     size_t npairs;
     struct script_obj *obj;
+    /* A lazy field's value was filled in by the object's prepare (the
+     * describer clears it when the value must be made again). */
+    bool ready;
 
     /* Out: the script read or assigned this lazy field in the last call. */
     bool touched;
@@ -76,11 +79,10 @@ struct script_field {
 struct script_obj {
     struct script_field *fields;
     size_t nfields;
-    /* Called once, before the first lazy field is made: may fill in the
-     * lazy fields' values (to mask an answer only when it is read). */
-    void (*prepare)(struct script_obj *o);
+    /* Called before a lazy field is first made (its `ready` false): fills
+     * in its value, so that an answer is masked only when it is read. */
+    void (*prepare)(struct script_obj *o, struct script_field *f);
     void *udata;
-    bool prepared;
     const char *label; /* "req", "res": names a malformed field */
 };
 

@@ -106,24 +106,27 @@ static void env_header_pairs(struct hook_args *a)
     pairs_fix(&store, &list, &a->headers, &a->nheaders, &a->header_store);
 }
 
-/* Makes the query and, unless onRequest set them, the headers, when a
- * script first reads req.query or req.headers (or any lazy field). */
-static void req_prepare(struct script_obj *o)
+/* Makes the query when a script first reads req.query, and the headers
+ * (unless onRequest set them) when it first reads req.headers. */
+static void req_prepare(struct script_obj *o, struct script_field *f)
 {
     struct hook_args *a = o->udata;
 
-    free(a->query);
-    free(a->query_store);
-    query_pairs(a);
-    a->req_f[REQ_QUERY].pairs = a->query;
-    a->req_f[REQ_QUERY].npairs = a->nquery;
-    if (!a->headers_set) {
-        free(a->headers);
-        free(a->header_store);
-        env_header_pairs(a);
+    if (f == &a->req_f[REQ_QUERY]) {
+        free(a->query);
+        free(a->query_store);
+        query_pairs(a);
+        f->pairs = a->query;
+        f->npairs = a->nquery;
+    } else if (f == &a->req_f[REQ_HEADERS]) {
+        if (!a->headers_set) {
+            free(a->headers);
+            free(a->header_store);
+            env_header_pairs(a);
+        }
+        f->pairs = a->headers;
+        f->npairs = a->nheaders;
     }
-    a->req_f[REQ_HEADERS].pairs = a->headers;
-    a->req_f[REQ_HEADERS].npairs = a->nheaders;
 }
 
 struct hook_args *hook_args_make(struct proxy *px, size_t body_limit)
@@ -136,8 +139,8 @@ struct hook_args *hook_args_make(struct proxy *px, size_t body_limit)
     a->px = px;
     a->body_limit = body_limit;
     buf_init(&a->path, PROXY_URL_MAX);
-    a->req = (struct script_obj){a->req_f, REQ__MAX, req_prepare, a, false, "req"};
-    a->ctx = (struct script_obj){a->ctx_f, CTX__MAX, NULL, NULL, false, "ctx"};
+    a->req = (struct script_obj){a->req_f, REQ__MAX, req_prepare, a, "req"};
+    a->ctx = (struct script_obj){a->ctx_f, CTX__MAX, NULL, NULL, "ctx"};
     a->ctx_f[CTX_REQUEST_ID] = (struct script_field){
         .name = "request_id", .type = SCRIPT_F_STRING, .s = px->r->id, .len = strlen(px->r->id)};
     a->ctx_f[CTX_UPSTREAM] = (struct script_field){.name = "upstream", .type = SCRIPT_F_STRING,
@@ -163,7 +166,6 @@ void hook_args_refresh(struct hook_args *a)
     script_obj_clear(&a->req);
     buf_reset(&a->path);
     buf_cat(&a->path, "/", px->rest != NULL ? px->rest : "", (char *)NULL);
-    a->req.prepared = false;
     a->req_f[REQ_METHOD] = (struct script_field){
         .name = "method", .type = SCRIPT_F_STRING, .s = px->r->method,
         .len = strlen(px->r->method)};

@@ -71,20 +71,16 @@ struct rule_script_res {
     struct buf body;         /* masked */
     struct buf store;        /* lower-case names and masked values of the headers */
     struct script_pair *headers;
+    bool body_masked;
 };
 
-/* Masks the answer's body and headers when a script first reads one of
- * them (prepare of script_obj). */
-static void res_prepare(struct script_obj *o)
+/* The answer's headers, names in lower case and values masked, into
+ * r->store and r->headers. */
+static void res_headers(struct rule_script_res *r)
 {
-    struct rule_script_res *r = o->udata;
     const struct rule_input *in = r->in;
-    size_t i, k, *at;
+    size_t i, k, n = 0, *at;
 
-    if (in->body != NULL && mask_buf(&r->body, in->body, in->body_len, in->secret) >= 0) {
-        r->f[RES_BODY].s = r->f[RES_JSON].s = r->body.data != NULL ? r->body.data : "";
-        r->f[RES_BODY].len = r->f[RES_JSON].len = r->body.len;
-    }
     r->headers = calloc(in->nheaders + 1, sizeof(*r->headers));
     at = calloc(2 * in->nheaders + 1, sizeof(*at));
     for (i = 0; r->headers != NULL && at != NULL && i < in->nheaders; i++) {
@@ -94,26 +90,42 @@ static void res_prepare(struct script_obj *o)
             continue;
         for (k = 0; k < h->name_len; k++)
             lower[k] = (char)tolower((unsigned char)h->name[k]);
-        at[2 * r->f[RES_HEADERS].npairs] = r->store.len;
+        at[2 * n] = r->store.len;
         if (buf_append(&r->store, lower, k) != 0)
             break;
-        at[2 * r->f[RES_HEADERS].npairs + 1] = r->store.len;
+        at[2 * n + 1] = r->store.len;
         if (mask_buf(&r->store, h->value, h->value_len, in->secret) < 0)
             break;
-        r->headers[r->f[RES_HEADERS].npairs].name_len = k;
-        r->headers[r->f[RES_HEADERS].npairs].value_len =
-            r->store.len - at[2 * r->f[RES_HEADERS].npairs + 1];
-        r->f[RES_HEADERS].npairs++;
+        r->headers[n].name_len = k;
+        r->headers[n].value_len = r->store.len - at[2 * n + 1];
+        n++;
     }
     /* The store is complete: its offsets become pointers. */
-    for (i = 0; r->headers != NULL && at != NULL && i < r->f[RES_HEADERS].npairs; i++) {
+    for (i = 0; r->headers != NULL && at != NULL && i < n; i++) {
         r->headers[i].name = r->store.data + at[2 * i];
         r->headers[i].value = r->store.data + at[2 * i + 1];
     }
-    if (at == NULL)
-        r->f[RES_HEADERS].npairs = 0;
     r->f[RES_HEADERS].pairs = r->headers;
+    r->f[RES_HEADERS].npairs = at != NULL ? n : 0;
     free(at);
+}
+
+/* Masks what a script reads of the answer when it first reads it: the
+ * body (for body and json, once) or the headers (prepare of script_obj). */
+static void res_prepare(struct script_obj *o, struct script_field *f)
+{
+    struct rule_script_res *r = o->udata;
+    const struct rule_input *in = r->in;
+
+    if (f == &r->f[RES_HEADERS]) {
+        res_headers(r);
+    } else if ((f == &r->f[RES_BODY] || f == &r->f[RES_JSON]) && !r->body_masked) {
+        r->body_masked = true;
+        if (in->body != NULL && mask_buf(&r->body, in->body, in->body_len, in->secret) >= 0) {
+            r->f[RES_BODY].s = r->f[RES_JSON].s = r->body.data != NULL ? r->body.data : "";
+            r->f[RES_BODY].len = r->f[RES_JSON].len = r->body.len;
+        }
+    }
 }
 
 struct rule_script_res *rule_script_res(struct rule_input *in)
@@ -141,7 +153,7 @@ struct rule_script_res *rule_script_res(struct rule_input *in)
         .name = "transport_error", .type = SCRIPT_F_STRING, .s = t, .len = t != NULL ? strlen(t) : 0};
     r->f[RES_ATTEMPT] = (struct script_field){.name = "attempt", .type = SCRIPT_F_NULL};
     r->f[RES_KEY] = (struct script_field){.name = "key", .type = SCRIPT_F_NULL};
-    r->obj = (struct script_obj){r->f, RES__MAX, res_prepare, r, false, "res"};
+    r->obj = (struct script_obj){r->f, RES__MAX, res_prepare, r, "res"};
     in->script_res = r;
     return r;
 }
@@ -157,7 +169,7 @@ void rule_script_res_key(struct rule_script_res *r, int attempt, long long id, c
                                                .len = name != NULL ? strlen(name) : 0};
     r->key_f[KEY_MASKED] = (struct script_field){.name = "masked", .type = SCRIPT_F_STRING,
                                                  .s = masked, .len = strlen(masked)};
-    r->key = (struct script_obj){r->key_f, KEY__MAX, NULL, NULL, false, "res.key"};
+    r->key = (struct script_obj){r->key_f, KEY__MAX, NULL, NULL, "res.key"};
     r->f[RES_KEY] = (struct script_field){.name = "key", .type = SCRIPT_F_OBJECT, .lazy = true,
                                           .obj = &r->key};
 }
