@@ -107,32 +107,3 @@ bool admin_script_query(struct req *r, struct json_object *src, struct json_obje
     }
     return true;
 }
-
-/* The parsed body when all of it is one JSON value, else NULL. */
-static struct json_object *parse_json(const char *body)
-{
-    struct json_tokener *tok;
-    struct json_object *o;
-
-    if (body == NULL)
-        return NULL;
-    tok = json_tokener_new();
-    o = json_tokener_parse_ex(tok, body, (int)strlen(body));
-    if (json_tokener_get_error(tok) != json_tokener_success ||
-        json_tokener_get_parse_end(tok) != strlen(body) || o == NULL) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-void admin_script_add_body(struct json_object *o, const char *body)
-{
-    struct json_object *j = parse_json(body);
-
-    json_object_object_add(o, "body", body != NULL ? json_object_new_string(body) : NULL);
-    json_object_object_add(o, "body_truncated", json_object_new_boolean(false));
-    if (j != NULL)
-        json_object_object_add(o, "json", j);
-}

@@ -43,8 +43,4 @@ bool admin_script_headers(struct req *r, struct json_object *src, const char *wh
  * either way. */
 bool admin_script_query(struct req *r, struct json_object *src, struct json_object **out);
 
-/* Adds to o what a hook's argument holds of a body: `body` (a copy, or
- * null), `body_truncated` false, and `json` when all of it is JSON. */
-void admin_script_add_body(struct json_object *o, const char *body);
-
 #endif

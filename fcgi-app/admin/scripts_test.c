@@ -19,6 +19,9 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/nelem.h"
+#include "core/rule/rule.h"
+#include "core/script_obj.h"
+#include "core/script_req.h"
 #include "http.h"
 
 #define TEST_LOGS_MAX 100
@@ -78,17 +81,31 @@ static const struct vfield response_fields[] = {
     {.name = "transport_error", .type = VT_STRING, .flags = VF_NULLABLE, .min = 1, .max = 16},
 };
 
+#define TEST_HEADERS_MAX 128
+
 /* One dry run: its inputs, the hooks' arguments and what it answers. */
 struct run {
     struct req *r;
     struct script *s;
     struct script_limits lim;
-    struct json_object *in;      /* the validated body */
-    struct json_object *req;     /* the req the script sees */
-    struct json_object *ctx;     /* ctx, without log() (script_call adds it) */
-    struct json_object *res;     /* onResponse's res, or NULL without "response" */
-    struct json_object *changed; /* req after onRequest, or NULL */
-    struct json_object *out;     /* the answer */
+    struct json_object *in; /* the validated body */
+    /* req and ctx, described as the proxy describes them; their query and
+     * headers point into the validated copies. */
+    struct script_obj req, ctx;
+    struct script_field req_f[REQ__MAX], ctx_f[CTX__MAX];
+    struct json_object *query, *headers; /* validated, header names in lower case */
+    struct script_pair *query_pairs, *header_pairs;
+    size_t nquery, nheaders;
+    bool taken; /* onRequest's changes passed script_req_check */
+    /* What onRequest's taken changes made, kept for onResponse's req. */
+    char *fwd_method, *fwd_path, *fwd_body, *fwd_qstore, *fwd_hstore;
+    struct script_pair *fwd_query, *fwd_headers;
+    /* res, from "response" (has_res), as the proxy's rules see an answer. */
+    bool has_res;
+    struct rule_input rin;
+    struct rule_header rh[TEST_HEADERS_MAX];
+    struct json_object *res_headers;
+    struct json_object *out; /* the answer */
     struct json_object *logs, *errors;
     const char *hook; /* the hook running, for its log lines */
 };
@@ -119,11 +136,40 @@ static void on_log(void *udata, const char *msg)
     json_object_array_add(t->logs, l);
 }
 
+/* The pairs of a validated object of names to strings (or, query, to
+ * arrays of strings); NULL with *n 0 when it is empty or memory ran out. */
+static struct script_pair *pairs_of(struct json_object *o, bool query, size_t *n)
+{
+    struct script_pair *p;
+    size_t k = 0, i, len;
+
+    *n = 0;
+    json_object_object_foreach(o, name0, v0)
+    {
+        (void)name0;
+        k += query ? json_object_array_length(v0) : 1;
+    }
+    if (k == 0 || (p = calloc(k, sizeof(*p))) == NULL)
+        return NULL;
+    json_object_object_foreach(o, name, v)
+    {
+        len = query ? json_object_array_length(v) : 1;
+        for (i = 0; i < len; i++) {
+            struct json_object *x = query ? json_object_array_get_idx(v, i) : v;
+            p[*n] = (struct script_pair){name, strlen(name), json_object_get_string(x),
+                                         (size_t)json_object_get_string_len(x)};
+            (*n)++;
+        }
+    }
+    return p;
+}
+
 /* Builds req and ctx from the validated input.  Answers 400 and returns
  * false when the request is bad. */
 static bool build_request(struct run *t)
 {
-    struct json_object *rq = NULL, *headers = NULL, *query = NULL, *h = NULL, *q = NULL;
+    struct json_object *rq = NULL, *headers = NULL, *query = NULL;
+    const char *body, *path;
     char msg[256];
 
     json_object_object_get_ex(t->in, "request", &rq);
@@ -137,28 +183,24 @@ static bool build_request(struct run *t)
     }
     json_object_object_get_ex(rq, "headers", &headers);
     json_object_object_get_ex(rq, "query", &query);
-    t->req = json_object_new_object();
-    json_object_object_add(t->req, "method", json_object_new_string(rs_jstr(rq, "method")));
-    json_object_object_add(t->req, "path", json_object_new_string(rs_jstr(rq, "path")));
-    if (!admin_script_query(t->r, query, &q) ||
-        !admin_script_headers(t->r, headers, "request.headers", &h)) {
-        json_object_put(q);
-        json_object_put(h);
+    if (!admin_script_query(t->r, query, &t->query) ||
+        !admin_script_headers(t->r, headers, "request.headers", &t->headers))
         return false;
-    }
-    json_object_object_add(t->req, "query", q);
-    json_object_object_add(t->req, "headers", h);
-    admin_script_add_body(t->req, rs_jstr(rq, "body"));
-    t->ctx = json_object_new_object();
-    json_object_object_add(t->ctx, "request_id", json_object_new_string(t->r->id));
-    json_object_object_add(t->ctx, "upstream",
-                           json_object_new_string(rs_jstr(t->in, "upstream") != NULL
-                                                      ? rs_jstr(t->in, "upstream")
-                                                      : "test"));
-    json_object_object_add(
-        t->ctx, "token",
-        rs_jstr(t->in, "token") != NULL ? json_object_new_string(rs_jstr(t->in, "token")) : NULL);
-    json_object_object_add(t->ctx, "now_ms", json_object_new_int64(clock_wall_ms()));
+    t->query_pairs = pairs_of(t->query, true, &t->nquery);
+    t->header_pairs = pairs_of(t->headers, false, &t->nheaders);
+    body = rs_jstr(rq, "body");
+    path = rs_jstr(rq, "path");
+    script_req_fields(t->req_f, rs_jstr(rq, "method"), path, strlen(path), body,
+                      body != NULL ? strlen(body) : 0, (size_t)t->r->cfg->script_body_limit);
+    t->req_f[REQ_QUERY].pairs = t->query_pairs;
+    t->req_f[REQ_QUERY].npairs = t->nquery;
+    t->req_f[REQ_HEADERS].pairs = t->header_pairs;
+    t->req_f[REQ_HEADERS].npairs = t->nheaders;
+    t->req = (struct script_obj){t->req_f, REQ__MAX, NULL, NULL, "req"};
+    script_ctx_fields(t->ctx_f, t->r->id,
+                      rs_jstr(t->in, "upstream") != NULL ? rs_jstr(t->in, "upstream") : "test",
+                      rs_jstr(t->in, "token"), clock_wall_ms());
+    t->ctx = (struct script_obj){t->ctx_f, CTX__MAX, NULL, NULL, "ctx"};
     return true;
 }
 
@@ -219,75 +261,64 @@ static bool self_answer(struct run *t, struct json_object *result)
 static void run_on_request(struct run *t, bool *answered)
 {
     struct script_call c;
+    char why[160];
+    const char *bad;
 
     *answered = false;
     if (!script_has_hook(t->s, SCRIPT_HOOK_REQUEST))
         return;
     memset(&c, 0, sizeof(c));
     c.hook = SCRIPT_HOOK_REQUEST;
-    c.args[0] = t->req;
-    c.args[1] = t->ctx;
+    c.objs[0] = &t->req;
+    c.objs[1] = &t->ctx;
     c.nargs = 2;
     c.want_arg0 = true;
     if (call_hook(t, &c, "onRequest", "on_request") == SCRIPT_OK) {
         json_object_object_add(t->out, "request_result", json_object_get(c.result));
         *answered = self_answer(t, c.result);
-        t->changed = c.arg0;
-        c.arg0 = NULL;
+        /* Changes that cannot be taken are a malformed result: the
+         * request goes on as it came, as the proxy sends it. */
+        if (!*answered && (bad = script_req_check(t->req_f, why, sizeof(why))) != NULL)
+            add_error(t, "onRequest", "malformed", 0, bad);
+        t->taken = !*answered && bad == NULL;
     }
     json_object_put(c.result);
-    json_object_put(c.arg0);
-}
-
-/* Headers a script cannot set: hop-by-hop ones, Host, and Content-Length
- * (recomputed); the key's header is the caller's own check. */
-static bool header_fixed(const char *name)
-{
-    static const char *const fixed[] = {"connection",
-                                        "keep-alive",
-                                        "proxy-authorization",
-                                        "proxy-connection",
-                                        "te",
-                                        "trailer",
-                                        "upgrade",
-                                        "transfer-encoding",
-                                        "host",
-                                        "content-length"};
-    size_t i;
-
-    for (i = 0; i < NELEM(fixed); i++)
-        if (strcmp(name, fixed[i]) == 0)
-            return true;
-    return false;
 }
 
 /* The key's header value: the template with every {key} as `<key>`. */
 static struct json_object *key_value(const char *tpl)
 {
     struct json_object *v;
-    const char *at;
     struct buf b;
 
     buf_init(&b, 1024);
-    while ((at = strstr(tpl, "{key}")) != NULL) {
-        buf_append(&b, tpl, (size_t)(at - tpl));
-        buf_puts(&b, "<key>");
-        tpl = at + 5;
-    }
-    buf_puts(&b, tpl);
+    buf_subst(&b, tpl, "{key}", "<key>", 5);
     v = json_object_new_string(buf_str(&b));
     buf_free(&b);
     return v;
 }
 
+/* A field onRequest changed (and whose change was taken). */
+static const struct script_field *changed_field(const struct run *t, int i)
+{
+    return t->taken && t->req_f[i].changed ? &t->req_f[i] : NULL;
+}
+
+/* A string of n bytes as a JSON string. */
+static struct json_object *jstr(const char *s, size_t n)
+{
+    return json_object_new_string_len(s, (int)n);
+}
+
 /* The outgoing headers: the script's, less those it cannot set (listed in
  * "dropped_headers"), with the key's header (unless the key goes in the
  * query) and Content-Length. */
-static struct json_object *out_headers(struct run *t, struct json_object *src, const char *body)
+static struct json_object *out_headers(struct run *t, const struct script_pair *p, size_t n,
+                                       const char *body, size_t body_len)
 {
     const char *auth = rs_jstr(t->in, "auth_header"), *qp = rs_jstr(t->in, "auth_query_param");
     struct json_object *h = json_object_new_object(), *dropped = json_object_new_array();
-    char low[129], len[24];
+    char name[SCRIPT_HEADER_NAME_MAX + 1], low[129], len[24];
     size_t i;
 
     if (auth == NULL)
@@ -295,95 +326,95 @@ static struct json_object *out_headers(struct run *t, struct json_object *src, c
     for (i = 0; auth[i] != '\0' && i + 1 < sizeof(low); i++)
         low[i] = (char)tolower((unsigned char)auth[i]);
     low[i] = '\0';
-    if (json_object_is_type(src, json_type_object)) {
-        json_object_object_foreach(src, name, value)
-        {
-            if (header_fixed(name) || (qp == NULL && strcasecmp(name, low) == 0) ||
-                !json_object_is_type(value, json_type_string))
-                json_object_array_add(dropped, json_object_new_string(name));
-            else
-                json_object_object_add(h, name, json_object_get(value));
-        }
+    for (i = 0; i < n; i++) {
+        size_t k = p[i].name_len < SCRIPT_HEADER_NAME_MAX ? p[i].name_len : SCRIPT_HEADER_NAME_MAX;
+        memcpy(name, p[i].name, k);
+        name[k] = '\0';
+        if (script_header_fixed(name) || (qp == NULL && strcasecmp(name, low) == 0))
+            json_object_array_add(dropped, json_object_new_string(name));
+        else
+            json_object_object_add(h, name, jstr(p[i].value, p[i].value_len));
     }
     if (qp == NULL) {
         const char *tpl = rs_jstr(t->in, "auth_template");
         json_object_object_add(h, low, key_value(tpl != NULL ? tpl : "Bearer {key}"));
     }
     if (body != NULL) {
-        snprintf(len, sizeof(len), "%zu", strlen(body));
+        snprintf(len, sizeof(len), "%zu", body_len);
         json_object_object_add(h, "content-length", json_object_new_string(len));
     }
     json_object_object_add(t->out, "dropped_headers", dropped);
     return h;
 }
 
-/* A string member of the changed req, or of the original when the script
- * left it out or made it something else (recorded as malformed). */
-static const char *member_or_original(struct run *t, struct json_object *src, const char *name)
+/* The query as an object of names to arrays of strings, with the key's
+ * parameter as `<key>` when the key goes in the query. */
+static struct json_object *out_query(struct run *t, const struct script_pair *p, size_t n)
 {
-    const char *v = rs_jstr(src, name);
-    char msg[80];
+    struct json_object *q = json_object_new_object(), *arr;
+    const char *qp = rs_jstr(t->in, "auth_query_param");
+    char *name;
+    size_t i;
 
-    if (v != NULL && v[0] != '\0' && (strcmp(name, "path") != 0 || v[0] == '/'))
-        return v;
-    snprintf(msg, sizeof(msg), "req.%s must be a non-empty string%s; the original is kept", name,
-             strcmp(name, "path") == 0 ? " starting with /" : "");
-    add_error(t, "onRequest", "malformed", 0, msg);
-    return rs_jstr(t->req, name);
-}
-
-static void add_changed(struct json_object *list, const char *part, struct json_object *a,
-                        struct json_object *b)
-{
-    if (!json_object_equal(a, b))
-        json_object_array_add(list, json_object_new_string(part));
+    for (i = 0; i < n; i++) {
+        if ((name = strndup(p[i].name, p[i].name_len)) == NULL)
+            continue;
+        if (!json_object_object_get_ex(q, name, &arr)) {
+            arr = json_object_new_array();
+            json_object_object_add(q, name, arr);
+        }
+        json_object_array_add(arr, jstr(p[i].value, p[i].value_len));
+        free(name);
+    }
+    if (qp != NULL) {
+        arr = json_object_new_array();
+        json_object_array_add(arr, json_object_new_string("<key>"));
+        json_object_object_add(q, qp, arr);
+    }
+    return q;
 }
 
 /* Sets "request" (the outgoing request in full) and "changed" (the parts
  * onRequest changed). */
 static void compose_outgoing(struct run *t)
 {
-    struct json_object *src = t->changed != NULL ? t->changed : t->req, *o, *q = NULL, *qc = NULL,
-                       *h = NULL, *j = NULL, *j0 = NULL, *changed = json_object_new_array(), *body;
-    const char *qp = rs_jstr(t->in, "auth_query_param");
+    const struct script_field *m = changed_field(t, REQ_METHOD), *p = changed_field(t, REQ_PATH),
+                              *q = changed_field(t, REQ_QUERY), *h = changed_field(t, REQ_HEADERS);
+    struct json_object *o = json_object_new_object(), *changed = json_object_new_array();
+    const char *body = t->req_f[REQ_BODY].s;
+    size_t body_len = t->req_f[REQ_BODY].len;
+    bool new_body = t->taken && script_req_new_body(t->req_f, &body, &body_len);
+    const char *orig = rs_jstr(json_object_object_get(t->in, "request"), "body");
 
-    o = json_object_new_object();
+    if (!new_body && orig != NULL) {
+        /* The body as given (the script saw at most script_body_limit). */
+        body = orig;
+        body_len = strlen(orig);
+    }
     json_object_object_add(o, "method",
-                           json_object_new_string(member_or_original(t, src, "method")));
-    json_object_object_add(o, "path", json_object_new_string(member_or_original(t, src, "path")));
-    json_object_object_get_ex(src, "query", &q);
-    if (!json_object_is_type(q, json_type_object))
-        json_object_object_get_ex(t->req, "query", &q);
-    if (json_object_deep_copy(q, &qc, NULL) != 0)
-        qc = json_object_new_object();
-    if (qp != NULL) {
-        struct json_object *k = json_object_new_array();
-        json_object_array_add(k, json_object_new_string("<key>"));
-        json_object_object_add(qc, qp, k);
-    }
-    json_object_object_add(o, "query", qc);
-    json_object_object_get_ex(src, "json", &j);
-    json_object_object_get_ex(t->req, "json", &j0);
-    if (j != NULL && !json_object_equal(j, j0))
-        body = json_object_new_string(json_text(j, NULL));
-    else
-        body = json_object_get(json_object_object_get(src, "body"));
-    if (body != NULL && !json_object_is_type(body, json_type_string)) {
-        add_error(t, "onRequest", "malformed", 0, "req.body must be a string or null");
-        json_object_put(body);
-        body = json_object_get(json_object_object_get(t->req, "body"));
-    }
-    json_object_object_get_ex(src, "headers", &h);
-    json_object_object_add(o, "headers", out_headers(t, h, json_object_get_string(body)));
-    json_object_object_add(o, "body", body);
-    add_changed(changed, "method", json_object_object_get(o, "method"),
-                json_object_object_get(t->req, "method"));
-    add_changed(changed, "path", json_object_object_get(o, "path"),
-                json_object_object_get(t->req, "path"));
-    add_changed(changed, "query", json_object_object_get(src, "query"),
-                json_object_object_get(t->req, "query"));
-    add_changed(changed, "headers", h, json_object_object_get(t->req, "headers"));
-    add_changed(changed, "body", body, json_object_object_get(t->req, "body"));
+                           m != NULL ? jstr(m->out_s, m->out_len)
+                                     : json_object_new_string(t->req_f[REQ_METHOD].s));
+    json_object_object_add(o, "path",
+                           p != NULL ? jstr(p->out_s, p->out_len)
+                                     : jstr(t->req_f[REQ_PATH].s, t->req_f[REQ_PATH].len));
+    json_object_object_add(o, "query",
+                           q != NULL ? out_query(t, q->out_pairs, q->out_npairs)
+                                     : out_query(t, t->query_pairs, t->nquery));
+    json_object_object_add(o, "headers",
+                           h != NULL
+                               ? out_headers(t, h->out_pairs, h->out_npairs, body, body_len)
+                               : out_headers(t, t->header_pairs, t->nheaders, body, body_len));
+    json_object_object_add(o, "body", body != NULL ? jstr(body, body_len) : NULL);
+    if (m != NULL)
+        json_object_array_add(changed, json_object_new_string("method"));
+    if (p != NULL)
+        json_object_array_add(changed, json_object_new_string("path"));
+    if (q != NULL)
+        json_object_array_add(changed, json_object_new_string("query"));
+    if (h != NULL)
+        json_object_array_add(changed, json_object_new_string("headers"));
+    if (new_body)
+        json_object_array_add(changed, json_object_new_string("body"));
     json_object_object_add(t->out, "request", o);
     json_object_object_add(t->out, "changed", changed);
 }
@@ -411,42 +442,41 @@ static void check_response_result(struct run *t, struct json_object *res)
                   "action must be retry, disable_key, exhaust_key or ban_key");
 }
 
-/* The res argument from "response": its body capped at rule_body_limit. */
-static struct json_object *build_res(struct run *t, struct json_object *resp)
+/* The answer from "response" as the proxy's rules see an attempt's: its
+ * body capped at rule_body_limit, no key to mask (the test has none). */
+static bool build_res(struct run *t, struct json_object *resp)
 {
-    struct json_object *res = json_object_new_object(), *key = json_object_new_object(),
-                       *headers = NULL, *hv = NULL;
+    static const char *const transports[] = {"timeout", "connect"};
+    struct json_object *hv = NULL;
     const char *body = rs_jstr(resp, "body"), *te = rs_jstr(resp, "transport_error");
-    size_t cap = (size_t)t->r->cfg->rule_body_limit;
-    char *held = NULL;
+    size_t cap = (size_t)t->r->cfg->rule_body_limit, i;
 
     json_object_object_get_ex(resp, "headers", &hv);
-    if (!admin_script_headers(t->r, hv, "response.headers", &headers)) {
-        json_object_put(headers);
-        json_object_put(res);
-        json_object_put(key);
-        return NULL;
+    if (!admin_script_headers(t->r, hv, "response.headers", &t->res_headers))
+        return false;
+    memset(&t->rin, 0, sizeof(t->rin));
+    t->rin.status = (int)rs_jint(resp, "status", 0);
+    t->rin.latency_ms = rs_jint(resp, "latency_ms", 0);
+    t->rin.body = body;
+    t->rin.body_len = body != NULL ? (strlen(body) > cap ? cap : strlen(body)) : 0;
+    t->rin.transport = te == NULL ? TRANSPORT_NONE : TRANSPORT_OTHER;
+    for (i = 0; te != NULL && i < NELEM(transports); i++)
+        if (strcmp(te, transports[i]) == 0)
+            t->rin.transport = i == 0 ? TRANSPORT_TIMEOUT : TRANSPORT_CONNECT;
+    t->rin.headers = t->rh;
+    json_object_object_foreach(t->res_headers, name, v)
+    {
+        if (t->rin.nheaders == TEST_HEADERS_MAX)
+            break;
+        t->rh[t->rin.nheaders++] = (struct rule_header){
+            name, strlen(name), json_object_get_string(v), (size_t)json_object_get_string_len(v)};
     }
-    if (body != NULL && strlen(body) > cap)
-        held = strndup(body, cap);
-    json_object_object_add(res, "status", json_object_new_int((int)rs_jint(resp, "status", 0)));
-    json_object_object_add(res, "headers", headers);
-    admin_script_add_body(res, held != NULL ? held : body);
-    json_object_object_add(res, "body_truncated", json_object_new_boolean(held != NULL));
-    free(held);
-    json_object_object_add(res, "latency_ms",
-                           json_object_new_int64(rs_jint(resp, "latency_ms", 0)));
-    json_object_object_add(res, "transport_error", te != NULL ? json_object_new_string(te) : NULL);
-    json_object_object_add(res, "attempt", json_object_new_int(1));
-    json_object_object_add(key, "id", json_object_new_int(0));
-    json_object_object_add(key, "name", json_object_new_string("test"));
-    json_object_object_add(key, "masked", json_object_new_string("<key>"));
-    json_object_object_add(res, "key", key);
-    return res;
+    t->has_res = true;
+    return true;
 }
 
-/* Builds t->res from "response" when one was given.  Returns false after
- * answering 400 for a bad one. */
+/* Builds the answer from "response" when one was given.  Returns false
+ * after answering 400 for a bad one. */
 static bool build_response(struct run *t)
 {
     struct json_object *resp = NULL;
@@ -464,22 +494,86 @@ static bool build_response(struct run *t)
         reply_error(t->r, ERR_INVALID_FIELD, "response.%s", msg);
         return false;
     }
-    t->res = build_res(t, resp);
-    return t->res != NULL;
+    return build_res(t, resp);
 }
 
-/* Runs onResponse when the script defines it and a response was given. */
+/* Takes the changed value of field i (its text or its pairs) out of it. */
+static void steal(struct run *t, int i, char **text, struct script_pair **pairs, char **store)
+{
+    struct script_field *f = &t->req_f[i];
+
+    if (!t->taken || !f->changed)
+        return;
+    *text = f->out_s;
+    f->out_s = NULL;
+    if (pairs != NULL) {
+        *pairs = f->out_pairs;
+        *store = f->out_store;
+        f->out_pairs = NULL;
+        f->out_store = NULL;
+    }
+}
+
+/* Describes req again as it would go out (with onRequest's taken
+ * changes), for onResponse, as the proxy does after applying them. */
+static void forwarded_req(struct run *t)
+{
+    struct script_field *f = t->req_f;
+    size_t nq = changed_field(t, REQ_QUERY) ? f[REQ_QUERY].out_npairs : t->nquery;
+    size_t nh = changed_field(t, REQ_HEADERS) ? f[REQ_HEADERS].out_npairs : t->nheaders;
+    const char *method = f[REQ_METHOD].s, *path = f[REQ_PATH].s, *body = NULL;
+    size_t path_len = f[REQ_PATH].len, body_len = 0;
+    char *unused = NULL;
+
+    if (!t->taken)
+        return;
+    if (script_req_new_body(f, &body, &body_len)) {
+        t->fwd_body = malloc(body_len + 1);
+        if (t->fwd_body != NULL)
+            memcpy(t->fwd_body, body, body_len);
+    } else {
+        body = rs_jstr(json_object_object_get(t->in, "request"), "body");
+        body_len = body != NULL ? strlen(body) : 0;
+    }
+    steal(t, REQ_METHOD, &t->fwd_method, NULL, NULL);
+    steal(t, REQ_PATH, &t->fwd_path, NULL, NULL);
+    steal(t, REQ_QUERY, &unused, &t->fwd_query, &t->fwd_qstore);
+    steal(t, REQ_HEADERS, &unused, &t->fwd_headers, &t->fwd_hstore);
+    if (t->fwd_method != NULL)
+        method = t->fwd_method;
+    if (t->fwd_path != NULL) {
+        path = t->fwd_path;
+        path_len = strlen(path);
+    }
+    script_obj_clear(&t->req);
+    script_req_fields(f, method, path, path_len, t->fwd_body != NULL ? t->fwd_body : body, body_len,
+                      (size_t)t->r->cfg->script_body_limit);
+    f[REQ_QUERY].pairs = t->fwd_query != NULL ? t->fwd_query : t->query_pairs;
+    f[REQ_QUERY].npairs = nq;
+    f[REQ_HEADERS].pairs = t->fwd_headers != NULL ? t->fwd_headers : t->header_pairs;
+    f[REQ_HEADERS].npairs = nh;
+}
+
+/* Runs onResponse when the script defines it and a response was given;
+ * req is the request as it would go out. */
 static void run_on_response(struct run *t)
 {
+    struct rule_script_res *res;
     struct script_call c;
 
-    if (t->res == NULL || !script_has_hook(t->s, SCRIPT_HOOK_RESPONSE))
+    if (!t->has_res || !script_has_hook(t->s, SCRIPT_HOOK_RESPONSE))
         return;
+    if ((res = rule_script_res(&t->rin)) == NULL) {
+        add_error(t, "onResponse", "memory", 0, "out of memory");
+        return;
+    }
+    rule_script_res_key(res, 1, 0, "test", "<key>");
+    forwarded_req(t);
     memset(&c, 0, sizeof(c));
     c.hook = SCRIPT_HOOK_RESPONSE;
-    c.args[0] = t->res;
-    c.args[1] = t->changed != NULL ? t->changed : t->req;
-    c.args[2] = t->ctx;
+    c.objs[0] = rule_script_res_obj(res);
+    c.objs[1] = &t->req;
+    c.objs[2] = &t->ctx;
     c.nargs = 3;
     if (call_hook(t, &c, "onResponse", "on_response") == SCRIPT_OK) {
         check_response_result(t, c.result);
@@ -549,9 +643,19 @@ void h_scripts_test(struct req *r, const struct route_args *a)
 out:
     script_free(t.s);
     json_object_put(t.out);
-    json_object_put(t.req);
-    json_object_put(t.ctx);
-    json_object_put(t.res);
-    json_object_put(t.changed);
+    script_obj_clear(&t.req);
+    free(t.fwd_method);
+    free(t.fwd_path);
+    free(t.fwd_body);
+    free(t.fwd_query);
+    free(t.fwd_qstore);
+    free(t.fwd_headers);
+    free(t.fwd_hstore);
+    free(t.query_pairs);
+    free(t.header_pairs);
+    json_object_put(t.query);
+    json_object_put(t.headers);
+    rule_input_done(&t.rin);
+    json_object_put(t.res_headers);
     json_object_put(t.in);
 }

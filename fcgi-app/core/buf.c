@@ -121,6 +121,22 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
+int buf_subst(struct buf *b, const char *text, const char *pattern, const char *with,
+              size_t with_len)
+{
+    size_t plen = strlen(pattern);
+    const char *at;
+    int rc = 0;
+
+    while (plen > 0 && (at = strstr(text, pattern)) != NULL) {
+        rc |= buf_append(b, text, (size_t)(at - text));
+        rc |= buf_append(b, with, with_len);
+        text = at + plen;
+    }
+    rc |= buf_puts(b, text);
+    return rc;
+}
+
 void buf_reset(struct buf *b)
 {
     b->len = 0;

@@ -45,6 +45,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((forma
 /* Appends as many of the n bytes as fit under the cap; returns how many. */
 size_t buf_append_some(struct buf *b, const void *p, size_t n);
 
+/* Appends text with every occurrence of pattern (non-empty) replaced by
+ * the with_len bytes at with.  Returns 0, or -1 when the cap was reached. */
+int buf_subst(struct buf *b, const char *text, const char *pattern, const char *with,
+              size_t with_len);
+
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 

@@ -162,8 +162,9 @@ static void push_obj(duk_context *t, struct script_obj *o, duk_idx_t getter, duk
          * behind the setter's back (the getter forces it into a value). */
         duk_dup(t, getter);
         duk_dup(t, setter);
-        duk_def_prop(t, obj, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
-                                 DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_CLEAR_CONFIGURABLE);
+        duk_def_prop(t, obj,
+                     DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
+                         DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_CLEAR_CONFIGURABLE);
     }
 }
 
@@ -235,9 +236,9 @@ static void settle(duk_context *t, duk_idx_t key)
 
     duk_dup(t, key);
     duk_dup(t, value);
-    duk_def_prop(t, value - 1, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE |
-                                  DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE |
-                                  DUK_DEFPROP_FORCE);
+    duk_def_prop(t, value - 1,
+                 DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
+                     DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
 }
 
 static duk_ret_t script_obj_getter(duk_context *t)
@@ -516,8 +517,8 @@ void script_obj_read_back(duk_context *t, duk_idx_t idx, struct script_obj *o)
         struct script_field *f = &o->fields[i];
         if (f->lazy && !f->touched)
             continue;
-        if (f->type != SCRIPT_F_STRING && f->type != SCRIPT_F_PAIRS &&
-            f->type != SCRIPT_F_QUERY && f->type != SCRIPT_F_JSON)
+        if (f->type != SCRIPT_F_STRING && f->type != SCRIPT_F_PAIRS && f->type != SCRIPT_F_QUERY &&
+            f->type != SCRIPT_F_JSON)
             continue;
         duk_get_prop_string(t, idx, f->name);
         switch (f->type) {

@@ -37,7 +37,8 @@ static void push_at(duk_context *ctx, json_object *v, int depth)
         duk_push_number(ctx, json_object_get_double(v));
         return;
     case json_type_string:
-        script_value_push_text(ctx, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        script_value_push_text(ctx, json_object_get_string(v),
+                               (size_t)json_object_get_string_len(v));
         return;
     case json_type_array:
         if (depth < SCRIPT_VALUE_DEPTH_MAX) {

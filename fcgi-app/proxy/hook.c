@@ -84,20 +84,6 @@ void proxy_hook_reply_failed(struct proxy *px)
                 px->hook_err.line, px->hook_err.message);
 }
 
-/* Whether name (nlen bytes) may be a header name and value (vlen bytes)
- * a header value. */
-static bool header_ok(const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    char n[HOOK_HEADER_NAME_MAX + 1];
-
-    if (nlen == 0 || nlen > HOOK_HEADER_NAME_MAX || memchr(name, '\0', nlen) != NULL)
-        return false;
-    memcpy(n, name, nlen);
-    n[nlen] = '\0';
-    return check_header_name(n) == NULL && memchr(value, '\0', vlen) == NULL &&
-           memchr(value, '\r', vlen) == NULL && memchr(value, '\n', vlen) == NULL;
-}
-
 /* A self-answer's headers: an object of header names to strings. */
 static bool headers_ok(json_object *h)
 {
@@ -106,8 +92,8 @@ static bool headers_ok(json_object *h)
     json_object_object_foreach(h, name, v)
     {
         if (!json_object_is_type(v, json_type_string) ||
-            !header_ok(name, strlen(name), json_object_get_string(v),
-                       (size_t)json_object_get_string_len(v)))
+            !script_header_ok(name, strlen(name), json_object_get_string(v),
+                              (size_t)json_object_get_string_len(v)))
             return false;
     }
     return true;
@@ -147,46 +133,18 @@ static const char *self_answer(struct proxy *px, json_object *res)
     return NULL;
 }
 
-/* The new body: json re-serialised when it changed, else body when it
- * changed.  Returns NULL, or why it is malformed. */
-static const char *apply_body(struct proxy *px, const struct script_field *f)
-{
-    const struct script_field *json = &f[REQ_JSON], *body = &f[REQ_BODY];
-    const char *s = NULL;
-    size_t len = 0;
-
-    if (json->changed) {
-        s = json->out_s;
-        len = json->out_len;
-    } else if (body->changed) {
-        s = body->out_s != NULL ? body->out_s : "";
-        len = body->out_len;
-    }
-    if (s == NULL)
-        return NULL;
-    buf_reset(&px->r->body);
-    if (buf_append(&px->r->body, s, len) != 0)
-        return "the new body is over max_body_bytes";
-    return NULL;
-}
-
-/* The new method, path and query.  Returns NULL, or why malformed; sets
- * *refused when the path guard refused the path (answered 400). */
+/* The new method, path and query (checked by script_req_check).  Returns
+ * NULL, or why it cannot be; sets *refused when the path guard refused
+ * the path (answered 400). */
 static const char *apply_line(struct proxy *px, const struct script_field *f, bool *refused)
 {
     const struct script_field *m = &f[REQ_METHOD], *p = &f[REQ_PATH], *q = &f[REQ_QUERY];
     const char *why;
     char *after;
-    size_t i, n;
+    size_t n;
 
-    if (m->changed) {
-        n = strlen(m->out_s);
-        for (i = 0; i < n && isupper((unsigned char)m->out_s[i]); i++)
-            ;
-        if (n == 0 || n > 16 || i != n || n != m->out_len)
-            return "req.method must be 1 to 16 capital letters";
+    if (m->changed)
         px->r->method = px->hook_method = strdup(m->out_s);
-    }
     if (q->changed) {
         free(px->hook_query);
         if ((px->hook_query = hook_query_string(q->out_pairs, q->out_npairs)) == NULL)
@@ -194,8 +152,6 @@ static const char *apply_line(struct proxy *px, const struct script_field *f, bo
         px->r->query = px->hook_query;
     }
     if (p->changed) {
-        if (p->out_s[0] != '/' || strlen(p->out_s) != p->out_len)
-            return "req.path must be a string that begins with /";
         free(px->hook_rest);
         px->rest = px->hook_rest = strdup(p->out_s + 1);
     }
@@ -220,30 +176,25 @@ static const char *apply_line(struct proxy *px, const struct script_field *f, bo
 static const char *apply(struct proxy *px, char *why_buf, size_t why_len, bool *refused)
 {
     struct hook_args *a = px->hook;
-    struct script_field *f = a->req_f, *h = &f[REQ_HEADERS];
-    const char *why;
-    size_t i;
+    struct script_field *f = a->req_f;
+    const char *why, *body;
+    size_t len;
 
-    for (i = 0; i < REQ__MAX; i++) {
-        if (f[i].malformed != NULL) {
-            snprintf(why_buf, why_len, "req.%s %s", f[i].name, f[i].malformed);
-            return why_buf;
-        }
-    }
+    if ((why = script_req_check(f, why_buf, why_len)) != NULL)
+        return why;
     if ((why = apply_line(px, f, refused)) != NULL || *refused)
         return why;
-    if (h->changed) {
-        for (i = 0; i < h->out_npairs; i++) {
-            const struct script_pair *p = &h->out_pairs[i];
-            if (!header_ok(p->name, p->name_len, p->value, p->value_len))
-                return "req.headers must be an object of header names to strings without "
-                       "CR/LF";
-        }
-        hook_args_set_headers(a, h);
+    if (f[REQ_HEADERS].changed) {
+        hook_args_set_headers(a, &f[REQ_HEADERS]);
         px->hook_headers = a->headers;
         px->hook_nheaders = a->nheaders;
     }
-    return apply_body(px, f);
+    if (script_req_new_body(f, &body, &len)) {
+        buf_reset(&px->r->body);
+        if (buf_append(&px->r->body, body, len) != 0)
+            return "the new body is over max_body_bytes";
+    }
+    return NULL;
 }
 
 /* After a successful call of onRequest: answers, applies, or goes on. */

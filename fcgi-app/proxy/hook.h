@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/script_obj.h"
+#include "core/script_req.h"
 
 struct proxy;
 struct pool_key;
@@ -20,9 +21,6 @@ struct rule_input;
 struct mask_secret;
 struct script_error;
 struct script_limits;
-
-/* The longest header name a script may set. */
-#define HOOK_HEADER_NAME_MAX 128
 
 /* What onRequest came to. */
 enum hook_rc {
@@ -64,8 +62,6 @@ void proxy_hook_done(struct proxy *px);
  * (core/script_obj.h), kept for the whole request: req as the request
  * goes out (the first body_limit bytes of the body; query and headers
  * made when a script reads them) and ctx. */
-enum { REQ_METHOD, REQ_PATH, REQ_QUERY, REQ_HEADERS, REQ_BODY, REQ_TRUNCATED, REQ_JSON, REQ__MAX };
-enum { CTX_REQUEST_ID, CTX_UPSTREAM, CTX_TOKEN, CTX_NOW, CTX__MAX };
 
 struct hook_args {
     struct script_obj req, ctx;

@@ -11,7 +11,6 @@
 #include "core/clock.h"
 #include "core/pool.h"
 #include "core/url.h"
-#include "core/utf8.h"
 #include "http.h"
 #include "proxy/credential.h"
 #include "proxy/path.h"
@@ -141,14 +140,7 @@ struct hook_args *hook_args_make(struct proxy *px, size_t body_limit)
     buf_init(&a->path, PROXY_URL_MAX);
     a->req = (struct script_obj){a->req_f, REQ__MAX, req_prepare, a, "req"};
     a->ctx = (struct script_obj){a->ctx_f, CTX__MAX, NULL, NULL, "ctx"};
-    a->ctx_f[CTX_REQUEST_ID] = (struct script_field){
-        .name = "request_id", .type = SCRIPT_F_STRING, .s = px->r->id, .len = strlen(px->r->id)};
-    a->ctx_f[CTX_UPSTREAM] = (struct script_field){.name = "upstream", .type = SCRIPT_F_STRING,
-                                                   .s = px->up->name, .len = strlen(px->up->name)};
-    a->ctx_f[CTX_TOKEN] = (struct script_field){
-        .name = "token", .type = SCRIPT_F_STRING, .s = token, .len = token ? strlen(token) : 0};
-    a->ctx_f[CTX_NOW] = (struct script_field){.name = "now_ms", .type = SCRIPT_F_NUMBER,
-                                              .num = (double)clock_wall_ms()};
+    script_ctx_fields(a->ctx_f, px->r->id, px->up->name, token, clock_wall_ms());
     hook_args_refresh(a);
     return a;
 }
@@ -156,34 +148,12 @@ struct hook_args *hook_args_make(struct proxy *px, size_t body_limit)
 void hook_args_refresh(struct hook_args *a)
 {
     const struct proxy *px = a->px;
-    const struct buf *b = &px->r->body;
-    size_t n = b->len > a->body_limit ? utf8_floor(b->data, a->body_limit) : b->len;
-    /* A body that is not UTF-8 text is null to scripts: the engine would
-     * read it as other characters, and handing that back would rewrite a
-     * binary body that the script never touched. */
-    bool text = b->len > 0 && utf8_valid(b->data, n);
 
     script_obj_clear(&a->req);
     buf_reset(&a->path);
     buf_cat(&a->path, "/", px->rest != NULL ? px->rest : "", (char *)NULL);
-    a->req_f[REQ_METHOD] = (struct script_field){
-        .name = "method", .type = SCRIPT_F_STRING, .s = px->r->method,
-        .len = strlen(px->r->method)};
-    a->req_f[REQ_PATH] = (struct script_field){.name = "path", .type = SCRIPT_F_STRING,
-                                               .s = buf_str(&a->path), .len = a->path.len};
-    a->req_f[REQ_QUERY] = (struct script_field){.name = "query", .type = SCRIPT_F_QUERY,
-                                                .lazy = true};
-    a->req_f[REQ_HEADERS] = (struct script_field){.name = "headers", .type = SCRIPT_F_PAIRS,
-                                                  .lazy = true};
-    a->req_f[REQ_BODY] = (struct script_field){
-        .name = "body", .type = SCRIPT_F_STRING, .lazy = true, .s = text ? b->data : NULL,
-        .len = text ? n : 0};
-    a->req_f[REQ_TRUNCATED] = (struct script_field){
-        .name = "body_truncated", .type = SCRIPT_F_BOOL, .num = n < b->len};
-    /* The body parsed only when whole (a cut body is not JSON). */
-    a->req_f[REQ_JSON] = (struct script_field){
-        .name = "json", .type = SCRIPT_F_JSON, .lazy = true,
-        .s = text && n == b->len ? b->data : NULL, .len = text && n == b->len ? n : 0};
+    script_req_fields(a->req_f, px->r->method, buf_str(&a->path), a->path.len, px->r->body.data,
+                      px->r->body.len, a->body_limit);
 }
 
 void hook_args_set_headers(struct hook_args *a, struct script_field *f)

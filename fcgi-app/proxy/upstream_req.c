@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/nelem.h"
 #include "core/pool.h"
+#include "core/script_req.h"
 #include "core/store.h"
 #include "http.h"
 #include "proxy/credential.h"
@@ -21,15 +22,11 @@
 
 bool upstream_req_header_dropped(const struct proxy *px, const char *conn, const char *name)
 {
-    static const char *const drop[] = {"connection",        "keep-alive",   "proxy-authorization",
-                                       "proxy-connection",  "te",           "trailer",
-                                       "transfer-encoding", "upgrade",      "host",
-                                       "content-length",    "content-type", "expect"};
     size_t i, n = strlen(name);
 
-    for (i = 0; i < NELEM(drop); i++)
-        if (strcasecmp(name, drop[i]) == 0)
-            return true;
+    /* Content-Type is written on its own (upstream_req_headers). */
+    if (script_header_fixed(name) || strcasecmp(name, "content-type") == 0)
+        return true;
     for (i = 0; i < CRED_QUERY; i++)
         if (px->strip[i] && strcasecmp(name, credential_headers[i]) == 0)
             return true;
@@ -96,13 +93,13 @@ static struct curl_slist *script_headers(const struct proxy *px, const char *con
                                          struct curl_slist *list, struct buf *line, bool *has_ctype,
                                          bool *has_accept, bool *failed)
 {
-    char name[HOOK_HEADER_NAME_MAX + 1];
+    char name[SCRIPT_HEADER_NAME_MAX + 1];
     size_t i;
 
     for (i = 0; i < px->hook_nheaders; i++) {
         const struct script_pair *h = &px->hook_headers[i];
         bool ctype;
-        if (h->name_len > HOOK_HEADER_NAME_MAX)
+        if (h->name_len > SCRIPT_HEADER_NAME_MAX)
             continue;
         memcpy(name, h->name, h->name_len);
         name[h->name_len] = '\0';
@@ -122,16 +119,7 @@ static struct curl_slist *script_headers(const struct proxy *px, const char *con
 
 int upstream_req_auth_value(struct buf *out, const char *tpl, const char *key, size_t n)
 {
-    const char *at;
-    int rc = 0;
-
-    while ((at = strstr(tpl, "{key}")) != NULL) {
-        rc |= buf_append(out, tpl, (size_t)(at - tpl));
-        rc |= buf_append(out, key, n);
-        tpl = at + 5;
-    }
-    rc |= buf_puts(out, tpl);
-    return rc;
+    return buf_subst(out, tpl, "{key}", key, n);
 }
 
 struct curl_slist *upstream_req_headers(const struct proxy *px, const struct pool_key *k)

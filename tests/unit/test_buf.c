@@ -93,8 +93,29 @@ static void test_cat_and_int(void)
     buf_free(&b);
 }
 
+static void test_subst(void)
+{
+    struct buf b;
+
+    buf_init(&b, 32);
+    CU_ASSERT_EQUAL(buf_subst(&b, "Bearer {key} and {key}", "{key}", "<k>", 3), 0);
+    CU_ASSERT_STRING_EQUAL(buf_str(&b), "Bearer <k> and <k>");
+    buf_reset(&b);
+    /* No occurrence: the text as it is; a value with NUL bytes is copied whole. */
+    CU_ASSERT_EQUAL(buf_subst(&b, "plain", "{key}", "x", 1), 0);
+    CU_ASSERT_STRING_EQUAL(buf_str(&b), "plain");
+    buf_reset(&b);
+    CU_ASSERT_EQUAL(buf_subst(&b, "{key}{key}", "{key}", "a\0b", 3), 0);
+    CU_ASSERT_EQUAL(b.len, 6);
+    CU_ASSERT_EQUAL(memcmp(b.data, "a\0ba\0b", 6), 0);
+    buf_reset(&b);
+    /* Past the cap: -1. */
+    CU_ASSERT_EQUAL(buf_subst(&b, "{key}{key}", "{key}", "0123456789abcdef0123", 20), -1);
+    buf_free(&b);
+}
+
 void suite_buf(void)
 {
-    ADD_SUITE("buf", TEST(test_append_and_terminate), TEST(test_cap_is_enforced),
+    ADD_SUITE("buf", TEST(test_subst), TEST(test_append_and_terminate), TEST(test_cap_is_enforced),
               TEST(test_printf_grows_and_caps), TEST(test_steal), TEST(test_cat_and_int));
 }

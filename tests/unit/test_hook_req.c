@@ -7,6 +7,7 @@
 #include "core/mask.h"
 #include "core/script.h"
 #include "core/script_obj.h"
+#include "core/script_req.h"
 #include "core/pool.h"
 #include "core/rule/rule.h"
 #include "http.h"
@@ -322,12 +323,11 @@ static void test_read_back(void)
                                    " req.query.a[0] + req.body; }"),
                     SCRIPT_OK);
     CU_ASSERT_TRUE(rf[REQ_JSON].touched && rf[REQ_HEADERS].touched && rf[REQ_QUERY].touched);
-    CU_ASSERT_FALSE(rf[REQ_JSON].changed || rf[REQ_HEADERS].changed ||
-                    rf[REQ_QUERY].changed || rf[REQ_BODY].changed || rf[REQ_METHOD].changed);
+    CU_ASSERT_FALSE(rf[REQ_JSON].changed || rf[REQ_HEADERS].changed || rf[REQ_QUERY].changed ||
+                    rf[REQ_BODY].changed || rf[REQ_METHOD].changed);
     /* Untouched fields are not even looked at. */
     hook_args_refresh(a);
-    CU_ASSERT_EQUAL(run_request(a, "function onRequest(req) { req.method = 'PUT'; }"),
-                    SCRIPT_OK);
+    CU_ASSERT_EQUAL(run_request(a, "function onRequest(req) { req.method = 'PUT'; }"), SCRIPT_OK);
     CU_ASSERT_FALSE(rf[REQ_JSON].touched || rf[REQ_HEADERS].touched);
     CU_ASSERT_TRUE(rf[REQ_METHOD].changed);
     CU_ASSERT_STRING_EQUAL(rf[REQ_METHOD].out_s, "PUT");
@@ -371,10 +371,11 @@ static void test_read_back(void)
 /* An object kept in a global by one call gives undefined in the next. */
 static void test_stale_object(void)
 {
-    static const char src[] = "var kept;\n"
-                              "function onRequest(req) {\n"
-                              "  var was = kept ? String(kept.headers) + String(kept.json) : 'none';\n"
-                              "  kept = req; req.body = was; }";
+    static const char src[] =
+        "var kept;\n"
+        "function onRequest(req) {\n"
+        "  var was = kept ? String(kept.headers) + String(kept.json) : 'none';\n"
+        "  kept = req; req.body = was; }";
     static const struct script_limits lim = {1000, 16384};
     char *env[] = {(char *)"HTTP_X_TRACE=t1", NULL};
     struct fixture f;
@@ -405,9 +406,71 @@ static void test_stale_object(void)
     buf_free(&f.r.body);
 }
 
+/* The checks both the proxy and the test route put onRequest's changes to. */
+static void test_req_check(void)
+{
+    static const struct {
+        const char *src, *why; /* why: a part of the message, NULL: taken */
+    } cases[] = {
+        {"req.method = 'PATCH'; req.path = '/v2'; req.headers['x-a'] = 'b';", NULL},
+        {"req.method = 'get';", "capital letters"},
+        {"req.method = 'ABCDEFGHIJKLMNOPQ';", "capital letters"},
+        {"req.path = 'v2';", "begins with /"},
+        {"req.path = '/a\\u0000b';", "begins with /"},
+        {"req.headers['bad name'] = 'x';", "header names"},
+        {"req.headers['x-a'] = 'a\\r\\nb';", "header names"},
+        {"req.headers['x-a'] = 1;", "req.headers must be an object of names to strings"},
+        {"req.query = 5;", "req.query must be"},
+        {"req.body = {};", "req.body must be a string or null"},
+    };
+    char *env[] = {NULL}, src[256], why[160];
+    struct fixture f;
+    struct hook_args *a;
+    const char *got;
+    size_t i;
+
+    fixture_init(&f, env, "", "{}");
+    a = hook_args_make(&f.px, 100);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hook_args_refresh(a);
+        snprintf(src, sizeof(src), "function onRequest(req) { %s }", cases[i].src);
+        CU_ASSERT_EQUAL(run_request(a, src), SCRIPT_OK);
+        got = script_req_check(a->req_f, why, sizeof(why));
+        if (cases[i].why == NULL) {
+            CU_ASSERT_PTR_NULL(got);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+            CU_ASSERT_PTR_NOT_NULL(strstr(got, cases[i].why));
+        }
+    }
+    /* json wins over body; a null body is an empty one. */
+    hook_args_refresh(a);
+    CU_ASSERT_EQUAL(run_request(a, "function onRequest(req) { req.body = 'x'; req.json = [1]; }"),
+                    SCRIPT_OK);
+    {
+        const char *body;
+        size_t len;
+        CU_ASSERT_TRUE_FATAL(script_req_new_body(a->req_f, &body, &len));
+        CU_ASSERT_EQUAL(len, 3);
+        CU_ASSERT_EQUAL(memcmp(body, "[1]", 3), 0);
+        hook_args_refresh(a);
+        CU_ASSERT_EQUAL(run_request(a, "function onRequest(req) { req.body = null; }"), SCRIPT_OK);
+        CU_ASSERT_TRUE_FATAL(script_req_new_body(a->req_f, &body, &len));
+        CU_ASSERT_EQUAL(len, 0);
+        hook_args_refresh(a);
+        CU_ASSERT_EQUAL(run_request(a, "function onRequest(req) { var j = req.json; }"), SCRIPT_OK);
+        CU_ASSERT_FALSE(script_req_new_body(a->req_f, &body, &len));
+    }
+    CU_ASSERT_TRUE(script_header_fixed("Expect") && script_header_fixed("host") &&
+                   !script_header_fixed("content-type"));
+    hook_args_free(a);
+    buf_free(&f.r.body);
+}
+
 void suite_hook_req(void)
 {
     ADD_SUITE("hook_req", TEST(test_req_build), TEST(test_req_body_limit), TEST(test_ctx_build),
               TEST(test_res_build), TEST(test_query_string), TEST(test_read_back),
-              TEST(test_stale_object));
+              TEST(test_req_check), TEST(test_stale_object));
 }

@@ -121,7 +121,6 @@ void rule_script_res_free(struct rule_script_res *r);
 /* Whether the rule's condition has a script leaf. */
 bool rule_has_script(const struct rule *r);
 
-
 /* Compiles a rule from its JSON object (the API's fields: name, upstream_id,
  * enabled, priority, condition, actions, threshold, window_s, cooldown_s,
  * stop; absent optional fields take the contract's defaults).  Unknown

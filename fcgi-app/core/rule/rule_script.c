@@ -58,8 +58,17 @@ static const char *transport_name(enum transport_kind t)
 }
 
 /* The fields of res, in the order scripts see them. */
-enum { RES_STATUS, RES_HEADERS, RES_BODY, RES_JSON, RES_LATENCY, RES_TRANSPORT, RES_ATTEMPT,
-       RES_KEY, RES__MAX };
+enum {
+    RES_STATUS,
+    RES_HEADERS,
+    RES_BODY,
+    RES_JSON,
+    RES_LATENCY,
+    RES_TRANSPORT,
+    RES_ATTEMPT,
+    RES_KEY,
+    RES__MAX
+};
 enum { KEY_ID, KEY_NAME, KEY_MASKED, KEY__MAX };
 
 struct rule_script_res {
@@ -68,8 +77,8 @@ struct rule_script_res {
     struct script_obj key;
     struct script_field key_f[KEY__MAX];
     const struct rule_input *in;
-    struct buf body;         /* masked */
-    struct buf store;        /* lower-case names and masked values of the headers */
+    struct buf body;  /* masked */
+    struct buf store; /* lower-case names and masked values of the headers */
     struct script_pair *headers;
     bool body_masked;
 };
@@ -141,16 +150,18 @@ struct rule_script_res *rule_script_res(struct rule_input *in)
     r->in = in;
     buf_init(&r->body, mask_buf_bound(in->body_len));
     buf_init(&r->store, RES_HEADERS_MAX);
-    r->f[RES_STATUS] = (struct script_field){.name = "status", .type = SCRIPT_F_NUMBER,
-                                             .num = in->status};
-    r->f[RES_HEADERS] = (struct script_field){.name = "headers", .type = SCRIPT_F_PAIRS,
-                                              .lazy = true};
+    r->f[RES_STATUS] =
+        (struct script_field){.name = "status", .type = SCRIPT_F_NUMBER, .num = in->status};
+    r->f[RES_HEADERS] =
+        (struct script_field){.name = "headers", .type = SCRIPT_F_PAIRS, .lazy = true};
     r->f[RES_BODY] = (struct script_field){.name = "body", .type = SCRIPT_F_STRING, .lazy = true};
     r->f[RES_JSON] = (struct script_field){.name = "json", .type = SCRIPT_F_JSON, .lazy = true};
-    r->f[RES_LATENCY] = (struct script_field){.name = "latency_ms", .type = SCRIPT_F_NUMBER,
-                                              .num = (double)in->latency_ms};
-    r->f[RES_TRANSPORT] = (struct script_field){
-        .name = "transport_error", .type = SCRIPT_F_STRING, .s = t, .len = t != NULL ? strlen(t) : 0};
+    r->f[RES_LATENCY] = (struct script_field){
+        .name = "latency_ms", .type = SCRIPT_F_NUMBER, .num = (double)in->latency_ms};
+    r->f[RES_TRANSPORT] = (struct script_field){.name = "transport_error",
+                                                .type = SCRIPT_F_STRING,
+                                                .s = t,
+                                                .len = t != NULL ? strlen(t) : 0};
     r->f[RES_ATTEMPT] = (struct script_field){.name = "attempt", .type = SCRIPT_F_NULL};
     r->f[RES_KEY] = (struct script_field){.name = "key", .type = SCRIPT_F_NULL};
     r->obj = (struct script_obj){r->f, RES__MAX, res_prepare, r, "res"};
@@ -161,17 +172,17 @@ struct rule_script_res *rule_script_res(struct rule_input *in)
 void rule_script_res_key(struct rule_script_res *r, int attempt, long long id, const char *name,
                          const char *masked)
 {
-    r->f[RES_ATTEMPT] = (struct script_field){.name = "attempt", .type = SCRIPT_F_NUMBER,
-                                              .num = attempt};
-    r->key_f[KEY_ID] = (struct script_field){.name = "id", .type = SCRIPT_F_NUMBER,
-                                             .num = (double)id};
-    r->key_f[KEY_NAME] = (struct script_field){.name = "name", .type = SCRIPT_F_STRING, .s = name,
-                                               .len = name != NULL ? strlen(name) : 0};
-    r->key_f[KEY_MASKED] = (struct script_field){.name = "masked", .type = SCRIPT_F_STRING,
-                                                 .s = masked, .len = strlen(masked)};
+    r->f[RES_ATTEMPT] =
+        (struct script_field){.name = "attempt", .type = SCRIPT_F_NUMBER, .num = attempt};
+    r->key_f[KEY_ID] =
+        (struct script_field){.name = "id", .type = SCRIPT_F_NUMBER, .num = (double)id};
+    r->key_f[KEY_NAME] = (struct script_field){
+        .name = "name", .type = SCRIPT_F_STRING, .s = name, .len = name != NULL ? strlen(name) : 0};
+    r->key_f[KEY_MASKED] = (struct script_field){
+        .name = "masked", .type = SCRIPT_F_STRING, .s = masked, .len = strlen(masked)};
     r->key = (struct script_obj){r->key_f, KEY__MAX, NULL, NULL, "res.key"};
-    r->f[RES_KEY] = (struct script_field){.name = "key", .type = SCRIPT_F_OBJECT, .lazy = true,
-                                          .obj = &r->key};
+    r->f[RES_KEY] =
+        (struct script_field){.name = "key", .type = SCRIPT_F_OBJECT, .lazy = true, .obj = &r->key};
 }
 
 struct script_obj *rule_script_res_obj(struct rule_script_res *r)
