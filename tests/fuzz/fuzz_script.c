@@ -5,13 +5,18 @@
  * fixed set of hooks: identity, field reads, changes, a loop that only
  * the time limit ends).  Whatever comes, nothing may crash, overrun or
  * leak, and every call ends ok (with JSON results) or with one of the
- * error kinds (with none). */
+ * error kinds (with none).  Each is also called with arguments described
+ * in C (core/script_obj.h, as the proxy passes them), the input or "{}" as
+ * the request's and the answer's body, and onRequest's req read back. */
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rule/rule.h"
 #include "core/script.h"
+#include "core/script_obj.h"
+#include "core/script_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,6 +38,12 @@ static const char *const fixed_src[] = {
     "  ctx.log(JSON.stringify(req).slice(0, 100));\n"
     "}",
     "function onRequest(req) { var n = 0; while (req !== n) n++; }",
+    "function onRequest(req) {\n"
+    "  var j = req.json, b = req.body;\n"
+    "  if (j && typeof j === 'object') j.fz = [b && b.length, req.body_truncated];\n"
+    "  req.query = {a: [String(b).slice(0, 10)], b: 1};\n"
+    "  req.headers['x-' + String(req.query.a[0]).length] = String(b).slice(0, 5);\n"
+    "}",
 };
 
 static struct script *fixed[sizeof(fixed_src) / sizeof(fixed_src[0])];
@@ -94,6 +105,70 @@ static void call(const struct script *s, enum script_hook hook, json_object *con
     json_object_put(c.arg0);
 }
 
+/* Checks what a call came to (ok with a whole JSON result, or an error
+ * kind with nothing) and frees it. */
+static void check(struct script_call *c, enum script_kind kind)
+{
+    if ((unsigned)kind >= SCRIPT_KIND__MAX || kind == SCRIPT_COMPILE)
+        abort();
+    if (kind != SCRIPT_OK && (c->result != NULL || c->arg0 != NULL || c->err.kind != kind))
+        abort();
+    if (c->result != NULL && json_object_to_json_string(c->result) == NULL)
+        abort();
+    json_object_put(c->result);
+    json_object_put(c->arg0);
+}
+
+/* Calls hook of s with described arguments: req and res with body (n
+ * bytes) as their bodies, and reads req back after onRequest. */
+static void call_described(const struct script *s, enum script_hook hook, const char *body,
+                           size_t n)
+{
+    static const struct script_pair q[] = {{"a", 1, "1", 1}, {"a", 1, "2", 1}};
+    static const struct script_pair h[] = {{"content-type", 12, "application/json", 16}};
+    static const struct rule_header rh[] = {{"Content-Type", 12, "application/json", 16}};
+    struct script_field rf[REQ__MAX], cf[CTX__MAX];
+    struct script_obj req = {rf, REQ__MAX, NULL, NULL, "req"};
+    struct script_obj ctx = {cf, CTX__MAX, NULL, NULL, "ctx"};
+    struct rule_input in;
+    struct rule_script_res *res;
+    struct script_call c;
+    char why[160];
+    const char *b;
+    size_t blen, logged = 0;
+
+    script_req_fields(rf, "POST", "/v1/x", 5, body, n, 64);
+    rf[REQ_QUERY].pairs = q;
+    rf[REQ_QUERY].npairs = 2;
+    rf[REQ_HEADERS].pairs = h;
+    rf[REQ_HEADERS].npairs = 1;
+    script_ctx_fields(cf, "r", "u", NULL, 0);
+    memset(&in, 0, sizeof(in));
+    in.status = 200;
+    in.headers = rh;
+    in.nheaders = 1;
+    in.body = body;
+    in.body_len = n;
+    if ((res = rule_script_res(&in)) == NULL)
+        abort();
+    rule_script_res_key(res, 1, 7, "k", "sk-...");
+    memset(&c, 0, sizeof(c));
+    c.hook = hook;
+    c.objs[0] = hook == SCRIPT_HOOK_REQUEST ? &req : rule_script_res_obj(res);
+    c.objs[1] = hook == SCRIPT_HOOK_REQUEST ? &ctx : &req;
+    c.objs[2] = &ctx;
+    c.nargs = hook == SCRIPT_HOOK_RESPONSE ? 3 : 2;
+    c.want_arg0 = hook == SCRIPT_HOOK_REQUEST;
+    c.log = sink;
+    c.log_udata = &logged;
+    check(&c, script_call(s, &lim, &c));
+    if (hook == SCRIPT_HOOK_REQUEST && script_req_check(rf, why, sizeof(why)) == NULL &&
+        script_req_new_body(rf, &b, &blen) && b == NULL)
+        abort();
+    script_obj_clear(&req);
+    rule_input_done(&in);
+}
+
 /* Compiles data as form and calls every hook it defines. */
 static void fuzz_source(enum script_form form, const uint8_t *data, size_t size)
 {
@@ -113,6 +188,9 @@ static void fuzz_source(enum script_form form, const uint8_t *data, size_t size)
         call(s, SCRIPT_HOOK_REQUEST, a2, 2);
         call(s, SCRIPT_HOOK_RESPONSE, a3, 3);
         call(s, SCRIPT_HOOK_LEAF, leafargs, 2);
+        call_described(s, SCRIPT_HOOK_REQUEST, "{\"model\":\"m\"}", 13);
+        call_described(s, SCRIPT_HOOK_RESPONSE, "{\"error\":{\"code\":1}}", 20);
+        call_described(s, SCRIPT_HOOK_LEAF, "x", 1);
         script_free(s);
     }
     json_object_put(req);
@@ -135,6 +213,12 @@ static void fuzz_value(unsigned pick, const uint8_t *data, size_t size)
     /* The endless loop costs its whole limit: one value in eight. */
     if ((pick & 0x38) == 0)
         call(fixed[3], SCRIPT_HOOK_REQUEST, a2, 1);
+    /* The same input as the body of a request and of an answer. */
+    call_described(fixed[0], SCRIPT_HOOK_REQUEST, (const char *)data, size);
+    call_described(fixed[1], SCRIPT_HOOK_RESPONSE, (const char *)data, size);
+    call_described(fixed[2], SCRIPT_HOOK_REQUEST, (const char *)data, size);
+    call_described(leaf, SCRIPT_HOOK_LEAF, (const char *)data, size);
+    call_described(fixed[4], SCRIPT_HOOK_REQUEST, (const char *)data, size);
     json_object_put(v);
     json_object_put(ctx);
 }

@@ -152,6 +152,30 @@ def test_script_test_endless_loop_is_a_timeout(stack):
     assert ok(_test(stack, "function onRequest() {}"))["errors"] == []
 
 
+def test_script_test_takes_changes_as_the_proxy_does(stack):
+    # A change the proxy would not take: none are taken, as in the proxy.
+    src = ("function onRequest(req) {\n"
+           "  req.path = '/v2/other'; req.method = 'get';\n"
+           "}\n")
+    out = ok(_test(stack, src))
+    assert [(e["kind"], "capital letters" in e["message"]) for e in out["errors"]] == \
+        [("malformed", True)], out
+    assert out["request"]["path"] == "/v1/chat/completions", out
+    assert out["request"]["method"] == "POST" and out["changed"] == [], out
+    # Reading json changes nothing; Expect is dropped like the proxy drops it.
+    src = ("function onRequest(req) { var m = req.json.model; req.headers.expect = '100-continue'; }\n"
+           "function onResponse(res, req) { return {p: req.path, h: req.headers.expect || null,"
+           " j: res.json && res.json.ok, a: res.attempt}; }\n")
+    out = ok(_test(stack, src, response={"status": 200, "body": '{"ok": true}\n'}))
+    assert out["errors"] == [], out
+    assert out["request"]["body"] == '{"model":"gpt-4","messages":[]}', out
+    assert out["changed"] == ["headers"] and out["dropped_headers"] == ["expect"], out
+    # onResponse sees the request as it would go out, and an answer's JSON
+    # even with a newline after it.
+    assert out["response_result"] == {"p": "/v1/chat/completions", "h": "100-continue",
+                                      "j": True, "a": 1}, out
+
+
 def test_script_test_roles(stack):
     src = "function onRequest(req, ctx) {}"
     ok(_test(stack, src, client=session_client(stack, "operator")))
