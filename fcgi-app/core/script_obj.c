@@ -83,16 +83,17 @@ static duk_ret_t decode_top(duk_context *t, void *udata)
 }
 
 /* Whether len bytes at s may be given to the engine's JSON parser: UTF-8
- * text of an object or an array (as the rules' JSON paths take it). */
-static bool json_text(const char *s, size_t len)
+ * text (checked here unless utf8 says it is) of an object or an array (as
+ * the rules' JSON paths take it). */
+static bool json_text(const char *s, size_t len, bool utf8)
 {
-    return s != NULL && len > 0 && (s[0] == '{' || s[0] == '[') && utf8_valid(s, len);
+    return s != NULL && len > 0 && (s[0] == '{' || s[0] == '[') && (utf8 || utf8_valid(s, len));
 }
 
 /* Pushes the parsed JSON text, or undefined when it is none. */
-static void push_json(duk_context *t, const char *s, size_t len)
+static void push_json(duk_context *t, const char *s, size_t len, bool utf8)
 {
-    if (!json_text(s, len)) {
+    if (!json_text(s, len, utf8)) {
         duk_push_undefined(t);
         return;
     }
@@ -188,7 +189,7 @@ static void push_field(duk_context *t, struct script_field *f, duk_idx_t getter,
         push_pairs(t, f->pairs, f->npairs, f->type == SCRIPT_F_QUERY);
         return;
     case SCRIPT_F_JSON:
-        push_json(t, f->s, f->len);
+        push_json(t, f->s, f->len, f->num != 0);
         return;
     case SCRIPT_F_OBJECT:
         if (f->obj != NULL) {
@@ -496,7 +497,7 @@ static void take_json(duk_context *t, duk_idx_t idx, struct script_field *f)
         duk_pop(t);
         return;
     }
-    push_json(t, f->s, f->len);
+    push_json(t, f->s, f->len, f->num != 0);
     push_encoded(t, -1);
     if (duk_is_string(t, -1) && duk_get_length(t, -1) == len &&
         memcmp(duk_get_string(t, -1), now, len) == 0) {

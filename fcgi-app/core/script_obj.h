@@ -40,7 +40,8 @@ enum script_field_type {
     SCRIPT_F_PAIRS,  /* pairs: an object of names to strings */
     SCRIPT_F_QUERY,  /* pairs: an object of names to arrays of strings */
     SCRIPT_F_JSON,   /* s, len parsed when it is UTF-8 JSON text of an object
-                      * or array, else undefined */
+                      * or array, else undefined (num != 0: the describer
+                      * knows it is UTF-8) */
     SCRIPT_F_OBJECT  /* obj */
 };
 

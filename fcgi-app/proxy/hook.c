@@ -197,6 +197,14 @@ static const char *apply(struct proxy *px, char *why_buf, size_t why_len, bool *
     return NULL;
 }
 
+/* Whether onRequest changed anything but the headers (which
+ * hook_args_set_headers took over). */
+static bool req_changed(const struct script_field *f)
+{
+    return f[REQ_METHOD].changed || f[REQ_PATH].changed || f[REQ_QUERY].changed ||
+           f[REQ_BODY].changed || f[REQ_JSON].changed;
+}
+
 /* After a successful call of onRequest: answers, applies, or goes on. */
 static enum hook_rc after_request(struct proxy *px, struct script_call *c)
 {
@@ -211,8 +219,10 @@ static enum hook_rc after_request(struct proxy *px, struct script_call *c)
     } else if ((why = apply(px, why_buf, sizeof(why_buf), &refused)) == NULL) {
         if (refused)
             return HOOK_ANSWERED;
-        /* onResponse and the rules' leaves see the request as it goes. */
-        hook_args_refresh(px->hook);
+        /* onResponse and the rules' leaves see the request as it goes
+         * (headers onRequest set are already theirs). */
+        if (req_changed(px->hook->req_f))
+            hook_args_refresh(px->hook);
         return HOOK_GO_ON;
     }
     malformed(px, "onRequest", why);

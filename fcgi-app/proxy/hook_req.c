@@ -167,6 +167,11 @@ void hook_args_set_headers(struct hook_args *a, struct script_field *f)
     f->out_store = NULL;
     f->out_npairs = 0;
     a->headers_set = true;
+    /* Later calls see them (the field no longer reaches the old ones). */
+    f->pairs = a->headers;
+    f->npairs = a->nheaders;
+    f->changed = false;
+    f->ready = true;
 }
 
 void hook_args_free(struct hook_args *a)

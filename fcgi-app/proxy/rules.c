@@ -277,12 +277,14 @@ void proxy_rules_log(struct proxy *px)
         return;
     if (px->fired != NULL) {
         free(px->log->rules);
-        px->log->rules = strdup(json_object_to_json_string_ext(px->fired, JSON_C_TO_STRING_PLAIN));
+        px->log->rules = strdup(json_object_to_json_string_ext(
+            px->fired, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     }
     if (px->messages != NULL) {
         free(px->log->messages);
-        px->log->messages =
-            strdup(json_object_to_json_string_ext(px->messages, JSON_C_TO_STRING_PLAIN));
+        /* Stored as a reader of the column sees it: "/" unescaped. */
+        px->log->messages = strdup(json_object_to_json_string_ext(
+            px->messages, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     }
     json_object_put(px->fired);
     json_object_put(px->messages);

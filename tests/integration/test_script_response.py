@@ -117,3 +117,29 @@ function onResponse(res) { return {log: 'transport ' + res.transport_error + ' '
     assert r.status == 502, r
     _, messages = log_rules(stack, rid(r))
     assert messages == ["transport connect 0"], messages
+
+
+def test_on_response_sees_the_request_as_on_request_left_it(stack):
+    # Headers alone, then method, path, query and json: onResponse (and a
+    # later attempt's) req is the request as it went out each time.
+    s = setup(stack, nkeys=2, max_retries=1, retry_backoff_ms=5)
+    set_script(stack, s.up["id"], r"""
+function onRequest(req) {
+  req.headers['x-set'] = 'by-script';
+  if (req.query.more) { req.query.more = ['2']; req.json.model = 'm2'; req.path = '/v1/y'; }
+}
+function onResponse(res, req) {
+  return {log: [req.path, req.headers['x-set'], (req.query.more || []).join(','),
+                req.json ? req.json.model : '-', res.attempt].join(' ')};
+}""")
+    stack.mock.script = lambda req: Reply(200, '{"ok":true}', {"Content-Type": "application/json"})
+    r = stack.main.client.get(s.path("v1/x"), token=s.token)
+    assert r.status == 200, r
+    _, messages = log_rules(stack, rid(r))
+    assert messages == ["/v1/x by-script  - 1"], messages
+    r = stack.main.client.post(s.path("v1/x?more=1"), token=s.token,
+                               json={"model": "m1"})
+    assert r.status == 200, r
+    _, messages = log_rules(stack, rid(r))
+    assert messages == ["/v1/y by-script 2 m2 1"], messages
+    assert stack.mock.requests[-1].header("X-Set") == "by-script"
