@@ -196,11 +196,11 @@ static bool build_request(struct run *t)
     t->req_f[REQ_QUERY].npairs = t->nquery;
     t->req_f[REQ_HEADERS].pairs = t->header_pairs;
     t->req_f[REQ_HEADERS].npairs = t->nheaders;
-    t->req = (struct script_obj){t->req_f, REQ__MAX, NULL, NULL, "req"};
+    t->req = (struct script_obj){t->req_f, REQ__MAX, NULL, NULL, "req", false};
     script_ctx_fields(t->ctx_f, t->r->id,
                       rs_jstr(t->in, "upstream") != NULL ? rs_jstr(t->in, "upstream") : "test",
                       rs_jstr(t->in, "token"), clock_wall_ms());
-    t->ctx = (struct script_obj){t->ctx_f, CTX__MAX, NULL, NULL, "ctx"};
+    t->ctx = (struct script_obj){t->ctx_f, CTX__MAX, NULL, NULL, "ctx", true};
     return true;
 }
 

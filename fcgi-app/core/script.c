@@ -18,9 +18,8 @@
 /* An instance thread's stack holds the hooks at their enum's index, then
  * the ctx.log function, then the accessors of described arguments. */
 #define SCRIPT_LOG_INDEX    SCRIPT_HOOK__MAX
-#define SCRIPT_GETTER_INDEX (SCRIPT_LOG_INDEX + 1)
-#define SCRIPT_SETTER_INDEX (SCRIPT_LOG_INDEX + 2)
-#define SCRIPT_INSTANCE_TOP (SCRIPT_LOG_INDEX + 3)
+#define SCRIPT_KIT_INDEX    (SCRIPT_LOG_INDEX + 1)
+#define SCRIPT_INSTANCE_TOP (SCRIPT_KIT_INDEX + 3)
 
 struct script {
     uint64_t id; /* unique in the process: the instance cache's key */
@@ -426,7 +425,7 @@ static duk_ret_t instance_body(duk_context *t, void *udata)
         duk_push_undefined(t);
     }
     duk_push_c_function(t, native_log, 1);
-    script_obj_accessors(t);
+    script_obj_kit(t);
     return SCRIPT_INSTANCE_TOP;
 }
 
@@ -597,11 +596,12 @@ static duk_ret_t call_body(duk_context *t, void *udata)
 
     for (i = 0; i < c->nargs; i++) {
         if (c->objs[i] != NULL)
-            script_obj_push(t, c->objs[i], SCRIPT_GETTER_INDEX, SCRIPT_SETTER_INDEX);
+            script_obj_push(t, c->objs[i], SCRIPT_KIT_INDEX, SCRIPT_LOG_INDEX);
         else
             script_value_push(t, c->args[i]);
     }
-    if (c->log != NULL && c->nargs > 0 && duk_is_object(t, -1)) {
+    /* A described ctx has log on its prototype. */
+    if (c->log != NULL && c->nargs > 0 && c->objs[c->nargs - 1] == NULL && duk_is_object(t, -1)) {
         duk_dup(t, base + 1);
         duk_put_prop_string(t, -2, "log");
     }

@@ -13,8 +13,11 @@
 
 /* Described objects one call may make (req, res, its key, ctx). */
 #define LIVE_MAX 8
-/* The getter's own hidden property: the setter that goes with it. */
+/* The getter's own hidden properties: the setter that goes with it, and
+ * the instance's prototypes (by label), so that a getter can make a nested
+ * object with the same kit. */
 #define SETTER DUK_HIDDEN_SYMBOL("setter")
+#define PROTOS DUK_HIDDEN_SYMBOL("protos")
 
 /* The calling thread's call: the descriptions its objects reach, and
  * those objects.  An object of an earlier call (a script may keep one in
@@ -38,12 +41,15 @@ void script_obj_end(void)
     scope.nlive = 0;
 }
 
-void script_obj_accessors(duk_context *t)
+void script_obj_kit(duk_context *t)
 {
     duk_push_c_function(t, script_obj_getter, 1);
     duk_push_c_function(t, script_obj_setter, 2);
-    duk_dup_top(t);
-    duk_put_prop_string(t, -3, SETTER);
+    duk_push_bare_object(t);
+    duk_dup(t, -2);
+    duk_put_prop_string(t, -4, SETTER);
+    duk_dup(t, -1);
+    duk_put_prop_string(t, -4, PROTOS);
 }
 
 struct script_field *script_obj_field(struct script_obj *o, const char *name)
@@ -132,11 +138,60 @@ static void push_pairs(duk_context *t, const struct script_pair *p, size_t n, bo
     }
 }
 
-static void push_field(duk_context *t, struct script_field *f, duk_idx_t getter, duk_idx_t setter);
+static void push_field(duk_context *t, struct script_field *f, duk_idx_t kit);
+static struct script_obj *obj_of_this(duk_context *t);
 
-/* Pushes o as a new object: plain fields set, lazy ones as accessors
- * (getter and setter are the instance's functions of that name). */
-static void push_obj(duk_context *t, struct script_obj *o, duk_idx_t getter, duk_idx_t setter)
+/* toJSON of described objects: makes every field (each becomes the
+ * object's own), then gives the object itself to be written. */
+static duk_ret_t obj_to_json(duk_context *t)
+{
+    struct script_obj *o = obj_of_this(t);
+    size_t i;
+
+    for (i = 0; o != NULL && i < o->nfields; i++) {
+        duk_get_prop_string(t, -1, o->fields[i].name);
+        duk_pop(t);
+    }
+    return 1;
+}
+
+/* Pushes the prototype of o's kind (its label) in this instance: an
+ * accessor for each field (enumerable, not configurable), toJSON, and
+ * ctx.log where o has it (log: its index, or -1); frozen, so that a
+ * script cannot take the accessors away.  Made on first use. */
+static void push_proto(duk_context *t, struct script_obj *o, duk_idx_t kit, duk_idx_t log)
+{
+    duk_idx_t protos = kit + 2, proto;
+    size_t i;
+
+    if (duk_get_prop_string(t, protos, o->label))
+        return;
+    duk_pop(t);
+    proto = duk_push_object(t);
+    for (i = 0; i < o->nfields; i++) {
+        duk_push_string(t, o->fields[i].name);
+        duk_dup(t, kit);
+        duk_dup(t, kit + 1);
+        duk_def_prop(t, proto,
+                     DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
+                         DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_CLEAR_CONFIGURABLE);
+    }
+    duk_push_string(t, "toJSON");
+    duk_push_c_function(t, obj_to_json, 1);
+    duk_def_prop(t, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_CLEAR_WEC);
+    if (o->with_log && log >= 0) {
+        duk_push_string(t, "log");
+        duk_dup(t, log);
+        duk_def_prop(t, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_CLEAR_WEC);
+    }
+    duk_freeze(t, proto);
+    duk_dup(t, proto);
+    duk_put_prop_string(t, protos, o->label);
+}
+
+/* Pushes o as a new object whose members are its prototype's accessors
+ * until read (kit: the instance's getter, setter and prototypes). */
+static void push_obj(duk_context *t, struct script_obj *o, duk_idx_t kit, duk_idx_t log)
 {
     duk_idx_t obj;
     size_t i;
@@ -148,28 +203,13 @@ static void push_obj(duk_context *t, struct script_obj *o, duk_idx_t getter, duk
     obj = duk_push_object(t);
     scope.live[scope.nlive] = o;
     scope.heapptr[scope.nlive++] = duk_get_heapptr(t, obj);
-    for (i = 0; i < o->nfields; i++) {
-        struct script_field *f = &o->fields[i];
-        f->touched = false;
-        /* Field names are constants: the engine's literal cache keeps
-         * them interned by address. */
-        duk_push_literal_raw(t, f->name, strlen(f->name));
-        if (!f->lazy) {
-            push_field(t, f, getter, setter);
-            duk_put_prop(t, obj);
-            continue;
-        }
-        /* Not configurable: the script can assign it, not redefine it
-         * behind the setter's back (the getter forces it into a value). */
-        duk_dup(t, getter);
-        duk_dup(t, setter);
-        duk_def_prop(t, obj,
-                     DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
-                         DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_CLEAR_CONFIGURABLE);
-    }
+    for (i = 0; i < o->nfields; i++)
+        o->fields[i].touched = false;
+    push_proto(t, o, kit, log);
+    duk_set_prototype(t, obj);
 }
 
-static void push_field(duk_context *t, struct script_field *f, duk_idx_t getter, duk_idx_t setter)
+static void push_field(duk_context *t, struct script_field *f, duk_idx_t kit)
 {
     switch (f->type) {
     case SCRIPT_F_STRING:
@@ -193,7 +233,7 @@ static void push_field(duk_context *t, struct script_field *f, duk_idx_t getter,
         return;
     case SCRIPT_F_OBJECT:
         if (f->obj != NULL) {
-            push_obj(t, f->obj, getter, setter);
+            push_obj(t, f->obj, kit, -1);
             return;
         }
         break;
@@ -203,30 +243,35 @@ static void push_field(duk_context *t, struct script_field *f, duk_idx_t getter,
     duk_push_null(t);
 }
 
-void script_obj_push(duk_context *t, struct script_obj *o, duk_idx_t getter, duk_idx_t setter)
+void script_obj_push(duk_context *t, struct script_obj *o, duk_idx_t kit, duk_idx_t log)
 {
-    push_obj(t, o, duk_normalize_index(t, getter), duk_normalize_index(t, setter));
+    push_obj(t, o, duk_normalize_index(t, kit), log >= 0 ? duk_normalize_index(t, log) : -1);
 }
 
-/* The description and field behind an accessor's call: `this` (the
- * objects of the current call are known by their heap pointers; one of an
- * earlier call matches none, even at the same address, since a live
- * object of this call would hold it) and the property's name (Duktape
- * passes it to accessors); NULL when there is none. */
-static struct script_field *field_of(duk_context *t, duk_idx_t key, struct script_obj **o)
+/* The description of `this` (pushed, and left on the stack): the objects
+ * of the current call are known by their heap pointers; one of an earlier
+ * call (or a prototype) matches none, even at the same address, since a
+ * live object of this call would hold it.  NULL when there is none. */
+static struct script_obj *obj_of_this(duk_context *t)
 {
     void *self;
     size_t i;
 
     duk_push_this(t);
     self = duk_get_heapptr(t, -1);
-    for (i = 0; self != NULL && i < scope.nlive; i++) {
-        if (scope.heapptr[i] == self) {
-            *o = scope.live[i];
-            return duk_is_string(t, key) ? script_obj_field(*o, duk_get_string(t, key)) : NULL;
-        }
-    }
+    for (i = 0; self != NULL && i < scope.nlive; i++)
+        if (scope.heapptr[i] == self)
+            return scope.live[i];
     return NULL;
+}
+
+/* The description and field behind an accessor's call: `this` (pushed)
+ * and the property's name (Duktape passes it to accessors). */
+static struct script_field *field_of(duk_context *t, duk_idx_t key, struct script_obj **o)
+{
+    *o = obj_of_this(t);
+    return *o != NULL && duk_is_string(t, key) ? script_obj_field(*o, duk_get_string(t, key))
+                                               : NULL;
 }
 
 /* Makes the property at key of `this` (on top, under the value) a plain
@@ -247,9 +292,10 @@ static duk_ret_t script_obj_getter(duk_context *t)
     struct script_obj *o = NULL;
     struct script_field *f;
 
-    /* [key getter setter this]: a nested object gets the same accessors. */
+    /* [key getter setter protos this]: a nested object gets the same kit. */
     duk_push_current_function(t);
     duk_get_prop_string(t, -1, SETTER);
+    duk_get_prop_string(t, -2, PROTOS);
     if ((f = field_of(t, 0, &o)) == NULL)
         return 0;
     if (!f->ready) {
@@ -258,7 +304,7 @@ static duk_ret_t script_obj_getter(duk_context *t)
         f->ready = true;
     }
     f->touched = true;
-    push_field(t, f, 1, 2);
+    push_field(t, f, 1);
     settle(t, 0);
     return 1;
 }
@@ -516,7 +562,7 @@ void script_obj_read_back(duk_context *t, duk_idx_t idx, struct script_obj *o)
     idx = duk_normalize_index(t, idx);
     for (i = 0; i < o->nfields; i++) {
         struct script_field *f = &o->fields[i];
-        if (f->lazy && !f->touched)
+        if (!f->touched)
             continue;
         if (f->type != SCRIPT_F_STRING && f->type != SCRIPT_F_PAIRS && f->type != SCRIPT_F_QUERY &&
             f->type != SCRIPT_F_JSON)

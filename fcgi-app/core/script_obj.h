@@ -84,7 +84,10 @@ struct script_obj {
      * in its value, so that an answer is masked only when it is read. */
     void (*prepare)(struct script_obj *o, struct script_field *f);
     void *udata;
-    const char *label; /* "req", "res": names a malformed field */
+    /* "req", "res", ...: names the kind (objects of one kind share a
+     * prototype in each script's instance, so the same fields). */
+    const char *label;
+    bool with_log; /* ctx: has log(msg) */
 };
 
 /* Frees what the last read-back left in o's fields and resets them. */

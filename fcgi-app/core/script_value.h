@@ -43,13 +43,15 @@ struct script_obj;
 void script_obj_begin(void);
 void script_obj_end(void);
 
-/* Pushes an instance's getter and setter for lazy fields (getter under
- * setter); push them once per instance, before its first call. */
-void script_obj_accessors(duk_context *ctx);
+/* Pushes an instance's kit for described arguments (three values: the
+ * fields' getter and setter, and the prototypes made from them); push it
+ * once per instance, before its first call. */
+void script_obj_kit(duk_context *ctx);
 
-/* Pushes o as a new object, its lazy fields made by the instance's
- * accessors at getter and setter.  Throws only when memory runs out. */
-void script_obj_push(duk_context *ctx, struct script_obj *o, duk_idx_t getter, duk_idx_t setter);
+/* Pushes o as a new object (kit: the index of the kit's first value; log:
+ * the index of the ctx.log function, or -1).  Throws only when memory
+ * runs out. */
+void script_obj_push(duk_context *ctx, struct script_obj *o, duk_idx_t kit, duk_idx_t log);
 
 /* Reads back the fields of o from the object at idx (see script_obj.h).
  * Runs the script's getters and toJSON: call it inside the protected call,

@@ -138,8 +138,8 @@ struct hook_args *hook_args_make(struct proxy *px, size_t body_limit)
     a->px = px;
     a->body_limit = body_limit;
     buf_init(&a->path, PROXY_URL_MAX);
-    a->req = (struct script_obj){a->req_f, REQ__MAX, req_prepare, a, "req"};
-    a->ctx = (struct script_obj){a->ctx_f, CTX__MAX, NULL, NULL, "ctx"};
+    a->req = (struct script_obj){a->req_f, REQ__MAX, req_prepare, a, "req", false};
+    a->ctx = (struct script_obj){a->ctx_f, CTX__MAX, NULL, NULL, "ctx", true};
     script_ctx_fields(a->ctx_f, px->r->id, px->up->name, token, clock_wall_ms());
     hook_args_refresh(a);
     return a;

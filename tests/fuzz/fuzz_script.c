@@ -128,8 +128,8 @@ static void call_described(const struct script *s, enum script_hook hook, const 
     static const struct script_pair h[] = {{"content-type", 12, "application/json", 16}};
     static const struct rule_header rh[] = {{"Content-Type", 12, "application/json", 16}};
     struct script_field rf[REQ__MAX], cf[CTX__MAX];
-    struct script_obj req = {rf, REQ__MAX, NULL, NULL, "req"};
-    struct script_obj ctx = {cf, CTX__MAX, NULL, NULL, "ctx"};
+    struct script_obj req = {rf, REQ__MAX, NULL, NULL, "req", false};
+    struct script_obj ctx = {cf, CTX__MAX, NULL, NULL, "ctx", true};
     struct rule_input in;
     struct rule_script_res *res;
     struct script_call c;

@@ -368,6 +368,36 @@ static void test_read_back(void)
     buf_free(&f.r.body);
 }
 
+/* Members are the prototype's accessors until read: a script cannot take
+ * them away, JSON.stringify and for-in see them all, Object.keys those read. */
+static void test_prototype(void)
+{
+    char *env[] = {(char *)"HTTP_X_TRACE=t1", NULL};
+    struct fixture f;
+    struct hook_args *a;
+
+    fixture_init(&f, env, "", "{\"m\":1}");
+    a = hook_args_make(&f.px, 100);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(
+        run_request(a,
+                    "function onRequest(req) {\n"
+                    "  var p = Object.getPrototypeOf(req);\n"
+                    "  delete p.headers; p.method = 'X'; try { p.json = 2; } catch (e) {}\n"
+                    "  var keys = Object.keys(req).length, all = 0;\n"
+                    "  for (var k in req) all++;\n"
+                    "  var text = JSON.stringify(req);\n"
+                    "  req.body = [keys, all, Object.keys(req).length, req.headers['x-trace'],\n"
+                    "              req.method, text.indexOf('\"json\":{\"m\":1}') > 0].join(' ');\n"
+                    "}"),
+        SCRIPT_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a->req_f[REQ_BODY].out_s);
+    CU_ASSERT_STRING_EQUAL(a->req_f[REQ_BODY].out_s, "0 7 7 t1 POST true");
+    CU_ASSERT_FALSE(a->req_f[REQ_JSON].changed || a->req_f[REQ_METHOD].changed);
+    hook_args_free(a);
+    buf_free(&f.r.body);
+}
+
 /* An object kept in a global by one call gives undefined in the next. */
 static void test_stale_object(void)
 {
@@ -472,5 +502,5 @@ void suite_hook_req(void)
 {
     ADD_SUITE("hook_req", TEST(test_req_build), TEST(test_req_body_limit), TEST(test_ctx_build),
               TEST(test_res_build), TEST(test_query_string), TEST(test_read_back),
-              TEST(test_req_check), TEST(test_stale_object));
+              TEST(test_req_check), TEST(test_prototype), TEST(test_stale_object));
 }

@@ -164,7 +164,7 @@ struct rule_script_res *rule_script_res(struct rule_input *in)
                                                 .len = t != NULL ? strlen(t) : 0};
     r->f[RES_ATTEMPT] = (struct script_field){.name = "attempt", .type = SCRIPT_F_NULL};
     r->f[RES_KEY] = (struct script_field){.name = "key", .type = SCRIPT_F_NULL};
-    r->obj = (struct script_obj){r->f, RES__MAX, res_prepare, r, "res"};
+    r->obj = (struct script_obj){r->f, RES__MAX, res_prepare, r, "res", false};
     in->script_res = r;
     return r;
 }
@@ -180,7 +180,7 @@ void rule_script_res_key(struct rule_script_res *r, int attempt, long long id, c
         .name = "name", .type = SCRIPT_F_STRING, .s = name, .len = name != NULL ? strlen(name) : 0};
     r->key_f[KEY_MASKED] = (struct script_field){
         .name = "masked", .type = SCRIPT_F_STRING, .s = masked, .len = strlen(masked)};
-    r->key = (struct script_obj){r->key_f, KEY__MAX, NULL, NULL, "res.key"};
+    r->key = (struct script_obj){r->key_f, KEY__MAX, NULL, NULL, "res.key", false};
     r->f[RES_KEY] =
         (struct script_field){.name = "key", .type = SCRIPT_F_OBJECT, .lazy = true, .obj = &r->key};
 }
