@@ -1,6 +1,7 @@
 /* Upstream scripts on Duktape; see script.h for the model. */
 #include "core/script.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +129,16 @@ struct engine {
     struct script_call *current; /* the call that ctx.log belongs to */
     struct slot slots[SCRIPT_CACHE_SLOTS];
     struct block_cache cache;
+    struct engine *next; /* in the idle list */
 };
 
+/* Engines no call holds, the one given back last first.  A Duktape heap
+ * may serve one thread at a time, any thread: calls take the engine that
+ * was used last rather than one per worker thread, so the few that run
+ * at once stay in the cores' caches however many threads there are. */
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct engine *idle_engines;
+/* The engine the calling thread holds, during a compile or a call. */
 static _Thread_local struct engine *tl_engine;
 static atomic_uint_fast64_t next_id = 1;
 
@@ -245,38 +254,47 @@ static void eng_fatal(void *udata, const char *msg)
     abort();
 }
 
-size_t script_thread_bytes(void)
+/* Frees an engine (no call holds it). */
+static void engine_destroy(struct engine *e)
 {
-    return tl_engine != NULL ? tl_engine->used : 0;
-}
-
-/* Frees the calling thread's engine. */
-void script_thread_done(void)
-{
-    struct engine *e = tl_engine;
-
-    script_obj_thread_done();
-    if (e == NULL)
-        return;
-    tl_engine = NULL;
     duk_destroy_heap(e->heap);
     block_cache_free(&e->cache);
     free(e);
 }
 
-/* Returns the calling thread's engine, made on first use, with its memory
- * limit set from lim; NULL when it cannot be made.  An engine that holds
- * more than half of a lowered limit (a new configuration, or rule leaves
- * compiled with the defaults) goes and a new one is made: one that held
- * more than its limit could not even make the error that says so, and the
- * engine crashed. */
-static struct engine *engine_get(const struct script_limits *lim)
+void script_thread_done(void)
 {
-    struct engine *e = tl_engine;
-    size_t limit = (size_t)lim->memory_kb * 1024;
+    struct engine *idle, *next;
 
+    script_obj_thread_done();
+    pthread_mutex_lock(&idle_lock);
+    idle = idle_engines;
+    idle_engines = NULL;
+    pthread_mutex_unlock(&idle_lock);
+    for (; idle != NULL; idle = next) {
+        next = idle->next;
+        engine_destroy(idle);
+    }
+}
+
+/* Takes an engine for one compile or call, with its memory limit set from
+ * lim: the one given back last (its memory is the likeliest still in the
+ * core's caches), or a new one; NULL when none can be made.  An engine
+ * that holds more than half of a lowered limit (a new configuration, or
+ * rule leaves compiled with the defaults) goes and a new one is made: one
+ * that held more than its limit could not even make the error that says
+ * so, and the engine crashed. */
+static struct engine *engine_take(const struct script_limits *lim)
+{
+    size_t limit = (size_t)lim->memory_kb * 1024;
+    struct engine *e;
+
+    pthread_mutex_lock(&idle_lock);
+    if ((e = idle_engines) != NULL)
+        idle_engines = e->next;
+    pthread_mutex_unlock(&idle_lock);
     if (e != NULL && e->used > limit / 2) {
-        script_thread_done();
+        engine_destroy(e);
         e = NULL;
     }
     if (e == NULL) {
@@ -286,14 +304,30 @@ static struct engine *engine_get(const struct script_limits *lim)
         e->limit = limit;
         e->heap = duk_create_heap(eng_alloc, eng_realloc, eng_free, e, eng_fatal);
         if (e->heap == NULL) {
-            block_cache_free(&e->cache);
             free(e);
             return NULL;
         }
-        tl_engine = e;
     }
     e->limit = limit;
+    e->next = NULL;
+    tl_engine = e;
     return e;
+}
+
+/* Gives back the engine the calling thread took; drop (after a memory
+ * error) frees it instead: nothing a script left behind may fill the next
+ * call's budget. */
+static void engine_give(struct engine *e, bool drop)
+{
+    tl_engine = NULL;
+    if (drop) {
+        engine_destroy(e);
+        return;
+    }
+    pthread_mutex_lock(&idle_lock);
+    e->next = idle_engines;
+    idle_engines = e;
+    pthread_mutex_unlock(&idle_lock);
 }
 
 const char *script_kind_name(enum script_kind kind)
@@ -547,7 +581,7 @@ struct script *script_compile(enum script_form form, const char *source, size_t 
         error_set(err, SCRIPT_COMPILE, "the script is longer than 64 KiB");
         return NULL;
     }
-    e = engine_get(lim);
+    e = engine_take(lim);
     if (e == NULL) {
         error_set(err, SCRIPT_MEMORY, "cannot make the script context");
         return NULL;
@@ -557,20 +591,19 @@ struct script *script_compile(enum script_form form, const char *source, size_t 
         error_from_top(e, e->heap, SCRIPT_COMPILE, err);
         duk_pop(e->heap);
         free(a.out);
-        if (err->kind == SCRIPT_MEMORY)
-            script_thread_done();
+        engine_give(e, err->kind == SCRIPT_MEMORY);
         return NULL;
     }
     duk_pop(e->heap);
     t = instance_get(e, a.out, lim, err);
     if (t == NULL) {
         free(a.out);
-        if (err->kind == SCRIPT_MEMORY)
-            script_thread_done();
+        engine_give(e, err->kind == SCRIPT_MEMORY);
         return NULL;
     }
     for (h = 0; h < SCRIPT_HOOK__MAX; h++)
         a.out->has[h] = duk_is_function(t, h);
+    engine_give(e, false);
     return a.out;
 }
 
@@ -671,18 +704,19 @@ enum script_kind script_call(const struct script *s, const struct script_limits 
     }
     if (!script_has_hook(s, c->hook))
         return SCRIPT_OK;
-    e = engine_get(lim);
+    e = engine_take(lim);
     if (e == NULL) {
         error_set(&c->err, SCRIPT_MEMORY, "cannot make the script context");
         return SCRIPT_MEMORY;
     }
     t = instance_get(e, s, lim, &c->err);
-    if (t != NULL && call_run(e, t, lim, c) == SCRIPT_OK)
+    if (t != NULL && call_run(e, t, lim, c) == SCRIPT_OK) {
+        engine_give(e, false);
         return SCRIPT_OK;
+    }
     json_object_put(c->result);
     json_object_put(c->arg0);
     c->result = c->arg0 = NULL;
-    if (c->err.kind == SCRIPT_MEMORY)
-        script_thread_done();
+    engine_give(e, c->err.kind == SCRIPT_MEMORY);
     return c->err.kind;
 }

@@ -6,16 +6,18 @@
  * A source is compiled once (script_compile) into an immutable compiled
  * form (Duktape bytecode) that any thread may call at once; the pool
  * snapshot that holds an upstream owns its scripts and frees them with it.
- * Each worker thread has one engine context, made on its first call and
- * reused.  In it every script gets its own global environment (its own
+ * Engine contexts are kept in a pool: a compile or a call takes the one
+ * given back last (a new one when none is idle) and gives it back after,
+ * so that as many exist as calls run at once, not one per worker thread.
+ * In each, every script gets its own global environment (its own
  * builtins, so scripts cannot see or change each other's globals), made
- * on the script's first call in that thread and kept in a small cache
+ * on the script's first call in that context and kept in a small cache
  * keyed by the script's id (a miss costs one instantiation, never a
  * compilation).
  *
  * Every call is limited in CPU time (Duktape's execution-timeout hook) and
- * in memory (a counting allocator: the whole context of the thread may
- * hold at most memory_kb).  Errors come back as a kind and, where the
+ * in memory (a counting allocator: the whole context may hold at most
+ * memory_kb).  Errors come back as a kind and, where the
  * engine gives one, the line of the source.  After a timeout or a throw
  * the context stays as it is and serves further calls; after a memory
  * error it is dropped and made anew on the next call (nothing a script
@@ -132,11 +134,8 @@ enum script_kind script_call(const struct script *s, const struct script_limits 
  * "memory", "malformed". */
 const char *script_kind_name(enum script_kind kind);
 
-/* Returns the bytes the calling thread's context holds now (0 without
- * one): what counts against memory_kb. */
-size_t script_thread_bytes(void);
-
-/* Frees the calling thread's context, if it has one (at thread exit). */
+/* Frees the calling thread's scratch and the engine contexts no call
+ * holds now (at a thread's exit; contexts are made again when needed). */
 void script_thread_done(void);
 
 #endif
