@@ -1,17 +1,17 @@
 /*
  * Script arguments described in C (req, res, ctx): the engine makes of
- * them only what the script reads.  Plain fields (method, status, ...)
- * are set at once; lazy fields (headers, query, body, json, key) are
- * accessors that make their value on the first read and then become
- * ordinary properties.  An answer's body that no script reads is never
- * masked, copied or parsed, and a request's headers that no script
- * touches never leave C.
+ * them only what the script reads.  Each object gets its members from a
+ * frozen prototype per kind (label) in each script's instance, whose
+ * accessors make a member's value on its first read (or take an
+ * assignment) and make it the object's own property.  An answer's body
+ * that no script reads is never masked, copied or parsed, and a request's
+ * headers that no script touches never leave C.
  *
  * After onRequest the first argument is read back (script_call's
  * want_arg0): each field says whether the script changed it and, if so,
  * its new value, checked for shape (a string, an object of strings, ...).
- * A lazy field that the script neither read nor assigned is unchanged
- * without looking at it; its accessor cannot be redefined by the script.
+ * A field that the script neither read nor assigned is unchanged without
+ * looking at it.
  *
  * A description is borrowed by the call: it must outlive script_call, and
  * what it points to must stay put until then.  After the call an object
@@ -50,6 +50,8 @@ struct script_obj;
 struct script_field {
     const char *name;
     enum script_field_type type;
+    /* The value may need the object's prepare; a lazy string may also be
+     * set to null by the script. */
     bool lazy;
     const char *s;
     size_t len;
@@ -57,11 +59,11 @@ struct script_field {
     const struct script_pair *pairs;
     size_t npairs;
     struct script_obj *obj;
-    /* A lazy field's value was filled in by the object's prepare (the
+    /* The field's value was filled in by the object's prepare (the
      * describer clears it when the value must be made again). */
     bool ready;
 
-    /* Out: the script read or assigned this lazy field in the last call. */
+    /* Out: the script read or assigned this field in the last call. */
     bool touched;
     /* Out, after a read-back: whether the value differs from the one
      * described; the new value (owned: script_obj_clear frees it) as text
