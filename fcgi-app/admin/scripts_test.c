@@ -262,7 +262,7 @@ static void run_on_request(struct run *t, bool *answered)
 {
     struct script_call c;
     char why[160];
-    const char *bad;
+    const char *bad = NULL;
 
     *answered = false;
     if (!script_has_hook(t->s, SCRIPT_HOOK_REQUEST))
