@@ -72,7 +72,8 @@ $(DUK_OBJ): $(DUK_DIR)/duktape.c $(DUK_DIR)/duk_config.h
 
 # Only the script modules (core/script*.c) include duktape.h.
 $(BUILD)/obj/fcgi-app/core/script.o $(BUILD)/obj/fcgi-app/core/script_value.o \
-  $(BUILD)/obj/fcgi-app/core/script_obj.o: | $(DUK_DIR)/duktape.h
+  $(BUILD)/obj/fcgi-app/core/script_obj.o $(BUILD)/obj/fcgi-app/core/script_engine.o: \
+  | $(DUK_DIR)/duktape.h
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)

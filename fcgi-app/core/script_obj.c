@@ -340,28 +340,72 @@ static void take_string(duk_context *t, duk_idx_t idx, struct script_field *f)
     f->out_len = len;
 }
 
+void script_pairs_init(struct script_pairs *p, size_t max)
+{
+    buf_init(&p->store, max);
+    buf_init(&p->list, max);
+}
+
+void script_pairs_reset(struct script_pairs *p)
+{
+    buf_reset(&p->store);
+    buf_reset(&p->list);
+}
+
+int script_pairs_add(struct script_pairs *p, const char *name, size_t nlen, const char *value,
+                     size_t vlen)
+{
+    struct script_pair x = {(const char *)(uintptr_t)p->store.len, nlen, NULL, vlen};
+
+    if (buf_append(&p->store, name, nlen) != 0)
+        return -1;
+    x.value = (const char *)(uintptr_t)p->store.len;
+    if (buf_append(&p->store, value, vlen) != 0)
+        return -1;
+    return buf_append(&p->list, (const char *)&x, sizeof(x));
+}
+
+/* The pairs of p, names and values still offsets into p->store. */
+static const struct script_pair *pairs_raw(const struct script_pairs *p, size_t *n)
+{
+    *n = p->list.len / sizeof(struct script_pair);
+    return (const struct script_pair *)(const void *)p->list.data;
+}
+
+int script_pairs_take(struct script_pairs *p, struct script_pair **pairs, size_t *n, char **store)
+{
+    struct script_pair *x;
+    size_t i, max = p->store.max;
+
+    /* Both buffers exist even for an empty list: the caller frees them. */
+    if ((p->store.data == NULL && buf_append(&p->store, "", 0) != 0) ||
+        (p->list.data == NULL && buf_append(&p->list, "", 0) != 0))
+        return -1;
+    x = (struct script_pair *)(void *)p->list.data;
+    *n = p->list.len / sizeof(*x);
+    for (i = 0; i < *n; i++) {
+        x[i].name = p->store.data + (uintptr_t)x[i].name;
+        x[i].value = p->store.data + (uintptr_t)x[i].value;
+    }
+    *pairs = x;
+    *store = p->store.data;
+    script_pairs_init(p, max);
+    return 0;
+}
+
+void script_pairs_free(struct script_pairs *p)
+{
+    buf_free(&p->store);
+    buf_free(&p->list);
+}
+
 /* Scratch for reading pairs back, kept per thread: a script's getter may
  * throw in the middle, and nothing allocated for the call may leak. */
-static _Thread_local struct buf tl_store, tl_pairs;
+static _Thread_local struct script_pairs tl_pairs;
 
 void script_obj_thread_done(void)
 {
-    buf_free(&tl_store);
-    buf_free(&tl_pairs);
-}
-
-/* Appends one name and value to the scratch: the pair keeps offsets into
- * the store until the end. */
-static int pair_add(const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    struct script_pair p = {(const char *)(uintptr_t)tl_store.len, nlen, NULL, vlen};
-
-    if (buf_append(&tl_store, name, nlen) != 0)
-        return -1;
-    p.value = (const char *)(uintptr_t)tl_store.len;
-    if (buf_append(&tl_store, value, vlen) != 0)
-        return -1;
-    return buf_append(&tl_pairs, (const char *)&p, sizeof(p));
+    script_pairs_free(&tl_pairs);
 }
 
 /* A query value may also be a number, a boolean (written as text) or
@@ -396,7 +440,7 @@ static const char *read_pairs(duk_context *t, duk_idx_t idx, bool query)
         const char *name = duk_get_lstring(t, -2, &nlen);
         if (duk_is_string(t, -1) || (query && query_scalar(t, -1))) {
             const char *v = duk_get_lstring(t, -1, &vlen);
-            if (pair_add(name, nlen, v, vlen) != 0)
+            if (script_pairs_add(&tl_pairs, name, nlen, v, vlen) != 0)
                 why = "is too large";
         } else if (query && duk_is_array(t, -1)) {
             n = duk_get_length(t, -1);
@@ -406,7 +450,7 @@ static const char *read_pairs(duk_context *t, duk_idx_t idx, bool query)
                     why = "must be an object of names to arrays of strings";
                 } else {
                     const char *v = duk_get_lstring(t, -1, &vlen);
-                    if (pair_add(name, nlen, v, vlen) != 0)
+                    if (script_pairs_add(&tl_pairs, name, nlen, v, vlen) != 0)
                         why = "is too large";
                 }
                 duk_pop(t);
@@ -422,17 +466,19 @@ static const char *read_pairs(duk_context *t, duk_idx_t idx, bool query)
 }
 
 /* Whether the scratch's pairs are the described ones, in the same order. */
-static bool same_pairs(const struct script_field *f, const struct script_pair *p, size_t n)
+static bool same_pairs(const struct script_field *f)
 {
-    size_t i;
+    const char *store = tl_pairs.store.data;
+    size_t i, n;
+    const struct script_pair *p = pairs_raw(&tl_pairs, &n);
 
     if (n != f->npairs)
         return false;
     for (i = 0; i < n; i++) {
         const struct script_pair *a = &f->pairs[i];
         if (a->name_len != p[i].name_len || a->value_len != p[i].value_len ||
-            memcmp(a->name, tl_store.data + (uintptr_t)p[i].name, a->name_len) != 0 ||
-            memcmp(a->value, tl_store.data + (uintptr_t)p[i].value, a->value_len) != 0)
+            memcmp(a->name, store + (uintptr_t)p[i].name, a->name_len) != 0 ||
+            memcmp(a->value, store + (uintptr_t)p[i].value, a->value_len) != 0)
             return false;
     }
     return true;
@@ -440,33 +486,13 @@ static bool same_pairs(const struct script_field *f, const struct script_pair *p
 
 static void take_pairs(duk_context *t, duk_idx_t idx, struct script_field *f)
 {
-    const struct script_pair *p;
-    size_t i, n;
-
-    tl_store.max = tl_pairs.max = SCRIPT_RESULT_MAX;
-    buf_reset(&tl_store);
-    buf_reset(&tl_pairs);
-    if ((f->malformed = read_pairs(t, idx, f->type == SCRIPT_F_QUERY)) != NULL)
-        return;
-    p = (const struct script_pair *)(const void *)tl_pairs.data;
-    n = tl_pairs.len / sizeof(*p);
-    if (same_pairs(f, p, n))
+    tl_pairs.store.max = tl_pairs.list.max = SCRIPT_RESULT_MAX;
+    script_pairs_reset(&tl_pairs);
+    if ((f->malformed = read_pairs(t, idx, f->type == SCRIPT_F_QUERY)) != NULL || same_pairs(f))
         return;
     f->changed = true;
-    f->out_store = malloc(tl_store.len + 1);
-    f->out_pairs = malloc(n * sizeof(*p) + 1);
-    if (f->out_store == NULL || f->out_pairs == NULL) {
+    if (script_pairs_take(&tl_pairs, &f->out_pairs, &f->out_npairs, &f->out_store) != 0)
         f->malformed = "out of memory";
-        return;
-    }
-    if (tl_store.len > 0)
-        memcpy(f->out_store, tl_store.data, tl_store.len);
-    for (i = 0; i < n; i++) {
-        f->out_pairs[i] = p[i];
-        f->out_pairs[i].name = f->out_store + (uintptr_t)p[i].name;
-        f->out_pairs[i].value = f->out_store + (uintptr_t)p[i].value;
-    }
-    f->out_npairs = n;
 }
 
 /* The JSON text of the value at idx, as JSON.stringify writes it, on top

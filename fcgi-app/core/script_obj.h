@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/buf.h"
+
 /* One name and value (a header, a query item); neither NUL-terminated. */
 struct script_pair {
     const char *name;
@@ -31,6 +33,30 @@ struct script_pair {
     const char *value;
     size_t value_len;
 };
+
+/* Pairs built one by one into one store (headers, query items): names
+ * and values are kept as offsets while the store grows, and become
+ * pointers when the list is taken. */
+struct script_pairs {
+    struct buf store, list;
+};
+
+/* Prepares an empty list of at most max bytes of names and values. */
+void script_pairs_init(struct script_pairs *p, size_t max);
+
+/* Empties the list, keeping its memory and its cap. */
+void script_pairs_reset(struct script_pairs *p);
+
+/* Appends a pair.  Returns 0, or -1 when the cap was reached. */
+int script_pairs_add(struct script_pairs *p, const char *name, size_t nlen, const char *value,
+                     size_t vlen);
+
+/* Hands the pairs over (*pairs, *n; their names and values point into
+ * *store; the caller frees both) and leaves p empty.  Returns -1 when
+ * memory ran out (nothing is handed over). */
+int script_pairs_take(struct script_pairs *p, struct script_pair **pairs, size_t *n, char **store);
+
+void script_pairs_free(struct script_pairs *p);
 
 enum script_field_type {
     SCRIPT_F_NULL,

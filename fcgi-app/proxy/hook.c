@@ -184,25 +184,14 @@ static const char *apply(struct proxy *px, char *why_buf, size_t why_len, bool *
         return why;
     if ((why = apply_line(px, f, refused)) != NULL || *refused)
         return why;
-    if (f[REQ_HEADERS].changed) {
+    if (f[REQ_HEADERS].changed)
         hook_args_set_headers(a, &f[REQ_HEADERS]);
-        px->hook_headers = a->headers;
-        px->hook_nheaders = a->nheaders;
-    }
     if (script_req_new_body(f, &body, &len)) {
         buf_reset(&px->r->body);
         if (buf_append(&px->r->body, body, len) != 0)
             return "the new body is over max_body_bytes";
     }
     return NULL;
-}
-
-/* Whether onRequest changed anything but the headers (which
- * hook_args_set_headers took over). */
-static bool req_changed(const struct script_field *f)
-{
-    return f[REQ_METHOD].changed || f[REQ_PATH].changed || f[REQ_QUERY].changed ||
-           f[REQ_BODY].changed || f[REQ_JSON].changed;
 }
 
 /* After a successful call of onRequest: answers, applies, or goes on. */
@@ -219,10 +208,8 @@ static enum hook_rc after_request(struct proxy *px, struct script_call *c)
     } else if ((why = apply(px, why_buf, sizeof(why_buf), &refused)) == NULL) {
         if (refused)
             return HOOK_ANSWERED;
-        /* onResponse and the rules' leaves see the request as it goes
-         * (headers onRequest set are already theirs). */
-        if (req_changed(px->hook->req_f))
-            hook_args_refresh(px->hook);
+        /* onResponse and the rules' leaves see the request as it goes. */
+        hook_args_refresh(px->hook);
         return HOOK_GO_ON;
     }
     malformed(px, "onRequest", why);
@@ -411,7 +398,5 @@ void proxy_hook_done(struct proxy *px)
     free(px->hook_rest);
     free(px->hook_query);
     px->hook = NULL;
-    px->hook_headers = NULL;
-    px->hook_nheaders = 0;
     px->hook_method = px->hook_rest = px->hook_query = NULL;
 }

@@ -87,7 +87,8 @@ struct hook_args *hook_args_make(struct proxy *px, size_t body_limit);
 void hook_args_refresh(struct hook_args *a);
 
 /* Takes over the headers onRequest left in f (its out_pairs): they go
- * out, and later calls see them. */
+ * out, and later calls see them once req is described again
+ * (hook_args_refresh). */
 void hook_args_set_headers(struct hook_args *a, struct script_field *f);
 
 void hook_args_free(struct hook_args *a);

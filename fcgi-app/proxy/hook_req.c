@@ -21,35 +21,16 @@
 /* The query items or the headers of a request, decoded, at most. */
 #define HOOK_PAIRS_MAX (4u << 20)
 
-/* Appends a pair to list (offsets into store until hook_pairs_fix). */
-static int pair_add(struct buf *store, struct buf *list, const char *name, size_t nlen,
-                    const char *value, size_t vlen)
+/* Hands list over into *pairs, *n and *store; nothing when memory ran
+ * out (the field then has no pairs). */
+static void take_pairs(struct script_pairs *list, struct script_pair **pairs, size_t *n,
+                       char **store)
 {
-    struct script_pair p = {(const char *)(uintptr_t)store->len, nlen, NULL, vlen};
-
-    if (buf_append(store, name, nlen) != 0)
-        return -1;
-    p.value = (const char *)(uintptr_t)store->len;
-    if (buf_append(store, value, vlen) != 0)
-        return -1;
-    return buf_append(list, (const char *)&p, sizeof(p));
-}
-
-/* Turns the offsets of the pairs in list into pointers into store, and
- * hands both over to *pairs, *n and *owned. */
-static void pairs_fix(struct buf *store, struct buf *list, struct script_pair **pairs, size_t *n,
-                      char **owned)
-{
-    struct script_pair *p = (struct script_pair *)(void *)list->data;
-    size_t i;
-
-    *n = list->len / sizeof(*p);
-    for (i = 0; i < *n; i++) {
-        p[i].name = store->data + (uintptr_t)p[i].name;
-        p[i].value = store->data + (uintptr_t)p[i].value;
-    }
-    *pairs = p;
-    *owned = store->data;
+    *pairs = NULL;
+    *store = NULL;
+    *n = 0;
+    if (script_pairs_take(list, pairs, n, store) != 0)
+        script_pairs_free(list);
 }
 
 /* The query items of the request as it goes out, decoded, without the
@@ -60,11 +41,10 @@ static void query_pairs(struct hook_args *a)
     const struct proxy *px = a->px;
     const char *q = px->r->query;
     size_t qlen = q != NULL ? strlen(q) : 0;
-    struct buf store, list;
+    struct script_pairs list;
     char *name = malloc(qlen + 1), *value = malloc(qlen + 1);
 
-    buf_init(&store, HOOK_PAIRS_MAX);
-    buf_init(&list, HOOK_PAIRS_MAX);
+    script_pairs_init(&list, HOOK_PAIRS_MAX);
     while (name != NULL && value != NULL && q != NULL && *q != '\0') {
         size_t len = strcspn(q, "&"), nlen = strcspn(q, "=&");
         long n = url_decode(q, nlen < len ? nlen : len, true, name, qlen + 1);
@@ -73,13 +53,13 @@ static void query_pairs(struct hook_args *a)
             name[n] = '\0';
             if (!(px->strip[CRED_QUERY] && strcmp(name, "key") == 0) &&
                 !(px->up->auth_query_param != NULL && strcmp(name, px->up->auth_query_param) == 0))
-                pair_add(&store, &list, name, (size_t)n, value, (size_t)v);
+                script_pairs_add(&list, name, (size_t)n, value, (size_t)v);
         }
         q += len + (q[len] == '&');
     }
     free(name);
     free(value);
-    pairs_fix(&store, &list, &a->query, &a->nquery, &a->query_store);
+    take_pairs(&list, &a->query, &a->nquery, &a->query_store);
 }
 
 /* The client's headers, names in lower case, less those that never pass
@@ -88,21 +68,20 @@ static void env_header_pairs(struct hook_args *a)
 {
     const struct proxy *px = a->px;
     const char *conn = req_header(px->r, "Connection");
-    struct buf store, list;
+    struct script_pairs list;
     char **e, name[HEADER_NAME_MAX];
     size_t i;
 
-    buf_init(&store, HOOK_PAIRS_MAX);
-    buf_init(&list, HOOK_PAIRS_MAX);
+    script_pairs_init(&list, HOOK_PAIRS_MAX);
     for (e = px->r->env; e != NULL && *e != NULL; e++) {
         const char *value = upstream_req_env_header(px, conn, *e, name, sizeof(name));
         if (value == NULL)
             continue;
         for (i = 0; name[i] != '\0'; i++)
             name[i] = (char)tolower((unsigned char)name[i]);
-        pair_add(&store, &list, name, i, value, strlen(value));
+        script_pairs_add(&list, name, i, value, strlen(value));
     }
-    pairs_fix(&store, &list, &a->headers, &a->nheaders, &a->header_store);
+    take_pairs(&list, &a->headers, &a->nheaders, &a->header_store);
 }
 
 /* Makes the query when a script first reads req.query, and the headers
@@ -167,11 +146,6 @@ void hook_args_set_headers(struct hook_args *a, struct script_field *f)
     f->out_store = NULL;
     f->out_npairs = 0;
     a->headers_set = true;
-    /* Later calls see them (the field no longer reaches the old ones). */
-    f->pairs = a->headers;
-    f->npairs = a->nheaders;
-    f->changed = false;
-    f->ready = true;
 }
 
 void hook_args_free(struct hook_args *a)

@@ -53,13 +53,11 @@ struct proxy {
      * when none: taken before the attempts, given back after them. */
     atomic_llong *held_token, *held_upstream;
     /* The upstream's script (proxy/hook.c): the arguments scripts get
-     * (NULL without a script); the headers onRequest set (NULL:
-     * unchanged; they belong to hook), what else it changed (NULL:
-     * unchanged), owned here; whether a script failed while script_fail
-     * is closed (the client then gets 502 script_error). */
+     * (NULL without a script; they hold the headers onRequest set); what
+     * else it changed (NULL: unchanged), owned here; whether a script
+     * failed while script_fail is closed (the client then gets 502
+     * script_error). */
     struct hook_args *hook;
-    const struct script_pair *hook_headers;
-    size_t hook_nheaders;
     char *hook_method, *hook_rest, *hook_query;
     bool hook_failed;
     struct script_error hook_err; /* the failure, when hook_failed */

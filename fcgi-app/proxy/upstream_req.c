@@ -96,8 +96,8 @@ static struct curl_slist *script_headers(const struct proxy *px, const char *con
     char name[SCRIPT_HEADER_NAME_MAX + 1];
     size_t i;
 
-    for (i = 0; i < px->hook_nheaders; i++) {
-        const struct script_pair *h = &px->hook_headers[i];
+    for (i = 0; i < px->hook->nheaders; i++) {
+        const struct script_pair *h = &px->hook->headers[i];
         bool ctype;
         if (h->name_len > SCRIPT_HEADER_NAME_MAX)
             continue;
@@ -128,12 +128,13 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
     struct buf line;
     bool failed = false, has_ctype = false, has_accept = false;
     const char *conn = req_header(px->r, "Connection");
+    bool scripted = px->hook != NULL && px->hook->headers_set;
     char **e;
 
     buf_init(&line, HTTP_HEAD_MAX);
-    if (px->hook_headers != NULL)
+    if (scripted)
         list = script_headers(px, conn, list, &line, &has_ctype, &has_accept, &failed);
-    for (e = px->r->env; px->hook_headers == NULL && e != NULL && *e != NULL; e++) {
+    for (e = px->r->env; !scripted && e != NULL && *e != NULL; e++) {
         char name[256];
         const char *value = upstream_req_env_header(px, conn, *e, name, sizeof(name));
         if (value == NULL)

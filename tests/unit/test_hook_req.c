@@ -79,16 +79,13 @@ static json_object *seen(enum script_hook hook, struct script_obj *a, struct scr
     return call.result;
 }
 
-/* Runs src's onRequest on a's req and ctx, reading req back. */
-static enum script_kind run_request(struct hook_args *a, const char *src)
+/* Calls s's onRequest on a's req and ctx, reading req back. */
+static enum script_kind call_request(const struct script *s, struct hook_args *a)
 {
     static const struct script_limits lim = {1000, 16384};
-    struct script_error err;
-    struct script *s = script_compile(SCRIPT_FORM_HOOKS, src, strlen(src), &lim, &err);
     struct script_call call;
     enum script_kind k;
 
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     memset(&call, 0, sizeof(call));
     call.hook = SCRIPT_HOOK_REQUEST;
     call.objs[0] = &a->req;
@@ -97,6 +94,19 @@ static enum script_kind run_request(struct hook_args *a, const char *src)
     call.want_arg0 = true;
     k = script_call(s, &lim, &call);
     json_object_put(call.result);
+    return k;
+}
+
+/* Compiles src and runs its onRequest as call_request does. */
+static enum script_kind run_request(struct hook_args *a, const char *src)
+{
+    static const struct script_limits lim = {1000, 16384};
+    struct script_error err;
+    struct script *s = script_compile(SCRIPT_FORM_HOOKS, src, strlen(src), &lim, &err);
+    enum script_kind k;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    k = call_request(s, a);
     script_free(s);
     return k;
 }
@@ -412,7 +422,6 @@ static void test_stale_object(void)
     struct hook_args *a;
     struct script_error err;
     struct script *s = script_compile(SCRIPT_FORM_HOOKS, src, strlen(src), &lim, &err);
-    struct script_call call;
     int i;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -421,13 +430,7 @@ static void test_stale_object(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     for (i = 0; i < 2; i++) {
         hook_args_refresh(a);
-        memset(&call, 0, sizeof(call));
-        call.hook = SCRIPT_HOOK_REQUEST;
-        call.objs[0] = &a->req;
-        call.objs[1] = &a->ctx;
-        call.nargs = 2;
-        call.want_arg0 = true;
-        CU_ASSERT_EQUAL(script_call(s, &lim, &call), SCRIPT_OK);
+        CU_ASSERT_EQUAL(call_request(s, a), SCRIPT_OK);
         CU_ASSERT_PTR_NOT_NULL_FATAL(a->req_f[REQ_BODY].out_s);
         CU_ASSERT_STRING_EQUAL(a->req_f[REQ_BODY].out_s, i == 0 ? "none" : "undefinedundefined");
     }

@@ -64,6 +64,36 @@ static void test_cut_pieces_of_every_form(void)
     check_slash("=ab, more", "=ab, more"); /* three bytes: too short to tell */
 }
 
+/* mask_buf looks for the key with memmem first and copies a text that
+ * holds none of it whole: it must still mask what mask_text masks (whole
+ * forms, a form cut by the end, a suffix at the start). */
+static void test_mask_buf_agrees_with_mask_text(void)
+{
+    static const char *const in[] = {"echo lk\\/SLA",
+                                     "echo lk%2fSL",
+                                     "ECRET+0123=ab, more",
+                                     "2B0123%3Dab, more",
+                                     "=ab, more",
+                                     "{\"error\":\"bad key lk\\/SLASH\\/SECRET+0123=ab\"}",
+                                     "GET /x?key=lk%2FSLASH%2FSECRET%2B0123%3Dab&y=1",
+                                     "no key here at all, lk lk/ lk%",
+                                     "lk/SLASH/SECRET+0123=ab",
+                                     "l",
+                                     "",
+                                     "lk/S"};
+    char want[256];
+    struct buf out;
+    size_t i;
+
+    for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        buf_init(&out, mask_buf_bound(strlen(in[i])));
+        mask_text(want, sizeof(want), in[i], strlen(in[i]), &slash, false);
+        CU_ASSERT_TRUE(mask_buf(&out, in[i], strlen(in[i]), &slash) >= 0);
+        CU_ASSERT_STRING_EQUAL(buf_str(&out), want);
+        buf_free(&out);
+    }
+}
+
 static void test_mask_buf_counts_and_grows(void)
 {
     const char *in = "a sk-SECRET-0123456789 b lk/SLASH/SECRET+0123=ab";
@@ -213,5 +243,6 @@ void suite_mask(void)
     CU_add_test(s, "test_base64_form", test_base64_form);
     CU_add_test(s, "test_cut_pieces_of_every_form", test_cut_pieces_of_every_form);
     CU_add_test(s, "test_mask_buf_counts_and_grows", test_mask_buf_counts_and_grows);
+    CU_add_test(s, "test_mask_buf_agrees_with_mask_text", test_mask_buf_agrees_with_mask_text);
     CU_add_test(s, "test_cached_forms_follow_the_value", test_cached_forms_follow_the_value);
 }

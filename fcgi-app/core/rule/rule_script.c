@@ -77,46 +77,41 @@ struct rule_script_res {
     struct script_obj key;
     struct script_field key_f[KEY__MAX];
     const struct rule_input *in;
-    struct buf body;  /* masked */
-    struct buf store; /* lower-case names and masked values of the headers */
-    struct script_pair *headers;
+    struct buf body;             /* masked */
+    struct script_pair *headers; /* lower-case names and masked values */
+    char *header_store;
     bool body_masked;
 };
 
-/* The answer's headers, names in lower case and values masked, into
- * r->store and r->headers. */
+/* The answer's headers, names in lower case and values masked, as
+ * res.headers' pairs (in r->headers and r->header_store). */
 static void res_headers(struct rule_script_res *r)
 {
     const struct rule_input *in = r->in;
-    size_t i, k, n = 0, *at;
+    struct script_pairs list;
+    struct buf value;
+    char lower[HEADER_NAME_MAX];
+    size_t i, k;
 
-    r->headers = calloc(in->nheaders + 1, sizeof(*r->headers));
-    at = calloc(2 * in->nheaders + 1, sizeof(*at));
-    for (i = 0; r->headers != NULL && at != NULL && i < in->nheaders; i++) {
+    script_pairs_init(&list, RES_HEADERS_MAX);
+    buf_init(&value, RES_HEADERS_MAX);
+    for (i = 0; i < in->nheaders; i++) {
         const struct rule_header *h = &in->headers[i];
-        char lower[HEADER_NAME_MAX];
         if (h->name_len >= sizeof(lower))
             continue;
         for (k = 0; k < h->name_len; k++)
             lower[k] = (char)tolower((unsigned char)h->name[k]);
-        at[2 * n] = r->store.len;
-        if (buf_append(&r->store, lower, k) != 0)
+        buf_reset(&value);
+        if (mask_buf(&value, h->value, h->value_len, in->secret) < 0 ||
+            script_pairs_add(&list, lower, k, value.data != NULL ? value.data : "", value.len) != 0)
             break;
-        at[2 * n + 1] = r->store.len;
-        if (mask_buf(&r->store, h->value, h->value_len, in->secret) < 0)
-            break;
-        r->headers[n].name_len = k;
-        r->headers[n].value_len = r->store.len - at[2 * n + 1];
-        n++;
     }
-    /* The store is complete: its offsets become pointers. */
-    for (i = 0; r->headers != NULL && at != NULL && i < n; i++) {
-        r->headers[i].name = r->store.data + at[2 * i];
-        r->headers[i].value = r->store.data + at[2 * i + 1];
+    buf_free(&value);
+    if (script_pairs_take(&list, &r->headers, &r->f[RES_HEADERS].npairs, &r->header_store) != 0) {
+        script_pairs_free(&list);
+        r->f[RES_HEADERS].npairs = 0;
     }
     r->f[RES_HEADERS].pairs = r->headers;
-    r->f[RES_HEADERS].npairs = at != NULL ? n : 0;
-    free(at);
 }
 
 /* Masks what a script reads of the answer when it first reads it: the
@@ -149,7 +144,6 @@ struct rule_script_res *rule_script_res(struct rule_input *in)
     t = transport_name(in->transport);
     r->in = in;
     buf_init(&r->body, mask_buf_bound(in->body_len));
-    buf_init(&r->store, RES_HEADERS_MAX);
     r->f[RES_STATUS] =
         (struct script_field){.name = "status", .type = SCRIPT_F_NUMBER, .num = in->status};
     r->f[RES_HEADERS] =
@@ -195,7 +189,7 @@ void rule_script_res_free(struct rule_script_res *r)
     if (r == NULL)
         return;
     buf_free(&r->body);
-    buf_free(&r->store);
+    free(r->header_store);
     free(r->headers);
     free(r);
 }
