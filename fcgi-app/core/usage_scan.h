@@ -1,0 +1,100 @@
+/*
+ * Token usage and the model, read from an upstream's answer as it passes
+ * (docs/USAGE.md).  Not to be confused with usage.h, which counts
+ * requests per key and client token for the request quotas.  The answer is never held or changed for this: a scan
+ * is fed the bytes that went to the client, keeps only what its parser
+ * needs (bounded, USAGE_SCAN_MEMORY), and at the end says what the answer
+ * reported.  JSON answers are scanned with an incremental tokenizer that
+ * tracks where it is in the document; event streams are split into events
+ * and each event's data is scanned as its own JSON document.
+ *
+ * The counts mean the same in every format: prompt includes the cached
+ * tokens (Anthropic's input_tokens, cache_creation_input_tokens and
+ * cache_read_input_tokens added up), completion is what the model wrote
+ * (Gemini's thoughts included), total is the answer's own total or else
+ * prompt + completion.
+ */
+#ifndef APIGW_USAGE_SCAN_H
+#define APIGW_USAGE_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum usage_format {
+    USAGE_FORMAT_NONE = 0,
+    USAGE_FORMAT_OPENAI,
+    USAGE_FORMAT_ANTHROPIC,
+    USAGE_FORMAT_GEMINI,
+    USAGE_FORMAT_CUSTOM,
+};
+
+/* What became of the usage of one answer. */
+enum usage_source {
+    USAGE_SOURCE_NONE = 0,   /* not looked for (format none, or no answer) */
+    USAGE_SOURCE_REPORTED,   /* the answer reported at least one count */
+    USAGE_SOURCE_ABSENT,     /* a complete answer that reported none */
+    USAGE_SOURCE_PARSE_ERROR,/* the answer (or an event of it) was not JSON */
+    USAGE_SOURCE_CUT,        /* the answer ended early; counts read so far kept */
+};
+
+#define USAGE_MODEL_MAX 128   /* bytes of a model name kept, NUL included */
+#define USAGE_SCAN_MEMORY 65536 /* the most a scan holds, whatever it is fed */
+
+/* The JSON paths of a custom format (core/rule/jsonpath.c syntax); an empty
+ * string means the field is not read. */
+#define USAGE_PATH_MAX 256
+struct usage_paths {
+    char prompt[USAGE_PATH_MAX];
+    char completion[USAGE_PATH_MAX];
+    char cached[USAGE_PATH_MAX];
+    char total[USAGE_PATH_MAX];
+    char model[USAGE_PATH_MAX];
+};
+
+struct usage_counts {
+    long long prompt, completion, cached, total; /* -1 when not reported */
+    char model[USAGE_MODEL_MAX];                 /* "" when the answer named none */
+    enum usage_source source;
+};
+
+/* "none", "openai", "anthropic", "gemini", "custom" and back.  parse
+ * returns -1 for an unknown name. */
+int usage_format_parse(const char *name, enum usage_format *out);
+const char *usage_format_name(enum usage_format f);
+
+/* "reported", "absent", "parse_error", "cut"; NULL for USAGE_SOURCE_NONE. */
+const char *usage_source_name(enum usage_source s);
+
+/* Reads the text of an upstream's usage_paths field (a JSON object with
+ * any of prompt, completion, cached, total, model, each a JSON path string
+ * or null).  Returns NULL, or a message naming what is wrong (an unknown
+ * member, a value that is not a valid path). */
+const char *usage_paths_parse(const char *json, struct usage_paths *out);
+
+/* The answer's kind, from its Content-Type: USAGE_BODY_SSE for
+ * text/event-stream, USAGE_BODY_JSON for application/json and any +json
+ * type, USAGE_BODY_OTHER (not scanned) otherwise. */
+enum usage_body { USAGE_BODY_OTHER, USAGE_BODY_JSON, USAGE_BODY_SSE };
+enum usage_body usage_body_kind(const char *content_type, size_t len);
+
+struct usage_scan;
+
+/* A scan of one answer; paths is read only for USAGE_FORMAT_CUSTOM (and
+ * copied).  NULL when memory runs out. */
+struct usage_scan *usage_scan_new(enum usage_format f, const struct usage_paths *paths,
+                                  enum usage_body kind);
+/* Feeds the next bytes of the answer, in any pieces. */
+void usage_scan_feed(struct usage_scan *s, const char *p, size_t n);
+/* Ends the scan: complete says the answer arrived whole.  Fills out. */
+void usage_scan_end(struct usage_scan *s, bool complete, struct usage_counts *out);
+void usage_scan_free(struct usage_scan *s);
+
+/* The model a request names, into out (cap bytes, "" when none): the
+ * string $.model of a JSON object body, or else the segment after
+ * "/models/" up to ':' or '/' in the path (Gemini's
+ * /v1beta/models/gemini-2.0-flash:generateContent).  Only printable ASCII
+ * is kept; longer names are cut to fit. */
+void usage_request_model(const char *path, const char *body, size_t body_len, char *out,
+                         size_t cap);
+
+#endif
