@@ -88,6 +88,10 @@ int main(int argc, char **argv)
              "DELETE FROM stats_latency WHERE minute < ? ORDER BY minute LIMIT 5000", keep},
             {"hourly rollups", "SELECT COUNT(*) FROM stats_latency_hour WHERE hour < ?",
              "DELETE FROM stats_latency_hour WHERE hour < ? ORDER BY hour LIMIT 5000", keep},
+            {"model rollups", "SELECT COUNT(*) FROM stats_model_minute WHERE minute < ?",
+             "DELETE FROM stats_model_minute WHERE minute < ? ORDER BY minute LIMIT 5000", keep},
+            {"client token rollups", "SELECT COUNT(*) FROM stats_token_minute WHERE minute < ?",
+             "DELETE FROM stats_token_minute WHERE minute < ? ORDER BY minute LIMIT 5000", keep},
             {"alerts", "SELECT COUNT(*) FROM alerts WHERE ts < ?",
              "DELETE FROM alerts WHERE ts < ? ORDER BY id LIMIT 5000", history},
             {"key history", "SELECT COUNT(*) FROM key_events WHERE ts < ?",
@@ -96,10 +100,11 @@ int main(int argc, char **argv)
              "DELETE FROM sessions WHERE expires_at < ? ORDER BY id LIMIT 5000", 0},
         };
         logs = run_sweep(&j, &s[0]);
-        rollups = run_sweep(&j, &s[1]) + run_sweep(&j, &s[2]) + run_sweep(&j, &s[3]);
-        alerts = run_sweep(&j, &s[4]);
-        events = run_sweep(&j, &s[5]);
-        sessions = run_sweep(&j, &s[6]);
+        rollups = run_sweep(&j, &s[1]) + run_sweep(&j, &s[2]) + run_sweep(&j, &s[3]) +
+                  run_sweep(&j, &s[4]) + run_sweep(&j, &s[5]);
+        alerts = run_sweep(&j, &s[6]);
+        events = run_sweep(&j, &s[7]);
+        sessions = run_sweep(&j, &s[8]);
     }
     cutoff(keep, since, sizeof(since));
     printf("%s %lld log rows older than %s UTC, %lld rollup rows, %lld alerts, %lld key events and "

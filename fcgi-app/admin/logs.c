@@ -21,12 +21,26 @@
 #include "admin/resource.h"
 #include "core/nelem.h"
 
-enum { F_UPSTREAM, F_KEY, F_TOKEN, F_CLASS, F_STATUS, F_FROM, F_TO, F_PATH, F_CURSOR, F__MAX };
+enum {
+    F_UPSTREAM,
+    F_KEY,
+    F_TOKEN,
+    F_CLASS,
+    F_STATUS,
+    F_FROM,
+    F_TO,
+    F_PATH,
+    F_MODEL,
+    F_CURSOR,
+    F__MAX
+};
 
 static const char *const fragments[F__MAX] = {
-    " AND upstream_id = ?",  " AND key_id = ?",  " AND token_id = ?",
-    " AND status_class = ?", " AND status = ?",  " AND ts >= ?",
-    " AND ts < ?",           " AND path LIKE ?", " AND (ts < ? OR (ts = ? AND id < ?))",
+    " AND upstream_id = ?", " AND key_id = ?",
+    " AND token_id = ?",    " AND status_class = ?",
+    " AND status = ?",      " AND ts >= ?",
+    " AND ts < ?",          " AND path LIKE ?",
+    " AND model = ?",       " AND (ts < ? OR (ts = ? AND id < ?))",
 };
 
 #define TS_MS                                                                                      \
@@ -48,7 +62,8 @@ static const char *sql_for(unsigned mask)
         buf_init(&b, 8192);
         buf_puts(&b, "SELECT id, request_id, " TS_MS ", method, upstream_id, upstream, path,"
                      " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
-                     " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000"
+                     " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
+                     " completion_tokens, cached_tokens, total_tokens, usage_source"
                      " FROM request_logs WHERE 1 = 1");
         for (f = 0; f < F__MAX; f++)
             if (mask & (1u << f))
@@ -71,7 +86,7 @@ struct log_query {
     struct db_param p[LOG_PARAMS_MAX];
     unsigned n;
     long long limit;
-    char from[32], to[32], pattern[620], cur_ts[32];
+    char from[32], to[32], pattern[620], cur_ts[32], model[132];
 };
 
 static void add(struct log_query *lq, int f, struct db_param v)
@@ -137,13 +152,14 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
 {
     long long up, key, token, from, to, cur_ms;
     char q[300], cursor[64];
-    bool has_q, has_cursor, has_from, has_to;
+    bool has_q, has_cursor, has_from, has_to, has_model;
 
     if (!rs_query_id(r, "upstream_id", &up) || !rs_query_id(r, "key_id", &key) ||
         !rs_query_id(r, "token_id", &token) || !status_param(r, lq) ||
         !rs_query_time_ms(r, "from", &from, &has_from) ||
         !rs_query_time_ms(r, "to", &to, &has_to) || !rs_query_text(r, "q", q, sizeof(q), &has_q) ||
-        !rs_query_text(r, "cursor", cursor, sizeof(cursor), &has_cursor))
+        !rs_query_text(r, "cursor", cursor, sizeof(cursor), &has_cursor) ||
+        !rs_query_text(r, "model", lq->model, sizeof(lq->model), &has_model))
         return false;
     if (up > 0)
         add(lq, F_UPSTREAM, DB_INT(up));
@@ -178,6 +194,8 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
         lq->pattern[o] = '\0';
         add(lq, F_PATH, DB_STR(lq->pattern));
     }
+    if (has_model)
+        add(lq, F_MODEL, DB_STR(lq->model));
     if (has_cursor) {
         if (!parse_cursor(cursor, &cur_ms, cur_id)) {
             reply_error(r, ERR_INVALID_FIELD, "cursor: not one this API gave out");
@@ -207,6 +225,24 @@ static struct json_object *opt_int(const char *v)
     return v != NULL ? json_object_new_int64(strtoll(v, NULL, 10)) : NULL;
 }
 
+/* The model and token counts of a row, from column col on (null where the
+ * answer reported nothing). */
+static void add_usage(struct json_object *o, const struct db_res *res, unsigned i, unsigned col)
+{
+    static const char *const names[] = {"model",         "prompt_tokens", "completion_tokens",
+                                        "cached_tokens", "total_tokens",  "usage_source"};
+    unsigned c;
+
+    for (c = 0; c < NELEM(names); c++) {
+        const char *v = db_val(res, i, col + c);
+        bool numeric = c > 0 && c < 5;
+        json_object_object_add(o, names[c],
+                               numeric ? opt_int(v)
+                               : v     ? json_object_new_string(v)
+                                       : NULL);
+    }
+}
+
 static struct json_object *log_item(const struct db_res *res, unsigned i)
 {
     static const char *const names[] = {"id",          "request_id", "ts",         "method",
@@ -227,6 +263,7 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
     }
     json_object_object_add(o, "rules", json_list(db_val(res, i, 15)));
     json_object_object_add(o, "messages", json_list(db_val(res, i, 16)));
+    add_usage(o, res, i, 18);
     return o;
 }
 

@@ -114,6 +114,22 @@ static void add_counts(struct json_object *o, long long requests, long long erro
         o, "avg_ms", json_object_new_double(requests ? (double)latency_sum / (double)requests : 0));
 }
 
+/* The four token sums of a row, from column col on. */
+static void add_tokens(struct json_object *o, const struct db_res *res, unsigned row, unsigned col)
+{
+    static const char *const names[] = {"prompt_tokens", "completion_tokens", "cached_tokens",
+                                        "total_tokens"};
+    unsigned i;
+
+    for (i = 0; i < 4; i++)
+        json_object_object_add(o, names[i], json_object_new_int64(db_int(res, row, col + i)));
+}
+
+#define SUM_TOKENS                                                                                 \
+    " SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), SUM(total_tokens)"
+#define SUM_TOKENS_S                                                                               \
+    " SUM(s.prompt_tokens), SUM(s.completion_tokens), SUM(s.cached_tokens), SUM(s.total_tokens)"
+
 /* Histograms per group (upstream, or series point), keyed by a number. */
 struct hists {
     long long *keys;
@@ -194,7 +210,7 @@ static int add_totals(struct req *r, const struct range *rg, const struct hists 
                       struct json_object *out)
 {
     struct json_object *totals = json_object_new_object(), *by_status = json_object_new_object();
-    long long req = 0, err = 0, ret = 0, lat = 0, *all;
+    long long req = 0, err = 0, ret = 0, lat = 0, tok[4] = {0, 0, 0, 0}, *all;
     struct db_res res;
     size_t g;
     unsigned i;
@@ -202,7 +218,8 @@ static int add_totals(struct req *r, const struct range *rg, const struct hists 
 
     rc = db_query(r->w->db,
                   "SELECT status_class, SUM(requests), SUM(errors), SUM(retries),"
-                  " SUM(latency_sum) FROM stats_minute WHERE" RANGE " GROUP BY status_class",
+                  " SUM(latency_sum)," SUM_TOKENS " FROM stats_minute WHERE" RANGE
+                  " GROUP BY status_class",
                   DB_ARGS(RANGE_ARGS(rg)), &res);
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         char cls[8];
@@ -212,9 +229,15 @@ static int add_totals(struct req *r, const struct range *rg, const struct hists 
         err += db_int(&res, i, 2);
         ret += db_int(&res, i, 3);
         lat += db_int(&res, i, 4);
+        for (b = 0; b < 4; b++)
+            tok[b] += db_int(&res, i, 5 + (unsigned)b);
     }
     db_res_free(&res);
     add_counts(totals, req, err, ret, lat);
+    json_object_object_add(totals, "prompt_tokens", json_object_new_int64(tok[0]));
+    json_object_object_add(totals, "completion_tokens", json_object_new_int64(tok[1]));
+    json_object_object_add(totals, "cached_tokens", json_object_new_int64(tok[2]));
+    json_object_object_add(totals, "total_tokens", json_object_new_int64(tok[3]));
     all = calloc(LATENCY_BUCKETS, sizeof(*all));
     for (g = 0; all != NULL && g < hs->n; g++)
         for (b = 0; b < LATENCY_BUCKETS; b++)
@@ -238,7 +261,7 @@ static int add_by_upstream(struct req *r, const struct range *rg, const struct h
 
     rc = db_query(r->w->db,
                   "SELECT s.upstream_id, u.name, SUM(s.requests), SUM(s.errors), SUM(s.retries),"
-                  " SUM(s.latency_sum) FROM stats_minute s LEFT JOIN upstreams u"
+                  " SUM(s.latency_sum)," SUM_TOKENS_S " FROM stats_minute s LEFT JOIN upstreams u"
                   " ON u.id = s.upstream_id WHERE s.minute >= ? AND s.minute < ?"
                   " AND (? = 0 OR s.upstream_id = ?) GROUP BY s.upstream_id, u.name"
                   " ORDER BY SUM(s.requests) DESC",
@@ -251,6 +274,7 @@ static int add_by_upstream(struct req *r, const struct range *rg, const struct h
             o, "upstream", db_val(&res, i, 1) ? json_object_new_string(db_val(&res, i, 1)) : NULL);
         add_counts(o, db_int(&res, i, 2), db_int(&res, i, 3), db_int(&res, i, 4),
                    db_int(&res, i, 5));
+        add_tokens(o, &res, i, 6);
         add_percentiles(o, h != NULL ? h : none);
         json_object_array_add(list, o);
     }
@@ -266,15 +290,16 @@ static int add_by_key(struct req *r, const struct range *rg, struct json_object 
     unsigned i;
     int rc;
 
-    rc = db_query(r->w->db,
-                  "SELECT s.key_id, s.upstream_id, k.key_masked, k.name, k.status,"
-                  " SUM(s.requests), SUM(s.errors), SUM(s.retries), SUM(s.latency_sum)"
-                  " FROM stats_minute s LEFT JOIN api_keys k ON k.id = s.key_id"
-                  " WHERE s.key_id <> 0 AND s.minute >= ? AND s.minute < ?"
-                  " AND (? = 0 OR s.upstream_id = ?)"
-                  " GROUP BY s.key_id, s.upstream_id, k.key_masked, k.name, k.status"
-                  " ORDER BY SUM(s.requests) DESC LIMIT 100",
-                  DB_ARGS(RANGE_ARGS(rg)), &res);
+    rc =
+        db_query(r->w->db,
+                 "SELECT s.key_id, s.upstream_id, k.key_masked, k.name, k.status,"
+                 " SUM(s.requests), SUM(s.errors), SUM(s.retries), SUM(s.latency_sum)," SUM_TOKENS_S
+                 " FROM stats_minute s LEFT JOIN api_keys k ON k.id = s.key_id"
+                 " WHERE s.key_id <> 0 AND s.minute >= ? AND s.minute < ?"
+                 " AND (? = 0 OR s.upstream_id = ?)"
+                 " GROUP BY s.key_id, s.upstream_id, k.key_masked, k.name, k.status"
+                 " ORDER BY SUM(s.requests) DESC LIMIT 100",
+                 DB_ARGS(RANGE_ARGS(rg)), &res);
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         struct json_object *o = json_object_new_object();
         const char *masked = db_val(&res, i, 2), *name = db_val(&res, i, 3),
@@ -286,6 +311,7 @@ static int add_by_key(struct req *r, const struct range *rg, struct json_object 
         json_object_object_add(o, "status", status ? json_object_new_string(status) : NULL);
         add_counts(o, db_int(&res, i, 5), db_int(&res, i, 6), db_int(&res, i, 7),
                    db_int(&res, i, 8));
+        add_tokens(o, &res, i, 9);
         json_object_array_add(list, o);
     }
     db_res_free(&res);
@@ -305,7 +331,7 @@ static int add_series(struct req *r, const struct range *rg, struct json_object 
 
     memset(&hs, 0, sizeof(hs));
     rc = db_query(r->w->db,
-                  "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, SUM(requests), SUM(errors)"
+                  "SELECT UNIX_TIMESTAMP(minute) DIV ? * ?, SUM(requests), SUM(errors)," SUM_TOKENS
                   " FROM stats_minute WHERE" RANGE " GROUP BY 1 ORDER BY 1",
                   DB_ARGS(DB_INT(rg->bucket_s), DB_INT(rg->bucket_s), RANGE_ARGS(rg)), &res);
     /* Whole-hour points read the hourly histogram for the whole hours of
@@ -324,17 +350,24 @@ static int add_series(struct req *r, const struct range *rg, struct json_object 
     for (t = rg->from / rg->bucket_s * rg->bucket_s; rc == DB_OK && t < rg->to;
          t += (time_t)rg->bucket_s) {
         struct json_object *o = json_object_new_object();
-        long long req = 0, err = 0, *h = hist_for(&hs, (long long)t);
+        long long req = 0, err = 0, tok[4] = {0, 0, 0, 0}, *h = hist_for(&hs, (long long)t);
         char stamp[32];
+        unsigned k;
         if (i < res.nrows && db_int(&res, i, 0) == (long long)t) {
             req = db_int(&res, i, 1);
             err = db_int(&res, i, 2);
+            for (k = 0; k < 4; k++)
+                tok[k] = db_int(&res, i, 3 + k);
             i++;
         }
         json_object_object_add(o, "ts",
                                json_object_new_string(clock_rfc3339(t, stamp, sizeof(stamp))));
         json_object_object_add(o, "requests", json_object_new_int64(req));
         json_object_object_add(o, "errors", json_object_new_int64(err));
+        json_object_object_add(o, "prompt_tokens", json_object_new_int64(tok[0]));
+        json_object_object_add(o, "completion_tokens", json_object_new_int64(tok[1]));
+        json_object_object_add(o, "cached_tokens", json_object_new_int64(tok[2]));
+        json_object_object_add(o, "total_tokens", json_object_new_int64(tok[3]));
         json_object_object_add(
             o, "p50_ms",
             json_object_new_double(latency_percentile(h ? h : none, LATENCY_BUCKETS, 50)));
@@ -344,6 +377,63 @@ static int add_series(struct req *r, const struct range *rg, struct json_object 
     free_hists(&hs);
     json_object_object_add(out, "series", list);
     json_object_object_add(out, "bucket_s", json_object_new_int64(rg->bucket_s));
+    return rc;
+}
+
+/* Requests and tokens by model (the model the answer named, else the one
+ * the request named; requests that named none are left out). */
+static int add_by_model(struct req *r, const struct range *rg, struct json_object *out)
+{
+    struct json_object *list = json_object_new_array();
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(r->w->db,
+                  "SELECT model, SUM(requests), SUM(errors)," SUM_TOKENS
+                  " FROM stats_model_minute WHERE" RANGE
+                  " GROUP BY model ORDER BY SUM(total_tokens) DESC, SUM(requests) DESC LIMIT 100",
+                  DB_ARGS(RANGE_ARGS(rg)), &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "model", json_object_new_string(db_val(&res, i, 0)));
+        json_object_object_add(o, "requests", json_object_new_int64(db_int(&res, i, 1)));
+        json_object_object_add(o, "errors", json_object_new_int64(db_int(&res, i, 2)));
+        add_tokens(o, &res, i, 3);
+        json_object_array_add(list, o);
+    }
+    db_res_free(&res);
+    json_object_object_add(out, "by_model", list);
+    return rc;
+}
+
+/* Requests and tokens by client token (requests without one left out). */
+static int add_by_token(struct req *r, const struct range *rg, struct json_object *out)
+{
+    struct json_object *list = json_object_new_array();
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(r->w->db,
+                  "SELECT s.token_id, t.name, SUM(s.requests), SUM(s.errors)," SUM_TOKENS_S
+                  " FROM stats_token_minute s LEFT JOIN client_tokens t ON t.id = s.token_id"
+                  " WHERE s.minute >= ? AND s.minute < ? AND (? = 0 OR s.upstream_id = ?)"
+                  " GROUP BY s.token_id, t.name"
+                  " ORDER BY SUM(s.total_tokens) DESC, SUM(s.requests) DESC LIMIT 100",
+                  DB_ARGS(RANGE_ARGS(rg)), &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        struct json_object *o = json_object_new_object();
+        const char *name = db_val(&res, i, 1);
+        json_object_object_add(o, "token_id", json_object_new_int64(db_int(&res, i, 0)));
+        json_object_object_add(o, "name", name ? json_object_new_string(name) : NULL);
+        json_object_object_add(o, "requests", json_object_new_int64(db_int(&res, i, 2)));
+        json_object_object_add(o, "errors", json_object_new_int64(db_int(&res, i, 3)));
+        add_tokens(o, &res, i, 4);
+        json_object_array_add(list, o);
+    }
+    db_res_free(&res);
+    json_object_object_add(out, "by_token", list);
     return rc;
 }
 
@@ -374,6 +464,10 @@ void h_stats(struct req *r, const struct route_args *a)
         rc = add_by_key(r, &rg, out);
     if (rc == DB_OK)
         rc = add_series(r, &rg, out);
+    if (rc == DB_OK)
+        rc = add_by_model(r, &rg, out);
+    if (rc == DB_OK)
+        rc = add_by_token(r, &rg, out);
     if (rc != DB_OK) {
         json_object_put(out);
         rs_reply_db_error(r, err_from_db(rc), "");

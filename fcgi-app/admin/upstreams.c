@@ -1,4 +1,5 @@
 /* /api/admin/upstreams: the providers the gateway forwards to. */
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "admin/resource.h"
 #include "admin/scripts.h"
 #include "core/nelem.h"
+#include "core/usage_scan.h"
 
 static const char *check_template(const char *s)
 {
@@ -32,6 +34,14 @@ static const char *check_method(const char *s)
         if (strcmp(s, ok[i]) == 0)
             return NULL;
     return "must be GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS";
+}
+
+static const char *check_usage_format(const char *s)
+{
+    enum usage_format f;
+
+    return usage_format_parse(s, &f) == 0 ? NULL
+                                          : "must be none, openai, anthropic, gemini or custom";
 }
 
 static const struct vfield fields[] = {
@@ -102,6 +112,14 @@ static const struct vfield fields[] = {
      .min = 0,
      .max = SCRIPT_SOURCE_MAX,
      .def = "null"},
+    /* Token usage (docs/USAGE.md); usage_paths checked by check_usage. */
+    {.name = "usage_format",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 16,
+     .check = check_usage_format,
+     .def = "\"none\""},
+    {.name = "usage_paths", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -127,11 +145,36 @@ void h_upstreams_get(struct req *r, const struct route_args *a)
     rs_get(r, &admin_upstreams, a->id);
 }
 
+/* The custom usage format needs its paths, and paths must be valid
+ * whatever the format (so that switching to custom later cannot fail). */
+static enum err check_usage(const struct rs_write *w, char *msg, size_t len)
+{
+    struct json_object *paths = NULL;
+    struct usage_paths parsed;
+    const char *why;
+    const char *format = rs_jstr(w->after, "usage_format");
+
+    json_object_object_get_ex(w->after, "usage_paths", &paths);
+    if (paths == NULL) {
+        if (format == NULL || strcmp(format, "custom") != 0)
+            return ERR_OK;
+        snprintf(msg, len, "usage_paths: required when usage_format is custom");
+        return ERR_INVALID_FIELD;
+    }
+    why = usage_paths_parse(json_object_to_json_string_ext(paths, JSON_C_TO_STRING_PLAIN), &parsed);
+    if (why == NULL)
+        return ERR_OK;
+    snprintf(msg, len, "%s", why);
+    return ERR_INVALID_FIELD;
+}
+
 /* A script that does not compile is refused with its line and the
- * engine's message. */
+ * engine's message; usage_paths must fit usage_format. */
 static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
-    return admin_script_check(r, w->patch, msg, len);
+    enum err e = admin_script_check(r, w->patch, msg, len);
+
+    return e != ERR_OK ? e : check_usage(w, msg, len);
 }
 
 /* Checks the script and names the upstream in the answer to a duplicate. */

@@ -75,6 +75,8 @@ static const struct cfg_key keys[] = {
     {"script_memory_kb", CFG_INT, F(script_memory_kb), 256, 262144, "16384"},
     {"script_body_limit", CFG_SIZE, F(script_body_limit), 1024, 16LL << 20, "1M"},
     {"script_fail", CFG_STR, F(script_fail), 4, 6, "open"},
+    /* Issue 18: the models /metrics counts requests for (comma-separated). */
+    {"metrics_models", CFG_STR, F(metrics_models), 0, 4000, ""},
 };
 
 #define NKEYS (NELEM(keys))

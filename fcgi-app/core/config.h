@@ -70,6 +70,7 @@ struct config {
     long long script_memory_kb;  /* issue 17 */
     long long script_body_limit; /* issue 17: how much of a request body scripts see */
     char *script_fail;           /* issue 17: "open" or "closed" */
+    char *metrics_models;        /* issue 18: models /metrics shows, comma-separated */
 };
 
 /* Reads the file at path (NULL: $APIGW_CONFIG, else CONFIG_DEFAULT_PATH),

@@ -75,6 +75,7 @@ static void pool_free(struct pool *p)
         free(u->probe_method);
         free(u->probe_path);
         upscript_release(u->script);
+        free(u->usage_paths);
     }
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
@@ -126,6 +127,23 @@ static enum strategy parse_strategy(const char *s)
     return STRATEGY_ROUND_ROBIN;
 }
 
+/* Reads an upstream's usage_format and usage_paths as stored (checked
+ * when they were written; an unknown format reads as none, so that an
+ * older binary's view of a newer format is "not read").  Returns -1 when
+ * memory runs out. */
+static int load_usage(struct pool_upstream *u, const char *format, const char *paths)
+{
+    if (format == NULL || usage_format_parse(format, &u->usage_format) != 0)
+        u->usage_format = USAGE_FORMAT_NONE;
+    if (u->usage_format != USAGE_FORMAT_CUSTOM)
+        return 0;
+    if ((u->usage_paths = calloc(1, sizeof(*u->usage_paths))) == NULL)
+        return -1;
+    if (paths == NULL || usage_paths_parse(paths, u->usage_paths) != NULL)
+        u->usage_format = USAGE_FORMAT_NONE;
+    return 0;
+}
+
 static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev,
                           const struct script_limits *lim)
 {
@@ -137,7 +155,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   "SELECT id, name, base_url, auth_header, auth_template, auth_query_param,"
                   " strategy, timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms,"
                   " enabled, is_public, probe_method, probe_path, auto_disable_max_pct,"
-                  " COALESCE(max_concurrent, 0), script FROM upstreams ORDER BY name",
+                  " COALESCE(max_concurrent, 0), script, usage_format, usage_paths FROM upstreams"
+                  " ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -168,7 +187,7 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->max_concurrent = db_int(&res, i, 16);
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
-        if (u->inflight == NULL ||
+        if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||
             upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0) {
             rc = DB_EFAIL;
             break;

@@ -21,6 +21,7 @@
 
 #include "core/crypto.h"
 #include "core/script.h"
+#include "core/usage_scan.h"
 
 struct db;
 struct config;
@@ -80,6 +81,11 @@ struct pool_upstream {
 
     /* The upstream's script (core/upscript.h), NULL when it has none. */
     struct upscript *script;
+
+    /* How its answers report token usage (core/usage_scan.h); the paths
+     * only for USAGE_FORMAT_CUSTOM, else NULL. */
+    enum usage_format usage_format;
+    struct usage_paths *usage_paths;
 };
 
 struct pool_token {

@@ -22,7 +22,7 @@
 #include "core/spool.h"
 #include "core/usage.h"
 
-#define LOG_COLS      17
+#define LOG_COLS      23
 #define SPILL_BATCHES 40   /* past this many batches behind, the excess goes to the spool */
 #define HOLD_MS       1000 /* rows the spool refused wait this long before the next try */
 
@@ -149,8 +149,15 @@ long long reqlog_depth(struct reqlog *q)
 static struct db_multirow insert_sql = DB_MULTIROW_INIT(
     "INSERT IGNORE INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,"
     " token_id, status, status_class, latency_ms, attempts, req_bytes, resp_bytes, error, rules,"
-    " messages) VALUES ",
-    "(?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    " messages, model, prompt_tokens, completion_tokens, cached_tokens, total_tokens,"
+    " usage_source) VALUES ",
+    "(?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+
+/* A token count as a column: NULL when the answer did not report it. */
+static struct db_param count_param(const struct usage_counts *u, long long n)
+{
+    return u->source != USAGE_SOURCE_NONE && n >= 0 ? DB_INT(n) : DB_NULL;
+}
 
 static void entry_params(const struct reqlog_entry *e, struct db_param *p)
 {
@@ -171,6 +178,12 @@ static void entry_params(const struct reqlog_entry *e, struct db_param *p)
     p[14] = DB_STR(e->error);
     p[15] = DB_STR(e->rules);
     p[16] = DB_STR(e->messages);
+    p[17] = DB_STR(e->usage.model[0] ? e->usage.model : NULL);
+    p[18] = count_param(&e->usage, e->usage.prompt);
+    p[19] = count_param(&e->usage, e->usage.completion);
+    p[20] = count_param(&e->usage, e->usage.cached);
+    p[21] = count_param(&e->usage, e->usage.total);
+    p[22] = DB_STR(usage_source_name(e->usage.source));
 }
 
 struct write_tx {

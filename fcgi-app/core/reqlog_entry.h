@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/usage_scan.h"
+
 #define REQLOG_PATH_MAX  2048
 #define REQLOG_ERROR_MAX 512
 #define REQLOG_RULES_MAX 4096
@@ -31,8 +33,11 @@ struct reqlog_entry {
     char *error;    /* owned or NULL; never holds a key value */
     char *rules;    /* owned or NULL: JSON array of the names of rules that fired */
     char *messages; /* owned or NULL: JSON array of `log` action messages */
-    bool stored;    /* a replayed row the database already has: neither row nor rollup */
-    bool held;      /* the spool refused it: it waits in memory for the database */
+    /* Tokens and model of the answer the client got (counts -1 and
+     * source USAGE_SOURCE_NONE when not read; reqlog_entry_usage_init). */
+    struct usage_counts usage;
+    bool stored; /* a replayed row the database already has: neither row nor rollup */
+    bool held;   /* the spool refused it: it waits in memory for the database */
     struct reqlog_entry *next;
 };
 

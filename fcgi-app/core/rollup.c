@@ -11,10 +11,11 @@
 
 /* A group's key and its sums; which fields mean something depends on the
  * table (unused key parts are 0). */
+#define SUMS_MAX 8
 struct group {
     long long minute, upstream_id, key_id, part; /* part: status class, bucket, le or 0 */
-    char name[132];                              /* the rule, for rule totals */
-    long long a, b, c, d;                        /* the sums */
+    char name[132];                              /* the rule or model, for their tables */
+    long long sum[SUMS_MAX];
 };
 
 struct table {
@@ -22,9 +23,20 @@ struct table {
     size_t n, cap;
 };
 
-enum { T_MINUTE, T_LATENCY, T_LATENCY_HOUR, T_TOTAL, T_LE, T_RULES, T__MAX };
+enum {
+    T_MINUTE,
+    T_LATENCY,
+    T_LATENCY_HOUR,
+    T_TOTAL,
+    T_LE,
+    T_RULES,
+    T_MODEL,
+    T_TOKEN,
+    T_MODEL_TOTAL,
+    T__MAX
+};
 
-#define COLS_MAX 8 /* the most parameters a row of any table takes */
+#define COLS_MAX 12 /* the most parameters a row of any table takes */
 
 struct rollup {
     struct table t[T__MAX];
@@ -89,10 +101,12 @@ static struct group *find(struct table *t, const struct group *key)
     return &t->g[t->n++];
 }
 
+/* Adds the sums v (n of them) to the group of this key. */
 static void add(struct table *t, long long minute, long long up, long long key, long long part,
-                const char *name, long long a, long long b, long long c, long long d)
+                const char *name, const long long *v, size_t n)
 {
     struct group k, *g;
+    size_t i;
 
     memset(&k, 0, sizeof(k));
     k.minute = minute;
@@ -103,10 +117,20 @@ static void add(struct table *t, long long minute, long long up, long long key, 
         snprintf(k.name, sizeof(k.name), "%s", name);
     if ((g = find(t, &k)) == NULL)
         return;
-    g->a += a;
-    g->b += b;
-    g->c += c;
-    g->d += d;
+    for (i = 0; i < n && i < SUMS_MAX; i++)
+        g->sum[i] += v[i];
+}
+
+#define ADD(t, minute, up, key, part, name, ...)                                                   \
+    do {                                                                                           \
+        const long long v_[] = {__VA_ARGS__};                                                      \
+        add(t, minute, up, key, part, name, v_, sizeof(v_) / sizeof(v_[0]));                       \
+    } while (0)
+
+/* A token count as the rollups add it: 0 when not reported. */
+static long long tokens(const struct usage_counts *u, long long n)
+{
+    return u->source != USAGE_SOURCE_NONE && n > 0 ? n : 0;
 }
 
 void rollup_add(struct rollup *r, const struct reqlog_entry *e)
@@ -114,33 +138,52 @@ void rollup_add(struct rollup *r, const struct reqlog_entry *e)
     long long minute = e->ts_ms / 60000 * 60, cls = e->status / 100;
     long long retries = e->attempts > 1 ? e->attempts - 1 : 0;
     long long error = e->status >= 400 || e->status < 100;
+    const struct usage_counts *u = &e->usage;
+    long long p = tokens(u, u->prompt), c = tokens(u, u->completion);
+    long long cached = tokens(u, u->cached), total = tokens(u, u->total);
     struct json_object *names;
     size_t i;
 
-    add(&r->t[T_MINUTE], minute, e->upstream_id, e->key_id, cls, NULL, 1, error, retries,
-        e->latency_ms);
-    add(&r->t[T_LATENCY], minute, e->upstream_id, 0, latency_bucket(e->latency_ms), NULL, 1, 0, 0,
-        0);
-    add(&r->t[T_LATENCY_HOUR], e->ts_ms / 3600000 * 3600, e->upstream_id, 0,
-        latency_bucket(e->latency_ms), NULL, 1, 0, 0, 0);
-    add(&r->t[T_TOTAL], 0, e->upstream_id, 0, cls, NULL, 1, retries, e->latency_ms, 0);
-    add(&r->t[T_LE], 0, e->upstream_id, 0, latency_le(e->latency_ms), NULL, 1, 0, 0, 0);
+    ADD(&r->t[T_MINUTE], minute, e->upstream_id, e->key_id, cls, NULL, 1, error, retries,
+        e->latency_ms, p, c, cached, total);
+    ADD(&r->t[T_LATENCY], minute, e->upstream_id, 0, latency_bucket(e->latency_ms), NULL, 1);
+    ADD(&r->t[T_LATENCY_HOUR], e->ts_ms / 3600000 * 3600, e->upstream_id, 0,
+        latency_bucket(e->latency_ms), NULL, 1);
+    ADD(&r->t[T_TOTAL], 0, e->upstream_id, 0, cls, NULL, 1, retries, e->latency_ms, p, c, cached,
+        total);
+    ADD(&r->t[T_LE], 0, e->upstream_id, 0, latency_le(e->latency_ms), NULL, 1);
+    /* By model only the requests that named one; by client token only the
+     * requests that came with one. */
+    if (u->model[0] != '\0') {
+        ADD(&r->t[T_MODEL], minute, e->upstream_id, 0, 0, u->model, 1, error, p, c, cached, total);
+        ADD(&r->t[T_MODEL_TOTAL], 0, e->upstream_id, 0, 0, u->model, 1);
+    }
+    if (e->token_id > 0)
+        ADD(&r->t[T_TOKEN], minute, e->upstream_id, e->token_id, 0, NULL, 1, error, p, c, cached,
+            total);
     if (e->rules == NULL || (names = json_tokener_parse(e->rules)) == NULL)
         return;
     for (i = 0; json_object_is_type(names, json_type_array) && i < json_object_array_length(names);
          i++)
-        add(&r->t[T_RULES], 0, 0, 0, 0, json_object_get_string(json_object_array_get_idx(names, i)),
-            1, 0, 0, 0);
+        ADD(&r->t[T_RULES], 0, 0, 0, 0, json_object_get_string(json_object_array_get_idx(names, i)),
+            1);
     json_object_put(names);
 }
 
+/* The token columns' part of an upsert. */
+#define TOKENS_UPDATE                                                                              \
+    " prompt_tokens = prompt_tokens + VALUES(prompt_tokens),"                                      \
+    " completion_tokens = completion_tokens + VALUES(completion_tokens),"                          \
+    " cached_tokens = cached_tokens + VALUES(cached_tokens),"                                      \
+    " total_tokens = total_tokens + VALUES(total_tokens)"
+
 static struct db_multirow minute_sql = DB_MULTIROW_INIT_TAIL(
     "INSERT INTO stats_minute (minute, upstream_id, key_id, status_class, requests, errors,"
-    " retries, latency_sum) VALUES ",
-    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?)",
+    " retries, latency_sum, prompt_tokens, completion_tokens, cached_tokens, total_tokens) VALUES ",
+    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
     " errors = errors + VALUES(errors), retries = retries + VALUES(retries),"
-    " latency_sum = latency_sum + VALUES(latency_sum)");
+    " latency_sum = latency_sum + VALUES(latency_sum)," TOKENS_UPDATE);
 
 static struct db_multirow latency_sql = DB_MULTIROW_INIT_TAIL(
     "INSERT INTO stats_latency (minute, upstream_id, bucket, count) VALUES ",
@@ -151,10 +194,11 @@ static struct db_multirow latency_hour_sql = DB_MULTIROW_INIT_TAIL(
     "(FROM_UNIXTIME(?), ?, ?, ?)", "ON DUPLICATE KEY UPDATE count = count + VALUES(count)");
 
 static struct db_multirow total_sql = DB_MULTIROW_INIT_TAIL(
-    "INSERT INTO stats_total (upstream_id, status_class, requests, retries, latency_sum) VALUES ",
-    "(?, ?, ?, ?, ?)",
+    "INSERT INTO stats_total (upstream_id, status_class, requests, retries, latency_sum,"
+    " prompt_tokens, completion_tokens, cached_tokens, total_tokens) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
-    " retries = retries + VALUES(retries), latency_sum = latency_sum + VALUES(latency_sum)");
+    " retries = retries + VALUES(retries), latency_sum = latency_sum + VALUES(latency_sum)," TOKENS_UPDATE);
 
 static struct db_multirow le_sql =
     DB_MULTIROW_INIT_TAIL("INSERT INTO stats_total_latency (upstream_id, le_ms, count) VALUES ",
@@ -164,37 +208,73 @@ static struct db_multirow rules_sql =
     DB_MULTIROW_INIT_TAIL("INSERT INTO stats_rules_total (rule, fired) VALUES ", "(?, ?)",
                           "ON DUPLICATE KEY UPDATE fired = fired + VALUES(fired)");
 
+static struct db_multirow model_sql = DB_MULTIROW_INIT_TAIL(
+    "INSERT INTO stats_model_minute (minute, upstream_id, model, requests, errors, prompt_tokens,"
+    " completion_tokens, cached_tokens, total_tokens) VALUES ",
+    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?)",
+    "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
+    " errors = errors + VALUES(errors)," TOKENS_UPDATE);
+
+static struct db_multirow token_sql = DB_MULTIROW_INIT_TAIL(
+    "INSERT INTO stats_token_minute (minute, upstream_id, token_id, requests, errors,"
+    " prompt_tokens, completion_tokens, cached_tokens, total_tokens) VALUES ",
+    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?)",
+    "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
+    " errors = errors + VALUES(errors)," TOKENS_UPDATE);
+
+static struct db_multirow model_total_sql = DB_MULTIROW_INIT_TAIL(
+    "INSERT INTO stats_model_total (upstream_id, model, requests) VALUES ", "(?, ?, ?)",
+    "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests)");
+
+/* Appends the first n sums of g as parameters from p on; returns the
+ * count of parameters so far (k + n). */
+static unsigned sums(const struct group *g, struct db_param *p, unsigned k, unsigned n)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++)
+        p[k + i] = DB_INT(g->sum[i]);
+    return k + n;
+}
+
 /* The parameters of one group for its table. */
 static unsigned params(int table, const struct group *g, struct db_param *p)
 {
     switch (table) {
     case T_MINUTE:
         p[0] = DB_INT(g->minute), p[1] = DB_INT(g->upstream_id), p[2] = DB_INT(g->key_id);
-        p[3] = DB_INT(g->part), p[4] = DB_INT(g->a), p[5] = DB_INT(g->b);
-        p[6] = DB_INT(g->c), p[7] = DB_INT(g->d);
-        return 8;
+        p[3] = DB_INT(g->part);
+        return sums(g, p, 4, 8);
     case T_LATENCY:
     case T_LATENCY_HOUR:
         p[0] = DB_INT(g->minute), p[1] = DB_INT(g->upstream_id), p[2] = DB_INT(g->part);
-        p[3] = DB_INT(g->a);
-        return 4;
+        return sums(g, p, 3, 1);
     case T_TOTAL:
-        p[0] = DB_INT(g->upstream_id), p[1] = DB_INT(g->part), p[2] = DB_INT(g->a);
-        p[3] = DB_INT(g->b), p[4] = DB_INT(g->c);
-        return 5;
+        p[0] = DB_INT(g->upstream_id), p[1] = DB_INT(g->part);
+        return sums(g, p, 2, 7);
     case T_LE:
-        p[0] = DB_INT(g->upstream_id), p[1] = DB_INT(g->part), p[2] = DB_INT(g->a);
-        return 3;
+        p[0] = DB_INT(g->upstream_id), p[1] = DB_INT(g->part);
+        return sums(g, p, 2, 1);
+    case T_MODEL:
+        p[0] = DB_INT(g->minute), p[1] = DB_INT(g->upstream_id), p[2] = DB_STR(g->name);
+        return sums(g, p, 3, 6);
+    case T_TOKEN:
+        p[0] = DB_INT(g->minute), p[1] = DB_INT(g->upstream_id), p[2] = DB_INT(g->key_id);
+        return sums(g, p, 3, 6);
+    case T_MODEL_TOTAL:
+        p[0] = DB_INT(g->upstream_id), p[1] = DB_STR(g->name);
+        return sums(g, p, 2, 1);
     default:
-        p[0] = DB_STR(g->name), p[1] = DB_INT(g->a);
-        return 2;
+        p[0] = DB_STR(g->name);
+        return sums(g, p, 1, 1);
     }
 }
 
 int rollup_write(struct rollup *r, struct db *db)
 {
     static struct db_multirow *const sql[T__MAX] = {&minute_sql, &latency_sql, &latency_hour_sql,
-                                                    &total_sql,  &le_sql,      &rules_sql};
+                                                    &total_sql,  &le_sql,      &rules_sql,
+                                                    &model_sql,  &token_sql,   &model_total_sql};
     int i, rc = DB_OK;
 
     for (i = 0; rc == DB_OK && i < T__MAX; i++) {

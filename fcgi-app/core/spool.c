@@ -51,6 +51,14 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
     S("error", e->error);
     S("rules", e->rules);
     S("messages", e->messages);
+    if (e->usage.source != USAGE_SOURCE_NONE) {
+        S("model", e->usage.model);
+        I("prompt_tokens", e->usage.prompt);
+        I("completion_tokens", e->usage.completion);
+        I("cached_tokens", e->usage.cached);
+        I("total_tokens", e->usage.total);
+        S("usage_source", usage_source_name(e->usage.source));
+    }
 #undef S
 #undef I
     return o;
@@ -85,11 +93,34 @@ static void opt_copy(struct json_object *o, const char *k, char *dst, size_t siz
         snprintf(dst, size, "%s", s);
 }
 
-static long long jget(struct json_object *o, const char *k)
+static long long jget_or(struct json_object *o, const char *k, long long absent)
 {
     struct json_object *v;
 
-    return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+    return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : absent;
+}
+
+static long long jget(struct json_object *o, const char *k)
+{
+    return jget_or(o, k, 0);
+}
+
+/* The usage of a spool line; a line without it (written before usage was
+ * read, or for an answer that was not scanned) has source none. */
+static void usage_from_json(struct json_object *o, struct usage_counts *u)
+{
+    const char *src = opt_str(o, "usage_source");
+    int i;
+
+    u->source = USAGE_SOURCE_NONE;
+    for (i = USAGE_SOURCE_REPORTED; src != NULL && i <= USAGE_SOURCE_CUT; i++)
+        if (strcmp(src, usage_source_name((enum usage_source)i)) == 0)
+            u->source = (enum usage_source)i;
+    opt_copy(o, "model", u->model, sizeof(u->model));
+    u->prompt = jget_or(o, "prompt_tokens", -1);
+    u->completion = jget_or(o, "completion_tokens", -1);
+    u->cached = jget_or(o, "cached_tokens", -1);
+    u->total = jget_or(o, "total_tokens", -1);
 }
 
 /* The entry of a spool line, or NULL when the line is not an object with a
@@ -121,6 +152,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     e->error = opt_dup(o, "error", REQLOG_ERROR_MAX);
     e->rules = opt_dup(o, "rules", REQLOG_RULES_MAX);
     e->messages = opt_dup(o, "messages", REQLOG_MSGS_MAX);
+    usage_from_json(o, &e->usage);
     json_object_put(o);
     return e;
 }

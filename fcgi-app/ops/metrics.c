@@ -82,6 +82,81 @@ static int requests(struct db *db, struct buf *b)
     return rc;
 }
 
+/* Tokens by upstream and kind, summed over status classes. */
+static int tokens(struct db *db, struct buf *b)
+{
+    static const char *const kinds[] = {"prompt", "completion", "cached"};
+    struct db_res res;
+    unsigned i, k;
+    int rc;
+
+    rc = db_query(db,
+                  "SELECT t.upstream_id, u.name, SUM(t.prompt_tokens), SUM(t.completion_tokens),"
+                  " SUM(t.cached_tokens) FROM stats_total t LEFT JOIN upstreams u"
+                  " ON u.id = t.upstream_id GROUP BY t.upstream_id, u.name ORDER BY t.upstream_id",
+                  DB_NOARGS, &res);
+    buf_puts(b, "# HELP apigw_tokens_total Tokens the answers reported, by upstream and kind"
+                " (prompt includes cached).\n# TYPE apigw_tokens_total counter\n");
+    for (i = 0; rc == DB_OK && i < res.nrows; i++)
+        for (k = 0; k < 3; k++) {
+            buf_puts(b, "apigw_tokens_total{");
+            upstream_labels(b, &res, i, 0);
+            buf_printf(b, ",kind=\"%s\"} %lld\n", kinds[k], db_int(&res, i, 2 + k));
+        }
+    db_res_free(&res);
+    return rc;
+}
+
+/* Whether name is one of the comma-separated models of list. */
+static bool listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+
+    while (list != NULL && *list != '\0') {
+        size_t len = strcspn(list, ",");
+        const char *p = list;
+        while (len > 0 && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == n && memcmp(p, name, n) == 0)
+            return true;
+        list += strcspn(list, ",");
+        list += *list == ',';
+    }
+    return false;
+}
+
+/* Requests by model, for the models the operator lists in metrics_models
+ * only: models come from clients and answers, and a label set must stay
+ * bounded. */
+static int models(struct db *db, struct buf *b, const char *list)
+{
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    if (list == NULL || list[0] == '\0')
+        return DB_OK;
+    rc = db_query(db,
+                  "SELECT m.upstream_id, u.name, m.model, m.requests FROM stats_model_total m"
+                  " LEFT JOIN upstreams u ON u.id = m.upstream_id ORDER BY m.upstream_id, m.model",
+                  DB_NOARGS, &res);
+    buf_puts(b, "# HELP apigw_model_requests_total Requests by upstream and model, for the models"
+                " listed in metrics_models.\n# TYPE apigw_model_requests_total counter\n");
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        if (!listed(list, db_val(&res, i, 2)))
+            continue;
+        buf_puts(b, "apigw_model_requests_total{");
+        upstream_labels(b, &res, i, 0);
+        buf_puts(b, ",model=\"");
+        label(b, db_val(&res, i, 2));
+        buf_printf(b, "\"} %lld\n", db_int(&res, i, 3));
+    }
+    db_res_free(&res);
+    return rc;
+}
+
 static int latency(struct db *db, struct buf *b)
 {
     struct db_res res, sums;
@@ -358,6 +433,10 @@ void h_metrics(struct req *r, const struct route_args *a)
     (void)a;
     buf_init(&b, METRICS_CAP);
     rc = requests(db, &b);
+    if (rc == DB_OK)
+        rc = tokens(db, &b);
+    if (rc == DB_OK)
+        rc = models(db, &b, r->cfg->metrics_models);
     if (rc == DB_OK)
         rc = latency(db, &b);
     if (rc == DB_OK)

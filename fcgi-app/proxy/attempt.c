@@ -17,10 +17,12 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/pool.h"
+#include "core/usage_scan.h"
 #include "http.h"
 #include "proxy/hook.h"
 #include "proxy/proxy.h"
 #include "proxy/rules.h"
+#include "proxy/answer_usage.h"
 #include "proxy/upstream_head.h"
 #include "proxy/upstream_req.h"
 #include "core/rule/rule.h"
@@ -47,6 +49,7 @@ struct attempt {
     struct buf prefix;                /* the first bytes of a 2xx body, for body rules */
     const struct mask_secret *secret; /* the key's forms, scrubbed from what reaches the client */
     struct mask_secret own;           /* the forms when the thread's cache had no memory */
+    struct usage_scan *usage;         /* reads the usage of the answer that goes out */
 };
 
 #define RULE_HEADERS_MAX 128
@@ -153,6 +156,7 @@ static void begin_response(struct attempt *at, bool without_length)
     char n[16];
 
     at->streaming = true;
+    at->usage = proxy_usage_begin(at->px, &at->head);
     resp_status(r, at->head.status);
     upstream_head_copy_masked(&at->head, &r->head, at->secret, without_length);
     snprintf(n, sizeof(n), "%d", at->attempt_no);
@@ -171,6 +175,8 @@ static void undo_response(struct attempt *at)
     if (!at->r->head_sent) {
         buf_reset(&at->r->head);
         at->streaming = false;
+        usage_scan_free(at->usage);
+        at->usage = NULL;
     }
 }
 
@@ -178,6 +184,8 @@ static int send_body(struct attempt *at, const char *p, size_t n)
 {
     /* A stream lives as long as it is not silent for timeout_ms. */
     at->until_ms = clock_mono_ms() + at->px->up->timeout_ms;
+    if (at->usage != NULL && p != NULL)
+        usage_scan_feed(at->usage, p, n);
     if (resp_write(at->r, p, n) != 0 || (at->flush_each && resp_flush(at->r) != 0)) {
         at->client_gone = true;
         return -1;
@@ -516,6 +524,9 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
 out:
     if (cc != CURLE_OK)
         describe_error(&at, cc, errbuf, err);
+    /* Whole only when the transfer ended well and the client took it all. */
+    proxy_usage_end(px, at.usage, out == OUTCOME_DONE && cc == CURLE_OK && !at.client_gone);
+    at.usage = NULL;
     curl_slist_free_all(hdrs);
     crypto_wipe(url.data, url.cap);
     buf_free(&url);

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "proxy/proxy.h"
 #include "proxy/credential.h"
+#include "proxy/answer_usage.h"
 #include "proxy/hook.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
@@ -527,6 +528,7 @@ void h_proxy(struct req *r, const struct route_args *a)
     if (px.log != NULL && px.log->error == NULL && r->error[0] != '\0')
         px.log->error = strdup(r->error);
     proxy_rules_log(&px);
+    proxy_usage_request_model(&px);
     log_request(&px);
     buf_free(&px.url);
     buf_free(&px.saved_head);

@@ -1,0 +1,31 @@
+/*
+ * The token usage and model of the answer a client gets (core/usage_scan.h
+ * reads them; this file decides which answer is read and where the result
+ * goes: the request's log entry).  Only the answer that went to the client
+ * is read, so a client token is charged for what it received; an attempt
+ * that a rule retried before anything went out is not read.
+ */
+#ifndef APIGW_PROXY_ANSWER_USAGE_H
+#define APIGW_PROXY_ANSWER_USAGE_H
+
+#include <stdbool.h>
+
+struct proxy;
+struct upstream_head;
+struct usage_scan;
+
+/* Starts reading the answer whose head is h, as it begins to go out: NULL
+ * when the upstream's usage_format is none, or when the answer is neither
+ * JSON nor an event stream (the log then says the usage is absent). */
+struct usage_scan *proxy_usage_begin(struct proxy *px, const struct upstream_head *h);
+
+/* Ends the reading: the counts and the model go into the log entry;
+ * complete says the whole answer went out.  Frees s (NULL is fine). */
+void proxy_usage_end(struct proxy *px, struct usage_scan *s, bool complete);
+
+/* After the attempts: when the answer named no model, the model the
+ * request named (its forwarded path and body).  Only for an upstream whose
+ * usage_format is not none: with none the gateway reads no body. */
+void proxy_usage_request_model(struct proxy *px);
+
+#endif
