@@ -170,6 +170,7 @@ class Stack:
             "log_flush_ms": 50,
             "pool_refresh_ms": 200,
             "drain_timeout_s": 10,
+            "metrics_models": "gpt-metrics-a, other-model",
         }
 
     def start(self):
