@@ -1,6 +1,6 @@
 // Reading typed values out of form inputs, for JSON bodies.
 
-// kind: 'string' | 'nullable' | 'int' | 'bool' | 'select'
+// kind: 'string' | 'nullable' | 'int' | 'int_nullable' | 'json_nullable' | 'bool' | 'select'
 // Returns undefined when the member should be left out of the body.
 export function readValue(el, kind, creating) {
   if (kind === 'bool') return el.checked;
@@ -12,6 +12,12 @@ export function readValue(el, kind, creating) {
   if (kind === 'nullable') {
     if (raw.trim() === '') return creating ? undefined : null;
     return raw;
+  }
+  if (kind === 'json_nullable') {
+    // JSON text; text that does not parse goes as it is, and the API names
+    // the field in its answer.
+    if (raw.trim() === '') return creating ? undefined : null;
+    try { return JSON.parse(raw); } catch (e) { return raw; }
   }
   if (kind === 'int_nullable') {
     if (raw.trim() === '') return creating ? undefined : null;
@@ -37,6 +43,7 @@ export function setForm(form, fields, obj) {
     const el = form.elements.namedItem(name);
     if (!el || !(name in obj)) continue;
     if (kind === 'bool') el.checked = !!obj[name];
+    else if (kind === 'json_nullable') el.value = obj[name] === null || obj[name] === undefined ? '' : JSON.stringify(obj[name]);
     else el.value = obj[name] === null || obj[name] === undefined ? '' : String(obj[name]);
   }
 }

@@ -22,6 +22,8 @@ export async function render(view, ctx) {
   const statusBox = h('div', {class: 'status-bars', id: 'dash-status'});
   const upstreamBox = h('div', {id: 'dash-upstreams'});
   const alertsBox = h('div', {id: 'dash-alerts'});
+  const modelsBox = h('div', {id: 'dash-models'});
+  const tokensBox = h('div', {id: 'dash-tokens'});
 
   view.append(
     pageHead('Dashboard', updated, range, upstreamSel, refreshBtn),
@@ -32,7 +34,10 @@ export async function render(view, ctx) {
     h('div', {class: 'grid-2'},
       h('section', {class: 'card'}, h('h2', null, 'Status classes'), statusBox),
       h('section', {class: 'card'}, h('h2', null, 'Recent alerts'), alertsBox)),
-    h('section', {class: 'card'}, h('h2', null, 'Upstreams: latency and keys'), upstreamBox));
+    h('section', {class: 'card'}, h('h2', null, 'Upstreams: latency and keys'), upstreamBox),
+    h('div', {class: 'grid-2'},
+      h('section', {class: 'card'}, h('h2', null, 'Tokens by model'), modelsBox),
+      h('section', {class: 'card'}, h('h2', null, 'Tokens by client token'), tokensBox)));
 
   let charts = null;
   let upstreams = [];
@@ -78,6 +83,7 @@ export async function render(view, ctx) {
       drawStatus(stats);
       drawUpstreams(stats, shown, counts);
       drawAlerts(alerts);
+      drawUsage(stats);
       updated.textContent = 'Updated ' + new Date().toLocaleTimeString();
       updated.dataset.requests = String(stats.totals.requests);
     } catch (e) {
@@ -102,7 +108,25 @@ export async function render(view, ctx) {
       card('Errors', fmtNum(t.errors), `${rate.toFixed(1)} % of requests`, 'stat-errors'),
       card('Latency p50', fmtMs(t.p50_ms), `avg ${fmtMs(t.avg_ms)}`, 'stat-p50'),
       card('Latency p95', fmtMs(t.p95_ms), null, 'stat-p95'),
-      card('Latency p99', fmtMs(t.p99_ms), null, 'stat-p99'));
+      card('Latency p99', fmtMs(t.p99_ms), null, 'stat-p99'),
+      card('Tokens', fmtNum(t.total_tokens || 0),
+        `${fmtNum(t.prompt_tokens || 0)} prompt · ${fmtNum(t.completion_tokens || 0)} completion`, 'stat-tokens'));
+  }
+
+  // Token sums by model and by client token (the 100 largest of each).
+  function drawUsage(stats) {
+    const cols = (first) => [first,
+      {title: 'Requests', class: 'num', cell: (r) => fmtNum(r.requests)},
+      {title: 'Prompt', class: 'num', cell: (r) => fmtNum(r.prompt_tokens)},
+      {title: 'Cached', class: 'num', cell: (r) => fmtNum(r.cached_tokens)},
+      {title: 'Completion', class: 'num', cell: (r) => fmtNum(r.completion_tokens)},
+      {title: 'Total', class: 'num', cell: (r) => fmtNum(r.total_tokens)}];
+    replace(modelsBox, table(cols({title: 'Model', class: 'mono', cell: (r) =>
+      h('a', {href: `#/logs?model=${encodeURIComponent(r.model)}`}, r.model)}),
+    stats.by_model || [], {empty: 'No model named yet: set a usage format on an upstream.'}));
+    replace(tokensBox, table(cols({title: 'Client token', cell: (r) =>
+      h('a', {href: `#/logs?token_id=${r.token_id}`}, r.name || `#${r.token_id} (deleted)`)}),
+    stats.by_token || [], {empty: 'No requests with a client token in this range.'}));
   }
 
   function drawCharts(stats) {

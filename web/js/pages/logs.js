@@ -12,6 +12,7 @@ export async function render(view, ctx) {
   const status = input('status', {placeholder: 'Status (429, 5xx)', value: p.get('status') || '', 'aria-label': 'Status', size: '14'});
   const q = input('q', {type: 'search', placeholder: 'Path contains…', value: p.get('q') || '', 'aria-label': 'Path contains'});
   const keyId = input('key_id', {type: 'number', placeholder: 'Key id', value: p.get('key_id') || '', 'aria-label': 'Key id', min: '1'});
+  const model = input('model', {placeholder: 'Model', value: p.get('model') || '', 'aria-label': 'Model', size: '16', spellcheck: 'false'});
   const tokenId = input('token_id', {type: 'number', placeholder: 'Token id', value: p.get('token_id') || '', 'aria-label': 'Token id', min: '1'});
   const from = input('from', {type: 'datetime-local', value: isoToLocal(p.get('from')), 'aria-label': 'From'});
   const to = input('to', {type: 'datetime-local', value: isoToLocal(p.get('to')), 'aria-label': 'To'});
@@ -22,11 +23,11 @@ export async function render(view, ctx) {
   const listBox = h('div', {id: 'logs-list'}, h('p', {class: 'muted'}, 'Loading…'));
   const pager = h('div', {class: 'pager', id: 'logs-pager'});
   const filters = h('form', {class: 'filters filters-wrap', role: 'search'},
-    upSel, status, q, keyId, tokenId,
+    upSel, status, q, model, keyId, tokenId,
     h('label', {class: 'inline-label'}, 'From ', from), h('label', {class: 'inline-label'}, 'To ', to),
     size, h('button', {type: 'submit', class: 'btn'}, 'Filter'), reset);
   // On a phone the filters fold away unless one is set.
-  const anySet = ['upstream_id', 'status', 'q', 'key_id', 'token_id', 'from', 'to'].some((k) => p.get(k));
+  const anySet = ['upstream_id', 'status', 'q', 'model', 'key_id', 'token_id', 'from', 'to'].some((k) => p.get(k));
   const box = h('details', {class: 'filters-box', open: anySet || window.matchMedia('(min-width: 861px)').matches},
     h('summary', null, 'Filters'), filters);
   view.append(pageHead('Logs', refresh), box, listBox, pager);
@@ -38,7 +39,7 @@ export async function render(view, ctx) {
 
   function filterParams() {
     return {
-      upstream_id: upSel.value, status: status.value.trim(), q: q.value.trim(),
+      upstream_id: upSel.value, status: status.value.trim(), q: q.value.trim(), model: model.value.trim(),
       key_id: keyId.value.trim(), token_id: tokenId.value.trim(),
       from: localToIso(from.value), to: localToIso(to.value), limit: size.value,
     };
@@ -71,6 +72,7 @@ export async function render(view, ctx) {
       {title: 'Latency', class: 'num nowrap', cell: (r) => fmtMs(r.latency_ms)},
       {title: 'Attempts', class: 'num', cell: (r) => String(r.attempts)},
       {title: 'Key', class: 'num', cell: (r) => (r.key_id ? String(r.key_id) : '—')},
+      {title: 'Tokens', class: 'num nowrap', cell: (r) => (r.total_tokens !== null && r.total_tokens !== undefined ? h('span', {title: r.model || ''}, fmtNum(r.total_tokens)) : '—')},
       {title: 'Rules', class: 'small', cell: (r) => (r.rules && r.rules.length ? r.rules.join(', ') : '—')},
       {title: 'Error', class: 'small clip', cell: (r) => (r.error ? h('span', {title: r.error}, r.error) : '')},
     ], items, {empty: 'No request matches these filters.', rowAttrs: (r) => ({dataset: {requestId: r.request_id}, class: 'clickable'})}));
@@ -83,6 +85,10 @@ export async function render(view, ctx) {
       on: {click: () => { pageNo += 1; load(); }}}, 'Older ›');
     replace(pager, h('span', {class: 'muted'}, `Page ${pageNo + 1} · ${fmtNum(n)} request(s)`), prev, next);
   }
+
+  const count = (n) => (n === null || n === undefined ? '—' : fmtNum(n));
+  const usageText = (r) => `${count(r.prompt_tokens)} prompt (${count(r.cached_tokens)} cached) · ` +
+    `${count(r.completion_tokens)} completion · ${count(r.total_tokens)} total · ${r.usage_source}`;
 
   function detail(r) {
     modal('Request ' + r.request_id, [
@@ -99,6 +105,8 @@ export async function render(view, ctx) {
         ['Client token', r.token_id ? `token ${r.token_id}` : null],
         ['Request bytes', fmtNum(r.req_bytes)],
         ['Response bytes', fmtNum(r.resp_bytes)],
+        ['Model', r.model ? h('span', {class: 'mono', id: 'log-detail-model'}, r.model) : null],
+        ['Usage', r.usage_source ? h('span', {id: 'log-detail-usage'}, usageText(r)) : null],
         ['Rules fired', r.rules && r.rules.length ? h('ul', {class: 'plain'}, r.rules.map((x) => h('li', null, x))) : null],
         ['Messages', r.messages && r.messages.length ? h('ul', {class: 'plain'}, r.messages.map((x) => h('li', null, x))) : null],
         ['Error', r.error ? h('pre', {class: 'excerpt'}, r.error) : null],
@@ -119,7 +127,7 @@ export async function render(view, ctx) {
   size.addEventListener('change', apply);
   refresh.addEventListener('click', apply);
   reset.addEventListener('click', () => {
-    for (const el of [status, q, keyId, tokenId, from, to]) el.value = '';
+    for (const el of [status, q, model, keyId, tokenId, from, to]) el.value = '';
     upSel.value = '';
     apply();
   });

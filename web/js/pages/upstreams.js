@@ -14,13 +14,15 @@ const FIELDS = [
   ['timeout_ms', 'int'], ['connect_timeout_ms', 'int'], ['max_retries', 'int'],
   ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
-  ['max_concurrent', 'int_nullable'], ['script', 'nullable'],
+  ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
+  ['script', 'nullable'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
-  auto_disable_max_pct: 50, max_concurrent: null, script: null,
+  auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
+  script: null,
 };
 
 export async function render(view, ctx) {
@@ -87,6 +89,8 @@ export async function render(view, ctx) {
       field('Probe path', f('probe_path', {placeholder: '/models'}), 'A cheap request that tells whether a key works.'),
       field('Auto-disable max %', num('auto_disable_max_pct'), 'Rules never take more than this share of keys out within one window.'),
       field('Max concurrent', f('max_concurrent', {type: 'number', inputmode: 'numeric', placeholder: 'none'}), 'Requests in flight at once, in each gateway process; empty = no limit.'),
+      field('Usage format', select('usage_format', [['none', 'none'], ['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['gemini', 'Gemini'], ['custom', 'custom (paths)']], null, {disabled: readOnly}), 'How answers report tokens; none = not read.'),
+      field('Usage paths', f('usage_paths', {placeholder: '{"prompt": "$.usage.in", "completion": "$.usage.out"}', spellcheck: 'false', class: 'mono'}), 'For the custom format: JSON paths of prompt, completion, cached, total and model.'),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
