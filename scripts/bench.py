@@ -13,6 +13,9 @@ machine.
                                     body: the reference of the next)
   gateway_script    -> fast mock   (the same POST to an upstream with a
                                     script: issue 17)
+  gateway_usage     -> fast mock   (the `gateway` request to an upstream
+                                    whose usage_format is openai: the mock's
+                                    answer carries a usage object; issue 18)
 
 The fast mock is nginx `return 200` with a ~230-byte JSON body.  Each target
 is driven by wrk at 32 connections; then RSS over 200,000 requests and 64
@@ -191,7 +194,9 @@ def sse_run(port, token, mock, streams=64, events=20, gap=0.05):
     """64 clients read an SSE stream each; how late does each event arrive?"""
     mock.script = lambda req: Reply(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
-        chunks=[(gap, "data: {\"n\": %d}\n\n" % i) for i in range(events)])
+        chunks=[(gap, "data: {\"n\": %d%s}\n\n" % (
+            i, ", \"usage\": {\"prompt_tokens\": 9, \"completion_tokens\": 20}"
+            if i == events - 1 else "")) for i in range(events)])
     delays, done, errors = [], [], []
     lock = threading.Lock()
 
@@ -270,6 +275,15 @@ def print_script_ratio(results):
         sc["rps"] / po["rps"], sc["p99_ms"] / po["p99_ms"],
         "   gateway_script / gateway: %.2f" % (sc["rps"] / results["gateway"]["rps"])
         if "gateway" in results else ""), flush=True)
+
+
+def print_usage_ratio(results):
+    """Issue 18's figure: usage extraction on against the same requests
+    without it."""
+    us, gw = results["gateway_usage"], results["gateway"]
+    results["ratio_gateway_usage_to_gateway"] = us["rps"] / gw["rps"]
+    print("gateway_usage / gateway: %.3f   p99 %.2f x gateway" % (
+        us["rps"] / gw["rps"], us["p99_ms"] / gw["p99_ms"]), flush=True)
 
 
 def main():
@@ -372,6 +386,18 @@ def main():
             "name": "bench-script-429", "upstream_id": up_s["id"],
             "condition": {"type": "status", "op": "eq", "value": 429},
             "actions": [{"type": "retry"}]})
+        # Issue 18: the same pool and rule, with usage extraction on (the
+        # mock's answer carries an OpenAI usage object).
+        up_u = admin(gw_port, "POST", "/api/admin/upstreams",
+                     {"name": "bench-usage", "base_url": "http://127.0.0.1:%d/v1" % mock_port,
+                      "max_retries": 1, "usage_format": "openai"})
+        admin(gw_port, "POST", "/api/admin/keys/import",
+              {"upstream_id": up_u["id"],
+               "keys": ["sk-bench-u%02d-%s" % (i, st.new_secret_hex(12)) for i in range(10)]})
+        admin(gw_port, "POST", "/api/admin/rules", {
+            "name": "bench-usage-429", "upstream_id": up_u["id"],
+            "condition": {"type": "status", "op": "eq", "value": 429},
+            "actions": [{"type": "retry"}]})
         post_lua = os.path.join(tmp, "post.lua")
         with open(post_lua, "w") as f:
             f.write(POST_LUA)
@@ -403,7 +429,8 @@ def main():
                    ("gateway_quota", gw_port, "/proxy/bench-quota/chat", auth),
                    ("gateway_post", gw_port, "/proxy/bench/chat", auth + ["lua:" + post_lua]),
                    ("gateway_script", gw_port, "/proxy/bench-script/chat",
-                    auth + ["lua:" + post_lua])]
+                    auth + ["lua:" + post_lua]),
+                   ("gateway_usage", gw_port, "/proxy/bench-usage/chat", auth)]
         # A quick comparison may run only some, e.g. BENCH_TARGETS=bare_fastcgi,gateway;
         # it then stops after the rounds (and skips the import above).
         if only:
@@ -447,6 +474,8 @@ def main():
                     results["gateway"]["p99_ms"] / results["bare_fastcgi"]["p99_ms"]))
             if "gateway_post" in results and "gateway_script" in results:
                 print_script_ratio(results)
+            if "gateway" in results and "gateway_usage" in results:
+                print_usage_ratio(results)
             return 0
         g, b, n = results["gateway"], results["bare_fastcgi"], results["nginx_proxy_pass"]
         results["ratio_gateway_to_bare"] = g["rps"] / b["rps"]
@@ -456,6 +485,7 @@ def main():
             results["ratio_gateway_to_bare"], results["ratio_gateway_to_nginx"]))
         print("gateway with quota keys / bare FastCGI: %.2f" % results["ratio_gateway_quota_to_bare"])
         print_script_ratio(results)
+        print_usage_ratio(results)
 
         pid = app.process.proc.pid
         # Every worker thread and its CURL handle come into use during the
@@ -489,8 +519,11 @@ def main():
             logged, SENT["gateway"], time.time() - t0) if logged >= SENT["gateway"] else
               "log rows: only %d of %d requests!" % (logged, SENT["gateway"]), flush=True)
         mock = MockUpstream().start()
+        # Usage extraction on (issue 18): every event is read as it passes,
+        # and the last one carries an OpenAI usage object.
         admin(gw_port, "POST", "/api/admin/upstreams", {"name": "sse", "base_url": mock.url,
-                                                         "timeout_ms": 60000})
+                                                         "timeout_ms": 60000,
+                                                         "usage_format": "openai"})
         sse_up = admin(gw_port, "GET", "/api/admin/upstreams?limit=10")["items"][-1]
         admin(gw_port, "POST", "/api/admin/keys", {"upstream_id": sse_up["id"],
                                                    "key_value": "sk-sse-" + st.new_secret_hex(8)})
