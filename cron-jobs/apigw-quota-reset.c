@@ -16,7 +16,7 @@
 
 static const struct job_info info = {
     .name = "apigw-quota-reset",
-    .summary = "resets used_today of every key and client token and returns exhausted keys to"
+    .summary = "resets used_today and tokens_today of every key and client token and returns exhausted keys to"
                " active,\n  once a day at quota_reset_hour in quota_reset_tz (run it hourly)",
     .has_force = true,
 };
@@ -30,8 +30,9 @@ static void count(struct job *j, struct counts *c)
     struct db_res res;
 
     if (db_query(j->db,
-                 "SELECT (SELECT COUNT(*) FROM api_keys WHERE used_today <> 0),"
-                 " (SELECT COUNT(*) FROM client_tokens WHERE used_today <> 0),"
+                 "SELECT (SELECT COUNT(*) FROM api_keys WHERE used_today <> 0 OR tokens_today <> 0),"
+                 " (SELECT COUNT(*) FROM client_tokens"
+                 " WHERE used_today <> 0 OR tokens_today <> 0),"
                  " (SELECT COUNT(*) FROM api_keys WHERE status = 'exhausted')",
                  DB_NOARGS, &res) != DB_OK)
         job_fail(j, "cannot read the keys: %s", db_error(j->db));
@@ -76,12 +77,16 @@ static int reset_body(struct db *db, void *arg)
                      DB_NOARGS, &n, NULL);
     t->done.exhausted = (long long)n;
     if (rc == DB_OK)
-        rc = db_exec(db, "UPDATE api_keys SET used_today = 0 WHERE used_today <> 0", DB_NOARGS, &n,
-                     NULL);
+        rc = db_exec(db,
+                     "UPDATE api_keys SET used_today = 0, tokens_today = 0"
+                     " WHERE used_today <> 0 OR tokens_today <> 0",
+                     DB_NOARGS, &n, NULL);
     t->done.keys = (long long)n;
     if (rc == DB_OK)
-        rc = db_exec(db, "UPDATE client_tokens SET used_today = 0 WHERE used_today <> 0", DB_NOARGS,
-                     &n, NULL);
+        rc = db_exec(db,
+                     "UPDATE client_tokens SET used_today = 0, tokens_today = 0"
+                     " WHERE used_today <> 0 OR tokens_today <> 0",
+                     DB_NOARGS, &n, NULL);
     t->done.tokens = (long long)n;
     /* Blocks leased before the reset are void: a new epoch, nothing leased. */
     if (rc == DB_OK)

@@ -29,6 +29,15 @@ ALTER TABLE stats_total
     ADD COLUMN IF NOT EXISTS cached_tokens BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS total_tokens BIGINT NOT NULL DEFAULT 0;
 
+-- Token quotas (docs/USAGE.md): tokens_today counts the tokens the answers
+-- reported since the last quota reset (apigw-quota-reset); NULL quota = none.
+ALTER TABLE api_keys
+    ADD COLUMN IF NOT EXISTS daily_token_quota BIGINT NULL,
+    ADD COLUMN IF NOT EXISTS tokens_today BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE client_tokens
+    ADD COLUMN IF NOT EXISTS daily_token_quota BIGINT NULL,
+    ADD COLUMN IF NOT EXISTS tokens_today BIGINT NOT NULL DEFAULT 0;
+
 -- Per minute, upstream and model ('' when neither request nor answer named
 -- one): the stats' by_model block.
 CREATE TABLE IF NOT EXISTS stats_model_minute (

@@ -321,7 +321,7 @@ static int load_tokens(struct db *db, struct pool *p)
     rc = db_query(db,
                   "SELECT id, token_hash, upstreams, rpm_limit, daily_quota,"
                   " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled, COALESCE(max_concurrent, 0),"
-                  " name FROM client_tokens",
+                  " name, COALESCE(daily_token_quota, 0) FROM client_tokens",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -343,6 +343,7 @@ static int load_tokens(struct db *db, struct pool *p)
         t->enabled = db_int(&res, i, 6) != 0;
         t->max_concurrent = db_int(&res, i, 7);
         t->name = dup_or_null(db_val(&res, i, 8));
+        t->daily_token_quota = db_int(&res, i, 9);
         t->inflight = concurrency_counter(CONCURRENCY_TOKEN, t->id);
         p->ntokens++;
         if (t->inflight == NULL) {

@@ -95,7 +95,8 @@ struct pool_token {
     long long *upstreams; /* allowed upstream ids; none = all */
     size_t nupstreams;
     long long rpm_limit, daily_quota;
-    time_t expires_at; /* 0 = never */
+    long long daily_token_quota; /* 0 = none (docs/USAGE.md) */
+    time_t expires_at;           /* 0 = never */
     bool enabled;
 
     /* Requests in flight in this process (core/concurrency.h): the limit

@@ -131,6 +131,17 @@ void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool fail
         usage_note(q->usage, key_id, counted, failed);
 }
 
+void reqlog_note_tokens(struct reqlog *q, long long key_id, long long token_id, long long n)
+{
+    if (q->usage != NULL)
+        usage_note_tokens(q->usage, key_id, token_id, n);
+}
+
+long long reqlog_pending_tokens(struct reqlog *q, long long token_id)
+{
+    return q->usage != NULL ? usage_pending_tokens(q->usage, token_id) : 0;
+}
+
 void reqlog_note_token(struct reqlog *q, long long token_id)
 {
     usage_note_token(q->usage, token_id);

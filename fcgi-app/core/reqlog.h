@@ -42,6 +42,13 @@ void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool fail
  * the logger adds the counts to the database with its next batch. */
 void reqlog_note_token(struct reqlog *q, long long token_id);
 
+/* Counts the tokens an answer used, for its key and client token (0:
+ * none); the logger adds them with its next batch (see usage.h). */
+void reqlog_note_tokens(struct reqlog *q, long long key_id, long long token_id, long long n);
+
+/* Tokens of a client token noted in this process and not written yet. */
+long long reqlog_pending_tokens(struct reqlog *q, long long token_id);
+
 /* Entries waiting in memory (for /metrics). */
 long long reqlog_depth(struct reqlog *q);
 

@@ -5,13 +5,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/store.h"
 
 struct tally {
     long long id; /* 0: free slot */
     long long requests, failures;
     long long last_used; /* Unix seconds */
+    long long tokens;    /* of usage, for tokens_today */
 };
 
 /* An open-addressing table of tallies by id. */
@@ -106,13 +109,15 @@ static void add(struct table *t, const struct tally *n)
     }
     s->requests += n->requests;
     s->failures += n->failures;
+    s->tokens += n->tokens;
     if (n->last_used > s->last_used)
         s->last_used = n->last_used;
 }
 
 void usage_note(struct usage *u, long long key_id, bool counted, bool failed)
 {
-    struct tally n = {key_id, counted ? 0 : 1, failed ? 1 : 0, counted ? 0 : (long long)time(NULL)};
+    struct tally n = {key_id, counted ? 0 : 1, failed ? 1 : 0, counted ? 0 : (long long)time(NULL),
+                      0};
 
     pthread_mutex_lock(&u->lock);
     add(&u->keys, &n);
@@ -121,11 +126,35 @@ void usage_note(struct usage *u, long long key_id, bool counted, bool failed)
 
 void usage_note_token(struct usage *u, long long token_id)
 {
-    struct tally n = {token_id, 1, 0, (long long)time(NULL)};
+    struct tally n = {token_id, 1, 0, (long long)time(NULL), 0};
 
     pthread_mutex_lock(&u->lock);
     add(&u->tokens, &n);
     pthread_mutex_unlock(&u->lock);
+}
+
+void usage_note_tokens(struct usage *u, long long key_id, long long token_id, long long n)
+{
+    struct tally k = {key_id, 0, 0, 0, n}, t = {token_id, 0, 0, 0, n};
+
+    if (n <= 0)
+        return;
+    pthread_mutex_lock(&u->lock);
+    if (key_id > 0)
+        add(&u->keys, &k);
+    if (token_id > 0)
+        add(&u->tokens, &t);
+    pthread_mutex_unlock(&u->lock);
+}
+
+long long usage_pending_tokens(struct usage *u, long long token_id)
+{
+    long long n;
+
+    pthread_mutex_lock(&u->lock);
+    n = slot_for(u->tokens.slots, u->tokens.cap, token_id)->tokens;
+    pthread_mutex_unlock(&u->lock);
+    return n;
 }
 
 /* The statements that add one tally: keys also count totals and failures. */
@@ -134,17 +163,20 @@ static int write_tally(struct db *db, const struct tally *t, bool token)
     if (token)
         return db_exec(db,
                        "UPDATE client_tokens SET used_today = used_today + ?,"
-                       " last_used_at = GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)),"
-                       " FROM_UNIXTIME(?)) WHERE id = ?",
-                       DB_ARGS(DB_INT(t->requests), DB_INT(t->last_used), DB_INT(t->id)), NULL,
-                       NULL);
+                       " tokens_today = tokens_today + ?, last_used_at = IF(? = 0, last_used_at,"
+                       " GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)), FROM_UNIXTIME(?)))"
+                       " WHERE id = ?",
+                       DB_ARGS(DB_INT(t->requests), DB_INT(t->tokens), DB_INT(t->last_used),
+                               DB_INT(t->last_used), DB_INT(t->id)),
+                       NULL, NULL);
     return db_exec(db,
-                   "UPDATE api_keys SET used_today = used_today + ?,"
+                   "UPDATE api_keys SET used_today = used_today + ?, tokens_today = tokens_today + ?,"
                    " total_requests = total_requests + ?, total_failures = total_failures + ?,"
                    " last_used_at = IF(? = 0, last_used_at,"
                    " GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)), FROM_UNIXTIME(?)))"
                    " WHERE id = ?",
-                   DB_ARGS(DB_INT(t->requests), DB_INT(t->requests), DB_INT(t->failures),
+                   DB_ARGS(DB_INT(t->requests), DB_INT(t->tokens), DB_INT(t->requests),
+                           DB_INT(t->failures),
                            DB_INT(t->last_used), DB_INT(t->last_used), DB_INT(t->id)),
                    NULL, NULL);
 }
@@ -169,6 +201,44 @@ static void put_back(struct table *into, struct table *taken)
     for (i = 0; i < taken->cap; i++)
         if (taken->slots[i].id != 0)
             add(into, &taken->slots[i]);
+}
+
+/* Makes exhausted the keys of the batch (those with tokens in it) that
+ * have reached their daily_token_quota; they come back with the quota
+ * reset, like keys a rule exhausted.  One query finds them. */
+static void exhaust_over_token_quota(struct db *db, const struct table *keys)
+{
+    struct key_change c = {.to = KEY_EXHAUSTED,
+                           .reason = "daily token quota reached",
+                           .actor = "quota",
+                           .only_from = "active"};
+    struct db_res res;
+    struct buf ids;
+    size_t i;
+    unsigned r;
+
+    buf_init(&ids, 1u << 20); /* 20 bytes an id: 50,000 keys a batch */
+    buf_puts(&ids, "[");
+    for (i = 0; i < keys->cap; i++)
+        if (keys->slots[i].id != 0 && keys->slots[i].tokens > 0)
+            buf_printf(&ids, "%s%lld", ids.len > 1 ? "," : "", keys->slots[i].id);
+    buf_puts(&ids, "]");
+    if (ids.len > 2 &&
+        db_query(db,
+                 "SELECT k.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) j"
+                 " JOIN api_keys k ON k.id = j.id WHERE k.status = 'active'"
+                 " AND k.daily_token_quota IS NOT NULL AND k.tokens_today >= k.daily_token_quota",
+                 DB_ARGS(DB_STRN(ids.data, ids.len)), &res) == DB_OK) {
+        for (r = 0; r < res.nrows; r++) {
+            c.key_id = db_int(&res, r, 0);
+            if (key_change_status(db, &c, NULL) != DB_OK)
+                log_warn("usage: key %lld reached its daily token quota but could not be made"
+                         " exhausted: %s",
+                         c.key_id, db_error(db));
+        }
+        db_res_free(&res);
+    }
+    buf_free(&ids);
 }
 
 int usage_flush(struct usage *u, struct db *db)
@@ -206,6 +276,8 @@ int usage_flush(struct usage *u, struct db *db)
         rc = db_commit(db);
     else
         db_rollback(db);
+    if (rc == DB_OK)
+        exhaust_over_token_quota(db, &keys);
     if (rc != DB_OK) {
         /* Keep the counts for the next try. */
         pthread_mutex_lock(&u->lock);

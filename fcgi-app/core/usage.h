@@ -5,6 +5,9 @@
  * their reservation instead (quota.h); only their failures come here.
  * Client tokens without limits are counted here too (used_today and
  * last_used_at); tokens with limits are counted by their reservation.
+ * Tokens of usage (core/usage_scan.h) are counted here for every key and
+ * client token (tokens_today), and a key that reaches its
+ * daily_token_quota is made exhausted after the batch is written.
  */
 #ifndef APIGW_USAGE_H
 #define APIGW_USAGE_H
@@ -23,6 +26,13 @@ void usage_note(struct usage *u, long long key_id, bool counted, bool failed);
 
 /* Notes one request with a client token that has no limits. */
 void usage_note_token(struct usage *u, long long token_id);
+
+/* Notes the tokens an answer used, for the key that served it and the
+ * client token that asked (0: none). */
+void usage_note_tokens(struct usage *u, long long key_id, long long token_id, long long n);
+
+/* Tokens noted for a client token and not written yet. */
+long long usage_pending_tokens(struct usage *u, long long token_id);
 
 /* Adds what was noted to the database in one transaction.  What could not
  * be written is kept for the next call.  Returns DB_OK or the error. */

@@ -1,10 +1,16 @@
 #include "proxy/answer_usage.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "app.h"
 #include "http.h"
+#include "core/db.h"
 #include "core/pool.h"
+#include "core/reqlog.h"
+#include "core/resettime.h"
 #include "core/usage_scan.h"
 #include "proxy/proxy.h"
 #include "proxy/upstream_head.h"
@@ -61,4 +67,56 @@ void proxy_usage_request_model(struct proxy *px)
         return;
     usage_request_model(path != NULL ? path : "", r->body.data, r->body.len, px->log->usage.model,
                         sizeof(px->log->usage.model));
+}
+
+/* The tokens an answer counts for: its total, else prompt + completion. */
+static long long billable(const struct usage_counts *u)
+{
+    if (u->source == USAGE_SOURCE_NONE)
+        return 0;
+    if (u->total >= 0)
+        return u->total;
+    return (u->prompt > 0 ? u->prompt : 0) + (u->completion > 0 ? u->completion : 0);
+}
+
+void proxy_usage_note(struct proxy *px)
+{
+    struct reqlog *q = px->r->w->app->reqlog;
+    long long n;
+
+    if (px->log == NULL || q == NULL || (n = billable(&px->log->usage)) <= 0)
+        return;
+    reqlog_note_tokens(q, px->log->key_id, px->log->token_id, n);
+}
+
+bool proxy_usage_token_admit(struct proxy *px, const struct pool_token *t)
+{
+    struct reqlog *q = px->r->w->app->reqlog;
+    struct db_res res;
+    long long used;
+    char ra[24];
+    time_t now, next;
+
+    if (t->daily_token_quota <= 0)
+        return true;
+    if (db_query(px->r->w->db, "SELECT tokens_today FROM client_tokens WHERE id = ?",
+                 DB_ARGS(DB_INT(t->id)), &res) != DB_OK) {
+        resp_header(px->r, "Retry-After", "1");
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "the client token's limits cannot be checked: the database is unreachable");
+        return false;
+    }
+    used = res.nrows > 0 ? db_int(&res, 0, 0) : 0;
+    db_res_free(&res);
+    used += q != NULL ? reqlog_pending_tokens(q, t->id) : 0;
+    if (used < t->daily_token_quota)
+        return true;
+    now = time(NULL);
+    next = reset_schedule_next(now);
+    snprintf(ra, sizeof(ra), "%lld", next > now ? (long long)(next - now) : 3600LL);
+    resp_header(px->r, "Retry-After", ra);
+    reply_error(px->r, ERR_RATE_LIMITED,
+                "the client token used its daily token quota of %lld tokens (%lld used)",
+                t->daily_token_quota, used);
+    return false;
 }

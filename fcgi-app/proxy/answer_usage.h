@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+struct pool_token;
 struct proxy;
 struct upstream_head;
 struct usage_scan;
@@ -27,5 +28,15 @@ void proxy_usage_end(struct proxy *px, struct usage_scan *s, bool complete);
  * request named (its forwarded path and body).  Only for an upstream whose
  * usage_format is not none: with none the gateway reads no body. */
 void proxy_usage_request_model(struct proxy *px);
+
+/* Counts the tokens of the answer for its key and client token (for
+ * tokens_today and the token quotas), once the request is over. */
+void proxy_usage_note(struct proxy *px);
+
+/* The client token's daily_token_quota: admitted while the tokens used so
+ * far (written by every process, and noted here but not yet written) are
+ * under it.  Answers 429 rate_limited (or 503 when the database cannot
+ * say) and returns false when the request may not go on. */
+bool proxy_usage_token_admit(struct proxy *px, const struct pool_token *t);
 
 #endif

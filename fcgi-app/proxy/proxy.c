@@ -79,6 +79,8 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
     char ra[24];
     int rc;
 
+    if (!proxy_usage_token_admit(px, t))
+        return px->r->status == 429 ? ERR_RATE_LIMITED : ERR_NO_AVAILABLE_KEY;
     if (t->rpm_limit == 0 && t->daily_quota == 0) {
         /* Counted by the log writer, without a round trip of its own. */
         if (px->r->w->app->reqlog != NULL)
@@ -529,6 +531,7 @@ void h_proxy(struct req *r, const struct route_args *a)
         px.log->error = strdup(r->error);
     proxy_rules_log(&px);
     proxy_usage_request_model(&px);
+    proxy_usage_note(&px);
     log_request(&px);
     buf_free(&px.url);
     buf_free(&px.saved_head);
