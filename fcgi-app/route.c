@@ -59,6 +59,13 @@ static const struct route routes[] = {
     {"PATCH", A "/rules/{id}", ROLE_OPERATOR, h_rules_update},
     {"DELETE", A "/rules/{id}", ROLE_OPERATOR, h_rules_delete},
 
+    {"GET", A "/prices", ROLE_VIEWER, h_prices_list},
+    {"POST", A "/prices", ROLE_ADMIN, h_prices_create},
+    {"GET", A "/prices/{id}", ROLE_VIEWER, h_prices_get},
+    {"PUT", A "/prices/{id}", ROLE_ADMIN, h_prices_update},
+    {"PATCH", A "/prices/{id}", ROLE_ADMIN, h_prices_update},
+    {"DELETE", A "/prices/{id}", ROLE_ADMIN, h_prices_delete},
+
     {"GET", A "/logs", ROLE_VIEWER, h_logs},
     {"GET", A "/stats", ROLE_VIEWER, h_stats},
     {"GET", A "/alerts", ROLE_VIEWER, h_alerts},

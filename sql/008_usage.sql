@@ -38,8 +38,8 @@ ALTER TABLE client_tokens
     ADD COLUMN IF NOT EXISTS daily_token_quota BIGINT NULL,
     ADD COLUMN IF NOT EXISTS tokens_today BIGINT NOT NULL DEFAULT 0;
 
--- Per minute, upstream and model ('' when neither request nor answer named
--- one): the stats' by_model block.
+-- Per minute, upstream and model (requests that named one): the stats'
+-- by_model block, and their cost by currency ('' when no price matched).
 CREATE TABLE IF NOT EXISTS stats_model_minute (
     minute            DATETIME NOT NULL,
     upstream_id       BIGINT UNSIGNED NOT NULL,
@@ -50,10 +50,13 @@ CREATE TABLE IF NOT EXISTS stats_model_minute (
     completion_tokens BIGINT NOT NULL,
     cached_tokens     BIGINT NOT NULL,
     total_tokens      BIGINT NOT NULL,
-    PRIMARY KEY (minute, upstream_id, model)
+    currency          CHAR(3) CHARACTER SET ascii NOT NULL,
+    cost_nanos        BIGINT NOT NULL,
+    PRIMARY KEY (minute, upstream_id, model, currency)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Per minute and client token (0 for none): the stats' by_token block.
+-- Per minute, upstream and client token (requests with one): the stats'
+-- by_token block, with their cost by currency ('' when no price matched).
 CREATE TABLE IF NOT EXISTS stats_token_minute (
     minute            DATETIME NOT NULL,
     upstream_id       BIGINT UNSIGNED NOT NULL,
@@ -64,7 +67,9 @@ CREATE TABLE IF NOT EXISTS stats_token_minute (
     completion_tokens BIGINT NOT NULL,
     cached_tokens     BIGINT NOT NULL,
     total_tokens      BIGINT NOT NULL,
-    PRIMARY KEY (minute, upstream_id, token_id)
+    currency          CHAR(3) CHARACTER SET ascii NOT NULL,
+    cost_nanos        BIGINT NOT NULL,
+    PRIMARY KEY (minute, upstream_id, token_id, currency)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- Requests per model since the start, for /metrics (which shows only the
@@ -75,3 +80,25 @@ CREATE TABLE IF NOT EXISTS stats_model_total (
     requests    BIGINT NOT NULL,
     PRIMARY KEY (upstream_id, model)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Prices per million tokens by model (docs/USAGE.md): `model` is a model
+-- name, or a prefix ending in `*`.  cached NULL: cached tokens cost the
+-- prompt price.  A request's cost is computed when its row is written and
+-- stored with it (in billionths of the currency), so a price change never
+-- rewrites history.
+CREATE TABLE IF NOT EXISTS prices (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    model       VARCHAR(128) NOT NULL,
+    prompt      DECIMAL(20,9) NOT NULL,
+    completion  DECIMAL(20,9) NOT NULL,
+    cached      DECIMAL(20,9) NULL,
+    currency    CHAR(3) CHARACTER SET ascii NOT NULL DEFAULT 'USD',
+    created_at  DATETIME NOT NULL,
+    updated_at  DATETIME NOT NULL,
+    UNIQUE KEY uq_prices_model (model)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+ALTER TABLE request_logs
+    ADD COLUMN IF NOT EXISTS cost_nanos BIGINT NULL,
+    ADD COLUMN IF NOT EXISTS currency CHAR(3) CHARACTER SET ascii NULL;
+

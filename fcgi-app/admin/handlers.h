@@ -36,6 +36,13 @@ void h_keys_test(struct req *r, const struct route_args *a);
 void h_keys_import(struct req *r, const struct route_args *a);
 void h_keys_batch(struct req *r, const struct route_args *a);
 
+/* prices.c */
+void h_prices_list(struct req *r, const struct route_args *a);
+void h_prices_get(struct req *r, const struct route_args *a);
+void h_prices_create(struct req *r, const struct route_args *a);
+void h_prices_update(struct req *r, const struct route_args *a);
+void h_prices_delete(struct req *r, const struct route_args *a);
+
 /* rules.c */
 void h_rules_list(struct req *r, const struct route_args *a);
 void h_rules_get(struct req *r, const struct route_args *a);
@@ -65,6 +72,6 @@ void h_users_delete(struct req *r, const struct route_args *a);
  * statements built from them. */
 struct resource;
 extern struct resource admin_upstreams, admin_keys, admin_key_events, admin_rules, admin_tokens,
-    admin_users, admin_alerts;
+    admin_users, admin_alerts, admin_prices;
 
 #endif

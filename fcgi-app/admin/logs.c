@@ -63,7 +63,7 @@ static const char *sql_for(unsigned mask)
         buf_puts(&b, "SELECT id, request_id, " TS_MS ", method, upstream_id, upstream, path,"
                      " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
                      " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
-                     " completion_tokens, cached_tokens, total_tokens, usage_source"
+                     " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency"
                      " FROM request_logs WHERE 1 = 1");
         for (f = 0; f < F__MAX; f++)
             if (mask & (1u << f))
@@ -264,6 +264,13 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
     json_object_object_add(o, "rules", json_list(db_val(res, i, 15)));
     json_object_object_add(o, "messages", json_list(db_val(res, i, 16)));
     add_usage(o, res, i, 18);
+    /* The cost as recorded when the row was made (core/price.h). */
+    json_object_object_add(o, "cost",
+                           db_val(res, i, 24) != NULL
+                               ? json_object_new_double((double)db_int(res, i, 24) / 1e9)
+                               : NULL);
+    json_object_object_add(o, "currency",
+                           db_val(res, i, 25) ? json_object_new_string(db_val(res, i, 25)) : NULL);
     return o;
 }
 

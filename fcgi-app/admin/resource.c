@@ -37,6 +37,9 @@ struct json_object *rs_row_json(const struct vfield *f, size_t n, const struct d
             case VT_INT:
                 jv = json_object_new_int64(strtoll(v, NULL, 10));
                 break;
+            case VT_NUMBER:
+                jv = json_object_new_double(strtod(v, NULL));
+                break;
             case VT_BOOL:
                 jv = json_object_new_boolean(v[0] == '1');
                 break;
@@ -75,6 +78,9 @@ unsigned rs_row_params(const struct vfield *f, size_t n, struct json_object *obj
         switch (f[i].type) {
         case VT_INT:
             p[k++] = DB_INT(json_object_get_int64(v));
+            break;
+        case VT_NUMBER:
+            p[k++] = DB_DOUBLE(json_object_get_double(v));
             break;
         case VT_BOOL:
             p[k++] = DB_INT(json_object_get_boolean(v) ? 1 : 0);

@@ -206,6 +206,47 @@ static int range_hists(struct req *r, const struct range *rg, struct hists *hs)
     return load_hists(r, HOURS_AND_EDGES("upstream_id"), DB_ARGS(HOURS_AND_EDGES_ARGS(rg)), hs);
 }
 
+/* The cost object of an item, {"USD": 1.25, ...}, from the JSON object of
+ * nanos by currency the query aggregated ("" for unpriced requests, left
+ * out). */
+static struct json_object *cost_object(const char *by_currency)
+{
+    struct json_object *in = by_currency != NULL ? json_tokener_parse(by_currency) : NULL;
+    struct json_object *out = json_object_new_object();
+
+    if (in != NULL && json_object_is_type(in, json_type_object)) {
+        json_object_object_foreach(in, cur, v)
+        {
+            if (cur[0] != '\0')
+                json_object_object_add(out, cur,
+                                       json_object_new_double(json_object_get_double(v) / 1e9));
+        }
+    }
+    json_object_put(in);
+    return out;
+}
+
+/* The range's cost by currency, from the model rollup (only requests that
+ * named a model can match a price). */
+static int add_total_cost(struct req *r, const struct range *rg, struct json_object *totals)
+{
+    struct json_object *cost = json_object_new_object();
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(r->w->db,
+                  "SELECT currency, SUM(cost_nanos) FROM stats_model_minute WHERE" RANGE
+                  " AND currency <> '' GROUP BY currency ORDER BY currency",
+                  DB_ARGS(RANGE_ARGS(rg)), &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++)
+        json_object_object_add(cost, db_val(&res, i, 0),
+                               json_object_new_double((double)db_int(&res, i, 1) / 1e9));
+    db_res_free(&res);
+    json_object_object_add(totals, "cost", cost);
+    return rc;
+}
+
 static int add_totals(struct req *r, const struct range *rg, const struct hists *hs,
                       struct json_object *out)
 {
@@ -238,6 +279,8 @@ static int add_totals(struct req *r, const struct range *rg, const struct hists 
     json_object_object_add(totals, "completion_tokens", json_object_new_int64(tok[1]));
     json_object_object_add(totals, "cached_tokens", json_object_new_int64(tok[2]));
     json_object_object_add(totals, "total_tokens", json_object_new_int64(tok[3]));
+    if (rc == DB_OK)
+        rc = add_total_cost(r, rg, totals);
     all = calloc(LATENCY_BUCKETS, sizeof(*all));
     for (g = 0; all != NULL && g < hs->n; g++)
         for (b = 0; b < LATENCY_BUCKETS; b++)
@@ -390,9 +433,13 @@ static int add_by_model(struct req *r, const struct range *rg, struct json_objec
     int rc;
 
     rc = db_query(r->w->db,
-                  "SELECT model, SUM(requests), SUM(errors)," SUM_TOKENS
-                  " FROM stats_model_minute WHERE" RANGE
-                  " GROUP BY model ORDER BY SUM(total_tokens) DESC, SUM(requests) DESC LIMIT 100",
+                  "SELECT model, SUM(requests), SUM(errors), SUM(p), SUM(c), SUM(k), SUM(t),"
+                  " JSON_OBJECTAGG(currency, cost) FROM (SELECT model, currency,"
+                  " SUM(requests) requests, SUM(errors) errors, SUM(prompt_tokens) p,"
+                  " SUM(completion_tokens) c, SUM(cached_tokens) k, SUM(total_tokens) t,"
+                  " SUM(cost_nanos) cost FROM stats_model_minute WHERE" RANGE
+                  " GROUP BY model, currency) x"
+                  " GROUP BY model ORDER BY SUM(t) DESC, SUM(requests) DESC LIMIT 100",
                   DB_ARGS(RANGE_ARGS(rg)), &res);
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         struct json_object *o = json_object_new_object();
@@ -400,6 +447,7 @@ static int add_by_model(struct req *r, const struct range *rg, struct json_objec
         json_object_object_add(o, "requests", json_object_new_int64(db_int(&res, i, 1)));
         json_object_object_add(o, "errors", json_object_new_int64(db_int(&res, i, 2)));
         add_tokens(o, &res, i, 3);
+        json_object_object_add(o, "cost", cost_object(db_val(&res, i, 7)));
         json_object_array_add(list, o);
     }
     db_res_free(&res);
@@ -416,11 +464,14 @@ static int add_by_token(struct req *r, const struct range *rg, struct json_objec
     int rc;
 
     rc = db_query(r->w->db,
-                  "SELECT s.token_id, t.name, SUM(s.requests), SUM(s.errors)," SUM_TOKENS_S
-                  " FROM stats_token_minute s LEFT JOIN client_tokens t ON t.id = s.token_id"
-                  " WHERE s.minute >= ? AND s.minute < ? AND (? = 0 OR s.upstream_id = ?)"
-                  " GROUP BY s.token_id, t.name"
-                  " ORDER BY SUM(s.total_tokens) DESC, SUM(s.requests) DESC LIMIT 100",
+                  "SELECT s.token_id, t.name, SUM(s.requests), SUM(s.errors), SUM(s.p), SUM(s.c),"
+                  " SUM(s.k), SUM(s.t), JSON_OBJECTAGG(s.currency, s.cost) FROM (SELECT token_id,"
+                  " currency, SUM(requests) requests, SUM(errors) errors, SUM(prompt_tokens) p,"
+                  " SUM(completion_tokens) c, SUM(cached_tokens) k, SUM(total_tokens) t,"
+                  " SUM(cost_nanos) cost FROM stats_token_minute WHERE" RANGE
+                  " GROUP BY token_id, currency) s LEFT JOIN client_tokens t ON t.id = s.token_id"
+                  " GROUP BY s.token_id, t.name ORDER BY SUM(s.t) DESC, SUM(s.requests) DESC"
+                  " LIMIT 100",
                   DB_ARGS(RANGE_ARGS(rg)), &res);
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         struct json_object *o = json_object_new_object();
@@ -430,6 +481,7 @@ static int add_by_token(struct req *r, const struct range *rg, struct json_objec
         json_object_object_add(o, "requests", json_object_new_int64(db_int(&res, i, 2)));
         json_object_object_add(o, "errors", json_object_new_int64(db_int(&res, i, 3)));
         add_tokens(o, &res, i, 4);
+        json_object_object_add(o, "cost", cost_object(db_val(&res, i, 8)));
         json_object_array_add(list, o);
     }
     db_res_free(&res);

@@ -84,6 +84,7 @@ static void pool_free(struct pool *p)
     for (i = 0; i < p->nrules; i++)
         rule_free(p->rules[i]);
     free(p->rules);
+    price_free(p->prices, p->nprices);
     free(p->ups);
     free(p->tokens);
     free(p);
@@ -445,6 +446,8 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
         rc = load_tokens(db, p);
     if (rc == DB_OK)
         rc = load_rules(db, p);
+    if (rc == DB_OK)
+        rc = price_load(db, &p->prices, &p->nprices);
     if (rc != DB_OK) {
         pool_free(p);
         return rc;

@@ -21,6 +21,7 @@
 
 #include "core/crypto.h"
 #include "core/script.h"
+#include "core/price.h"
 #include "core/usage_scan.h"
 
 struct db;
@@ -115,6 +116,8 @@ struct pool {
     size_t ntokens;
     struct rule **rules; /* compiled, by priority then id */
     size_t nrules;
+    struct price *prices; /* core/price.h */
+    size_t nprices;
 };
 
 struct pool_cache {

@@ -36,6 +36,10 @@ struct reqlog_entry {
     /* Tokens and model of the answer the client got (counts -1 and
      * source USAGE_SOURCE_NONE when not read; reqlog_entry_usage_init). */
     struct usage_counts usage;
+    /* Its cost at the model's price when the row was made, in billionths
+     * of currency; currency "" when no price matched (core/price.h). */
+    long long cost_nanos;
+    char currency[4];
     bool stored; /* a replayed row the database already has: neither row nor rollup */
     bool held;   /* the spool refused it: it waits in memory for the database */
     struct reqlog_entry *next;

@@ -15,6 +15,7 @@
 struct group {
     long long minute, upstream_id, key_id, part; /* part: status class, bucket, le or 0 */
     char name[132];                              /* the rule or model, for their tables */
+    char currency[4];                            /* of the cost, for the model and token tables */
     long long sum[SUMS_MAX];
 };
 
@@ -78,7 +79,9 @@ static int cmp_group(const void *x, const void *y)
         return a->key_id < b->key_id ? -1 : 1;
     if (a->part != b->part)
         return a->part < b->part ? -1 : 1;
-    return strcmp(a->name, b->name);
+    if (strcmp(a->name, b->name) != 0)
+        return strcmp(a->name, b->name);
+    return strcmp(a->currency, b->currency);
 }
 
 /* The group with this key, added when new; NULL when memory runs out. */
@@ -101,14 +104,17 @@ static struct group *find(struct table *t, const struct group *key)
     return &t->g[t->n++];
 }
 
-/* Adds the sums v (n of them) to the group of this key. */
+/* Adds the sums v (n of them) to the group of this key (currency: NULL
+ * for the tables without one). */
 static void add(struct table *t, long long minute, long long up, long long key, long long part,
-                const char *name, const long long *v, size_t n)
+                const char *name, const char *currency, const long long *v, size_t n)
 {
     struct group k, *g;
     size_t i;
 
     memset(&k, 0, sizeof(k));
+    if (currency != NULL)
+        snprintf(k.currency, sizeof(k.currency), "%s", currency);
     k.minute = minute;
     k.upstream_id = up;
     k.key_id = key;
@@ -121,11 +127,12 @@ static void add(struct table *t, long long minute, long long up, long long key, 
         g->sum[i] += v[i];
 }
 
-#define ADD(t, minute, up, key, part, name, ...)                                                   \
+#define ADD_IN(t, minute, up, key, part, name, currency, ...)                                      \
     do {                                                                                           \
         const long long v_[] = {__VA_ARGS__};                                                      \
-        add(t, minute, up, key, part, name, v_, sizeof(v_) / sizeof(v_[0]));                       \
+        add(t, minute, up, key, part, name, currency, v_, sizeof(v_) / sizeof(v_[0]));             \
     } while (0)
+#define ADD(t, minute, up, key, part, name, ...) ADD_IN(t, minute, up, key, part, name, NULL, __VA_ARGS__)
 
 /* A token count as the rollups add it: 0 when not reported. */
 static long long tokens(const struct usage_counts *u, long long n)
@@ -141,6 +148,7 @@ void rollup_add(struct rollup *r, const struct reqlog_entry *e)
     const struct usage_counts *u = &e->usage;
     long long p = tokens(u, u->prompt), c = tokens(u, u->completion);
     long long cached = tokens(u, u->cached), total = tokens(u, u->total);
+    long long cost = e->currency[0] != '\0' && e->cost_nanos > 0 ? e->cost_nanos : 0;
     struct json_object *names;
     size_t i;
 
@@ -155,12 +163,13 @@ void rollup_add(struct rollup *r, const struct reqlog_entry *e)
     /* By model only the requests that named one; by client token only the
      * requests that came with one. */
     if (u->model[0] != '\0') {
-        ADD(&r->t[T_MODEL], minute, e->upstream_id, 0, 0, u->model, 1, error, p, c, cached, total);
+        ADD_IN(&r->t[T_MODEL], minute, e->upstream_id, 0, 0, u->model, e->currency, 1, error, p, c,
+               cached, total, cost);
         ADD(&r->t[T_MODEL_TOTAL], 0, e->upstream_id, 0, 0, u->model, 1);
     }
     if (e->token_id > 0)
-        ADD(&r->t[T_TOKEN], minute, e->upstream_id, e->token_id, 0, NULL, 1, error, p, c, cached,
-            total);
+        ADD_IN(&r->t[T_TOKEN], minute, e->upstream_id, e->token_id, 0, NULL, e->currency, 1, error,
+               p, c, cached, total, cost);
     if (e->rules == NULL || (names = json_tokener_parse(e->rules)) == NULL)
         return;
     for (i = 0; json_object_is_type(names, json_type_array) && i < json_object_array_length(names);
@@ -209,18 +218,20 @@ static struct db_multirow rules_sql =
                           "ON DUPLICATE KEY UPDATE fired = fired + VALUES(fired)");
 
 static struct db_multirow model_sql = DB_MULTIROW_INIT_TAIL(
-    "INSERT INTO stats_model_minute (minute, upstream_id, model, requests, errors, prompt_tokens,"
-    " completion_tokens, cached_tokens, total_tokens) VALUES ",
-    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO stats_model_minute (minute, upstream_id, model, currency, requests, errors,"
+    " prompt_tokens, completion_tokens, cached_tokens, total_tokens, cost_nanos) VALUES ",
+    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
-    " errors = errors + VALUES(errors)," TOKENS_UPDATE);
+    " errors = errors + VALUES(errors), cost_nanos = cost_nanos + VALUES(cost_nanos),"
+    TOKENS_UPDATE);
 
 static struct db_multirow token_sql = DB_MULTIROW_INIT_TAIL(
-    "INSERT INTO stats_token_minute (minute, upstream_id, token_id, requests, errors,"
-    " prompt_tokens, completion_tokens, cached_tokens, total_tokens) VALUES ",
-    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO stats_token_minute (minute, upstream_id, token_id, currency, requests, errors,"
+    " prompt_tokens, completion_tokens, cached_tokens, total_tokens, cost_nanos) VALUES ",
+    "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
-    " errors = errors + VALUES(errors)," TOKENS_UPDATE);
+    " errors = errors + VALUES(errors), cost_nanos = cost_nanos + VALUES(cost_nanos),"
+    TOKENS_UPDATE);
 
 static struct db_multirow model_total_sql = DB_MULTIROW_INIT_TAIL(
     "INSERT INTO stats_model_total (upstream_id, model, requests) VALUES ", "(?, ?, ?)",
@@ -257,10 +268,12 @@ static unsigned params(int table, const struct group *g, struct db_param *p)
         return sums(g, p, 2, 1);
     case T_MODEL:
         p[0] = DB_INT(g->minute), p[1] = DB_INT(g->upstream_id), p[2] = DB_STR(g->name);
-        return sums(g, p, 3, 6);
+        p[3] = DB_STR(g->currency);
+        return sums(g, p, 4, 7);
     case T_TOKEN:
         p[0] = DB_INT(g->minute), p[1] = DB_INT(g->upstream_id), p[2] = DB_INT(g->key_id);
-        return sums(g, p, 3, 6);
+        p[3] = DB_STR(g->currency);
+        return sums(g, p, 4, 7);
     case T_MODEL_TOTAL:
         p[0] = DB_INT(g->upstream_id), p[1] = DB_STR(g->name);
         return sums(g, p, 2, 1);

@@ -59,6 +59,10 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
         I("total_tokens", e->usage.total);
         S("usage_source", usage_source_name(e->usage.source));
     }
+    if (e->currency[0] != '\0') {
+        I("cost_nanos", e->cost_nanos);
+        S("currency", e->currency);
+    }
 #undef S
 #undef I
     return o;
@@ -153,6 +157,8 @@ static struct reqlog_entry *entry_from_json(const char *line)
     e->rules = opt_dup(o, "rules", REQLOG_RULES_MAX);
     e->messages = opt_dup(o, "messages", REQLOG_MSGS_MAX);
     usage_from_json(o, &e->usage);
+    opt_copy(o, "currency", e->currency, sizeof(e->currency));
+    e->cost_nanos = jget(o, "cost_nanos");
     json_object_put(o);
     return e;
 }

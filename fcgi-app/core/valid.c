@@ -36,6 +36,8 @@ static const char *type_name(enum vtype t)
         return "an array";
     case VT_OBJECT:
         return "an object";
+    case VT_NUMBER:
+        return "a number";
     }
     return "?";
 }
@@ -117,6 +119,17 @@ static const char *check_value(const struct vfield *f, struct json_object *v, ch
         if (t != json_type_object && t != json_type_array)
             break;
         return NULL;
+    case VT_NUMBER: {
+        double x;
+        if (t != json_type_int && t != json_type_double)
+            break;
+        x = json_object_get_double(v);
+        if (!(x >= (double)f->min && x <= (double)f->max)) {
+            snprintf(buf, len, "must be a number from %lld to %lld", f->min, f->max);
+            return buf;
+        }
+        return NULL;
+    }
     }
     snprintf(buf, len, "must be %s", type_name(f->type));
     return buf;

@@ -20,7 +20,8 @@ enum vtype {
     VT_TIME,     /* RFC 3339 text */
     VT_INT_LIST, /* array of positive integers */
     VT_ARRAY,    /* any JSON array, checked elsewhere */
-    VT_OBJECT    /* any JSON object or array, checked elsewhere */
+    VT_OBJECT,   /* any JSON object or array, checked elsewhere */
+    VT_NUMBER    /* a JSON number (integer or not), within min..max */
 };
 
 #define VF_REQUIRED  1u  /* must be present on create */

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "core/db.h"
 #include "core/pool.h"
+#include "core/price.h"
 #include "core/reqlog.h"
 #include "core/resettime.h"
 #include "core/usage_scan.h"
@@ -79,12 +80,32 @@ static long long billable(const struct usage_counts *u)
     return (u->prompt > 0 ? u->prompt : 0) + (u->completion > 0 ? u->completion : 0);
 }
 
+/* The cost of the answer at its model's price in the request's pool
+ * snapshot (none when no price matches or nothing was reported). */
+static void price_entry(struct proxy *px)
+{
+    struct reqlog_entry *e = px->log;
+    const struct price *p;
+    long long nanos;
+
+    if (px->pool == NULL)
+        return;
+    p = price_match(px->pool->prices, px->pool->nprices, e->usage.model);
+    if (p == NULL || (nanos = price_cost_nanos(p, &e->usage)) < 0)
+        return;
+    e->cost_nanos = nanos;
+    snprintf(e->currency, sizeof(e->currency), "%s", p->currency);
+}
+
 void proxy_usage_note(struct proxy *px)
 {
     struct reqlog *q = px->r->w->app->reqlog;
     long long n;
 
-    if (px->log == NULL || q == NULL || (n = billable(&px->log->usage)) <= 0)
+    if (px->log == NULL)
+        return;
+    price_entry(px);
+    if (q == NULL || (n = billable(&px->log->usage)) <= 0)
         return;
     reqlog_note_tokens(q, px->log->key_id, px->log->token_id, n);
 }

@@ -29,8 +29,9 @@ void proxy_usage_end(struct proxy *px, struct usage_scan *s, bool complete);
  * usage_format is not none: with none the gateway reads no body. */
 void proxy_usage_request_model(struct proxy *px);
 
-/* Counts the tokens of the answer for its key and client token (for
- * tokens_today and the token quotas), once the request is over. */
+/* Once the request is over: prices the answer (its cost at its model's
+ * price goes into the log entry) and counts its tokens for its key and
+ * client token (tokens_today and the token quotas). */
 void proxy_usage_note(struct proxy *px);
 
 /* The client token's daily_token_quota: admitted while the tokens used so
