@@ -264,3 +264,73 @@ def test_usage_format_change_applies_without_restart(stack):
     settle()
     r = post(stack, s, "v1/chat/completions", {"model": "gpt-4o"})
     assert usage_row(stack, r) == counts("gpt-4o-2024-08-06", 11, 7, 3, 18)
+
+
+# ---------------------------------------------------------------- prices
+
+def test_prices_cost_is_recorded_with_the_row(stack):
+    s = setup(stack, usage_format="openai")
+    base = "price-m%d" % s.up["id"]
+    exact = ok(stack.main.admin.post(A + "/prices", json={
+        "model": base + "-large", "prompt": 2.5, "completion": 10, "cached": 1.25}), 201)
+    assert exact["currency"] == "USD" and exact["cached"] == 1.25, exact
+    ok(stack.main.admin.post(A + "/prices", json={
+        "model": base + "*", "prompt": 5, "completion": 15, "currency": "EUR"}), 201)
+    settle()
+
+    def answer(model):
+        return lambda req: json_answer(dict(OPENAI_JSON, model=model))
+    # 11 prompt tokens of which 3 cached, 7 completion.
+    stack.mock.script = answer(base + "-large")
+    r1 = post(stack, s, "v1/chat/completions", {"model": "x"})
+    stack.mock.script = answer(base + "-mini")
+    r2 = post(stack, s, "v1/chat/completions", {"model": "x"})
+    stack.mock.script = answer("unpriced-%d" % s.up["id"])
+    r3 = post(stack, s, "v1/chat/completions", {"model": "x"})
+    rows = {}
+    for r in (r1, r2, r3):
+        rid = wait_log_row(stack, r)["request_id"]
+        items = ok(stack.main.admin.get(A + "/logs?upstream_id=%d" % s.up["id"]))["items"]
+        rows[rid] = [i for i in items if i["request_id"] == rid][0]
+    large, mini, unpriced = (rows[wait_log_row(stack, r)["request_id"]] for r in (r1, r2, r3))
+    # Exact name: 8 x 2.5 + 3 x 1.25 + 7 x 10 per million.
+    assert large["currency"] == "USD" and abs(large["cost"] - 93.75e-6) < 1e-12, large
+    # The prefix pattern; cached at the prompt price when none is set.
+    assert mini["currency"] == "EUR" and abs(mini["cost"] - 160e-6) < 1e-12, mini
+    assert unpriced["cost"] is None and unpriced["currency"] is None, unpriced
+    # A new price applies from now on and never rewrites what was recorded.
+    ok(stack.main.admin.patch(A + "/prices/%d" % exact["id"], json={"prompt": 100}))
+    settle()
+    stack.mock.script = answer(base + "-large")
+    r4 = post(stack, s, "v1/chat/completions", {"model": "x"})
+    wait_log_row(stack, r4)
+    items = ok(stack.main.admin.get(A + "/logs?model=" + base + "-large"))["items"]
+    costs = sorted(round(i["cost"] * 1e9) for i in items)
+    assert costs == [93750, round((8 * 100 + 3 * 1.25 + 7 * 10) * 1e3)], costs
+    wait_quiet(stack)
+    st = ok(stack.main.admin.get(A + "/stats?upstream_id=%d" % s.up["id"]))
+    by_model = {m["model"]: m for m in st["by_model"]}
+    assert abs(by_model[base + "-mini"]["cost"]["EUR"] - 160e-6) < 1e-12, by_model
+    assert by_model["unpriced-%d" % s.up["id"]]["cost"] == {}, by_model
+    want_usd = (93750 + costs[1]) / 1e9
+    assert abs(st["totals"]["cost"]["USD"] - want_usd) < 1e-12, st["totals"]
+    tok = [t for t in st["by_token"] if t["token_id"] == s.token_obj["id"]][0]
+    assert abs(tok["cost"]["USD"] - want_usd) < 1e-12 and abs(tok["cost"]["EUR"] - 160e-6) < 1e-12
+
+
+def test_price_fields_are_checked(stack):
+    p = A + "/prices"
+    assert_error(stack.main.admin.post(p, json={"model": "a*b", "prompt": 1, "completion": 1}),
+                 400, "invalid_field", "model")
+    assert_error(stack.main.admin.post(p, json={"model": "m-usd", "prompt": 1, "completion": 1,
+                                                "currency": "usd"}), 400, "invalid_field",
+                 "currency")
+    assert_error(stack.main.admin.post(p, json={"model": "m-neg", "prompt": -1, "completion": 1}),
+                 400, "invalid_field", "prompt")
+    assert_error(stack.main.admin.post(p, json={"model": "m-str", "prompt": "1", "completion": 1}),
+                 400, "invalid_field", "prompt")
+    assert_error(stack.main.admin.post(p, json={"model": "m-miss", "prompt": 1}), 400,
+                 "invalid_field", "completion")
+    ok(stack.main.admin.post(p, json={"model": "m-dup", "prompt": 1, "completion": 2}), 201)
+    assert_error(stack.main.admin.post(p, json={"model": "m-dup", "prompt": 1, "completion": 2}),
+                 409, "conflict", "m-dup")
