@@ -1,12 +1,11 @@
 /*
  * Token usage and the model, read from an upstream's answer as it passes
  * (docs/USAGE.md).  Not to be confused with usage.h, which counts
- * requests per key and client token for the request quotas.  The answer is never held or changed for this: a scan
- * is fed the bytes that went to the client, keeps only what its parser
- * needs (bounded, USAGE_SCAN_MEMORY), and at the end says what the answer
- * reported.  JSON answers are scanned with an incremental tokenizer that
- * tracks where it is in the document; event streams are split into events
- * and each event's data is scanned as its own JSON document.
+ * requests per key and client token for the request quotas.  The answer is never held or changed
+ * for this: a scan is fed the bytes that went to the client, keeps only what its parser needs
+ * (bounded, USAGE_SCAN_MEMORY), and at the end says what the answer reported.  JSON answers are
+ * scanned with an incremental tokenizer that tracks where it is in the document; event streams are
+ * split into events and each event's data is scanned as its own JSON document.
  *
  * The counts mean the same in every format: prompt includes the cached
  * tokens (Anthropic's input_tokens, cache_creation_input_tokens and
@@ -30,14 +29,14 @@ enum usage_format {
 
 /* What became of the usage of one answer. */
 enum usage_source {
-    USAGE_SOURCE_NONE = 0,   /* not looked for (format none, or no answer) */
-    USAGE_SOURCE_REPORTED,   /* the answer reported at least one count */
-    USAGE_SOURCE_ABSENT,     /* a complete answer that reported none */
-    USAGE_SOURCE_PARSE_ERROR,/* the answer (or an event of it) was not JSON */
-    USAGE_SOURCE_CUT,        /* the answer ended early; counts read so far kept */
+    USAGE_SOURCE_NONE = 0,    /* not looked for (format none, or no answer) */
+    USAGE_SOURCE_REPORTED,    /* the answer reported at least one count */
+    USAGE_SOURCE_ABSENT,      /* a complete answer that reported none */
+    USAGE_SOURCE_PARSE_ERROR, /* the answer (or an event of it) was not JSON */
+    USAGE_SOURCE_CUT,         /* the answer ended early; counts read so far kept */
 };
 
-#define USAGE_MODEL_MAX 128   /* bytes of a model name kept, NUL included */
+#define USAGE_MODEL_MAX   128   /* bytes of a model name kept, NUL included */
 #define USAGE_SCAN_MEMORY 65536 /* the most a scan holds, whatever it is fed */
 
 /* The JSON paths of a custom format (core/rule/jsonpath.c syntax); an empty
@@ -83,6 +82,9 @@ struct usage_scan;
  * copied).  NULL when memory runs out. */
 struct usage_scan *usage_scan_new(enum usage_format f, const struct usage_paths *paths,
                                   enum usage_body kind);
+/* The bytes a scan holds: fixed when it is made, at most
+ * USAGE_SCAN_MEMORY, whatever it is fed (for tests). */
+size_t usage_scan_memory(const struct usage_scan *s);
 /* Feeds the next bytes of the answer, in any pieces. */
 void usage_scan_feed(struct usage_scan *s, const char *p, size_t n);
 /* Ends the scan: complete says the answer arrived whole.  Fills out. */
