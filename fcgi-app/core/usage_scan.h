@@ -82,6 +82,9 @@ struct usage_scan;
  * copied).  NULL when memory runs out. */
 struct usage_scan *usage_scan_new(enum usage_format f, const struct usage_paths *paths,
                                   enum usage_body kind);
+/* The bytes a scan holds: fixed when it is made, at most
+ * USAGE_SCAN_MEMORY, whatever it is fed (for tests). */
+size_t usage_scan_memory(const struct usage_scan *s);
 /* Feeds the next bytes of the answer, in any pieces. */
 void usage_scan_feed(struct usage_scan *s, const char *p, size_t n);
 /* Ends the scan: complete says the answer arrived whole.  Fills out. */

@@ -248,6 +248,17 @@ struct json_object *jsonpath_get(const struct jsonpath *p, struct json_object *d
     return ok ? cur : NULL;
 }
 
+size_t jsonpath_nsteps(const struct jsonpath *p)
+{
+    return p->nsteps;
+}
+
+const char *jsonpath_step(const struct jsonpath *p, size_t i, size_t *index)
+{
+    *index = p->steps[i].index;
+    return p->steps[i].name;
+}
+
 /* Whether the n bytes of s are exactly a JSON number; if so, its value. */
 static bool number_text(const char *s, size_t n, struct jp_num *out)
 {

@@ -150,4 +150,11 @@ struct jsonpath *jsonpath_compile(const char *text, char *err, size_t errlen);
 void jsonpath_free(struct jsonpath *p);
 struct json_object *jsonpath_get(const struct jsonpath *p, struct json_object *doc, bool *found);
 
+/* The steps of a compiled path, for readers that walk a document their own
+ * way (core/usage_scan.c scans answers as they stream).  jsonpath_step
+ * returns step i's member name (owned by p), or NULL when the step is an
+ * array index, then stored in *index. */
+size_t jsonpath_nsteps(const struct jsonpath *p);
+const char *jsonpath_step(const struct jsonpath *p, size_t i, size_t *index);
+
 #endif
