@@ -16,8 +16,9 @@
 
 static const struct job_info info = {
     .name = "apigw-quota-reset",
-    .summary = "resets used_today and tokens_today of every key and client token and returns exhausted keys to"
-               " active,\n  once a day at quota_reset_hour in quota_reset_tz (run it hourly)",
+    .summary =
+        "resets used_today and tokens_today of every key and client token and returns exhausted keys to"
+        " active,\n  once a day at quota_reset_hour in quota_reset_tz (run it hourly)",
     .has_force = true,
 };
 
@@ -29,12 +30,13 @@ static void count(struct job *j, struct counts *c)
 {
     struct db_res res;
 
-    if (db_query(j->db,
-                 "SELECT (SELECT COUNT(*) FROM api_keys WHERE used_today <> 0 OR tokens_today <> 0),"
-                 " (SELECT COUNT(*) FROM client_tokens"
-                 " WHERE used_today <> 0 OR tokens_today <> 0),"
-                 " (SELECT COUNT(*) FROM api_keys WHERE status = 'exhausted')",
-                 DB_NOARGS, &res) != DB_OK)
+    if (db_query(
+            j->db,
+            "SELECT (SELECT COUNT(*) FROM api_keys WHERE used_today <> 0 OR tokens_today <> 0),"
+            " (SELECT COUNT(*) FROM client_tokens"
+            " WHERE used_today <> 0 OR tokens_today <> 0),"
+            " (SELECT COUNT(*) FROM api_keys WHERE status = 'exhausted')",
+            DB_NOARGS, &res) != DB_OK)
         job_fail(j, "cannot read the keys: %s", db_error(j->db));
     c->keys = db_int(&res, 0, 0);
     c->tokens = db_int(&res, 0, 1);

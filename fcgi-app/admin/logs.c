@@ -60,11 +60,13 @@ static const char *sql_for(unsigned mask)
     pthread_mutex_lock(&lock);
     if ((sql = atomic_load(&built[mask])) == NULL) {
         buf_init(&b, 8192);
-        buf_puts(&b, "SELECT id, request_id, " TS_MS ", method, upstream_id, upstream, path,"
-                     " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
-                     " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
-                     " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency"
-                     " FROM request_logs WHERE 1 = 1");
+        buf_puts(
+            &b,
+            "SELECT id, request_id, " TS_MS ", method, upstream_id, upstream, path,"
+            " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
+            " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
+            " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency"
+            " FROM request_logs WHERE 1 = 1");
         for (f = 0; f < F__MAX; f++)
             if (mask & (1u << f))
                 buf_puts(&b, fragments[f]);

@@ -132,7 +132,8 @@ static void add(struct table *t, long long minute, long long up, long long key, 
         const long long v_[] = {__VA_ARGS__};                                                      \
         add(t, minute, up, key, part, name, currency, v_, sizeof(v_) / sizeof(v_[0]));             \
     } while (0)
-#define ADD(t, minute, up, key, part, name, ...) ADD_IN(t, minute, up, key, part, name, NULL, __VA_ARGS__)
+#define ADD(t, minute, up, key, part, name, ...)                                                   \
+    ADD_IN(t, minute, up, key, part, name, NULL, __VA_ARGS__)
 
 /* A token count as the rollups add it: 0 when not reported. */
 static long long tokens(const struct usage_counts *u, long long n)
@@ -222,16 +223,14 @@ static struct db_multirow model_sql = DB_MULTIROW_INIT_TAIL(
     " prompt_tokens, completion_tokens, cached_tokens, total_tokens, cost_nanos) VALUES ",
     "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
-    " errors = errors + VALUES(errors), cost_nanos = cost_nanos + VALUES(cost_nanos),"
-    TOKENS_UPDATE);
+    " errors = errors + VALUES(errors), cost_nanos = cost_nanos + VALUES(cost_nanos)," TOKENS_UPDATE);
 
 static struct db_multirow token_sql = DB_MULTIROW_INIT_TAIL(
     "INSERT INTO stats_token_minute (minute, upstream_id, token_id, currency, requests, errors,"
     " prompt_tokens, completion_tokens, cached_tokens, total_tokens, cost_nanos) VALUES ",
     "(FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "ON DUPLICATE KEY UPDATE requests = requests + VALUES(requests),"
-    " errors = errors + VALUES(errors), cost_nanos = cost_nanos + VALUES(cost_nanos),"
-    TOKENS_UPDATE);
+    " errors = errors + VALUES(errors), cost_nanos = cost_nanos + VALUES(cost_nanos)," TOKENS_UPDATE);
 
 static struct db_multirow model_total_sql = DB_MULTIROW_INIT_TAIL(
     "INSERT INTO stats_model_total (upstream_id, model, requests) VALUES ", "(?, ?, ?)",

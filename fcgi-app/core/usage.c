@@ -169,16 +169,16 @@ static int write_tally(struct db *db, const struct tally *t, bool token)
                        DB_ARGS(DB_INT(t->requests), DB_INT(t->tokens), DB_INT(t->last_used),
                                DB_INT(t->last_used), DB_INT(t->id)),
                        NULL, NULL);
-    return db_exec(db,
-                   "UPDATE api_keys SET used_today = used_today + ?, tokens_today = tokens_today + ?,"
-                   " total_requests = total_requests + ?, total_failures = total_failures + ?,"
-                   " last_used_at = IF(? = 0, last_used_at,"
-                   " GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)), FROM_UNIXTIME(?)))"
-                   " WHERE id = ?",
-                   DB_ARGS(DB_INT(t->requests), DB_INT(t->tokens), DB_INT(t->requests),
-                           DB_INT(t->failures),
-                           DB_INT(t->last_used), DB_INT(t->last_used), DB_INT(t->id)),
-                   NULL, NULL);
+    return db_exec(
+        db,
+        "UPDATE api_keys SET used_today = used_today + ?, tokens_today = tokens_today + ?,"
+        " total_requests = total_requests + ?, total_failures = total_failures + ?,"
+        " last_used_at = IF(? = 0, last_used_at,"
+        " GREATEST(COALESCE(last_used_at, FROM_UNIXTIME(0)), FROM_UNIXTIME(?)))"
+        " WHERE id = ?",
+        DB_ARGS(DB_INT(t->requests), DB_INT(t->tokens), DB_INT(t->requests), DB_INT(t->failures),
+                DB_INT(t->last_used), DB_INT(t->last_used), DB_INT(t->id)),
+        NULL, NULL);
 }
 
 static int write_table(struct db *db, const struct table *t, bool token)

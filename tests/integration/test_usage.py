@@ -4,12 +4,13 @@ streams, whole, cut, without usage and malformed; the request-log columns,
 the logs filter, the stats sums against the rows, /metrics, and the
 upstream fields' validation."""
 
+import http.client
 import json
 
 from admin_helpers import A, assert_error, ok
 from mock_upstream import Reply
 from obs_helpers import scrape, wait_quiet
-from proxy_helpers import patch_upstream, settle, setup, wait_log_row
+from proxy_helpers import patch_upstream, settle, setup, wait_log_row, wait_log_rows
 
 USAGE_COLS = ["model", "prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens",
               "usage_source"]
@@ -91,8 +92,24 @@ def test_stream_cut_off_is_cut(stack):
     stack.mock.script = lambda req: Reply(
         200, part, {"Content-Type": "text/event-stream", "Content-Length": "5000"},
         content_length=False)
-    r = post(stack, s, "v1/chat/completions", {"model": "m-req"})
-    row = usage_row(stack, r)
+    # The client sees the answer end early too; its head names the request.
+    conn = stack.main.client.connection()
+    body = json.dumps({"model": "m-req"})
+    conn.request("POST", s.path("v1/chat/completions"), body=body,
+                 headers={"Authorization": "Bearer " + s.token,
+                          "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    rid = resp.getheader("X-Gateway-Request-Id")
+    try:
+        resp.read()
+        raise AssertionError("the answer should have been cut short")
+    except http.client.IncompleteRead:
+        pass
+    conn.close()
+    wait_log_rows(stack, [rid])
+    line = stack.sql("SELECT %s FROM request_logs WHERE request_id = '%s'"
+                     % (", ".join(USAGE_COLS), rid)).strip().split("\t")
+    row = dict(zip(USAGE_COLS, [None if v == "NULL" else v for v in line]))
     assert row["usage_source"] == "cut", row
     assert row["model"] == "m-cut" and row["prompt_tokens"] is None, row
 

@@ -39,10 +39,10 @@ static void check(struct resource *rs, const struct expect *x)
     CU_ASSERT_EQUAL(rs->sql.insert_params, x->insert_params);
 }
 
-#define UPSTREAM_COLS                                                                              \
-    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
-    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
-    " probe_path, auto_disable_max_pct, max_concurrent, script, " SQL_TIME(                        \
+#define UPSTREAM_COLS                                                                                  \
+    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"          \
+    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"            \
+    " probe_path, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths, " SQL_TIME( \
         "created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
@@ -53,22 +53,23 @@ static void test_upstreams(void)
                   " auth_query_param = ?, strategy = ?, timeout_ms = ?, connect_timeout_ms = ?,"
                   " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?,"
                   " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
-                  " max_concurrent = ?, script = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+                  " max_concurrent = ?, script = ?, usage_format = ?, usage_paths = ?,"
+                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert = "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
                   " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
                   " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
-                  " auto_disable_max_pct, max_concurrent, script, created_at, updated_at) VALUES"
-                  " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
-                  " UTC_TIMESTAMP())",
+                  " auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"
+                  " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  " ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
     };
     check(&admin_upstreams, &x);
 }
 
-#define KEY_COLS                                                                                     \
-    "id, upstream_id, name, key_masked, status, weight, daily_quota, rpm_limit, used_today, leased," \
-    " total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME(     \
+#define KEY_COLS                                                                                                                  \
+    "id, upstream_id, name, key_masked, status, weight, daily_quota, rpm_limit, used_today, leased,"                              \
+    " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME( \
         "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 #define KEY_FILTER                                                                                 \
     " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"                              \
@@ -79,12 +80,12 @@ static void test_keys(void)
     static const struct expect x = {
         .get = "SELECT " KEY_COLS " FROM api_keys WHERE id = ?",
         .update = "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?,"
-                  " daily_quota = ?, rpm_limit = ?, disabled_until = ?, status_reason = ?,"
-                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",
+                  " daily_quota = ?, rpm_limit = ?, daily_token_quota = ?, disabled_until = ?,"
+                  " status_reason = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert = "INSERT INTO api_keys (upstream_id, name, status, weight, daily_quota, rpm_limit,"
-                  " disabled_until, key_enc, key_hash, key_masked, status_reason, created_at,"
-                  " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', UTC_TIMESTAMP(),"
-                  " UTC_TIMESTAMP())",
+                  " daily_token_quota, disabled_until, key_enc, key_hash, key_masked,"
+                  " status_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  " ?, 'created', UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " KEY_COLS " FROM api_keys" KEY_FILTER " ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM api_keys" KEY_FILTER,
         .update_params = 1,
@@ -107,20 +108,22 @@ static void test_key_events(void)
     check(&admin_key_events, &x);
 }
 
-#define TOKEN_COLS                                                                                 \
-    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, leased, " SQL_TIME(    \
-        "expires_at") ", enabled, max_concurrent, " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+#define TOKEN_COLS                                                                                      \
+    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, leased,"                    \
+    " daily_token_quota, tokens_today, " SQL_TIME("expires_at") ", enabled, max_concurrent, " SQL_TIME( \
+        "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_tokens(void)
 {
     static const struct expect x = {
         .get = "SELECT " TOKEN_COLS " FROM client_tokens WHERE id = ?",
         .update = "UPDATE client_tokens SET name = ?, upstreams = ?, rpm_limit = ?,"
-                  " daily_quota = ?, expires_at = ?, enabled = ?, max_concurrent = ?,"
-                  " updated_at = UTC_TIMESTAMP() WHERE id = ?",
-        .insert = "INSERT INTO client_tokens (name, upstreams, rpm_limit, daily_quota, expires_at,"
-                  " enabled, max_concurrent, token_hash, token_masked, created_at, updated_at)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+                  " daily_quota = ?, daily_token_quota = ?, expires_at = ?, enabled = ?,"
+                  " max_concurrent = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert = "INSERT INTO client_tokens (name, upstreams, rpm_limit, daily_quota,"
+                  " daily_token_quota, expires_at, enabled, max_concurrent, token_hash,"
+                  " token_masked, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  " UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " TOKEN_COLS " FROM client_tokens ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM client_tokens",
         .insert_params = 2,
@@ -187,6 +190,22 @@ static void test_alerts(void)
     check(&admin_alerts, &x);
 }
 
+static void test_prices(void)
+{
+    static const struct expect x = {
+        .get = "SELECT id, model, prompt, completion, cached, currency, " SQL_TIME(
+            "created_at") ", " SQL_TIME("updated_at") " FROM prices WHERE id = ?",
+        .update = "UPDATE prices SET model = ?, prompt = ?, completion = ?, cached = ?,"
+                  " currency = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert = "INSERT INTO prices (model, prompt, completion, cached, currency, created_at,"
+                  " updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+        .page = "SELECT id, model, prompt, completion, cached, currency, " SQL_TIME(
+            "created_at") ", " SQL_TIME("updated_at") " FROM prices ORDER BY model LIMIT ? OFFSET ?",
+        .count = "SELECT COUNT(*) FROM prices",
+    };
+    check(&admin_prices, &x);
+}
+
 /* A second build changes nothing: the texts name prepared statements. */
 static void test_built_once(void)
 {
@@ -202,5 +221,5 @@ void suite_resource(void)
 {
     ADD_SUITE("resource", TEST(test_upstreams), TEST(test_keys), TEST(test_key_events),
               TEST(test_tokens), TEST(test_users), TEST(test_rules), TEST(test_alerts),
-              TEST(test_built_once));
+              TEST(test_prices), TEST(test_built_once));
 }
