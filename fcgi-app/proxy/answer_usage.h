@@ -1,7 +1,7 @@
 /*
- * The token usage and model of the answer a client gets (core/usage_scan.h
- * reads them; this file decides which answer is read and where the result
- * goes: the request's log entry).  Only the answer that went to the client
+ * The token usage and model of the answer that goes to a client
+ * (core/usage_scan.h reads them; this file decides which answer is read
+ * and where the result goes: the request's log entry).  Only the answer that went to the client
  * is read, so a client token is charged for what it received; an attempt
  * that a rule retried before anything went out is not read.
  */
