@@ -28,8 +28,6 @@ enum {
 /* The steps of a number (sub while in ST_NUMBER). */
 enum { N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP };
 
-#define MAX_COUNT (1LL << 53)
-
 static bool is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -122,60 +120,12 @@ static void value_end(struct usage_json *j)
     j->state = j->depth == 0 ? ST_DONE : ST_AFTER;
 }
 
-/* Whether the n characters of s (a valid JSON number) are a count; its
- * value or -1. */
-static long long count_value(const char *s, size_t n)
-{
-    long long v = 0;
-    size_t i = 0, digits = 0, frac = 0;
-    long exp = 0, shift;
-    bool neg_exp = false, in_frac = false;
-    char d[USAGE_JSON_NUM_MAX];
-
-    if (n == 0 || s[0] == '-')
-        return -1;
-    for (; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
-        if (s[i] == '.')
-            in_frac = true;
-        else {
-            d[digits++] = s[i];
-            frac += in_frac;
-        }
-    }
-    if (i < n) {
-        if (s[++i] == '+' || s[i] == '-')
-            neg_exp = s[i++] == '-';
-        for (; i < n && exp < 1000; i++)
-            exp = exp * 10 + (s[i] - '0');
-    }
-    shift = (neg_exp ? -exp : exp) - (long)frac;
-    /* Digits past the decimal point after the shift must all be zero. */
-    while (shift < 0 && digits > 0) {
-        if (d[digits - 1] != '0')
-            return -1;
-        digits--;
-        shift++;
-    }
-    for (i = 0; i < digits; i++) {
-        v = v * 10 + (d[i] - '0');
-        if (v > MAX_COUNT)
-            return -1;
-    }
-    for (; shift > 0 && v != 0; shift--) {
-        v *= 10;
-        if (v > MAX_COUNT)
-            return -1;
-    }
-    return v;
-}
-
 static void number_end(struct usage_json *j)
 {
-    struct usage_json_value v = {-1, NULL};
+    struct usage_json_value v = {false, j->buf, j->len};
 
-    if (j->keep) {
-        if (!j->key_long)
-            v.num = count_value(j->buf, j->len);
+    if (j->keep && !j->key_long) {
+        j->buf[j->len] = '\0';
         report(j, &v);
     }
     value_end(j);
@@ -295,7 +245,7 @@ static void flush_high(struct usage_json *j)
 
 static void string_end(struct usage_json *j)
 {
-    struct usage_json_value v = {-1, NULL};
+    struct usage_json_value v = {true, j->buf, 0};
 
     if (j->keep)
         flush_high(j);
@@ -309,7 +259,7 @@ static void string_end(struct usage_json *j)
     }
     if (j->keep) {
         j->buf[j->len] = '\0';
-        v.str = j->buf;
+        v.len = j->len;
         report(j, &v);
     }
     value_end(j);
@@ -434,7 +384,7 @@ static size_t number_bytes(struct usage_json *j, const unsigned char *p, size_t 
         if (j->len < USAGE_JSON_NUM_MAX)
             j->buf[j->len++] = (char)p[i];
         else
-            j->key_long = true; /* too long to be a count */
+            j->key_long = true; /* too long: not reported */
     }
     return i;
 }

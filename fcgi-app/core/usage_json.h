@@ -10,7 +10,7 @@
  * Limits: nesting deeper than USAGE_JSON_DEPTH is an error (the document
  * counts as malformed); member names longer than USAGE_JSON_KEY_MAX bytes
  * match no target; numbers longer than USAGE_JSON_NUM_MAX characters are
- * reported as not a count.  Bytes of 0x80 and above in strings are taken
+ * not reported.  Bytes of 0x80 and above in strings are taken
  * as they are (not checked as UTF-8).
  */
 #ifndef APIGW_USAGE_JSON_H
@@ -41,13 +41,15 @@ struct usage_json_target {
     unsigned field;
 };
 
-/* A scalar found at a target: a count (num >= 0: a non-negative integer
- * up to 2^53, 12.0 taken as 12; else -1) or a string's printable ASCII
- * (str, NUL-terminated, cut to USAGE_JSON_STR_MAX - 1; NULL for other
- * types). */
+/* A scalar found at a target: a number's JSON text, or a string's
+ * printable ASCII (escapes decoded, other characters dropped, cut to
+ * USAGE_JSON_STR_MAX - 1 bytes).  text is NUL-terminated and lives in the
+ * tokenizer until the next byte is fed.  true, false, null, containers
+ * and numbers longer than USAGE_JSON_NUM_MAX are not reported. */
 struct usage_json_value {
-    long long num;
-    const char *str;
+    bool string;
+    const char *text;
+    size_t len;
 };
 
 typedef void usage_json_report(void *ctx, unsigned field, const struct usage_json_value *v);

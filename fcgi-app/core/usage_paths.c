@@ -65,9 +65,12 @@ const char *usage_paths_parse(const char *json, struct usage_paths *out)
     memset(out, 0, sizeof(*out));
     if (json == NULL)
         return NULL;
+    json += strspn(json, " \t\r\n");
+    if (json[0] == '\0')
+        return NULL; /* an empty field: no paths */
     o = json_tokener_parse(json);
     if (o == NULL) {
-        if (strcmp(json, "null") != 0)
+        if (strncmp(json, "null", 4) != 0 || json[4 + strspn(json + 4, " \t\r\n")] != '\0')
             fault = "usage_paths: must be a JSON object";
         goto out;
     }
@@ -115,8 +118,8 @@ static void body_model(void *ctx, unsigned field, const struct usage_json_value 
     char *model = ctx;
 
     (void)field;
-    if (v->str != NULL)
-        memcpy(model, v->str, strlen(v->str) + 1);
+    if (v->string)
+        memcpy(model, v->text, v->len + 1);
 }
 
 void usage_request_model(const char *path, const char *body, size_t body_len, char *out, size_t cap)

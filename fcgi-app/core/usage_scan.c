@@ -77,6 +77,8 @@ static const struct builtin gemini[] = {
     {F_MODEL, "modelVersion"},
 };
 
+#define MAX_COUNT (1LL << 53)
+
 #define CUSTOM_FIELDS 5
 #define MAX_STEPS     (CUSTOM_FIELDS * 64) /* jsonpath.c allows 64 steps a path */
 
@@ -104,6 +106,7 @@ struct usage_scan {
 };
 
 _Static_assert(sizeof(struct usage_scan) <= USAGE_SCAN_MEMORY, "a scan fits USAGE_SCAN_MEMORY");
+_Static_assert(USAGE_JSON_STR_MAX <= USAGE_MODEL_MAX, "a model found fits");
 
 static const char *const format_names[] = {"none", "openai", "anthropic", "gemini", "custom"};
 
@@ -216,21 +219,65 @@ static void add_custom(struct usage_scan *s, enum field field, const char *text)
     jsonpath_free(p);
 }
 
+/* The count that the n characters of s (a valid JSON number) are, or -1
+ * when they are not a non-negative integer up to 2^53. */
+static long long count_value(const char *s, size_t n)
+{
+    long long v = 0;
+    size_t i = 0, digits = 0, frac = 0;
+    long exp = 0, shift;
+    bool neg_exp = false, in_frac = false;
+    char d[USAGE_JSON_NUM_MAX];
+
+    if (n == 0 || s[0] == '-')
+        return -1;
+    for (; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+        if (s[i] == '.')
+            in_frac = true;
+        else {
+            d[digits++] = s[i];
+            frac += in_frac;
+        }
+    }
+    if (i < n) {
+        if (s[++i] == '+' || s[i] == '-')
+            neg_exp = s[i++] == '-';
+        for (; i < n && exp < 1000; i++)
+            exp = exp * 10 + (s[i] - '0');
+    }
+    shift = (neg_exp ? -exp : exp) - (long)frac;
+    /* Digits past the decimal point after the shift must all be zero. */
+    while (shift < 0 && digits > 0) {
+        if (d[digits - 1] != '0')
+            return -1;
+        digits--;
+        shift++;
+    }
+    for (i = 0; i < digits; i++) {
+        v = v * 10 + (d[i] - '0');
+        if (v > MAX_COUNT)
+            return -1;
+    }
+    for (; shift > 0 && v != 0; shift--) {
+        v *= 10;
+        if (v > MAX_COUNT)
+            return -1;
+    }
+    return v;
+}
+
+/* A value found at a target: the model when it is a non-empty string,
+ * a count when it is one; anything else is ignored. */
 static void found(void *ctx, unsigned field, const struct usage_json_value *v)
 {
     struct usage_scan *s = ctx;
-    size_t len;
+    long long n;
 
     if (field == F_MODEL) {
-        if (v->str == NULL || v->str[0] == '\0')
-            return;
-        len = strlen(v->str);
-        if (len >= USAGE_MODEL_MAX)
-            len = USAGE_MODEL_MAX - 1;
-        memcpy(s->model, v->str, len);
-        s->model[len] = '\0';
-    } else if (v->num >= 0) {
-        s->num[field] = v->num;
+        if (v->string && v->len > 0)
+            memcpy(s->model, v->text, v->len + 1); /* len < USAGE_MODEL_MAX */
+    } else if (!v->string && (n = count_value(v->text, v->len)) >= 0) {
+        s->num[field] = n;
         s->counted = true;
     }
 }

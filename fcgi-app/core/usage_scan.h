@@ -1,17 +1,47 @@
 /*
  * Token usage and the model, read from an upstream's answer as it passes
- * (docs/USAGE.md).  Not to be confused with usage.h, which counts
- * requests per key and client token for the request quotas.  The answer is never held or changed
- * for this: a scan is fed the bytes that went to the client, keeps only what its parser needs
- * (bounded, USAGE_SCAN_MEMORY), and at the end says what the answer reported.  JSON answers are
- * scanned with an incremental tokenizer that tracks where it is in the document; event streams are
- * split into events and each event's data is scanned as its own JSON document.
+ * (docs/USAGE.md).  Not to be confused with usage.h, which counts requests
+ * per key and client token for the request quotas.  The answer is never
+ * held or changed for this: a scan is fed the bytes that went to the
+ * client, keeps only what its parser needs (bounded, USAGE_SCAN_MEMORY),
+ * and at the end says what the answer reported.  JSON answers are scanned
+ * with an incremental tokenizer that tracks where it is in the document
+ * (usage_json.c); event streams are split into events (usage_sse.c) and
+ * each event's data is scanned as its own JSON document, as it arrives.
  *
  * The counts mean the same in every format: prompt includes the cached
  * tokens (Anthropic's input_tokens, cache_creation_input_tokens and
  * cache_read_input_tokens added up), completion is what the model wrote
  * (Gemini's thoughts included), total is the answer's own total or else
  * prompt + completion.
+ *
+ * What each format reads (the last value found wins, field by field):
+ * - openai: $.usage.prompt_tokens / input_tokens, completion_tokens /
+ *   output_tokens, prompt_tokens_details.cached_tokens /
+ *   input_tokens_details.cached_tokens, total_tokens, and $.model; the
+ *   same under $.response (the Responses API's stream events).
+ * - anthropic: $.usage.input_tokens, output_tokens,
+ *   cache_creation_input_tokens, cache_read_input_tokens (cached) and
+ *   $.model; the same under $.message (the stream's message_start).
+ * - gemini: $.usageMetadata.promptTokenCount, candidatesTokenCount plus
+ *   thoughtsTokenCount, cachedContentTokenCount, totalTokenCount and
+ *   $.modelVersion, also in the elements of a top-level array.
+ * - custom: the usage_paths.
+ * A count is a non-negative integer up to 2^53 (12.0 and 1.2e1 count as
+ * 12); anything else there (negative, fractional, larger, a string, null)
+ * is ignored.  The model keeps its printable ASCII (escapes decoded, other
+ * characters dropped), cut to USAGE_MODEL_MAX - 1 bytes; an empty one
+ * does not replace a model found before.
+ *
+ * Event streams follow the WHATWG rules: lines end in LF, CR LF or CR;
+ * the values of "data:" lines (one space after the colon dropped) joined
+ * by LF are the event's data, dispatched by an empty line; other fields
+ * and comments are skipped; an event with empty data is no event.  Data
+ * "[DONE]" (OpenAI's end) is not an error; any other data must be one JSON
+ * value.  Nothing of an event is held, so its size is not limited; the
+ * counts of an event the stream ends before dispatching are kept, but its
+ * syntax is not judged (the standard drops such an event).  JSON nesting
+ * deeper than 256 makes the document malformed.
  */
 #ifndef APIGW_USAGE_SCAN_H
 #define APIGW_USAGE_SCAN_H
@@ -66,8 +96,11 @@ const char *usage_source_name(enum usage_source s);
 
 /* Reads the text of an upstream's usage_paths field (a JSON object with
  * any of prompt, completion, cached, total, model, each a JSON path string
- * or null).  Returns NULL, or a message naming what is wrong (an unknown
- * member, a value that is not a valid path). */
+ * of at most USAGE_PATH_MAX - 1 bytes, or null; NULL, "" or "null" reads
+ * no path).  Returns NULL, or a message naming what is wrong (an unknown
+ * member, a value that is not a valid path: "usage_paths.prompt: must
+ * start with $"), then out is all empty.  The message is the thread's,
+ * valid until its next call. */
 const char *usage_paths_parse(const char *json, struct usage_paths *out);
 
 /* The answer's kind, from its Content-Type: USAGE_BODY_SSE for
@@ -87,15 +120,23 @@ struct usage_scan *usage_scan_new(enum usage_format f, const struct usage_paths 
 size_t usage_scan_memory(const struct usage_scan *s);
 /* Feeds the next bytes of the answer, in any pieces. */
 void usage_scan_feed(struct usage_scan *s, const char *p, size_t n);
-/* Ends the scan: complete says the answer arrived whole.  Fills out. */
+/* Ends the scan: complete says the answer arrived whole.  Fills out:
+ * the counts found (-1 for those not reported) and the model, whatever
+ * the source, which is
+ * - NONE for the format none (nothing is read);
+ * - CUT when complete is false;
+ * - PARSE_ERROR when the JSON answer (an empty one included), or the
+ *   data of a dispatched event, was not one JSON value;
+ * - REPORTED when a count was read, ABSENT otherwise.  An answer of
+ *   USAGE_BODY_OTHER is not read: ABSENT (or CUT). */
 void usage_scan_end(struct usage_scan *s, bool complete, struct usage_counts *out);
 void usage_scan_free(struct usage_scan *s);
 
 /* The model a request names, into out (cap bytes, "" when none): the
- * string $.model of a JSON object body, or else the segment after
- * "/models/" up to ':' or '/' in the path (Gemini's
- * /v1beta/models/gemini-2.0-flash:generateContent).  Only printable ASCII
- * is kept; longer names are cut to fit. */
+ * string $.model of a JSON object body (the whole body must be valid
+ * JSON), or else the segment after "/models/" up to ':', '/', '?' or '#'
+ * in the path (Gemini's /v1beta/models/gemini-2.0-flash:generateContent).
+ * Only printable ASCII is kept; longer names are cut to fit. */
 void usage_request_model(const char *path, const char *body, size_t body_len, char *out,
                          size_t cap);
 

@@ -77,8 +77,14 @@ static size_t name_bytes(struct usage_sse *e, const char *p, size_t i, size_t n)
 
 void usage_sse_feed(struct usage_sse *e, const char *p, size_t n)
 {
+    static const char bom[] = "\xef\xbb\xbf";
     size_t i = 0, start;
 
+    for (; e->bom < 3 && i < n; i++, e->bom++)
+        if (p[i] != bom[e->bom]) {
+            e->bom = 3; /* no mark (the bytes of a partial one are lost) */
+            break;
+        }
     while (i < n) {
         if (p[i] == '\n' || p[i] == '\r') {
             if (!(p[i] == '\n' && e->after_cr))

@@ -5,7 +5,8 @@
  * end in LF, CR LF or CR, split anywhere between pieces.  The values of an
  * event's "data" fields (one space after the colon dropped) are passed on
  * joined by LF; an empty line dispatches the event if it had data.
- * Comments (lines starting with ':') and other fields are skipped.
+ * Comments (lines starting with ':') and other fields are skipped, and
+ * so is a UTF-8 byte order mark at the start of the stream.
  */
 #ifndef APIGW_USAGE_SSE_H
 #define APIGW_USAGE_SSE_H
@@ -24,6 +25,7 @@ struct usage_sse_sink {
 struct usage_sse {
     int state;
     bool after_cr;  /* the last byte was CR: a LF right after it is skipped */
+    unsigned bom;   /* bytes of a leading byte order mark seen (3: past it) */
     bool has_data;  /* the event has had a data line */
     unsigned nname; /* bytes of the field name read */
     char name[4];   /* its first bytes, enough to tell "data" */

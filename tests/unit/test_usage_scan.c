@@ -137,6 +137,13 @@ static const struct scan_case openai_cases[] = {
      "id: 1\rdata:{\"usage\":\rdata: {\"prompt_tokens\":1,\rdata:\"completion_tokens\":2}}\r\r"
      "data\r\r",
      true, 1, 2, NO, 3, "", USAGE_SOURCE_REPORTED},
+    {"sse multi-line data, CR LF lines", USAGE_FORMAT_OPENAI, USAGE_BODY_SSE,
+     "data: {\"usage\":\r\ndata:  {\"prompt_tokens\":1}}\r\n\r\ndata:\r\ndata:\r\n\r\n", true, 1,
+     NO, NO, NO, "", USAGE_SOURCE_PARSE_ERROR},
+    {"sse byte order mark", USAGE_FORMAT_OPENAI, USAGE_BODY_SSE,
+     "\xef\xbb\xbf"
+     "data: {\"usage\":{\"prompt_tokens\":3}}\n\n",
+     true, 3, NO, NO, NO, "", USAGE_SOURCE_REPORTED},
     {"sse last event without its empty line", USAGE_FORMAT_OPENAI, USAGE_BODY_SSE,
      "data: {\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}\n", true, 5, 6, NO, 11, "",
      USAGE_SOURCE_REPORTED},
@@ -344,6 +351,9 @@ static void test_paths_parse(void)
     CU_ASSERT_STRING_EQUAL(p.model, "$.m");
     CU_ASSERT_PTR_NULL(usage_paths_parse("{}", &p));
     CU_ASSERT_PTR_NULL(usage_paths_parse(NULL, &p));
+    CU_ASSERT_PTR_NULL(usage_paths_parse(" ", &p));
+    CU_ASSERT_PTR_NULL(usage_paths_parse("null\n", &p));
+    CU_ASSERT_PTR_NOT_NULL(usage_paths_parse("nullx", &p));
     err = usage_paths_parse("{\"prompt\":\"usage.in\"}", &p);
     CU_ASSERT(err != NULL && strcmp(err, "usage_paths.prompt: must start with $") == 0);
     CU_ASSERT_STRING_EQUAL(p.prompt, "");
