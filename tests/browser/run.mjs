@@ -553,6 +553,52 @@ test('a proxied request shows in the logs (with its detail view) and on the dash
   assert(n > 0, 'requests > 0');
 });
 
+test('usage: the upstream form sets a usage format; tokens show in the logs and on the dashboard', async (t) => {
+  const up = await ensureUpstream();
+  await ensureKeys();
+  if (!state.clientToken) state.clientToken = (await api('POST', '/tokens', {name: 'fallback-usage'})).token;
+  const page = await newPage(t);
+  await loginWithToken(page);
+  await go(page, '#/upstreams');
+  // custom without paths: the API's message at the usage_paths field.
+  await row(page, '#upstreams-list', up.name).getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form select[name=usage_format]').selectOption('custom');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(page.locator('#upstream-form .field[data-field=usage_paths] .field-error'),
+    /^usage_paths: required when usage_format is custom/, 'the usage_paths error at its field');
+  await page.locator('#upstream-form select[name=usage_format]').selectOption('openai');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).usage_format === 'openai', 'the API has usage_format openai');
+  await sleep(600); // the pool sees the change within pool_refresh_ms
+  const res = await proxied('/proxy/mock/usage/chat', state.clientToken);
+  assert(res.status === 200, `the proxied request answers 200 (got ${res.status})`);
+  const rid = res.headers.get('x-gateway-request-id');
+  await go(page, '#/logs?model=gpt-browser');
+  const r = page.locator(`#logs-list tr[data-request-id="${rid}"]`);
+  await waitFor(async () => {
+    if (await r.count()) return true;
+    await page.locator('#logs-refresh').click();
+    await sleep(300);
+    return false;
+  }, 'the request in the logs filtered by model');
+  assert(await page.locator('input[name=model]').inputValue() === 'gpt-browser', 'the model filter is set from the address');
+  await expectText(r, /\b18\b/, 'the tokens column');
+  await r.locator('button.link').click();
+  await expectText(page.locator('#log-detail-model'), /^gpt-browser$/, 'the model in the detail view');
+  await expectText(page.locator('#log-detail-usage'), /11 prompt \(3 cached\) · 7 completion · 18 total · reported/, 'the usage in the detail view');
+  await page.keyboard.press('Escape');
+  await go(page, '#/dashboard');
+  await waitFor(async () => {
+    const v = Number(((await page.locator('#stat-tokens .stat-value').textContent()) || '0').replace(/[^0-9]/g, ''));
+    if (v >= 18) return true;
+    await page.getByRole('button', {name: 'Refresh'}).click();
+    await sleep(400);
+    return false;
+  }, 'the tokens card counts the request', 20000);
+  await expectText(page.locator('#dash-models tbody tr').filter({hasText: 'gpt-browser'}), /gpt-browser\s*[1-9]/, 'the model row');
+  await shot(page, 'dashboard-tokens');
+}, {allowStatus: [400]});
+
 test('dashboard: charts, status classes, latency, keys by status, alerts', async (t) => {
   await ensureKeys();
   if (!state.clientToken) state.clientToken = (await api('POST', '/tokens', {name: 'fallback2'})).token;

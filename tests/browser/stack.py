@@ -23,7 +23,8 @@ SLEEP_RE = re.compile(r"/sleep/(\d{1,4})(?:/|$|\?)")
 
 def script(req):
     """The mock upstream's answers: /status/NNN answers NNN, /sleep/MS
-    waits MS milliseconds first, anything else answers 200."""
+    waits MS milliseconds first, a path with /usage/ answers 200 with a
+    usage object, anything else answers 200."""
     m = SLEEP_RE.search(req.path)
     if m:
         time.sleep(int(m.group(1)) / 1000.0)
@@ -34,6 +35,12 @@ def script(req):
             return json_reply({"error": {"code": "mock_%d" % code,
                                          "message": "the mock answered %d" % code}}, status=code)
         return json_reply({"ok": True, "status": code}, status=code)
+    if "/usage/" in req.path:
+        # An answer that reports its usage (OpenAI format), for the tokens
+        # shown in the logs and on the dashboard.
+        return json_reply({"model": "gpt-browser", "usage": {
+            "prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18,
+            "prompt_tokens_details": {"cached_tokens": 3}}})
     return json_reply({"ok": True, "path": req.path, "method": req.method})
 
 

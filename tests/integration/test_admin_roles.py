@@ -125,6 +125,18 @@ def make_request(stack, method, pattern, scratch):
         body = {"rpm_limit": 7, "enabled": False} if method in ("PUT", "PATCH") else None
         status = {"GET": 200, "PUT": 200, "PATCH": 200, "DELETE": 204}[method]
         return path, body, status, _unchanged_obj(stack, path)
+    if key == ("GET", "/prices"):
+        return A + "/prices", None, 200, _nothing()
+    if key == ("POST", "/prices"):
+        return (A + "/prices", {"model": uniq("rp"), "prompt": 1, "completion": 2}, 201,
+                _unchanged_count(stack, A + "/prices"))
+    if key[1] == "/prices/{id}":
+        pr = ok(stack.main.admin.post(A + "/prices", json={"model": uniq("rp"), "prompt": 1,
+                                                          "completion": 2}), 201)
+        path = A + "/prices/%d" % pr["id"]
+        body = {"prompt": 3.5} if method in ("PUT", "PATCH") else None
+        status = {"GET": 200, "PUT": 200, "PATCH": 200, "DELETE": 204}[method]
+        return path, body, status, _unchanged_obj(stack, path)
     if key == ("GET", "/users"):
         return A + "/users", None, 200, _nothing()
     if key == ("POST", "/users"):

@@ -20,8 +20,8 @@ SUMMARY = re.compile(r"(deleted|would delete) (\d+) log rows older than "
                      r" (\d+) key events and (\d+) expired sessions")
 
 BIG = 60000
-TABLES = ("request_logs", "stats_minute", "stats_latency", "stats_latency_hour", "alerts",
-          "key_events", "sessions")
+TABLES = ("request_logs", "stats_minute", "stats_latency", "stats_latency_hour",
+          "stats_model_minute", "stats_token_minute", "alerts", "key_events", "sessions")
 
 
 def _summary(r, retention_days):
@@ -117,6 +117,7 @@ def _old_and_recent(stack, retention):
     old, new = retention + 2, retention - 2
     stmts = [
         "DELETE FROM stats_minute; DELETE FROM stats_latency; DELETE FROM stats_latency_hour;"
+        " DELETE FROM stats_model_minute; DELETE FROM stats_token_minute;"
         " DELETE FROM alerts; DELETE FROM key_events; DELETE FROM sessions;"
         " DELETE FROM request_logs",
     ]
@@ -128,12 +129,19 @@ def _old_and_recent(stack, retention):
     for days, keys in ((old, (1, 2)), (new, (1,))):
         for key in keys:
             stmts.append("INSERT INTO stats_minute VALUES (DATE_FORMAT(UTC_TIMESTAMP() -"
-                         " INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:00'), %d, %d, 2, 5, 0, 0, 50)"
+                         " INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:00'), %d, %d, 2, 5, 0, 0, 50, 0, 0, 0, 0)"
                          % (days, up["id"], key))
             stmts.append("INSERT INTO stats_latency VALUES (DATE_FORMAT(UTC_TIMESTAMP() -"
                          " INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:00'), %d, %d, 5)"
                          % (days, up["id"], key))
     for days in (old, new):
+        # The model and client-token rollups of issue 18: one row each side.
+        stmts.append("INSERT INTO stats_model_minute VALUES (DATE_FORMAT(UTC_TIMESTAMP() -"
+                     " INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:00'), %d, 'm', 1, 0, 5, 2, 0, 7, '', 0)"
+                     % (days, up["id"]))
+        stmts.append("INSERT INTO stats_token_minute VALUES (DATE_FORMAT(UTC_TIMESTAMP() -"
+                     " INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:00'), %d, 1, 1, 0, 5, 2, 0, 7, '', 0)"
+                     % (days, up["id"]))
         stmts.append("INSERT INTO stats_latency_hour VALUES (DATE_FORMAT(UTC_TIMESTAMP() -"
                      " INTERVAL %d DAY, '%%Y-%%m-%%d %%H:00:00'), %d, 7, 3)" % (days, up["id"]))
     for days, n in ((history + 2, 2), (history - 2, 1), (new, 1)):
@@ -150,8 +158,9 @@ def _old_and_recent(stack, retention):
                      " INTERVAL %d MINUTE, UTC_TIMESTAMP() - INTERVAL 1 DAY)"
                      % (retention, i, user["id"], minutes))
     stack.sql("; ".join(stmts))
-    # rollups past the retention: 2 + 2 per-minute rows, 1 hourly row
-    return 3, 5, 2, 2, 2
+    # rollups past the retention: 2 + 2 per-minute rows, 1 hourly row, 1 model
+    # and 1 client-token row
+    return 3, 7, 2, 2, 2
 
 
 def _remaining(stack):
@@ -161,6 +170,8 @@ def _remaining(stack):
         "stats_minute": sql_int(stack, "SELECT COUNT(*) FROM stats_minute"),
         "stats_latency": sql_int(stack, "SELECT COUNT(*) FROM stats_latency"),
         "stats_latency_hour": sql_int(stack, "SELECT COUNT(*) FROM stats_latency_hour"),
+        "stats_model_minute": sql_int(stack, "SELECT COUNT(*) FROM stats_model_minute"),
+        "stats_token_minute": sql_int(stack, "SELECT COUNT(*) FROM stats_token_minute"),
         "alerts": sql_int(stack, "SELECT COUNT(*) FROM alerts"),
         "key_events": sql_int(stack, "SELECT COUNT(*) FROM key_events"),
         "sessions": sql_int(stack, "SELECT COUNT(*) FROM sessions"),
@@ -185,7 +196,8 @@ def test_every_kind_of_old_row_goes_and_recent_ones_stay(stack):
                                              "stats_rules_total")))
         assert _remaining(stack) == {
             "logs": 2, "old logs": 0, "stats_minute": 1, "stats_latency": 1,
-            "stats_latency_hour": 1, "alerts": 2, "key_events": 2, "sessions": 1}, retention
+            "stats_latency_hour": 1, "stats_model_minute": 1, "stats_token_minute": 1,
+            "alerts": 2, "key_events": 2, "sessions": 1}, retention
         # Which rows stayed: the recent ones.
         assert sql_int(stack, "SELECT COUNT(*) FROM request_logs WHERE request_id LIKE"
                               " 'new-%'") == 2

@@ -200,7 +200,8 @@ def test_stats_rollups_match_the_raw_log(stack):
     assert set(body) >= {"totals", "by_status", "by_upstream", "by_key", "series", "bucket_s",
                          "from", "to"}, body.keys()
     assert set(body["totals"]) == {"requests", "errors", "retries", "avg_ms", "p50_ms",
-                                   "p95_ms", "p99_ms"}, body["totals"]
+                                   "p95_ms", "p99_ms", "prompt_tokens", "completion_tokens",
+                                   "cached_tokens", "total_tokens", "cost"}, body["totals"]
     rows = _in_range(body, all_rows)
     assert len(rows) == len(all_rows), "the default range (last 24 h) holds every row"
     _check_against_raw(stack, body, rows, "default range")
@@ -262,7 +263,9 @@ def test_stats_range_and_bucket_s(stack):
             rfc3339(frm * 1000 + 30000), rfc3339(to * 1000 + 1000), step))
         assert (b["from"], b["to"], b["bucket_s"]) == (rfc3339(frm * 1000),
                                                       rfc3339(to * 1000 + 60000), step), b
-        assert all(set(p) == {"ts", "requests", "errors", "p50_ms"} for p in b["series"])
+        assert all(set(p) == {"ts", "requests", "errors", "p50_ms", "prompt_tokens",
+                              "completion_tokens", "cached_tokens", "total_tokens"}
+                   for p in b["series"])
         pts = [ts_ms(p["ts"]) // 1000 for p in b["series"]]
         first = frm // step * step
         assert pts == list(range(first, to + 60, step)), (step, pts)
@@ -286,8 +289,10 @@ def test_stats_range_and_bucket_s(stack):
     # A range with nothing in it: zeros, every point there.
     b = stats(stack, "from=2020-01-01T00:00:00Z&to=2020-01-01T01:00:00Z")
     assert b["totals"] == {"requests": 0, "errors": 0, "retries": 0, "avg_ms": 0, "p50_ms": 0,
-                           "p95_ms": 0, "p99_ms": 0}, b["totals"]
-    assert (b["by_status"], b["by_upstream"], b["by_key"]) == ({}, [], []), b
+                           "p95_ms": 0, "p99_ms": 0, "prompt_tokens": 0, "completion_tokens": 0,
+                           "cached_tokens": 0, "total_tokens": 0, "cost": {}}, b["totals"]
+    assert (b["by_status"], b["by_upstream"], b["by_key"], b["by_model"], b["by_token"]) == (
+        {}, [], [], [], []), b
     assert b["bucket_s"] % 60 == 0 and b["bucket_s"] >= 60, b["bucket_s"]
     assert len(b["series"]) == 3600 // b["bucket_s"], len(b["series"])
     assert all(p["requests"] == 0 and p["errors"] == 0 for p in b["series"])
