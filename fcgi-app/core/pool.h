@@ -80,6 +80,11 @@ struct pool_upstream {
 
     /* The upstream's script (core/upscript.h), NULL when it has none. */
     struct upscript *script;
+
+    /* stream_peek (proxy/peek.h): hold a 2xx event stream until its first
+     * event, peek_bytes held or peek_ms passed; 0 for a limit not used
+     * (both 0: no peek). */
+    long long peek_bytes, peek_ms;
 };
 
 struct pool_token {

@@ -42,6 +42,7 @@ void suite_upscript(void);
 void suite_script_value(void);
 void suite_hook_req(void);
 void suite_admin_scripts(void);
+void suite_peek(void);
 
 /* Adds a suite with its tests; aborts the run if CUnit cannot. */
 #define ADD_SUITE(name, ...)                                                                       \

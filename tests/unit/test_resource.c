@@ -42,24 +42,26 @@ static void check(struct resource *rs, const struct expect *x)
 #define UPSTREAM_COLS                                                                              \
     "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
     " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
-    " probe_path, auto_disable_max_pct, max_concurrent, script, " SQL_TIME(                        \
+    " probe_path, auto_disable_max_pct, max_concurrent, script, stream_peek, " SQL_TIME(           \
         "created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
     static const struct expect x = {
         .get = "SELECT " UPSTREAM_COLS " FROM upstreams WHERE id = ?",
-        .update = "UPDATE upstreams SET name = ?, base_url = ?, auth_header = ?, auth_template = ?,"
-                  " auth_query_param = ?, strategy = ?, timeout_ms = ?, connect_timeout_ms = ?,"
-                  " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?,"
-                  " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
-                  " max_concurrent = ?, script = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
-        .insert = "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
-                  " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
-                  " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
-                  " auto_disable_max_pct, max_concurrent, script, created_at, updated_at) VALUES"
-                  " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
-                  " UTC_TIMESTAMP())",
+        .update =
+            "UPDATE upstreams SET name = ?, base_url = ?, auth_header = ?, auth_template = ?,"
+            " auth_query_param = ?, strategy = ?, timeout_ms = ?, connect_timeout_ms = ?,"
+            " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?,"
+            " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
+            " max_concurrent = ?, script = ?, stream_peek = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert =
+            "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
+            " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
+            " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
+            " auto_disable_max_pct, max_concurrent, script, stream_peek, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
+            " UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
     };
