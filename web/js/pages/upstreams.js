@@ -23,6 +23,36 @@ const DEFAULTS = {
   auto_disable_max_pct: 50, max_concurrent: null, script: null,
 };
 
+// stream_peek ({bytes, ms} or null) is edited as two number inputs; both
+// empty means null (off), one empty counts as 0 (that limit not used).
+const PEEK_INPUTS = [['bytes', 'stream_peek_bytes'], ['ms', 'stream_peek_ms']];
+
+function setPeek(form, peek) {
+  for (const [member, name] of PEEK_INPUTS) {
+    form.elements.namedItem(name).value = peek ? String(peek[member]) : '';
+  }
+}
+
+// The stream_peek member of a body: undefined (left out, on create) or
+// null when both inputs are empty; text that is not an integer is sent as
+// it is, for the API to name.
+function readPeek(form, creating) {
+  const raw = PEEK_INPUTS.map(([, name]) => form.elements.namedItem(name).value.trim());
+  if (raw.every((v) => v === '')) return creating ? undefined : null;
+  const peek = {};
+  PEEK_INPUTS.forEach(([member], i) => {
+    peek[member] = raw[i] === '' ? 0 : (/^-?\d+$/.test(raw[i]) ? Number(raw[i]) : raw[i]);
+  });
+  return peek;
+}
+
+// Where the API's message about stream_peek or one of its members goes.
+function peekField(name) {
+  if (name === 'stream_peek.ms') return 'stream_peek_ms';
+  if (name === 'stream_peek' || name.startsWith('stream_peek.')) return 'stream_peek_bytes';
+  return null;
+}
+
 export async function render(view, ctx) {
   const isAdmin = ctx.can('admin');
   const listBox = h('div', {id: 'upstreams-list'}, h('p', {class: 'muted'}, 'Loading…'));
@@ -87,12 +117,15 @@ export async function render(view, ctx) {
       field('Probe path', f('probe_path', {placeholder: '/models'}), 'A cheap request that tells whether a key works.'),
       field('Auto-disable max %', num('auto_disable_max_pct'), 'Rules never take more than this share of keys out within one window.'),
       field('Max concurrent', f('max_concurrent', {type: 'number', inputmode: 'numeric', placeholder: 'none'}), 'Requests in flight at once, in each gateway process; empty = no limit.'),
+      field('Stream peek: bytes', f('stream_peek_bytes', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Hold a 2xx event stream until its first event (or this many bytes, 0 to 65536) so that rules can still retry it; both empty = off.'),
+      field('Stream peek: ms', f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Or until this many ms after the headers (0 to 10000); 0 = no time limit.'),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
       ed.root,
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
+    setPeek(form, creating ? null : u.stream_peek);
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -119,6 +152,8 @@ export async function render(view, ctx) {
       if (readOnly) return;
       clearErrors(form);
       const body = readForm(form, FIELDS, creating);
+      const peek = readPeek(form, creating);
+      if (peek !== undefined) body.stream_peek = peek;
       save.disabled = true;
       try {
         const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);
@@ -128,7 +163,7 @@ export async function render(view, ctx) {
       } catch (e) {
         if (e.status === 401) { m.close(); return; }
         if (e.status === 403) { m.close(); return; }
-        const at = showFormError(form, e);
+        const at = showFormError(form, e, peekField);
         if (at && at.dataset.field === 'script') ed.showError(e.message);
       } finally {
         save.disabled = false;
