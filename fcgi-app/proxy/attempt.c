@@ -154,7 +154,10 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
         at->rule_retry = true;
         return 0; /* nothing went out: drop this answer, try another key */
     }
-    peek_start(&at->peek, at->head.status >= 200 && at->head.status < 300 && at->head.event_stream,
+    /* A 2xx event stream is peeked (an answer to HEAD has no event). */
+    peek_start(&at->peek,
+               at->head.status >= 200 && at->head.status < 300 && at->head.event_stream &&
+                   strcmp(at->r->method, "HEAD") != 0,
                at->px->up->peek_bytes, at->px->up->peek_ms, at->held.max, clock_mono_ms());
     return len;
 }

@@ -128,6 +128,11 @@ def test_empty_stream_is_retried(stack):
     resp, parts = _read_all(stack, s)
     assert resp.getheader("X-Gateway-Attempts") == "2", resp.getheaders()
     assert _body(parts) == "".join(GOOD).encode()
+    # An answer to HEAD has no events: it is not peeked, so not taken for
+    # an empty stream.
+    stack.mock.script = lambda req: Reply(200, b"", SSE)
+    r = stack.main.client.request("HEAD", s.path("v1/chat"), token=s.token)
+    assert r.status == 200 and r.header("X-Gateway-Attempts") == "1", r
 
 
 def test_bytes_limit_ends_the_peek(stack):
