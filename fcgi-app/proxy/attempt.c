@@ -88,7 +88,7 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
         x->value_len = strlen(at->peek.why);
     }
     /* The script's onResponse judges first (once per attempt: on the held
-     * body, or after a streamed answer went out), then the rules. */
+     * body or peek, or after a streamed answer went out), then the rules. */
     retry =
         phase != PHASE_HEADERS && proxy_hook_response(at->px, at->key, &in, at->attempt_no, NULL);
     return proxy_rules_run(at->px, at->key, &in, phase, NULL) || retry;
