@@ -10,6 +10,7 @@
 #include "admin/scripts.h"
 #include "core/nelem.h"
 #include "core/usage_scan.h"
+#include "core/utf8.h"
 
 static const char *check_template(const char *s)
 {
@@ -120,6 +121,8 @@ static const struct vfield fields[] = {
      .check = check_usage_format,
      .def = "\"none\""},
     {.name = "usage_paths", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
+    /* {"bytes": N, "ms": N} (proxy/peek.h); checked by check_stream_peek. */
+    {.name = "stream_peek", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -168,12 +171,61 @@ static enum err check_usage(const struct rs_write *w, char *msg, size_t len)
     return ERR_INVALID_FIELD;
 }
 
+/* The members of stream_peek and their ranges. */
+static const struct {
+    const char *name;
+    long long max;
+} peek_members[] = {{"bytes", 65536}, {"ms", 10000}};
+
+/* stream_peek in obj: absent, null, or an object with both members, each
+ * an integer in its range, and nothing else.  Returns ERR_OK, or
+ * ERR_INVALID_FIELD with "stream_peek.<member>: ..." in msg. */
+static enum err check_stream_peek(struct json_object *obj, char *msg, size_t len)
+{
+    struct json_object *v = NULL, *m;
+    size_t i;
+
+    if (!json_object_object_get_ex(obj, "stream_peek", &v) || v == NULL)
+        return ERR_OK;
+    if (!json_object_is_type(v, json_type_object)) {
+        snprintf(msg, len, "stream_peek: must be an object {\"bytes\": N, \"ms\": N} or null");
+        return ERR_INVALID_FIELD;
+    }
+    json_object_object_foreach(v, key, val)
+    {
+        (void)val;
+        if (strcmp(key, "bytes") != 0 && strcmp(key, "ms") != 0) {
+            /* At most 64 bytes of the name, cut on a character boundary. */
+            int shown = (int)(strlen(key) > 64 ? utf8_floor(key, 64) : strlen(key));
+            snprintf(msg, len, "stream_peek.%.*s: unknown member (only bytes and ms)", shown, key);
+            return ERR_INVALID_FIELD;
+        }
+    }
+    for (i = 0; i < NELEM(peek_members); i++) {
+        const char *name = peek_members[i].name;
+        if (!json_object_object_get_ex(v, name, &m)) {
+            snprintf(msg, len, "stream_peek.%s: required", name);
+            return ERR_INVALID_FIELD;
+        }
+        if (!json_object_is_type(m, json_type_int) || json_object_get_int64(m) < 0 ||
+            json_object_get_int64(m) > peek_members[i].max) {
+            snprintf(msg, len, "stream_peek.%s: must be an integer from 0 to %lld (0: not used)",
+                     name, peek_members[i].max);
+            return ERR_INVALID_FIELD;
+        }
+    }
+    return ERR_OK;
+}
+
 /* A script that does not compile is refused with its line and the
- * engine's message; usage_paths must fit usage_format. */
+ * engine's message; a bad stream_peek naming its member; usage_paths must
+ * fit usage_format. */
 static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
-    enum err e = admin_script_check(r, w->patch, msg, len);
+    enum err e = check_stream_peek(w->patch, msg, len);
 
+    if (e == ERR_OK)
+        e = admin_script_check(r, w->patch, msg, len);
     return e != ERR_OK ? e : check_usage(w, msg, len);
 }
 

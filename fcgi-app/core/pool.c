@@ -156,8 +156,9 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   "SELECT id, name, base_url, auth_header, auth_template, auth_query_param,"
                   " strategy, timeout_ms, connect_timeout_ms, max_retries, retry_backoff_ms,"
                   " enabled, is_public, probe_method, probe_path, auto_disable_max_pct,"
-                  " COALESCE(max_concurrent, 0), script, usage_format, usage_paths FROM upstreams"
-                  " ORDER BY name",
+                  " COALESCE(max_concurrent, 0), script, usage_format, usage_paths,"
+                  " COALESCE(JSON_VALUE(stream_peek, '$.bytes'), 0),"
+                  " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0) FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -186,6 +187,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->auto_disable_max_pct = db_int(&res, i, 15);
         u->rr = cursor_for(u->id);
         u->max_concurrent = db_int(&res, i, 16);
+        u->peek_bytes = db_int(&res, i, 20);
+        u->peek_ms = db_int(&res, i, 21);
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
         if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||

@@ -87,6 +87,11 @@ struct pool_upstream {
      * only for USAGE_FORMAT_CUSTOM, else NULL. */
     enum usage_format usage_format;
     struct usage_paths *usage_paths;
+
+    /* stream_peek (proxy/peek.h): hold a 2xx event stream until its first
+     * event, peek_bytes held or peek_ms passed; 0 for a limit not used
+     * (both 0: no peek). */
+    long long peek_bytes, peek_ms;
 };
 
 struct pool_token {

@@ -1,8 +1,9 @@
 /* One attempt of a proxied request: libcurl with the worker's reused
  * handle and the request upstream_req.c builds, the answer's head taken
  * by upstream_head.c, the answer streamed (2xx/3xx) or held up to
- * rule_body_limit (4xx/5xx) so that a retry stays possible, and the rules
- * judging it. */
+ * rule_body_limit (4xx/5xx) so that a retry stays possible, a 2xx event
+ * stream held until its first event with stream_peek (peek.h), and the
+ * rules judging it. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include "core/usage_scan.h"
 #include "http.h"
 #include "proxy/hook.h"
+#include "proxy/peek.h"
 #include "proxy/proxy.h"
 #include "proxy/rules.h"
 #include "proxy/answer_usage.h"
@@ -45,7 +47,9 @@ struct attempt {
     bool rule_retry;                  /* a rule asked for another key */
     bool script_answered;             /* the client got 502 script_error instead */
     bool held_judged;                 /* the rules have seen the held body */
-    struct buf held;                  /* the held body of an error answer */
+    bool peeked;                      /* the body rules judged the peek, not the prefix */
+    struct peek peek;                 /* holding a 2xx event stream's start (peek.h) */
+    struct buf held;                  /* the held body of an error answer, or the peek's */
     struct buf prefix;                /* the first bytes of a 2xx body, for body rules */
     const struct mask_secret *secret; /* the key's forms, scrubbed from what reaches the client */
     struct mask_secret own;           /* the forms when the thread's cache had no memory */
@@ -54,10 +58,11 @@ struct attempt {
 
 #define RULE_HEADERS_MAX 128
 
-/* Runs the rules of a phase on this attempt's answer (body may be NULL). */
+/* Runs the rules of a phase on this attempt's answer (body may be NULL).
+ * After a peek they also see why it ended, in x-gateway-peek. */
 static bool judge(struct attempt *at, enum rule_phase phase, const char *body, size_t n)
 {
-    struct rule_header h[RULE_HEADERS_MAX];
+    struct rule_header h[RULE_HEADERS_MAX + 1];
     struct rule_input in;
     const char *cursor = buf_str(&at->head.fields);
     struct upstream_field f;
@@ -78,18 +83,26 @@ static bool judge(struct attempt *at, enum rule_phase phase, const char *body, s
         x->value = f.value;
         x->value_len = f.value_len;
     }
+    if (phase == PHASE_PEEK && at->peek.why != NULL) {
+        struct rule_header *x = &h[in.nheaders++];
+        x->name = "x-gateway-peek";
+        x->name_len = strlen(x->name);
+        x->value = at->peek.why;
+        x->value_len = strlen(at->peek.why);
+    }
     /* The script's onResponse judges first (once per attempt: on the held
-     * body, or after a streamed answer went out), then the rules. */
+     * body or peek, or after a streamed answer went out), then the rules. */
     retry =
         phase != PHASE_HEADERS && proxy_hook_response(at->px, at->key, &in, at->attempt_no, NULL);
     return proxy_rules_run(at->px, at->key, &in, phase, NULL) || retry;
 }
 
 /* Whether the first bytes of a streamed answer are kept, for rules that
- * look at the body or the script's onResponse. */
+ * look at the body or the script's onResponse (not after a peek: they
+ * judged the held part). */
 static bool body_wanted(const struct attempt *at)
 {
-    return at->px->up->body_rules || proxy_hook_wants_response(at->px);
+    return !at->peeked && (at->px->up->body_rules || proxy_hook_wants_response(at->px));
 }
 
 /* Fills out (initialised here; the caller frees it) with the held body,
@@ -144,6 +157,11 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
         at->rule_retry = true;
         return 0; /* nothing went out: drop this answer, try another key */
     }
+    /* A 2xx event stream is peeked (an answer to HEAD has no event). */
+    peek_start(&at->peek,
+               at->head.status >= 200 && at->head.status < 300 && at->head.event_stream &&
+                   strcmp(at->r->method, "HEAD") != 0,
+               at->px->up->peek_bytes, at->px->up->peek_ms, at->held.max, clock_mono_ms());
     return len;
 }
 
@@ -216,6 +234,68 @@ static int send_held(struct attempt *at, const char *more, size_t more_len, bool
     return rc;
 }
 
+/* What the judgement of a peek came to. */
+enum peek_verdict { PEEK_SEND, PEEK_RETRY, PEEK_REFUSED };
+
+/* Ends the peek (why: PEEK_WHY_*): onResponse and the body rules judge
+ * what is held, as they judge a held error answer.  PEEK_RETRY when one
+ * asked for a retry and another attempt may follow; PEEK_REFUSED when
+ * onResponse failed with script_fail closed (the client got 502
+ * script_error); else PEEK_SEND: the held bytes are to go out. */
+static enum peek_verdict peek_judge(struct attempt *at, const char *why)
+{
+    at->peek.on = false;
+    at->peek.why = why;
+    at->peeked = true;
+    if (judge(at, PHASE_PEEK, at->held.data != NULL ? at->held.data : "", at->held.len) &&
+        proxy_can_retry(at->px, at->attempt_no))
+        return PEEK_RETRY;
+    if (at->px->hook_failed) {
+        proxy_hook_reply_failed(at->px);
+        return PEEK_REFUSED;
+    }
+    return PEEK_SEND;
+}
+
+/* Ends a peek while the answer goes on: judged, then retried, refused or
+ * sent, followed by more (the latest bytes past the hold, or NULL).
+ * Returns 0 while the answer flows on, -1 when the transfer is to stop. */
+static int peek_end(struct attempt *at, const char *why, const char *more, size_t more_len)
+{
+    switch (peek_judge(at, why)) {
+    case PEEK_RETRY:
+        at->rule_retry = true;
+        return -1;
+    case PEEK_REFUSED:
+        at->script_answered = true;
+        return -1;
+    case PEEK_SEND:
+        break;
+    }
+    return send_held(at, more, more_len, false);
+}
+
+/* Holds the bytes of a peeked answer until its first event came whole or
+ * the peek's bytes are held, then ends the peek.  Returns libcurl's
+ * answer: len, or 0 to stop the transfer. */
+static size_t peek_take(struct attempt *at, const char *p, size_t len)
+{
+    size_t room = at->peek.bytes - at->held.len, take = len < room ? len : room, used;
+    const char *why;
+
+    /* A stream lives as long as it is not silent for timeout_ms. */
+    at->until_ms = clock_mono_ms() + at->px->up->timeout_ms;
+    if (buf_append(&at->held, p, take) != 0)
+        return 0;
+    if (peek_scan(&at->peek.scan, p, take, &used))
+        why = PEEK_WHY_EVENT;
+    else if (at->held.len >= at->peek.bytes)
+        why = PEEK_WHY_BYTES;
+    else
+        return len;
+    return peek_end(at, why, take < len ? p + take : NULL, len - take) == 0 ? len : 0;
+}
+
 static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
 {
     struct attempt *at = ud;
@@ -223,6 +303,8 @@ static size_t on_body(char *p, size_t size, size_t nitems, void *ud)
 
     if (!at->head.done)
         return 0;
+    if (at->peek.on)
+        return peek_take(at, p, len);
     if (!at->streaming && at->head.status < 400)
         begin_response(at, false);
     if (at->streaming) {
@@ -295,7 +377,8 @@ static bool client_left(int fd)
 /* Runs the transfer with the worker's multi handle, which keeps its
  * connections alive between requests, and waits on the upstream and on
  * the client's connection at once: a client that leaves ends the transfer
- * at once, and the attempt's own deadline ends it when due. */
+ * at once, and the attempt's own deadline ends it when due; a peek's time
+ * limit wakes it up to judge and send what is held. */
 static CURLcode run_transfer(struct attempt *at, CURL *c)
 {
     struct worker *w = at->r->w;
@@ -309,7 +392,7 @@ static CURLcode run_transfer(struct attempt *at, CURL *c)
         return CURLE_FAILED_INIT;
     while (running) {
         struct curl_waitfd wfd = {fd, CURL_WAIT_POLLIN, 0};
-        int64_t now;
+        int64_t now, wake;
         if (curl_multi_perform(w->multi, &running) != CURLM_OK || !running)
             break;
         now = clock_mono_ms();
@@ -317,8 +400,11 @@ static CURLcode run_transfer(struct attempt *at, CURL *c)
             at->timed_out = true;
             break;
         }
+        if (peek_due(&at->peek, now) && peek_end(at, PEEK_WHY_MS, NULL, 0) != 0)
+            break;
+        wake = peek_wake(&at->peek, at->until_ms);
         curl_multi_poll(w->multi, fd >= 0 ? &wfd : NULL, fd >= 0 ? 1 : 0,
-                        (int)(at->until_ms - now < 1000 ? at->until_ms - now : 1000), NULL);
+                        (int)(wake - now < 1000 ? wake - now : 1000), NULL);
         if (wfd.revents != 0 && client_left(fd)) {
             at->client_gone = true;
             break;
@@ -378,10 +464,23 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
     return 0;
 }
 
-/* After a complete transfer: the rules judge a held error answer (which
- * may still be retried), or the body of a 2xx answer that went out. */
+/* After a complete transfer: the rules judge a held error answer or a
+ * peek (which may still be retried), or the body of a 2xx answer that
+ * went out. */
 static enum outcome finish_response(struct attempt *at)
 {
+    if (at->peek.on) {
+        switch (peek_judge(at, PEEK_WHY_END)) {
+        case PEEK_RETRY:
+            save_answer(at);
+            return OUTCOME_RETRY;
+        case PEEK_REFUSED:
+            return OUTCOME_DONE;
+        case PEEK_SEND:
+            send_held(at, NULL, 0, true);
+            return at->client_gone ? OUTCOME_CLIENT_GONE : OUTCOME_DONE;
+        }
+    }
     if (at->head.status >= 400 && !at->streaming) {
         if (!at->held_judged && judge(at, PHASE_HELD, at->held.data, at->held.len) &&
             proxy_can_retry(at->px, at->attempt_no)) {

@@ -34,6 +34,7 @@ static bool belongs(const struct rule *r, enum rule_phase phase)
     case PHASE_HEADERS:
         return !r->needs_body;
     case PHASE_AFTER:
+    case PHASE_PEEK:
         return r->needs_body;
     case PHASE_HELD:
     case PHASE_TRANSPORT:

@@ -9,6 +9,9 @@
  *                    first rule_body_limit bytes): every rule
  *   PHASE_AFTER      answers below 400, after they went to the client:
  *                    rules that look at the body (no retry any more)
+ *   PHASE_PEEK       2xx event streams of an upstream with stream_peek, on
+ *                    the held first event (proxy/peek.h): rules that look
+ *                    at the body, in place of PHASE_AFTER (they may retry)
  *   PHASE_TRANSPORT  no answer at all: every rule (body leaves are false)
  */
 #ifndef APIGW_PROXY_RULES_H
@@ -21,7 +24,7 @@ struct pool_key;
 struct rule_input;
 struct rule_action;
 
-enum rule_phase { PHASE_HEADERS, PHASE_HELD, PHASE_AFTER, PHASE_TRANSPORT };
+enum rule_phase { PHASE_HEADERS, PHASE_HELD, PHASE_AFTER, PHASE_PEEK, PHASE_TRANSPORT };
 
 /* Runs the rules of the request's upstream that belong to the phase,
  * fires those whose threshold and cooldown pass, and applies their

@@ -9,6 +9,7 @@
 #include "core/nelem.h"
 #include "core/valid.h"
 #include "http.h"
+#include "proxy/peek.h"
 
 void upstream_head_init(struct upstream_head *h)
 {
@@ -121,6 +122,8 @@ static enum upstream_head_rc take_field(struct upstream_head *h, const char *p, 
         (nlen == 12 && strncasecmp(p, "content-type", 12) == 0 && end - v >= 17 &&
          strncasecmp(v, "text/event-stream", 17) == 0))
         h->flush_each = true;
+    if (nlen == 12 && strncasecmp(p, "content-type", 12) == 0)
+        h->event_stream = peek_is_event_stream(v, (size_t)(end - v));
     if (dropped(p, nlen))
         return UPSTREAM_HEAD_MORE;
     if (buf_append(&h->fields, p, nlen) != 0 || buf_puts(&h->fields, ": ") != 0 ||
@@ -147,7 +150,7 @@ enum upstream_head_rc upstream_head_line(struct upstream_head *h, const char *p,
         return UPSTREAM_HEAD_MORE; /* trailers */
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
         h->status = parse_status(p, len);
-        h->has_length = h->flush_each = false;
+        h->has_length = h->flush_each = h->event_stream = false;
         h->dropped = 0;
         h->problem = NULL;
         buf_reset(&h->fields);

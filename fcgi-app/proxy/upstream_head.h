@@ -23,6 +23,7 @@ struct upstream_head {
     bool done;           /* the final head ended: later lines (trailers) are ignored */
     bool has_length;     /* the upstream sent Content-Length */
     bool flush_each;     /* chunked or event stream: push every chunk at once */
+    bool event_stream;   /* Content-Type: text/event-stream (proxy/peek.h) */
     struct buf fields;   /* fields that pass on, "Name: value\r\n" each, capped at HTTP_HEAD_MAX */
     struct buf conn;     /* the Connection header's values, capped at UPSTREAM_HEAD_CONN_MAX */
     int dropped;         /* malformed field lines left out of `fields` */

@@ -309,6 +309,24 @@ test('upstreams: create through the form, the API\'s validation message at the f
   await page.locator('#upstream-form input[name=max_concurrent]').fill('');
   await page.getByRole('button', {name: 'Save'}).click();
   await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).max_concurrent === null, 'an empty max_concurrent lifts the limit');
+  // stream_peek: an ms out of range refused at its input, then saved; both inputs emptied turn it off.
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form input[name=stream_peek_bytes]').fill('4096');
+  await page.locator('#upstream-form input[name=stream_peek_ms]').fill('20000');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(page.locator('#upstream-form .field[data-field=stream_peek_ms] .field-error'), /^stream_peek\.ms: must be an integer from 0 to 10000/, 'the stream_peek.ms error at its input');
+  await page.locator('#upstream-form input[name=stream_peek_ms]').fill('500');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const p = (await api('GET', `/upstreams/${up.id}`)).stream_peek;
+    return p !== null && p.bytes === 4096 && p.ms === 500;
+  }, 'the API has stream_peek {bytes: 4096, ms: 500}');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  assert(await page.locator('#upstream-form input[name=stream_peek_ms]').inputValue() === '500', 'the form shows stream_peek.ms');
+  await page.locator('#upstream-form input[name=stream_peek_bytes]').fill('');
+  await page.locator('#upstream-form input[name=stream_peek_ms]').fill('');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).stream_peek === null, 'both inputs emptied turn stream_peek off');
   // A second one, as a duplicate name: 409 shown at the name field.
   await page.locator('#upstream-new').click();
   await page.locator('#upstream-form input[name=name]').fill('mock');

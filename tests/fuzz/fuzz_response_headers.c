@@ -5,7 +5,7 @@
  * no control character but a tab (no bare CR, no NUL), none of them
  * hop-by-hop, and the copy for the client leaves out every name the
  * Connection header lists.
- * fuzz-sources: fcgi-app/proxy/upstream_head.c */
+ * fuzz-sources: fcgi-app/proxy/upstream_head.c fcgi-app/proxy/peek.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -25,6 +25,36 @@ const DEFAULTS = {
   script: null,
 };
 
+// stream_peek ({bytes, ms} or null) is edited as two number inputs; both
+// empty means null (off), one empty counts as 0 (that limit not used).
+const PEEK_INPUTS = [['bytes', 'stream_peek_bytes'], ['ms', 'stream_peek_ms']];
+
+function setPeek(form, peek) {
+  for (const [member, name] of PEEK_INPUTS) {
+    form.elements.namedItem(name).value = peek ? String(peek[member]) : '';
+  }
+}
+
+// The stream_peek member of a body: undefined (left out, on create) or
+// null when both inputs are empty; text that is not an integer is sent as
+// it is, for the API to name.
+function readPeek(form, creating) {
+  const raw = PEEK_INPUTS.map(([, name]) => form.elements.namedItem(name).value.trim());
+  if (raw.every((v) => v === '')) return creating ? undefined : null;
+  const peek = {};
+  PEEK_INPUTS.forEach(([member], i) => {
+    peek[member] = raw[i] === '' ? 0 : (/^-?\d+$/.test(raw[i]) ? Number(raw[i]) : raw[i]);
+  });
+  return peek;
+}
+
+// Where the API's message about stream_peek or one of its members goes.
+function peekField(name) {
+  if (name === 'stream_peek.ms') return 'stream_peek_ms';
+  if (name === 'stream_peek' || name.startsWith('stream_peek.')) return 'stream_peek_bytes';
+  return null;
+}
+
 export async function render(view, ctx) {
   const isAdmin = ctx.can('admin');
   const listBox = h('div', {id: 'upstreams-list'}, h('p', {class: 'muted'}, 'Loading…'));
@@ -91,12 +121,15 @@ export async function render(view, ctx) {
       field('Max concurrent', f('max_concurrent', {type: 'number', inputmode: 'numeric', placeholder: 'none'}), 'Requests in flight at once, in each gateway process; empty = no limit.'),
       field('Usage format', select('usage_format', [['none', 'none'], ['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['gemini', 'Gemini'], ['custom', 'custom (paths)']], null, {disabled: readOnly}), 'How answers report tokens; none = not read.'),
       field('Usage paths', f('usage_paths', {placeholder: '{"prompt": "$.usage.in", "completion": "$.usage.out"}', spellcheck: 'false', class: 'mono'}), 'For the custom format: JSON paths of prompt, completion, cached, total and model.'),
+      field('Stream peek: bytes', f('stream_peek_bytes', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Hold a 2xx event stream until its first event (or this many bytes, 0 to 65536) so that rules can still retry it; both empty = off.'),
+      field('Stream peek: ms', f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Or until this many ms after the headers (0 to 10000); 0 = no time limit.'),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
       ed.root,
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
+    setPeek(form, creating ? null : u.stream_peek);
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -123,6 +156,8 @@ export async function render(view, ctx) {
       if (readOnly) return;
       clearErrors(form);
       const body = readForm(form, FIELDS, creating);
+      const peek = readPeek(form, creating);
+      if (peek !== undefined) body.stream_peek = peek;
       save.disabled = true;
       try {
         const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);
@@ -132,7 +167,7 @@ export async function render(view, ctx) {
       } catch (e) {
         if (e.status === 401) { m.close(); return; }
         if (e.status === 403) { m.close(); return; }
-        const at = showFormError(form, e);
+        const at = showFormError(form, e, peekField);
         if (at && at.dataset.field === 'script') ed.showError(e.message);
       } finally {
         save.disabled = false;
