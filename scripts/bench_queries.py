@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The query half of `make bench`: a million request-log rows over 24 hours
-(with their rollups, as the log writer would have written them), then the
+(four models, half of them priced, with token counts; with their rollups,
+as the log writer would have written them), then the
 time of log pages (every filter, a cursor page) and of stats over the day.
 Targets: a log page under 100 ms, stats over 24 hours under 500 ms."""
 
@@ -32,7 +33,9 @@ def fill(db, rows):
           (3, 'gamma', 'http://127.0.0.1:9/c', UTC_TIMESTAMP(), UTC_TIMESTAMP());
         INSERT INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,
                                   token_id, status, status_class, latency_ms, attempts,
-                                  req_bytes, resp_bytes)
+                                  req_bytes, resp_bytes, model, prompt_tokens,
+                                  completion_tokens, cached_tokens, total_tokens, usage_source,
+                                  cost_nanos, currency)
         SELECT CONCAT('b', seq),
                UTC_TIMESTAMP(3) - INTERVAL ((%(rows)d - seq) * 86400000 DIV %(rows)d) * 1000 MICROSECOND,
                IF(seq %% 4 = 0, 'GET', 'POST'), 1 + seq %% 3,
@@ -41,12 +44,34 @@ def fill(db, rows):
                1 + seq %% 30, 1 + seq %% 5,
                CASE WHEN seq %% 997 = 0 THEN 503 WHEN seq %% 101 = 0 THEN 429 ELSE 200 END,
                CASE WHEN seq %% 997 = 0 THEN 5 WHEN seq %% 101 = 0 THEN 4 ELSE 2 END,
-               (seq * 7919) %% 1500, 1 + (seq %% 97 = 0), 200, 230
+               (seq * 7919) %% 1500, 1 + (seq %% 97 = 0), 200, 230,
+               ELT(1 + seq %% 4, 'gpt-4o', 'gpt-4o-mini', 'claude-3-5-sonnet', 'gemini-1.5-pro'),
+               100 + seq %% 900, 10 + seq %% 300, seq %% 50, 110 + seq %% 900 + seq %% 300,
+               'reported', IF(seq %% 4 < 2, (100 + seq %% 900) * 2500, NULL),
+               IF(seq %% 4 < 2, 'USD', NULL)
         FROM seq_1_to_%(rows)d;
         INSERT INTO stats_minute (minute, upstream_id, key_id, status_class, requests, errors,
-                                  retries, latency_sum)
+                                  retries, latency_sum, prompt_tokens, completion_tokens,
+                                  cached_tokens, total_tokens)
         SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 60 * 60), upstream_id, key_id, status_class,
-               COUNT(*), SUM(status >= 400), SUM(attempts - 1), SUM(latency_ms)
+               COUNT(*), SUM(status >= 400), SUM(attempts - 1), SUM(latency_ms),
+               SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), SUM(total_tokens)
+        FROM request_logs GROUP BY 1, 2, 3, 4;
+        INSERT INTO stats_model_minute (minute, upstream_id, model, currency, requests, errors,
+                                        prompt_tokens, completion_tokens, cached_tokens,
+                                        total_tokens, cost_nanos)
+        SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 60 * 60), upstream_id, model,
+               COALESCE(currency, ''), COUNT(*), SUM(status >= 400), SUM(prompt_tokens),
+               SUM(completion_tokens), SUM(cached_tokens), SUM(total_tokens),
+               COALESCE(SUM(cost_nanos), 0)
+        FROM request_logs GROUP BY 1, 2, 3, 4;
+        INSERT INTO stats_token_minute (minute, upstream_id, token_id, currency, requests, errors,
+                                        prompt_tokens, completion_tokens, cached_tokens,
+                                        total_tokens, cost_nanos)
+        SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 60 * 60), upstream_id, token_id,
+               COALESCE(currency, ''), COUNT(*), SUM(status >= 400), SUM(prompt_tokens),
+               SUM(completion_tokens), SUM(cached_tokens), SUM(total_tokens),
+               COALESCE(SUM(cost_nanos), 0)
         FROM request_logs GROUP BY 1, 2, 3, 4;
         INSERT INTO stats_latency (minute, upstream_id, bucket, count)
         SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 60 * 60), upstream_id, %(bucket)s, COUNT(*)
@@ -111,6 +136,7 @@ def main():
                  time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 12 * 3600)))),
             ("logs, upstream + 5xx", "/api/admin/logs?limit=50&upstream_id=1&status=5xx"),
             ("logs, q (path substring)", "/api/admin/logs?limit=50&q=/item/42"),
+            ("logs, model", "/api/admin/logs?limit=50&model=claude-3-5-sonnet"),
             ("stats, 24 hours", "/api/admin/stats"),
             ("stats, 24 hours, one upstream", "/api/admin/stats?upstream_id=3"),
         ]

@@ -96,3 +96,21 @@ def test_key_quota_exhausts_the_key(stack):
 def test_token_quota_field_checks(stack):
     r = stack.main.admin.post(A + "/tokens", json={"name": "tq-bad", "daily_token_quota": 0})
     assert_error(r, 400, "invalid_field", "daily_token_quota")
+
+
+def test_key_quota_under_concurrency_counts_exactly(stack):
+    s = setup(stack, nkeys=1, usage_format="openai", max_retries=0,
+              key_fields={"daily_token_quota": 50})
+    key = s.keys[0]
+    stack.mock.script = usage_answer(10)
+    first = parallel(lambda _: call(stack, s), range(10), workers=10)
+    served = [r for r in first if r.status == 200]
+    for r in first:
+        wait_log_row(stack, r)
+    # Every token of every answer counted once, and the key out of rotation.
+    k = wait_key(stack, key["id"], status="exhausted")
+    assert k["tokens_today"] == 10 * len(served), (k, len(served))
+    assert len(served) >= 5, first
+    settle()
+    later = call(stack, s)
+    assert later.status == 503, later
