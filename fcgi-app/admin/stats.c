@@ -247,38 +247,95 @@ static int add_total_cost(struct req *r, const struct range *rg, struct json_obj
     return rc;
 }
 
-static int add_totals(struct req *r, const struct range *rg, const struct hists *hs,
-                      struct json_object *out)
+/* The sums of one upstream, or of all: requests, errors, retries,
+ * latency_sum and the four token sums, in the order of the query. */
+struct sums {
+    long long upstream_id;
+    const char *name; /* points into the result */
+    long long v[8];
+};
+
+static void add_sums(struct json_object *o, const struct sums *s)
+{
+    add_counts(o, s->v[0], s->v[1], s->v[2], s->v[3]);
+    json_object_object_add(o, "prompt_tokens", json_object_new_int64(s->v[4]));
+    json_object_object_add(o, "completion_tokens", json_object_new_int64(s->v[5]));
+    json_object_object_add(o, "cached_tokens", json_object_new_int64(s->v[6]));
+    json_object_object_add(o, "total_tokens", json_object_new_int64(s->v[7]));
+}
+
+/* Most requests first; then by id, so that the order is stable. */
+static int by_requests(const void *x, const void *y)
+{
+    const struct sums *a = x, *b = y;
+
+    if (a->v[0] != b->v[0])
+        return a->v[0] > b->v[0] ? -1 : 1;
+    return a->upstream_id < b->upstream_id ? -1 : a->upstream_id > b->upstream_id;
+}
+
+static void add_upstream_list(const struct sums *ups, size_t n, const struct hists *hs,
+                              struct json_object *out)
+{
+    struct json_object *list = json_object_new_array();
+    static const long long none[LATENCY_BUCKETS];
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        struct json_object *o = json_object_new_object();
+        long long *h = hist_for((struct hists *)hs, ups[k].upstream_id);
+        json_object_object_add(o, "upstream_id", json_object_new_int64(ups[k].upstream_id));
+        json_object_object_add(o, "upstream",
+                               ups[k].name ? json_object_new_string(ups[k].name) : NULL);
+        add_sums(o, &ups[k]);
+        add_percentiles(o, h != NULL ? h : none);
+        json_object_array_add(list, o);
+    }
+    json_object_object_add(out, "by_upstream", list);
+}
+
+/* totals, by_status and by_upstream from one scan of the minute rollup,
+ * grouped by upstream and status class (a few rows), summed here. */
+static int add_totals_and_upstreams(struct req *r, const struct range *rg, const struct hists *hs,
+                                    struct json_object *out)
 {
     struct json_object *totals = json_object_new_object(), *by_status = json_object_new_object();
-    long long req = 0, err = 0, ret = 0, lat = 0, tok[4] = {0, 0, 0, 0}, *all;
+    struct sums all_sums, *ups = NULL;
+    long long *all;
     struct db_res res;
-    size_t g;
-    unsigned i;
+    size_t g, n = 0;
+    unsigned i, c;
     int b, rc;
 
+    memset(&all_sums, 0, sizeof(all_sums));
     rc = db_query(r->w->db,
-                  "SELECT status_class, SUM(requests), SUM(errors), SUM(retries),"
-                  " SUM(latency_sum)," SUM_TOKENS " FROM stats_minute WHERE" RANGE
-                  " GROUP BY status_class",
+                  "SELECT x.upstream_id, u.name, x.status_class, x.rq, x.er, x.rt, x.lat, x.p,"
+                  " x.c, x.k, x.t FROM (SELECT upstream_id, status_class, SUM(requests) rq,"
+                  " SUM(errors) er, SUM(retries) rt, SUM(latency_sum) lat, SUM(prompt_tokens) p,"
+                  " SUM(completion_tokens) c, SUM(cached_tokens) k, SUM(total_tokens) t"
+                  " FROM stats_minute WHERE" RANGE " GROUP BY upstream_id, status_class) x"
+                  " LEFT JOIN upstreams u ON u.id = x.upstream_id ORDER BY x.upstream_id",
                   DB_ARGS(RANGE_ARGS(rg)), &res);
+    if (rc == DB_OK && (ups = calloc(res.nrows + 1, sizeof(*ups))) == NULL)
+        rc = DB_EFAIL;
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        long long up = db_int(&res, i, 0), requests = db_int(&res, i, 3);
         char cls[8];
-        snprintf(cls, sizeof(cls), "%lldxx", db_int(&res, i, 0));
-        json_object_object_add(by_status, cls, json_object_new_int64(db_int(&res, i, 1)));
-        req += db_int(&res, i, 1);
-        err += db_int(&res, i, 2);
-        ret += db_int(&res, i, 3);
-        lat += db_int(&res, i, 4);
-        for (b = 0; b < 4; b++)
-            tok[b] += db_int(&res, i, 5 + (unsigned)b);
+        struct json_object *seen;
+        if (n == 0 || ups[n - 1].upstream_id != up) {
+            ups[n].upstream_id = up;
+            ups[n++].name = db_val(&res, i, 1);
+        }
+        for (c = 0; c < 8; c++) {
+            ups[n - 1].v[c] += db_int(&res, i, 3 + c);
+            all_sums.v[c] += db_int(&res, i, 3 + c);
+        }
+        snprintf(cls, sizeof(cls), "%lldxx", db_int(&res, i, 2));
+        if (json_object_object_get_ex(by_status, cls, &seen))
+            requests += json_object_get_int64(seen);
+        json_object_object_add(by_status, cls, json_object_new_int64(requests));
     }
-    db_res_free(&res);
-    add_counts(totals, req, err, ret, lat);
-    json_object_object_add(totals, "prompt_tokens", json_object_new_int64(tok[0]));
-    json_object_object_add(totals, "completion_tokens", json_object_new_int64(tok[1]));
-    json_object_object_add(totals, "cached_tokens", json_object_new_int64(tok[2]));
-    json_object_object_add(totals, "total_tokens", json_object_new_int64(tok[3]));
+    add_sums(totals, &all_sums);
     if (rc == DB_OK)
         rc = add_total_cost(r, rg, totals);
     all = calloc(LATENCY_BUCKETS, sizeof(*all));
@@ -290,40 +347,13 @@ static int add_totals(struct req *r, const struct range *rg, const struct hists 
     free(all);
     json_object_object_add(out, "totals", totals);
     json_object_object_add(out, "by_status", by_status);
-    return all != NULL ? rc : DB_EFAIL;
-}
-
-static int add_by_upstream(struct req *r, const struct range *rg, const struct hists *hs,
-                           struct json_object *out)
-{
-    struct json_object *list = json_object_new_array();
-    static const long long none[LATENCY_BUCKETS];
-    struct db_res res;
-    unsigned i;
-    int rc;
-
-    rc = db_query(r->w->db,
-                  "SELECT s.upstream_id, u.name, SUM(s.requests), SUM(s.errors), SUM(s.retries),"
-                  " SUM(s.latency_sum)," SUM_TOKENS_S " FROM stats_minute s LEFT JOIN upstreams u"
-                  " ON u.id = s.upstream_id WHERE s.minute >= ? AND s.minute < ?"
-                  " AND (? = 0 OR s.upstream_id = ?) GROUP BY s.upstream_id, u.name"
-                  " ORDER BY SUM(s.requests) DESC",
-                  DB_ARGS(RANGE_ARGS(rg)), &res);
-    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
-        struct json_object *o = json_object_new_object();
-        long long *h = hist_for((struct hists *)hs, db_int(&res, i, 0));
-        json_object_object_add(o, "upstream_id", json_object_new_int64(db_int(&res, i, 0)));
-        json_object_object_add(
-            o, "upstream", db_val(&res, i, 1) ? json_object_new_string(db_val(&res, i, 1)) : NULL);
-        add_counts(o, db_int(&res, i, 2), db_int(&res, i, 3), db_int(&res, i, 4),
-                   db_int(&res, i, 5));
-        add_tokens(o, &res, i, 6);
-        add_percentiles(o, h != NULL ? h : none);
-        json_object_array_add(list, o);
+    if (ups != NULL) {
+        qsort(ups, n, sizeof(*ups), by_requests);
+        add_upstream_list(ups, n, hs, out);
     }
+    free(ups);
     db_res_free(&res);
-    json_object_object_add(out, "by_upstream", list);
-    return rc;
+    return all != NULL ? rc : DB_EFAIL;
 }
 
 static int add_by_key(struct req *r, const struct range *rg, struct json_object *out)
@@ -508,9 +538,7 @@ void h_stats(struct req *r, const struct route_args *a)
                            json_object_new_string(clock_rfc3339(rg.to, stamp, sizeof(stamp))));
     rc = range_hists(r, &rg, &hs);
     if (rc == DB_OK)
-        rc = add_totals(r, &rg, &hs, out);
-    if (rc == DB_OK)
-        rc = add_by_upstream(r, &rg, &hs, out);
+        rc = add_totals_and_upstreams(r, &rg, &hs, out);
     free_hists(&hs);
     if (rc == DB_OK)
         rc = add_by_key(r, &rg, out);
