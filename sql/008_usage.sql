@@ -72,8 +72,9 @@ CREATE TABLE IF NOT EXISTS stats_token_minute (
     PRIMARY KEY (minute, upstream_id, token_id, currency)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Requests per model since the start, for /metrics (which shows only the
--- models listed in metrics_models); never cleaned up.
+-- Requests per model since the start, for /metrics: only the models listed
+-- in metrics_models get rows (from when they are listed), so that model
+-- names from clients cannot grow it; never cleaned up.
 CREATE TABLE IF NOT EXISTS stats_model_total (
     upstream_id BIGINT UNSIGNED NOT NULL,
     model       VARCHAR(128) NOT NULL,

@@ -239,6 +239,7 @@ static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned 
     pk->used_today = db_int(res, row, 6);
     pk->rpm_limit = db_int(res, row, 7);
     pk->name = dup_or_null(db_val(res, row, 9));
+    pk->daily_token_quota = db_int(res, row, 10);
     if (db_int(res, row, 8) >= 0)
         pk->rest_until_ms = clock_mono_ms() + db_int(res, row, 8) / 1000;
     u->nkeys++;
@@ -274,13 +275,13 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
             goto out_counts;
         }
     }
-    rc = db_query(
-        db,
-        "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
-        " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
-        " UTC_TIMESTAMP(6), disabled_until))), name FROM api_keys WHERE status = 'active' OR"
-        " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
-        DB_NOARGS, &res);
+    rc = db_query(db,
+                  "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
+                  " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
+                  " UTC_TIMESTAMP(6), disabled_until))), name, COALESCE(daily_token_quota, 0)"
+                  " FROM api_keys WHERE status = 'active' OR"
+                  " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
+                  DB_NOARGS, &res);
     /* A key added between the two statements has no slot; the next load has it. */
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
         u = upstream_by_id(p, db_int(&res, i, 1));

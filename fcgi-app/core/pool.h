@@ -42,9 +42,10 @@ struct pool_key {
     long long daily_quota; /* 0 = unlimited */
     long long used_today;  /* as loaded */
     long long rpm_limit;
-    char *name;                 /* NULL when it has none */
-    atomic_llong used_here;     /* reservations this process made since loading */
-    atomic_llong skip_until_ms; /* monotonic ms before which the key is not tried */
+    long long daily_token_quota; /* 0 = none (docs/USAGE.md) */
+    char *name;                  /* NULL when it has none */
+    atomic_llong used_here;      /* reservations this process made since loading */
+    atomic_llong skip_until_ms;  /* monotonic ms before which the key is not tried */
 
     /* A key loaded while it rests (disabled until a time, on an upstream
      * without a probe): the monotonic ms at which its rest is over, when

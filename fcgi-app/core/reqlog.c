@@ -131,10 +131,11 @@ void reqlog_note_key(struct reqlog *q, long long key_id, bool counted, bool fail
         usage_note(q->usage, key_id, counted, failed);
 }
 
-void reqlog_note_tokens(struct reqlog *q, long long key_id, long long token_id, long long n)
+void reqlog_note_tokens(struct reqlog *q, long long key_id, bool key_quota, long long token_id,
+                        long long n)
 {
     if (q->usage != NULL)
-        usage_note_tokens(q->usage, key_id, token_id, n);
+        usage_note_tokens(q->usage, key_id, key_quota, token_id, n);
 }
 
 long long reqlog_pending_tokens(struct reqlog *q, long long token_id)
@@ -287,7 +288,7 @@ static int write_body(struct db *db, void *arg)
     rollup_reset(t->q->rollup);
     for (e = t->list; e != NULL; e = e->next)
         if (!e->stored)
-            rollup_add(t->q->rollup, e);
+            rollup_add(t->q->rollup, e, t->q->cfg->metrics_models);
     return rollup_write(t->q->rollup, db);
 }
 

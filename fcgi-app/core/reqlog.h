@@ -44,7 +44,8 @@ void reqlog_note_token(struct reqlog *q, long long token_id);
 
 /* Counts the tokens an answer used, for its key and client token (0:
  * none); the logger adds them with its next batch (see usage.h). */
-void reqlog_note_tokens(struct reqlog *q, long long key_id, long long token_id, long long n);
+void reqlog_note_tokens(struct reqlog *q, long long key_id, bool key_quota, long long token_id,
+                        long long n);
 
 /* Tokens of a client token noted in this process and not written yet. */
 long long reqlog_pending_tokens(struct reqlog *q, long long token_id);

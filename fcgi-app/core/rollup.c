@@ -141,7 +141,26 @@ static long long tokens(const struct usage_counts *u, long long n)
     return u->source != USAGE_SOURCE_NONE && n > 0 ? n : 0;
 }
 
-void rollup_add(struct rollup *r, const struct reqlog_entry *e)
+bool rollup_model_listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+
+    while (list != NULL && *list != '\0') {
+        size_t len = strcspn(list, ",");
+        const char *p = list;
+        while (len > 0 && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == n && n > 0 && memcmp(p, name, n) == 0)
+            return true;
+        list += strcspn(list, ",");
+        list += *list == ',';
+    }
+    return false;
+}
+
+void rollup_add(struct rollup *r, const struct reqlog_entry *e, const char *metrics_models)
 {
     long long minute = e->ts_ms / 60000 * 60, cls = e->status / 100;
     long long retries = e->attempts > 1 ? e->attempts - 1 : 0;
@@ -166,7 +185,8 @@ void rollup_add(struct rollup *r, const struct reqlog_entry *e)
     if (u->model[0] != '\0') {
         ADD_IN(&r->t[T_MODEL], minute, e->upstream_id, 0, 0, u->model, e->currency, 1, error, p, c,
                cached, total, cost);
-        ADD(&r->t[T_MODEL_TOTAL], 0, e->upstream_id, 0, 0, u->model, 1);
+        if (rollup_model_listed(metrics_models, u->model))
+            ADD(&r->t[T_MODEL_TOTAL], 0, e->upstream_id, 0, 0, u->model, 1);
     }
     if (e->token_id > 0)
         ADD_IN(&r->t[T_TOKEN], minute, e->upstream_id, e->token_id, 0, NULL, e->currency, 1, error,

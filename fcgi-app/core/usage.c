@@ -15,6 +15,7 @@ struct tally {
     long long requests, failures;
     long long last_used; /* Unix seconds */
     long long tokens;    /* of usage, for tokens_today */
+    bool token_quota;    /* a key with a daily_token_quota: checked after the batch */
 };
 
 /* An open-addressing table of tallies by id. */
@@ -110,14 +111,15 @@ static void add(struct table *t, const struct tally *n)
     s->requests += n->requests;
     s->failures += n->failures;
     s->tokens += n->tokens;
+    s->token_quota |= n->token_quota;
     if (n->last_used > s->last_used)
         s->last_used = n->last_used;
 }
 
 void usage_note(struct usage *u, long long key_id, bool counted, bool failed)
 {
-    struct tally n = {key_id, counted ? 0 : 1, failed ? 1 : 0, counted ? 0 : (long long)time(NULL),
-                      0};
+    struct tally n = {
+        key_id, counted ? 0 : 1, failed ? 1 : 0, counted ? 0 : (long long)time(NULL), 0, false};
 
     pthread_mutex_lock(&u->lock);
     add(&u->keys, &n);
@@ -126,16 +128,17 @@ void usage_note(struct usage *u, long long key_id, bool counted, bool failed)
 
 void usage_note_token(struct usage *u, long long token_id)
 {
-    struct tally n = {token_id, 1, 0, (long long)time(NULL), 0};
+    struct tally n = {token_id, 1, 0, (long long)time(NULL), 0, false};
 
     pthread_mutex_lock(&u->lock);
     add(&u->tokens, &n);
     pthread_mutex_unlock(&u->lock);
 }
 
-void usage_note_tokens(struct usage *u, long long key_id, long long token_id, long long n)
+void usage_note_tokens(struct usage *u, long long key_id, bool key_quota, long long token_id,
+                       long long n)
 {
-    struct tally k = {key_id, 0, 0, 0, n}, t = {token_id, 0, 0, 0, n};
+    struct tally k = {key_id, 0, 0, 0, n, key_quota}, t = {token_id, 0, 0, 0, n, false};
 
     if (n <= 0)
         return;
@@ -203,9 +206,9 @@ static void put_back(struct table *into, struct table *taken)
             add(into, &taken->slots[i]);
 }
 
-/* Makes exhausted the keys of the batch (those with tokens in it) that
- * have reached their daily_token_quota; they come back with the quota
- * reset, like keys a rule exhausted.  One query finds them. */
+/* Makes exhausted the keys of the batch with a daily_token_quota that
+ * have reached it; they come back with the quota reset, like keys a rule
+ * exhausted.  One query finds them, only when the batch has such keys. */
 static void exhaust_over_token_quota(struct db *db, const struct table *keys)
 {
     struct key_change c = {.to = KEY_EXHAUSTED,
@@ -220,7 +223,7 @@ static void exhaust_over_token_quota(struct db *db, const struct table *keys)
     buf_init(&ids, 1u << 20); /* 20 bytes an id: 50,000 keys a batch */
     buf_puts(&ids, "[");
     for (i = 0; i < keys->cap; i++)
-        if (keys->slots[i].id != 0 && keys->slots[i].tokens > 0)
+        if (keys->slots[i].id != 0 && keys->slots[i].token_quota)
             buf_printf(&ids, "%s%lld", ids.len > 1 ? "," : "", keys->slots[i].id);
     buf_puts(&ids, "]");
     if (ids.len > 2 &&

@@ -28,8 +28,10 @@ void usage_note(struct usage *u, long long key_id, bool counted, bool failed);
 void usage_note_token(struct usage *u, long long token_id);
 
 /* Notes the tokens an answer used, for the key that served it and the
- * client token that asked (0: none). */
-void usage_note_tokens(struct usage *u, long long key_id, long long token_id, long long n);
+ * client token that asked (0: none).  key_quota: the key has a
+ * daily_token_quota (it is then checked after the batch is written). */
+void usage_note_tokens(struct usage *u, long long key_id, bool key_quota, long long token_id,
+                       long long n);
 
 /* Tokens noted for a client token and not written yet. */
 long long usage_pending_tokens(struct usage *u, long long token_id);

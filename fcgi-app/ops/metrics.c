@@ -19,6 +19,7 @@
 #include "core/dbpool.h"
 #include "core/latency.h"
 #include "core/reqlog.h"
+#include "core/rollup.h"
 #include "core/throttle.h"
 #include "ops/ops.h"
 #include "http.h"
@@ -107,26 +108,6 @@ static int tokens(struct db *db, struct buf *b)
     return rc;
 }
 
-/* Whether name is one of the comma-separated models of list. */
-static bool listed(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-
-    while (list != NULL && *list != '\0') {
-        size_t len = strcspn(list, ",");
-        const char *p = list;
-        while (len > 0 && (*p == ' ' || *p == '\t'))
-            p++, len--;
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if (len == n && memcmp(p, name, n) == 0)
-            return true;
-        list += strcspn(list, ",");
-        list += *list == ',';
-    }
-    return false;
-}
-
 /* Requests by model, for the models the operator lists in metrics_models
  * only: models come from clients and answers, and a label set must stay
  * bounded. */
@@ -145,7 +126,7 @@ static int models(struct db *db, struct buf *b, const char *list)
     buf_puts(b, "# HELP apigw_model_requests_total Requests by upstream and model, for the models"
                 " listed in metrics_models.\n# TYPE apigw_model_requests_total counter\n");
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
-        if (!listed(list, db_val(&res, i, 2)))
+        if (!rollup_model_listed(list, db_val(&res, i, 2)))
             continue;
         buf_puts(b, "apigw_model_requests_total{");
         upstream_labels(b, &res, i, 0);

@@ -107,7 +107,9 @@ void proxy_usage_note(struct proxy *px)
     price_entry(px);
     if (q == NULL || (n = billable(&px->log->usage)) <= 0)
         return;
-    reqlog_note_tokens(q, px->log->key_id, px->log->token_id, n);
+    reqlog_note_tokens(q, px->log->key_id,
+                       px->last_key != NULL && px->last_key->daily_token_quota > 0,
+                       px->log->token_id, n);
 }
 
 bool proxy_usage_token_admit(struct proxy *px, const struct pool_token *t)

@@ -405,6 +405,7 @@ static void run_attempts(struct proxy *px)
         px->tried[px->ntried++] = k->id;
         px->log->key_id = k->id;
         px->log->attempts = attempt;
+        px->last_key = k;
         out = proxy_attempt(px, k, attempt, &err);
         if (px->r->w->app->reqlog != NULL)
             reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),

@@ -45,6 +45,7 @@ struct proxy {
     unsigned ntried;
     int64_t deadline_ms; /* monotonic: no attempt or back-off goes past it */
     struct reqlog_entry *log;
+    struct pool_key *last_key;    /* of the last attempt, NULL before one */
     struct json_object *fired;    /* names of the rules that fired */
     struct json_object *messages; /* messages of `log` actions */
     int saved_status;             /* the last error answer a rule retried, 0 if none */
