@@ -97,6 +97,27 @@ static void price_entry(struct proxy *px)
     snprintf(e->currency, sizeof(e->currency), "%s", p->currency);
 }
 
+void proxy_usage_retried(struct proxy *px, const struct pool_key *k, const struct upstream_head *h,
+                         const char *body, size_t n)
+{
+    struct reqlog *q = px->r->w->app->reqlog;
+    struct usage_counts u;
+    struct usage_scan *s;
+    enum usage_body kind;
+    long long tokens;
+
+    if (px->up == NULL || px->up->usage_format == USAGE_FORMAT_NONE || q == NULL || n == 0 ||
+        (kind = answer_kind(h)) == USAGE_BODY_OTHER ||
+        (s = usage_scan_new(px->up->usage_format, px->up->usage_paths, kind)) == NULL)
+        return;
+    usage_scan_feed(s, body, n);
+    /* The held part may be the whole answer or its start: what it reported. */
+    usage_scan_end(s, false, &u);
+    usage_scan_free(s);
+    if ((tokens = billable(&u)) > 0)
+        reqlog_note_tokens(q, k->id, k->daily_token_quota > 0, 0, tokens);
+}
+
 void proxy_usage_note(struct proxy *px)
 {
     struct reqlog *q = px->r->w->app->reqlog;

@@ -9,7 +9,9 @@
 #define APIGW_PROXY_ANSWER_USAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+struct pool_key;
 struct pool_token;
 struct proxy;
 struct upstream_head;
@@ -28,6 +30,12 @@ void proxy_usage_end(struct proxy *px, struct usage_scan *s, bool complete);
  * request named (its forwarded path and body).  Only for an upstream whose
  * usage_format is not none: with none the gateway reads no body. */
 void proxy_usage_request_model(struct proxy *px);
+
+/* An attempt a rule retried after its answer (or the answer's start) was
+ * held: the usage that part reports counts to the key k's tokens_today
+ * (and its token quota), not to the client token, which got nothing. */
+void proxy_usage_retried(struct proxy *px, const struct pool_key *k, const struct upstream_head *h,
+                         const char *body, size_t n);
 
 /* Once the request is over: prices the answer (its cost at its model's
  * price goes into the log entry) and counts its tokens for its key and

@@ -123,6 +123,7 @@ static void save_answer(struct attempt *at)
     struct buf body;
     int hits = mask_held(at, &body);
 
+    proxy_usage_retried(px, at->key, &at->head, at->held.data, at->held.len);
     px->saved_status = at->head.status;
     buf_reset(&px->saved_head);
     upstream_head_copy_masked(&at->head, &px->saved_head, at->secret, hits != 0);
@@ -603,6 +604,7 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
         cc = CURLE_OK;
     } else if (at.rule_retry) {
         undo_response(&at);
+        proxy_usage_retried(px, k, &at.head, at.held.data, at.held.len);
         snprintf(err->text, sizeof(err->text), "the answer (status %d) was retried by a rule",
                  at.head.status);
         err->code = ERR_UPSTREAM_ERROR;

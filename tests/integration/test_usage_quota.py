@@ -10,6 +10,7 @@ from admin_helpers import A, assert_error, ok
 from cron_helpers import key_events, run_job, sql_int
 from mock_upstream import Reply
 from proxy_helpers import parallel, settle, setup, wait_key, wait_log_row
+from rules_helpers import create_rule, status_is
 
 
 def usage_answer(total):
@@ -114,3 +115,34 @@ def test_key_quota_under_concurrency_counts_exactly(stack):
     settle()
     later = call(stack, s)
     assert later.status == 503, later
+
+
+def test_a_retried_attempt_counts_to_its_key_only(stack):
+    s = setup(stack, nkeys=2, usage_format="openai", settle=False)
+    # The upstream's own rule, whatever global rules other tests left.
+    create_rule(stack, upstream_id=s.up["id"], condition=status_is(500),
+                actions=[{"type": "retry"}])
+    settle()
+    served = []
+
+    def answer(req):
+        served.append(req.header("Authorization"))
+        if len(served) == 1:
+            # The first attempt fails with usage in its body (the rule
+            # retries it on the other key).
+            return Reply(500, json.dumps({"error": {"message": "boom"}, "usage": {
+                "prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}}),
+                {"Content-Type": "application/json"})
+        return usage_answer(12)(req)
+    stack.mock.script = answer
+    r = call(stack, s)
+    assert r.status == 200 and r.header("X-Gateway-Attempts") == "2", r
+    assert wait_log_row(stack, r)["attempts"] == 2
+    by_auth = {"Bearer " + k["value"]: k for k in s.keys}
+    failed, ok_key = by_auth[served[0]], by_auth[served[1]]
+    assert failed["id"] != ok_key["id"]
+    # The retried answer's tokens count to its key; the client token is
+    # charged only for the answer it got.
+    wait_key(stack, failed["id"], tokens_today=9)
+    wait_key(stack, ok_key["id"], tokens_today=12)
+    assert tokens_today(stack, "client_tokens", s.token_obj["id"]) == 12
