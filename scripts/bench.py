@@ -190,7 +190,7 @@ def admin(port, method, path, body=None):
     return json.loads(data) if data else None
 
 
-def sse_run(port, token, mock, streams=64, events=20, gap=0.05, upstream="sse"):
+def sse_run(port, token, mock, streams=64, events=20, gap=0.05):
     """64 clients read an SSE stream each; how late does each event arrive?"""
     mock.script = lambda req: Reply(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
@@ -203,8 +203,7 @@ def sse_run(port, token, mock, streams=64, events=20, gap=0.05, upstream="sse"):
     def one():
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("GET", "/proxy/%s/stream" % upstream,
-                         headers={"Authorization": "Bearer " + token})
+            conn.request("GET", "/proxy/sse/stream", headers={"Authorization": "Bearer " + token})
             r = conn.getresponse()
             got = 0
             buf = b""
@@ -285,35 +284,6 @@ def print_usage_ratio(results):
     results["ratio_gateway_usage_to_gateway"] = us["rps"] / gw["rps"]
     print("gateway_usage / gateway: %.3f   p99 %.2f x gateway" % (
         us["rps"] / gw["rps"], us["p99_ms"] / gw["p99_ms"]), flush=True)
-
-
-def sse_usage_ab(port, token, rounds=3):
-    """BENCH_TARGETS=sse_usage: the SSE section on two upstreams of the same
-    mock, one reading usage from every event (openai) and one not (none),
-    in alternating rounds: what reading usage adds to the event delay."""
-    mock = MockUpstream().start()
-    try:
-        for name, fmt in (("sse", "openai"), ("sse-plain", "none")):
-            up = admin(port, "POST", "/api/admin/upstreams",
-                       {"name": name, "base_url": mock.url, "timeout_ms": 60000,
-                        "usage_format": fmt})
-            admin(port, "POST", "/api/admin/keys", {"upstream_id": up["id"],
-                                                    "key_value": "sk-" + name + "-" +
-                                                    st.new_secret_hex(8)})
-        time.sleep(1.2)
-        runs = {"sse": [], "sse-plain": []}
-        for _ in range(rounds):
-            for name in runs:
-                runs[name].append(sse_run(port, token, mock, upstream=name))
-        for name, rs in runs.items():
-            print("%-10s delay p50 %.2f ms, p99 %.2f ms, max %.2f ms (median of %d rounds;"
-                  " p99 by round: %s)" % (
-                      name, statistics.median(r["delay_p50_ms"] for r in rs),
-                      statistics.median(r["delay_p99_ms"] for r in rs),
-                      statistics.median(r["delay_max_ms"] for r in rs), len(rs),
-                      ", ".join("%.2f" % r["delay_p99_ms"] for r in rs)), flush=True)
-    finally:
-        mock.stop()
 
 
 def main():
@@ -506,8 +476,6 @@ def main():
                 print_script_ratio(results)
             if "gateway" in results and "gateway_usage" in results:
                 print_usage_ratio(results)
-            if "sse_usage" in only:
-                sse_usage_ab(gw_port, token)
             return 0
         g, b, n = results["gateway"], results["bare_fastcgi"], results["nginx_proxy_pass"]
         results["ratio_gateway_to_bare"] = g["rps"] / b["rps"]
