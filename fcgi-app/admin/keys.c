@@ -49,6 +49,8 @@ static const struct vfield fields[] = {
      .check = check_status,
      .def = "\"active\""},
     {.name = "weight", .type = VT_INT, .min = 1, .max = 1000000, .def = "1"},
+    /* Higher tiers are tried first (core/pool_pick.c). */
+    {.name = "priority", .type = VT_INT, .min = -1000000, .max = 1000000, .def = "0"},
     {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL, .def = "0"},
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
     {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},

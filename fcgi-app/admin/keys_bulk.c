@@ -17,13 +17,14 @@
 #include "core/nelem.h"
 
 #define BATCH_MAX   100000
-#define IMPORT_COLS 7
+#define IMPORT_COLS 8
 
 static const struct vfield import_fields[] = {
     {.name = "upstream_id", .type = VT_INT, .flags = VF_REQUIRED, .min = 1, .max = INT64_MAX},
     {.name = "keys", .type = VT_ARRAY},
     {.name = "text", .type = VT_STRING, .min = 0, .max = 1LL << 30},
     {.name = "weight", .type = VT_INT, .min = 1, .max = 1000000},
+    {.name = "priority", .type = VT_INT, .min = -1000000, .max = 1000000},
     {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL},
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000},
 };
@@ -77,8 +78,8 @@ static size_t drop_repeats(struct hash_set *set, struct key_sealed *ks, size_t n
 
 static struct db_multirow import_sql = DB_MULTIROW_INIT(
     "INSERT IGNORE INTO api_keys (upstream_id, key_enc, key_hash, key_masked, status, weight,"
-    " daily_quota, rpm_limit, status_reason, created_at, updated_at) VALUES ",
-    "(?, ?, ?, ?, 'active', ?, ?, ?, 'imported', UTC_TIMESTAMP(), UTC_TIMESTAMP())");
+    " priority, daily_quota, rpm_limit, status_reason, created_at, updated_at) VALUES ",
+    "(?, ?, ?, ?, 'active', ?, ?, ?, ?, 'imported', UTC_TIMESTAMP(), UTC_TIMESTAMP())");
 
 struct import_tx {
     long long upstream_id;
@@ -169,6 +170,7 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
         p[k++] = DB_BLOB(ks[i].hash, SHA256_LEN);
         p[k++] = DB_STR(ks[i].masked);
         p[k++] = DB_INT(rs_jint(o, "weight", 1));
+        p[k++] = DB_INT(rs_jint(o, "priority", 0));
         p[k++] = DB_INT(rs_jint(o, "daily_quota", 0));
         p[k++] = DB_INT(rs_jint(o, "rpm_limit", 0));
     }

@@ -367,10 +367,10 @@ static int add_by_key(struct req *r, const struct range *rg, struct json_object 
         db_query(r->w->db,
                  "SELECT s.key_id, s.upstream_id, k.key_masked, k.name, k.status,"
                  " SUM(s.requests), SUM(s.errors), SUM(s.retries), SUM(s.latency_sum)," SUM_TOKENS_S
-                 " FROM stats_minute s LEFT JOIN api_keys k ON k.id = s.key_id"
+                 ", k.priority FROM stats_minute s LEFT JOIN api_keys k ON k.id = s.key_id"
                  " WHERE s.key_id <> 0 AND s.minute >= ? AND s.minute < ?"
                  " AND (? = 0 OR s.upstream_id = ?)"
-                 " GROUP BY s.key_id, s.upstream_id, k.key_masked, k.name, k.status"
+                 " GROUP BY s.key_id, s.upstream_id, k.key_masked, k.name, k.status, k.priority"
                  " ORDER BY SUM(s.requests) DESC LIMIT 100",
                  DB_ARGS(RANGE_ARGS(rg)), &res);
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
@@ -385,6 +385,9 @@ static int add_by_key(struct req *r, const struct range *rg, struct json_object 
         add_counts(o, db_int(&res, i, 5), db_int(&res, i, 6), db_int(&res, i, 7),
                    db_int(&res, i, 8));
         add_tokens(o, &res, i, 9);
+        /* The key's tier now (null when it was deleted). */
+        json_object_object_add(
+            o, "priority", db_val(&res, i, 13) ? json_object_new_int64(db_int(&res, i, 13)) : NULL);
         json_object_array_add(list, o);
     }
     db_res_free(&res);

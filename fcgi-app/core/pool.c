@@ -240,6 +240,7 @@ static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned 
     pk->rpm_limit = db_int(res, row, 7);
     pk->name = dup_or_null(db_val(res, row, 9));
     pk->daily_token_quota = db_int(res, row, 10);
+    pk->priority = db_int(res, row, 11);
     if (db_int(res, row, 8) >= 0)
         pk->rest_until_ms = clock_mono_ms() + db_int(res, row, 8) / 1000;
     u->nkeys++;
@@ -278,9 +279,10 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
     rc = db_query(db,
                   "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
                   " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
-                  " UTC_TIMESTAMP(6), disabled_until))), name, COALESCE(daily_token_quota, 0)"
-                  " FROM api_keys WHERE status = 'active' OR"
-                  " (status = 'disabled' AND disabled_until IS NOT NULL) ORDER BY upstream_id, id",
+                  " UTC_TIMESTAMP(6), disabled_until))), name, COALESCE(daily_token_quota, 0),"
+                  " priority FROM api_keys WHERE status = 'active' OR"
+                  " (status = 'disabled' AND disabled_until IS NOT NULL)"
+                  " ORDER BY upstream_id, priority DESC, id",
                   DB_NOARGS, &res);
     /* A key added between the two statements has no slot; the next load has it. */
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
@@ -521,92 +523,6 @@ bool pool_token_allows(const struct pool_token *t, long long upstream_id)
         if (t->upstreams[i] == upstream_id)
             return true;
     return false;
-}
-
-static bool usable(struct pool_key *k, const long long *tried, size_t ntried, int64_t now_ms)
-{
-    size_t i;
-
-    if (atomic_load(&k->skip_until_ms) > now_ms)
-        return false;
-    if (k->rest_until_ms > now_ms)
-        return false;
-    if (k->daily_quota > 0 && k->used_today + atomic_load(&k->used_here) >= k->daily_quota)
-        return false;
-    for (i = 0; i < ntried; i++)
-        if (tried[i] == k->id)
-            return false;
-    return true;
-}
-
-/* weight × remaining daily quota; keys without a quota count as weight × 1000. */
-static long long key_weight(struct pool_key *k)
-{
-    long long left;
-
-    if (k->daily_quota == 0)
-        return k->weight * 1000;
-    left = k->daily_quota - k->used_today - atomic_load(&k->used_here);
-    return left > 0 ? k->weight * left : 0;
-}
-
-static struct pool_key *pick_weighted(struct pool_upstream *u, const long long *tried,
-                                      size_t ntried, uint64_t rnd, int64_t now_ms)
-{
-    long long total = 0, at;
-    size_t i;
-
-    for (i = 0; i < u->nkeys; i++)
-        if (usable(&u->keys[i], tried, ntried, now_ms))
-            total += key_weight(&u->keys[i]);
-    if (total <= 0)
-        return NULL;
-    at = (long long)(rnd % (uint64_t)total);
-    for (i = 0; i < u->nkeys; i++) {
-        if (!usable(&u->keys[i], tried, ntried, now_ms))
-            continue;
-        at -= key_weight(&u->keys[i]);
-        if (at < 0)
-            return &u->keys[i];
-    }
-    return NULL;
-}
-
-bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t ntried,
-                      int64_t now_ms)
-{
-    size_t i;
-
-    for (i = 0; i < u->nkeys; i++)
-        if (usable(&u->keys[i], tried, ntried, now_ms))
-            return true;
-    return false;
-}
-
-struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
-                           uint64_t rnd, int64_t now_ms)
-{
-    size_t start, i;
-
-    if (u->nkeys == 0)
-        return NULL;
-    switch (u->strategy) {
-    case STRATEGY_WEIGHTED:
-        return pick_weighted(u, tried, ntried, rnd, now_ms);
-    case STRATEGY_RANDOM:
-        start = (size_t)(rnd % u->nkeys);
-        break;
-    case STRATEGY_ROUND_ROBIN:
-    default:
-        start = (size_t)(atomic_fetch_add(u->rr, 1) % u->nkeys);
-        break;
-    }
-    for (i = 0; i < u->nkeys; i++) {
-        struct pool_key *k = &u->keys[(start + i) % u->nkeys];
-        if (usable(k, tried, ntried, now_ms))
-            return k;
-    }
-    return NULL;
 }
 
 bool pool_key_wake_due(struct pool_key *k)

@@ -43,6 +43,7 @@ struct pool_key {
     long long used_today;  /* as loaded */
     long long rpm_limit;
     long long daily_token_quota; /* 0 = none (docs/USAGE.md) */
+    long long priority;          /* its tier: higher tiers are tried first (pool_pick.c) */
     char *name;                  /* NULL when it has none */
     atomic_llong used_here;      /* reservations this process made since loading */
     atomic_llong skip_until_ms;  /* monotonic ms before which the key is not tried */
@@ -103,6 +104,7 @@ struct pool_token {
     size_t nupstreams;
     long long rpm_limit, daily_quota;
     long long daily_token_quota; /* 0 = none (docs/USAGE.md) */
+    long long priority;          /* its tier: higher tiers are tried first (pool_pick.c) */
     time_t expires_at;           /* 0 = never */
     bool enabled;
 
@@ -190,8 +192,9 @@ bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t nt
                       int64_t now_ms);
 
 /* Picks a key of u that is worth trying now and is not among the tried
- * ids, by the upstream's strategy; NULL when there is none.  rnd is a
- * fresh random number. */
+ * ids: in the highest priority tier that has one, by the upstream's
+ * strategy (pool_pick.c); NULL when there is none.  rnd is a fresh random
+ * number. */
 struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
                            uint64_t rnd, int64_t now_ms);
 

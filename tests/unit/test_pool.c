@@ -220,6 +220,53 @@ static void test_pool_tried_is_respected(void)
     }
 }
 
+/* Keys 1 and 2 in tier 5, keys 3 and 4 in tier 0 (loaded highest first). */
+static struct pool_upstream *tiers(enum strategy s)
+{
+    struct pool_upstream *u = upstream(s, 4);
+
+    keys[0].priority = keys[1].priority = 5;
+    return u;
+}
+
+static void test_pool_highest_tier_first(void)
+{
+    static const long long top[] = {1, 2, 1, 2};
+    enum strategy s;
+    uint64_t rnd;
+
+    expect_picks(tiers(STRATEGY_ROUND_ROBIN), top, NELEM(top));
+    for (s = STRATEGY_ROUND_ROBIN; s <= STRATEGY_WEIGHTED; s++)
+        for (rnd = 0; rnd < 32; rnd++) {
+            long long id = pick(tiers(s), NULL, 0, rnd);
+            CU_ASSERT(id == 1 || id == 2);
+        }
+}
+
+static void test_pool_retry_crosses_tiers(void)
+{
+    const long long one[] = {1}, both[] = {1, 2}, three[] = {1, 2, 3};
+    enum strategy s;
+
+    for (s = STRATEGY_ROUND_ROBIN; s <= STRATEGY_WEIGHTED; s++) {
+        /* The same tier first, then the next one down. */
+        CU_ASSERT_EQUAL(pick(tiers(s), one, 1, 0), 2);
+        {
+            long long id = pick(tiers(s), both, 2, 0);
+            CU_ASSERT(id == 3 || id == 4);
+        }
+        CU_ASSERT_EQUAL(pick(tiers(s), three, 3, 0), 4);
+        /* A top tier whose keys all rest gives way to the lower one. */
+        tiers(s);
+        atomic_store(&keys[0].skip_until_ms, NOW + 1);
+        atomic_store(&keys[1].skip_until_ms, NOW + 1);
+        {
+            long long id = pick(&up, NULL, 0, 0);
+            CU_ASSERT(id == 3 || id == 4);
+        }
+    }
+}
+
 static void test_pool_lookups(void)
 {
     struct pool_upstream ups[3];
@@ -265,5 +312,6 @@ void suite_pool(void)
         "pool", TEST(test_pool_round_robin_cycles), TEST(test_pool_random_stays_within_usable),
         TEST(test_pool_weighted_prefers_remaining_quota), TEST(test_pool_never_picks_unusable),
         TEST(test_pool_cooldown_ends_on_time), TEST(test_pool_empty_gives_none),
-        TEST(test_pool_tried_is_respected), TEST(test_pool_lookups));
+        TEST(test_pool_tried_is_respected), TEST(test_pool_highest_tier_first),
+        TEST(test_pool_retry_crosses_tiers), TEST(test_pool_lookups));
 }

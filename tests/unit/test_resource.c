@@ -68,7 +68,8 @@ static void test_upstreams(void)
 }
 
 #define KEY_COLS                                                                                                                  \
-    "id, upstream_id, name, key_masked, status, weight, daily_quota, rpm_limit, used_today, leased,"                              \
+    "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"                                        \
+    " used_today, leased,"                                                                                                        \
     " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME( \
         "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 #define KEY_FILTER                                                                                 \
@@ -79,12 +80,13 @@ static void test_keys(void)
 {
     static const struct expect x = {
         .get = "SELECT " KEY_COLS " FROM api_keys WHERE id = ?",
-        .update = "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?,"
-                  " daily_quota = ?, rpm_limit = ?, daily_token_quota = ?, disabled_until = ?,"
-                  " status_reason = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
-        .insert = "INSERT INTO api_keys (upstream_id, name, status, weight, daily_quota, rpm_limit,"
-                  " daily_token_quota, disabled_until, key_enc, key_hash, key_masked,"
-                  " status_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        .update =
+            "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?,"
+            " priority = ?, daily_quota = ?, rpm_limit = ?, daily_token_quota = ?, disabled_until = ?,"
+            " status_reason = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert = "INSERT INTO api_keys (upstream_id, name, status, weight, priority, daily_quota,"
+                  " rpm_limit, daily_token_quota, disabled_until, key_enc, key_hash, key_masked,"
+                  " status_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                   " ?, 'created', UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " KEY_COLS " FROM api_keys" KEY_FILTER " ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM api_keys" KEY_FILTER,

@@ -118,6 +118,7 @@ export async function render(view, ctx) {
       {title: 'Upstream', cell: (k) => upName(k.upstream_id)},
       {title: 'Name', class: 'clip', cell: (k) => k.name || h('span', {class: 'muted'}, '—')},
       {title: 'Weight', class: 'num', cell: (k) => String(k.weight)},
+      {title: 'Tier', class: 'num', cell: (k) => String(k.priority)},
       {title: 'Used today', class: 'num nowrap', cell: (k) => fmtNum(k.used_today) + (k.daily_quota ? ' / ' + fmtNum(k.daily_quota) : '') + (k.leased_today > 0 ? ' +' + fmtNum(k.leased_today) + ' leased' : '')},
       {title: 'Requests', class: 'num nowrap', cell: (k) => [fmtNum(k.total_requests),
         h('div', {class: ['small', k.total_failures ? 'error-text' : 'muted']}, `${fmtNum(k.total_failures)} failed`)]},
@@ -212,13 +213,14 @@ export async function render(view, ctx) {
     }
   }
 
-  const EDIT_FIELDS = [['name', 'nullable'], ['weight', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int'], ['status', 'string']];
+  const EDIT_FIELDS = [['name', 'nullable'], ['weight', 'int'], ['priority', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int'], ['status', 'string']];
 
   function openEdit(k) {
     const form = h('form', {class: 'form', id: 'key-form', novalidate: true},
       field('Name', input('name')),
       field('Status', select('status', STATUSES.map((s) => [s, s]))),
       field('Weight', input('weight', {type: 'number'})),
+      field('Priority (tier)', input('priority', {type: 'number'}), 'Higher tiers are tried first; the strategy applies inside a tier.'),
       field('Daily quota', input('daily_quota', {type: 'number'}), '0 = unlimited'),
       field('Requests per minute', input('rpm_limit', {type: 'number'}), '0 = no limit'),
       formError());
@@ -292,6 +294,7 @@ export async function render(view, ctx) {
       preview,
       h('div', {class: 'field-row'},
         field('Weight', input('weight', {type: 'number', placeholder: '1'})),
+        field('Priority (tier)', input('priority', {type: 'number', placeholder: '0'})),
         field('Daily quota', input('daily_quota', {type: 'number', placeholder: '0 = unlimited'})),
         field('Requests per minute', input('rpm_limit', {type: 'number', placeholder: '0 = none'}))),
       formError(), result);
@@ -306,7 +309,7 @@ export async function render(view, ctx) {
       ev.preventDefault();
       clearErrors(form);
       replace(result);
-      const body = readForm(form, [['upstream_id', 'int'], ['weight', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int']], true);
+      const body = readForm(form, [['upstream_id', 'int'], ['weight', 'int'], ['priority', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int']], true);
       body.text = text.value;
       go.disabled = true;
       try {

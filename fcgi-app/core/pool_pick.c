@@ -1,0 +1,125 @@
+/*
+ * Key choice within an upstream's pool: which keys are worth trying now,
+ * and the pick itself.  Keys are loaded highest priority first
+ * (pool.c), so each priority tier is a run of the array: a pick takes the
+ * highest tier that has a usable key and applies the upstream's strategy
+ * inside it.  A retry excludes the keys tried, so it takes another key of
+ * the same tier while one is usable, then the next tier down.
+ */
+#include "core/pool.h"
+
+#include <stdatomic.h>
+
+static bool usable(struct pool_key *k, const long long *tried, size_t ntried, int64_t now_ms)
+{
+    size_t i;
+
+    if (atomic_load(&k->skip_until_ms) > now_ms)
+        return false;
+    if (k->rest_until_ms > now_ms)
+        return false;
+    if (k->daily_quota > 0 && k->used_today + atomic_load(&k->used_here) >= k->daily_quota)
+        return false;
+    for (i = 0; i < ntried; i++)
+        if (tried[i] == k->id)
+            return false;
+    return true;
+}
+
+/* weight × remaining daily quota; keys without a quota count as weight × 1000. */
+static long long key_weight(struct pool_key *k)
+{
+    long long left;
+
+    if (k->daily_quota == 0)
+        return k->weight * 1000;
+    left = k->daily_quota - k->used_today - atomic_load(&k->used_here);
+    return left > 0 ? k->weight * left : 0;
+}
+
+/* One tier: the keys [first, first + n) of the upstream. */
+struct tier {
+    struct pool_key *keys;
+    size_t n;
+};
+
+static struct pool_key *pick_weighted(struct tier t, const long long *tried, size_t ntried,
+                                      uint64_t rnd, int64_t now_ms)
+{
+    long long total = 0, at;
+    size_t i;
+
+    for (i = 0; i < t.n; i++)
+        if (usable(&t.keys[i], tried, ntried, now_ms))
+            total += key_weight(&t.keys[i]);
+    if (total <= 0)
+        return NULL;
+    at = (long long)(rnd % (uint64_t)total);
+    for (i = 0; i < t.n; i++) {
+        if (!usable(&t.keys[i], tried, ntried, now_ms))
+            continue;
+        at -= key_weight(&t.keys[i]);
+        if (at < 0)
+            return &t.keys[i];
+    }
+    return NULL;
+}
+
+bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t ntried,
+                      int64_t now_ms)
+{
+    size_t i;
+
+    for (i = 0; i < u->nkeys; i++)
+        if (usable(&u->keys[i], tried, ntried, now_ms))
+            return true;
+    return false;
+}
+
+/* The highest tier with a usable key; n 0 when there is none. */
+static struct tier usable_tier(struct pool_upstream *u, const long long *tried, size_t ntried,
+                               int64_t now_ms)
+{
+    struct tier t = {NULL, 0};
+    size_t i = 0, end;
+
+    while (i < u->nkeys) {
+        bool any = false;
+        for (end = i; end < u->nkeys && u->keys[end].priority == u->keys[i].priority; end++)
+            any = any || usable(&u->keys[end], tried, ntried, now_ms);
+        if (any) {
+            t.keys = &u->keys[i];
+            t.n = end - i;
+            return t;
+        }
+        i = end;
+    }
+    return t;
+}
+
+struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
+                           uint64_t rnd, int64_t now_ms)
+{
+    struct tier t = usable_tier(u, tried, ntried, now_ms);
+    size_t start, i;
+
+    if (t.n == 0)
+        return NULL;
+    switch (u->strategy) {
+    case STRATEGY_WEIGHTED:
+        return pick_weighted(t, tried, ntried, rnd, now_ms);
+    case STRATEGY_RANDOM:
+        start = (size_t)(rnd % t.n);
+        break;
+    case STRATEGY_ROUND_ROBIN:
+    default:
+        start = (size_t)(atomic_fetch_add(u->rr, 1) % t.n);
+        break;
+    }
+    for (i = 0; i < t.n; i++) {
+        struct pool_key *k = &t.keys[(start + i) % t.n];
+        if (usable(k, tried, ntried, now_ms))
+            return k;
+    }
+    return NULL;
+}
