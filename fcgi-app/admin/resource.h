@@ -28,6 +28,19 @@ struct json_object;
 #define RS_PARAMS_MAX  (RS_FIELDS_MAX + RS_EXTRA_MAX + 1)
 #define RS_TIME_LEN    24 /* "YYYY-MM-DD HH:MM:SS" and its NUL */
 
+/* daily_token_quota and tokens_today, the same fields on keys and client
+ * tokens (docs/USAGE.md): null = no token quota. */
+#define RS_FIELDS_TOKEN_QUOTA                                                                      \
+    {.name = "daily_token_quota",                                                                  \
+     .type = VT_INT,                                                                               \
+     .flags = VF_NULLABLE,                                                                         \
+     .min = 1,                                                                                     \
+     .max = 1000000000000000LL,                                                                    \
+     .def = "null"},                                                                               \
+    {                                                                                              \
+        .name = "tokens_today", .type = VT_INT, .flags = VF_READONLY                               \
+    }
+
 /* max_concurrent, the same field on client tokens and upstreams: requests
  * in flight at once in each process, null for no limit. */
 #define RS_FIELD_MAX_CONCURRENT                                                                    \

@@ -114,15 +114,26 @@ static void add_counts(struct json_object *o, long long requests, long long erro
         o, "avg_ms", json_object_new_double(requests ? (double)latency_sum / (double)requests : 0));
 }
 
-/* The four token sums of a row, from column col on. */
-static void add_tokens(struct json_object *o, const struct db_res *res, unsigned row, unsigned col)
+/* The four token sums: prompt, completion, cached, total. */
+static void put_tokens(struct json_object *o, const long long v[4])
 {
     static const char *const names[] = {"prompt_tokens", "completion_tokens", "cached_tokens",
                                         "total_tokens"};
     unsigned i;
 
     for (i = 0; i < 4; i++)
-        json_object_object_add(o, names[i], json_object_new_int64(db_int(res, row, col + i)));
+        json_object_object_add(o, names[i], json_object_new_int64(v[i]));
+}
+
+/* The four token sums of a row, from column col on. */
+static void add_tokens(struct json_object *o, const struct db_res *res, unsigned row, unsigned col)
+{
+    long long v[4];
+    unsigned i;
+
+    for (i = 0; i < 4; i++)
+        v[i] = db_int(res, row, col + i);
+    put_tokens(o, v);
 }
 
 #define SUM_TOKENS                                                                                 \
@@ -258,10 +269,7 @@ struct sums {
 static void add_sums(struct json_object *o, const struct sums *s)
 {
     add_counts(o, s->v[0], s->v[1], s->v[2], s->v[3]);
-    json_object_object_add(o, "prompt_tokens", json_object_new_int64(s->v[4]));
-    json_object_object_add(o, "completion_tokens", json_object_new_int64(s->v[5]));
-    json_object_object_add(o, "cached_tokens", json_object_new_int64(s->v[6]));
-    json_object_object_add(o, "total_tokens", json_object_new_int64(s->v[7]));
+    put_tokens(o, &s->v[4]);
 }
 
 /* Most requests first; then by id, so that the order is stable. */
@@ -440,10 +448,7 @@ static int add_series(struct req *r, const struct range *rg, struct json_object 
                                json_object_new_string(clock_rfc3339(t, stamp, sizeof(stamp))));
         json_object_object_add(o, "requests", json_object_new_int64(req));
         json_object_object_add(o, "errors", json_object_new_int64(err));
-        json_object_object_add(o, "prompt_tokens", json_object_new_int64(tok[0]));
-        json_object_object_add(o, "completion_tokens", json_object_new_int64(tok[1]));
-        json_object_object_add(o, "cached_tokens", json_object_new_int64(tok[2]));
-        json_object_object_add(o, "total_tokens", json_object_new_int64(tok[3]));
+        put_tokens(o, tok);
         json_object_object_add(
             o, "p50_ms",
             json_object_new_double(latency_percentile(h ? h : none, LATENCY_BUCKETS, 50)));

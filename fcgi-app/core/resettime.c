@@ -56,6 +56,13 @@ int reset_schedule_init(const char *tz, int hour, time_t now)
     return rc;
 }
 
+long long reset_schedule_wait_s(time_t now)
+{
+    time_t next = reset_schedule_next(now);
+
+    return next > now ? (long long)(next - now) : 3600;
+}
+
 time_t reset_schedule_next(time_t t)
 {
     size_t i;

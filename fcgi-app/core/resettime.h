@@ -21,6 +21,10 @@ int reset_schedule_init(const char *tz, int hour, time_t now);
 time_t reset_schedule_next(time_t t);
 time_t reset_schedule_prev(time_t t);
 
+/* Seconds from now until the next reset: what a Retry-After says to a
+ * client whose daily quota is spent (3600 before reset_schedule_init). */
+long long reset_schedule_wait_s(time_t now);
+
 /* The local calendar day (YYYY-MM-DD in the schedule's time zone) that the
  * reset at or before t opened, for "reset once a day".  out holds 16 bytes. */
 void reset_schedule_day(time_t t, char out[16]);

@@ -133,34 +133,31 @@ void proxy_usage_note(struct proxy *px)
                        px->log->token_id, n);
 }
 
-bool proxy_usage_token_admit(struct proxy *px, const struct pool_token *t)
+enum err proxy_usage_token_admit(struct proxy *px, const struct pool_token *t)
 {
     struct reqlog *q = px->r->w->app->reqlog;
     struct db_res res;
     long long used;
     char ra[24];
-    time_t now, next;
 
     if (t->daily_token_quota <= 0)
-        return true;
+        return ERR_OK;
     if (db_query(px->r->w->db, "SELECT tokens_today FROM client_tokens WHERE id = ?",
                  DB_ARGS(DB_INT(t->id)), &res) != DB_OK) {
         resp_header(px->r, "Retry-After", "1");
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
                     "the client token's limits cannot be checked: the database is unreachable");
-        return false;
+        return ERR_NO_AVAILABLE_KEY;
     }
     used = res.nrows > 0 ? db_int(&res, 0, 0) : 0;
     db_res_free(&res);
     used += q != NULL ? reqlog_pending_tokens(q, t->id) : 0;
     if (used < t->daily_token_quota)
-        return true;
-    now = time(NULL);
-    next = reset_schedule_next(now);
-    snprintf(ra, sizeof(ra), "%lld", next > now ? (long long)(next - now) : 3600LL);
+        return ERR_OK;
+    snprintf(ra, sizeof(ra), "%lld", reset_schedule_wait_s(time(NULL)));
     resp_header(px->r, "Retry-After", ra);
     reply_error(px->r, ERR_RATE_LIMITED,
                 "the client token used its daily token quota of %lld tokens (%lld used)",
                 t->daily_token_quota, used);
-    return false;
+    return ERR_RATE_LIMITED;
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/err.h"
+
 struct pool_key;
 struct pool_token;
 struct proxy;
@@ -42,10 +44,10 @@ void proxy_usage_retried(struct proxy *px, const struct pool_key *k, const struc
  * client token (tokens_today and the token quotas). */
 void proxy_usage_note(struct proxy *px);
 
-/* The client token's daily_token_quota: admitted while the tokens used so
- * far (written by every process, and noted here but not yet written) are
- * under it.  Answers 429 rate_limited (or 503 when the database cannot
- * say) and returns false when the request may not go on. */
-bool proxy_usage_token_admit(struct proxy *px, const struct pool_token *t);
+/* The client token's daily_token_quota: admitted (ERR_OK) while the
+ * tokens used so far (written by every process, and noted here but not
+ * yet written) are under it.  Else answers 429 rate_limited, or 503 when
+ * the database cannot say, and returns that error. */
+enum err proxy_usage_token_admit(struct proxy *px, const struct pool_token *t);
 
 #endif

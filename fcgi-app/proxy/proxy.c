@@ -77,10 +77,11 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
     bool granted = false, daily = false;
     long long retry_after = 1;
     char ra[24];
+    enum err e;
     int rc;
 
-    if (!proxy_usage_token_admit(px, t))
-        return px->r->status == 429 ? ERR_RATE_LIMITED : ERR_NO_AVAILABLE_KEY;
+    if ((e = proxy_usage_token_admit(px, t)) != ERR_OK)
+        return e;
     if (t->rpm_limit == 0 && t->daily_quota == 0) {
         /* Counted by the log writer, without a round trip of its own. */
         if (px->r->w->app->reqlog != NULL)
@@ -97,10 +98,8 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
     if (granted)
         return ERR_OK;
     quota_token_refusal(px->r->w->db, t->id, &daily, &retry_after);
-    if (daily) {
-        time_t now = time(NULL), next = reset_schedule_next(now);
-        retry_after = next > now ? (long long)(next - now) : 3600;
-    }
+    if (daily)
+        retry_after = reset_schedule_wait_s(time(NULL));
     snprintf(ra, sizeof(ra), "%lld", retry_after > 0 ? retry_after : 1);
     resp_header(px->r, "Retry-After", ra);
     if (daily)

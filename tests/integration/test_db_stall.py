@@ -163,3 +163,22 @@ def test_limited_flood_does_not_stop_unlimited_traffic(stack):
     assert not bad, bad[:5]
     wait_until(lambda: c.get(limited.path("v1/e"), token=limited.token).status == 200,
                timeout=RECOVERY_S, what="the limited token to be served again")
+
+
+def test_a_token_quota_that_cannot_be_read_fails_fast(stack):
+    """A client token with a daily_token_quota needs its tokens_today read
+    for every request: with the database frozen it gets 503 at once."""
+    s = setup(stack, usage_format="openai", token_fields={"daily_token_quota": 1000000})
+    c = stack.main.client
+    assert c.get(s.path("v1/a"), token=s.token).status == 200
+    try:
+        with frozen_database(stack):
+            r, took = timed(c.get, s.path("v1/b"), token=s.token, timeout=60)
+            assert took < DEADLINE_S, "the request took %.1f s" % took
+            assert_json_error(r, 503, "no_available_key")
+            assert "cannot be checked" in r.json()["error"]["message"], r
+            assert r.header("Retry-After") == "1", r.headers
+    finally:
+        wait_recovered(stack)
+    wait_until(lambda: c.get(s.path("v1/c"), token=s.token).status == 200,
+               timeout=RECOVERY_S, what="the token to be served again")
