@@ -48,10 +48,14 @@ struct app {
     struct db_pool *db_pool;  /* connections the threads share (core/db.h) */
     atomic_llong inflight;    /* proxied requests in flight */
     atomic_ullong overloaded; /* proxied requests refused by max_inflight */
-    struct pool_cache pool;   /* upstreams, keys and tokens (core/pool.h) */
-    struct reqlog *reqlog;    /* the request log writer (core/reqlog.h) */
-    struct alerter *alerter;  /* webhook deliveries (core/alert.h) */
-    pthread_t refresher;      /* keeps the pool cache fresh */
+    /* Requests waiting for a usable key (proxy/key_wait.h), and how the
+     * waits ended: refused by max_waiting, served, given up. */
+    atomic_llong key_waiting;
+    atomic_ullong key_wait_refused, key_wait_served, key_wait_expired;
+    struct pool_cache pool;  /* upstreams, keys and tokens (core/pool.h) */
+    struct reqlog *reqlog;   /* the request log writer (core/reqlog.h) */
+    struct alerter *alerter; /* webhook deliveries (core/alert.h) */
+    pthread_t refresher;     /* keeps the pool cache fresh */
     bool refresher_started;
 };
 

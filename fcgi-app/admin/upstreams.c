@@ -9,6 +9,7 @@
 #include "admin/resource.h"
 #include "admin/scripts.h"
 #include "core/nelem.h"
+#include "core/store.h"
 #include "core/usage_scan.h"
 #include "core/utf8.h"
 
@@ -123,6 +124,10 @@ static const struct vfield fields[] = {
     {.name = "usage_paths", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     /* {"bytes": N, "ms": N} (proxy/peek.h); checked by check_stream_peek. */
     {.name = "stream_peek", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
+    /* When no key is usable (docs/API.md): the wait for one, and the
+     * upstreams tried next (checked by check_fallbacks). */
+    {.name = "queue_wait_ms", .type = VT_INT, .min = 0, .max = 30000, .def = "0"},
+    {.name = "fallback_upstreams", .type = VT_INT_LIST, .min = 0, .max = 8, .def = "[]"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -217,15 +222,50 @@ static enum err check_stream_peek(struct json_object *obj, char *msg, size_t len
     return ERR_OK;
 }
 
+/* Every fallback must name another upstream that exists, once. */
+static enum err check_fallbacks(struct req *r, const struct rs_write *w, char *msg, size_t len)
+{
+    struct json_object *list = NULL;
+    size_t i, j, n;
+
+    if (!json_object_object_get_ex(w->patch, "fallback_upstreams", &list) || list == NULL)
+        return ERR_OK;
+    n = json_object_array_length(list);
+    for (i = 0; i < n; i++) {
+        long long id = json_object_get_int64(json_object_array_get_idx(list, i));
+        bool found = false;
+        enum db_rc rc;
+
+        if (id == w->id) {
+            snprintf(msg, len, "fallback_upstreams: an upstream cannot be its own fallback");
+            return ERR_INVALID_FIELD;
+        }
+        for (j = 0; j < i; j++)
+            if (json_object_get_int64(json_object_array_get_idx(list, j)) == id) {
+                snprintf(msg, len, "fallback_upstreams: upstream %lld is named twice", id);
+                return ERR_INVALID_FIELD;
+            }
+        if ((rc = store_upstream_exists(r->w->db, id, &found)) != DB_OK)
+            return err_from_db(rc);
+        if (!found) {
+            snprintf(msg, len, "fallback_upstreams: upstream %lld does not exist", id);
+            return ERR_INVALID_FIELD;
+        }
+    }
+    return ERR_OK;
+}
+
 /* A script that does not compile is refused with its line and the
  * engine's message; a bad stream_peek naming its member; usage_paths must
- * fit usage_format. */
+ * fit usage_format; fallbacks must exist. */
 static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
     enum err e = check_stream_peek(w->patch, msg, len);
 
     if (e == ERR_OK)
         e = admin_script_check(r, w->patch, msg, len);
+    if (e == ERR_OK)
+        e = check_fallbacks(r, w, msg, len);
     return e != ERR_OK ? e : check_usage(w, msg, len);
 }
 

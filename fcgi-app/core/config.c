@@ -57,6 +57,7 @@ static const struct cfg_key keys[] = {
     {"drain_timeout_s", CFG_INT, F(drain_timeout_s), 1, 3600, "30"},
     {"max_threads", CFG_INT, F(max_threads), 16, 65536, "4096"},
     {"max_inflight", CFG_INT, F(max_inflight), 1, 65536, "2000"},
+    {"max_waiting", CFG_INT, F(max_waiting), 0, 65536, "100"},
     {"db_pool_size", CFG_INT, F(db_pool_size), 1, 1024, "16"},
     {"db_pool_wait_ms", CFG_INT, F(db_pool_wait_ms), 1, 60000, "1000"},
     {"client_send_timeout_ms", CFG_INT, F(client_send_timeout_ms), 100, 3600000, "60000"},

@@ -50,6 +50,7 @@ struct config {
     long long drain_timeout_s;
     long long max_threads;            /* threads at most, however many requests */
     long long max_inflight;           /* proxied requests in flight at most */
+    long long max_waiting;            /* of them, waiting for a usable key at most */
     long long db_pool_size;           /* database connections shared by the threads */
     long long db_pool_wait_ms;        /* the longest wait for a pooled connection */
     long long client_send_timeout_ms; /* a client that reads nothing that long is dropped */

@@ -43,8 +43,14 @@ static atomic_ullong *cursor_for(long long id)
 
 void pool_cache_init(struct pool_cache *c, const unsigned char *enc_key)
 {
+    pthread_condattr_t ca;
+
     memset(c, 0, sizeof(*c));
     pthread_mutex_init(&c->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->changed, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&c->build_lock, NULL);
     pthread_mutex_init(&c->fresh_lock, NULL);
     pthread_cond_init(&c->fresh_cv, NULL);
@@ -76,6 +82,7 @@ static void pool_free(struct pool *p)
         free(u->probe_path);
         upscript_release(u->script);
         free(u->usage_paths);
+        free(u->fallbacks);
     }
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
@@ -105,6 +112,13 @@ struct pool *pool_acquire(struct pool_cache *c)
     if (p != NULL)
         atomic_fetch_add(&p->refs, 1);
     pthread_mutex_unlock(&c->lock);
+    return p;
+}
+
+struct pool *pool_retain(struct pool *p)
+{
+    if (p != NULL)
+        atomic_fetch_add(&p->refs, 1);
     return p;
 }
 
@@ -145,6 +159,26 @@ static int load_usage(struct pool_upstream *u, const char *format, const char *p
     return 0;
 }
 
+/* Reads fallback_upstreams as stored (a JSON array of ids, checked when
+ * written; anything else reads as none).  Returns -1 when memory runs out. */
+static int load_fallbacks(struct pool_upstream *u, const char *json)
+{
+    struct json_object *a = json != NULL ? json_tokener_parse(json) : NULL;
+    size_t i,
+        n = a != NULL && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+    int rc = 0;
+
+    if (n > 0 && (u->fallbacks = calloc(n, sizeof(*u->fallbacks))) == NULL)
+        rc = -1;
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(a, i);
+        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) != u->id)
+            u->fallbacks[u->nfallbacks++] = json_object_get_int64(v);
+    }
+    json_object_put(a);
+    return rc;
+}
+
 static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev,
                           const struct script_limits *lim)
 {
@@ -158,7 +192,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " enabled, is_public, probe_method, probe_path, auto_disable_max_pct,"
                   " COALESCE(max_concurrent, 0), script, usage_format, usage_paths,"
                   " COALESCE(JSON_VALUE(stream_peek, '$.bytes'), 0),"
-                  " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0) FROM upstreams ORDER BY name",
+                  " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0), queue_wait_ms,"
+                  " fallback_upstreams FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -189,10 +224,12 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->max_concurrent = db_int(&res, i, 16);
         u->peek_bytes = db_int(&res, i, 20);
         u->peek_ms = db_int(&res, i, 21);
+        u->queue_wait_ms = db_int(&res, i, 22);
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
         if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||
-            upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0) {
+            upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0 ||
+            load_fallbacks(u, db_val(&res, i, 23)) != 0) {
             rc = DB_EFAIL;
             break;
         }
@@ -261,7 +298,10 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
     memset(&counts, 0, sizeof(counts));
     rc = db_query(db,
                   "SELECT upstream_id, COUNT(*), SUM(status = 'active' OR (status = 'disabled'"
-                  " AND disabled_until IS NOT NULL)) FROM api_keys GROUP BY upstream_id",
+                  " AND disabled_until IS NOT NULL)), SUM(status = 'exhausted'),"
+                  " COALESCE(MIN(IF(status = 'disabled', GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
+                  " UTC_TIMESTAMP(6), disabled_until)), NULL)), -1)"
+                  " FROM api_keys GROUP BY upstream_id",
                   DB_NOARGS, &counts);
     if (rc != DB_OK)
         goto out_counts;
@@ -270,6 +310,9 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
             continue;
         u->keys_total = db_int(&counts, i, 1);
         u->keys_cap = (size_t)db_int(&counts, i, 2);
+        u->keys_exhausted = db_int(&counts, i, 3);
+        if (db_int(&counts, i, 4) >= 0)
+            u->next_rest_end_ms = clock_mono_ms() + db_int(&counts, i, 4) / 1000;
         u->keys = calloc(u->keys_cap + 1, sizeof(*u->keys));
         if (u->keys == NULL) {
             rc = DB_EFAIL;
@@ -461,6 +504,7 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
     pthread_mutex_lock(&c->lock);
     old = c->cur;
     c->cur = p;
+    pthread_cond_broadcast(&c->changed);
     pthread_mutex_unlock(&c->lock);
     pool_release(old);
     return 1;

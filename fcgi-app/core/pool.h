@@ -94,6 +94,18 @@ struct pool_upstream {
      * event, peek_bytes held or peek_ms passed; 0 for a limit not used
      * (both 0: no peek). */
     long long peek_bytes, peek_ms;
+
+    /* For the wait until a key is usable (core/pool_wait.c): how long a
+     * request may wait for one (0: it does not), the keys exhausted until
+     * the quota reset, and the monotonic ms at which the earliest rest of a
+     * disabled key ends (0: none has a time). */
+    long long queue_wait_ms;
+    long long keys_exhausted;
+    int64_t next_rest_end_ms;
+
+    /* fallback_upstreams: ids, in order (proxy/fallback.c). */
+    long long *fallbacks;
+    size_t nfallbacks;
 };
 
 struct pool_token {
@@ -131,6 +143,7 @@ struct pool {
 struct pool_cache {
     pthread_mutex_t lock; /* guards cur */
     struct pool *cur;
+    pthread_cond_t changed;     /* broadcast (under lock) when cur changes */
     pthread_mutex_t build_lock; /* one rebuild at a time */
     atomic_llong checked_ms;    /* when the version was last compared */
     const unsigned char *enc_key;
@@ -160,6 +173,9 @@ void pool_cache_free(struct pool_cache *c);
  * Release it with pool_release. */
 struct pool *pool_acquire(struct pool_cache *c);
 void pool_release(struct pool *p);
+
+/* Takes another reference to p (which the caller holds); returns p. */
+struct pool *pool_retain(struct pool *p);
 
 /* Compares the database's pool version with the snapshot's, when the last
  * comparison is older than min_interval_ms, and rebuilds on a change (or
@@ -197,6 +213,18 @@ bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t nt
  * number. */
 struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
                            uint64_t rnd, int64_t now_ms);
+
+/* How long until a key of u that is not usable now may be: the earliest
+ * end of a rest, of a skip, of an rpm minute (wall_ms: the wall clock, whose
+ * minutes the rpm windows count) and, for keys exhausted, the quota reset
+ * reset_wait_ms away.  Returns -1 when no key of u comes back by itself. */
+long long pool_next_usable_ms(const struct pool_upstream *u, int64_t now_ms, long long wall_ms,
+                              long long reset_wait_ms);
+
+/* Waits, without a database round trip, until the current snapshot is no
+ * longer seen or until_ms (monotonic) comes.  Returns true when the
+ * snapshot changed. */
+bool pool_wait_change(struct pool_cache *c, const struct pool *seen, int64_t until_ms);
 
 /* Whether k is a resting key whose rest is over and that nobody in this
  * process has yet marked active in the database.  Returns true once per

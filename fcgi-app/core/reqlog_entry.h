@@ -40,8 +40,9 @@ struct reqlog_entry {
      * of currency; currency "" when no price matched (core/price.h). */
     long long cost_nanos;
     char currency[4];
-    bool stored; /* a replayed row the database already has: neither row nor rollup */
-    bool held;   /* the spool refused it: it waits in memory for the database */
+    char fallback_from[65]; /* the upstream the request named, when a fallback served it */
+    bool stored;            /* a replayed row the database already has: neither row nor rollup */
+    bool held;              /* the spool refused it: it waits in memory for the database */
     struct reqlog_entry *next;
 };
 

@@ -56,6 +56,11 @@ int reset_schedule_init(const char *tz, int hour, time_t now)
     return rc;
 }
 
+long long retry_after_clamp_s(long long s)
+{
+    return s < 1 ? 1 : s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s;
+}
+
 long long reset_schedule_wait_s(time_t now)
 {
     time_t next = reset_schedule_next(now);

@@ -25,6 +25,12 @@ time_t reset_schedule_prev(time_t t);
  * client whose daily quota is spent (3600 before reset_schedule_init). */
 long long reset_schedule_wait_s(time_t now);
 
+/* A wait in seconds as a Retry-After says it: at least 1 and at most
+ * RETRY_AFTER_MAX_S (an hour), however far the real wait is; a client
+ * asks again then and gets the rest of it. */
+#define RETRY_AFTER_MAX_S 3600
+long long retry_after_clamp_s(long long s);
+
 /* The local calendar day (YYYY-MM-DD in the schedule's time zone) that the
  * reset at or before t opened, for "reset once a day".  out holds 16 bytes. */
 void reset_schedule_day(time_t t, char out[16]);

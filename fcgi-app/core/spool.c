@@ -63,6 +63,8 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
         I("cost_nanos", e->cost_nanos);
         S("currency", e->currency);
     }
+    if (e->fallback_from[0] != '\0')
+        S("fallback_from", e->fallback_from);
 #undef S
 #undef I
     return o;
@@ -158,6 +160,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     e->messages = opt_dup(o, "messages", REQLOG_MSGS_MAX);
     usage_from_json(o, &e->usage);
     opt_copy(o, "currency", e->currency, sizeof(e->currency));
+    opt_copy(o, "fallback_from", e->fallback_from, sizeof(e->fallback_from));
     e->cost_nanos = jget(o, "cost_nanos");
     json_object_put(o);
     return e;

@@ -308,6 +308,30 @@ static void concurrency_figures(struct buf *b, const char *host)
     }
 }
 
+/* Requests waiting for a usable key (proxy/key_wait.h), and how waits
+ * ended. */
+static void key_wait_figures(struct app *app, struct buf *b, const char *host)
+{
+    static const char *const result[] = {"served", "expired", "refused"};
+    long long n[3];
+    size_t i;
+
+    n[0] = (long long)atomic_load(&app->key_wait_served);
+    n[1] = (long long)atomic_load(&app->key_wait_expired);
+    n[2] = (long long)atomic_load(&app->key_wait_refused);
+    proc_figure(b, host, "apigw_key_waiting", "gauge",
+                "Proxied requests waiting for a usable key (queue_wait_ms) in this process.",
+                (long long)atomic_load(&app->key_waiting));
+    buf_puts(b, "# HELP apigw_key_wait_total Waits for a usable key in this process: served, "
+                "expired (503 after queue_wait_ms), refused (max_waiting).\n"
+                "# TYPE apigw_key_wait_total counter\n");
+    for (i = 0; i < 3; i++) {
+        buf_puts(b, "apigw_key_wait_total{host=\"");
+        label(b, host);
+        buf_printf(b, "\",pid=\"%ld\",result=\"%s\"} %lld\n", (long)getpid(), result[i], n[i]);
+    }
+}
+
 /* Errors of upstream scripts in this process, by upstream and kind. */
 static void script_figures(struct buf *b, const char *host)
 {
@@ -397,6 +421,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
                alerter_pending(app->alerter));
     PROC_GAUGE("apigw_db_up", "Whether this process reaches the database.", db_up ? 1 : 0);
     thread_figures(app, b, host);
+    key_wait_figures(app, b, host);
     db_figures(b, host);
 #undef PROC_GAUGE
     concurrency_figures(b, host);

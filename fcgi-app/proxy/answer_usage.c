@@ -154,7 +154,7 @@ enum err proxy_usage_token_admit(struct proxy *px, const struct pool_token *t)
     used += q != NULL ? reqlog_pending_tokens(q, t->id) : 0;
     if (used < t->daily_token_quota)
         return ERR_OK;
-    snprintf(ra, sizeof(ra), "%lld", reset_schedule_wait_s(time(NULL)));
+    snprintf(ra, sizeof(ra), "%lld", retry_after_clamp_s(reset_schedule_wait_s(time(NULL))));
     resp_header(px->r, "Retry-After", ra);
     reply_error(px->r, ERR_RATE_LIMITED,
                 "the client token used its daily token quota of %lld tokens (%lld used)",

@@ -172,14 +172,12 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
 static void begin_response(struct attempt *at, bool without_length)
 {
     struct req *r = at->r;
-    char n[16];
 
     at->streaming = true;
     at->usage = proxy_usage_begin(at->px, &at->head);
     resp_status(r, at->head.status);
     upstream_head_copy_masked(&at->head, &r->head, at->secret, without_length);
-    snprintf(n, sizeof(n), "%d", at->attempt_no);
-    resp_header(r, "X-Gateway-Attempts", n);
+    proxy_answer_headers(at->px, at->attempt_no);
     at->flush_each = at->head.flush_each || !at->head.has_length;
     if (at->flush_each) {
         resp_header(r, "X-Accel-Buffering", "no");
@@ -533,14 +531,11 @@ static void judge_transport(struct attempt *at, CURLcode cc, const struct attemp
  * yet, since its head had not ended. */
 static enum outcome reply_bad_head(struct attempt *at, struct attempt_error *err)
 {
-    char n[16];
-
     log_warn("proxy: upstream %s answered with %s: refused as 502 bad_gateway", at->px->name,
              at->head.problem);
     snprintf(err->text, sizeof(err->text), "the upstream's answer had %s", at->head.problem);
     err->code = ERR_BAD_GATEWAY;
-    snprintf(n, sizeof(n), "%d", at->attempt_no);
-    resp_header(at->r, "X-Gateway-Attempts", n);
+    proxy_answer_headers(at->px, at->attempt_no);
     reply_error(at->r, ERR_BAD_GATEWAY, "upstream %s answered with %s, which cannot be passed on",
                 at->px->name, at->head.problem);
     return OUTCOME_DONE;

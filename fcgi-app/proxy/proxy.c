@@ -20,7 +20,9 @@
 #include "proxy/proxy.h"
 #include "proxy/credential.h"
 #include "proxy/answer_usage.h"
+#include "proxy/fallback.h"
 #include "proxy/hook.h"
+#include "proxy/key_wait.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
 
@@ -100,7 +102,7 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
     quota_token_refusal(px->r->w->db, t->id, &daily, &retry_after);
     if (daily)
         retry_after = reset_schedule_wait_s(time(NULL));
-    snprintf(ra, sizeof(ra), "%lld", retry_after > 0 ? retry_after : 1);
+    snprintf(ra, sizeof(ra), "%lld", retry_after_clamp_s(retry_after));
     resp_header(px->r, "Retry-After", ra);
     if (daily)
         reply_error(px->r, ERR_RATE_LIMITED,
@@ -151,7 +153,9 @@ static enum err authenticate(struct proxy *px)
                                   : "the client token has expired");
         return ERR_UNAUTHORIZED;
     }
+    /* The token stays valid while later steps take newer snapshots. */
     px->token = t;
+    px->token_pool = pool_retain(px->pool);
     px->log->token_id = t->id;
     return ERR_OK;
 }
@@ -215,20 +219,24 @@ static enum err hold(struct proxy *px)
     return ERR_CONCURRENCY_LIMITED;
 }
 
-static enum err build_url(struct proxy *px)
+int proxy_build_upstream_url(struct proxy *px, bool reply)
 {
     /* A client's ?key= credential goes; so does any parameter of the name
-     * the key is injected as, which the client must not set. */
+     * the key is injected as, which the client must not set.  A fallback
+     * builds it again. */
+    buf_reset(&px->url);
     if (proxy_build_url(&px->url, px->up->base_url, px->rest, px->r->query,
                         px->strip[CRED_QUERY] ? "key" : NULL, px->up->auth_query_param) != 0) {
-        reply_error(px->r, ERR_INVALID_PATH, "the path and query are too long");
-        return ERR_INVALID_PATH;
+        if (reply)
+            reply_error(px->r, ERR_INVALID_PATH, "the path and query are too long");
+        return -1;
     }
     if (!proxy_same_origin(buf_str(&px->url), px->up->base_url)) {
-        reply_error(px->r, ERR_INVALID_PATH, "the path would leave the upstream's host");
-        return ERR_INVALID_PATH;
+        if (reply)
+            reply_error(px->r, ERR_INVALID_PATH, "the path would leave the upstream's host");
+        return -1;
     }
-    return ERR_OK;
+    return 0;
 }
 
 /* Whether a key has a limit that only the database can enforce exactly. */
@@ -264,11 +272,13 @@ static void wake_key(struct worker *w, struct pool_key *k, const char *request_i
  * database for a block when it is empty; one that loses (a limit, or a race with
  * another process) is skipped for a second.  A key with neither needs no
  * reservation: its status comes from the pool snapshot and its use is
- * counted by the log writer.  Returns NULL with *e set when there is none. */
-static struct pool_key *reserve_key(struct proxy *px, enum err *e)
+ * counted by the log writer.  With may_refresh, a first attempt that finds
+ * none looks once for a newer snapshot.  Returns NULL with *e set when
+ * there is none. */
+static struct pool_key *reserve_key(struct proxy *px, enum err *e, bool may_refresh)
 {
     struct worker *w = px->r->w;
-    bool refreshed = false, db_down = false;
+    bool refreshed = !may_refresh, db_down = false;
 
     for (;;) {
         int64_t now = clock_mono_ms();
@@ -304,11 +314,41 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
     }
 }
 
+/* The first key of the request: reserve_key, and on an upstream with
+ * queue_wait_ms, waits for one up to that long (within the deadline) when
+ * none is usable.  *refused tells whether max_waiting refused it the
+ * wait. */
+static struct pool_key *first_key(struct proxy *px, enum err *e, bool *refused)
+{
+    struct pool_key *k = reserve_key(px, e, true);
+    int64_t until;
+
+    *refused = false;
+    if (k != NULL || *e != ERR_NO_AVAILABLE_KEY || px->up == NULL || px->up->queue_wait_ms <= 0)
+        return k;
+    if (!key_wait_begin(px)) {
+        *refused = true;
+        return NULL;
+    }
+    until = clock_mono_ms() + px->up->queue_wait_ms;
+    if (until > px->deadline_ms)
+        until = px->deadline_ms;
+    /* A new snapshot wakes the turn: no version check of its own. */
+    while (k == NULL && *e == ERR_NO_AVAILABLE_KEY && key_wait_turn(px, until))
+        k = reserve_key(px, e, false);
+    key_wait_end(px);
+    atomic_fetch_add(k != NULL ? &px->r->w->app->key_wait_served : &px->r->w->app->key_wait_expired,
+                     1);
+    return k;
+}
+
 bool proxy_can_retry(struct proxy *px, int attempt_no)
 {
     int64_t now = clock_mono_ms();
 
-    return attempt_no <= px->up->max_retries && now < px->deadline_ms &&
+    /* attempt_no counts the request's attempts; the retries are the
+     * upstream's own. */
+    return attempt_no - px->fb.attempts_before <= px->up->max_retries && now < px->deadline_ms &&
            px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now);
 }
 
@@ -336,12 +376,23 @@ static bool back_off(struct proxy *px, int n)
     return true;
 }
 
-static void reply_no_key(struct proxy *px, enum err e)
+/* 503 no_available_key.  Retry-After says when a key may be usable
+ * (proxy/key_wait.h); 1 when the database could not be asked. */
+static void reply_no_key(struct proxy *px, enum err e, bool wait_refused)
 {
-    resp_header(px->r, "Retry-After", "1");
+    char ra[24];
+
+    snprintf(ra, sizeof(ra), "%lld",
+             e == ERR_DB_UNAVAILABLE || px->up == NULL ? 1 : key_wait_retry_after_s(px->up));
+    resp_header(px->r, "Retry-After", ra);
     if (e == ERR_DB_UNAVAILABLE)
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
                     "no key can be reserved: the database is unreachable; retry shortly");
+    else if (wait_refused)
+        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
+                    "upstream %s has no usable key, and this gateway process already has "
+                    "max_waiting (%lld) requests waiting for one",
+                    px->name, px->r->cfg->max_waiting);
     else
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
                     "upstream %s has no usable key (all are disabled, banned, exhausted or at "
@@ -349,12 +400,18 @@ static void reply_no_key(struct proxy *px, enum err e)
                     px->name);
 }
 
-static void reply_failed(struct proxy *px, const struct attempt_error *last, int attempts)
+void proxy_answer_headers(struct proxy *px, int attempts)
 {
     char n[16];
 
     snprintf(n, sizeof(n), "%d", attempts);
     resp_header(px->r, "X-Gateway-Attempts", n);
+    resp_header(px->r, "X-Gateway-Upstream", px->up->name);
+}
+
+static void reply_failed(struct proxy *px, const struct attempt_error *last, int attempts)
+{
+    proxy_answer_headers(px, attempts);
     if (last->code == ERR_UPSTREAM_TIMEOUT)
         reply_error(px->r, ERR_UPSTREAM_TIMEOUT,
                     "upstream %s did not answer in time (%d attempts): %s", px->name, attempts,
@@ -369,22 +426,38 @@ static void reply_failed(struct proxy *px, const struct attempt_error *last, int
 static void reply_saved(struct proxy *px, int attempts)
 {
     struct req *r = px->r;
-    char n[16];
 
     resp_status(r, px->saved_status);
     buf_append(&r->head, px->saved_head.data, px->saved_head.len);
-    snprintf(n, sizeof(n), "%d", attempts);
-    resp_header(r, "X-Gateway-Attempts", n);
+    proxy_answer_headers(px, attempts);
     resp_write(r, px->saved_body.data, px->saved_body.len);
 }
 
-/* Tries keys until an answer goes to the client or attempts run out. */
-static void run_attempts(struct proxy *px)
+/* How a run of attempts on one upstream ended. */
+enum run_end {
+    RUN_ANSWERED, /* the client has its answer */
+    RUN_NO_KEY,   /* no key was usable for the first attempt */
+    RUN_FAILED    /* every attempt failed before any byte went to the client */
+};
+
+struct run_result {
+    enum run_end end;
+    enum err no_key; /* RUN_NO_KEY: ERR_NO_AVAILABLE_KEY or ERR_DB_UNAVAILABLE */
+    bool wait_refused;
+    struct attempt_error last; /* RUN_FAILED: the last attempt's error */
+};
+
+/* Tries keys of px->up until an answer goes to the client or attempts run
+ * out; answers the client only in the first case. */
+static void run_attempts(struct proxy *px, struct run_result *res)
 {
-    struct attempt_error last = {ERR_UPSTREAM_ERROR, ""};
     int attempt;
 
+    res->end = RUN_FAILED;
+    res->last.code = ERR_UPSTREAM_ERROR;
+    snprintf(res->last.text, sizeof(res->last.text), "no attempt was made");
     px->deadline_ms = clock_mono_ms() + px->up->timeout_ms * (px->up->max_retries + 1);
+    px->fb.attempts_before = px->log->attempts;
     for (attempt = 1; attempt <= px->up->max_retries + 1; attempt++) {
         struct attempt_error err = {ERR_UPSTREAM_ERROR, ""};
         enum err e = ERR_OK;
@@ -393,19 +466,20 @@ static void run_attempts(struct proxy *px)
 
         if (attempt > 1 && !back_off(px, attempt - 2))
             break;
-        k = reserve_key(px, &e);
+        k = attempt == 1 ? first_key(px, &e, &res->wait_refused) : reserve_key(px, &e, true);
         if (k == NULL) {
             if (attempt == 1) {
-                reply_no_key(px, e);
+                res->end = RUN_NO_KEY;
+                res->no_key = e;
                 return;
             }
             break;
         }
         px->tried[px->ntried++] = k->id;
         px->log->key_id = k->id;
-        px->log->attempts = attempt;
+        px->log->attempts++;
         px->last_key = k;
-        out = proxy_attempt(px, k, attempt, &err);
+        out = proxy_attempt(px, k, px->log->attempts, &err);
         if (px->r->w->app->reqlog != NULL)
             reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
                             out == OUTCOME_RETRY ||
@@ -413,28 +487,54 @@ static void run_attempts(struct proxy *px)
         if (out == OUTCOME_CLIENT_GONE) {
             px->r->status = 499;
             px->log->error = strdup("the client closed the connection");
+            res->end = RUN_ANSWERED;
             return;
         }
         if (out == OUTCOME_DONE) {
             /* An error here means the answer was cut off after it began. */
             if (err.text[0] != '\0')
                 px->log->error = strdup(err.text);
+            res->end = RUN_ANSWERED;
             return;
         }
-        last = err;
+        res->last = err;
         if (px->hook_failed) {
             /* onResponse failed and script_fail is closed. */
             proxy_hook_reply_failed(px);
+            res->end = RUN_ANSWERED;
             return;
         }
         if (px->ntried == PROXY_MAX_TRIED)
             break;
     }
-    px->log->error = strdup(last.text);
+}
+
+/* Runs the attempts on the upstream the request named, then on its
+ * fallbacks while none answered (proxy/fallback.h), and answers the
+ * failure that is left.  A fallback without a usable key does not hide an
+ * earlier upstream's failure. */
+static void serve(struct proxy *px)
+{
+    struct run_result res, kept;
+
+    run_attempts(px, &res);
+    kept = res;
+    while (res.end != RUN_ANSWERED && px->up != NULL && proxy_fallback_next(px)) {
+        run_attempts(px, &res);
+        if (res.end != RUN_NO_KEY || kept.end == RUN_NO_KEY)
+            kept = res;
+    }
+    if (res.end == RUN_ANSWERED)
+        return;
+    if (kept.end == RUN_NO_KEY) {
+        reply_no_key(px, kept.no_key, kept.wait_refused);
+        return;
+    }
+    px->log->error = strdup(kept.last.text);
     if (px->saved_status != 0)
         reply_saved(px, px->log->attempts);
     else
-        reply_failed(px, &last, px->log->attempts);
+        reply_failed(px, &kept.last, px->log->attempts);
 }
 
 static struct reqlog_entry *new_entry(struct req *r)
@@ -521,8 +621,8 @@ void h_proxy(struct req *r, const struct route_args *a)
              * request the concurrency limit refuses costs no database round
              * trip. */
             if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
-                proxy_hook_request(&px) == HOOK_GO_ON && build_url(&px) == ERR_OK)
-                run_attempts(&px);
+                proxy_hook_request(&px) == HOOK_GO_ON && proxy_build_upstream_url(&px, true) == 0)
+                serve(&px);
             let_go(&px);
         }
         app_inflight_leave(r->w->app);
@@ -537,5 +637,6 @@ void h_proxy(struct req *r, const struct route_args *a)
     buf_free(&px.saved_head);
     buf_free(&px.saved_body);
     proxy_hook_done(&px);
+    pool_release(px.token_pool);
     pool_release(px.pool);
 }

@@ -29,7 +29,8 @@ struct pool_token;
 struct json_object;
 struct hook_args;
 
-#define PROXY_MAX_TRIED 16
+#define PROXY_MAX_TRIED     16
+#define PROXY_MAX_FALLBACKS 8
 
 /* One client request on its way through the proxy. */
 struct proxy {
@@ -37,6 +38,7 @@ struct proxy {
     struct pool *pool;
     struct pool_upstream *up;
     const struct pool_token *token;
+    struct pool *token_pool; /* the snapshot token points into, held */
     bool strip[CRED_PLACES]; /* places that held a client token: never forwarded */
     char name[72];
     const char *rest; /* the raw path after the upstream name, NULL when none */
@@ -59,6 +61,15 @@ struct proxy {
      * failed while script_fail is closed (the client then gets 502
      * script_error). */
     struct hook_args *hook;
+    /* The fallbacks of the upstream the request named (proxy/fallback.c):
+     * its name and list, kept at the first fallback, and the next to try. */
+    struct {
+        bool named;
+        char from[65];
+        long long ids[PROXY_MAX_FALLBACKS];
+        size_t n, next;
+        int attempts_before; /* attempts made on earlier upstreams */
+    } fb;
     char *hook_method, *hook_rest, *hook_query;
     bool hook_failed;
     struct script_error hook_err; /* the failure, when hook_failed */
@@ -90,6 +101,16 @@ void h_proxy(struct req *r, const struct route_args *a);
  * back), while only the request knows the deadline, the keys tried and the
  * retries left. */
 bool proxy_can_retry(struct proxy *px, int attempt_no);
+
+/* Adds the headers every answer of an attempt carries: X-Gateway-Attempts
+ * (attempts counts the request's attempts) and X-Gateway-Upstream (the
+ * upstream that answered, a fallback's name when one served). */
+void proxy_answer_headers(struct proxy *px, int attempts);
+
+/* Builds px->url for px->up from the request's path and query, and checks
+ * that it stays on the upstream's origin.  Returns 0, or -1 after
+ * answering 400 invalid_path when reply is set. */
+int proxy_build_upstream_url(struct proxy *px, bool reply);
 
 /* Runs one attempt (attempt.c): sends the request to the upstream with key
  * k and streams the answer to the client, or holds an error answer so that

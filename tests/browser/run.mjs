@@ -337,6 +337,43 @@ test('upstreams: create through the form, the API\'s validation message at the f
   await shot(page, 'upstreams');
 }, {allowStatus: [400, 409]});
 
+test('upstreams: queue wait and fallback upstreams through the form', async (t) => {
+  const page = await newPage(t);
+  await loginWithToken(page);
+  const up = await ensureUpstream();
+  const spare = await api('POST', '/upstreams', {name: 'fb-spare', base_url: env.mock_url});
+  try {
+    await fallbackForm(page, up, spare);
+  } finally {
+    await api('DELETE', `/upstreams/${spare.id}`);
+  }
+}, {allowStatus: [400]});
+
+async function fallbackForm(page, up, spare) {
+  await go(page, '#/upstreams');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  const form = page.locator('#upstream-form');
+  await form.locator('input[name=queue_wait_ms]').fill('40000');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(form.locator('.field[data-field=queue_wait_ms] .field-error'), /^queue_wait_ms: must be between 0 and 30000/, 'the queue_wait_ms error at its field');
+  await form.locator('input[name=queue_wait_ms]').fill('1500');
+  await form.locator('input[name=fallback_names]').fill('no-such-upstream');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(form.locator('.field[data-field=fallback_names] .field-error'), /no upstream is named no-such-upstream/, 'an unknown fallback name at its field');
+  await form.locator('input[name=fallback_names]').fill('fb-spare');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.queue_wait_ms === 1500 && u.fallback_upstreams.length === 1 && u.fallback_upstreams[0] === spare.id;
+  }, 'the API has queue_wait_ms 1500 and the fallback');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  assert(await form.locator('input[name=fallback_names]').inputValue() === 'fb-spare', 'the form shows the fallback by name');
+  await form.locator('input[name=fallback_names]').fill('');
+  await form.locator('input[name=queue_wait_ms]').fill('0');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).fallback_upstreams.length === 0, 'an empty field removes the fallbacks');
+}
+
 async function ensureUpstream() {
   if (state.upstream) return state.upstream;
   const list = await api('GET', '/upstreams');

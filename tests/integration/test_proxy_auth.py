@@ -146,7 +146,8 @@ def test_token_daily_quota_gives_429(stack):
         r = c.get(s.path("v1/x"), token=s.token)
         assert_json_error(r, 429, "rate_limited")
         ra = r.header("Retry-After")
-        assert ra is not None and re.fullmatch(r"\d+", ra) and 1 <= int(ra) <= 86400, r.headers
+        # The wait until the reset, clamped to an hour.
+        assert ra is not None and re.fullmatch(r"\d+", ra) and 1 <= int(ra) <= 3600, r.headers
     assert len(stack.mock.requests) == 2
 
 

@@ -60,7 +60,9 @@ export async function render(view, ctx) {
     }
   }
 
-  const upName = (row) => row.upstream || (row.upstream_id ? `#${row.upstream_id}` : '—');
+  // A fallback that served shows as "fallback ← named".
+  const upName = (row) => (row.upstream || (row.upstream_id ? `#${row.upstream_id}` : '—')) +
+    (row.fallback_from ? ` ← ${row.fallback_from}` : '');
 
   function drawTable(items) {
     replace(listBox, table([

@@ -15,15 +15,33 @@ const FIELDS = [
   ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
   ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
-  ['script', 'nullable'],
+  ['script', 'nullable'], ['queue_wait_ms', 'int'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
-  script: null,
+  script: null, queue_wait_ms: 0,
 };
+
+// fallback_upstreams (ids, in order) is edited as names separated by
+// commas; a name that is no upstream is shown at the field.  The id of an
+// upstream deleted since is left out, so saving drops it.
+function fallbackNames(ids, all) {
+  return (ids || []).map((id) => (all.find((u) => u.id === id) || {}).name).filter(Boolean).join(', ');
+}
+
+function readFallbacks(form, all) {
+  const names = form.elements.namedItem('fallback_names').value.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = [];
+  for (const n of names) {
+    const u = all.find((x) => x.name === n);
+    if (!u) return {error: `fallback_upstreams: no upstream is named ${n}`};
+    ids.push(u.id);
+  }
+  return {ids};
+}
 
 // stream_peek ({bytes, ms} or null) is edited as two number inputs; both
 // empty means null (off), one empty counts as 0 (that limit not used).
@@ -50,6 +68,7 @@ function readPeek(form, creating) {
 
 // Where the API's message about stream_peek or one of its members goes.
 function peekField(name) {
+  if (name === 'fallback_upstreams') return 'fallback_names';
   if (name === 'stream_peek.ms') return 'stream_peek_ms';
   if (name === 'stream_peek' || name.startsWith('stream_peek.')) return 'stream_peek_bytes';
   return null;
@@ -63,8 +82,11 @@ export async function render(view, ctx) {
     h('p', {class: 'muted intro'}, 'Each upstream is a provider the gateway forwards to; its keys form its pool. Clients call /proxy/NAME/… with a client token.'),
     listBox);
 
+  let all = [];
+
   async function load() {
     const items = await api.listAll('/upstreams');
+    all = items;
     const counts = new Map(await Promise.all(items.map(async (u) =>
       [u.id, (await api.get('/keys', {upstream_id: u.id, limit: 1})).total])));
     if (!ctx.isCurrent()) return;
@@ -123,6 +145,8 @@ export async function render(view, ctx) {
       field('Usage paths', f('usage_paths', {placeholder: '{"prompt": "$.usage.in", "completion": "$.usage.out"}', spellcheck: 'false', class: 'mono'}), 'For the custom format: JSON paths of prompt, completion, cached, total and model.'),
       field('Stream peek: bytes', f('stream_peek_bytes', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Hold a 2xx event stream until its first event (or this many bytes, 0 to 65536) so that rules can still retry it; both empty = off.'),
       field('Stream peek: ms', f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Or until this many ms after the headers (0 to 10000); 0 = no time limit.'),
+      field('Queue wait (ms)', num('queue_wait_ms'), 'When no key is usable, hold the request up to this long for one (0 to 30000); 0 = answer 503 at once.'),
+      field('Fallback upstreams', f('fallback_names', {placeholder: 'none', spellcheck: 'false', autocapitalize: 'none'}), 'Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.'),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
@@ -130,6 +154,7 @@ export async function render(view, ctx) {
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
     setPeek(form, creating ? null : u.stream_peek);
+    form.elements.namedItem('fallback_names').value = creating ? '' : fallbackNames(u.fallback_upstreams, all);
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -158,6 +183,12 @@ export async function render(view, ctx) {
       const body = readForm(form, FIELDS, creating);
       const peek = readPeek(form, creating);
       if (peek !== undefined) body.stream_peek = peek;
+      const fb = readFallbacks(form, all);
+      if (fb.error) {
+        showFormError(form, {status: 400, field: 'fallback_upstreams', message: fb.error}, peekField);
+        return;
+      }
+      body.fallback_upstreams = fb.ids;
       save.disabled = true;
       try {
         const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);

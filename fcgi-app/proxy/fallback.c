@@ -1,0 +1,77 @@
+/* Fallback upstreams (proxy/fallback.h). */
+#include "proxy/fallback.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/concurrency.h"
+#include "core/pool.h"
+#include "http.h"
+#include "proxy/hook.h"
+#include "proxy/proxy.h"
+
+static struct pool_upstream *upstream_by_id(const struct pool *p, long long id)
+{
+    size_t i;
+
+    for (i = 0; i < p->nups; i++)
+        if (p->ups[i].id == id)
+            return &p->ups[i];
+    return NULL;
+}
+
+/* Whether the client may send this request to u: a request that came
+ * without a token (a public upstream) may go only to a public one. */
+static bool may_use(const struct proxy *px, const struct pool_upstream *u)
+{
+    if (!u->enabled)
+        return false;
+    if (u->is_public)
+        return true;
+    return px->token != NULL && pool_token_allows(px->token, u->id);
+}
+
+/* The first time: keeps the list of the upstream the request named, which
+ * later snapshots may no longer hold. */
+static void remember_list(struct proxy *px)
+{
+    size_t i;
+
+    if (px->fb.named)
+        return;
+    px->fb.named = true;
+    snprintf(px->fb.from, sizeof(px->fb.from), "%s", px->up->name);
+    for (i = 0; i < px->up->nfallbacks && i < PROXY_MAX_FALLBACKS; i++)
+        px->fb.ids[px->fb.n++] = px->up->fallbacks[i];
+}
+
+bool proxy_fallback_next(struct proxy *px)
+{
+    remember_list(px);
+    while (px->fb.next < px->fb.n) {
+        struct pool_upstream *u = upstream_by_id(px->pool, px->fb.ids[px->fb.next++]);
+        struct pool_upstream *was = px->up;
+
+        if (u == NULL || !may_use(px, u) || !concurrency_enter(u->inflight, u->max_concurrent))
+            continue;
+        px->up = u;
+        if (proxy_build_upstream_url(px, false) != 0) {
+            concurrency_leave(u->inflight);
+            px->up = was;
+            continue;
+        }
+        if (px->held_upstream != NULL)
+            concurrency_leave(px->held_upstream);
+        px->held_upstream = u->inflight;
+        px->ntried = 0;
+        px->log->upstream_id = u->id;
+        snprintf(px->log->fallback_from, sizeof(px->log->fallback_from), "%s", px->fb.from);
+        /* The request was shaped by the named upstream's onRequest; the
+         * fallback's onResponse and script leaves see it too. */
+        if (px->hook == NULL && (u->script_rules || u->script != NULL))
+            px->hook = hook_args_make(px, (size_t)px->r->cfg->script_body_limit);
+        return true;
+    }
+    return false;
+}

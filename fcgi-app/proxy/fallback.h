@@ -1,0 +1,23 @@
+/*
+ * Fallback upstreams (docs/API.md "Fallback upstreams"): when no key of the
+ * upstream a request named is usable, or every attempt failed before any
+ * byte went to the client, the request goes on to the first of its
+ * fallback_upstreams that may take it, with that upstream's keys,
+ * injection, rules and limits.  Depth 1: a fallback's own fallbacks are not
+ * followed, so lists that name each other cannot loop.
+ */
+#ifndef APIGW_PROXY_FALLBACK_H
+#define APIGW_PROXY_FALLBACK_H
+
+#include <stdbool.h>
+
+struct proxy;
+
+/* Moves px to the next fallback of the upstream the request named that the
+ * client may use, is enabled, is under its max_concurrent and takes the
+ * request's path; true when it did (px->up, px->url, the held in-flight
+ * count and the log entry are then the fallback's), false when none is
+ * left. */
+bool proxy_fallback_next(struct proxy *px);
+
+#endif
