@@ -9,6 +9,8 @@
 #include "admin/resource.h"
 #include "admin/scripts.h"
 #include "core/nelem.h"
+#include "core/pool.h"
+#include "core/rule/rule.h"
 #include "core/usage_scan.h"
 #include "core/utf8.h"
 
@@ -43,6 +45,23 @@ static const char *check_usage_format(const char *s)
 
     return usage_format_parse(s, &f) == 0 ? NULL
                                           : "must be none, openai, anthropic, gemini or custom";
+}
+
+static const char *check_affinity(const char *s)
+{
+    enum affinity a;
+
+    return pool_affinity_parse(s, &a) == 0 ? NULL : "must be none, header, token or body";
+}
+
+/* A JSON path in the syntax of rule paths (core/rule/jsonpath.c). */
+static const char *check_json_path(const char *s)
+{
+    static _Thread_local char err[128];
+    struct jsonpath *p = jsonpath_compile(s, err, sizeof(err));
+
+    jsonpath_free(p);
+    return p != NULL ? NULL : err;
 }
 
 static const struct vfield fields[] = {
@@ -123,6 +142,20 @@ static const struct vfield fields[] = {
     {.name = "usage_paths", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     /* {"bytes": N, "ms": N} (proxy/peek.h); checked by check_stream_peek. */
     {.name = "stream_peek", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
+    /* Sticky keys (core/pool_affinity.c); the path checked by check_affinity_path. */
+    {.name = "affinity",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 8,
+     .check = check_affinity,
+     .def = "\"none\""},
+    {.name = "affinity_path",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 256,
+     .check = check_json_path,
+     .def = "null"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -217,15 +250,28 @@ static enum err check_stream_peek(struct json_object *obj, char *msg, size_t len
     return ERR_OK;
 }
 
+/* Affinity by body needs the path of the id. */
+static enum err check_affinity_path(const struct rs_write *w, char *msg, size_t len)
+{
+    const char *mode = rs_jstr(w->after, "affinity");
+
+    if (mode == NULL || strcmp(mode, "body") != 0 || rs_jstr(w->after, "affinity_path") != NULL)
+        return ERR_OK;
+    snprintf(msg, len, "affinity_path: required when affinity is body");
+    return ERR_INVALID_FIELD;
+}
+
 /* A script that does not compile is refused with its line and the
  * engine's message; a bad stream_peek naming its member; usage_paths must
- * fit usage_format. */
+ * fit usage_format; affinity body needs affinity_path. */
 static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
     enum err e = check_stream_peek(w->patch, msg, len);
 
     if (e == ERR_OK)
         e = admin_script_check(r, w->patch, msg, len);
+    if (e == ERR_OK)
+        e = check_affinity_path(w, msg, len);
     return e != ERR_OK ? e : check_usage(w, msg, len);
 }
 

@@ -18,6 +18,7 @@
 #include "core/store.h"
 #include "http.h"
 #include "proxy/proxy.h"
+#include "proxy/affinity.h"
 #include "proxy/credential.h"
 #include "proxy/answer_usage.h"
 #include "proxy/hook.h"
@@ -272,7 +273,9 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e)
 
     for (;;) {
         int64_t now = clock_mono_ms();
-        struct pool_key *k = pool_pick(px->up, px->tried, px->ntried, worker_random(w), now);
+        struct pool_key *k =
+            px->affine ? pool_pick_affine(px->up, px->affinity_hash, px->tried, px->ntried, now)
+                       : pool_pick(px->up, px->tried, px->ntried, worker_random(w), now);
         bool granted = false;
         int rc;
 
@@ -385,6 +388,8 @@ static void run_attempts(struct proxy *px)
     int attempt;
 
     px->deadline_ms = clock_mono_ms() + px->up->timeout_ms * (px->up->max_retries + 1);
+    proxy_affinity_find(px);
+    px->log->affine = px->affine;
     for (attempt = 1; attempt <= px->up->max_retries + 1; attempt++) {
         struct attempt_error err = {ERR_UPSTREAM_ERROR, ""};
         enum err e = ERR_OK;
@@ -403,6 +408,8 @@ static void run_attempts(struct proxy *px)
         }
         px->tried[px->ntried++] = k->id;
         px->log->key_id = k->id;
+        px->log->affine_home =
+            px->affine && pool_affinity_is_home(px->up, px->affinity_hash, k->id);
         px->log->attempts = attempt;
         px->last_key = k;
         out = proxy_attempt(px, k, attempt, &err);

@@ -30,6 +30,7 @@ int main(int argc, char **argv)
     suite_query();
     suite_route();
     suite_pool();
+    suite_affinity();
     suite_auth();
     suite_spool();
     suite_logloss();
