@@ -109,6 +109,9 @@ struct pool_upstream {
     struct jsonpath *affinity_path;
     long long *homes;
     size_t nhomes;
+    /* Requests with an affinity id that another key [0] or the preferred
+     * key [1] served, in this process; outlives snapshots. */
+    atomic_llong *affinity_served;
 };
 
 struct pool_token {
@@ -232,6 +235,10 @@ int pool_affinity_parse(const char *s, enum affinity *out);
 /* Reads an upstream's affinity and affinity_path columns into u (an
  * unknown mode, or a body path that does not compile, reads as none). */
 void pool_affinity_load(struct pool_upstream *u, const char *mode, const char *path);
+
+/* Counts a request with an affinity id that a key served, its preferred
+ * one (home) or another, for apigw_affinity_total. */
+void pool_affinity_count(struct pool_upstream *u, bool home);
 
 /* Loads the homes of every upstream of p that uses affinity. */
 int pool_affinity_load_homes(struct db *db, struct pool *p);

@@ -13,6 +13,7 @@
  */
 #include "core/pool.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,12 +82,50 @@ int pool_affinity_parse(const char *s, enum affinity *out)
     return -1;
 }
 
+/* The counters of an upstream, by its id, for the life of the process (so
+ * that a new snapshot goes on counting where the old one was); past
+ * COUNTER_SLOTS upstreams the rest share one pair. */
+#define COUNTER_SLOTS 4096
+
+static struct {
+    long long id;
+    atomic_llong served[2];
+} counters[COUNTER_SLOTS];
+static atomic_llong spare_counters[2];
+static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static atomic_llong *counters_for(long long id)
+{
+    size_t i, h = (size_t)id * 2654435761u % COUNTER_SLOTS;
+    atomic_llong *found = spare_counters;
+
+    pthread_mutex_lock(&counters_lock);
+    for (i = 0; i < COUNTER_SLOTS; i++) {
+        size_t s = (h + i) % COUNTER_SLOTS;
+        if (counters[s].id == id || counters[s].id == 0) {
+            counters[s].id = id;
+            found = counters[s].served;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&counters_lock);
+    return found;
+}
+
+void pool_affinity_count(struct pool_upstream *u, bool home)
+{
+    if (u->affinity_served != NULL)
+        atomic_fetch_add(&u->affinity_served[home ? 1 : 0], 1);
+}
+
 void pool_affinity_load(struct pool_upstream *u, const char *mode, const char *path)
 {
     char err[128];
 
     if (pool_affinity_parse(mode, &u->affinity) != 0)
         u->affinity = AFFINITY_NONE;
+    if (u->affinity != AFFINITY_NONE)
+        u->affinity_served = counters_for(u->id);
     if (u->affinity != AFFINITY_BODY)
         return;
     /* Checked when it was written; a path that no longer compiles (an

@@ -94,3 +94,9 @@ void proxy_affinity_find(struct proxy *px)
         px->affinity_hash = pool_affinity_hash(id, len);
     }
 }
+
+void proxy_affinity_count(const struct proxy *px)
+{
+    if (px->affine && px->up != NULL && px->log != NULL && px->log->attempts > 0)
+        pool_affinity_count(px->up, px->log->affine_home);
+}

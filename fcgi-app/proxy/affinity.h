@@ -22,6 +22,10 @@ struct jsonpath;
  * picks). */
 void proxy_affinity_find(struct proxy *px);
 
+/* At the end of a request with an affinity id that a key served: counts
+ * whether it was the id's preferred key (apigw_affinity_total). */
+void proxy_affinity_count(const struct proxy *px);
+
 /* The hash of the value at path in a JSON body: a string's bytes, or a
  * number's JSON text.  Returns false when the body is not JSON, or the
  * path is missing, empty or holds another type. */

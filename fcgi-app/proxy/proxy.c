@@ -539,6 +539,7 @@ void h_proxy(struct req *r, const struct route_args *a)
     proxy_rules_log(&px);
     proxy_usage_request_model(&px);
     proxy_usage_note(&px);
+    proxy_affinity_count(&px);
     log_request(&px);
     buf_free(&px.url);
     buf_free(&px.saved_head);

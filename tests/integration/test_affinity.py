@@ -6,11 +6,13 @@ their next key; request_logs.affinity says whether the preferred key
 served."""
 
 import json
+import re
 
 from admin_helpers import A, assert_error, ok
 from mock_upstream import Reply
 from proxy_helpers import make_token, patch_upstream, settle, setup, wait_log_rows
 from rules_helpers import create_rule, status_is
+from obs_helpers import scrape
 from script_helpers import set_script
 
 HEADER = "X-Gateway-Affinity"
@@ -174,6 +176,18 @@ def test_disabling_the_preferred_key_moves_the_id_and_logs_0(stack):
     assert _affinity(stack, [back]) == [1]
 
 
+def _affinity_metric(stack, s):
+    """apigw_affinity_total of the setup's upstream in the main process, by result."""
+    scrape(stack)  # the exposition parses
+    text = stack.main.client.get("/metrics").text
+    out = {}
+    for m in re.finditer(r'apigw_affinity_total\{[^}]*upstream="([^"]*)",result="([a-z]+)"\} '
+                         r'(\d+)', text):
+        if m.group(1) == s.name:
+            out[m.group(2)] = int(m.group(3))
+    return out
+
+
 def test_a_failed_preferred_key_makes_the_retry_take_the_next_key(stack):
     s = setup(stack, nkeys=3, affinity="header", max_retries=2, settle=False)
     create_rule(stack, upstream_id=s.up["id"], condition=status_is(500),
@@ -187,6 +201,7 @@ def test_a_failed_preferred_key_makes_the_retry_take_the_next_key(stack):
     first, second = _served(stack, s)
     assert first == home and second != home, (first, second, home)
     assert _affinity(stack, [r]) == [0]
+    assert _affinity_metric(stack, s) == {"preferred": 1, "other": 1}
     # The retry took the id's next key in hash order: the one it moves to
     # when its preferred key is out.
     ok(stack.main.admin.patch(A + "/keys/%d" % s.key_by_value(home)["id"],
