@@ -10,6 +10,8 @@
 #include "admin/scripts.h"
 #include "core/nelem.h"
 #include "core/store.h"
+#include "core/pool.h"
+#include "core/rule/rule.h"
 #include "core/usage_scan.h"
 #include "core/utf8.h"
 
@@ -44,6 +46,23 @@ static const char *check_usage_format(const char *s)
 
     return usage_format_parse(s, &f) == 0 ? NULL
                                           : "must be none, openai, anthropic, gemini or custom";
+}
+
+static const char *check_affinity(const char *s)
+{
+    enum affinity a;
+
+    return pool_affinity_parse(s, &a) == 0 ? NULL : "must be none, header, token or body";
+}
+
+/* A JSON path in the syntax of rule paths (core/rule/jsonpath.c). */
+static const char *check_json_path(const char *s)
+{
+    static _Thread_local char err[128];
+    struct jsonpath *p = jsonpath_compile(s, err, sizeof(err));
+
+    jsonpath_free(p);
+    return p != NULL ? NULL : err;
 }
 
 static const struct vfield fields[] = {
@@ -128,6 +147,20 @@ static const struct vfield fields[] = {
      * upstreams tried next (checked by check_fallbacks). */
     {.name = "queue_wait_ms", .type = VT_INT, .min = 0, .max = 30000, .def = "0"},
     {.name = "fallback_upstreams", .type = VT_INT_LIST, .min = 0, .max = 8, .def = "[]"},
+    /* Sticky keys (core/pool_affinity.c); the path checked by check_affinity_path. */
+    {.name = "affinity",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 8,
+     .check = check_affinity,
+     .def = "\"none\""},
+    {.name = "affinity_path",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 256,
+     .check = check_json_path,
+     .def = "null"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -255,9 +288,21 @@ static enum err check_fallbacks(struct req *r, const struct rs_write *w, char *m
     return ERR_OK;
 }
 
+/* Affinity by body needs the path of the id. */
+static enum err check_affinity_path(const struct rs_write *w, char *msg, size_t len)
+{
+    const char *mode = rs_jstr(w->after, "affinity");
+
+    if (mode == NULL || strcmp(mode, "body") != 0 || rs_jstr(w->after, "affinity_path") != NULL)
+        return ERR_OK;
+    snprintf(msg, len, "affinity_path: required when affinity is body");
+    return ERR_INVALID_FIELD;
+}
+
 /* A script that does not compile is refused with its line and the
  * engine's message; a bad stream_peek naming its member; usage_paths must
- * fit usage_format; fallbacks must exist. */
+ * fit usage_format; fallbacks must exist; affinity body needs
+ * affinity_path. */
 static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
     enum err e = check_stream_peek(w->patch, msg, len);
@@ -266,6 +311,8 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
         e = admin_script_check(r, w->patch, msg, len);
     if (e == ERR_OK)
         e = check_fallbacks(r, w, msg, len);
+    if (e == ERR_OK)
+        e = check_affinity_path(w, msg, len);
     return e != ERR_OK ? e : check_usage(w, msg, len);
 }
 

@@ -83,6 +83,7 @@ static void pool_free(struct pool *p)
         upscript_release(u->script);
         free(u->usage_paths);
         free(u->fallbacks);
+        pool_affinity_free(u);
     }
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
@@ -193,7 +194,7 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " COALESCE(max_concurrent, 0), script, usage_format, usage_paths,"
                   " COALESCE(JSON_VALUE(stream_peek, '$.bytes'), 0),"
                   " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0), queue_wait_ms,"
-                  " fallback_upstreams FROM upstreams ORDER BY name",
+                  " fallback_upstreams, affinity, affinity_path FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -227,6 +228,7 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->queue_wait_ms = db_int(&res, i, 22);
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
+        pool_affinity_load(u, db_val(&res, i, 24), db_val(&res, i, 25));
         if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||
             upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0 ||
             load_fallbacks(u, db_val(&res, i, 23)) != 0) {
@@ -491,6 +493,8 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
     pool_release(prev);
     if (rc == DB_OK)
         rc = load_keys(db, p, c->enc_key);
+    if (rc == DB_OK)
+        rc = pool_affinity_load_homes(db, p);
     if (rc == DB_OK)
         rc = load_tokens(db, p);
     if (rc == DB_OK)

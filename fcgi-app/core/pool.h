@@ -32,6 +32,12 @@ struct rule;
 
 enum strategy { STRATEGY_ROUND_ROBIN, STRATEGY_RANDOM, STRATEGY_WEIGHTED };
 
+/* Where a request's affinity id comes from (core/pool_affinity.c). */
+enum affinity { AFFINITY_NONE, AFFINITY_HEADER, AFFINITY_TOKEN, AFFINITY_BODY };
+
+/* Affinity ids longer than this are hashed on their first bytes. */
+#define AFFINITY_ID_MAX 256
+
 struct pool_key {
     long long id;
     long long upstream_id;
@@ -106,6 +112,17 @@ struct pool_upstream {
     /* fallback_upstreams: ids, in order (proxy/fallback.c). */
     long long *fallbacks;
     size_t nfallbacks;
+    /* Sticky keys (core/pool_affinity.c): where the affinity id comes
+     * from, the compiled path of a body id (NULL otherwise), and the ids
+     * of the keys an id may call its preferred one: the keys active or
+     * disabled in the highest tier of those (homes, nhomes). */
+    enum affinity affinity;
+    struct jsonpath *affinity_path;
+    long long *homes;
+    size_t nhomes;
+    /* Requests with an affinity id that another key [0] or the preferred
+     * key [1] served, in this process; outlives snapshots. */
+    atomic_llong *affinity_served;
 };
 
 struct pool_token {
@@ -225,6 +242,42 @@ long long pool_next_usable_ms(const struct pool_upstream *u, int64_t now_ms, lon
  * longer seen or until_ms (monotonic) comes.  Returns true when the
  * snapshot changed. */
 bool pool_wait_change(struct pool_cache *c, const struct pool *seen, int64_t until_ms);
+/* Sticky keys (core/pool_affinity.c).  The hash of an affinity id, the
+ * same in every process and on every host (no random seed). */
+uint64_t pool_affinity_hash(const char *id, size_t len);
+
+/* The rendezvous score of a key for an id's hash: an id goes to the key
+ * with the highest score. */
+uint64_t pool_affinity_score(uint64_t id_hash, long long key_id);
+
+/* Whether key_id is the preferred key of id_hash: the first in hash order
+ * among u's homes. */
+bool pool_affinity_is_home(const struct pool_upstream *u, uint64_t id_hash, long long key_id);
+
+/* The affinity mode named s ("none", "header", "token", "body"); -1 for
+ * another name. */
+int pool_affinity_parse(const char *s, enum affinity *out);
+
+/* Reads an upstream's affinity and affinity_path columns into u (an
+ * unknown mode, or a body path that does not compile, reads as none). */
+void pool_affinity_load(struct pool_upstream *u, const char *mode, const char *path);
+
+/* Counts a request with an affinity id that a key served, its preferred
+ * one (home) or another, for apigw_affinity_total. */
+void pool_affinity_count(struct pool_upstream *u, bool home);
+
+/* Loads the homes of every upstream of p that uses affinity. */
+int pool_affinity_load_homes(struct db *db, struct pool *p);
+
+/* Frees what pool_affinity_load and _load_homes put in u. */
+void pool_affinity_free(struct pool_upstream *u);
+
+/* Picks by affinity: in the highest tier with a usable key not among the
+ * tried ids, the usable key with the highest score for id_hash (so a key
+ * that is out, or tried, moves only its own ids, each to its next key in
+ * hash order); NULL when there is none (pool_pick.c). */
+struct pool_key *pool_pick_affine(struct pool_upstream *u, uint64_t id_hash, const long long *tried,
+                                  size_t ntried, int64_t now_ms);
 
 /* Whether k is a resting key whose rest is over and that nobody in this
  * process has yet marked active in the database.  Returns true once per

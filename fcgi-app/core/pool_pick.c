@@ -123,3 +123,23 @@ struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size
     }
     return NULL;
 }
+
+struct pool_key *pool_pick_affine(struct pool_upstream *u, uint64_t id_hash, const long long *tried,
+                                  size_t ntried, int64_t now_ms)
+{
+    struct tier t = usable_tier(u, tried, ntried, now_ms);
+    struct pool_key *best = NULL;
+    uint64_t best_score = 0, score;
+    size_t i;
+
+    for (i = 0; i < t.n; i++) {
+        if (!usable(&t.keys[i], tried, ntried, now_ms))
+            continue;
+        score = pool_affinity_score(id_hash, t.keys[i].id);
+        if (best == NULL || score > best_score) {
+            best = &t.keys[i];
+            best_score = score;
+        }
+    }
+    return best;
+}

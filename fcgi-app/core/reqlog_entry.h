@@ -41,8 +41,11 @@ struct reqlog_entry {
     long long cost_nanos;
     char currency[4];
     char fallback_from[65]; /* the upstream the request named, when a fallback served it */
-    bool stored;            /* a replayed row the database already has: neither row nor rollup */
-    bool held;              /* the spool refused it: it waits in memory for the database */
+    /* Sticky keys: whether the request had an affinity id, and then
+     * whether its preferred key served it (column affinity: NULL, 1, 0). */
+    bool affine, affine_home;
+    bool stored; /* a replayed row the database already has: neither row nor rollup */
+    bool held;   /* the spool refused it: it waits in memory for the database */
     struct reqlog_entry *next;
 };
 

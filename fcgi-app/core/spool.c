@@ -65,6 +65,8 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
     }
     if (e->fallback_from[0] != '\0')
         S("fallback_from", e->fallback_from);
+    if (e->affine)
+        json_object_object_add(o, "affinity", json_object_new_boolean(e->affine_home));
 #undef S
 #undef I
     return o;
@@ -137,6 +139,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     const char *id =
         o != NULL && json_object_is_type(o, json_type_object) ? opt_str(o, "request_id") : NULL;
     struct reqlog_entry *e;
+    struct json_object *v;
 
     if (id == NULL || id[0] == '\0' || (e = calloc(1, sizeof(*e))) == NULL) {
         json_object_put(o);
@@ -162,6 +165,8 @@ static struct reqlog_entry *entry_from_json(const char *line)
     opt_copy(o, "currency", e->currency, sizeof(e->currency));
     opt_copy(o, "fallback_from", e->fallback_from, sizeof(e->fallback_from));
     e->cost_nanos = jget(o, "cost_nanos");
+    e->affine = json_object_object_get_ex(o, "affinity", &v) && v != NULL;
+    e->affine_home = e->affine && json_object_get_boolean(v);
     json_object_put(o);
     return e;
 }

@@ -354,6 +354,33 @@ static void script_figures(struct buf *b, const char *host)
     pthread_mutex_unlock(&rows_lock);
 }
 
+/* Requests with an affinity id in this process, by upstream (those with
+ * affinity now) and by whether the id's preferred key served. */
+static void affinity_figures(struct app *app, struct buf *b, const char *host)
+{
+    static const char *const result[] = {"other", "preferred"};
+    struct pool *p = pool_acquire(&app->pool);
+    size_t i;
+    int k;
+
+    buf_puts(b, "# HELP apigw_affinity_total Requests with an affinity id served in this process,"
+                " by upstream and by whether the id's preferred key served.\n"
+                "# TYPE apigw_affinity_total counter\n");
+    for (i = 0; p != NULL && i < p->nups; i++) {
+        if (p->ups[i].affinity_served == NULL)
+            continue;
+        for (k = 0; k < 2; k++) {
+            buf_puts(b, "apigw_affinity_total{host=\"");
+            label(b, host);
+            buf_printf(b, "\",pid=\"%ld\",upstream=\"", (long)getpid());
+            label(b, p->ups[i].name);
+            buf_printf(b, "\",result=\"%s\"} %lld\n", result[k],
+                       (long long)atomic_load(&p->ups[i].affinity_served[k]));
+        }
+    }
+    pool_release(p);
+}
+
 /* The request log's rows: in memory, in the spool, lost. */
 static void log_rows(struct buf *b, const char *host, struct reqlog *q)
 {
@@ -426,6 +453,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
 #undef PROC_GAUGE
     concurrency_figures(b, host);
     script_figures(b, host);
+    affinity_figures(app, b, host);
     log_rows(b, host, app->reqlog);
     login_counters(b, host);
 }

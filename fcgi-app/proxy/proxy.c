@@ -18,6 +18,7 @@
 #include "core/store.h"
 #include "http.h"
 #include "proxy/proxy.h"
+#include "proxy/affinity.h"
 #include "proxy/credential.h"
 #include "proxy/answer_usage.h"
 #include "proxy/fallback.h"
@@ -282,7 +283,9 @@ static struct pool_key *reserve_key(struct proxy *px, enum err *e, bool may_refr
 
     for (;;) {
         int64_t now = clock_mono_ms();
-        struct pool_key *k = pool_pick(px->up, px->tried, px->ntried, worker_random(w), now);
+        struct pool_key *k =
+            px->affine ? pool_pick_affine(px->up, px->affinity_hash, px->tried, px->ntried, now)
+                       : pool_pick(px->up, px->tried, px->ntried, worker_random(w), now);
         bool granted = false;
         int rc;
 
@@ -458,6 +461,8 @@ static void run_attempts(struct proxy *px, struct run_result *res)
     snprintf(res->last.text, sizeof(res->last.text), "no attempt was made");
     px->deadline_ms = clock_mono_ms() + px->up->timeout_ms * (px->up->max_retries + 1);
     px->fb.attempts_before = px->log->attempts;
+    proxy_affinity_find(px);
+    px->log->affine = px->affine;
     for (attempt = 1; attempt <= px->up->max_retries + 1; attempt++) {
         struct attempt_error err = {ERR_UPSTREAM_ERROR, ""};
         enum err e = ERR_OK;
@@ -478,6 +483,8 @@ static void run_attempts(struct proxy *px, struct run_result *res)
         px->tried[px->ntried++] = k->id;
         px->log->key_id = k->id;
         px->log->attempts++;
+        px->log->affine_home =
+            px->affine && pool_affinity_is_home(px->up, px->affinity_hash, k->id);
         px->last_key = k;
         out = proxy_attempt(px, k, px->log->attempts, &err);
         if (px->r->w->app->reqlog != NULL)
@@ -632,6 +639,7 @@ void h_proxy(struct req *r, const struct route_args *a)
     proxy_rules_log(&px);
     proxy_usage_request_model(&px);
     proxy_usage_note(&px);
+    proxy_affinity_count(&px);
     log_request(&px);
     buf_free(&px.url);
     buf_free(&px.saved_head);

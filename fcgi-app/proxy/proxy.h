@@ -74,6 +74,10 @@ struct proxy {
     bool hook_failed;
     struct script_error hook_err; /* the failure, when hook_failed */
     char hook_where[16];          /* the hook that failed */
+    /* Sticky keys (proxy/affinity.h): whether the request has an
+     * affinity id, and its hash. */
+    bool affine;
+    uint64_t affinity_hash;
 };
 
 /* What one attempt came to. */

@@ -14,6 +14,7 @@
 #include "core/script_req.h"
 #include "core/store.h"
 #include "http.h"
+#include "proxy/affinity.h"
 #include "proxy/credential.h"
 #include "proxy/hook.h"
 #include "proxy/path.h"
@@ -31,6 +32,9 @@ bool upstream_req_header_dropped(const struct proxy *px, const char *conn, const
         if (px->strip[i] && strcasecmp(name, credential_headers[i]) == 0)
             return true;
     if (px->up->auth_query_param == NULL && strcasecmp(name, px->up->auth_header) == 0)
+        return true;
+    /* The affinity id is the gateway's, not the provider's. */
+    if (px->up->affinity == AFFINITY_HEADER && strcasecmp(name, AFFINITY_HEADER_NAME) == 0)
         return true;
     /* Headers that Connection names are hop-by-hop too. */
     if (upstream_head_listed(conn, name, n))

@@ -31,6 +31,7 @@ int main(int argc, char **argv)
     suite_route();
     suite_pool();
     suite_pool_wait();
+    suite_affinity();
     suite_auth();
     suite_spool();
     suite_logloss();

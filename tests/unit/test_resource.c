@@ -43,8 +43,8 @@ static void check(struct resource *rs, const struct expect *x)
     "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
     " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
     " probe_path, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"        \
-    " stream_peek, queue_wait_ms, fallback_upstreams, " SQL_TIME("created_at") ", " SQL_TIME(      \
-        "updated_at")
+    " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, " SQL_TIME(         \
+        "created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
@@ -55,15 +55,16 @@ static void test_upstreams(void)
                   " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?,"
                   " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
                   " max_concurrent = ?, script = ?, usage_format = ?, usage_paths = ?,"
-                  " stream_peek = ?, queue_wait_ms = ?, fallback_upstreams = ?,"
+                  " stream_peek = ?, queue_wait_ms = ?, fallback_upstreams = ?, affinity = ?,"
+                  " affinity_path = ?,"
                   " updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert = "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
                   " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
                   " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
                   " auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"
-                  " stream_peek, queue_wait_ms, fallback_upstreams, created_at, updated_at)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                  " UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+                  " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path,"
+                  " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  " ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
     };

@@ -132,10 +132,37 @@ static void test_replays_old_lines_in_batches(void)
     CU_ASSERT_EQUAL(s.e[0]->resp_bytes, 20);
     CU_ASSERT_PTR_NULL(s.e[0]->error);
     CU_ASSERT_STRING_EQUAL(s.e[0]->rules, "[\"slow\"]");
+    CU_ASSERT_FALSE(s.e[0]->affine); /* a line from before sticky keys */
     CU_ASSERT_STRING_EQUAL(s.e[2]->request_id, "r-3");
     CU_ASSERT_PTR_NULL(s.e[2]->path);
     CU_ASSERT_FALSE(spool_pending(dir));
     CU_ASSERT_EQUAL(spool_bytes(dir), 0);
+    seen_free(&s);
+    rmdir(dir);
+    free(dir);
+}
+
+/* Sticky keys: no id, the preferred key, another key. */
+static void test_keeps_the_affinity(void)
+{
+    struct reqlog_entry e[3] = {
+        {.request_id = "a-0", .method = "GET"},
+        {.request_id = "a-1", .method = "GET", .affine = true, .affine_home = true},
+        {.request_id = "a-2", .method = "GET", .affine = true},
+    };
+    char *dir = make_dir();
+    struct seen s = {.n = 0};
+    size_t i;
+
+    for (i = 0; i < NELEM(e); i++)
+        CU_ASSERT_EQUAL(spool_append(dir, &e[i], 1, true), 0);
+    CU_ASSERT_EQUAL(spool_replay(dir, 10, take_batch, &s), 0);
+    CU_ASSERT_EQUAL_FATAL(s.n, 3);
+    for (i = 0; i < NELEM(e); i++) {
+        CU_ASSERT_STRING_EQUAL(s.e[i]->request_id, e[i].request_id);
+        CU_ASSERT_EQUAL(s.e[i]->affine, e[i].affine);
+        CU_ASSERT_EQUAL(s.e[i]->affine_home, e[i].affine_home);
+    }
     seen_free(&s);
     rmdir(dir);
     free(dir);
@@ -231,7 +258,7 @@ static void test_a_spool_that_refuses_writes(void)
 void suite_spool(void)
 {
     ADD_SUITE("spool", TEST(test_writes_the_old_format), TEST(test_replays_old_lines_in_batches),
-              TEST(test_failed_replay_keeps_the_file),
+              TEST(test_keeps_the_affinity), TEST(test_failed_replay_keeps_the_file),
               TEST(test_counts_rows_reading_only_what_is_new),
               TEST(test_a_spool_that_refuses_writes));
 }

@@ -92,6 +92,10 @@ export async function render(view, ctx) {
   const usageText = (r) => `${count(r.prompt_tokens)} prompt (${count(r.cached_tokens)} cached) · ` +
     `${count(r.completion_tokens)} completion · ${count(r.total_tokens)} total · ${r.usage_source}`;
 
+  // request_logs.affinity: null without an affinity id.
+  const affinityText = (a) => (a === null || a === undefined ? null
+    : h('span', {id: 'log-detail-affinity'}, a ? 'the preferred key served' : 'another key served (the preferred one was out or failed)'));
+
   function detail(r) {
     modal('Request ' + r.request_id, [
       kv([
@@ -104,6 +108,7 @@ export async function render(view, ctx) {
         ['Latency', fmtMs(r.latency_ms)],
         ['Attempts', String(r.attempts)],
         ['Key', r.key_id ? `key ${r.key_id}` : null],
+        ['Key affinity', affinityText(r.affinity)],
         ['Client token', r.token_id ? `token ${r.token_id}` : null],
         ['Request bytes', fmtNum(r.req_bytes)],
         ['Response bytes', fmtNum(r.resp_bytes)],

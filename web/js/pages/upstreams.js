@@ -15,14 +15,15 @@ const FIELDS = [
   ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
   ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
-  ['script', 'nullable'], ['queue_wait_ms', 'int'],
+  ['script', 'nullable'], ['queue_wait_ms', 'int'], ['affinity', 'string'],
+  ['affinity_path', 'nullable'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
-  script: null, queue_wait_ms: 0,
+  script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null,
 };
 
 // fallback_upstreams (ids, in order) is edited as names separated by
@@ -147,6 +148,8 @@ export async function render(view, ctx) {
       field('Stream peek: ms', f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Or until this many ms after the headers (0 to 10000); 0 = no time limit.'),
       field('Queue wait (ms)', num('queue_wait_ms'), 'When no key is usable, hold the request up to this long for one (0 to 30000); 0 = answer 503 at once.'),
       field('Fallback upstreams', f('fallback_names', {placeholder: 'none', spellcheck: 'false', autocapitalize: 'none'}), 'Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.'),
+      field('Key affinity', select('affinity', [['none', 'none'], ['header', 'header (X-Gateway-Affinity)'], ['token', 'client token'], ['body', 'body (JSON path)']], null, {disabled: readOnly}), 'Sends requests with the same affinity id to the same key (sticky keys, for providers\' prompt caches); none = the strategy picks.'),
+      field('Affinity path', f('affinity_path', {placeholder: '$.metadata.conversation_id', spellcheck: 'false', class: 'mono'}), 'For body affinity: the JSON path of the id in the request body.'),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
