@@ -8,6 +8,7 @@
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/scripts.h"
+#include "admin/egress_admin.h"
 #include "core/nelem.h"
 #include "core/usage_scan.h"
 #include "core/utf8.h"
@@ -123,6 +124,14 @@ static const struct vfield fields[] = {
     {.name = "usage_paths", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     /* {"bytes": N, "ms": N} (proxy/peek.h); checked by check_stream_peek. */
     {.name = "stream_peek", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
+    /* Egress proxies (admin/egress_admin.c): shown masked, stored sealed. */
+    {.name = "proxies", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "proxy_mode",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 16,
+     .check = egress_check_mode,
+     .def = "\"none\""},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -135,6 +144,8 @@ struct resource admin_upstreams = {
     .nfields = NELEM(fields),
     .list_order = "id",
     .bumps_pool = true,
+    .update_extra = {{"proxies_enc", "?"}},
+    .insert_extra = {{"proxies_enc", "?"}},
 };
 
 void h_upstreams_list(struct req *r, const struct route_args *a)
@@ -226,7 +237,9 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
 
     if (e == ERR_OK)
         e = admin_script_check(r, w->patch, msg, len);
-    return e != ERR_OK ? e : check_usage(w, msg, len);
+    if (e == ERR_OK)
+        e = check_usage(w, msg, len);
+    return e != ERR_OK ? e : egress_admin_upstream(r, w, msg, len);
 }
 
 /* Checks the script and names the upstream in the answer to a duplicate. */

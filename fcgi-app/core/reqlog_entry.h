@@ -40,8 +40,9 @@ struct reqlog_entry {
      * of currency; currency "" when no price matched (core/price.h). */
     long long cost_nanos;
     char currency[4];
-    bool stored; /* a replayed row the database already has: neither row nor rollup */
-    bool held;   /* the spool refused it: it waits in memory for the database */
+    char proxy[520]; /* the masked egress proxy of the final attempt, "" for none */
+    bool stored;     /* a replayed row the database already has: neither row nor rollup */
+    bool held;       /* the spool refused it: it waits in memory for the database */
     struct reqlog_entry *next;
 };
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/egress.h"
 #include "core/err.h"
 #include "core/reqlog.h"
 #include "core/script.h"
@@ -63,6 +64,9 @@ struct proxy {
     bool hook_failed;
     struct script_error hook_err; /* the failure, when hook_failed */
     char hook_where[16];          /* the hook that failed */
+    /* The egress proxy of the attempt and those that failed this request
+     * (core/egress.h); set by proxy.c, applied and judged by attempt.c. */
+    struct egress_try egress;
 };
 
 /* What one attempt came to. */
