@@ -15,15 +15,28 @@ const FIELDS = [
   ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
   ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
-  ['script', 'nullable'],
+  ['script', 'nullable'], ['proxy_mode', 'string'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
-  script: null,
+  script: null, proxy_mode: 'none',
 };
+
+// proxies (a list of URLs or null) is edited as a textarea, one URL a
+// line.  The API shows each password as ***; a line sent back unchanged
+// keeps the stored password, so editing never needs to see it.
+function setProxies(form, list) {
+  form.elements.namedItem('proxies').value = (list || []).join('\n');
+}
+
+function readProxies(form, creating) {
+  const lines = form.elements.namedItem('proxies').value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (lines.length === 0) return creating ? undefined : null;
+  return lines;
+}
 
 // stream_peek ({bytes, ms} or null) is edited as two number inputs; both
 // empty means null (off), one empty counts as 0 (that limit not used).
@@ -122,6 +135,8 @@ export async function render(view, ctx) {
       field('Usage format', select('usage_format', [['none', 'none'], ['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['gemini', 'Gemini'], ['custom', 'custom (paths)']], null, {disabled: readOnly}), 'How answers report tokens; none = not read.'),
       field('Usage paths', f('usage_paths', {placeholder: '{"prompt": "$.usage.in", "completion": "$.usage.out"}', spellcheck: 'false', class: 'mono'}), 'For the custom format: JSON paths of prompt, completion, cached, total and model.'),
       field('Stream peek: bytes', f('stream_peek_bytes', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Hold a 2xx event stream until its first event (or this many bytes, 0 to 65536) so that rules can still retry it; both empty = off.'),
+      field('Egress proxies', h('textarea', {name: 'proxies', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: 'socks5://user:pass@10.0.0.5:1080'}), 'One http://, https://, socks5:// or socks5h:// URL a line. Passwords show as ***; leave such a line as it is to keep its password.'),
+      field('Proxy mode', select('proxy_mode', [['none', 'none (direct)'], ['round_robin', 'round robin'], ['per_key', 'per key (each key keeps its proxy)']], null, {disabled: readOnly}), 'How a request picks its proxy; a key\'s own proxy overrides.'),
       field('Stream peek: ms', f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Or until this many ms after the headers (0 to 10000); 0 = no time limit.'),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
@@ -130,6 +145,7 @@ export async function render(view, ctx) {
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
     setPeek(form, creating ? null : u.stream_peek);
+    setProxies(form, creating ? null : u.proxies);
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -158,6 +174,8 @@ export async function render(view, ctx) {
       const body = readForm(form, FIELDS, creating);
       const peek = readPeek(form, creating);
       if (peek !== undefined) body.stream_peek = peek;
+      const proxies = readProxies(form, creating);
+      if (proxies !== undefined) body.proxies = proxies;
       save.disabled = true;
       try {
         const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);
