@@ -13,6 +13,7 @@ from proxy_helpers import (add_key, get_key, patch_upstream, settle, setup, wait
                            wait_log_row)
 from proxy_servers import HttpConnectProxy, Socks5Proxy, closed_port
 from rules_helpers import create_rule, delete_all_rules
+from cron_helpers import run_job
 
 
 def _ok(req):
@@ -228,3 +229,36 @@ def test_a_closed_proxy_fails_without_blaming_the_key_and_a_rule_sees_it(stack):
         assert "topsecret" not in _logs_text(stack, s.name)
     finally:
         delete_all_rules(stack)
+
+
+def test_the_key_probe_and_apigw_recover_use_the_keys_proxy(stack):
+    sp = Socks5Proxy(user="pu", password="probe-secret")
+    own = HttpConnectProxy()
+    try:
+        up = ok(stack.main.admin.post(A + "/upstreams", json={
+            "name": "egress-probe-%d" % sp.port, "base_url": stack.mock.url + "/v1",
+            "probe_method": "GET", "probe_path": "/models",
+            "proxy_mode": "per_key", "proxies": [sp.url()]}), 201)
+        k = add_key(stack, up["id"])
+        mine = add_key(stack, up["id"], proxy=own.url())
+        stack.mock.reset(_ok)
+        res = ok(stack.main.admin.post(A + "/keys/%d/test" % k["id"]))
+        assert res["ok"] is True, res
+        assert sp.keys == [_bearer(k)], sp.keys
+        res = ok(stack.main.admin.post(A + "/keys/%d/test" % mine["id"]))
+        assert res["ok"] is True and own.keys == [_bearer(mine)], (res, own.keys)
+        # apigw-recover probes a rested key through its proxy too.
+        stack.sql("UPDATE api_keys SET status = 'disabled', disabled_until = UTC_TIMESTAMP()"
+                  " - INTERVAL 1 MINUTE WHERE id = %d" % k["id"])
+        run_job(stack, "apigw-recover")
+        assert sp.keys == [_bearer(k)] * 2, sp.keys
+        assert get_key(stack, k["id"])["status"] == "active"
+        # A proxy that cannot be reached: the probe fails, naming it masked.
+        patch_upstream(stack, up["id"], proxies=["socks5://pu:probe-secret@127.0.0.1:%d"
+                                                 % closed_port()])
+        r = stack.main.admin.post(A + "/keys/%d/test" % k["id"])
+        res = ok(r)
+        assert res["ok"] is False and "probe-secret" not in r.body.decode(), res
+    finally:
+        sp.close()
+        own.close()
