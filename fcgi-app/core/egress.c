@@ -26,6 +26,7 @@ struct rest_slot {
 static pthread_mutex_t rest_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rest_slot rest[REST_SLOTS];
 static atomic_ullong rr_cursor;
+static atomic_llong failures_total, rests_total;
 
 static uint64_t mix64(uint64_t x)
 {
@@ -174,6 +175,7 @@ void egress_note_failure(uint64_t id, int64_t now_ms)
     struct rest_slot *s;
     size_t i, n = 0;
 
+    atomic_fetch_add(&failures_total, 1);
     pthread_mutex_lock(&rest_lock);
     if ((s = slot_find(id)) == NULL) {
         s = &rest[0];
@@ -191,6 +193,7 @@ void egress_note_failure(uint64_t id, int64_t now_ms)
             n++;
     if (n >= EGRESS_FAILS && s->until <= now_ms) {
         s->until = now_ms + EGRESS_REST_MS;
+        atomic_fetch_add(&rests_total, 1);
         memset(s->fails, 0, sizeof(s->fails)); /* the next rest needs three new failures */
     }
     pthread_mutex_unlock(&rest_lock);
@@ -208,6 +211,16 @@ bool egress_resting(uint64_t id, int64_t now_ms, int64_t *until)
     if (until != NULL)
         *until = u;
     return u > now_ms;
+}
+
+long long egress_failures_total(void)
+{
+    return atomic_load(&failures_total);
+}
+
+long long egress_rests_total(void)
+{
+    return atomic_load(&rests_total);
 }
 
 void egress_reset_state(void)

@@ -116,6 +116,11 @@ void egress_note_failure(uint64_t id, int64_t now_ms);
 /* Whether proxy id rests at now_ms; *until (may be NULL) gets its end. */
 bool egress_resting(uint64_t id, int64_t now_ms, int64_t *until);
 
+/* Failures at egress proxies, and rests they began, in this process
+ * (for /metrics). */
+long long egress_failures_total(void);
+long long egress_rests_total(void);
+
 /* Forgets every proxy's failures (for tests). */
 void egress_reset_state(void);
 

@@ -14,6 +14,7 @@ from proxy_helpers import (add_key, get_key, patch_upstream, settle, setup, wait
 from proxy_servers import HttpConnectProxy, Socks5Proxy, closed_port
 from rules_helpers import create_rule, delete_all_rules
 from cron_helpers import run_job
+from obs_helpers import scrape
 
 
 def _ok(req):
@@ -181,6 +182,12 @@ def test_a_refusing_proxy_is_retried_with_the_same_key_and_rests_after_3_failure
     good = HttpConnectProxy()
     bad = HttpConnectProxy(user="x", password="right")   # given the wrong password: 407
     try:
+        def counts():
+            m = scrape(stack)
+            return [sum(v for _, v in m.series(n)) for n in (
+                "apigw_egress_proxy_failures_total", "apigw_egress_proxy_rests_total")]
+
+        before = counts()
         wrong = bad.url().replace("right", "wrong-pass")
         s = setup(stack, nkeys=1, max_retries=0, proxy_mode="round_robin",
                   proxies=[wrong, good.url()])
@@ -191,6 +198,8 @@ def test_a_refusing_proxy_is_retried_with_the_same_key_and_rests_after_3_failure
         assert all(r.header("X-Gateway-Attempts") == "1" for r in rs)
         assert bad.refused == 3, bad.refused
         assert good.requests == 12, good.requests
+        after = counts()
+        assert after[0] - before[0] == 3 and after[1] - before[1] == 1, (before, after)
         row = wait_log_row(stack, rs[-1])
         assert row["key_id"] == s.keys[0]["id"]
         k = wait_key(stack, s.keys[0]["id"], total_requests=12)
