@@ -7,6 +7,7 @@
 #include "app.h"
 #include "core/store.h"
 #include "admin/handlers.h"
+#include "admin/egress_admin.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
@@ -59,6 +60,14 @@ static const struct vfield fields[] = {
     {.name = "total_requests", .type = VT_INT, .flags = VF_READONLY},
     {.name = "total_failures", .type = VT_INT, .flags = VF_READONLY},
     {.name = "disabled_until", .type = VT_TIME, .flags = VF_NULLABLE, .def = "null"},
+    /* Its own egress proxy (admin/egress_admin.c): shown masked. */
+    {.name = "proxy",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 512,
+     .check = egress_check_url,
+     .def = "null"},
     {.name = "status_reason", .type = VT_STRING, .flags = VF_READONLY},
     {.name = "last_used_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
@@ -75,11 +84,12 @@ struct resource admin_keys = {
                    " AND (? IS NULL OR name LIKE ?)",
     .list_order = "id",
     .bumps_pool = true,
-    .update_extra = {{"status_reason", "?"}},
+    .update_extra = {{"status_reason", "?"}, {"proxy_enc", "?"}},
     .insert_extra = {{"key_enc", "?"},
                      {"key_hash", "?"},
                      {"key_masked", "?"},
-                     {"status_reason", "'created'"}},
+                     {"status_reason", "'created'"},
+                     {"proxy_enc", "?"}},
 };
 
 /* Escapes LIKE wildcards so that q matches as plain text. */
@@ -161,7 +171,7 @@ static enum err seal_key(struct req *r, struct rs_write *w, char *msg, size_t le
     w->extra[w->nextra++] = DB_STR(ks->masked);
     snprintf(w->conflict, sizeof(w->conflict),
              "key_value: this key is already in the pool of upstream %lld", up);
-    return ERR_OK;
+    return egress_admin_key(r, w, msg, len);
 }
 
 void h_keys_create(struct req *r, const struct route_args *a)
@@ -179,12 +189,10 @@ static enum err record_status_change(struct req *r, struct rs_write *u, char *ms
     const char *from = rs_jstr(u->before, "status"), *to = rs_jstr(u->after, "status");
     int rc;
 
-    (void)msg;
-    (void)len;
     clear_until_unless_disabled(u->after);
     if (strcmp(from, to) == 0) {
         u->extra[u->nextra++] = DB_STR(rs_jstr(u->before, "status_reason"));
-        return ERR_OK;
+        return egress_admin_key(r, u, msg, len);
     }
     u->extra[u->nextra++] = DB_STR("manual");
     rc = db_exec(r->w->db,
@@ -193,7 +201,7 @@ static enum err record_status_change(struct req *r, struct rs_write *u, char *ms
                  DB_ARGS(DB_INT(u->id), DB_STR(from), DB_STR(to), DB_STR(r->actor)), NULL, NULL);
     if (rc != DB_OK)
         return err_from_db(rc);
-    return ERR_OK;
+    return egress_admin_key(r, u, msg, len);
 }
 
 void h_keys_update(struct req *r, const struct route_args *a)

@@ -66,7 +66,7 @@ static const char *sql_for(unsigned mask)
             " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
             " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
             " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency,"
-            " fallback_from, affinity FROM request_logs WHERE 1 = 1");
+            " fallback_from, affinity, proxy FROM request_logs WHERE 1 = 1");
         for (f = 0; f < F__MAX; f++)
             if (mask & (1u << f))
                 buf_puts(&b, fragments[f]);
@@ -281,6 +281,9 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
     json_object_object_add(o, "affinity",
                            db_val(res, i, 27) ? json_object_new_boolean(db_int(res, i, 27) != 0)
                                               : NULL);
+    /* The masked egress proxy of the final attempt (core/egress.h). */
+    json_object_object_add(o, "proxy",
+                           db_val(res, i, 28) ? json_object_new_string(db_val(res, i, 28)) : NULL);
     return o;
 }
 

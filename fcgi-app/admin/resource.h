@@ -23,7 +23,7 @@ struct json_object;
  * adds after the writable fields, and filter parameters of its list.  Each
  * table says _Static_assert(NELEM(fields) <= RS_FIELDS_MAX, ...). */
 #define RS_FIELDS_MAX  40
-#define RS_EXTRA_MAX   4
+#define RS_EXTRA_MAX   5
 #define RS_FILTERS_MAX 8
 #define RS_PARAMS_MAX  (RS_FIELDS_MAX + RS_EXTRA_MAX + 1)
 #define RS_TIME_LEN    24 /* "YYYY-MM-DD HH:MM:SS" and its NUL */

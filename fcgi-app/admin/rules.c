@@ -126,8 +126,9 @@ void h_rules_delete(struct req *r, const struct route_args *a)
 
 static const char *check_transport(const char *s)
 {
-    if (strcmp(s, "timeout") != 0 && strcmp(s, "connect") != 0 && strcmp(s, "other") != 0)
-        return "must be timeout, connect or other";
+    if (strcmp(s, "timeout") != 0 && strcmp(s, "connect") != 0 && strcmp(s, "proxy") != 0 &&
+        strcmp(s, "other") != 0)
+        return "must be timeout, connect, proxy or other";
     return NULL;
 }
 
@@ -175,6 +176,7 @@ static bool test_input(struct req *r, struct json_object *resp, struct rule_inpu
     in->transport = te == NULL                   ? TRANSPORT_NONE
                     : strcmp(te, "timeout") == 0 ? TRANSPORT_TIMEOUT
                     : strcmp(te, "connect") == 0 ? TRANSPORT_CONNECT
+                    : strcmp(te, "proxy") == 0   ? TRANSPORT_PROXY
                                                  : TRANSPORT_OTHER;
     if (body != NULL) {
         size_t n = strlen(body);

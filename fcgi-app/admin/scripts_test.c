@@ -284,7 +284,9 @@ static void check_response_result(struct run *t, struct json_object *res)
  * body capped at rule_body_limit, no key to mask (the test has none). */
 static bool build_res(struct run *t, struct json_object *resp)
 {
-    static const char *const transports[] = {"timeout", "connect"};
+    static const enum transport_kind kinds[] = {TRANSPORT_TIMEOUT, TRANSPORT_CONNECT,
+                                                TRANSPORT_PROXY};
+    static const char *const transports[] = {"timeout", "connect", "proxy"};
     struct json_object *hv = NULL;
     const char *body = rs_jstr(resp, "body"), *te = rs_jstr(resp, "transport_error");
     size_t cap = (size_t)t->r->cfg->rule_body_limit, i;
@@ -300,7 +302,7 @@ static bool build_res(struct run *t, struct json_object *resp)
     t->rin.transport = te == NULL ? TRANSPORT_NONE : TRANSPORT_OTHER;
     for (i = 0; te != NULL && i < NELEM(transports); i++)
         if (strcmp(te, transports[i]) == 0)
-            t->rin.transport = i == 0 ? TRANSPORT_TIMEOUT : TRANSPORT_CONNECT;
+            t->rin.transport = kinds[i];
     t->rin.headers = t->rh;
     json_object_object_foreach(t->res_headers, name, v)
     {

@@ -8,6 +8,7 @@
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/scripts.h"
+#include "admin/egress_admin.h"
 #include "core/nelem.h"
 #include "core/store.h"
 #include "core/pool.h"
@@ -161,6 +162,14 @@ static const struct vfield fields[] = {
      .max = 256,
      .check = check_json_path,
      .def = "null"},
+    /* Egress proxies (admin/egress_admin.c): shown masked, stored sealed. */
+    {.name = "proxies", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "proxy_mode",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 16,
+     .check = egress_check_mode,
+     .def = "\"none\""},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -173,6 +182,8 @@ struct resource admin_upstreams = {
     .nfields = NELEM(fields),
     .list_order = "id",
     .bumps_pool = true,
+    .update_extra = {{"proxies_enc", "?"}},
+    .insert_extra = {{"proxies_enc", "?"}},
 };
 
 void h_upstreams_list(struct req *r, const struct route_args *a)
@@ -313,7 +324,9 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
         e = check_fallbacks(r, w, msg, len);
     if (e == ERR_OK)
         e = check_affinity_path(w, msg, len);
-    return e != ERR_OK ? e : check_usage(w, msg, len);
+    if (e == ERR_OK)
+        e = check_usage(w, msg, len);
+    return e != ERR_OK ? e : egress_admin_upstream(r, w, msg, len);
 }
 
 /* Checks the script and names the upstream in the answer to a duplicate. */

@@ -71,6 +71,7 @@ static void pool_free(struct pool *p)
             crypto_wipe(u->keys[k].value, u->keys[k].value_len);
             free(u->keys[k].value);
             free(u->keys[k].name);
+            egress_proxy_free(u->keys[k].proxy);
         }
         free(u->keys);
         free(u->name);
@@ -84,6 +85,7 @@ static void pool_free(struct pool *p)
         free(u->usage_paths);
         free(u->fallbacks);
         pool_affinity_free(u);
+        egress_set_free(&u->egress);
     }
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
@@ -241,7 +243,7 @@ out:
     return rc;
 }
 
-static struct pool_upstream *upstream_by_id(struct pool *p, long long id)
+struct pool_upstream *pool_upstream_by_id(struct pool *p, long long id)
 {
     size_t i;
 
@@ -308,7 +310,7 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
     if (rc != DB_OK)
         goto out_counts;
     for (i = 0; i < counts.nrows; i++) {
-        if ((u = upstream_by_id(p, db_int(&counts, i, 0))) == NULL)
+        if ((u = pool_upstream_by_id(p, db_int(&counts, i, 0))) == NULL)
             continue;
         u->keys_total = db_int(&counts, i, 1);
         u->keys_cap = (size_t)db_int(&counts, i, 2);
@@ -331,7 +333,7 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
                   DB_NOARGS, &res);
     /* A key added between the two statements has no slot; the next load has it. */
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
-        u = upstream_by_id(p, db_int(&res, i, 1));
+        u = pool_upstream_by_id(p, db_int(&res, i, 1));
         if (u != NULL && db_int(&res, i, 8) >= 0 && u->probe_method != NULL &&
             u->probe_path != NULL)
             continue; /* resting on an upstream with a probe: apigw-recover decides */
@@ -495,6 +497,8 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
         rc = load_keys(db, p, c->enc_key);
     if (rc == DB_OK)
         rc = pool_affinity_load_homes(db, p);
+    if (rc == DB_OK)
+        rc = pool_load_egress(db, p, c->enc_key);
     if (rc == DB_OK)
         rc = load_tokens(db, p);
     if (rc == DB_OK)

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/crypto.h"
+#include "core/egress.h"
 #include "core/script.h"
 #include "core/price.h"
 #include "core/usage_scan.h"
@@ -61,6 +62,9 @@ struct pool_key {
      * database (pool_key_wake_due). */
     int64_t rest_until_ms;
     atomic_bool woken;
+
+    /* Its own egress proxy (core/egress.h), NULL to follow the upstream's. */
+    struct egress_proxy *proxy;
 };
 
 struct pool_upstream {
@@ -123,6 +127,8 @@ struct pool_upstream {
     /* Requests with an affinity id that another key [0] or the preferred
      * key [1] served, in this process; outlives snapshots. */
     atomic_llong *affinity_served;
+    /* Egress proxies and proxy_mode (core/egress.h; pool_egress.c). */
+    struct egress_set egress;
 };
 
 struct pool_token {
@@ -212,7 +218,12 @@ int pool_refresh(struct pool_cache *c, struct db *db, long long min_interval_ms)
  * error. */
 int pool_refresh_fresh(struct pool_cache *c, struct db *db, long long min_gap_ms);
 
+/* Loads the egress proxies of the upstreams and keys of p (pool_egress.c).
+ * Returns DB_OK or the error. */
+int pool_load_egress(struct db *db, struct pool *p, const unsigned char *enc_key);
+
 /* Lookups in a snapshot; NULL when absent. */
+struct pool_upstream *pool_upstream_by_id(struct pool *p, long long id);
 struct pool_upstream *pool_find_upstream(const struct pool *p, const char *name);
 const struct pool_token *pool_find_token(const struct pool *p, const unsigned char *hash);
 

@@ -10,10 +10,44 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/db.h"
+#include "core/egress.h"
 
 static char *dup_or_null(const char *s)
 {
     return s != NULL ? strdup(s) : NULL;
+}
+
+/* Chooses the egress proxy of t's key as a request would: the key's own,
+ * else by the upstream's proxy_mode (round_robin: any proxy that does not
+ * rest in this process). */
+static int load_egress(struct db *db, const unsigned char enc_key[32], struct probe_target *t)
+{
+    struct egress_proxy *own = NULL;
+    const struct egress_proxy *p;
+    struct egress_set set;
+    struct db_res res;
+    int rc = db_query(db,
+                      "SELECT u.proxy_mode, u.proxies_enc, k.proxy_enc FROM api_keys k"
+                      " JOIN upstreams u ON u.id = k.upstream_id WHERE k.id = ?",
+                      DB_ARGS(DB_INT(t->key_id)), &res);
+
+    if (rc != DB_OK || res.nrows == 0) {
+        db_res_free(&res);
+        return rc;
+    }
+    egress_proxy_open(&own, enc_key, db_val(&res, 0, 2), db_len(&res, 0, 2));
+    egress_set_open(&set, enc_key, db_val(&res, 0, 1), db_len(&res, 0, 1), db_val(&res, 0, 0));
+    p = egress_choose(&set, own, t->key_id, NULL, clock_mono_ms(), &t->no_egress);
+    if (p != NULL && (t->proxy = malloc(sizeof(*t->proxy))) != NULL &&
+        egress_proxy_init(t->proxy, p->url) != 0) {
+        free(t->proxy);
+        t->proxy = NULL;
+        t->no_egress = true;
+    }
+    egress_proxy_free(own);
+    egress_set_free(&set);
+    db_res_free(&res);
+    return DB_OK;
 }
 
 int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
@@ -56,6 +90,7 @@ int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
     t->timeout_ms = db_int(&res, 0, 11);
     t->connect_timeout_ms = db_int(&res, 0, 12);
     t->probe_failures = db_int(&res, 0, 13);
+    rc = load_egress(db, enc_key, t);
 out:
     db_res_free(&res);
     if (rc != DB_OK)
@@ -75,6 +110,7 @@ void probe_target_free(struct probe_target *t)
     free(t->auth_query_param);
     free(t->method);
     free(t->path);
+    egress_proxy_free(t->proxy);
     memset(t, 0, sizeof(*t));
 }
 
@@ -113,6 +149,8 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
     size_t blen = strlen(t->base_url);
 
     memset(x, 0, sizeof(*x));
+    if (t->no_egress)
+        return -1; /* never directly when the upstream wants a proxy */
     buf_init(&x->url, 16384);
     buf_init(&x->auth, 4096);
     while (blen > 0 && t->base_url[blen - 1] == '/')
@@ -145,6 +183,12 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
     curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
+    /* As the proxy's attempts do (proxy/attempt.c): an empty proxy keeps
+     * the environment's http_proxy out. */
+    curl_easy_setopt(x->c, CURLOPT_PROXY, t->proxy != NULL ? t->proxy->url : "");
+    curl_easy_setopt(x->c, CURLOPT_NOPROXY, "");
+    if (t->proxy != NULL)
+        curl_easy_setopt(x->c, CURLOPT_HTTPPROXYTUNNEL, 1L);
     x->started_ms = clock_mono_ms();
     return 0;
 }
@@ -167,6 +211,8 @@ static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURL
         mask_secret_init(&secret, t->key, t->key_len, t->masked);
         mask_text(res->error, sizeof(res->error), raw, strlen(raw), &secret, false);
         mask_secret_free(&secret);
+        if (t->proxy != NULL)
+            egress_describe(t->proxy, false, res->error, sizeof(res->error));
     } else if (!res->ok) {
         snprintf(res->error, sizeof(res->error), "the upstream answered %ld", status);
     }

@@ -11,6 +11,7 @@
 
 struct db;
 struct config;
+struct egress_proxy;
 
 #define PROBE_TIMEOUT_MAX_MS 10000
 
@@ -25,6 +26,11 @@ struct probe_target {
     char *method, *path; /* NULL when the upstream has no probe */
     long long timeout_ms, connect_timeout_ms;
     long long probe_failures;
+    /* The egress proxy the key would use (core/egress.h), NULL for none;
+     * no_egress: the upstream has a proxy_mode but no proxy that opens, so
+     * the probe is not sent (it would leave directly). */
+    struct egress_proxy *proxy;
+    bool no_egress;
 };
 
 struct probe_result {

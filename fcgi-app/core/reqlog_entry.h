@@ -44,8 +44,9 @@ struct reqlog_entry {
     /* Sticky keys: whether the request had an affinity id, and then
      * whether its preferred key served it (column affinity: NULL, 1, 0). */
     bool affine, affine_home;
-    bool stored; /* a replayed row the database already has: neither row nor rollup */
-    bool held;   /* the spool refused it: it waits in memory for the database */
+    char proxy[520]; /* the masked egress proxy of the final attempt, "" for none */
+    bool stored;     /* a replayed row the database already has: neither row nor rollup */
+    bool held;       /* the spool refused it: it waits in memory for the database */
     struct reqlog_entry *next;
 };
 

@@ -59,6 +59,8 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
         I("total_tokens", e->usage.total);
         S("usage_source", usage_source_name(e->usage.source));
     }
+    if (e->proxy[0] != '\0')
+        S("proxy", e->proxy);
     if (e->currency[0] != '\0') {
         I("cost_nanos", e->cost_nanos);
         S("currency", e->currency);
@@ -164,6 +166,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     usage_from_json(o, &e->usage);
     opt_copy(o, "currency", e->currency, sizeof(e->currency));
     opt_copy(o, "fallback_from", e->fallback_from, sizeof(e->fallback_from));
+    opt_copy(o, "proxy", e->proxy, sizeof(e->proxy));
     e->cost_nanos = jget(o, "cost_nanos");
     e->affine = json_object_object_get_ex(o, "affinity", &v) && v != NULL;
     e->affine_home = e->affine && json_object_get_boolean(v);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "core/egress.h"
 #include "core/alert.h"
 #include "core/buf.h"
 #include "core/concurrency.h"
@@ -288,6 +289,11 @@ static void thread_figures(struct app *app, struct buf *b, const char *host)
     proc_figure(b, host, "apigw_pool_version_checks_total", "counter",
                 "Pool version queries this process made (periodic and after lookup misses).",
                 (long long)atomic_load(&app->pool.version_checks));
+    proc_figure(b, host, "apigw_egress_proxy_failures_total", "counter",
+                "Attempts that failed at their egress proxy (transport cause proxy).",
+                egress_failures_total());
+    proc_figure(b, host, "apigw_egress_proxy_rests_total", "counter",
+                "Rests of egress proxies that failed 3 times within 60 s.", egress_rests_total());
 }
 
 /* Proxied requests that a max_concurrent refused in this process, by the

@@ -429,6 +429,40 @@ static CURL *worker_curl(struct worker *w)
     return w->curl;
 }
 
+/* The attempt's egress proxy, or none.  The handle is reused, so "none"
+ * is said every time: an empty proxy and an empty no-proxy list also keep
+ * libcurl from the environment's http_proxy and no_proxy.  Through a proxy
+ * the request always goes in a tunnel (CONNECT for HTTP proxies), so that
+ * what fails before the tunnel stands is the proxy's failure and an answer
+ * is always the upstream's. */
+static void set_egress(CURL *c, const struct egress_proxy *p)
+{
+    curl_easy_setopt(c, CURLOPT_PROXY, p != NULL ? p->url : "");
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+    if (p != NULL)
+        curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
+}
+
+/* Whether a failed transfer failed at its egress proxy: the proxy could
+ * not be resolved or reached (the only connection made through a proxy is
+ * to it), its SOCKS or CONNECT handshake failed, or it refused CONNECT. */
+static bool egress_failed(CURL *c, CURLcode cc, const struct egress_proxy *p)
+{
+    long code = 0;
+
+    if (p == NULL)
+        return false;
+    if (cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_PROXY || cc == CURLE_COULDNT_CONNECT)
+        return true;
+    curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &code);
+    if (code != 0)
+        return code < 200 || code > 299;
+    /* An HTTP(S) proxy that hung up or failed TLS before the tunnel stood. */
+    return strncmp(p->url, "http", 4) == 0 &&
+           (cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
+            cc == CURLE_SSL_CONNECT_ERROR);
+}
+
 static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist *hdrs,
                  char *errbuf)
 {
@@ -459,6 +493,7 @@ static int setup(CURL *c, struct attempt *at, const char *url, struct curl_slist
     curl_easy_setopt(c, CURLOPT_PREREQDATA, at);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    set_egress(c, px->egress.cur);
     upstream_req_method(c, at->r);
     return 0;
 }
@@ -519,7 +554,7 @@ static void judge_transport(struct attempt *at, CURLcode cc, const struct attemp
 
     memset(&in, 0, sizeof(in));
     proxy_hook_rule_input(at->px, &in, &lim, at->secret);
-    in.transport = transport_kind(cc);
+    in.transport = at->px->egress.cause ? TRANSPORT_PROXY : transport_kind(cc);
     in.latency_ms = clock_mono_ms() - at->started_ms;
     proxy_hook_response(at->px, at->key, &in, at->attempt_no, err->text);
     proxy_rules_run(at->px, at->key, &in, PHASE_TRANSPORT, err->text);
@@ -614,6 +649,9 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
     } else {
         undo_response(&at);
         describe_error(&at, cc, errbuf, err);
+        px->egress.cause = egress_failed(c, cc, px->egress.cur);
+        if (px->egress.cur != NULL)
+            egress_describe(px->egress.cur, px->egress.cause, err->text, sizeof(err->text));
         judge_transport(&at, cc, err);
         cc = CURLE_OK;
     }

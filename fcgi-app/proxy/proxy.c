@@ -436,6 +436,47 @@ static void reply_saved(struct proxy *px, int attempts)
     resp_write(r, px->saved_body.data, px->saved_body.len);
 }
 
+_Static_assert(sizeof(((struct reqlog_entry *)0)->proxy) >= EGRESS_MASKED_MAX,
+               "reqlog_entry.proxy holds a masked proxy URL");
+
+/* Runs the attempt with key k through the egress proxy it would use
+ * (core/egress.h).  A proxy that fails to connect or hand over counts
+ * towards its rest and the same key goes on through the next proxy: the
+ * key is not to blame.  Returns the last attempt's outcome; after a proxy
+ * failure with none left, OUTCOME_RETRY with px->egress.cause set, and
+ * *exhausted when the upstream has no proxy left for this request. */
+static enum outcome attempt_egress(struct proxy *px, struct pool_key *k, int attempt,
+                                   struct attempt_error *err, bool *exhausted)
+{
+    struct egress_try *t = &px->egress;
+
+    for (;;) {
+        bool none_left;
+        enum outcome out;
+
+        t->cause = false;
+        t->cur = egress_choose(&px->up->egress, k->proxy, k->id, t, clock_mono_ms(), &none_left);
+        if (none_left) {
+            t->cause = true;
+            *exhausted = k->proxy == NULL;
+            if (err->text[0] == '\0')
+                snprintf(err->text, sizeof(err->text), "no egress proxy of upstream %s is left",
+                         px->name);
+            return OUTCOME_RETRY;
+        }
+        snprintf(px->log->proxy, sizeof(px->log->proxy), "%s",
+                 t->cur != NULL ? t->cur->masked : "");
+        out = proxy_attempt(px, k, attempt, err);
+        if (out != OUTCOME_RETRY || !t->cause)
+            return out;
+        egress_note_failure(t->cur->id, clock_mono_ms());
+        if (t->nfailed < EGRESS_PROXIES_MAX)
+            t->failed[t->nfailed++] = t->cur->id;
+        if (clock_mono_ms() >= px->deadline_ms)
+            return out;
+    }
+}
+
 /* How a run of attempts on one upstream ended. */
 enum run_end {
     RUN_ANSWERED, /* the client has its answer */
@@ -468,6 +509,7 @@ static void run_attempts(struct proxy *px, struct run_result *res)
         enum err e = ERR_OK;
         struct pool_key *k;
         enum outcome out;
+        bool exhausted = false;
 
         if (attempt > 1 && !back_off(px, attempt - 2))
             break;
@@ -486,10 +528,11 @@ static void run_attempts(struct proxy *px, struct run_result *res)
         px->log->affine_home =
             px->affine && pool_affinity_is_home(px->up, px->affinity_hash, k->id);
         px->last_key = k;
-        out = proxy_attempt(px, k, px->log->attempts, &err);
+        out = attempt_egress(px, k, px->log->attempts, &err, &exhausted);
+        /* A failure of the egress proxy is never the key's. */
         if (px->r->w->app->reqlog != NULL)
             reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
-                            out == OUTCOME_RETRY ||
+                            (out == OUTCOME_RETRY && !px->egress.cause) ||
                                 (out == OUTCOME_DONE && status_is_key_failure(px->r->status)));
         if (out == OUTCOME_CLIENT_GONE) {
             px->r->status = 499;
@@ -511,7 +554,7 @@ static void run_attempts(struct proxy *px, struct run_result *res)
             res->end = RUN_ANSWERED;
             return;
         }
-        if (px->ntried == PROXY_MAX_TRIED)
+        if (px->ntried == PROXY_MAX_TRIED || exhausted)
             break;
     }
 }

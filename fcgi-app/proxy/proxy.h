@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/egress.h"
 #include "core/err.h"
 #include "core/reqlog.h"
 #include "core/script.h"
@@ -78,6 +79,9 @@ struct proxy {
      * affinity id, and its hash. */
     bool affine;
     uint64_t affinity_hash;
+    /* The egress proxy of the attempt and those that failed this request
+     * (core/egress.h); set by proxy.c, applied and judged by attempt.c. */
+    struct egress_try egress;
 };
 
 /* What one attempt came to. */

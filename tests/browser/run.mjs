@@ -356,6 +356,30 @@ test('upstreams: create through the form, the API\'s validation message at the f
   await page.locator('#upstream-form input[name=affinity_path]').fill('');
   await page.getByRole('button', {name: 'Save'}).click();
   await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).affinity_path === null, 'affinity back to none, its path emptied');
+  // Egress proxies: a URL with a password saved per key; the form shows it masked, and the
+  // masked line left as it is keeps the password when a line is added; then back to none.
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form textarea[name=proxies]').fill('socks5://u:pw-secret@127.0.0.1:1080');
+  await page.locator('#upstream-form select[name=proxy_mode]').selectOption('per_key');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.proxy_mode === 'per_key' && JSON.stringify(u.proxies) === JSON.stringify(['socks5://u:***@127.0.0.1:1080']);
+  }, 'the API has the proxy, masked, and per_key');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  const shown = await page.locator('#upstream-form textarea[name=proxies]').inputValue();
+  assert(shown === 'socks5://u:***@127.0.0.1:1080', `the form shows the proxy masked (${shown})`);
+  await page.locator('#upstream-form textarea[name=proxies]').fill(shown + '\nhttp://127.0.0.1:3128');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).proxies.length === 2, 'a second proxy added, the first kept');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form textarea[name=proxies]').fill('');
+  await page.locator('#upstream-form select[name=proxy_mode]').selectOption('none');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.proxy_mode === 'none' && u.proxies === null;
+  }, 'the proxies removed');
   // A second one, as a duplicate name: 409 shown at the name field.
   await page.locator('#upstream-new').click();
   await page.locator('#upstream-form input[name=name]').fill('mock');

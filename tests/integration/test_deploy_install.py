@@ -139,14 +139,16 @@ def _files(top):
 def test_installed_migrate_with_sql_dir_creates_then_says_up_to_date(stack):
     inst = installed(stack)
     cfg, name = fresh_config(stack, inst, "mig")
-    n = len([f for f in os.listdir(inst.sql) if re.match(r"\d{3}_.*\.sql$", f)])
+    files = [f for f in os.listdir(inst.sql) if re.match(r"\d{3}_.*\.sql$", f)]
+    # The version is the highest number, which a branch may reach with a gap.
+    n, top = len(files), max(int(f[:3]) for f in files)
     r = inst.run("apigw-migrate", ["--sql-dir", inst.sql], config=cfg)
     assert (r.returncode, r.stderr) == (0, b""), r
-    assert r.stdout.decode() == "applied %d migrations (schema at version %03d)\n" % (n, n), r
+    assert r.stdout.decode() == "applied %d migrations (schema at version %03d)\n" % (n, top), r
     assert {"api_keys", "upstreams", "request_logs", "schema_migrations"} <= tables(stack, name)
     r = inst.run("apigw-migrate", ["--sql-dir", inst.sql], config=cfg)
     assert (r.returncode, r.stderr) == (0, b""), r
-    assert r.stdout.decode() == "schema is up to date (version %03d)\n" % n, r
+    assert r.stdout.decode() == "schema is up to date (version %03d)\n" % top, r
 
 
 def test_installed_migrate_finds_its_sql_by_environment_and_default(stack):

@@ -26,6 +26,7 @@ int main(int argc, char **argv)
     suite_resettime();
     suite_resource();
     suite_mask();
+    suite_egress();
     suite_utf8();
     suite_query();
     suite_route();

@@ -21,6 +21,7 @@ void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_resource(void);
 void suite_mask(void);
+void suite_egress(void);
 void suite_utf8(void);
 void suite_query(void);
 void suite_route(void);

@@ -43,8 +43,8 @@ static void check(struct resource *rs, const struct expect *x)
     "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
     " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
     " probe_path, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"        \
-    " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, " SQL_TIME(         \
-        "created_at") ", " SQL_TIME("updated_at")
+    " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"           \
+    " proxy_mode, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
@@ -56,25 +56,28 @@ static void test_upstreams(void)
                   " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
                   " max_concurrent = ?, script = ?, usage_format = ?, usage_paths = ?,"
                   " stream_peek = ?, queue_wait_ms = ?, fallback_upstreams = ?, affinity = ?,"
-                  " affinity_path = ?,"
+                  " affinity_path = ?, proxies = ?, proxy_mode = ?, proxies_enc = ?,"
                   " updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert = "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
                   " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
                   " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
                   " auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"
                   " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path,"
-                  " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                  " ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+                  " proxies, proxy_mode, proxies_enc, created_at, updated_at) VALUES (?, ?, ?, ?,"
+                  " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  " UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
+        .update_params = 1,
+        .insert_params = 1,
     };
     check(&admin_upstreams, &x);
 }
 
-#define KEY_COLS                                                                                                                  \
-    "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"                                        \
-    " used_today, leased,"                                                                                                        \
-    " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME("disabled_until") ", status_reason, " SQL_TIME( \
+#define KEY_COLS                                                                                                                         \
+    "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"                                               \
+    " used_today, leased,"                                                                                                               \
+    " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME("disabled_until") ", proxy, status_reason, " SQL_TIME( \
         "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 #define KEY_FILTER                                                                                 \
     " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"                              \
@@ -87,15 +90,15 @@ static void test_keys(void)
         .update =
             "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?,"
             " priority = ?, daily_quota = ?, rpm_limit = ?, daily_token_quota = ?, disabled_until = ?,"
-            " status_reason = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+            " proxy = ?, status_reason = ?, proxy_enc = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert = "INSERT INTO api_keys (upstream_id, name, status, weight, priority, daily_quota,"
-                  " rpm_limit, daily_token_quota, disabled_until, key_enc, key_hash, key_masked,"
-                  " status_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                  " ?, 'created', UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+                  " rpm_limit, daily_token_quota, disabled_until, proxy, key_enc, key_hash,"
+                  " key_masked, status_reason, proxy_enc, created_at, updated_at) VALUES (?, ?, ?,"
+                  " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " KEY_COLS " FROM api_keys" KEY_FILTER " ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM api_keys" KEY_FILTER,
-        .update_params = 1,
-        .insert_params = 3,
+        .update_params = 2,
+        .insert_params = 4,
         .filter_params = 6,
     };
     check(&admin_keys, &x);

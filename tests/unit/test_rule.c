@@ -350,7 +350,7 @@ static const struct fault_case {
     /* transport_error */
     {WITH_COND("{\"type\":\"transport_error\"}"), "condition.value: required"},
     {WITH_COND("{\"type\":\"transport_error\",\"value\":\"dns\"}"),
-     "condition.value: must be timeout, connect or any"},
+     "condition.value: must be timeout, connect, proxy or any"},
     {WITH_COND("{\"type\":\"transport_error\",\"value\":\"any\",\"op\":\"eq\"}"),
      "condition.op: unknown field"},
     /* actions */

@@ -164,9 +164,9 @@ static void test_header_leaf(void)
 static void test_latency_and_transport_leaves(void)
 {
     struct rule_input in = rt_with_status(200);
-    const char *const transports[] = {"timeout", "connect", "any"};
-    /* want[kind][value]: TRANSPORT_NONE, _TIMEOUT, _CONNECT, _OTHER. */
-    const int want[4][3] = {{0, 0, 0}, {1, 0, 1}, {0, 1, 1}, {0, 0, 1}};
+    const char *const transports[] = {"timeout", "connect", "any", "proxy"};
+    /* want[kind][value]: TRANSPORT_NONE, _TIMEOUT, _CONNECT, _OTHER, _PROXY. */
+    const int want[5][4] = {{0, 0, 0, 0}, {1, 0, 1, 0}, {0, 1, 1, 0}, {0, 0, 1, 0}, {0, 0, 1, 1}};
     char cond[128];
     size_t k, v;
 
@@ -175,8 +175,8 @@ static void test_latency_and_transport_leaves(void)
     CU_ASSERT_EQUAL(rt_eval("{\"type\":\"latency\",\"op\":\"gt\",\"value_ms\":1000}", &in), 0);
     CU_ASSERT_EQUAL(rt_eval("{\"type\":\"latency\",\"op\":\"lt\",\"value_ms\":1001}", &in), 1);
     CU_ASSERT_EQUAL(rt_eval("{\"type\":\"latency\",\"op\":\"lt\",\"value_ms\":1000}", &in), 0);
-    for (k = 0; k < 4; k++) {
-        for (v = 0; v < 3; v++) {
+    for (k = 0; k < 5; k++) {
+        for (v = 0; v < 4; v++) {
             in = rt_with_status(k == 0 ? 200 : 0);
             in.transport = (enum transport_kind)k;
             snprintf(cond, sizeof(cond), "{\"type\":\"transport_error\",\"value\":\"%s\"}",

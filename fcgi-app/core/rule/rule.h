@@ -29,7 +29,8 @@ enum transport_kind {
     TRANSPORT_NONE = 0,
     TRANSPORT_TIMEOUT, /* the attempt timed out */
     TRANSPORT_CONNECT, /* the connection could not be made (refused, DNS, ...) */
-    TRANSPORT_OTHER    /* any other transport failure (reset, empty reply, ...) */
+    TRANSPORT_OTHER,   /* any other transport failure (reset, empty reply, ...) */
+    TRANSPORT_PROXY    /* the egress proxy failed to connect or hand over (core/egress.h) */
 };
 
 enum action_type { ACTION_DISABLE, ACTION_BAN, ACTION_RETRY, ACTION_ALERT, ACTION_LOG };

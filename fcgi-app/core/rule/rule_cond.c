@@ -358,10 +358,12 @@ static int c_transport(struct rule_cond *c, struct json_object *j, const char *p
         c->transport = TRANSPORT_TIMEOUT;
     else if (strcmp(s, "connect") == 0)
         c->transport = TRANSPORT_CONNECT;
+    else if (strcmp(s, "proxy") == 0)
+        c->transport = TRANSPORT_PROXY;
     else if (strcmp(s, "any") == 0)
         c->transport = TRANSPORT_NONE;
     else {
-        rule_fail(cc->err, cc->errlen, place, "value", "must be timeout, connect or any");
+        rule_fail(cc->err, cc->errlen, place, "value", "must be timeout, connect, proxy or any");
         return -1;
     }
     return 0;

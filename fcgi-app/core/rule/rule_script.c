@@ -53,6 +53,8 @@ static const char *transport_name(enum transport_kind t)
         return "connect";
     case TRANSPORT_OTHER:
         return "other";
+    case TRANSPORT_PROXY:
+        return "proxy";
     }
     return "other";
 }

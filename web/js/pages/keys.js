@@ -181,6 +181,7 @@ export async function render(view, ctx) {
     modal(`Key ${k.id} history`, [
       kv([['Key', h('span', {class: 'mono'}, k.key_masked)], ['Name', k.name], ['Upstream', upName(k.upstream_id)],
         ['Status', badge(k.status)], ['Reason', k.status_reason], ['Disabled until', k.disabled_until ? fmtTime(k.disabled_until) : null],
+        ['Egress proxy', k.proxy ? h('span', {class: 'mono'}, k.proxy) : null],
         ['Requests', fmtNum(k.total_requests)], ['Failures', fmtNum(k.total_failures)], ['Created', fmtTime(k.created_at)]]),
       h('p', null, h('a', {href: `#/logs?key_id=${k.id}`}, 'Requests sent with this key →')),
       h('h3', null, 'Status changes'), box], {wide: true});
@@ -213,7 +214,7 @@ export async function render(view, ctx) {
     }
   }
 
-  const EDIT_FIELDS = [['name', 'nullable'], ['weight', 'int'], ['priority', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int'], ['status', 'string']];
+  const EDIT_FIELDS = [['name', 'nullable'], ['weight', 'int'], ['priority', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int'], ['status', 'string'], ['proxy', 'nullable']];
 
   function openEdit(k) {
     const form = h('form', {class: 'form', id: 'key-form', novalidate: true},
@@ -223,6 +224,7 @@ export async function render(view, ctx) {
       field('Priority (tier)', input('priority', {type: 'number'}), 'Higher tiers are tried first; the strategy applies inside a tier.'),
       field('Daily quota', input('daily_quota', {type: 'number'}), '0 = unlimited'),
       field('Requests per minute', input('rpm_limit', {type: 'number'}), '0 = no limit'),
+      field('Egress proxy', input('proxy', {class: 'mono', spellcheck: 'false', placeholder: 'the upstream\'s'}), 'This key\'s own http://, https://, socks5:// or socks5h:// proxy; empty = the upstream\'s. The password shows as ***; left as it is, it is kept.'),
       formError());
     setForm(form, EDIT_FIELDS, k);
     const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'key-form'}, 'Save');

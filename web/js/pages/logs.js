@@ -113,6 +113,7 @@ export async function render(view, ctx) {
         ['Request bytes', fmtNum(r.req_bytes)],
         ['Response bytes', fmtNum(r.resp_bytes)],
         ['Model', r.model ? h('span', {class: 'mono', id: 'log-detail-model'}, r.model) : null],
+        ['Egress proxy', r.proxy ? h('span', {class: 'mono'}, r.proxy) : null],
         ['Usage', r.usage_source ? h('span', {id: 'log-detail-usage'}, usageText(r)) : null],
         ['Rules fired', r.rules && r.rules.length ? h('ul', {class: 'plain'}, r.rules.map((x) => h('li', null, x))) : null],
         ['Messages', r.messages && r.messages.length ? h('ul', {class: 'plain'}, r.messages.map((x) => h('li', null, x))) : null],

@@ -87,7 +87,7 @@ export async function render(view, ctx) {
     headers: h('textarea', {name: 'headers', rows: '3', class: 'mono', spellcheck: 'false', placeholder: 'Retry-After: 20'}),
     body: h('textarea', {name: 'body', rows: '5', class: 'mono', spellcheck: 'false', placeholder: '{"error": {...}}'}),
     latency: input('latency_ms', {type: 'number', value: '0'}),
-    transport: select('transport_error', [['', 'none (an answer came)'], ['timeout', 'timeout'], ['connect', 'connect'], ['other', 'other']]),
+    transport: select('transport_error', [['', 'none (an answer came)'], ['timeout', 'timeout'], ['connect', 'connect'], ['proxy', 'proxy'], ['other', 'other']]),
   };
   const drResult = h('div', {class: 'dryrun-result', id: 'dryrun-result', 'aria-live': 'polite'});
   const drForm = h('form', {class: 'form', id: 'dryrun-form', novalidate: true},

@@ -16,14 +16,14 @@ const FIELDS = [
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
   ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
   ['script', 'nullable'], ['queue_wait_ms', 'int'], ['affinity', 'string'],
-  ['affinity_path', 'nullable'],
+  ['affinity_path', 'nullable'], ['proxy_mode', 'string'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
-  script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null,
+  script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null, proxy_mode: 'none',
 };
 
 // fallback_upstreams (ids, in order) is edited as names separated by
@@ -42,6 +42,19 @@ function readFallbacks(form, all) {
     ids.push(u.id);
   }
   return {ids};
+}
+
+// proxies (a list of URLs or null) is edited as a textarea, one URL a
+// line.  The API shows each password as ***; a line sent back unchanged
+// keeps the stored password, so editing never needs to see it.
+function setProxies(form, list) {
+  form.elements.namedItem('proxies').value = (list || []).join('\n');
+}
+
+function readProxies(form, creating) {
+  const lines = form.elements.namedItem('proxies').value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (lines.length === 0) return creating ? undefined : null;
+  return lines;
 }
 
 // stream_peek ({bytes, ms} or null) is edited as two number inputs; both
@@ -145,6 +158,8 @@ export async function render(view, ctx) {
       field('Usage format', select('usage_format', [['none', 'none'], ['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['gemini', 'Gemini'], ['custom', 'custom (paths)']], null, {disabled: readOnly}), 'How answers report tokens; none = not read.'),
       field('Usage paths', f('usage_paths', {placeholder: '{"prompt": "$.usage.in", "completion": "$.usage.out"}', spellcheck: 'false', class: 'mono'}), 'For the custom format: JSON paths of prompt, completion, cached, total and model.'),
       field('Stream peek: bytes', f('stream_peek_bytes', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Hold a 2xx event stream until its first event (or this many bytes, 0 to 65536) so that rules can still retry it; both empty = off.'),
+      field('Egress proxies', h('textarea', {name: 'proxies', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: 'socks5://user:pass@10.0.0.5:1080'}), 'One http://, https://, socks5:// or socks5h:// URL a line. Passwords show as ***; leave such a line as it is to keep its password.'),
+      field('Proxy mode', select('proxy_mode', [['none', 'none (direct)'], ['round_robin', 'round robin'], ['per_key', 'per key (each key keeps its proxy)']], null, {disabled: readOnly}), 'How a request picks its proxy; a key\'s own proxy overrides.'),
       field('Stream peek: ms', f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Or until this many ms after the headers (0 to 10000); 0 = no time limit.'),
       field('Queue wait (ms)', num('queue_wait_ms'), 'When no key is usable, hold the request up to this long for one (0 to 30000); 0 = answer 503 at once.'),
       field('Fallback upstreams', f('fallback_names', {placeholder: 'none', spellcheck: 'false', autocapitalize: 'none'}), 'Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.'),
@@ -158,6 +173,7 @@ export async function render(view, ctx) {
     setForm(form, FIELDS, creating ? DEFAULTS : u);
     setPeek(form, creating ? null : u.stream_peek);
     form.elements.namedItem('fallback_names').value = creating ? '' : fallbackNames(u.fallback_upstreams, all);
+    setProxies(form, creating ? null : u.proxies);
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -192,6 +208,8 @@ export async function render(view, ctx) {
         return;
       }
       body.fallback_upstreams = fb.ids;
+      const proxies = readProxies(form, creating);
+      if (proxies !== undefined) body.proxies = proxies;
       save.disabled = true;
       try {
         const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);
