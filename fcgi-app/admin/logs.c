@@ -65,8 +65,8 @@ static const char *sql_for(unsigned mask)
             "SELECT id, request_id, " TS_MS ", method, upstream_id, upstream, path,"
             " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
             " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
-            " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency"
-            " FROM request_logs WHERE 1 = 1");
+            " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency,"
+            " endpoint FROM request_logs WHERE 1 = 1");
         for (f = 0; f < F__MAX; f++)
             if (mask & (1u << f))
                 buf_puts(&b, fragments[f]);
@@ -273,6 +273,9 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
                                : NULL);
     json_object_object_add(o, "currency",
                            db_val(res, i, 25) ? json_object_new_string(db_val(res, i, 25)) : NULL);
+    /* The origin of the last attempt's endpoint (docs/API.md, "Endpoints"). */
+    json_object_object_add(o, "endpoint",
+                           db_val(res, i, 26) ? json_object_new_string(db_val(res, i, 26)) : NULL);
     return o;
 }
 

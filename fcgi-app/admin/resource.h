@@ -22,7 +22,7 @@ struct json_object;
 /* The named maxima of a resource: fields in its table, parameters a hook
  * adds after the writable fields, and filter parameters of its list.  Each
  * table says _Static_assert(NELEM(fields) <= RS_FIELDS_MAX, ...). */
-#define RS_FIELDS_MAX  24
+#define RS_FIELDS_MAX  32
 #define RS_EXTRA_MAX   4
 #define RS_FILTERS_MAX 8
 #define RS_PARAMS_MAX  (RS_FIELDS_MAX + RS_EXTRA_MAX + 1)
@@ -151,6 +151,9 @@ struct resource {
     bool bumps_pool;         /* writes move the pool version */
     struct rs_extra update_extra[RS_EXTRA_MAX]; /* after the fields; ? from the hook */
     struct rs_extra insert_extra[RS_EXTRA_MAX]; /* after the fields; ? from the hook */
+    /* Completes a row as every answer shows it (a member derived from
+     * others), or NULL. */
+    void (*shown)(struct json_object *row);
     atomic_bool built;
     struct rs_sql sql;
 };

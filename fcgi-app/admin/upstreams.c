@@ -8,6 +8,8 @@
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/scripts.h"
+#include "admin/upstream_endpoints.h"
+#include "core/endpoint.h"
 #include "core/nelem.h"
 #include "core/usage_scan.h"
 #include "core/utf8.h"
@@ -53,12 +55,8 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 64,
      .check = check_name_slug},
-    {.name = "base_url",
-     .type = VT_STRING,
-     .flags = VF_REQUIRED,
-     .min = 8,
-     .max = 2048,
-     .check = check_http_url},
+    /* base_url or endpoints is required (admin/upstream_endpoints.h). */
+    {.name = "base_url", .type = VT_STRING, .min = 8, .max = 2048, .check = check_http_url},
     {.name = "auth_header",
      .type = VT_STRING,
      .min = 1,
@@ -123,6 +121,15 @@ static const struct vfield fields[] = {
     {.name = "usage_paths", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     /* {"bytes": N, "ms": N} (proxy/peek.h); checked by check_stream_peek. */
     {.name = "stream_peek", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
+    /* [{url, weight, enabled}], checked by upstream_endpoints_write. */
+    {.name = "endpoints", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "endpoint_fail_threshold",
+     .type = VT_INT,
+     .min = 1,
+     .max = ENDPOINT_THRESHOLD_MAX,
+     .def = "5"},
+    {.name = "endpoint_window_s", .type = VT_INT, .min = 1, .max = 3600, .def = "30"},
+    {.name = "endpoint_cooldown_s", .type = VT_INT, .min = 1, .max = 3600, .def = "30"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -135,6 +142,7 @@ struct resource admin_upstreams = {
     .nfields = NELEM(fields),
     .list_order = "id",
     .bumps_pool = true,
+    .shown = upstream_endpoints_shown,
 };
 
 void h_upstreams_list(struct req *r, const struct route_args *a)
@@ -143,9 +151,22 @@ void h_upstreams_list(struct req *r, const struct route_args *a)
     rs_list(r, &admin_upstreams, NULL, 0);
 }
 
+/* One upstream, with this process's view of each endpoint's breaker. */
 void h_upstreams_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &admin_upstreams, a->id);
+    struct json_object *o = NULL;
+    enum db_rc rc = rs_fetch(r, &admin_upstreams, a->id, &o);
+
+    if (rc != DB_OK) {
+        rs_reply_db_error(r, err_from_db(rc), "");
+        return;
+    }
+    if (o == NULL) {
+        reply_error(r, ERR_NOT_FOUND, "upstream %lld does not exist", a->id);
+        return;
+    }
+    upstream_endpoints_breakers(o);
+    reply_json(r, 200, o);
 }
 
 /* The custom usage format needs its paths, and paths must be valid
@@ -224,6 +245,8 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
 {
     enum err e = check_stream_peek(w->patch, msg, len);
 
+    if (e == ERR_OK)
+        e = upstream_endpoints_write(w->patch, w->after, msg, len);
     if (e == ERR_OK)
         e = admin_script_check(r, w->patch, msg, len);
     return e != ERR_OK ? e : check_usage(w, msg, len);

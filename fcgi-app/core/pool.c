@@ -76,6 +76,7 @@ static void pool_free(struct pool *p)
         free(u->probe_path);
         upscript_release(u->script);
         free(u->usage_paths);
+        pool_endpoints_free(u);
     }
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
@@ -158,7 +159,9 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " enabled, is_public, probe_method, probe_path, auto_disable_max_pct,"
                   " COALESCE(max_concurrent, 0), script, usage_format, usage_paths,"
                   " COALESCE(JSON_VALUE(stream_peek, '$.bytes'), 0),"
-                  " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0) FROM upstreams ORDER BY name",
+                  " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0), endpoints,"
+                  " endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s"
+                  " FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -192,6 +195,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
         if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||
+            pool_endpoints_load(u, db_val(&res, i, 22), db_int(&res, i, 23), db_int(&res, i, 24),
+                                db_int(&res, i, 25)) != 0 ||
             upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0) {
             rc = DB_EFAIL;
             break;

@@ -215,22 +215,6 @@ static enum err hold(struct proxy *px)
     return ERR_CONCURRENCY_LIMITED;
 }
 
-static enum err build_url(struct proxy *px)
-{
-    /* A client's ?key= credential goes; so does any parameter of the name
-     * the key is injected as, which the client must not set. */
-    if (proxy_build_url(&px->url, px->up->base_url, px->rest, px->r->query,
-                        px->strip[CRED_QUERY] ? "key" : NULL, px->up->auth_query_param) != 0) {
-        reply_error(px->r, ERR_INVALID_PATH, "the path and query are too long");
-        return ERR_INVALID_PATH;
-    }
-    if (!proxy_same_origin(buf_str(&px->url), px->up->base_url)) {
-        reply_error(px->r, ERR_INVALID_PATH, "the path would leave the upstream's host");
-        return ERR_INVALID_PATH;
-    }
-    return ERR_OK;
-}
-
 /* Whether a key has a limit that only the database can enforce exactly. */
 static bool key_is_limited(const struct pool_key *k)
 {
@@ -378,10 +362,14 @@ static void reply_saved(struct proxy *px, int attempts)
     resp_write(r, px->saved_body.data, px->saved_body.len);
 }
 
-/* Tries keys until an answer goes to the client or attempts run out. */
+/* Tries keys until an answer goes to the client or attempts run out.
+ * Each attempt goes to an endpoint chosen for it (endpoint_use.c); when
+ * the endpoint could not be reached, the next attempt takes the same key
+ * to another endpoint, and the key is not held responsible. */
 static void run_attempts(struct proxy *px)
 {
     struct attempt_error last = {ERR_UPSTREAM_ERROR, ""};
+    struct pool_key *again = NULL;
     int attempt;
 
     px->deadline_ms = clock_mono_ms() + px->up->timeout_ms * (px->up->max_retries + 1);
@@ -393,23 +381,29 @@ static void run_attempts(struct proxy *px)
 
         if (attempt > 1 && !back_off(px, attempt - 2))
             break;
-        k = reserve_key(px, &e);
+        if (proxy_endpoint_choose(px) != ERR_OK)
+            return;
+        k = again != NULL ? again : reserve_key(px, &e);
         if (k == NULL) {
+            proxy_endpoint_done(px, 0, false, false);
             if (attempt == 1) {
                 reply_no_key(px, e);
                 return;
             }
             break;
         }
-        px->tried[px->ntried++] = k->id;
+        if (again == NULL)
+            px->tried[px->ntried++] = k->id;
+        again = NULL;
         px->log->key_id = k->id;
         px->log->attempts = attempt;
         px->last_key = k;
         out = proxy_attempt(px, k, attempt, &err);
         if (px->r->w->app->reqlog != NULL)
             reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
-                            out == OUTCOME_RETRY ||
-                                (out == OUTCOME_DONE && status_is_key_failure(px->r->status)));
+                            !px->ep_fault &&
+                                (out == OUTCOME_RETRY ||
+                                 (out == OUTCOME_DONE && status_is_key_failure(px->r->status))));
         if (out == OUTCOME_CLIENT_GONE) {
             px->r->status = 499;
             px->log->error = strdup("the client closed the connection");
@@ -427,7 +421,9 @@ static void run_attempts(struct proxy *px)
             proxy_hook_reply_failed(px);
             return;
         }
-        if (px->ntried == PROXY_MAX_TRIED)
+        if (px->ep_fault && proxy_endpoint_left(px))
+            again = k;
+        else if (px->ntried == PROXY_MAX_TRIED)
             break;
     }
     px->log->error = strdup(last.text);
@@ -521,7 +517,7 @@ void h_proxy(struct req *r, const struct route_args *a)
              * request the concurrency limit refuses costs no database round
              * trip. */
             if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
-                proxy_hook_request(&px) == HOOK_GO_ON && build_url(&px) == ERR_OK)
+                proxy_hook_request(&px) == HOOK_GO_ON)
                 run_attempts(&px);
             let_go(&px);
         }
