@@ -31,7 +31,9 @@ static struct json_object *entry(struct json_object *o, size_t i, char *msg, siz
     json_object_object_foreach(o, key, val)
     {
         (void)val;
-        if (strcmp(key, "url") != 0 && strcmp(key, "weight") != 0 && strcmp(key, "enabled") != 0) {
+        /* breaker is what answers show: a body read back may hold it. */
+        if (strcmp(key, "url") != 0 && strcmp(key, "weight") != 0 && strcmp(key, "enabled") != 0 &&
+            strcmp(key, "breaker") != 0) {
             snprintf(msg, len, "endpoints[%zu]: unknown member (only url, weight and enabled)", i);
             return NULL;
         }
@@ -150,7 +152,15 @@ enum err upstream_endpoints_write(struct json_object *patch, struct json_object 
     return ERR_OK;
 }
 
-void upstream_endpoints_shown(struct json_object *row)
+static long long member_int(struct json_object *o, const char *name, long long def)
+{
+    struct json_object *v = NULL;
+
+    return json_object_object_get_ex(o, name, &v) && v != NULL ? json_object_get_int64(v) : def;
+}
+
+/* The one-endpoint form (endpoints null) as a list of one. */
+static void one_endpoint_list(struct json_object *row)
 {
     struct json_object *eps = NULL, *one;
     const char *base = rs_jstr(row, "base_url");
@@ -168,14 +178,8 @@ void upstream_endpoints_shown(struct json_object *row)
     json_object_object_add(row, "endpoints", eps);
 }
 
-static long long member_int(struct json_object *o, const char *name, long long def)
-{
-    struct json_object *v = NULL;
-
-    return json_object_object_get_ex(o, name, &v) && v != NULL ? json_object_get_int64(v) : def;
-}
-
-void upstream_endpoints_breakers(struct json_object *row)
+/* Adds to each endpoint its breaker as this process sees it. */
+static void add_breakers(struct json_object *row)
 {
     struct json_object *eps = NULL;
     struct endpoint_params p;
@@ -206,4 +210,10 @@ void upstream_endpoints_breakers(struct json_object *row)
                       (time_t)((wall + (v.open_until_ms - now) + 999) / 1000), t, sizeof(t))));
         json_object_object_add(e, "breaker", b);
     }
+}
+
+void upstream_endpoints_shown(struct json_object *row)
+{
+    one_endpoint_list(row);
+    add_breakers(row);
 }

@@ -20,11 +20,9 @@ enum err upstream_endpoints_write(struct json_object *patch, struct json_object 
                                   size_t len);
 
 /* A row as answers show it: the one-endpoint form (endpoints null) reads
- * as [{"url": base_url, "weight": 1, "enabled": true}]. */
+ * as [{"url": base_url, "weight": 1, "enabled": true}], and each endpoint
+ * has its breaker as this process sees it: {"state", "failures",
+ * "open_until"} (ignored when a body sends it back). */
 void upstream_endpoints_shown(struct json_object *row);
-
-/* Adds to each endpoint of a shown row its breaker as this process sees
- * it: {"state", "failures", "open_until"}. */
-void upstream_endpoints_breakers(struct json_object *row);
 
 #endif

@@ -151,22 +151,9 @@ void h_upstreams_list(struct req *r, const struct route_args *a)
     rs_list(r, &admin_upstreams, NULL, 0);
 }
 
-/* One upstream, with this process's view of each endpoint's breaker. */
 void h_upstreams_get(struct req *r, const struct route_args *a)
 {
-    struct json_object *o = NULL;
-    enum db_rc rc = rs_fetch(r, &admin_upstreams, a->id, &o);
-
-    if (rc != DB_OK) {
-        rs_reply_db_error(r, err_from_db(rc), "");
-        return;
-    }
-    if (o == NULL) {
-        reply_error(r, ERR_NOT_FOUND, "upstream %lld does not exist", a->id);
-        return;
-    }
-    upstream_endpoints_breakers(o);
-    reply_json(r, 200, o);
+    rs_get(r, &admin_upstreams, a->id);
 }
 
 /* The custom usage format needs its paths, and paths must be valid

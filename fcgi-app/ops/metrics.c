@@ -333,16 +333,24 @@ static void script_figures(struct buf *b, const char *host)
     pthread_mutex_unlock(&rows_lock);
 }
 
-/* The labels of one endpoint of u: host, pid, upstream, endpoint. */
+/* The labels of endpoint k of u: host, pid, upstream, endpoint (its
+ * origin, or its whole URL when an earlier endpoint has the same origin,
+ * so that no two series are the same). */
 static void endpoint_labels(struct buf *b, const char *host, const struct pool_upstream *u,
-                            const struct pool_endpoint *e)
+                            size_t k)
 {
+    const char *name = u->eps[k].origin;
+    size_t j;
+
+    for (j = 0; j < k; j++)
+        if (strcmp(u->eps[j].origin, name) == 0)
+            name = u->eps[k].url;
     buf_puts(b, "{host=\"");
     label(b, host);
     buf_printf(b, "\",pid=\"%ld\",upstream=\"", (long)getpid());
     label(b, u->name);
     buf_puts(b, "\",endpoint=\"");
-    label(b, e->origin);
+    label(b, name);
     buf_puts(b, "\"");
 }
 
@@ -362,7 +370,7 @@ static void endpoint_figures(struct app *app, struct buf *b, const char *host)
         for (k = 0; k < p->ups[i].neps; k++)
             for (o = 0; p->ups[i].eps[k].br != NULL && o < ENDPOINT_OUTCOMES; o++) {
                 buf_puts(b, "apigw_endpoint_requests_total");
-                endpoint_labels(b, host, &p->ups[i], &p->ups[i].eps[k]);
+                endpoint_labels(b, host, &p->ups[i], k);
                 buf_printf(b, ",outcome=\"%s\"} %lld\n",
                            endpoint_outcome_name((enum endpoint_outcome)o),
                            (long long)atomic_load(&p->ups[i].eps[k].br->outcomes[o]));
@@ -374,7 +382,7 @@ static void endpoint_figures(struct app *app, struct buf *b, const char *host)
             struct endpoint_view v;
             endpoint_view(p->ups[i].eps[k].br, &p->ups[i].ep_params, now, &v);
             buf_puts(b, "apigw_endpoint_open");
-            endpoint_labels(b, host, &p->ups[i], &p->ups[i].eps[k]);
+            endpoint_labels(b, host, &p->ups[i], k);
             buf_printf(b, "} %d\n", v.state != ENDPOINT_CLOSED);
         }
     pool_release(p);

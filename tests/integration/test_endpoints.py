@@ -47,11 +47,18 @@ def _series(metrics, name, **labels):
     return found[0][1]
 
 
+def _plain(endpoints):
+    """The endpoints without their breakers."""
+    return [{k: v for k, v in e.items() if k != "breaker"} for e in endpoints]
+
+
 def test_reading_an_upstream_returns_base_url_and_endpoints(stack):
     a, b = "http://a.example/v1", "http://b.example/v1"
     up = make_upstream(stack, base_url=a)
     assert up["base_url"] == a
-    assert up["endpoints"] == [{"url": a, "weight": 1, "enabled": True}], up
+    assert _plain(up["endpoints"]) == [{"url": a, "weight": 1, "enabled": True}], up
+    assert up["endpoints"][0]["breaker"] == {"state": "closed", "failures": 0,
+                                             "open_until": None}, up
     assert (up["endpoint_fail_threshold"], up["endpoint_window_s"],
             up["endpoint_cooldown_s"]) == (5, 30, 30)
     path = A + "/upstreams/%d" % up["id"]
@@ -59,7 +66,7 @@ def test_reading_an_upstream_returns_base_url_and_endpoints(stack):
     up = ok(stack.main.admin.patch(path, json={"endpoints": [
         {"url": a, "weight": 2, "enabled": False}, {"url": b}]}))
     assert up["base_url"] == b, up
-    assert up["endpoints"] == [{"url": a, "weight": 2, "enabled": False},
+    assert _plain(up["endpoints"]) == [{"url": a, "weight": 2, "enabled": False},
                                {"url": b, "weight": 1, "enabled": True}], up
     listed = [u for u in ok(stack.main.admin.get(A + "/upstreams?limit=1000"))["items"]
               if u["id"] == up["id"]]
@@ -70,7 +77,9 @@ def test_reading_an_upstream_returns_base_url_and_endpoints(stack):
     ok(stack.main.admin.patch(path, json={"base_url": b, "endpoints": [{"url": b}, {"url": a}]}))
     # base_url alone is the one-endpoint form again.
     up = ok(stack.main.admin.patch(path, json={"base_url": a}))
-    assert up["endpoints"] == [{"url": a, "weight": 1, "enabled": True}], up
+    assert _plain(up["endpoints"]) == [{"url": a, "weight": 1, "enabled": True}], up
+    # A body read back (breakers included) is accepted as it is.
+    ok(stack.main.admin.put(path, json=up))
     # Creating with endpoints alone works too.
     up = ok(stack.main.admin.post(A + "/upstreams", json={
         "name": "ep-only-%d" % up["id"], "endpoints": [{"url": b, "weight": 7}]}), 201)

@@ -20,7 +20,7 @@ from rules_helpers import create_rule, status_is
 ITEM_FIELDS = {"id", "request_id", "ts", "method", "upstream_id", "upstream", "path", "key_id",
                "token_id", "status", "latency_ms", "attempts", "req_bytes", "resp_bytes", "error",
                "rules", "messages", "model", "prompt_tokens", "completion_tokens", "cached_tokens",
-               "total_tokens", "usage_source", "cost", "currency"}
+               "total_tokens", "usage_source", "cost", "currency", "endpoint"}
 
 
 def _by_status_script(req):
