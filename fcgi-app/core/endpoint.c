@@ -29,6 +29,7 @@ void endpoint_breaker_init(struct endpoint_breaker *b)
     pthread_mutex_init(&b->lock, NULL);
     for (i = 0; i < ENDPOINT_OUTCOMES; i++)
         atomic_init(&b->outcomes[i], 0);
+    atomic_init(&b->open, false);
     atomic_init(&b->opened, 0);
 }
 
@@ -94,8 +95,10 @@ enum endpoint_verdict endpoint_ask(struct endpoint_breaker *b, const struct endp
 {
     enum endpoint_verdict v = ENDPOINT_PASS;
 
+    if (!atomic_load(&b->open))
+        return ENDPOINT_PASS;
     pthread_mutex_lock(&b->lock);
-    if (b->open) {
+    if (atomic_load(&b->open)) {
         if (now < b->open_until_ms || !trial_free(b, p, now)) {
             v = ENDPOINT_REJECT;
         } else {
@@ -110,7 +113,7 @@ enum endpoint_verdict endpoint_ask(struct endpoint_breaker *b, const struct endp
 /* Opens the breaker at now for the cooldown (lock held). */
 static void open_at(struct endpoint_breaker *b, const struct endpoint_params *p, int64_t now)
 {
-    b->open = true;
+    atomic_store(&b->open, true);
     b->open_until_ms = now + p->cooldown_ms;
     b->trial_ms = 0;
     b->nfails = b->next = 0;
@@ -125,13 +128,16 @@ bool endpoint_report(struct endpoint_breaker *b, const struct endpoint_params *p
                                                                   : p->threshold;
 
     atomic_fetch_add(&b->outcomes[o], 1);
+    /* A success while closed changes nothing: no lock. */
+    if (o == ENDPOINT_OK && !trial && !atomic_load(&b->open))
+        return false;
     pthread_mutex_lock(&b->lock);
-    if (b->open) {
+    if (atomic_load(&b->open)) {
         /* Only the trial decides: a request let through otherwise (every
          * endpoint was open) says nothing the cooldown does not. */
         if (trial) {
             if (o == ENDPOINT_OK) {
-                b->open = false;
+                atomic_store(&b->open, false);
                 b->open_until_ms = b->trial_ms = 0;
             } else {
                 open_at(b, p, now);
@@ -168,7 +174,7 @@ void endpoint_view(struct endpoint_breaker *b, const struct endpoint_params *p, 
     if (b == NULL)
         return;
     pthread_mutex_lock(&b->lock);
-    if (b->open) {
+    if (atomic_load(&b->open)) {
         v->state = now < b->open_until_ms ? ENDPOINT_OPEN : ENDPOINT_HALF_OPEN;
         v->open_until_ms = b->open_until_ms;
     } else {
@@ -205,10 +211,10 @@ static bool lets_through(struct endpoint_breaker *b, const struct endpoint_param
 {
     bool ok;
 
-    if (b == NULL)
+    if (b == NULL || !atomic_load(&b->open))
         return true;
     pthread_mutex_lock(&b->lock);
-    ok = !b->open || (now >= b->open_until_ms && trial_free(b, p, now));
+    ok = !atomic_load(&b->open) || (now >= b->open_until_ms && trial_free(b, p, now));
     pthread_mutex_unlock(&b->lock);
     return ok;
 }

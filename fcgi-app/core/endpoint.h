@@ -48,10 +48,10 @@ enum endpoint_verdict {
 };
 
 struct endpoint_breaker {
-    pthread_mutex_t lock;                  /* guards the members up to trial_ms */
+    pthread_mutex_t lock; /* guards the members up to trial_ms; open is written under it */
     int64_t fails[ENDPOINT_THRESHOLD_MAX]; /* times of the latest failures, a ring */
     unsigned nfails, next;                 /* how many the ring holds; the slot to write */
-    bool open;
+    atomic_bool open;                      /* read without the lock: a closed breaker costs none */
     int64_t open_until_ms;
     int64_t trial_ms;                         /* when the trial in flight began, 0 when none */
     atomic_llong outcomes[ENDPOINT_OUTCOMES]; /* attempts since the process started */
