@@ -28,8 +28,6 @@ enum err proxy_endpoint_choose(struct proxy *px)
     if (i >= 0) {
         base = u->eps[i].url;
         px->ep_pending = u->eps[i].br != NULL;
-        if (px->log != NULL)
-            snprintf(px->log->endpoint, sizeof(px->log->endpoint), "%s", u->eps[i].origin);
     }
     /* A client's ?key= credential goes; so does any parameter of the name
      * the key is injected as, which the client must not set. */

@@ -397,6 +397,9 @@ static void run_attempts(struct proxy *px)
         again = NULL;
         px->log->key_id = k->id;
         px->log->attempts = attempt;
+        if (px->ep >= 0)
+            snprintf(px->log->endpoint, sizeof(px->log->endpoint), "%s",
+                     px->up->eps[px->ep].origin);
         px->last_key = k;
         out = proxy_attempt(px, k, attempt, &err);
         if (px->r->w->app->reqlog != NULL)

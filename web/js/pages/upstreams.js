@@ -113,7 +113,8 @@ export async function render(view, ctx) {
     if (!ctx.isCurrent()) return;
     replace(listBox, table([
       {title: 'Name', cell: (u) => h('button', {type: 'button', class: 'link', on: {click: () => openForm(u)}}, u.name)},
-      {title: 'Base URL', class: 'mono wrap', cell: (u) => u.base_url},
+      {title: 'Base URL', class: 'mono wrap', cell: (u) => ((u.endpoints || []).length > 1
+        ? [u.base_url, ' ', h('span', {class: 'muted small', title: 'endpoints'}, `+${u.endpoints.length - 1}`)] : u.base_url)},
       {title: 'Strategy', class: 'nowrap', cell: (u) => u.strategy.replace('_', ' ')},
       {title: 'Key injection', class: 'mono small', cell: (u) => (u.auth_query_param ? `?${u.auth_query_param}=…` : `${u.auth_header}: ${u.auth_template}`)},
       {title: 'Timeout', class: 'num nowrap', cell: (u) => fmtMs(u.timeout_ms)},
