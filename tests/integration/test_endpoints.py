@@ -228,3 +228,26 @@ def test_one_endpoint_upstreams_behave_as_before(stack):
     settle()
     r = stack.main.client.get(s.path("x"), token=s.token)
     assert r.status == 200, r
+
+
+def test_the_key_test_probes_an_endpoint_whose_breaker_is_closed(stack):
+    (good,) = _mocks(1)
+    bad = _closed_url()
+    try:
+        s = setup(stack, nkeys=1, max_retries=1, retry_backoff_ms=0, base_url=bad,
+                  probe_method="GET", probe_path="/models", endpoint_fail_threshold=1,
+                  endpoint_cooldown_s=600,
+                  endpoints=[{"url": bad, "weight": 1000}, {"url": good.url, "weight": 1}])
+        path = A + "/keys/%d/test" % s.keys[0]["id"]
+        # Its first enabled endpoint (base_url) while every breaker is closed.
+        res = ok(stack.main.admin.post(path))
+        assert res["ok"] is False and res["error"], res
+        # One refused attempt opens that breaker: the probe goes elsewhere.
+        while _breaker(stack, s.up["id"], bad)["state"] == "closed":
+            assert stack.main.client.get(s.path("x"), token=s.token).status == 200
+        good.reset(_ok)
+        res = ok(stack.main.admin.post(path))
+        assert res["ok"] is True and res["status"] == 200, res
+        assert [q.path for q in good.requests] == ["/models"], good.requests
+    finally:
+        good.stop()
