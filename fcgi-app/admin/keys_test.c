@@ -2,13 +2,37 @@
  * and says what came back.  The same probe as apigw-recover; it changes
  * nothing (no counters, no status). */
 #include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "app.h"
+#include "core/clock.h"
+#include "core/pool.h"
 #include "core/store.h"
 #include "core/probe.h"
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
+
+/* The probe goes to a healthy endpoint as this process sees it: the
+ * first enabled one whose breaker is closed (probe_load gives the first
+ * enabled one, which apigw-recover uses). */
+static void healthy_endpoint(struct req *r, struct probe_target *t)
+{
+    struct pool *p = pool_acquire(&r->w->app->pool);
+    const char *url = NULL;
+    char *copy;
+    size_t i;
+
+    for (i = 0; p != NULL && i < p->nups && url == NULL; i++)
+        if (p->ups[i].id == t->upstream_id)
+            url = pool_endpoint_healthy(&p->ups[i], clock_mono_ms());
+    if (url != NULL && (copy = strdup(url)) != NULL) {
+        free(t->base_url);
+        t->base_url = copy;
+    }
+    pool_release(p);
+}
 
 void h_keys_test(struct req *r, const struct route_args *a)
 {
@@ -37,6 +61,7 @@ void h_keys_test(struct req *r, const struct route_args *a)
         probe_target_free(&t);
         return;
     }
+    healthy_endpoint(r, &t);
     probe_run(&t, &res);
     o = json_object_new_object();
     json_object_object_add(o, "key_id", json_object_new_int64(t.key_id));

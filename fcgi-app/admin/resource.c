@@ -338,6 +338,8 @@ enum db_rc rs_fetch(struct req *r, struct resource *rs, long long id, struct jso
     rc = db_query(r->w->db, rs->sql.get, DB_ARGS(DB_INT(id)), &res);
     if (rc == DB_OK && res.nrows > 0)
         *out = rs_row_json(rs->fields, rs->nfields, &res, 0);
+    if (*out != NULL && rs->shown != NULL)
+        rs->shown(*out);
     db_res_free(&res);
     return rc;
 }
@@ -366,8 +368,12 @@ void rs_list(struct req *r, struct resource *rs, const struct db_param *filters,
         rs_reply_db_error(r, err_from_db(rc), "");
     } else {
         struct json_object *items = json_object_new_array();
-        for (i = 0; i < res.nrows; i++)
-            json_object_array_add(items, rs_row_json(rs->fields, rs->nfields, &res, i));
+        for (i = 0; i < res.nrows; i++) {
+            struct json_object *row = rs_row_json(rs->fields, rs->nfields, &res, i);
+            if (rs->shown != NULL)
+                rs->shown(row);
+            json_object_array_add(items, row);
+        }
         rs_reply_list(r, items, db_int(&count, 0, 0));
     }
     db_res_free(&res);

@@ -151,6 +151,9 @@ struct resource {
     bool bumps_pool;         /* writes move the pool version */
     struct rs_extra update_extra[RS_EXTRA_MAX]; /* after the fields; ? from the hook */
     struct rs_extra insert_extra[RS_EXTRA_MAX]; /* after the fields; ? from the hook */
+    /* Completes a row as every answer shows it (a member derived from
+     * others), or NULL. */
+    void (*shown)(struct json_object *row);
     atomic_bool built;
     struct rs_sql sql;
 };

@@ -9,6 +9,8 @@
 #include "admin/resource.h"
 #include "admin/scripts.h"
 #include "admin/egress_admin.h"
+#include "admin/upstream_endpoints.h"
+#include "core/endpoint.h"
 #include "core/nelem.h"
 #include "core/store.h"
 #include "core/pool.h"
@@ -74,12 +76,8 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 64,
      .check = check_name_slug},
-    {.name = "base_url",
-     .type = VT_STRING,
-     .flags = VF_REQUIRED,
-     .min = 8,
-     .max = 2048,
-     .check = check_http_url},
+    /* base_url or endpoints is required (admin/upstream_endpoints.h). */
+    {.name = "base_url", .type = VT_STRING, .min = 8, .max = 2048, .check = check_http_url},
     {.name = "auth_header",
      .type = VT_STRING,
      .min = 1,
@@ -170,6 +168,15 @@ static const struct vfield fields[] = {
      .max = 16,
      .check = egress_check_mode,
      .def = "\"none\""},
+    /* [{url, weight, enabled}], checked by upstream_endpoints_write. */
+    {.name = "endpoints", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "endpoint_fail_threshold",
+     .type = VT_INT,
+     .min = 1,
+     .max = ENDPOINT_THRESHOLD_MAX,
+     .def = "5"},
+    {.name = "endpoint_window_s", .type = VT_INT, .min = 1, .max = 3600, .def = "30"},
+    {.name = "endpoint_cooldown_s", .type = VT_INT, .min = 1, .max = 3600, .def = "30"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -184,6 +191,7 @@ struct resource admin_upstreams = {
     .bumps_pool = true,
     .update_extra = {{"proxies_enc", "?"}},
     .insert_extra = {{"proxies_enc", "?"}},
+    .shown = upstream_endpoints_shown,
 };
 
 void h_upstreams_list(struct req *r, const struct route_args *a)
@@ -318,6 +326,8 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
 {
     enum err e = check_stream_peek(w->patch, msg, len);
 
+    if (e == ERR_OK)
+        e = upstream_endpoints_write(w->patch, w->after, msg, len);
     if (e == ERR_OK)
         e = admin_script_check(r, w->patch, msg, len);
     if (e == ERR_OK)

@@ -86,6 +86,7 @@ static void pool_free(struct pool *p)
         free(u->fallbacks);
         pool_affinity_free(u);
         egress_set_free(&u->egress);
+        pool_endpoints_free(u);
     }
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
@@ -196,7 +197,9 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " COALESCE(max_concurrent, 0), script, usage_format, usage_paths,"
                   " COALESCE(JSON_VALUE(stream_peek, '$.bytes'), 0),"
                   " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0), queue_wait_ms,"
-                  " fallback_upstreams, affinity, affinity_path FROM upstreams ORDER BY name",
+                  " fallback_upstreams, affinity, affinity_path, endpoints,"
+                  " endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s"
+                  " FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -233,7 +236,9 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         pool_affinity_load(u, db_val(&res, i, 24), db_val(&res, i, 25));
         if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||
             upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0 ||
-            load_fallbacks(u, db_val(&res, i, 23)) != 0) {
+            load_fallbacks(u, db_val(&res, i, 23)) != 0 ||
+            pool_endpoints_load(u, db_val(&res, i, 26), db_int(&res, i, 27), db_int(&res, i, 28),
+                                db_int(&res, i, 29)) != 0) {
             rc = DB_EFAIL;
             break;
         }

@@ -21,6 +21,7 @@
 
 #include "core/crypto.h"
 #include "core/egress.h"
+#include "core/endpoint.h"
 #include "core/script.h"
 #include "core/price.h"
 #include "core/usage_scan.h"
@@ -129,6 +130,12 @@ struct pool_upstream {
     atomic_llong *affinity_served;
     /* Egress proxies and proxy_mode (core/egress.h; pool_egress.c). */
     struct egress_set egress;
+    /* Its base URLs (core/endpoint.h): the endpoints field, or base_url
+     * alone when it has none; never empty after a load.  Each breaker
+     * outlives snapshots. */
+    struct pool_endpoint *eps;
+    size_t neps;
+    struct endpoint_params ep_params;
 };
 
 struct pool_token {
@@ -289,6 +296,16 @@ void pool_affinity_free(struct pool_upstream *u);
  * hash order); NULL when there is none (pool_pick.c). */
 struct pool_key *pool_pick_affine(struct pool_upstream *u, uint64_t id_hash, const long long *tried,
                                   size_t ntried, int64_t now_ms);
+/* Fills u->eps from the stored endpoints (JSON text, NULL for none: then
+ * u->base_url alone) and the breaker settings (pool_endpoints.c).
+ * Returns -1 when memory ran out. */
+int pool_endpoints_load(struct pool_upstream *u, const char *json, long long threshold,
+                        long long window_s, long long cooldown_s);
+void pool_endpoints_free(struct pool_upstream *u);
+
+/* The URL of u's first enabled endpoint whose breaker is closed in this
+ * process, for the key probe; NULL when none is. */
+const char *pool_endpoint_healthy(const struct pool_upstream *u, int64_t now);
 
 /* Whether k is a resting key whose rest is over and that nobody in this
  * process has yet marked active in the database.  Returns true once per

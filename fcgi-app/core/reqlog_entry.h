@@ -23,6 +23,7 @@ struct reqlog_entry {
     char method[16];
     long long upstream_id; /* 0 for none */
     char upstream[65];
+    char endpoint[128]; /* the origin of the last attempt's endpoint, "" for none */
     char *path;         /* owned; without the query */
     long long key_id;   /* the last key tried, 0 for none */
     long long token_id; /* 0 for none */

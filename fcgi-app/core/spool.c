@@ -40,6 +40,8 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
     S("method", e->method);
     I("upstream_id", e->upstream_id);
     S("upstream", e->upstream);
+    if (e->endpoint[0] != '\0')
+        S("endpoint", e->endpoint);
     S("path", e->path);
     I("key_id", e->key_id);
     I("token_id", e->token_id);
@@ -150,6 +152,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     opt_copy(o, "request_id", e->request_id, sizeof(e->request_id));
     opt_copy(o, "method", e->method, sizeof(e->method));
     opt_copy(o, "upstream", e->upstream, sizeof(e->upstream));
+    opt_copy(o, "endpoint", e->endpoint, sizeof(e->endpoint));
     e->ts_ms = jget(o, "ts_ms");
     e->upstream_id = jget(o, "upstream_id");
     e->path = opt_dup(o, "path", REQLOG_PATH_MAX);

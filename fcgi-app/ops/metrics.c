@@ -13,7 +13,10 @@
 #include "core/egress.h"
 #include "core/alert.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/concurrency.h"
+#include "core/endpoint.h"
+#include "core/pool.h"
 #include "core/scriptstat.h"
 #include "core/db_hosts.h"
 #include "core/db.h"
@@ -387,6 +390,61 @@ static void affinity_figures(struct app *app, struct buf *b, const char *host)
     pool_release(p);
 }
 
+/* The labels of endpoint k of u: host, pid, upstream, endpoint (its
+ * origin, or its whole URL when an earlier endpoint has the same origin,
+ * so that no two series are the same). */
+static void endpoint_labels(struct buf *b, const char *host, const struct pool_upstream *u,
+                            size_t k)
+{
+    const char *name = u->eps[k].origin;
+    size_t j;
+
+    for (j = 0; j < k; j++)
+        if (strcmp(u->eps[j].origin, name) == 0)
+            name = u->eps[k].url;
+    buf_puts(b, "{host=\"");
+    label(b, host);
+    buf_printf(b, "\",pid=\"%ld\",upstream=\"", (long)getpid());
+    label(b, u->name);
+    buf_puts(b, "\",endpoint=\"");
+    label(b, name);
+    buf_puts(b, "\"");
+}
+
+/* The endpoints of the current pool (core/endpoint.h): attempts by
+ * outcome and whether the breaker is open, as this process sees them. */
+static void endpoint_figures(struct app *app, struct buf *b, const char *host)
+{
+    struct pool *p = pool_acquire(&app->pool);
+    int64_t now = clock_mono_ms();
+    size_t i, k;
+    int o;
+
+    buf_puts(b, "# HELP apigw_endpoint_requests_total Attempts this process sent to each endpoint,"
+                " by outcome (ok, 5xx, transport).\n"
+                "# TYPE apigw_endpoint_requests_total counter\n");
+    for (i = 0; p != NULL && i < p->nups; i++)
+        for (k = 0; k < p->ups[i].neps; k++)
+            for (o = 0; p->ups[i].eps[k].br != NULL && o < ENDPOINT_OUTCOMES; o++) {
+                buf_puts(b, "apigw_endpoint_requests_total");
+                endpoint_labels(b, host, &p->ups[i], k);
+                buf_printf(b, ",outcome=\"%s\"} %lld\n",
+                           endpoint_outcome_name((enum endpoint_outcome)o),
+                           (long long)atomic_load(&p->ups[i].eps[k].br->outcomes[o]));
+            }
+    buf_puts(b, "# HELP apigw_endpoint_open Whether the endpoint's breaker is open or half-open in"
+                " this process (1) or closed (0).\n# TYPE apigw_endpoint_open gauge\n");
+    for (i = 0; p != NULL && i < p->nups; i++)
+        for (k = 0; k < p->ups[i].neps; k++) {
+            struct endpoint_view v;
+            endpoint_view(p->ups[i].eps[k].br, &p->ups[i].ep_params, now, &v);
+            buf_puts(b, "apigw_endpoint_open");
+            endpoint_labels(b, host, &p->ups[i], k);
+            buf_printf(b, "} %d\n", v.state != ENDPOINT_CLOSED);
+        }
+    pool_release(p);
+}
+
 /* The request log's rows: in memory, in the spool, lost. */
 static void log_rows(struct buf *b, const char *host, struct reqlog *q)
 {
@@ -460,6 +518,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     concurrency_figures(b, host);
     script_figures(b, host);
     affinity_figures(app, b, host);
+    endpoint_figures(app, b, host);
     log_rows(b, host, app->reqlog);
     login_counters(b, host);
 }

@@ -652,12 +652,18 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
         px->egress.cause = egress_failed(c, cc, px->egress.cur);
         if (px->egress.cur != NULL)
             egress_describe(px->egress.cur, px->egress.cause, err->text, sizeof(err->text));
+        /* A failed egress proxy says nothing about the endpoint. */
+        if (px->egress.cause)
+            proxy_endpoint_done(px, 0, false, false);
+        else
+            proxy_endpoint_done(px, 0, true, at.sends > 0);
         judge_transport(&at, cc, err);
         cc = CURLE_OK;
     }
 out:
     if (cc != CURLE_OK)
         describe_error(&at, cc, errbuf, err);
+    proxy_endpoint_done(px, at.head.status, false, true);
     /* Whole only when the transfer ended well and the client took it all. */
     proxy_usage_end(px, at.usage, out == OUTCOME_DONE && cc == CURLE_OK && !at.client_gone);
     at.usage = NULL;

@@ -51,20 +51,14 @@ bool proxy_fallback_next(struct proxy *px)
     remember_list(px);
     while (px->fb.next < px->fb.n) {
         struct pool_upstream *u = upstream_by_id(px->pool, px->fb.ids[px->fb.next++]);
-        struct pool_upstream *was = px->up;
-
         if (u == NULL || !may_use(px, u) || !concurrency_enter(u->inflight, u->max_concurrent))
             continue;
         px->up = u;
-        if (proxy_build_upstream_url(px, false) != 0) {
-            concurrency_leave(u->inflight);
-            px->up = was;
-            continue;
-        }
         if (px->held_upstream != NULL)
             concurrency_leave(px->held_upstream);
         px->held_upstream = u->inflight;
         px->ntried = 0;
+        px->ep_failed = 0; /* bits of the named upstream's endpoints */
         px->log->upstream_id = u->id;
         snprintf(px->log->fallback_from, sizeof(px->log->fallback_from), "%s", px->fb.from);
         /* The request was shaped by the named upstream's onRequest; the

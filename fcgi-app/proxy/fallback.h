@@ -14,10 +14,10 @@
 struct proxy;
 
 /* Moves px to the next fallback of the upstream the request named that the
- * client may use, is enabled, is under its max_concurrent and takes the
- * request's path; true when it did (px->up, px->url, the held in-flight
- * count and the log entry are then the fallback's), false when none is
- * left. */
+ * client may use, is enabled and is under its max_concurrent; true when it
+ * did (px->up, the held in-flight count and the log entry are then the
+ * fallback's; each attempt builds its URL from the fallback's endpoints),
+ * false when none is left. */
 bool proxy_fallback_next(struct proxy *px);
 
 #endif

@@ -220,26 +220,6 @@ static enum err hold(struct proxy *px)
     return ERR_CONCURRENCY_LIMITED;
 }
 
-int proxy_build_upstream_url(struct proxy *px, bool reply)
-{
-    /* A client's ?key= credential goes; so does any parameter of the name
-     * the key is injected as, which the client must not set.  A fallback
-     * builds it again. */
-    buf_reset(&px->url);
-    if (proxy_build_url(&px->url, px->up->base_url, px->rest, px->r->query,
-                        px->strip[CRED_QUERY] ? "key" : NULL, px->up->auth_query_param) != 0) {
-        if (reply)
-            reply_error(px->r, ERR_INVALID_PATH, "the path and query are too long");
-        return -1;
-    }
-    if (!proxy_same_origin(buf_str(&px->url), px->up->base_url)) {
-        if (reply)
-            reply_error(px->r, ERR_INVALID_PATH, "the path would leave the upstream's host");
-        return -1;
-    }
-    return 0;
-}
-
 /* Whether a key has a limit that only the database can enforce exactly. */
 static bool key_is_limited(const struct pool_key *k)
 {
@@ -495,6 +475,7 @@ struct run_result {
  * out; answers the client only in the first case. */
 static void run_attempts(struct proxy *px, struct run_result *res)
 {
+    struct pool_key *again = NULL;
     int attempt;
 
     res->end = RUN_FAILED;
@@ -513,8 +494,15 @@ static void run_attempts(struct proxy *px, struct run_result *res)
 
         if (attempt > 1 && !back_off(px, attempt - 2))
             break;
-        k = attempt == 1 ? first_key(px, &e, &res->wait_refused) : reserve_key(px, &e, true);
+        if (proxy_endpoint_choose(px) != ERR_OK) {
+            res->end = RUN_ANSWERED;
+            return;
+        }
+        k = again != NULL  ? again
+            : attempt == 1 ? first_key(px, &e, &res->wait_refused)
+                           : reserve_key(px, &e, true);
         if (k == NULL) {
+            proxy_endpoint_done(px, 0, false, false);
             if (attempt == 1) {
                 res->end = RUN_NO_KEY;
                 res->no_key = e;
@@ -522,18 +510,24 @@ static void run_attempts(struct proxy *px, struct run_result *res)
             }
             break;
         }
-        px->tried[px->ntried++] = k->id;
+        if (again == NULL)
+            px->tried[px->ntried++] = k->id;
+        again = NULL;
         px->log->key_id = k->id;
         px->log->attempts++;
         px->log->affine_home =
             px->affine && pool_affinity_is_home(px->up, px->affinity_hash, k->id);
+        if (px->ep >= 0)
+            snprintf(px->log->endpoint, sizeof(px->log->endpoint), "%s",
+                     px->up->eps[px->ep].origin);
         px->last_key = k;
         out = attempt_egress(px, k, px->log->attempts, &err, &exhausted);
         /* A failure of the egress proxy is never the key's. */
         if (px->r->w->app->reqlog != NULL)
             reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
-                            (out == OUTCOME_RETRY && !px->egress.cause) ||
-                                (out == OUTCOME_DONE && status_is_key_failure(px->r->status)));
+                            !px->ep_fault &&
+                                ((out == OUTCOME_RETRY && !px->egress.cause) ||
+                                 (out == OUTCOME_DONE && status_is_key_failure(px->r->status))));
         if (out == OUTCOME_CLIENT_GONE) {
             px->r->status = 499;
             px->log->error = strdup("the client closed the connection");
@@ -554,7 +548,9 @@ static void run_attempts(struct proxy *px, struct run_result *res)
             res->end = RUN_ANSWERED;
             return;
         }
-        if (px->ntried == PROXY_MAX_TRIED || exhausted)
+        if (px->ep_fault && proxy_endpoint_left(px))
+            again = k;
+        else if (px->ntried == PROXY_MAX_TRIED || exhausted)
             break;
     }
 }
@@ -671,7 +667,7 @@ void h_proxy(struct req *r, const struct route_args *a)
              * request the concurrency limit refuses costs no database round
              * trip. */
             if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
-                proxy_hook_request(&px) == HOOK_GO_ON && proxy_build_upstream_url(&px, true) == 0)
+                proxy_hook_request(&px) == HOOK_GO_ON)
                 serve(&px);
             let_go(&px);
         }

@@ -82,6 +82,15 @@ struct proxy {
     /* The egress proxy of the attempt and those that failed this request
      * (core/egress.h); set by proxy.c, applied and judged by attempt.c. */
     struct egress_try egress;
+    /* The endpoint of the attempt (proxy/endpoint_use.c): its index in
+     * up->eps; whether it is its breaker's trial; whether its outcome is
+     * still to be reported; the endpoints that failed in this request (a
+     * bit each); whether the last attempt failed by the endpoint's fault
+     * (no connection: nothing was sent), which never counts against the
+     * key. */
+    int ep;
+    bool ep_trial, ep_pending, ep_fault;
+    uint32_t ep_failed;
 };
 
 /* What one attempt came to. */
@@ -115,11 +124,6 @@ bool proxy_can_retry(struct proxy *px, int attempt_no);
  * upstream that answered, a fallback's name when one served). */
 void proxy_answer_headers(struct proxy *px, int attempts);
 
-/* Builds px->url for px->up from the request's path and query, and checks
- * that it stays on the upstream's origin.  Returns 0, or -1 after
- * answering 400 invalid_path when reply is set. */
-int proxy_build_upstream_url(struct proxy *px, bool reply);
-
 /* Runs one attempt (attempt.c): sends the request to the upstream with key
  * k and streams the answer to the client, or holds an error answer so that
  * a rule may still retry it.  attempt_no counts from 1 (it goes in
@@ -127,5 +131,22 @@ int proxy_build_upstream_url(struct proxy *px, bool reply);
  * attempt is to be retried, or how an answer was cut off. */
 enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
                            struct attempt_error *err);
+
+/* The endpoint of the next attempt (endpoint_use.c): chosen by weight
+ * among the usable ones (core/endpoint.h), the upstream URL built from it
+ * into px->url and checked to stay on its origin.  Answers 400
+ * invalid_path and returns it when the path would leave the host. */
+enum err proxy_endpoint_choose(struct proxy *px);
+
+/* Reports what the attempt came to, once: an answer's status (0 for none),
+ * or a transport failure, and whether the request was sent.  A transport
+ * failure before anything was sent is the endpoint's fault (ep_fault).
+ * Neither an answer nor a transport failure (the client left first, no
+ * time was left) gives back the breaker's trial. */
+void proxy_endpoint_done(struct proxy *px, int status, bool transport, bool sent);
+
+/* After the endpoint's fault: whether another endpoint is worth trying
+ * with the same key. */
+bool proxy_endpoint_left(const struct proxy *px);
 
 #endif

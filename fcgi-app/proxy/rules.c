@@ -113,6 +113,9 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct actor 
     long long wait;
     char msg[256];
 
+    /* The endpoint could not be reached: the key was never tried. */
+    if (px->ep_fault)
+        return;
     if (rulestate_guard(db, px->up->id, px->up->keys_total, px->up->auto_disable_max_pct,
                         who->window_s, &allowed, &alert) != DB_OK)
         return;

@@ -380,6 +380,21 @@ test('upstreams: create through the form, the API\'s validation message at the f
     const u = await api('GET', `/upstreams/${up.id}`);
     return u.proxy_mode === 'none' && u.proxies === null;
   }, 'the proxies removed');
+  // endpoints: two lines with weights through the text, the breakers shown, then back to base_url alone.
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form textarea[name=endpoints]').fill(`${env.mock_url}/v1 3\nhttp://127.0.0.1:9/v1 1 off`);
+  await page.locator('#upstream-form input[name=endpoint_cooldown_s]').fill('45');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.endpoints.length === 2 && u.endpoints[0].weight === 3 && u.endpoints[1].enabled === false &&
+      u.base_url === env.mock_url + '/v1' && u.endpoint_cooldown_s === 45;
+  }, 'the API has the two endpoints and the cooldown');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await expectText(page.locator('#upstream-breakers tr', {hasText: 'http://127.0.0.1:9/v1'}), /closed/, 'the breaker state of an endpoint');
+  await page.locator('#upstream-form textarea[name=endpoints]').fill('');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).endpoints.length === 1, 'an empty text is base_url alone again');
   // A second one, as a duplicate name: 409 shown at the name field.
   await page.locator('#upstream-new').click();
   await page.locator('#upstream-form input[name=name]').fill('mock');

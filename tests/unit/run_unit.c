@@ -40,6 +40,7 @@ int main(int argc, char **argv)
     suite_concurrency();
     suite_reqcheck();
     suite_breaker();
+    suite_endpoint();
     suite_lease();
     suite_throttle();
     suite_keys_paste();

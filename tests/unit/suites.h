@@ -35,6 +35,7 @@ void suite_upstream_req(void);
 void suite_concurrency(void);
 void suite_reqcheck(void);
 void suite_breaker(void);
+void suite_endpoint(void);
 void suite_lease(void);
 void suite_throttle(void);
 void suite_keys_paste(void);

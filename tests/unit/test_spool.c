@@ -255,10 +255,28 @@ static void test_a_spool_that_refuses_writes(void)
     free(dir);
 }
 
+/* The endpoint column goes through the spool and back. */
+static void test_keeps_the_endpoint(void)
+{
+    struct reqlog_entry e = {.request_id = "r-ep", .method = "GET", .status = 200};
+    struct seen s = {.n = 0};
+    char *dir = make_dir();
+
+    snprintf(e.endpoint, sizeof(e.endpoint), "%s", "http://127.0.0.1:9");
+    CU_ASSERT_EQUAL(spool_append(dir, &e, 1, true), 0);
+    CU_ASSERT_EQUAL(spool_replay(dir, 4, take_batch, &s), 0);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_STRING_EQUAL(s.e[0]->endpoint, "http://127.0.0.1:9");
+    seen_free(&s);
+    rmdir(dir);
+    free(dir);
+}
+
 void suite_spool(void)
 {
     ADD_SUITE("spool", TEST(test_writes_the_old_format), TEST(test_replays_old_lines_in_batches),
-              TEST(test_keeps_the_affinity), TEST(test_failed_replay_keeps_the_file),
+              TEST(test_keeps_the_affinity), TEST(test_keeps_the_endpoint),
+              TEST(test_failed_replay_keeps_the_file),
               TEST(test_counts_rows_reading_only_what_is_new),
               TEST(test_a_spool_that_refuses_writes));
 }

@@ -16,7 +16,8 @@ const FIELDS = [
   ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
   ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
   ['script', 'nullable'], ['queue_wait_ms', 'int'], ['affinity', 'string'],
-  ['affinity_path', 'nullable'], ['proxy_mode', 'string'],
+  ['affinity_path', 'nullable'], ['proxy_mode', 'string'], ['endpoint_fail_threshold', 'int'],
+  ['endpoint_window_s', 'int'], ['endpoint_cooldown_s', 'int'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
@@ -24,6 +25,7 @@ const DEFAULTS = {
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
   script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null, proxy_mode: 'none',
+  endpoint_fail_threshold: 5, endpoint_window_s: 30, endpoint_cooldown_s: 30,
 };
 
 // fallback_upstreams (ids, in order) is edited as names separated by
@@ -88,6 +90,48 @@ function peekField(name) {
   return null;
 }
 
+// endpoints are edited as lines "URL [weight] [off]".  The one-endpoint
+// form (base_url alone, weight 1, enabled) shows as an empty text.
+function endpointsText(u) {
+  const eps = (u && u.endpoints) || [];
+  if (eps.length === 1 && eps[0].url === u.base_url && eps[0].weight === 1 && eps[0].enabled) return '';
+  return eps.map((e) => [e.url, e.weight, e.enabled ? '' : 'off'].join(' ').trim()).join('\n');
+}
+
+// The endpoints of the text, or null when it is empty.  A word that is
+// neither a number nor "off" goes as the weight, for the API to name.
+function readEndpoints(text) {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (!lines.length) return null;
+  return lines.map((line) => {
+    const [url, ...words] = line.split(/\s+/);
+    const e = {url};
+    for (const w of words) {
+      if (/^(off|disabled)$/i.test(w)) e.enabled = false;
+      else e.weight = /^\d+$/.test(w) ? Number(w) : w;
+    }
+    return e;
+  });
+}
+
+// Where the API's message about a member goes: stream_peek's inputs, or
+// the endpoints text for endpoints[i].*.
+function fieldOf(name) {
+  return peekField(name) || (name.startsWith('endpoints[') ? 'endpoints' : null);
+}
+
+// This process's view of each endpoint's breaker (GET /upstreams/{id}).
+function breakerTable(u) {
+  return table([
+    {title: 'Endpoint', class: 'mono wrap', cell: (e) => e.url},
+    {title: 'Weight', class: 'num', cell: (e) => String(e.weight)},
+    {title: 'Enabled', cell: (e) => boolBadge(e.enabled)},
+    {title: 'Breaker', cell: (e) => h('span', {class: e.breaker.state === 'closed' ? 'badge badge-ok' : 'badge badge-warn'}, e.breaker.state.replace('_', '-'))},
+    {title: 'Failures', class: 'num', cell: (e) => String(e.breaker.failures)},
+    {title: 'Open until', class: 'nowrap', cell: (e) => (e.breaker.open_until ? fmtTime(e.breaker.open_until) : '—')},
+  ], u.endpoints || [], {rowAttrs: (e) => ({dataset: {url: e.url}})});
+}
+
 export async function render(view, ctx) {
   const isAdmin = ctx.can('admin');
   const listBox = h('div', {id: 'upstreams-list'}, h('p', {class: 'muted'}, 'Loading…'));
@@ -106,7 +150,8 @@ export async function render(view, ctx) {
     if (!ctx.isCurrent()) return;
     replace(listBox, table([
       {title: 'Name', cell: (u) => h('button', {type: 'button', class: 'link', on: {click: () => openForm(u)}}, u.name)},
-      {title: 'Base URL', class: 'mono wrap', cell: (u) => u.base_url},
+      {title: 'Base URL', class: 'mono wrap', cell: (u) => ((u.endpoints || []).length > 1
+        ? [u.base_url, ' ', h('span', {class: 'muted small', title: 'endpoints'}, `+${u.endpoints.length - 1}`)] : u.base_url)},
       {title: 'Strategy', class: 'nowrap', cell: (u) => u.strategy.replace('_', ' ')},
       {title: 'Key injection', class: 'mono small', cell: (u) => (u.auth_query_param ? `?${u.auth_query_param}=…` : `${u.auth_header}: ${u.auth_template}`)},
       {title: 'Timeout', class: 'num nowrap', cell: (u) => fmtMs(u.timeout_ms)},
@@ -142,7 +187,12 @@ export async function render(view, ctx) {
     const ed = scriptEditor({readOnly});
     const form = h('form', {class: 'form form-grid', id: 'upstream-form', novalidate: true},
       field('Name', f('name', {placeholder: 'openai', autocapitalize: 'none', spellcheck: 'false'}), 'Lower-case letters, digits, _ and -; used in /proxy/NAME/…'),
-      field('Base URL', f('base_url', {placeholder: 'https://api.openai.com/v1', spellcheck: 'false'}), 'http:// or https://, no query.'),
+      field('Base URL', f('base_url', {placeholder: 'https://api.openai.com/v1', spellcheck: 'false'}), 'http:// or https://, no query. With endpoints, the first enabled one.'),
+      field('Endpoints', h('textarea', {name: 'endpoints', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly,
+        placeholder: 'https://eu.example.com/v1 3\nhttps://us.example.com/v1 1'}), 'Several base URLs, one per line: URL, weight (1 to 1000), "off" to disable. Each attempt picks one by weight; a failing one rests. Empty = the base URL alone.'),
+      field('Endpoint fail threshold', num('endpoint_fail_threshold'), 'Transport errors or 5xx answers of an endpoint within the window that open its breaker.'),
+      field('Endpoint window (s)', num('endpoint_window_s')),
+      field('Endpoint cooldown (s)', num('endpoint_cooldown_s'), 'How long an open breaker keeps its endpoint out before one trial request.'),
       field('Auth header', f('auth_header')),
       field('Auth template', f('auth_template'), 'Must contain {key}.'),
       field('Auth query parameter', f('auth_query_param', {placeholder: 'none'}), 'Set it (e.g. key) to send the key as a query parameter instead.'),
@@ -174,6 +224,7 @@ export async function render(view, ctx) {
     setPeek(form, creating ? null : u.stream_peek);
     form.elements.namedItem('fallback_names').value = creating ? '' : fallbackNames(u.fallback_upstreams, all);
     setProxies(form, creating ? null : u.proxies);
+    form.elements.namedItem('endpoints').value = endpointsText(u);
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -187,8 +238,14 @@ export async function render(view, ctx) {
     const testPanel = ctx.can('operator') ? scriptTestPanel(ed, readAuth) : null;
     const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'upstream-form'}, creating ? 'Create upstream' : 'Save');
     const cancel = h('button', {type: 'button', class: 'btn'}, readOnly ? 'Close' : 'Cancel');
+    const breakers = u ? h('div', {id: 'upstream-breakers'}, h('p', {class: 'muted'}, 'Loading…')) : null;
+    if (u) {
+      api.get(`/upstreams/${u.id}`).then((full) => replace(breakers, breakerTable(full)),
+        () => replace(breakers, h('p', {class: 'muted'}, 'The breaker states could not be read.')));
+    }
     const content = [
       u ? kv([['Id', String(u.id)], ['Created', fmtTime(u.created_at)], ['Updated', fmtTime(u.updated_at)]]) : null,
+      breakers,
       form,
       testPanel,
       h('div', {class: 'actions'}, cancel, readOnly ? null : save),
@@ -210,6 +267,14 @@ export async function render(view, ctx) {
       body.fallback_upstreams = fb.ids;
       const proxies = readProxies(form, creating);
       if (proxies !== undefined) body.proxies = proxies;
+      // With endpoints the API sets base_url itself (their first enabled URL).
+      const eps = readEndpoints(form.elements.namedItem('endpoints').value);
+      if (eps) {
+        body.endpoints = eps;
+        delete body.base_url;
+      } else if (!creating && endpointsText(u) !== '') {
+        body.endpoints = null;
+      }
       save.disabled = true;
       try {
         const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);
@@ -219,7 +284,7 @@ export async function render(view, ctx) {
       } catch (e) {
         if (e.status === 401) { m.close(); return; }
         if (e.status === 403) { m.close(); return; }
-        const at = showFormError(form, e, peekField);
+        const at = showFormError(form, e, fieldOf);
         if (at && at.dataset.field === 'script') ed.showError(e.message);
       } finally {
         save.disabled = false;
