@@ -16,6 +16,10 @@ machine.
   gateway_usage     -> fast mock   (the `gateway` request to an upstream
                                     whose usage_format is openai: the mock's
                                     answer carries a usage object; issue 18)
+  gateway_routed    -> fast mock   (the `gateway` request to an upstream with
+                                    two weighted endpoints and breakers,
+                                    token affinity, a queue wait and a
+                                    fallback: issue 19)
 
 The fast mock is nginx `return 200` with a ~230-byte JSON body.  Each target
 is driven by wrk at 32 connections; then RSS over 200,000 requests and 64
@@ -277,13 +281,29 @@ def print_script_ratio(results):
         if "gateway" in results else ""), flush=True)
 
 
-def print_usage_ratio(results):
-    """Issue 18's figure: usage extraction on against the same requests
-    without it."""
-    us, gw = results["gateway_usage"], results["gateway"]
-    results["ratio_gateway_usage_to_gateway"] = us["rps"] / gw["rps"]
-    print("gateway_usage / gateway: %.3f   p99 %.2f x gateway" % (
-        us["rps"] / gw["rps"], us["p99_ms"] / gw["p99_ms"]), flush=True)
+def pool_like_bench(gw_port, name, tag, fields):
+    """An upstream like `bench` with fields of its own: 10 keys without
+    limits and the same 429 rule."""
+    body = {"name": name, "max_retries": 1}
+    body.update(fields)
+    up = admin(gw_port, "POST", "/api/admin/upstreams", body)
+    admin(gw_port, "POST", "/api/admin/keys/import",
+          {"upstream_id": up["id"],
+           "keys": ["sk-bench-%s%02d-%s" % (tag, i, st.new_secret_hex(12)) for i in range(10)]})
+    admin(gw_port, "POST", "/api/admin/rules", {
+        "name": name + "-429", "upstream_id": up["id"],
+        "condition": {"type": "status", "op": "eq", "value": 429},
+        "actions": [{"type": "retry"}]})
+    return up
+
+
+def print_ratio_to_gateway(results, name):
+    """Issue 18's and 19's figures: usage extraction, or the routing
+    features, on against the same requests without them."""
+    us, gw = results[name], results["gateway"]
+    results["ratio_%s_to_gateway" % name] = us["rps"] / gw["rps"]
+    print("%s / gateway: %.3f   p99 %.2f x gateway" % (
+        name, us["rps"] / gw["rps"], us["p99_ms"] / gw["p99_ms"]), flush=True)
 
 
 def main():
@@ -376,28 +396,21 @@ def main():
         # body, an onResponse that reads one JSON field).  It is driven with
         # a POST of a small chat-completions body, so its reference is
         # gateway_post: the same POST to `bench`, which has no script.
-        up_s = admin(gw_port, "POST", "/api/admin/upstreams",
-                     {"name": "bench-script", "base_url": "http://127.0.0.1:%d/v1" % mock_port,
-                      "max_retries": 1, "script": BENCH_SCRIPT})
-        admin(gw_port, "POST", "/api/admin/keys/import",
-              {"upstream_id": up_s["id"],
-               "keys": ["sk-bench-s%02d-%s" % (i, st.new_secret_hex(12)) for i in range(10)]})
-        admin(gw_port, "POST", "/api/admin/rules", {
-            "name": "bench-script-429", "upstream_id": up_s["id"],
-            "condition": {"type": "status", "op": "eq", "value": 429},
-            "actions": [{"type": "retry"}]})
+        pool_like_bench(gw_port, "bench-script", "s",
+                        {"base_url": "http://127.0.0.1:%d/v1" % mock_port, "script": BENCH_SCRIPT})
         # Issue 18: the same pool and rule, with usage extraction on (the
         # mock's answer carries an OpenAI usage object).
-        up_u = admin(gw_port, "POST", "/api/admin/upstreams",
-                     {"name": "bench-usage", "base_url": "http://127.0.0.1:%d/v1" % mock_port,
-                      "max_retries": 1, "usage_format": "openai"})
-        admin(gw_port, "POST", "/api/admin/keys/import",
-              {"upstream_id": up_u["id"],
-               "keys": ["sk-bench-u%02d-%s" % (i, st.new_secret_hex(12)) for i in range(10)]})
-        admin(gw_port, "POST", "/api/admin/rules", {
-            "name": "bench-usage-429", "upstream_id": up_u["id"],
-            "condition": {"type": "status", "op": "eq", "value": 429},
-            "actions": [{"type": "retry"}]})
+        pool_like_bench(gw_port, "bench-usage", "u",
+                        {"base_url": "http://127.0.0.1:%d/v1" % mock_port, "usage_format": "openai"})
+        # Issue 19: the same pool behind two weighted endpoints (each with
+        # its breaker), sticky keys by client token, a queue wait and a
+        # fallback: what the routing features cost a request that needs none
+        # of their slow paths.
+        pool_like_bench(gw_port, "bench-routed", "r",
+                        {"affinity": "token", "queue_wait_ms": 1000,
+                         "fallback_upstreams": [up["id"]],
+                         "endpoints": [{"url": "http://127.0.0.1:%d/v1" % mock_port, "weight": 1},
+                                       {"url": "http://127.0.0.1:%d/v2" % mock_port, "weight": 1}]})
         post_lua = os.path.join(tmp, "post.lua")
         with open(post_lua, "w") as f:
             f.write(POST_LUA)
@@ -430,7 +443,8 @@ def main():
                    ("gateway_post", gw_port, "/proxy/bench/chat", auth + ["lua:" + post_lua]),
                    ("gateway_script", gw_port, "/proxy/bench-script/chat",
                     auth + ["lua:" + post_lua]),
-                   ("gateway_usage", gw_port, "/proxy/bench-usage/chat", auth)]
+                   ("gateway_usage", gw_port, "/proxy/bench-usage/chat", auth),
+                   ("gateway_routed", gw_port, "/proxy/bench-routed/chat", auth)]
         # A quick comparison may run only some, e.g. BENCH_TARGETS=bare_fastcgi,gateway;
         # it then stops after the rounds (and skips the import above).
         if only:
@@ -474,8 +488,9 @@ def main():
                     results["gateway"]["p99_ms"] / results["bare_fastcgi"]["p99_ms"]))
             if "gateway_post" in results and "gateway_script" in results:
                 print_script_ratio(results)
-            if "gateway" in results and "gateway_usage" in results:
-                print_usage_ratio(results)
+            for name in ("gateway_usage", "gateway_routed"):
+                if "gateway" in results and name in results:
+                    print_ratio_to_gateway(results, name)
             return 0
         g, b, n = results["gateway"], results["bare_fastcgi"], results["nginx_proxy_pass"]
         results["ratio_gateway_to_bare"] = g["rps"] / b["rps"]
@@ -485,7 +500,8 @@ def main():
             results["ratio_gateway_to_bare"], results["ratio_gateway_to_nginx"]))
         print("gateway with quota keys / bare FastCGI: %.2f" % results["ratio_gateway_quota_to_bare"])
         print_script_ratio(results)
-        print_usage_ratio(results)
+        print_ratio_to_gateway(results, "gateway_usage")
+        print_ratio_to_gateway(results, "gateway_routed")
 
         pid = app.process.proc.pid
         # Every worker thread and its CURL handle come into use during the

@@ -20,6 +20,7 @@ enum err proxy_endpoint_choose(struct proxy *px)
     const char *base = u->base_url;
     int i;
 
+    proxy_endpoint_done(px, 0, false, false); /* a choice left unreported */
     px->ep_fault = false;
     px->ep_pending = false;
     i = endpoint_pick(u->eps, u->neps, &u->ep_params, px->ep_failed, worker_random(px->r->w),
@@ -55,6 +56,10 @@ void proxy_endpoint_done(struct proxy *px, int status, bool transport, bool sent
     if (!px->ep_pending)
         return;
     px->ep_pending = false;
+    /* Only ever the endpoint of px->up chosen for this attempt; should the
+     * upstream have gone, a trial it held ends by its time limit. */
+    if (px->up == NULL || px->ep < 0 || (size_t)px->ep >= px->up->neps)
+        return;
     e = &px->up->eps[px->ep];
     if (transport) {
         o = ENDPOINT_TRANSPORT;

@@ -46,6 +46,11 @@ static void remember_list(struct proxy *px)
         px->fb.ids[px->fb.n++] = px->up->fallbacks[i];
 }
 
+bool proxy_fallback_left(const struct proxy *px)
+{
+    return px->fb.named ? px->fb.next < px->fb.n : px->up->nfallbacks > 0;
+}
+
 bool proxy_fallback_next(struct proxy *px)
 {
     remember_list(px);
@@ -53,12 +58,14 @@ bool proxy_fallback_next(struct proxy *px)
         struct pool_upstream *u = upstream_by_id(px->pool, px->fb.ids[px->fb.next++]);
         if (u == NULL || !may_use(px, u) || !concurrency_enter(u->inflight, u->max_concurrent))
             continue;
+        proxy_endpoint_done(px, 0, false, false); /* the last upstream's, if left */
         px->up = u;
         if (px->held_upstream != NULL)
             concurrency_leave(px->held_upstream);
         px->held_upstream = u->inflight;
         px->ntried = 0;
-        px->ep_failed = 0; /* bits of the named upstream's endpoints */
+        px->ep_failed = 0;      /* bits of the named upstream's endpoints */
+        px->egress.nfailed = 0; /* a proxy that failed there may reach this one */
         px->log->upstream_id = u->id;
         snprintf(px->log->fallback_from, sizeof(px->log->fallback_from), "%s", px->fb.from);
         /* The request was shaped by the named upstream's onRequest; the

@@ -20,4 +20,8 @@ struct proxy;
  * false when none is left. */
 bool proxy_fallback_next(struct proxy *px);
 
+/* Whether a fallback is still to be tried: a retry that the upstream's own
+ * keys and retries cannot make may still go there (proxy_can_retry). */
+bool proxy_fallback_left(const struct proxy *px);
+
 #endif

@@ -51,7 +51,6 @@ bool key_wait_turn(struct proxy *px, int64_t until_ms)
     int64_t now = clock_mono_ms(), wake = until_ms;
     long long next;
     struct pool *cur;
-    char name[sizeof(px->name)];
 
     if (now >= until_ms)
         return false;
@@ -66,16 +65,7 @@ bool key_wait_turn(struct proxy *px, int64_t until_ms)
         wake++;
     if (wake > until_ms)
         wake = until_ms;
-    if (pool_wait_change(&app->pool, px->pool, wake)) {
-        /* The upstream waited for may be a fallback: found again by its
-         * own name in the new snapshot. */
-        snprintf(name, sizeof(name), "%s", px->up->name);
-        cur = pool_acquire(&app->pool);
-        if (cur != NULL) {
-            pool_release(px->pool);
-            px->pool = cur;
-            px->up = pool_find_upstream(px->pool, name);
-        }
-    }
+    if (pool_wait_change(&app->pool, px->pool, wake) && (cur = pool_acquire(&app->pool)) != NULL)
+        proxy_take_snapshot(px, cur);
     return px->up != NULL;
 }

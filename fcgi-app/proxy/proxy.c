@@ -35,8 +35,7 @@
  * check that began after now (shared with the other requests that miss
  * meanwhile; checks at most every MISS_RECHECK_MS, see pool_refresh_fresh)
  * and, when the current snapshot is not the one px->pool holds, takes it
- * into px->pool (releasing the old) and finds px->up again.  Returns true
- * when it took a new snapshot. */
+ * (proxy_take_snapshot).  Returns true when it took a new snapshot. */
 static bool refresh_after_miss(struct proxy *px)
 {
     struct app *app = px->r->w->app;
@@ -49,10 +48,21 @@ static bool refresh_after_miss(struct proxy *px)
         pool_release(now);
         return false;
     }
+    proxy_take_snapshot(px, now);
+    return true;
+}
+
+void proxy_take_snapshot(struct proxy *px, struct pool *now)
+{
+    char name[sizeof(px->name)];
+
+    /* The upstream the request is on may be a fallback: found again by its
+     * own name, never by the name in the path. */
+    snprintf(name, sizeof(name), "%s", px->up != NULL ? px->up->name : px->name);
     pool_release(px->pool);
     px->pool = now;
-    px->up = pool_find_upstream(px->pool, px->name);
-    return true;
+    px->up = pool_find_upstream(px->pool, name);
+    px->last_key = NULL; /* it pointed into the old snapshot */
 }
 
 /* Looks the upstream up (NULL when there is none), refreshing the pool
@@ -331,8 +341,11 @@ bool proxy_can_retry(struct proxy *px, int attempt_no)
 
     /* attempt_no counts the request's attempts; the retries are the
      * upstream's own. */
-    return attempt_no - px->fb.attempts_before <= px->up->max_retries && now < px->deadline_ms &&
-           px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now);
+    if (attempt_no - px->fb.attempts_before <= px->up->max_retries && now < px->deadline_ms &&
+        px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now))
+        return true;
+    /* A fallback upstream may still take the request. */
+    return proxy_fallback_left(px);
 }
 
 /* Whether the status of an upstream answer counts against the key. */
@@ -361,12 +374,11 @@ static bool back_off(struct proxy *px, int n)
 
 /* 503 no_available_key.  Retry-After says when a key may be usable
  * (proxy/key_wait.h); 1 when the database could not be asked. */
-static void reply_no_key(struct proxy *px, enum err e, bool wait_refused)
+static void reply_no_key(struct proxy *px, enum err e, bool wait_refused, long long retry_after_s)
 {
     char ra[24];
 
-    snprintf(ra, sizeof(ra), "%lld",
-             e == ERR_DB_UNAVAILABLE || px->up == NULL ? 1 : key_wait_retry_after_s(px->up));
+    snprintf(ra, sizeof(ra), "%lld", e == ERR_DB_UNAVAILABLE ? 1 : retry_after_s);
     resp_header(px->r, "Retry-After", ra);
     if (e == ERR_DB_UNAVAILABLE)
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
@@ -389,7 +401,8 @@ void proxy_answer_headers(struct proxy *px, int attempts)
 
     snprintf(n, sizeof(n), "%d", attempts);
     resp_header(px->r, "X-Gateway-Attempts", n);
-    resp_header(px->r, "X-Gateway-Upstream", px->up->name);
+    resp_header(px->r, "X-Gateway-Upstream",
+                px->answer_from != NULL ? px->answer_from : px->up->name);
 }
 
 static void reply_failed(struct proxy *px, const struct attempt_error *last, int attempts)
@@ -437,6 +450,7 @@ static enum outcome attempt_egress(struct proxy *px, struct pool_key *k, int att
         t->cause = false;
         t->cur = egress_choose(&px->up->egress, k->proxy, k->id, t, clock_mono_ms(), &none_left);
         if (none_left) {
+            proxy_endpoint_done(px, 0, false, false); /* nothing went to it */
             t->cause = true;
             *exhausted = k->proxy == NULL;
             if (err->text[0] == '\0')
@@ -450,8 +464,10 @@ static enum outcome attempt_egress(struct proxy *px, struct pool_key *k, int att
         if (out != OUTCOME_RETRY || !t->cause)
             return out;
         egress_note_failure(t->cur->id, clock_mono_ms());
-        if (t->nfailed < EGRESS_PROXIES_MAX)
-            t->failed[t->nfailed++] = t->cur->id;
+        /* A proxy that cannot be set aside could be chosen again at once. */
+        if (t->nfailed == EGRESS_PROXIES_MAX)
+            return out;
+        t->failed[t->nfailed++] = t->cur->id;
         if (clock_mono_ms() >= px->deadline_ms)
             return out;
     }
@@ -468,7 +484,9 @@ struct run_result {
     enum run_end end;
     enum err no_key; /* RUN_NO_KEY: ERR_NO_AVAILABLE_KEY or ERR_DB_UNAVAILABLE */
     bool wait_refused;
+    long long retry_after_s;   /* RUN_NO_KEY: when a key of the upstream may be usable */
     struct attempt_error last; /* RUN_FAILED: the last attempt's error */
+    char upstream[65];         /* the upstream the run was on */
 };
 
 /* Tries keys of px->up until an answer goes to the client or attempts run
@@ -479,6 +497,8 @@ static void run_attempts(struct proxy *px, struct run_result *res)
     int attempt;
 
     res->end = RUN_FAILED;
+    res->retry_after_s = RETRY_AFTER_MAX_S;
+    snprintf(res->upstream, sizeof(res->upstream), "%s", px->up->name);
     res->last.code = ERR_UPSTREAM_ERROR;
     snprintf(res->last.text, sizeof(res->last.text), "no attempt was made");
     px->deadline_ms = clock_mono_ms() + px->up->timeout_ms * (px->up->max_retries + 1);
@@ -494,18 +514,14 @@ static void run_attempts(struct proxy *px, struct run_result *res)
 
         if (attempt > 1 && !back_off(px, attempt - 2))
             break;
-        if (proxy_endpoint_choose(px) != ERR_OK) {
-            res->end = RUN_ANSWERED;
-            return;
-        }
         k = again != NULL  ? again
             : attempt == 1 ? first_key(px, &e, &res->wait_refused)
                            : reserve_key(px, &e, true);
         if (k == NULL) {
-            proxy_endpoint_done(px, 0, false, false);
             if (attempt == 1) {
                 res->end = RUN_NO_KEY;
                 res->no_key = e;
+                res->retry_after_s = px->up != NULL ? key_wait_retry_after_s(px->up) : 1;
                 return;
             }
             break;
@@ -513,6 +529,12 @@ static void run_attempts(struct proxy *px, struct run_result *res)
         if (again == NULL)
             px->tried[px->ntried++] = k->id;
         again = NULL;
+        /* After the key: taking one may move px to a newer snapshot, and
+         * the endpoint (a breaker's trial, perhaps) is px->up's. */
+        if (proxy_endpoint_choose(px) != ERR_OK) {
+            res->end = RUN_ANSWERED;
+            return;
+        }
         px->log->key_id = k->id;
         px->log->attempts++;
         px->log->affine_home =
@@ -558,29 +580,38 @@ static void run_attempts(struct proxy *px, struct run_result *res)
 /* Runs the attempts on the upstream the request named, then on its
  * fallbacks while none answered (proxy/fallback.h), and answers the
  * failure that is left.  A fallback without a usable key does not hide an
- * earlier upstream's failure. */
+ * earlier upstream's failure; when no upstream had a key, Retry-After is
+ * the soonest any of them may have one. */
 static void serve(struct proxy *px)
 {
     struct run_result res, kept;
+    long long soonest;
 
     run_attempts(px, &res);
     kept = res;
+    soonest = res.retry_after_s;
     while (res.end != RUN_ANSWERED && px->up != NULL && proxy_fallback_next(px)) {
         run_attempts(px, &res);
+        if (res.retry_after_s < soonest)
+            soonest = res.retry_after_s;
         if (res.end != RUN_NO_KEY || kept.end == RUN_NO_KEY)
             kept = res;
     }
     if (res.end == RUN_ANSWERED)
         return;
     if (kept.end == RUN_NO_KEY) {
-        reply_no_key(px, kept.no_key, kept.wait_refused);
+        reply_no_key(px, kept.no_key, kept.wait_refused, soonest);
         return;
     }
     px->log->error = strdup(kept.last.text);
-    if (px->saved_status != 0)
+    if (px->saved_status != 0) {
+        px->answer_from = px->saved_from;
         reply_saved(px, px->log->attempts);
-    else
+    } else {
+        px->answer_from = kept.upstream;
         reply_failed(px, &kept.last, px->log->attempts);
+    }
+    px->answer_from = NULL;
 }
 
 static struct reqlog_entry *new_entry(struct req *r)

@@ -52,6 +52,8 @@ struct proxy {
     struct json_object *fired;    /* names of the rules that fired */
     struct json_object *messages; /* messages of `log` actions */
     int saved_status;             /* the last error answer a rule retried, 0 if none */
+    char saved_from[65];          /* the upstream that gave it */
+    const char *answer_from;      /* X-Gateway-Upstream when not px->up (proxy.c serve) */
     struct buf saved_head, saved_body;
     /* The in-flight counts (core/concurrency.h) the request holds, NULL
      * when none: taken before the attempts, given back after them. */
@@ -111,13 +113,19 @@ void h_proxy(struct req *r, const struct route_args *a);
 
 /* The attempt asks the request: whether another attempt could follow this
  * one (attempt_no counts from 1): attempts and time are left, and another
- * key is worth trying.  A rule's retry is honoured only then; otherwise the
- * answer goes to the client as it is.  The call goes from attempt.c back
+ * key is worth trying, or a fallback upstream is left.  A rule's retry is
+ * honoured only then; otherwise the answer goes to the client as it is.
+ * The call goes from attempt.c back
  * into proxy.c because the attempt is where a rule asks for a retry, and it
  * must know before the answer goes out (a streamed answer cannot be taken
  * back), while only the request knows the deadline, the keys tried and the
  * retries left. */
 bool proxy_can_retry(struct proxy *px, int attempt_no);
+
+/* Takes the snapshot now (a reference the caller passes on) into px in
+ * place of the one it holds, and finds the upstream the request is on in
+ * it (px->up NULL when it is gone). */
+void proxy_take_snapshot(struct proxy *px, struct pool *now);
 
 /* Adds the headers every answer of an attempt carries: X-Gateway-Attempts
  * (attempts counts the request's attempts) and X-Gateway-Upstream (the

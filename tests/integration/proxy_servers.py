@@ -71,6 +71,7 @@ class _Server:
         self.lock = threading.Lock()
         self.connections = 0      # connections carried to a target
         self.refused = 0          # handshakes refused (bad credentials)
+        self.unreachable = 0      # CONNECTs answered 502: the target refused
         self.targets = []         # "host:port" of each carried connection
         self.requests = 0         # tunnelled HTTP requests (by their request line)
         self.keys = []            # the Authorization header of each, in order
@@ -155,7 +156,14 @@ class HttpConnectProxy(_Server):
                              b"Proxy-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\n\r\n")
                 return
         host, _, port = target.rpartition(":")
-        up = self._carry(conn, host.strip("[]"), int(port))
+        try:
+            up = self._carry(conn, host.strip("[]"), int(port))
+        except OSError:
+            # What squid and tinyproxy say when the target refuses.
+            with self.lock:
+                self.unreachable += 1
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         _relay(conn, up, self._seen)
 

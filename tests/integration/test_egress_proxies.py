@@ -271,3 +271,35 @@ def test_the_key_probe_and_apigw_recover_use_the_keys_proxy(stack):
     finally:
         sp.close()
         own.close()
+
+
+def test_a_proxy_that_cannot_reach_an_endpoint_blames_the_endpoint(stack):
+    # The proxy is fine; one endpoint refuses.  The proxy says so (502 to
+    # CONNECT): the endpoint's breaker counts it, the same key goes to the
+    # other endpoint through the same proxy, and neither the proxy nor the
+    # key is blamed.
+    hp = HttpConnectProxy()
+    try:
+        failures_before = sum(v for _, v in scrape(stack).series("apigw_egress_proxy_failures_total"))
+        dead = "http://127.0.0.1:%d" % closed_port()
+        s = setup(stack, nkeys=1, proxy_mode="round_robin", proxies=[hp.url()], base_url=dead,
+                  endpoints=[{"url": dead, "weight": 1000},
+                             {"url": stack.mock.url, "weight": 1}],
+                  endpoint_fail_threshold=1, endpoint_cooldown_s=60)
+        stack.mock.reset(_ok)
+        # The dead endpoint weighs 1000 to 1: the first of three requests
+        # all but surely tries it; its breaker then stays open.
+        rs = _get(stack, s, 3)
+        r = rs[0]
+        assert sum(int(x.header("X-Gateway-Attempts")) for x in rs) == 4, [x.headers for x in rs]
+        assert hp.unreachable == 1 and hp.requests == 3, (hp.unreachable, hp.requests)
+        up = ok(stack.main.admin.get(A + "/upstreams/%d" % s.up["id"]))
+        assert [e["breaker"]["state"] for e in up["endpoints"]] == ["open", "closed"], up
+        assert get_key(stack, s.keys[0]["id"])["status"] == "active"
+        failures = sum(v for _, v in scrape(stack).series("apigw_egress_proxy_failures_total"))
+        assert failures == failures_before, (failures, failures_before)
+        row = wait_log_row(stack, r)
+        assert row["key_id"] == s.keys[0]["id"]
+        wait_key(stack, s.keys[0]["id"], total_failures=0)
+    finally:
+        hp.close()

@@ -4,12 +4,16 @@ request goes to the first fallback the client may use, with that upstream's
 keys and injection; depth 1; answers say which upstream served and the log
 records both names."""
 
+import threading
+import time
+
 import harness  # noqa: F401  (puts scripts/ on the path)
 import apigw_stack as st  # noqa: E402
 from admin_helpers import A, assert_error, ok
 from mock_upstream import Reply
 from proxy_helpers import (add_key, assert_json_error, make_token, make_upstream,
                            patch_upstream, settle, setup, wait_log_row)
+from rules_helpers import create_rule, status_is
 
 
 def _ok(req):
@@ -140,3 +144,32 @@ def test_fallback_upstreams_are_checked(stack):
     assert patch_upstream(stack, s.up["id"], fallback_upstreams=[other["id"]])[
         "fallback_upstreams"] == [other["id"]]
     assert patch_upstream(stack, s.up["id"], fallback_upstreams=[])["fallback_upstreams"] == []
+
+
+def test_a_fallback_keeps_to_its_own_keys_when_the_pool_changes(stack):
+    # The named upstream's one key answers 500 slowly (a rule retries it);
+    # meanwhile the pool changes.  The fallback has no usable key, looks
+    # for a newer snapshot, and must find itself there again: the named
+    # upstream's key never goes to the fallback's host.
+    def slow_500(req):
+        time.sleep(1.0)
+        return Reply(500, '{"error": "busy"}', {"Content-Type": "application/json"})
+
+    stack.mock.reset(slow_500)
+    fb = make_upstream(stack, base_url=stack.mock.url + "/fallback-host")
+    fk = add_key(stack, fb["id"])
+    s = setup(stack, nkeys=1, settle=False, max_retries=0, fallback_upstreams=[fb["id"]])
+    create_rule(stack, upstream_id=s.up["id"], condition=status_is(500),
+                actions=[{"type": "retry"}])
+    ok(stack.main.admin.patch(A + "/keys/%d" % fk["id"], json={"status": "disabled"}))
+    settle()
+    out = {}
+    th = threading.Thread(target=lambda: out.update(r=stack.main.client.get(s.path("x"),
+                                                                          token=s.token)))
+    th.start()
+    time.sleep(0.4)
+    make_token(stack)              # moves the pool version while the attempt runs
+    th.join(10)
+    r = out["r"]
+    assert r.status == 500 and r.header("X-Gateway-Upstream") == s.name, r
+    assert [q.path for q in stack.mock.requests] == ["/x"], [q.path for q in stack.mock.requests]
