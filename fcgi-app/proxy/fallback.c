@@ -11,16 +11,6 @@
 #include "proxy/hook.h"
 #include "proxy/proxy.h"
 
-static struct pool_upstream *upstream_by_id(const struct pool *p, long long id)
-{
-    size_t i;
-
-    for (i = 0; i < p->nups; i++)
-        if (p->ups[i].id == id)
-            return &p->ups[i];
-    return NULL;
-}
-
 /* Whether the client may send this request to u: a request that came
  * without a token (a public upstream) may go only to a public one. */
 static bool may_use(const struct proxy *px, const struct pool_upstream *u)
@@ -55,7 +45,7 @@ bool proxy_fallback_next(struct proxy *px)
 {
     remember_list(px);
     while (px->fb.next < px->fb.n) {
-        struct pool_upstream *u = upstream_by_id(px->pool, px->fb.ids[px->fb.next++]);
+        struct pool_upstream *u = pool_upstream_by_id(px->pool, px->fb.ids[px->fb.next++]);
         if (u == NULL || !may_use(px, u) || !concurrency_enter(u->inflight, u->max_concurrent))
             continue;
         proxy_endpoint_done(px, 0, false, false); /* the last upstream's, if left */

@@ -52,19 +52,6 @@ static bool refresh_after_miss(struct proxy *px)
     return true;
 }
 
-void proxy_take_snapshot(struct proxy *px, struct pool *now)
-{
-    char name[sizeof(px->name)];
-
-    /* The upstream the request is on may be a fallback: found again by its
-     * own name, never by the name in the path. */
-    snprintf(name, sizeof(name), "%s", px->up != NULL ? px->up->name : px->name);
-    pool_release(px->pool);
-    px->pool = now;
-    px->up = pool_find_upstream(px->pool, name);
-    px->last_key = NULL; /* it pointed into the old snapshot */
-}
-
 /* Looks the upstream up (NULL when there is none), refreshing the pool
  * once on a miss.  Returns ERR_NO_AVAILABLE_KEY (answered) only when no
  * pool was ever loaded. */
@@ -393,16 +380,6 @@ static void reply_no_key(struct proxy *px, enum err e, bool wait_refused, long l
                     "upstream %s has no usable key (all are disabled, banned, exhausted or at "
                     "their rpm limit)",
                     px->name);
-}
-
-void proxy_answer_headers(struct proxy *px, int attempts)
-{
-    char n[16];
-
-    snprintf(n, sizeof(n), "%d", attempts);
-    resp_header(px->r, "X-Gateway-Attempts", n);
-    resp_header(px->r, "X-Gateway-Upstream",
-                px->answer_from != NULL ? px->answer_from : px->up->name);
 }
 
 static void reply_failed(struct proxy *px, const struct attempt_error *last, int attempts)

@@ -62,6 +62,10 @@ def test_healthz_answers_503_while_frozen(stack):
     try:
         with frozen_database(stack):
             r, took = timed(c.get, "/healthz", timeout=30)
+            if r.status == 200:
+                # Checks are shared: one that began before the freeze (and
+                # finished) may answer a request that came just after it.
+                r, took = timed(c.get, "/healthz", timeout=30)
             assert took < DEADLINE_S, "/healthz took %.1f s with the database frozen" % took
             assert r.status == 503, r
             assert r.json() == {"status": "degraded", "db": "timeout"}, r
