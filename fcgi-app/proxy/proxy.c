@@ -27,30 +27,7 @@
 #include "proxy/path.h"
 #include "proxy/rules.h"
 
-#define PROXY_PREFIX    "/proxy/"
-#define MISS_RECHECK_MS 10
-
-/* A lookup missed: the pool may have changed since the snapshot was made
- * (a token, upstream or key created a moment ago).  Waits for a version
- * check that began after now (shared with the other requests that miss
- * meanwhile; checks at most every MISS_RECHECK_MS, see pool_refresh_fresh)
- * and, when the current snapshot is not the one px->pool holds, takes it
- * (proxy_take_snapshot).  Returns true when it took a new snapshot. */
-static bool refresh_after_miss(struct proxy *px)
-{
-    struct app *app = px->r->w->app;
-    struct pool *now;
-
-    if (pool_refresh_fresh(&app->pool, px->r->w->db, MISS_RECHECK_MS) < 0)
-        return false;
-    now = pool_acquire(&app->pool);
-    if (now == NULL || now == px->pool) {
-        pool_release(now);
-        return false;
-    }
-    proxy_take_snapshot(px, now);
-    return true;
-}
+#define PROXY_PREFIX "/proxy/"
 
 /* Looks the upstream up (NULL when there is none), refreshing the pool
  * once on a miss.  Returns ERR_NO_AVAILABLE_KEY (answered) only when no
@@ -61,7 +38,7 @@ static enum err find_upstream(struct proxy *px)
         px->log->upstream_id = px->up->id;
         return ERR_OK;
     }
-    if (!refresh_after_miss(px) && px->pool == NULL) {
+    if (!proxy_refresh_after_miss(px) && px->pool == NULL) {
         resp_header(px->r, "Retry-After", "1");
         reply_error(px->r, ERR_NO_AVAILABLE_KEY,
                     "the key pool is not loaded yet: the database is unreachable");
@@ -135,7 +112,7 @@ static enum err authenticate(struct proxy *px)
         return ERR_NO_AVAILABLE_KEY;
     }
     t = credential_find_token(px, &presented);
-    if (t == NULL && presented && refresh_after_miss(px))
+    if (t == NULL && presented && proxy_refresh_after_miss(px))
         t = credential_find_token(px, &presented);
     if (credential_mark_copies(px) != ERR_OK)
         return ERR_INVALID_REQUEST;
@@ -215,111 +192,6 @@ static enum err hold(struct proxy *px)
                     "upstream %s is at its max_concurrent of %lld requests in flight", px->name,
                     limit);
     return ERR_CONCURRENCY_LIMITED;
-}
-
-/* Whether a key has a limit that only the database can enforce exactly. */
-static bool key_is_limited(const struct pool_key *k)
-{
-    return k->daily_quota > 0 || k->rpm_limit > 0;
-}
-
-/* A resting key whose rest is over serves again at once; its first use in
- * this process marks it active in the database (once across processes:
- * the change applies only to a key still disabled and due).  When the
- * database cannot take it, a later request tries again. */
-static void wake_key(struct worker *w, struct pool_key *k, const char *request_id)
-{
-    struct key_change c;
-
-    if (!pool_key_wake_due(k))
-        return;
-    memset(&c, 0, sizeof(c));
-    c.key_id = k->id;
-    c.to = KEY_ACTIVE;
-    c.reason = "recovered: disabled_until passed";
-    c.actor = "proxy";
-    c.request_id = request_id;
-    c.only_from = "disabled";
-    c.only_due = true;
-    if (key_change_status(w->db, &c, NULL) != DB_OK)
-        atomic_store(&k->woken, false);
-}
-
-/* Picks a key and reserves it.  A key with a daily quota or an rpm limit
- * spends a unit of this process's lease (core/lease.h), which asks the
- * database for a block when it is empty; one that loses (a limit, or a race with
- * another process) is skipped for a second.  A key with neither needs no
- * reservation: its status comes from the pool snapshot and its use is
- * counted by the log writer.  With may_refresh, a first attempt that finds
- * none looks once for a newer snapshot.  Returns NULL with *e set when
- * there is none. */
-static struct pool_key *reserve_key(struct proxy *px, enum err *e, bool may_refresh)
-{
-    struct worker *w = px->r->w;
-    bool refreshed = !may_refresh, db_down = false;
-
-    for (;;) {
-        int64_t now = clock_mono_ms();
-        struct pool_key *k =
-            px->affine ? pool_pick_affine(px->up, px->affinity_hash, px->tried, px->ntried, now)
-                       : pool_pick(px->up, px->tried, px->ntried, worker_random(w), now);
-        bool granted = false;
-        int rc;
-
-        if (k == NULL) {
-            /* Perhaps a key was added or enabled a moment ago. */
-            if (!refreshed && px->ntried == 0 && refresh_after_miss(px) && px->up != NULL) {
-                refreshed = true;
-                continue;
-            }
-            *e = db_down ? ERR_DB_UNAVAILABLE : ERR_NO_AVAILABLE_KEY;
-            return NULL;
-        }
-        wake_key(w, k, px->r->id);
-        if (!key_is_limited(k))
-            return k;
-        rc = lease_take(w->db, QUOTA_KEY, k->id, k->rpm_limit > 0, &granted);
-        if (rc != DB_OK) {
-            /* A key with limits cannot be reserved now; one without may
-             * still serve from the cache. */
-            db_down = true;
-            atomic_store(&k->skip_until_ms, now + 1000);
-            continue;
-        }
-        if (granted) {
-            atomic_fetch_add(&k->used_here, 1);
-            return k;
-        }
-        atomic_store(&k->skip_until_ms, now + 1000);
-    }
-}
-
-/* The first key of the request: reserve_key, and on an upstream with
- * queue_wait_ms, waits for one up to that long (within the deadline) when
- * none is usable.  *refused tells whether max_waiting refused it the
- * wait. */
-static struct pool_key *first_key(struct proxy *px, enum err *e, bool *refused)
-{
-    struct pool_key *k = reserve_key(px, e, true);
-    int64_t until;
-
-    *refused = false;
-    if (k != NULL || *e != ERR_NO_AVAILABLE_KEY || px->up == NULL || px->up->queue_wait_ms <= 0)
-        return k;
-    if (!key_wait_begin(px)) {
-        *refused = true;
-        return NULL;
-    }
-    until = clock_mono_ms() + px->up->queue_wait_ms;
-    if (until > px->deadline_ms)
-        until = px->deadline_ms;
-    /* A new snapshot wakes the turn: no version check of its own. */
-    while (k == NULL && *e == ERR_NO_AVAILABLE_KEY && key_wait_turn(px, until))
-        k = reserve_key(px, e, false);
-    key_wait_end(px);
-    atomic_fetch_add(k != NULL ? &px->r->w->app->key_wait_served : &px->r->w->app->key_wait_expired,
-                     1);
-    return k;
 }
 
 bool proxy_can_retry(struct proxy *px, int attempt_no)
@@ -492,8 +364,8 @@ static void run_attempts(struct proxy *px, struct run_result *res)
         if (attempt > 1 && !back_off(px, attempt - 2))
             break;
         k = again != NULL  ? again
-            : attempt == 1 ? first_key(px, &e, &res->wait_refused)
-                           : reserve_key(px, &e, true);
+            : attempt == 1 ? proxy_first_key(px, &e, &res->wait_refused)
+                           : proxy_reserve_key(px, &e, true);
         if (k == NULL) {
             if (attempt == 1) {
                 res->end = RUN_NO_KEY;
@@ -523,7 +395,7 @@ static void run_attempts(struct proxy *px, struct run_result *res)
         out = attempt_egress(px, k, px->log->attempts, &err, &exhausted);
         /* A failure of the egress proxy is never the key's. */
         if (px->r->w->app->reqlog != NULL)
-            reqlog_note_key(px->r->w->app->reqlog, k->id, key_is_limited(k),
+            reqlog_note_key(px->r->w->app->reqlog, k->id, proxy_key_is_limited(k),
                             !px->ep_fault &&
                                 ((out == OUTCOME_RETRY && !px->egress.cause) ||
                                  (out == OUTCOME_DONE && status_is_key_failure(px->r->status))));

@@ -122,6 +122,28 @@ void h_proxy(struct req *r, const struct route_args *a);
  * retries left. */
 bool proxy_can_retry(struct proxy *px, int attempt_no);
 
+/* A lookup missed (snapshot.c): the pool may have changed since the
+ * snapshot was made (a token, upstream or key created a moment ago).
+ * Waits for a version check that began after now (shared with the other
+ * requests that miss meanwhile) and, when the current snapshot is not the
+ * one px->pool holds, takes it (proxy_take_snapshot).  Returns true when it
+ * took a new snapshot. */
+bool proxy_refresh_after_miss(struct proxy *px);
+
+/* Key reservation (key_reserve.c).  Whether a key has a limit that only
+ * the database can enforce exactly. */
+bool proxy_key_is_limited(const struct pool_key *k);
+
+/* Picks a key of px->up and reserves it (a unit of the process's lease
+ * when it has limits); with may_refresh, a first attempt that finds none
+ * looks once for a newer snapshot.  NULL with *e set when there is none. */
+struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refresh);
+
+/* The first key of the request: proxy_reserve_key, and on an upstream with
+ * queue_wait_ms the wait for one (proxy/key_wait.h); *refused when
+ * max_waiting refused the wait. */
+struct pool_key *proxy_first_key(struct proxy *px, enum err *e, bool *refused);
+
 /* Takes the snapshot now (a reference the caller passes on) into px in
  * place of the one it holds, and finds the upstream the request is on in
  * it (px->up NULL when it is gone). */
