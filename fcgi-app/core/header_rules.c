@@ -225,3 +225,35 @@ void header_rules_free(struct header_rules *r)
     free(r->v);
     memset(r, 0, sizeof(*r));
 }
+
+/* The value of the placeholder at p (which starts with '{'), with its
+ * length in *len, or NULL when none starts there. */
+static const char *placeholder(const char *p, const struct header_vars *v, size_t *len)
+{
+    static const char *const names[] = {"{request_id}", "{token}", "{upstream}"};
+    const char *vals[] = {v->request_id, v->token, v->upstream};
+    size_t i;
+
+    for (i = 0; i < NELEM(names); i++)
+        if (strncmp(p, names[i], strlen(names[i])) == 0) {
+            *len = strlen(names[i]);
+            return vals[i] != NULL ? vals[i] : "";
+        }
+    return NULL;
+}
+
+int header_rule_line(const struct header_rule *r, const struct header_vars *v, struct buf *line)
+{
+    const char *p = r->value, *brace;
+    int rc = buf_cat(line, r->name, ": ", (char *)NULL);
+
+    /* An unknown {name} stays as it is written. */
+    while (rc == 0 && (brace = strchr(p, '{')) != NULL) {
+        size_t skip = 1;
+        const char *val = placeholder(brace, v, &skip);
+        rc |= buf_append(line, p, (size_t)(brace - p));
+        rc |= val != NULL ? buf_puts(line, val) : buf_append(line, brace, 1);
+        p = brace + skip;
+    }
+    return rc == 0 ? buf_puts(line, p) : rc;
+}

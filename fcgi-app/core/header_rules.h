@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/buf.h"
+
 struct json_object;
 
 #define HEADER_RULES_MAX      32
@@ -48,6 +50,18 @@ int header_rules_parse_text(const char *text, const char *key_header, struct hea
                             char *msg, size_t len);
 
 void header_rules_free(struct header_rules *r);
+
+/* What the placeholders of a rule's value stand for; NULL is empty. */
+struct header_vars {
+    const char *request_id; /* {request_id}: X-Gateway-Request-Id */
+    const char *token;      /* {token}: the client token's name */
+    const char *upstream;   /* {upstream}: the upstream the request goes to */
+};
+
+/* Appends rule r's line, "Name: value" with the placeholders filled (an
+ * unknown {name} stays as written), to line.  Returns 0, or -1 at line's
+ * cap. */
+int header_rule_line(const struct header_rule *r, const struct header_vars *v, struct buf *line);
 
 /* Whether a rule may never name the header (any case): hop-by-hop, Host,
  * Content-Length and Expect, which the transfer itself owns. */

@@ -31,35 +31,3 @@ bool shape_drops(const struct header_rules *rules, bool strip, const char *name)
             return true;
     return false;
 }
-
-/* The value of the placeholder at p (which starts with '{'), with its
- * length in *len, or NULL when none starts there. */
-static const char *placeholder(const char *p, const struct shape_vars *v, size_t *len)
-{
-    static const char *const names[] = {"{request_id}", "{token}", "{upstream}"};
-    const char *vals[] = {v->request_id, v->token, v->upstream};
-    size_t i;
-
-    for (i = 0; i < NELEM(names); i++)
-        if (strncmp(p, names[i], strlen(names[i])) == 0) {
-            *len = strlen(names[i]);
-            return vals[i] != NULL ? vals[i] : "";
-        }
-    return NULL;
-}
-
-int shape_line(const struct header_rule *r, const struct shape_vars *v, struct buf *line)
-{
-    const char *p = r->value, *brace;
-    int rc = buf_cat(line, r->name, ": ", (char *)NULL);
-
-    /* An unknown {name} stays as it is written. */
-    while (rc == 0 && (brace = strchr(p, '{')) != NULL) {
-        size_t skip = 1;
-        const char *val = placeholder(brace, v, &skip);
-        rc |= buf_append(line, p, (size_t)(brace - p));
-        rc |= val != NULL ? buf_puts(line, val) : buf_append(line, brace, 1);
-        p = brace + skip;
-    }
-    return rc == 0 ? buf_puts(line, p) : rc;
-}

@@ -6,23 +6,15 @@
  * on every attempt: first the forwarding headers go, then the rules in
  * their order.  A set or remove drops every line of its name from the
  * client (and from rules before it); the lines the rules add are those
- * marked `emits` (core/header_rules.h).  Pure: upstream_req.c turns the
- * answers into libcurl's list.
+ * marked `emits`, written by header_rule_line (core/header_rules.h).
+ * Pure: upstream_req.c turns the answers into libcurl's list.
  */
 #ifndef APIGW_PROXY_SHAPE_HEADERS_H
 #define APIGW_PROXY_SHAPE_HEADERS_H
 
 #include <stdbool.h>
 
-#include "core/buf.h"
 #include "core/header_rules.h"
-
-/* What the placeholders of a rule's value stand for; NULL is empty. */
-struct shape_vars {
-    const char *request_id; /* {request_id}: X-Gateway-Request-Id */
-    const char *token;      /* {token}: the client token's name */
-    const char *upstream;   /* {upstream}: the upstream the attempt goes to */
-};
 
 /* Whether name (any case) is a forwarding header: X-Forwarded-*,
  * Forwarded, X-Real-IP, Via, CF-Connecting-IP or True-Client-IP. */
@@ -31,9 +23,5 @@ bool shape_forwarding_header(const char *name);
 /* Whether a header that would pass on is left out: a forwarding header
  * when strip is set, or a name that a set or remove rule names. */
 bool shape_drops(const struct header_rules *rules, bool strip, const char *name);
-
-/* Appends rule r's line, "Name: value" with the placeholders filled, to
- * line.  Returns 0, or -1 at line's cap. */
-int shape_line(const struct header_rule *r, const struct shape_vars *v, struct buf *line);
 
 #endif

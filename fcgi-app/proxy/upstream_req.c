@@ -130,7 +130,7 @@ static struct curl_slist *rule_headers(const struct proxy *px, struct curl_slist
                                        bool *failed)
 {
     const struct header_rules *rules = &px->up->header_rules;
-    struct shape_vars v = {px->r->id, px->token != NULL ? px->token->name : NULL, px->up->name};
+    struct header_vars v = {px->r->id, px->token != NULL ? px->token->name : NULL, px->up->name};
     size_t i;
 
     for (i = 0; i < rules->n; i++) {
@@ -139,7 +139,7 @@ static struct curl_slist *rule_headers(const struct proxy *px, struct curl_slist
         *has_ctype |= strcasecmp(rules->v[i].name, "content-type") == 0;
         *has_accept |= strcasecmp(rules->v[i].name, "accept") == 0;
         buf_reset(line);
-        if (shape_line(&rules->v[i], &v, line) != 0)
+        if (header_rule_line(&rules->v[i], &v, line) != 0)
             *failed = true;
         list = add_header(list, line, failed);
     }

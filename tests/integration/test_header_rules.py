@@ -6,7 +6,7 @@ and the key is always injected as the upstream says."""
 
 from admin_helpers import A, assert_error, create_upstream, ok
 from mock_upstream import Reply
-from proxy_helpers import patch_upstream, settle, setup
+from proxy_helpers import add_key, patch_upstream, settle, setup
 from rules_helpers import create_rule, status_is
 
 FORWARDING = {
@@ -175,3 +175,18 @@ def test_the_key_goes_as_the_upstream_says_beside_the_rules(stack):
     assert q.header("Authorization") == "Basic abc", q.headers
     assert q.header("Accept") == "text/plain", q.headers
     assert q.path.endswith("key=" + s.keys[0]["value"]), q.path
+
+
+def test_the_key_probe_carries_the_rule_headers(stack):
+    up = create_upstream(stack, probe_method="GET", probe_path="/models", header_rules=[
+        {"op": "set", "name": "Anthropic-Version", "value": "2023-06-01"},
+        {"op": "append", "name": "X-From", "value": "{upstream}"},
+        {"op": "remove", "name": "X-Debug"}])
+    k = add_key(stack, up["id"])
+    stack.mock.reset(_ok)
+    body = ok(stack.main.admin.post(A + "/keys/%d/test" % k["id"]))
+    assert body["ok"] is True, body
+    q = stack.mock.requests[-1]
+    assert q.header("Anthropic-Version") == "2023-06-01", q.headers
+    assert q.header("X-From") == up["name"], q.headers
+    assert q.header("Authorization") == "Bearer " + k["value"], q.headers

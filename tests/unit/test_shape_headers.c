@@ -162,7 +162,7 @@ static void test_line_placeholders(void)
         {"{token}{token}", "X-A: cici"},   {"{nope} {", "X-A: {nope} {"},
         {"{{upstream}}", "X-A: {openai}"}, {"plain", "X-A: plain"},
     };
-    struct shape_vars v = {"00ab", "ci", "openai"}, empty = {"00ab", NULL, "openai"};
+    struct header_vars v = {"00ab", "ci", "openai"}, empty = {"00ab", NULL, "openai"};
     struct header_rule r = {HEADER_SET, (char *)"X-A", NULL, true};
     struct buf line;
     size_t i;
@@ -171,19 +171,19 @@ static void test_line_placeholders(void)
     for (i = 0; i < NELEM(cases); i++) {
         buf_reset(&line);
         r.value = (char *)cases[i].value;
-        CU_ASSERT_EQUAL(shape_line(&r, &v, &line), 0);
+        CU_ASSERT_EQUAL(header_rule_line(&r, &v, &line), 0);
         CU_ASSERT_STRING_EQUAL(buf_str(&line), cases[i].want);
     }
     /* A public upstream has no token name. */
     buf_reset(&line);
     r.value = (char *)"t={token}";
-    CU_ASSERT_EQUAL(shape_line(&r, &empty, &line), 0);
+    CU_ASSERT_EQUAL(header_rule_line(&r, &empty, &line), 0);
     CU_ASSERT_STRING_EQUAL(buf_str(&line), "X-A: t=");
     /* The line's cap. */
     buf_reset(&line);
     r.value = (char *)"{upstream}{upstream}{upstream}{upstream}{upstream}{upstream}{upstream}"
                       "{upstream}{upstream}{upstream}";
-    CU_ASSERT_EQUAL(shape_line(&r, &v, &line), -1);
+    CU_ASSERT_EQUAL(header_rule_line(&r, &v, &line), -1);
     buf_free(&line);
 }
 
