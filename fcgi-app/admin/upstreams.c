@@ -11,6 +11,7 @@
 #include "admin/egress_admin.h"
 #include "admin/upstream_endpoints.h"
 #include "core/endpoint.h"
+#include "core/header_rules.h"
 #include "core/nelem.h"
 #include "core/store.h"
 #include "core/pool.h"
@@ -177,6 +178,9 @@ static const struct vfield fields[] = {
      .def = "5"},
     {.name = "endpoint_window_s", .type = VT_INT, .min = 1, .max = 3600, .def = "30"},
     {.name = "endpoint_cooldown_s", .type = VT_INT, .min = 1, .max = 3600, .def = "30"},
+    /* Header shaping (core/header_rules.h), checked by check_header_rules. */
+    {.name = "header_rules", .type = VT_ARRAY, .def = "[]"},
+    {.name = "strip_forwarding_headers", .type = VT_BOOL, .def = "false"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -318,10 +322,27 @@ static enum err check_affinity_path(const struct rs_write *w, char *msg, size_t 
     return ERR_INVALID_FIELD;
 }
 
+/* The rules as they will be after the write, against the key's header
+ * as it will be: changing auth_header to a name a rule sets is refused
+ * like the rule itself. */
+static enum err check_header_rules(const struct rs_write *w, char *msg, size_t len)
+{
+    struct json_object *rules = NULL;
+    struct header_rules parsed;
+    const char *key_header =
+        rs_jstr(w->after, "auth_query_param") == NULL ? rs_jstr(w->after, "auth_header") : NULL;
+
+    json_object_object_get_ex(w->after, "header_rules", &rules);
+    if (header_rules_parse(rules, key_header, &parsed, msg, len) != 0)
+        return ERR_INVALID_FIELD;
+    header_rules_free(&parsed);
+    return ERR_OK;
+}
+
 /* A script that does not compile is refused with its line and the
  * engine's message; a bad stream_peek naming its member; usage_paths must
  * fit usage_format; fallbacks must exist; affinity body needs
- * affinity_path. */
+ * affinity_path; header rules must leave the key's header alone. */
 static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_t len)
 {
     enum err e = check_stream_peek(w->patch, msg, len);
@@ -336,6 +357,8 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
         e = check_affinity_path(w, msg, len);
     if (e == ERR_OK)
         e = check_usage(w, msg, len);
+    if (e == ERR_OK)
+        e = check_header_rules(w, msg, len);
     return e != ERR_OK ? e : egress_admin_upstream(r, w, msg, len);
 }
 

@@ -87,6 +87,7 @@ static void pool_free(struct pool *p)
         pool_affinity_free(u);
         egress_set_free(&u->egress);
         pool_endpoints_free(u);
+        header_rules_free(&u->header_rules);
     }
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
@@ -183,6 +184,17 @@ static int load_fallbacks(struct pool_upstream *u, const char *json)
     return rc;
 }
 
+/* The admin API refused rules it could not load; rules the database got
+ * another way are left out whole, and said so, rather than half applied. */
+static void load_header_rules(struct pool_upstream *u, const char *text)
+{
+    char msg[256];
+
+    if (header_rules_parse_text(text, u->auth_query_param == NULL ? u->auth_header : NULL,
+                                &u->header_rules, msg, sizeof(msg)) != 0)
+        log_error("upstream %s: header rules not applied: %s", u->name, msg);
+}
+
 static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev,
                           const struct script_limits *lim)
 {
@@ -198,7 +210,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " COALESCE(JSON_VALUE(stream_peek, '$.bytes'), 0),"
                   " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0), queue_wait_ms,"
                   " fallback_upstreams, affinity, affinity_path, endpoints,"
-                  " endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s"
+                  " endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"
+                  " header_rules, strip_forwarding_headers"
                   " FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
@@ -234,6 +247,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->inflight = concurrency_counter(CONCURRENCY_UPSTREAM, u->id);
         p->nups++;
         pool_affinity_load(u, db_val(&res, i, 24), db_val(&res, i, 25));
+        load_header_rules(u, db_val(&res, i, 30));
+        u->strip_forwarding = db_int(&res, i, 31) != 0;
         if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||
             upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0 ||
             load_fallbacks(u, db_val(&res, i, 23)) != 0 ||

@@ -22,6 +22,7 @@
 #include "core/crypto.h"
 #include "core/egress.h"
 #include "core/endpoint.h"
+#include "core/header_rules.h"
 #include "core/script.h"
 #include "core/price.h"
 #include "core/usage_scan.h"
@@ -136,6 +137,9 @@ struct pool_upstream {
     struct pool_endpoint *eps;
     size_t neps;
     struct endpoint_params ep_params;
+    /* Header shaping (proxy/shape_headers.h), parsed once here. */
+    struct header_rules header_rules;
+    bool strip_forwarding;
 };
 
 struct pool_token {

@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/db.h"
 #include "core/egress.h"
+#include "core/log.h"
 
 static char *dup_or_null(const char *s)
 {
@@ -50,6 +51,17 @@ static int load_egress(struct db *db, const unsigned char enc_key[32], struct pr
     return DB_OK;
 }
 
+/* Rules that do not parse (only a database written around the admin API
+ * holds such) are left out, as the pool snapshot leaves them out. */
+static void load_rules(struct probe_target *t, const char *text)
+{
+    char msg[256];
+
+    if (header_rules_parse_text(text, t->auth_query_param == NULL ? t->auth_header : NULL,
+                                &t->rules, msg, sizeof(msg)) != 0)
+        log_error("key %lld: the probe sends no header rules: %s", t->key_id, msg);
+}
+
 int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
                struct probe_target *t)
 {
@@ -62,7 +74,8 @@ int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
     rc = db_query(db,
                   "SELECT k.id, k.upstream_id, k.key_enc, k.key_masked, k.status, u.base_url,"
                   " u.auth_header, u.auth_template, u.auth_query_param, u.probe_method,"
-                  " u.probe_path, u.timeout_ms, u.connect_timeout_ms, k.probe_failures"
+                  " u.probe_path, u.timeout_ms, u.connect_timeout_ms, k.probe_failures,"
+                  " u.name, u.header_rules"
                   " FROM api_keys k JOIN upstreams u ON u.id = k.upstream_id WHERE k.id = ?",
                   DB_ARGS(DB_INT(key_id)), &res);
     if (rc == DB_OK && res.nrows == 0)
@@ -90,6 +103,8 @@ int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
     t->timeout_ms = db_int(&res, 0, 11);
     t->connect_timeout_ms = db_int(&res, 0, 12);
     t->probe_failures = db_int(&res, 0, 13);
+    t->upstream_name = dup_or_null(db_val(&res, 0, 14));
+    load_rules(t, db_val(&res, 0, 15));
     rc = load_egress(db, enc_key, t);
 out:
     db_res_free(&res);
@@ -110,6 +125,8 @@ void probe_target_free(struct probe_target *t)
     free(t->auth_query_param);
     free(t->method);
     free(t->path);
+    free(t->upstream_name);
+    header_rules_free(&t->rules);
     egress_proxy_free(t->proxy);
     memset(t, 0, sizeof(*t));
 }
@@ -143,6 +160,52 @@ static void render(struct buf *out, const char *tpl, const struct probe_target *
     buf_puts(out, tpl);
 }
 
+/* Releases what a transfer that cannot start holds (the key among it);
+ * returns -1. */
+static int xfer_drop(struct probe_xfer *x)
+{
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    crypto_wipe(x->url.data, x->url.cap);
+    crypto_wipe(x->auth.data, x->auth.cap);
+    buf_free(&x->url);
+    buf_free(&x->auth);
+    return -1;
+}
+
+/* Appends line to the transfer's headers. */
+static int append_header(struct probe_xfer *x, struct buf *line)
+{
+    struct curl_slist *l = curl_slist_append(x->headers, buf_str(line));
+
+    if (l == NULL)
+        return -1;
+    x->headers = l;
+    return 0;
+}
+
+/* The lines the upstream's header rules add, before the key as on the
+ * proxy (proxy/upstream_req.c). */
+static int add_rule_headers(struct probe_xfer *x, const struct probe_target *t)
+{
+    struct header_vars v = {NULL, NULL, t->upstream_name};
+    struct buf line;
+    size_t i;
+    int rc = 0;
+
+    buf_init(&line, 4096);
+    for (i = 0; i < t->rules.n && rc == 0; i++) {
+        if (!t->rules.v[i].emits)
+            continue;
+        buf_reset(&line);
+        rc = header_rule_line(&t->rules.v[i], &v, &line);
+        if (rc == 0)
+            rc = append_header(x, &line);
+    }
+    buf_free(&line);
+    return rc;
+}
+
 static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
 {
     long long timeout = t->timeout_ms < PROBE_TIMEOUT_MAX_MS ? t->timeout_ms : PROBE_TIMEOUT_MAX_MS;
@@ -162,14 +225,18 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
         buf_printf(&x->url, "%s%s=%s", strchr(t->path, '?') ? "&" : "?", t->auth_query_param,
                    enc ? enc : "");
         curl_free(enc);
-    } else {
+    }
+    if (add_rule_headers(x, t) != 0)
+        return xfer_drop(x);
+    if (t->auth_query_param == NULL) {
         buf_printf(&x->auth, "%s: ", t->auth_header);
         render(&x->auth, t->auth_template, t);
-        x->headers = curl_slist_append(NULL, buf_str(&x->auth));
+        if (append_header(x, &x->auth) != 0)
+            return xfer_drop(x);
     }
     x->c = curl_easy_init();
     if (x->c == NULL)
-        return -1;
+        return xfer_drop(x);
     curl_easy_setopt(x->c, CURLOPT_URL, buf_str(&x->url));
     curl_easy_setopt(x->c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->c, CURLOPT_FOLLOWLOCATION, 0L);

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/header_rules.h"
+
 struct db;
 struct config;
 struct egress_proxy;
@@ -31,6 +33,11 @@ struct probe_target {
      * the probe is not sent (it would leave directly). */
     struct egress_proxy *proxy;
     bool no_egress;
+    /* The upstream's name and header rules: a probe carries the headers
+     * its set and append rules add (a provider may need one, such as a
+     * version header), with no request id or token name. */
+    char *upstream_name;
+    struct header_rules rules;
 };
 
 struct probe_result {

@@ -19,6 +19,7 @@
 #include "proxy/hook.h"
 #include "proxy/path.h"
 #include "proxy/proxy.h"
+#include "proxy/shape_headers.h"
 #include "proxy/upstream_head.h"
 
 bool upstream_req_header_dropped(const struct proxy *px, const char *conn, const char *name)
@@ -110,12 +111,36 @@ static struct curl_slist *script_headers(const struct proxy *px, const char *con
         ctype = strcasecmp(name, "content-type") == 0;
         if (!ctype && upstream_req_header_dropped(px, conn, name))
             continue;
+        if (shape_drops(&px->up->header_rules, px->up->strip_forwarding, name))
+            continue;
         *has_ctype |= ctype;
         *has_accept |= strcasecmp(name, "accept") == 0;
         buf_reset(line);
         buf_append(line, h->name, h->name_len);
         buf_append(line, ": ", 2);
         buf_append(line, h->value, h->value_len);
+        list = add_header(list, line, failed);
+    }
+    return list;
+}
+
+/* The lines the upstream's header rules add (proxy/shape_headers.h). */
+static struct curl_slist *rule_headers(const struct proxy *px, struct curl_slist *list,
+                                       struct buf *line, bool *has_ctype, bool *has_accept,
+                                       bool *failed)
+{
+    const struct header_rules *rules = &px->up->header_rules;
+    struct header_vars v = {px->r->id, px->token != NULL ? px->token->name : NULL, px->up->name};
+    size_t i;
+
+    for (i = 0; i < rules->n; i++) {
+        if (!rules->v[i].emits)
+            continue;
+        *has_ctype |= strcasecmp(rules->v[i].name, "content-type") == 0;
+        *has_accept |= strcasecmp(rules->v[i].name, "accept") == 0;
+        buf_reset(line);
+        if (header_rule_line(&rules->v[i], &v, line) != 0)
+            *failed = true;
         list = add_header(list, line, failed);
     }
     return list;
@@ -141,13 +166,14 @@ struct curl_slist *upstream_req_headers(const struct proxy *px, const struct poo
     for (e = px->r->env; !scripted && e != NULL && *e != NULL; e++) {
         char name[256];
         const char *value = upstream_req_env_header(px, conn, *e, name, sizeof(name));
-        if (value == NULL)
+        if (value == NULL || shape_drops(&px->up->header_rules, px->up->strip_forwarding, name))
             continue;
         has_ctype |= strcmp(name, "Content-Type") == 0;
         has_accept |= strcasecmp(name, "Accept") == 0;
         buf_cat(&line, name, ": ", value, (char *)NULL);
         list = add_header(list, &line, &failed);
     }
+    list = rule_headers(px, list, &line, &has_ctype, &has_accept, &failed);
     /* libcurl would add these on its own; the request goes as it came. */
     if (!has_ctype) {
         buf_puts(&line, "Content-Type:");

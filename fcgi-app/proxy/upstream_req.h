@@ -18,7 +18,9 @@ struct pool_key;
 struct req;
 
 /* Builds the request headers for an attempt with key k: every client
- * header that may pass on (see upstream_req.c), empty Content-Type, Accept
+ * header that may pass on (see upstream_req.c), less those the upstream's
+ * strip_forwarding_headers and header rules take out, then the lines the
+ * rules add (proxy/shape_headers.h), empty Content-Type, Accept
  * and Expect where libcurl would add its own, and the upstream's auth
  * header with the key unless the key goes in the query.  Returns a list
  * the caller frees with curl_slist_free_all (it holds the key), or NULL

@@ -395,6 +395,33 @@ test('upstreams: create through the form, the API\'s validation message at the f
   await page.locator('#upstream-form textarea[name=endpoints]').fill('');
   await page.getByRole('button', {name: 'Save'}).click();
   await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).endpoints.length === 1, 'an empty text is base_url alone again');
+  // Header rules: a rule on Host refused at the field, then three rules and the strip box saved;
+  // the form shows them as lines again; then back to none.
+  const rulesText = 'set X-Team alpha\nremove X-Debug\nappend X-Tags {upstream} x';
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form textarea[name=header_rules]').fill('set X-Team alpha\nset Host evil');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(page.locator('#upstream-form .field[data-field=header_rules] .field-error'), /^header_rules\[1\]\.name: Host cannot be changed/, 'the header rule error at its field');
+  await page.locator('#upstream-form textarea[name=header_rules]').fill(rulesText);
+  await page.locator('#upstream-form input[name=strip_forwarding_headers]').check();
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    const r = u.header_rules;
+    return u.strip_forwarding_headers === true && r.length === 3 && r[0].op === 'set' && r[0].name === 'X-Team' &&
+      r[0].value === 'alpha' && r[1].op === 'remove' && r[1].value === undefined && r[2].value === '{upstream} x';
+  }, 'the API has the header rules and strip_forwarding_headers');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  const rulesShown = await page.locator('#upstream-form textarea[name=header_rules]').inputValue();
+  assert(rulesShown === rulesText, `the form shows the rules as lines (${rulesShown})`);
+  assert(await page.locator('#upstream-form input[name=strip_forwarding_headers]').isChecked(), 'the form shows strip_forwarding_headers');
+  await page.locator('#upstream-form textarea[name=header_rules]').fill('');
+  await page.locator('#upstream-form input[name=strip_forwarding_headers]').uncheck();
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.header_rules.length === 0 && u.strip_forwarding_headers === false;
+  }, 'the header rules removed');
   // A second one, as a duplicate name: 409 shown at the name field.
   await page.locator('#upstream-new').click();
   await page.locator('#upstream-form input[name=name]').fill('mock');

@@ -37,6 +37,7 @@ int main(int argc, char **argv)
     suite_spool();
     suite_logloss();
     suite_upstream_req();
+    suite_shape_headers();
     suite_concurrency();
     suite_reqcheck();
     suite_breaker();

@@ -32,6 +32,7 @@ void suite_auth(void);
 void suite_spool(void);
 void suite_logloss(void);
 void suite_upstream_req(void);
+void suite_shape_headers(void);
 void suite_concurrency(void);
 void suite_reqcheck(void);
 void suite_breaker(void);

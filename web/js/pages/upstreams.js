@@ -17,7 +17,7 @@ const FIELDS = [
   ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
   ['script', 'nullable'], ['queue_wait_ms', 'int'], ['affinity', 'string'],
   ['affinity_path', 'nullable'], ['proxy_mode', 'string'], ['endpoint_fail_threshold', 'int'],
-  ['endpoint_window_s', 'int'], ['endpoint_cooldown_s', 'int'],
+  ['endpoint_window_s', 'int'], ['endpoint_cooldown_s', 'int'], ['strip_forwarding_headers', 'bool'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
@@ -26,6 +26,7 @@ const DEFAULTS = {
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
   script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null, proxy_mode: 'none',
   endpoint_fail_threshold: 5, endpoint_window_s: 30, endpoint_cooldown_s: 30,
+  strip_forwarding_headers: false,
 };
 
 // fallback_upstreams (ids, in order) is edited as names separated by
@@ -114,9 +115,28 @@ function readEndpoints(text) {
   });
 }
 
-// Where the API's message about a member goes: stream_peek's inputs, or
-// the endpoints text for endpoints[i].*.
+// header_rules are edited as lines "op Name value": set X-Team alpha,
+// remove X-Debug, append X-Tags {upstream}.  The value is the rest of the
+// line, spaces and all.
+function headerRulesText(rules) {
+  return (rules || []).map((r) => [r.op, r.name, r.value].filter((w) => w !== undefined).join(' ')).join('\n');
+}
+
+// The rules of the text; a line the API would refuse (an unknown op, a
+// value after remove) goes as it is, for the API to name.
+function readHeaderRules(text) {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '').map((line) => {
+    const m = /^(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(line) || [line, line, ''];
+    const rule = {op: m[1].toLowerCase(), name: m[2]};
+    if (m[3] !== undefined && m[3] !== '') rule.value = m[3];
+    return rule;
+  });
+}
+
+// Where the API's message about a member goes: stream_peek's inputs, the
+// endpoints text for endpoints[i].*, the rules text for header_rules[i].*.
 function fieldOf(name) {
+  if (name.startsWith('header_rules')) return 'header_rules';
   return peekField(name) || (name.startsWith('endpoints[') ? 'endpoints' : null);
 }
 
@@ -215,6 +235,10 @@ export async function render(view, ctx) {
       field('Fallback upstreams', f('fallback_names', {placeholder: 'none', spellcheck: 'false', autocapitalize: 'none'}), 'Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.'),
       field('Key affinity', select('affinity', [['none', 'none'], ['header', 'header (X-Gateway-Affinity)'], ['token', 'client token'], ['body', 'body (JSON path)']], null, {disabled: readOnly}), 'Sends requests with the same affinity id to the same key (sticky keys, for providers\' prompt caches); none = the strategy picks.'),
       field('Affinity path', f('affinity_path', {placeholder: '$.metadata.conversation_id', spellcheck: 'false', class: 'mono'}), 'For body affinity: the JSON path of the id in the request body.'),
+      field('Header rules', h('textarea', {name: 'header_rules', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly,
+        placeholder: 'set X-Team alpha\nremove X-Debug\nappend X-Tags {upstream}'}), 'One rule a line, applied in order to what goes upstream: set, remove or append, a header name, and for set and append a value, which may use {request_id}, {token} and {upstream}. The auth header, Host and hop-by-hop headers cannot be changed.'),
+      h('div', {class: 'field-row'},
+        checkField('Strip forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, Via, …)', f('strip_forwarding_headers', {type: 'checkbox'}))),
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
@@ -225,6 +249,7 @@ export async function render(view, ctx) {
     form.elements.namedItem('fallback_names').value = creating ? '' : fallbackNames(u.fallback_upstreams, all);
     setProxies(form, creating ? null : u.proxies);
     form.elements.namedItem('endpoints').value = endpointsText(u);
+    form.elements.namedItem('header_rules').value = creating ? '' : headerRulesText(u.header_rules);
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -267,6 +292,7 @@ export async function render(view, ctx) {
       body.fallback_upstreams = fb.ids;
       const proxies = readProxies(form, creating);
       if (proxies !== undefined) body.proxies = proxies;
+      body.header_rules = readHeaderRules(form.elements.namedItem('header_rules').value);
       // With endpoints the API sets base_url itself (their first enabled URL).
       const eps = readEndpoints(form.elements.namedItem('endpoints').value);
       if (eps) {
