@@ -39,13 +39,13 @@ static void check(struct resource *rs, const struct expect *x)
     CU_ASSERT_EQUAL(rs->sql.insert_params, x->insert_params);
 }
 
-#define UPSTREAM_COLS                                                                                     \
-    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"             \
-    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"               \
-    " probe_path, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"               \
-    " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"                  \
-    " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s, " SQL_TIME( \
-        "created_at") ", " SQL_TIME("updated_at")
+#define UPSTREAM_COLS                                                                              \
+    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
+    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
+    " probe_path, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"        \
+    " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"           \
+    " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"     \
+    " model_allow, model_map, body_set, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
@@ -59,6 +59,7 @@ static void test_upstreams(void)
                   " stream_peek = ?, queue_wait_ms = ?, fallback_upstreams = ?, affinity = ?,"
                   " affinity_path = ?, proxies = ?, proxy_mode = ?, endpoints = ?,"
                   " endpoint_fail_threshold = ?, endpoint_window_s = ?, endpoint_cooldown_s = ?,"
+                  " model_allow = ?, model_map = ?, body_set = ?,"
                   " proxies_enc = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert =
             "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
@@ -67,8 +68,9 @@ static void test_upstreams(void)
             " auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"
             " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path,"
             " proxies, proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s,"
-            " endpoint_cooldown_s, proxies_enc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+            " endpoint_cooldown_s, model_allow, model_map, body_set, proxies_enc, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
         .update_params = 1,

@@ -1,0 +1,122 @@
+/* Model shaping of a request (proxy/shape_req.h). */
+#include "proxy/shape_req.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/pool.h"
+#include "core/shape.h"
+#include "core/usage_scan.h"
+#include "http.h"
+#include "proxy/hook.h"
+#include "proxy/proxy.h"
+
+/* "/" and the path after the upstream's name, as the model is read from
+ * it (core/usage_paths.c looks for "/models/"). */
+static char *slashed_rest(const struct proxy *px)
+{
+    const char *rest = px->rest != NULL ? px->rest : "";
+    char *p = malloc(strlen(rest) + 2);
+
+    if (p != NULL) {
+        p[0] = '/';
+        memcpy(p + 1, rest, strlen(rest) + 1);
+    }
+    return p;
+}
+
+/* Whether the body is JSON the gateway may rewrite: an application/json
+ * (or +json) Content-Type and at most script_body_limit bytes. */
+static bool body_rewritable(const struct proxy *px)
+{
+    const char *ct = req_header(px->r, "Content-Type");
+
+    return ct != NULL && usage_body_kind(ct, strlen(ct)) == USAGE_BODY_JSON &&
+           px->r->body.len > 0 && (long long)px->r->body.len <= px->r->cfg->script_body_limit;
+}
+
+/* Maps the /models/{alias}: segment of the path. */
+static void map_path(struct proxy *px, const struct shape *s, const char *path)
+{
+    char *mapped = shape_path(s, path), *rest;
+
+    if (mapped == NULL)
+        return;
+    if ((rest = strdup(mapped + 1)) != NULL) {
+        free(px->hook_rest); /* the path's owner, as onRequest's is */
+        px->rest = px->hook_rest = rest;
+    }
+    free(mapped);
+}
+
+/* Replaces the request's body by the shaped one, when it changes and fits
+ * max_body_bytes (else the body goes as it came). */
+static void shape_body_of(struct proxy *px, const struct shape *s)
+{
+    struct buf *b = &px->r->body;
+    size_t n = 0;
+    char *body;
+
+    if (!shape_changes_body(s) || !body_rewritable(px) ||
+        (body = shape_body(s, b->data, b->len, &n)) == NULL)
+        return;
+    if (n <= b->max) {
+        buf_reset(b);
+        buf_append(b, body, n);
+    }
+    free(body);
+}
+
+/* The refusal of a request whose model is not allowed, or that names none. */
+static enum err refuse(struct proxy *px, const char *model)
+{
+    if (model[0] == '\0') {
+        reply_error(px->r, ERR_INVALID_FIELD,
+                    "model: the request names no model (no $.model in its JSON body, no "
+                    "/models/{model}: in its path), and upstream %s allows only the models of its "
+                    "model_allow",
+                    px->up->name);
+        return ERR_INVALID_FIELD;
+    }
+    reply_error(px->r, ERR_MODEL_NOT_ALLOWED,
+                "model %s is not allowed on upstream %s (model_allow)", model, px->up->name);
+    return ERR_MODEL_NOT_ALLOWED;
+}
+
+enum err proxy_shape_request(struct proxy *px)
+{
+    const struct shape *s = px->up->shape;
+    struct req *r = px->r;
+    char asked[USAGE_MODEL_MAX], sent[USAGE_MODEL_MAX];
+    char *path;
+
+    if (s == NULL)
+        return ERR_OK;
+    if ((path = slashed_rest(px)) == NULL) {
+        reply_error(r, ERR_INTERNAL, "out of memory");
+        return ERR_INTERNAL;
+    }
+    usage_request_model(path, r->body.data, r->body.len, asked, sizeof(asked));
+    if (!(s->nallow == 0 || (asked[0] != '\0' && shape_model_allowed(s, asked)))) {
+        free(path);
+        return refuse(px, asked);
+    }
+    map_path(px, s, path);
+    free(path);
+    shape_body_of(px, s);
+    if (px->hook != NULL)
+        hook_args_refresh(px->hook); /* onResponse and rule scripts see what went */
+    if (px->log == NULL || (s->nallow == 0 && s->nmap == 0))
+        return ERR_OK;
+    snprintf(px->log->model_requested, sizeof(px->log->model_requested), "%s", asked);
+    /* Without a usage format nothing else names the model sent. */
+    if (px->up->usage_format == USAGE_FORMAT_NONE && (path = slashed_rest(px)) != NULL) {
+        usage_request_model(path, r->body.data, r->body.len, sent, sizeof(sent));
+        memcpy(px->log->usage.model, sent, sizeof(sent));
+        free(path);
+    }
+    return ERR_OK;
+}
