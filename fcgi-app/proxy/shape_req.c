@@ -70,7 +70,8 @@ static void shape_body_of(struct proxy *px, const struct shape *s)
     free(body);
 }
 
-/* The refusal of a request whose model is not allowed, or that names none. */
+/* The refusal of a request whose model is not allowed, or whose body
+ * names none. */
 static enum err refuse(struct proxy *px, const char *model)
 {
     if (model[0] == '\0') {
@@ -86,11 +87,38 @@ static enum err refuse(struct proxy *px, const char *model)
     return ERR_MODEL_NOT_ALLOWED;
 }
 
+/* Reads the model of the body and of the path into asked (the body's
+ * first) and checks both: a provider may take either, so that each one
+ * found must be allowed.  A request with a body that names no model is
+ * refused under an allow-list; one without a body (GET /models) passes.
+ * Returns the refusal's model ("" for none found), or NULL. */
+static const char *check_models(struct proxy *px, const struct shape *s, const char *path,
+                                char *asked, char *in_path)
+{
+    struct req *r = px->r;
+
+    usage_request_model(NULL, r->body.data, r->body.len, asked, USAGE_MODEL_MAX);
+    usage_request_model(path, NULL, 0, in_path, USAGE_MODEL_MAX);
+    if (s->nallow == 0)
+        goto out;
+    if (asked[0] != '\0' && !shape_model_allowed(s, asked))
+        return asked;
+    if (in_path[0] != '\0' && !shape_model_allowed(s, in_path))
+        return in_path;
+    if (asked[0] == '\0' && in_path[0] == '\0' && r->body.len > 0)
+        return "";
+out:
+    if (asked[0] == '\0')
+        memcpy(asked, in_path, USAGE_MODEL_MAX);
+    return NULL;
+}
+
 enum err proxy_shape_request(struct proxy *px)
 {
     const struct shape *s = px->up->shape;
     struct req *r = px->r;
-    char asked[USAGE_MODEL_MAX], sent[USAGE_MODEL_MAX];
+    char asked[USAGE_MODEL_MAX], in_path[USAGE_MODEL_MAX], sent[USAGE_MODEL_MAX];
+    const char *bad;
     char *path;
 
     if (s == NULL)
@@ -99,10 +127,9 @@ enum err proxy_shape_request(struct proxy *px)
         reply_error(r, ERR_INTERNAL, "out of memory");
         return ERR_INTERNAL;
     }
-    usage_request_model(path, r->body.data, r->body.len, asked, sizeof(asked));
-    if (!(s->nallow == 0 || (asked[0] != '\0' && shape_model_allowed(s, asked)))) {
+    if ((bad = check_models(px, s, path, asked, in_path)) != NULL) {
         free(path);
-        return refuse(px, asked);
+        return refuse(px, bad);
     }
     map_path(px, s, path);
     free(path);

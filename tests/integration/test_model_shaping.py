@@ -52,6 +52,12 @@ def test_a_model_not_allowed_is_refused_before_any_attempt(stack):
     assert_json_error(r, 400, "invalid_field")
     assert "names no model" in r.json()["error"]["message"], r.json()
     assert len(stack.mock.requests) == seen
+    # The path's model is checked even when the body names an allowed one.
+    r = stack.main.client.post(s.path("v1beta/models/gemini-pro:generateContent"),
+                               json={"model": "gpt-4o"}, token=s.token)
+    assert_json_error(r, 403, "model_not_allowed")
+    assert "gemini-pro" in r.json()["error"]["message"]
+    assert len(stack.mock.requests) == seen
 
 
 def test_allowed_models_pass(stack):
@@ -67,6 +73,9 @@ def test_allowed_models_pass(stack):
     assert r.status == 200, r
     row = wait_log_row(stack, r)
     assert row["model_requested"] == "gpt-4o", row
+    # Without a body and a /models/ segment there is no model to check.
+    r = stack.main.client.get(s.path("v1/models"), token=s.token)
+    assert r.status == 200, r
 
 
 def test_model_map_rewrites_the_body_and_the_path(stack):
