@@ -38,36 +38,39 @@ static bool body_rewritable(const struct proxy *px)
            px->r->body.len > 0 && (long long)px->r->body.len <= px->r->cfg->script_body_limit;
 }
 
-/* Maps the /models/{alias}: segment of the path. */
-static void map_path(struct proxy *px, const struct shape *s, const char *path)
+/* Maps the /models/{alias}: segment of the path.  Returns whether it
+ * changed. */
+static bool map_path(struct proxy *px, const struct shape *s, const char *path)
 {
-    char *mapped = shape_path(s, path), *rest;
+    char *mapped = shape_path(s, path), *rest = NULL;
 
-    if (mapped == NULL)
-        return;
-    if ((rest = strdup(mapped + 1)) != NULL) {
+    if (mapped != NULL && (rest = strdup(mapped + 1)) != NULL) {
         free(px->hook_rest); /* the path's owner, as onRequest's is */
         px->rest = px->hook_rest = rest;
     }
     free(mapped);
+    return rest != NULL;
 }
 
 /* Replaces the request's body by the shaped one, when it changes and fits
- * max_body_bytes (else the body goes as it came). */
-static void shape_body_of(struct proxy *px, const struct shape *s)
+ * max_body_bytes (else the body goes as it came).  Returns whether it
+ * changed. */
+static bool shape_body_of(struct proxy *px, const struct shape *s)
 {
     struct buf *b = &px->r->body;
     size_t n = 0;
     char *body;
+    bool fits;
 
     if (!shape_changes_body(s) || !body_rewritable(px) ||
         (body = shape_body(s, b->data, b->len, &n)) == NULL)
-        return;
-    if (n <= b->max) {
+        return false;
+    if ((fits = n <= b->max)) {
         buf_reset(b);
         buf_append(b, body, n);
     }
     free(body);
+    return fits;
 }
 
 /* The refusal of a request whose model is not allowed, or whose body
@@ -118,6 +121,7 @@ enum err proxy_shape_request(struct proxy *px)
     const struct shape *s = px->up->shape;
     struct req *r = px->r;
     char asked[USAGE_MODEL_MAX], in_path[USAGE_MODEL_MAX], sent[USAGE_MODEL_MAX];
+    bool models = s != NULL && (s->nallow > 0 || s->nmap > 0), changed;
     const char *bad;
     char *path;
 
@@ -127,16 +131,19 @@ enum err proxy_shape_request(struct proxy *px)
         reply_error(r, ERR_INTERNAL, "out of memory");
         return ERR_INTERNAL;
     }
-    if ((bad = check_models(px, s, path, asked, in_path)) != NULL) {
+    /* body_set alone needs no model: the body is not scanned for one. */
+    if (models && (bad = check_models(px, s, path, asked, in_path)) != NULL) {
         free(path);
+        if (px->log != NULL) /* the model refused */
+            snprintf(px->log->model_requested, sizeof(px->log->model_requested), "%s", bad);
         return refuse(px, bad);
     }
-    map_path(px, s, path);
+    changed = map_path(px, s, path);
     free(path);
-    shape_body_of(px, s);
-    if (px->hook != NULL)
+    changed |= shape_body_of(px, s);
+    if (changed && px->hook != NULL)
         hook_args_refresh(px->hook); /* onResponse and rule scripts see what went */
-    if (px->log == NULL || (s->nallow == 0 && s->nmap == 0))
+    if (px->log == NULL || !models)
         return ERR_OK;
     snprintf(px->log->model_requested, sizeof(px->log->model_requested), "%s", asked);
     /* Without a usage format nothing else names the model sent. */

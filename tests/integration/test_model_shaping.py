@@ -41,6 +41,7 @@ def test_a_model_not_allowed_is_refused_before_any_attempt(stack):
     assert len(stack.mock.requests) == seen
     row = wait_log_row(stack, r)
     assert row["status"] == 403 and row["attempts"] == 0, row
+    assert row["model_requested"] == "claude-3-opus", row
     # A Gemini-style path names the model too.
     r = stack.main.client.post(s.path("v1beta/models/gemini-pro:generateContent"),
                                json={"contents": []}, token=s.token)
