@@ -66,7 +66,7 @@ static const char *sql_for(unsigned mask)
             " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
             " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
             " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency,"
-            " fallback_from, affinity, proxy, endpoint FROM request_logs WHERE 1 = 1");
+            " fallback_from, affinity, proxy, endpoint, model_requested FROM request_logs WHERE 1 = 1");
         for (f = 0; f < F__MAX; f++)
             if (mask & (1u << f))
                 buf_puts(&b, fragments[f]);
@@ -287,6 +287,9 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
     /* The origin of the last attempt's endpoint (docs/API.md, "Endpoints"). */
     json_object_object_add(o, "endpoint",
                            db_val(res, i, 29) ? json_object_new_string(db_val(res, i, 29)) : NULL);
+    /* The model the request named before the upstream's model_map. */
+    json_object_object_add(o, "model_requested",
+                           db_val(res, i, 30) ? json_object_new_string(db_val(res, i, 30)) : NULL);
     return o;
 }
 

@@ -13,6 +13,7 @@
 #include "core/endpoint.h"
 #include "core/header_rules.h"
 #include "core/nelem.h"
+#include "core/shape.h"
 #include "core/store.h"
 #include "core/pool.h"
 #include "core/rule/rule.h"
@@ -181,6 +182,10 @@ static const struct vfield fields[] = {
     /* Header shaping (core/header_rules.h), checked by check_header_rules. */
     {.name = "header_rules", .type = VT_ARRAY, .def = "[]"},
     {.name = "strip_forwarding_headers", .type = VT_BOOL, .def = "false"},
+    /* Model shaping (core/shape.h), checked by check_shape. */
+    {.name = "model_allow", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "model_map", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
+    {.name = "body_set", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -339,6 +344,28 @@ static enum err check_header_rules(const struct rs_write *w, char *msg, size_t l
     return ERR_OK;
 }
 
+/* model_allow, model_map and body_set as the proxy will load them: the
+ * fault names the field (and the entry). */
+static enum err check_shape(const struct rs_write *w, char *msg, size_t len)
+{
+    static const char *const names[] = {"model_allow", "model_map", "body_set"};
+    const char *text[3], *why;
+    struct shape *s = NULL;
+    size_t i;
+
+    for (i = 0; i < NELEM(names); i++) {
+        struct json_object *v = NULL;
+        json_object_object_get_ex(w->after, names[i], &v);
+        text[i] = v != NULL ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL;
+    }
+    why = shape_parse(text[0], text[1], text[2], &s);
+    shape_free(s);
+    if (why == NULL)
+        return ERR_OK;
+    snprintf(msg, len, "%s", why);
+    return ERR_INVALID_FIELD;
+}
+
 /* A script that does not compile is refused with its line and the
  * engine's message; a bad stream_peek naming its member; usage_paths must
  * fit usage_format; fallbacks must exist; affinity body needs
@@ -359,6 +386,8 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
         e = check_usage(w, msg, len);
     if (e == ERR_OK)
         e = check_header_rules(w, msg, len);
+    if (e == ERR_OK)
+        e = check_shape(w, msg, len);
     return e != ERR_OK ? e : egress_admin_upstream(r, w, msg, len);
 }
 

@@ -31,6 +31,7 @@ static const struct err_info table[ERR__MAX] = {
     [ERR_INVALID_REQUEST] = {400, "invalid_request"},
     [ERR_BAD_GATEWAY] = {502, "bad_gateway"},
     [ERR_SCRIPT_ERROR] = {502, "script_error"},
+    [ERR_MODEL_NOT_ALLOWED] = {403, "model_not_allowed"},
 };
 
 int err_status(enum err e)

@@ -34,6 +34,7 @@ enum err {
     ERR_INVALID_REQUEST,     /* a request the web server should never have passed on */
     ERR_BAD_GATEWAY,         /* an upstream answer that cannot be passed on */
     ERR_SCRIPT_ERROR,        /* an upstream's script failed and script_fail is closed */
+    ERR_MODEL_NOT_ALLOWED,   /* the request's model matches none of model_allow */
     ERR__MAX
 };
 

@@ -10,6 +10,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/rule/rule.h"
+#include "core/shape.h"
 #include "core/upscript.h"
 
 /* Round-robin cursors live here, one per upstream id, for the life of the
@@ -84,6 +85,7 @@ static void pool_free(struct pool *p)
         upscript_release(u->script);
         free(u->usage_paths);
         free(u->fallbacks);
+        shape_free(u->shape);
         pool_affinity_free(u);
         egress_set_free(&u->egress);
         pool_endpoints_free(u);
@@ -199,6 +201,7 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                           const struct script_limits *lim)
 {
     struct db_res res;
+    const char *shaped;
     unsigned i;
     int rc;
 
@@ -211,7 +214,7 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0), queue_wait_ms,"
                   " fallback_upstreams, affinity, affinity_path, endpoints,"
                   " endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"
-                  " header_rules, strip_forwarding_headers"
+                  " header_rules, strip_forwarding_headers, model_allow, model_map, body_set"
                   " FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
@@ -249,6 +252,14 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         pool_affinity_load(u, db_val(&res, i, 24), db_val(&res, i, 25));
         load_header_rules(u, db_val(&res, i, 30));
         u->strip_forwarding = db_int(&res, i, 31) != 0;
+        /* Checked when saved: what does not parse reads as no shaping, but
+         * a snapshot without memory for an allow-list is no snapshot. */
+        shaped =
+            shape_parse(db_val(&res, i, 32), db_val(&res, i, 33), db_val(&res, i, 34), &u->shape);
+        if (shaped != NULL && strstr(shaped, "out of memory") != NULL) {
+            rc = DB_EFAIL;
+            break;
+        }
         if (load_usage(u, db_val(&res, i, 18), db_val(&res, i, 19)) != 0 || u->inflight == NULL ||
             upscript_attach(u, prev, db_val(&res, i, 17), db_len(&res, i, 17), lim) != 0 ||
             load_fallbacks(u, db_val(&res, i, 23)) != 0 ||

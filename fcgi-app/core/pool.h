@@ -69,6 +69,8 @@ struct pool_key {
     struct egress_proxy *proxy;
 };
 
+struct shape;
+
 struct pool_upstream {
     long long id;
     char *name;
@@ -114,6 +116,10 @@ struct pool_upstream {
     long long queue_wait_ms;
     long long keys_exhausted;
     int64_t next_rest_end_ms;
+
+    /* model_allow, model_map and body_set (core/shape.h), NULL when none
+     * is set or what is stored does not parse. */
+    struct shape *shape;
 
     /* fallback_upstreams: ids, in order (proxy/fallback.c). */
     long long *fallbacks;

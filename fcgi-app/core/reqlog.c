@@ -22,7 +22,7 @@
 #include "core/spool.h"
 #include "core/usage.h"
 
-#define LOG_COLS      29
+#define LOG_COLS      30
 #define SPILL_BATCHES 40   /* past this many batches behind, the excess goes to the spool */
 #define HOLD_MS       1000 /* rows the spool refused wait this long before the next try */
 
@@ -162,9 +162,10 @@ static struct db_multirow insert_sql = DB_MULTIROW_INIT(
     "INSERT IGNORE INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,"
     " token_id, status, status_class, latency_ms, attempts, req_bytes, resp_bytes, error, rules,"
     " messages, model, prompt_tokens, completion_tokens, cached_tokens, total_tokens,"
-    " usage_source, cost_nanos, currency, fallback_from, affinity, proxy, endpoint) VALUES ",
+    " usage_source, cost_nanos, currency, fallback_from, affinity, proxy, endpoint,"
+    " model_requested) VALUES ",
     "(?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-    " ?, ?, ?, ?, ?)");
+    " ?, ?, ?, ?, ?, ?)");
 
 /* A token count as a column: NULL when the answer did not report it. */
 static struct db_param count_param(const struct usage_counts *u, long long n)
@@ -203,6 +204,7 @@ static void entry_params(const struct reqlog_entry *e, struct db_param *p)
     p[26] = e->affine ? DB_INT(e->affine_home ? 1 : 0) : DB_NULL;
     p[27] = DB_STR(e->proxy[0] ? e->proxy : NULL);
     p[28] = DB_STR(e->endpoint[0] ? e->endpoint : NULL);
+    p[29] = DB_STR(e->model_requested[0] ? e->model_requested : NULL);
 }
 
 struct write_tx {

@@ -42,6 +42,9 @@ struct reqlog_entry {
     long long cost_nanos;
     char currency[4];
     char fallback_from[65]; /* the upstream the request named, when a fallback served it */
+    /* The model the request named before the upstream's model_map, "" when
+     * the upstream has no model_allow or model_map or no model was found. */
+    char model_requested[USAGE_MODEL_MAX];
     /* Sticky keys: whether the request had an affinity id, and then
      * whether its preferred key served it (column affinity: NULL, 1, 0). */
     bool affine, affine_home;

@@ -25,7 +25,8 @@ static const char load_sql[] =
     " LINES TERMINATED BY '\\n' (request_id, @ts, method, upstream_id, upstream, path, key_id,"
     " token_id, status, status_class, latency_ms, attempts, req_bytes, resp_bytes, error,"
     " rules, messages, model, prompt_tokens, completion_tokens, cached_tokens, total_tokens,"
-    " usage_source, cost_nanos, currency, fallback_from, affinity, proxy, endpoint)"
+    " usage_source, cost_nanos, currency, fallback_from, affinity, proxy, endpoint,"
+    " model_requested)"
     " SET ts = FROM_UNIXTIME(CAST(@ts AS SIGNED) / 1000)";
 
 struct reqlog_load {

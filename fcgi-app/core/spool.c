@@ -53,8 +53,11 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
     S("error", e->error);
     S("rules", e->rules);
     S("messages", e->messages);
-    if (e->usage.source != USAGE_SOURCE_NONE) {
+    if (e->usage.model[0] != '\0')
         S("model", e->usage.model);
+    if (e->model_requested[0] != '\0')
+        S("model_requested", e->model_requested);
+    if (e->usage.source != USAGE_SOURCE_NONE) {
         I("prompt_tokens", e->usage.prompt);
         I("completion_tokens", e->usage.completion);
         I("cached_tokens", e->usage.cached);
@@ -169,6 +172,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     usage_from_json(o, &e->usage);
     opt_copy(o, "currency", e->currency, sizeof(e->currency));
     opt_copy(o, "fallback_from", e->fallback_from, sizeof(e->fallback_from));
+    opt_copy(o, "model_requested", e->model_requested, sizeof(e->model_requested));
     opt_copy(o, "proxy", e->proxy, sizeof(e->proxy));
     e->cost_nanos = jget(o, "cost_nanos");
     e->affine = json_object_object_get_ex(o, "affinity", &v) && v != NULL;

@@ -26,6 +26,7 @@
 #include "proxy/key_wait.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
+#include "proxy/shape_req.h"
 
 #define PROXY_PREFIX "/proxy/"
 
@@ -547,7 +548,7 @@ void h_proxy(struct req *r, const struct route_args *a)
              * request the concurrency limit refuses costs no database round
              * trip. */
             if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
-                proxy_hook_request(&px) == HOOK_GO_ON)
+                proxy_hook_request(&px) == HOOK_GO_ON && proxy_shape_request(&px) == ERR_OK)
                 serve(&px);
             let_go(&px);
         }

@@ -422,6 +422,32 @@ test('upstreams: create through the form, the API\'s validation message at the f
     const u = await api('GET', `/upstreams/${up.id}`);
     return u.header_rules.length === 0 && u.strip_forwarding_headers === false;
   }, 'the header rules removed');
+  // Model shaping: a bad body_set path refused at its textarea; then an allow-list, a model map and
+  // a body override saved, shown again, and cleared.
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await page.locator('#upstream-form input[name=model_allow]').fill('gpt-4o*, fast');
+  await page.locator('#upstream-form textarea[name=model_map]').fill('{"fast": "gpt-4o-mini"}');
+  await page.locator('#upstream-form textarea[name=body_set]').fill('{"$.messages[0].role": "user"}');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(page.locator('#upstream-form .field[data-field=body_set] .field-error'), /^body_set: "\$\.messages\[0\]\.role": only a chain of member names/, 'the body_set error at its textarea');
+  await page.locator('#upstream-form textarea[name=body_set]').fill('{"$.stream_options.include_usage": true}');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return JSON.stringify(u.model_allow) === '["gpt-4o*","fast"]' && u.model_map && u.model_map.fast === 'gpt-4o-mini' &&
+      u.body_set && u.body_set['$.stream_options.include_usage'] === true;
+  }, 'the API has the allow-list, the model map and the body override');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  assert(await page.locator('#upstream-form input[name=model_allow]').inputValue() === 'gpt-4o*, fast', 'the form shows model_allow');
+  assert(JSON.parse(await page.locator('#upstream-form textarea[name=model_map]').inputValue()).fast === 'gpt-4o-mini', 'the form shows model_map');
+  await page.locator('#upstream-form input[name=model_allow]').fill('');
+  await page.locator('#upstream-form textarea[name=model_map]').fill('');
+  await page.locator('#upstream-form textarea[name=body_set]').fill('');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.model_allow === null && u.model_map === null && u.body_set === null;
+  }, 'model shaping cleared');
   // A second one, as a duplicate name: 409 shown at the name field.
   await page.locator('#upstream-new').click();
   await page.locator('#upstream-form input[name=name]').fill('mock');

@@ -136,7 +136,8 @@ def assert_json_error(r, status, code):
 # ---------------------------------------------------------------- request_logs
 
 LOG_COLS = ["request_id", "method", "upstream_id", "upstream", "path", "key_id", "token_id",
-            "status", "attempts", "req_bytes", "resp_bytes", "error", "fallback_from"]
+            "status", "attempts", "req_bytes", "resp_bytes", "error", "fallback_from",
+            "model", "model_requested"]
 _INT_COLS = {"upstream_id", "key_id", "token_id", "status", "attempts", "req_bytes",
              "resp_bytes"}
 

@@ -21,7 +21,7 @@ ITEM_FIELDS = {"id", "request_id", "ts", "method", "upstream_id", "upstream", "p
                "token_id", "status", "latency_ms", "attempts", "req_bytes", "resp_bytes", "error",
                "rules", "messages", "model", "prompt_tokens", "completion_tokens", "cached_tokens",
                "total_tokens", "usage_source", "cost", "currency", "fallback_from", "affinity",
-               "proxy", "endpoint"}
+               "proxy", "endpoint", "model_requested"}
 
 
 def _by_status_script(req):

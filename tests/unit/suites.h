@@ -49,6 +49,7 @@ void suite_hook_req(void);
 void suite_admin_scripts(void);
 void suite_usage_scan(void);
 void suite_price(void);
+void suite_shape(void);
 void suite_rollup(void);
 void suite_peek(void);
 

@@ -18,6 +18,7 @@ const FIELDS = [
   ['script', 'nullable'], ['queue_wait_ms', 'int'], ['affinity', 'string'],
   ['affinity_path', 'nullable'], ['proxy_mode', 'string'], ['endpoint_fail_threshold', 'int'],
   ['endpoint_window_s', 'int'], ['endpoint_cooldown_s', 'int'], ['strip_forwarding_headers', 'bool'],
+  ['model_map', 'json_nullable'], ['body_set', 'json_nullable'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
@@ -26,8 +27,16 @@ const DEFAULTS = {
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
   script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null, proxy_mode: 'none',
   endpoint_fail_threshold: 5, endpoint_window_s: 30, endpoint_cooldown_s: 30,
-  strip_forwarding_headers: false,
+  strip_forwarding_headers: false, model_map: null, body_set: null,
 };
+
+// model_allow (patterns, or null for every model) is edited as patterns
+// separated by commas; an empty text is null.
+function readModelAllow(form, creating) {
+  const list = form.elements.namedItem('model_allow').value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length) return list;
+  return creating ? undefined : null;
+}
 
 // fallback_upstreams (ids, in order) is edited as names separated by
 // commas; a name that is no upstream is shown at the field.  The id of an
@@ -234,6 +243,9 @@ export async function render(view, ctx) {
       field('Queue wait (ms)', num('queue_wait_ms'), 'When no key is usable, hold the request up to this long for one (0 to 30000); 0 = answer 503 at once.'),
       field('Fallback upstreams', f('fallback_names', {placeholder: 'none', spellcheck: 'false', autocapitalize: 'none'}), 'Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.'),
       field('Key affinity', select('affinity', [['none', 'none'], ['header', 'header (X-Gateway-Affinity)'], ['token', 'client token'], ['body', 'body (JSON path)']], null, {disabled: readOnly}), 'Sends requests with the same affinity id to the same key (sticky keys, for providers\' prompt caches); none = the strategy picks.'),
+      field('Allowed models', f('model_allow', {placeholder: 'all models', spellcheck: 'false', autocapitalize: 'none', class: 'mono'}), 'Patterns separated by commas, * for any run of characters (gpt-4o*, claude-*). A request naming another model gets 403 model_not_allowed; empty = every model.'),
+      field('Model map', h('textarea', {name: 'model_map', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: '{"fast": "gpt-4o-mini"}'}), 'JSON {"alias": "model"}: the alias a request names in $.model or /models/{alias}: is sent as the model. Allowed models are checked against the alias.'),
+      field('Body overrides', h('textarea', {name: 'body_set', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: '{"$.stream_options.include_usage": true}'}), 'JSON {"$.path": value}: set in every application/json request body (objects on the way are made).'),
       field('Affinity path', f('affinity_path', {placeholder: '$.metadata.conversation_id', spellcheck: 'false', class: 'mono'}), 'For body affinity: the JSON path of the id in the request body.'),
       field('Header rules', h('textarea', {name: 'header_rules', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly,
         placeholder: 'set X-Team alpha\nremove X-Debug\nappend X-Tags {upstream}'}), 'One rule a line, applied in order to what goes upstream: set, remove or append, a header name, and for set and append a value, which may use {request_id}, {token} and {upstream}. The auth header, Host and hop-by-hop headers cannot be changed.'),
@@ -250,6 +262,7 @@ export async function render(view, ctx) {
     setProxies(form, creating ? null : u.proxies);
     form.elements.namedItem('endpoints').value = endpointsText(u);
     form.elements.namedItem('header_rules').value = creating ? '' : headerRulesText(u.header_rules);
+    form.elements.namedItem('model_allow').value = creating || !u.model_allow ? '' : u.model_allow.join(', ');
     ed.renumber();
     const readAuth = () => {
       const v = (n) => form.elements.namedItem(n).value.trim();
@@ -290,6 +303,8 @@ export async function render(view, ctx) {
         return;
       }
       body.fallback_upstreams = fb.ids;
+      const allow = readModelAllow(form, creating);
+      if (allow !== undefined) body.model_allow = allow;
       const proxies = readProxies(form, creating);
       if (proxies !== undefined) body.proxies = proxies;
       body.header_rules = readHeaderRules(form.elements.namedItem('header_rules').value);
