@@ -16,7 +16,9 @@
 
 /* The probe goes to a healthy endpoint as this process sees it: the
  * first enabled one whose breaker is closed (probe_load gives the first
- * enabled one, which apigw-recover uses). */
+ * enabled one, which apigw-recover uses).  Only a snapshot that agrees
+ * with the row is asked: one made before the upstream changed (or before
+ * its id was given to another upstream) keeps the row's URL. */
 static void healthy_endpoint(struct req *r, struct probe_target *t)
 {
     struct pool *p = pool_acquire(&r->w->app->pool);
@@ -25,7 +27,8 @@ static void healthy_endpoint(struct req *r, struct probe_target *t)
     size_t i;
 
     for (i = 0; p != NULL && i < p->nups && url == NULL; i++)
-        if (p->ups[i].id == t->upstream_id)
+        if (p->ups[i].id == t->upstream_id && p->ups[i].base_url != NULL && t->base_url != NULL &&
+            strcmp(p->ups[i].base_url, t->base_url) == 0)
             url = pool_endpoint_healthy(&p->ups[i], clock_mono_ms());
     if (url != NULL && (copy = strdup(url)) != NULL) {
         free(t->base_url);
