@@ -245,6 +245,15 @@ static void add_usage(struct json_object *o, const struct db_res *res, unsigned 
     }
 }
 
+/* A text column as a member: its value, or null. */
+static void add_str(struct json_object *o, const char *name, const struct db_res *res, unsigned i,
+                    unsigned col)
+{
+    const char *v = db_val(res, i, col);
+
+    json_object_object_add(o, name, v != NULL ? json_object_new_string(v) : NULL);
+}
+
 static struct json_object *log_item(const struct db_res *res, unsigned i)
 {
     static const char *const names[] = {"id",          "request_id", "ts",         "method",
@@ -271,25 +280,19 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
                            db_val(res, i, 24) != NULL
                                ? json_object_new_double((double)db_int(res, i, 24) / 1e9)
                                : NULL);
-    json_object_object_add(o, "currency",
-                           db_val(res, i, 25) ? json_object_new_string(db_val(res, i, 25)) : NULL);
+    add_str(o, "currency", res, i, 25);
     /* The upstream the request named, when a fallback served it. */
-    json_object_object_add(o, "fallback_from",
-                           db_val(res, i, 26) ? json_object_new_string(db_val(res, i, 26)) : NULL);
+    add_str(o, "fallback_from", res, i, 26);
     /* Sticky keys: null without an affinity id, else whether the id's
      * preferred key served. */
     json_object_object_add(o, "affinity",
                            db_val(res, i, 27) ? json_object_new_boolean(db_int(res, i, 27) != 0)
                                               : NULL);
-    /* The masked egress proxy of the final attempt (core/egress.h). */
-    json_object_object_add(o, "proxy",
-                           db_val(res, i, 28) ? json_object_new_string(db_val(res, i, 28)) : NULL);
-    /* The origin of the last attempt's endpoint (docs/API.md, "Endpoints"). */
-    json_object_object_add(o, "endpoint",
-                           db_val(res, i, 29) ? json_object_new_string(db_val(res, i, 29)) : NULL);
-    /* The model the request named before the upstream's model_map. */
-    json_object_object_add(o, "model_requested",
-                           db_val(res, i, 30) ? json_object_new_string(db_val(res, i, 30)) : NULL);
+    /* The masked egress proxy and the origin of the endpoint of the final
+     * attempt; the model the request named before the model_map. */
+    add_str(o, "proxy", res, i, 28);
+    add_str(o, "endpoint", res, i, 29);
+    add_str(o, "model_requested", res, i, 30);
     return o;
 }
 
