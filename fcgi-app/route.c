@@ -1,4 +1,5 @@
 #include "route.h"
+#include "shape_preview.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ static const struct route routes[] = {
     {"PUT", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update},
     {"PATCH", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update},
     {"DELETE", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_delete},
+    {"POST", A "/upstreams/{id}/shape/test", ROLE_OPERATOR, h_upstreams_shape_test},
 
     {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import},
     {"POST", A "/keys/batch", ROLE_OPERATOR, h_keys_batch},

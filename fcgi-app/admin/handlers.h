@@ -2,7 +2,13 @@
 #ifndef APIGW_ADMIN_HANDLERS_H
 #define APIGW_ADMIN_HANDLERS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
 #include "route.h"
+
+struct json_object;
 
 /* logs.c, stats.c, alerts.c */
 void h_logs(struct req *r, const struct route_args *a);
@@ -20,6 +26,17 @@ void h_upstreams_get(struct req *r, const struct route_args *a);
 void h_upstreams_create(struct req *r, const struct route_args *a);
 void h_upstreams_update(struct req *r, const struct route_args *a);
 void h_upstreams_delete(struct req *r, const struct route_args *a);
+/* Checks the shaping fields of an upstream row (header_rules against its
+ * key's header, model_allow, model_map, body_set) as a save does: ERR_OK,
+ * or ERR_INVALID_FIELD with the save's message in msg. */
+enum err upstream_shape_check(struct json_object *after, char *msg, size_t len);
+
+/* shape_preview.c: reads the input of POST /api/admin/upstreams/{id}/shape/test
+ * and the upstream into s (the fcgi-app/shape_preview.h route).  Returns
+ * false after answering the error; s is to be freed either way. */
+struct shape_sample;
+bool admin_shape_sample(struct req *r, long long id, struct shape_sample *s);
+void admin_shape_sample_free(struct shape_sample *s);
 
 /* keys.c */
 void h_keys_list(struct req *r, const struct route_args *a);

@@ -330,14 +330,14 @@ static enum err check_affinity_path(const struct rs_write *w, char *msg, size_t 
 /* The rules as they will be after the write, against the key's header
  * as it will be: changing auth_header to a name a rule sets is refused
  * like the rule itself. */
-static enum err check_header_rules(const struct rs_write *w, char *msg, size_t len)
+static enum err check_header_rules(struct json_object *after, char *msg, size_t len)
 {
     struct json_object *rules = NULL;
     struct header_rules parsed;
     const char *key_header =
-        rs_jstr(w->after, "auth_query_param") == NULL ? rs_jstr(w->after, "auth_header") : NULL;
+        rs_jstr(after, "auth_query_param") == NULL ? rs_jstr(after, "auth_header") : NULL;
 
-    json_object_object_get_ex(w->after, "header_rules", &rules);
+    json_object_object_get_ex(after, "header_rules", &rules);
     if (header_rules_parse(rules, key_header, &parsed, msg, len) != 0)
         return ERR_INVALID_FIELD;
     header_rules_free(&parsed);
@@ -346,7 +346,7 @@ static enum err check_header_rules(const struct rs_write *w, char *msg, size_t l
 
 /* model_allow, model_map and body_set as the proxy will load them: the
  * fault names the field (and the entry). */
-static enum err check_shape(const struct rs_write *w, char *msg, size_t len)
+static enum err check_shape(struct json_object *after, char *msg, size_t len)
 {
     static const char *const names[] = {"model_allow", "model_map", "body_set"};
     const char *text[3], *why;
@@ -355,7 +355,7 @@ static enum err check_shape(const struct rs_write *w, char *msg, size_t len)
 
     for (i = 0; i < NELEM(names); i++) {
         struct json_object *v = NULL;
-        json_object_object_get_ex(w->after, names[i], &v);
+        json_object_object_get_ex(after, names[i], &v);
         text[i] = v != NULL ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL;
     }
     why = shape_parse(text[0], text[1], text[2], &s);
@@ -364,6 +364,13 @@ static enum err check_shape(const struct rs_write *w, char *msg, size_t len)
         return ERR_OK;
     snprintf(msg, len, "%s", why);
     return ERR_INVALID_FIELD;
+}
+
+enum err upstream_shape_check(struct json_object *after, char *msg, size_t len)
+{
+    enum err e = check_header_rules(after, msg, len);
+
+    return e == ERR_OK ? check_shape(after, msg, len) : e;
 }
 
 /* A script that does not compile is refused with its line and the
@@ -385,9 +392,7 @@ static enum err check_script(struct req *r, struct rs_write *w, char *msg, size_
     if (e == ERR_OK)
         e = check_usage(w, msg, len);
     if (e == ERR_OK)
-        e = check_header_rules(w, msg, len);
-    if (e == ERR_OK)
-        e = check_shape(w, msg, len);
+        e = upstream_shape_check(w->after, msg, len);
     return e != ERR_OK ? e : egress_admin_upstream(r, w, msg, len);
 }
 

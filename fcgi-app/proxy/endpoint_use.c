@@ -14,10 +14,24 @@
 #include "proxy/path.h"
 #include "proxy/proxy.h"
 
+const char *proxy_endpoint_url(struct proxy *px, const char *base)
+{
+    /* A client's ?key= credential goes; so does any parameter of the name
+     * the key is injected as, which the client must not set. */
+    buf_reset(&px->url);
+    if (proxy_build_url(&px->url, base, px->rest, px->r->query,
+                        px->strip[CRED_QUERY] ? "key" : NULL, px->up->auth_query_param) != 0)
+        return "the path and query are too long";
+    /* Checked against the endpoint the attempt goes to. */
+    if (!proxy_same_origin(buf_str(&px->url), base))
+        return "the path would leave the upstream's host";
+    return NULL;
+}
+
 enum err proxy_endpoint_choose(struct proxy *px)
 {
     struct pool_upstream *u = px->up;
-    const char *base = u->base_url;
+    const char *base = u->base_url, *why;
     int i;
 
     proxy_endpoint_done(px, 0, false, false); /* a choice left unreported */
@@ -30,19 +44,9 @@ enum err proxy_endpoint_choose(struct proxy *px)
         base = u->eps[i].url;
         px->ep_pending = u->eps[i].br != NULL;
     }
-    /* A client's ?key= credential goes; so does any parameter of the name
-     * the key is injected as, which the client must not set. */
-    buf_reset(&px->url);
-    if (proxy_build_url(&px->url, base, px->rest, px->r->query,
-                        px->strip[CRED_QUERY] ? "key" : NULL, u->auth_query_param) != 0) {
+    if ((why = proxy_endpoint_url(px, base)) != NULL) {
         proxy_endpoint_done(px, 0, false, false);
-        reply_error(px->r, ERR_INVALID_PATH, "the path and query are too long");
-        return ERR_INVALID_PATH;
-    }
-    /* Checked against the endpoint the attempt goes to. */
-    if (!proxy_same_origin(buf_str(&px->url), base)) {
-        proxy_endpoint_done(px, 0, false, false);
-        reply_error(px->r, ERR_INVALID_PATH, "the path would leave the upstream's host");
+        reply_error(px->r, ERR_INVALID_PATH, "%s", why);
         return ERR_INVALID_PATH;
     }
     return ERR_OK;

@@ -168,6 +168,20 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
  * invalid_path and returns it when the path would leave the host. */
 enum err proxy_endpoint_choose(struct proxy *px);
 
+/* Builds the upstream URL of the request on base (an endpoint's URL or
+ * base_url) into px->url, without the key: the path after the upstream's
+ * name and the query less a client's ?key= and the key's own parameter.
+ * Returns NULL, or why the request may not go (too long, or the path
+ * would leave base's host). */
+const char *proxy_endpoint_url(struct proxy *px, const char *base);
+
+/* The shaping preview (shape_preview.c; fcgi-app/shape_preview.h): runs
+ * the request's shaping, URL and headers on the sample, with `<key>` for
+ * the key, and answers 200 with what would go upstream or the refusal;
+ * 400 for a path the proxy refuses. */
+struct shape_sample;
+void proxy_shape_preview(struct shape_sample *s);
+
 /* Reports what the attempt came to, once: an answer's status (0 for none),
  * or a transport failure, and whether the request was sent.  A transport
  * failure before anything was sent is the endpoint's fault (ep_fault).

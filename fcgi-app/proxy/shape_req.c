@@ -74,20 +74,20 @@ static bool shape_body_of(struct proxy *px, const struct shape *s)
 }
 
 /* The refusal of a request whose model is not allowed, or whose body
- * names none. */
-static enum err refuse(struct proxy *px, const char *model)
+ * names none: its error, and its message in no. */
+static enum err refuse(const struct proxy *px, const char *model, struct shape_refusal *no)
 {
     if (model[0] == '\0') {
-        reply_error(px->r, ERR_INVALID_FIELD,
-                    "model: the request names no model (no $.model in its JSON body, no "
-                    "/models/{model}: in its path), and upstream %s allows only the models of its "
-                    "model_allow",
-                    px->up->name);
-        return ERR_INVALID_FIELD;
+        snprintf(no->message, sizeof(no->message),
+                 "model: the request names no model (no $.model in its JSON body, no "
+                 "/models/{model}: in its path), and upstream %s allows only the models of its "
+                 "model_allow",
+                 px->up->name);
+        return no->code = ERR_INVALID_FIELD;
     }
-    reply_error(px->r, ERR_MODEL_NOT_ALLOWED,
-                "model %s is not allowed on upstream %s (model_allow)", model, px->up->name);
-    return ERR_MODEL_NOT_ALLOWED;
+    snprintf(no->message, sizeof(no->message),
+             "model %s is not allowed on upstream %s (model_allow)", model, px->up->name);
+    return no->code = ERR_MODEL_NOT_ALLOWED;
 }
 
 /* Reads the model of the body and of the path into asked (the body's
@@ -116,7 +116,7 @@ out:
     return NULL;
 }
 
-enum err proxy_shape_request(struct proxy *px)
+enum err proxy_shape_apply(struct proxy *px, struct shape_refusal *no)
 {
     const struct shape *s = px->up->shape;
     struct req *r = px->r;
@@ -128,15 +128,15 @@ enum err proxy_shape_request(struct proxy *px)
     if (s == NULL)
         return ERR_OK;
     if ((path = slashed_rest(px)) == NULL) {
-        reply_error(r, ERR_INTERNAL, "out of memory");
-        return ERR_INTERNAL;
+        snprintf(no->message, sizeof(no->message), "out of memory");
+        return no->code = ERR_INTERNAL;
     }
     /* body_set alone needs no model: the body is not scanned for one. */
     if (models && (bad = check_models(px, s, path, asked, in_path)) != NULL) {
         free(path);
         if (px->log != NULL) /* the model refused */
             snprintf(px->log->model_requested, sizeof(px->log->model_requested), "%s", bad);
-        return refuse(px, bad);
+        return refuse(px, bad, no);
     }
     changed = map_path(px, s, path);
     free(path);
@@ -153,4 +153,14 @@ enum err proxy_shape_request(struct proxy *px)
         free(path);
     }
     return ERR_OK;
+}
+
+enum err proxy_shape_request(struct proxy *px)
+{
+    struct shape_refusal no;
+    enum err e = proxy_shape_apply(px, &no);
+
+    if (e != ERR_OK)
+        reply_error(px->r, e, "%s", no.message);
+    return e;
 }
