@@ -535,6 +535,9 @@ test('upstreams: script editor shows a compile error at its line, and the test p
   assert(saved.script === null, 'the script removed again');
 }, {allowStatus: [400]});
 
+// The shaping preview's steps live in a file of their own.
+(await import('./shape_preview.mjs')).register({test, api, assert, ensureUpstream, expectText, go, loginWithToken, newPage, row, shot, waitFor});
+
 test('keys: import by paste shows created, duplicate and invalid counts', async (t) => {
   const up = await ensureUpstream();
   const page = await newPage(t);

@@ -5,8 +5,9 @@ import {
   boolBadge, checkField, clearErrors, confirmDialog, field, fmtMs, fmtTime, formError, h, input, kv,
   modal, pageHead, replace, select, table, toast, showFormError,
 } from '../dom.js';
-import {readForm, setForm} from '../forms.js';
+import {readForm, readValue, setForm} from '../forms.js';
 import {scriptEditor, scriptTestPanel} from '../script_editor.js';
+import {shapePreviewPanel} from '../shape_preview.js';
 
 const FIELDS = [
   ['name', 'string'], ['base_url', 'string'], ['auth_header', 'string'],
@@ -142,6 +143,18 @@ function readHeaderRules(text) {
   });
 }
 
+// The shaping fields as the form has them, saved or not, for the preview.
+function readShaping(form) {
+  const el = (n) => form.elements.namedItem(n);
+  return {
+    header_rules: readHeaderRules(el('header_rules').value),
+    strip_forwarding_headers: el('strip_forwarding_headers').checked,
+    model_allow: readModelAllow(form, false),
+    model_map: readValue(el('model_map'), 'json_nullable', false),
+    body_set: readValue(el('body_set'), 'json_nullable', false),
+  };
+}
+
 // Where the API's message about a member goes: stream_peek's inputs, the
 // endpoints text for endpoints[i].*, the rules text for header_rules[i].*.
 function fieldOf(name) {
@@ -251,6 +264,8 @@ export async function render(view, ctx) {
         placeholder: 'set X-Team alpha\nremove X-Debug\nappend X-Tags {upstream}'}), 'One rule a line, applied in order to what goes upstream: set, remove or append, a header name, and for set and append a value, which may use {request_id}, {token} and {upstream}. The auth header, Host and hop-by-hop headers cannot be changed.'),
       h('div', {class: 'field-row'},
         checkField('Strip forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, Via, …)', f('strip_forwarding_headers', {type: 'checkbox'}))),
+      // Beside the shaping fields; an upstream not yet saved has nothing to preview.
+      u && ctx.can('operator') ? shapePreviewPanel(u.id, () => readShaping(form)) : null,
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
