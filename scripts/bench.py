@@ -20,6 +20,11 @@ machine.
                                     two weighted endpoints and breakers,
                                     token affinity, a queue wait and a
                                     fallback: issue 19)
+  gateway_shaped    -> fast mock   (the `gateway` request, naming its model
+                                    in the path (/models/{model}:), to an
+                                    upstream with three header rules (set,
+                                    remove, append) and a model_map that
+                                    maps that model: issue 20)
 
 The fast mock is nginx `return 200` with a ~230-byte JSON body.  Each target
 is driven by wrk at 32 connections; then RSS over 200,000 requests and 64
@@ -298,8 +303,9 @@ def pool_like_bench(gw_port, name, tag, fields):
 
 
 def print_ratio_to_gateway(results, name):
-    """Issue 18's and 19's figures: usage extraction, or the routing
-    features, on against the same requests without them."""
+    """Issue 18's, 19's and 20's figures: usage extraction, the routing
+    features or request shaping, on against the same requests without
+    them."""
     us, gw = results[name], results["gateway"]
     results["ratio_%s_to_gateway" % name] = us["rps"] / gw["rps"]
     print("%s / gateway: %.3f   p99 %.2f x gateway" % (
@@ -411,6 +417,16 @@ def main():
                          "fallback_upstreams": [up["id"]],
                          "endpoints": [{"url": "http://127.0.0.1:%d/v1" % mock_port, "weight": 1},
                                        {"url": "http://127.0.0.1:%d/v2" % mock_port, "weight": 1}]})
+        # Issue 20: the same pool with request shaping: three header rules
+        # (set, remove, append with a placeholder) and a model map that maps
+        # the model the path names, so that every request is shaped.
+        pool_like_bench(gw_port, "bench-shaped", "h",
+                        {"base_url": "http://127.0.0.1:%d/v1" % mock_port,
+                         "header_rules": [
+                             {"op": "set", "name": "X-Team", "value": "bench"},
+                             {"op": "remove", "name": "X-Debug"},
+                             {"op": "append", "name": "X-Tags", "value": "{upstream}"}],
+                         "model_map": {"bench-alias": "gpt-bench"}})
         post_lua = os.path.join(tmp, "post.lua")
         with open(post_lua, "w") as f:
             f.write(POST_LUA)
@@ -444,7 +460,9 @@ def main():
                    ("gateway_script", gw_port, "/proxy/bench-script/chat",
                     auth + ["lua:" + post_lua]),
                    ("gateway_usage", gw_port, "/proxy/bench-usage/chat", auth),
-                   ("gateway_routed", gw_port, "/proxy/bench-routed/chat", auth)]
+                   ("gateway_routed", gw_port, "/proxy/bench-routed/chat", auth),
+                   ("gateway_shaped", gw_port, "/proxy/bench-shaped/models/bench-alias:chat",
+                    auth)]
         # A quick comparison may run only some, e.g. BENCH_TARGETS=bare_fastcgi,gateway;
         # it then stops after the rounds (and skips the import above).
         if only:
@@ -488,7 +506,7 @@ def main():
                     results["gateway"]["p99_ms"] / results["bare_fastcgi"]["p99_ms"]))
             if "gateway_post" in results and "gateway_script" in results:
                 print_script_ratio(results)
-            for name in ("gateway_usage", "gateway_routed"):
+            for name in ("gateway_usage", "gateway_routed", "gateway_shaped"):
                 if "gateway" in results and name in results:
                     print_ratio_to_gateway(results, name)
             return 0
@@ -502,6 +520,7 @@ def main():
         print_script_ratio(results)
         print_ratio_to_gateway(results, "gateway_usage")
         print_ratio_to_gateway(results, "gateway_routed")
+        print_ratio_to_gateway(results, "gateway_shaped")
 
         pid = app.process.proc.pid
         # Every worker thread and its CURL handle come into use during the
