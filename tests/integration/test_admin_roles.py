@@ -38,6 +38,8 @@ def contract_role(method, pattern):
         return "operator"
     if rest == "/scripts/test":  # issue 17: a dry run of an upstream's hooks
         return "operator"
+    if rest == "/upstreams/{id}/shape/test":  # issue 20: the shaping preview, a dry run too
+        return "operator"
     return "admin"
 
 
@@ -87,6 +89,10 @@ def make_request(stack, method, pattern, scratch):
     if key == ("POST", "/upstreams"):
         return (A + "/upstreams", {"name": uniq("rl"), "base_url": stack.mock.url}, 201,
                 _unchanged_count(stack, A + "/upstreams"))
+    if key == ("POST", "/upstreams/{id}/shape/test"):
+        path = A + "/upstreams/%d" % up
+        return (path + "/shape/test", {"method": "GET", "path": "/v1/models"}, 200,
+                _unchanged_obj(stack, path))
     if key[1] == "/upstreams/{id}":
         u = create_upstream(stack)
         path = A + "/upstreams/%d" % u["id"]
