@@ -187,3 +187,17 @@ def test_unknown_upstream_and_roles(stack):
     assert r.status == 403, r
     got = ok(_preview(stack, s.up["id"], client=session_client(stack, "operator")))
     assert _values(got["headers"], "Authorization") == ["Bearer <key>"]
+
+
+def test_endpoints_and_repeated_headers(stack):
+    s = setup(stack, base_url=stack.mock.url + "/on", endpoints=[{"url": stack.mock.url + "/off", "weight": 1, "enabled": False},
+                                {"url": stack.mock.url + "/on", "weight": 1}])
+    headers = [["X-Tag", "a"], ["x-tag", "b"], ["Content-Length", "999"],
+               ["Content-Type", "text/plain"]]
+    got = ok(_preview(stack, s.up["id"], headers=headers, body="plain"))
+    # The first enabled endpoint; names joined as the web server joins them.
+    assert got["url"] == stack.mock.url + "/on/v1/chat/completions?x=1", got["url"]
+    assert _values(got["headers"], "X-Tag") == ["a, b"], got["headers"]
+    assert _values(got["headers"], "Content-Length") == ["5"], got["headers"]
+    assert _values(got["headers"], "Content-Type") == ["text/plain"], got["headers"]
+    assert got["body"] == "plain" and got["applied"] == [] and got["model_requested"] is None
