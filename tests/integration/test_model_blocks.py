@@ -12,7 +12,7 @@ from admin_helpers import A, assert_error, ok
 from cron_helpers import run_job, sql_int, sql_rows
 from mock_upstream import json_reply
 from proxy_helpers import assert_json_error, get_key, settle, setup, wait_log_row
-from rules_helpers import bearer_key, create_rule, delete_all_rules, status_is
+from rules_helpers import bearer_key, create_rule, delete_all_rules, extra_gateway, status_is
 from script_helpers import set_script
 
 
@@ -34,9 +34,9 @@ def _mock(refuse):
     return script
 
 
-def _ask(stack, s, model=None):
+def _ask(stack, s, model=None, gateway=None):
     body = None if model is None else json.dumps({"model": model, "messages": []})
-    return stack.main.client.post(s.path("v1/chat/completions"), body=body, token=s.token,
+    return (gateway or stack.main).client.post(s.path("v1/chat/completions"), body=body, token=s.token,
                                   headers={"Content-Type": "application/json"})
 
 
@@ -103,6 +103,25 @@ def test_a_429_for_one_model_keeps_the_key_serving_others(stack):
     time.sleep(3.2)
     assert _served_by(stack, s, _ask(stack, s, "model-a")) in (k0["id"], k1["id"])
     assert get_key(stack, k0["id"])["model_blocks"] == []
+    delete_all_rules(stack)
+
+
+def test_another_process_honours_the_rest(stack):
+    _clear(stack)
+    delete_all_rules(stack)
+    second = extra_gateway(stack, "model-blocks-second")
+    s = setup(stack, nkeys=1, settle=False, auto_disable_max_pct=100)
+    _model_rule(stack, s, duration_s=60)
+    settle()
+    stack.mock.reset(_mock({(s.keys[0]["value"], "shared")}))
+    assert _ask(stack, s, "shared").status == 429
+    assert len(_blocks(stack)) == 1
+    settle()
+    stack.mock.reset(_mock(set()))
+    r = _ask(stack, s, "shared", gateway=second)
+    assert_json_error(r, 503, "no_available_key")
+    assert 55 <= int(r.header("Retry-After")) <= 60, r
+    assert _ask(stack, s, "other", gateway=second).status == 200
     delete_all_rules(stack)
 
 
