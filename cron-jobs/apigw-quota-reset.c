@@ -1,7 +1,8 @@
 /*
  * apigw-quota-reset: the daily reset.  At quota_reset_hour in
  * quota_reset_tz it sets every key's and client token's used_today to 0 and
- * returns exhausted keys to active.  Run it hourly: it acts only within the
+ * returns exhausted keys to active (and ends the rests of keys for one
+ * model until the reset, core/model_block.h).  Run it hourly: it acts only within the
  * reset hour, once per day (remembered in job_state), unless --force.
  */
 #include <stdio.h>
@@ -23,7 +24,7 @@ static const struct job_info info = {
 };
 
 struct counts {
-    long long keys, tokens, exhausted;
+    long long keys, tokens, exhausted, blocks;
 };
 
 static void count(struct job *j, struct counts *c)
@@ -78,6 +79,11 @@ static int reset_body(struct db *db, void *arg)
                      " WHERE status = 'exhausted'",
                      DB_NOARGS, &n, NULL);
     t->done.exhausted = (long long)n;
+    /* Rests for one model until the reset end with it too. */
+    if (rc == DB_OK)
+        rc = db_exec(db, "DELETE FROM key_model_blocks WHERE kind = 'exhausted'", DB_NOARGS, &n,
+                     NULL);
+    t->done.blocks = (long long)n;
     if (rc == DB_OK)
         rc = db_exec(db,
                      "UPDATE api_keys SET used_today = 0, tokens_today = 0"
@@ -150,6 +156,8 @@ int main(int argc, char **argv)
     printf("reset used_today of %lld keys and %lld tokens, returned %lld exhausted keys to active "
            "(reset of %s)\n",
            t.done.keys, t.done.tokens, t.done.exhausted, day);
+    if (t.done.blocks > 0)
+        printf("ended %lld rests for a model until the reset\n", t.done.blocks);
     job_end(&j);
     return 0;
 }

@@ -5,6 +5,11 @@
  * one that fails stays disabled for longer (1 min, 2, 4, ... up to a day)
  * with a row in its history.  Banned and exhausted keys are left alone
  * (exhausted ones come back with apigw-quota-reset).
+ *
+ * Rests of a key for one model (core/model_block.h) whose time has passed
+ * are deleted; they are never probed, on any upstream: the pool stops
+ * honouring them when their time passes, and the key's other models tell
+ * its health meanwhile (a probe names no model).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,20 @@ static struct db_res due_keys(struct job *j)
                  DB_NOARGS, &res) != DB_OK)
         job_fail(j, "cannot read the keys: %s", db_error(j->db));
     return res;
+}
+
+/* Deletes the rests for one model whose time has passed: the pool already
+ * ignores them, so the pool version stays.  Returns how many. */
+static long long delete_ended_blocks(struct job *j)
+{
+    unsigned long long n = 0;
+
+    if (db_exec(
+            j->db,
+            "DELETE FROM key_model_blocks WHERE until IS NOT NULL AND until <= UTC_TIMESTAMP(6)",
+            DB_NOARGS, &n, NULL) != DB_OK)
+        job_fail(j, "cannot delete the ended rests for a model: %s", db_error(j->db));
+    return (long long)n;
 }
 
 static void recover(struct job *j, const struct probe_target *t, const char *why, long long *n)
@@ -105,7 +124,7 @@ int main(int argc, char **argv)
 {
     struct probe_target *targets, **probed;
     struct probe_result *results;
-    long long recovered = 0, failing = 0, skipped = 0;
+    long long recovered = 0, failing = 0, skipped = 0, blocks;
     size_t n = 0, np = 0, i;
     struct db_res due;
     struct job j;
@@ -145,6 +164,8 @@ int main(int argc, char **argv)
             if (targets[i].method == NULL || targets[i].path == NULL)
                 recover(&j, &targets[i], "recovered: disabled_until passed", &recovered);
         printf("recovered %lld keys, %lld still failing\n", recovered, failing);
+        if ((blocks = delete_ended_blocks(&j)) > 0)
+            printf("deleted %lld ended rests for a model\n", blocks);
     }
     if (skipped > 0)
         fprintf(stderr, "apigw-recover: %lld keys could not be read\n", skipped);

@@ -10,6 +10,7 @@
 #include "admin/egress_admin.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "admin/sqlfmt.h"
 #include "core/nelem.h"
 
 static const char *check_key_value(const char *s)
@@ -21,6 +22,14 @@ static const char *check_status(const char *s)
 {
     return key_status_parse(s) < 0 ? "must be active, disabled, banned or exhausted" : NULL;
 }
+
+/* A key's rests for one model that have not ended, as a JSON array of
+ * {model, kind, until, reason} ([] for none). */
+#define MODEL_BLOCKS_SQL                                                                           \
+    "(SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT('model', b.model, 'kind', b.kind, 'until',"        \
+    " DATE_FORMAT(b.until, " SQL_TIME_FORMAT "), 'reason', b.reason) ORDER BY b.model), '[]')"     \
+    " FROM key_model_blocks b WHERE b.key_id = api_keys.id AND (b.until IS NULL OR"                \
+    " b.until > UTC_TIMESTAMP(6)))"
 
 static const struct vfield fields[] = {
     {.name = "id", .type = VT_INT, .flags = VF_READONLY},
@@ -69,6 +78,8 @@ static const struct vfield fields[] = {
      .check = egress_check_url,
      .def = "null"},
     {.name = "status_reason", .type = VT_STRING, .flags = VF_READONLY},
+    /* Its rests for one model that have not ended (core/model_block.h). */
+    {.name = "model_blocks", .type = VT_ARRAY, .flags = VF_READONLY, .column = MODEL_BLOCKS_SQL},
     {.name = "last_used_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
@@ -190,6 +201,12 @@ static enum err record_status_change(struct req *r, struct rs_write *u, char *ms
     int rc;
 
     clear_until_unless_disabled(u->after);
+    /* Setting status active (even on an active key) also ends its rests
+     * for one model, as the batch enable does. */
+    if (strcmp(to, "active") == 0 && rs_jstr(u->patch, "status") != NULL &&
+        (rc = db_exec(r->w->db, "DELETE FROM key_model_blocks WHERE key_id = ?",
+                      DB_ARGS(DB_INT(u->id)), NULL, NULL)) != DB_OK)
+        return err_from_db(rc);
     if (strcmp(from, to) == 0) {
         u->extra[u->nextra++] = DB_STR(rs_jstr(u->before, "status_reason"));
         return egress_admin_key(r, u, msg, len);
@@ -224,6 +241,8 @@ static const struct vfield event_fields[] = {
     {.name = "rule_id", .type = VT_INT, .flags = VF_READONLY},
     {.name = "request_id", .type = VT_STRING, .flags = VF_READONLY},
     {.name = "excerpt", .type = VT_STRING, .flags = VF_READONLY},
+    /* The model of a rest for one model; null for key-wide changes. */
+    {.name = "model", .type = VT_STRING, .flags = VF_READONLY},
 };
 _Static_assert(NELEM(event_fields) <= RS_FIELDS_MAX, "key_events: raise RS_FIELDS_MAX");
 

@@ -330,8 +330,9 @@ static const struct vfield batch_fields[] = {
     {.name = "duration_s", .type = VT_INT, .min = 0, .max = 315360000},
 };
 
-#define JOIN_IDS                                                                                   \
-    " JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j ON k.id = j.id"
+#define JOIN_IDS_ON(col)                                                                           \
+    " JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j ON " col " = j.id"
+#define JOIN_IDS JOIN_IDS_ON("k.id")
 
 static int cmp_ll(const void *a, const void *b)
 {
@@ -387,6 +388,10 @@ static int status_body(struct db *db, void *arg)
             " SELECT k.id, UTC_TIMESTAMP(3), k.status, ?, 'manual', ? FROM api_keys k" JOIN_IDS
             " WHERE k.status <> ?",
             DB_ARGS(DB_STR(t->to), DB_STR(t->actor), DB_STR(t->ids), DB_STR(t->to)), NULL, NULL);
+    /* Enabling a key also ends its rests for one model. */
+    if (rc == DB_OK && strcmp(t->to, "active") == 0)
+        rc = db_exec(db, "DELETE b FROM key_model_blocks b" JOIN_IDS_ON("b.key_id"),
+                     DB_ARGS(DB_STR(t->ids)), NULL, NULL);
     if (rc == DB_OK)
         rc = db_exec(db,
                      "UPDATE api_keys k" JOIN_IDS " SET k.status = ?, k.disabled_until = ?,"

@@ -257,6 +257,18 @@ static void run_on_request(struct run *t, bool *answered)
     json_object_put(c.result);
 }
 
+/* Whether a result's scope is acceptable (as proxy/hook.c takes it): absent,
+ * "key", or "model" on an action that rests a key for a model; retry has
+ * no use for it. */
+static bool scope_ok(const char *scope, bool present, const char *action)
+{
+    if (!present || (scope != NULL && strcmp(scope, "key") == 0) ||
+        (action != NULL && strcmp(action, "retry") == 0))
+        return true;
+    return scope != NULL && strcmp(scope, "model") == 0 && action != NULL &&
+           (strcmp(action, "disable_key") == 0 || strcmp(action, "exhaust_key") == 0);
+}
+
 /* Checks onResponse's result against the contract; a bad one is recorded
  * as malformed. */
 static void check_response_result(struct run *t, struct json_object *res)
@@ -278,6 +290,10 @@ static void check_response_result(struct run *t, struct json_object *res)
     if (json_object_object_get_ex(res, "action", NULL) && i == NELEM(actions))
         add_error(t, "onResponse", "malformed", 0,
                   "action must be retry, disable_key, exhaust_key or ban_key");
+    else if (!scope_ok(rs_jstr(res, "scope"), json_object_object_get_ex(res, "scope", NULL),
+                       action))
+        add_error(t, "onResponse", "malformed", 0,
+                  "scope must be key or model (model only with disable_key or exhaust_key)");
 }
 
 /* The answer from "response" as the proxy's rules see an attempt's: its

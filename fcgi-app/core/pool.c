@@ -73,6 +73,7 @@ static void pool_free(struct pool *p)
             free(u->keys[k].value);
             free(u->keys[k].name);
             egress_proxy_free(u->keys[k].proxy);
+            pool_key_blocks_free(&u->keys[k]);
         }
         free(u->keys);
         free(u->name);
@@ -516,6 +517,8 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
     pool_release(prev);
     if (rc == DB_OK)
         rc = load_keys(db, p, c->enc_key);
+    if (rc == DB_OK)
+        rc = pool_load_blocks(db, p);
     if (rc == DB_OK)
         rc = pool_affinity_load_homes(db, p);
     if (rc == DB_OK)

@@ -41,6 +41,26 @@ enum affinity { AFFINITY_NONE, AFFINITY_HEADER, AFFINITY_TOKEN, AFFINITY_BODY };
 /* Affinity ids longer than this are hashed on their first bytes. */
 #define AFFINITY_ID_MAX 256
 
+/* A key rested for one model (docs/API.md "Model-scoped key state"): the
+ * model as sent upstream (compared byte for byte), its hash, and the
+ * monotonic ms at which the rest ends (POOL_BLOCK_FOREVER: until enabled). */
+struct pool_block {
+    char *model;
+    uint64_t hash;
+    int64_t until_ms;
+    bool exhausted;
+};
+
+#define POOL_BLOCK_FOREVER INT64_MAX
+#define POOL_LOCAL_BLOCKS  4
+
+/* The model a request sends upstream, for keys rested for one model; name
+ * NULL (or no pool_model at all) for a request without one. */
+struct pool_model {
+    const char *name;
+    uint64_t hash;
+};
+
 struct pool_key {
     long long id;
     long long upstream_id;
@@ -67,6 +87,16 @@ struct pool_key {
 
     /* Its own egress proxy (core/egress.h), NULL to follow the upstream's. */
     struct egress_proxy *proxy;
+
+    /* Rests for one model (pool_blocks.c): those loaded with the snapshot,
+     * and those this process made since (a hash and a monotonic end each,
+     * POOL_LOCAL_BLOCKS at most), so that it stops using the key for that
+     * model at once. */
+    struct pool_block *blocks;
+    size_t nblocks;
+    atomic_ullong local_hash[POOL_LOCAL_BLOCKS];
+    atomic_llong local_until[POOL_LOCAL_BLOCKS];
+    atomic_uint local_next;
 };
 
 struct shape;
@@ -116,6 +146,10 @@ struct pool_upstream {
     long long queue_wait_ms;
     long long keys_exhausted;
     int64_t next_rest_end_ms;
+
+    /* Rests for one model on its keys: loaded, plus those this process
+     * made since; 0 lets a request skip finding its model. */
+    atomic_llong model_blocks;
 
     /* model_allow, model_map and body_set (core/shape.h), NULL when none
      * is set or what is stored does not parse. */
@@ -249,22 +283,24 @@ bool pool_token_allows(const struct pool_token *t, long long upstream_id);
 
 /* Whether u has a key worth trying now that is not among the tried ids
  * (without moving the round-robin cursor). */
-bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t ntried,
-                      int64_t now_ms);
+bool pool_has_untried(struct pool_upstream *u, const struct pool_model *m, const long long *tried,
+                      size_t ntried, int64_t now_ms);
 
-/* Picks a key of u that is worth trying now and is not among the tried
+/* Picks a key of u that is worth trying now for the request's model m
+ * (NULL: none; a key rested for m is not) and is not among the tried
  * ids: in the highest priority tier that has one, by the upstream's
  * strategy (pool_pick.c); NULL when there is none.  rnd is a fresh random
  * number. */
-struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
-                           uint64_t rnd, int64_t now_ms);
+struct pool_key *pool_pick(struct pool_upstream *u, const struct pool_model *m,
+                           const long long *tried, size_t ntried, uint64_t rnd, int64_t now_ms);
 
-/* How long until a key of u that is not usable now may be: the earliest
- * end of a rest, of a skip, of an rpm minute (wall_ms: the wall clock, whose
- * minutes the rpm windows count) and, for keys exhausted, the quota reset
- * reset_wait_ms away.  Returns -1 when no key of u comes back by itself. */
-long long pool_next_usable_ms(const struct pool_upstream *u, int64_t now_ms, long long wall_ms,
-                              long long reset_wait_ms);
+/* How long until a key of u that is not usable now may be for model m
+ * (NULL: none): the earliest end of a rest (for m too), of a skip, of an
+ * rpm minute (wall_ms: the wall clock, whose minutes the rpm windows count)
+ * and, for keys exhausted, the quota reset reset_wait_ms away.  Returns -1
+ * when no key of u comes back by itself. */
+long long pool_next_usable_ms(const struct pool_upstream *u, const struct pool_model *m,
+                              int64_t now_ms, long long wall_ms, long long reset_wait_ms);
 
 /* Waits, without a database round trip, until the current snapshot is no
  * longer seen or until_ms (monotonic) comes.  Returns true when the
@@ -304,8 +340,9 @@ void pool_affinity_free(struct pool_upstream *u);
  * tried ids, the usable key with the highest score for id_hash (so a key
  * that is out, or tried, moves only its own ids, each to its next key in
  * hash order); NULL when there is none (pool_pick.c). */
-struct pool_key *pool_pick_affine(struct pool_upstream *u, uint64_t id_hash, const long long *tried,
-                                  size_t ntried, int64_t now_ms);
+struct pool_key *pool_pick_affine(struct pool_upstream *u, const struct pool_model *m,
+                                  uint64_t id_hash, const long long *tried, size_t ntried,
+                                  int64_t now_ms);
 /* Fills u->eps from the stored endpoints (JSON text, NULL for none: then
  * u->base_url alone) and the breaker settings (pool_endpoints.c).
  * Returns -1 when memory ran out. */
@@ -316,6 +353,27 @@ void pool_endpoints_free(struct pool_upstream *u);
 /* The URL of u's first enabled endpoint whose breaker is closed in this
  * process, for the key probe; NULL when none is. */
 const char *pool_endpoint_healthy(const struct pool_upstream *u, int64_t now);
+
+/* Rests for one model (pool_blocks.c).  The hash of a model name. */
+uint64_t pool_model_hash(const char *name);
+
+/* Whether k rests for model m at now_ms (false when m names none). */
+bool pool_key_blocked(const struct pool_key *k, const struct pool_model *m, int64_t now_ms);
+
+/* The ms until k's rest for m ends: 0 when it has none, -1 when it lasts
+ * until the key is enabled. */
+long long pool_key_block_left(const struct pool_key *k, const struct pool_model *m, int64_t now_ms);
+
+/* Rests k for m in this process until until_ms (monotonic;
+ * POOL_BLOCK_FOREVER), before the next snapshot loads the stored rest. */
+void pool_key_block_here(struct pool_upstream *u, struct pool_key *k, const struct pool_model *m,
+                         int64_t until_ms);
+
+/* Loads the rests for one model that have not ended onto the keys of p. */
+int pool_load_blocks(struct db *db, struct pool *p);
+
+/* Frees the rests loaded onto k. */
+void pool_key_blocks_free(struct pool_key *k);
 
 /* Whether k is a resting key whose rest is over and that nobody in this
  * process has yet marked active in the database.  Returns true once per

@@ -4,17 +4,21 @@
  * (pool.c), so each priority tier is a run of the array: a pick takes the
  * highest tier that has a usable key and applies the upstream's strategy
  * inside it.  A retry excludes the keys tried, so it takes another key of
- * the same tier while one is usable, then the next tier down.
+ * the same tier while one is usable, then the next tier down.  A key
+ * rested for the request's model (pool_blocks.c) is not usable for it.
  */
 #include "core/pool.h"
 
 #include <stdatomic.h>
 
-static bool usable(struct pool_key *k, const long long *tried, size_t ntried, int64_t now_ms)
+static bool usable(struct pool_key *k, const struct pool_model *m, const long long *tried,
+                   size_t ntried, int64_t now_ms)
 {
     size_t i;
 
     if (atomic_load(&k->skip_until_ms) > now_ms)
+        return false;
+    if (m != NULL && pool_key_blocked(k, m, now_ms))
         return false;
     if (k->rest_until_ms > now_ms)
         return false;
@@ -43,20 +47,21 @@ struct tier {
     size_t n;
 };
 
-static struct pool_key *pick_weighted(struct tier t, const long long *tried, size_t ntried,
-                                      uint64_t rnd, int64_t now_ms)
+static struct pool_key *pick_weighted(struct tier t, const struct pool_model *m,
+                                      const long long *tried, size_t ntried, uint64_t rnd,
+                                      int64_t now_ms)
 {
     long long total = 0, at;
     size_t i;
 
     for (i = 0; i < t.n; i++)
-        if (usable(&t.keys[i], tried, ntried, now_ms))
+        if (usable(&t.keys[i], m, tried, ntried, now_ms))
             total += key_weight(&t.keys[i]);
     if (total <= 0)
         return NULL;
     at = (long long)(rnd % (uint64_t)total);
     for (i = 0; i < t.n; i++) {
-        if (!usable(&t.keys[i], tried, ntried, now_ms))
+        if (!usable(&t.keys[i], m, tried, ntried, now_ms))
             continue;
         at -= key_weight(&t.keys[i]);
         if (at < 0)
@@ -65,20 +70,20 @@ static struct pool_key *pick_weighted(struct tier t, const long long *tried, siz
     return NULL;
 }
 
-bool pool_has_untried(struct pool_upstream *u, const long long *tried, size_t ntried,
-                      int64_t now_ms)
+bool pool_has_untried(struct pool_upstream *u, const struct pool_model *m, const long long *tried,
+                      size_t ntried, int64_t now_ms)
 {
     size_t i;
 
     for (i = 0; i < u->nkeys; i++)
-        if (usable(&u->keys[i], tried, ntried, now_ms))
+        if (usable(&u->keys[i], m, tried, ntried, now_ms))
             return true;
     return false;
 }
 
 /* The highest tier with a usable key; n 0 when there is none. */
-static struct tier usable_tier(struct pool_upstream *u, const long long *tried, size_t ntried,
-                               int64_t now_ms)
+static struct tier usable_tier(struct pool_upstream *u, const struct pool_model *m,
+                               const long long *tried, size_t ntried, int64_t now_ms)
 {
     struct tier t = {NULL, 0};
     size_t i = 0, end;
@@ -86,7 +91,7 @@ static struct tier usable_tier(struct pool_upstream *u, const long long *tried, 
     while (i < u->nkeys) {
         bool any = false;
         for (end = i; end < u->nkeys && u->keys[end].priority == u->keys[i].priority; end++)
-            any = any || usable(&u->keys[end], tried, ntried, now_ms);
+            any = any || usable(&u->keys[end], m, tried, ntried, now_ms);
         if (any) {
             t.keys = &u->keys[i];
             t.n = end - i;
@@ -97,17 +102,17 @@ static struct tier usable_tier(struct pool_upstream *u, const long long *tried, 
     return t;
 }
 
-struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size_t ntried,
-                           uint64_t rnd, int64_t now_ms)
+struct pool_key *pool_pick(struct pool_upstream *u, const struct pool_model *m,
+                           const long long *tried, size_t ntried, uint64_t rnd, int64_t now_ms)
 {
-    struct tier t = usable_tier(u, tried, ntried, now_ms);
+    struct tier t = usable_tier(u, m, tried, ntried, now_ms);
     size_t start, i;
 
     if (t.n == 0)
         return NULL;
     switch (u->strategy) {
     case STRATEGY_WEIGHTED:
-        return pick_weighted(t, tried, ntried, rnd, now_ms);
+        return pick_weighted(t, m, tried, ntried, rnd, now_ms);
     case STRATEGY_RANDOM:
         start = (size_t)(rnd % t.n);
         break;
@@ -118,22 +123,23 @@ struct pool_key *pool_pick(struct pool_upstream *u, const long long *tried, size
     }
     for (i = 0; i < t.n; i++) {
         struct pool_key *k = &t.keys[(start + i) % t.n];
-        if (usable(k, tried, ntried, now_ms))
+        if (usable(k, m, tried, ntried, now_ms))
             return k;
     }
     return NULL;
 }
 
-struct pool_key *pool_pick_affine(struct pool_upstream *u, uint64_t id_hash, const long long *tried,
-                                  size_t ntried, int64_t now_ms)
+struct pool_key *pool_pick_affine(struct pool_upstream *u, const struct pool_model *m,
+                                  uint64_t id_hash, const long long *tried, size_t ntried,
+                                  int64_t now_ms)
 {
-    struct tier t = usable_tier(u, tried, ntried, now_ms);
+    struct tier t = usable_tier(u, m, tried, ntried, now_ms);
     struct pool_key *best = NULL;
     uint64_t best_score = 0, score;
     size_t i;
 
     for (i = 0; i < t.n; i++) {
-        if (!usable(&t.keys[i], tried, ntried, now_ms))
+        if (!usable(&t.keys[i], m, tried, ntried, now_ms))
             continue;
         score = pool_affinity_score(id_hash, t.keys[i].id);
         if (best == NULL || score > best_score) {

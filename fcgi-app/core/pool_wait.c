@@ -50,14 +50,22 @@ static long long key_back_ms(const struct pool_key *k, int64_t now_ms, long long
     return skip;
 }
 
-long long pool_next_usable_ms(const struct pool_upstream *u, int64_t now_ms, long long wall_ms,
-                              long long reset_wait_ms)
+long long pool_next_usable_ms(const struct pool_upstream *u, const struct pool_model *m,
+                              int64_t now_ms, long long wall_ms, long long reset_wait_ms)
 {
-    long long best = -1;
+    long long best = -1, back, block;
     size_t i;
 
-    for (i = 0; i < u->nkeys; i++)
-        best = earlier(best, key_back_ms(&u->keys[i], now_ms, wall_ms, reset_wait_ms));
+    for (i = 0; i < u->nkeys; i++) {
+        back = key_back_ms(&u->keys[i], now_ms, wall_ms, reset_wait_ms);
+        /* A key rested for the request's model is back for it when both
+         * that rest and whatever else holds it are over; never by itself
+         * when the rest lasts until the key is enabled. */
+        block = m != NULL && m->name != NULL ? pool_key_block_left(&u->keys[i], m, now_ms) : 0;
+        if (block < 0)
+            continue;
+        best = earlier(best, block > back ? block : back);
+    }
     if (u->keys_exhausted > 0)
         best = earlier(best, reset_wait_ms);
     if (u->next_rest_end_ms > now_ms)

@@ -74,6 +74,17 @@ enum db_rc store_key_exists(struct db *db, long long id, bool *found)
     return exists(db, "SELECT 1 FROM api_keys WHERE id = ?", id, found);
 }
 
+const char *store_sql_time(time_t t, char *out, size_t outlen)
+{
+    struct tm tm;
+
+    if (t <= 0)
+        return NULL;
+    gmtime_r(&t, &tm);
+    strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
+    return out;
+}
+
 enum db_rc store_bump_version(struct db *db)
 {
     return db_exec(db, "UPDATE pool_version SET version = version + 1 WHERE id = 1", DB_NOARGS,
@@ -139,12 +150,7 @@ enum db_rc key_change_status(struct db *db, const struct key_change *c, bool *ch
     char until[24] = "";
     int rc;
 
-    if (c->until > 0) {
-        struct tm tm;
-        gmtime_r(&c->until, &tm);
-        strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
-        t.until = until;
-    }
+    t.until = store_sql_time(c->until, until, sizeof(until));
     rc = db_transaction(db, change_body, &t);
     if (changed != NULL)
         *changed = rc == DB_OK && t.changed;

@@ -50,6 +50,10 @@ int key_seal(const unsigned char enc_key[32], const char *value, size_t n, struc
 enum db_rc store_upstream_exists(struct db *db, long long id, bool *found);
 enum db_rc store_key_exists(struct db *db, long long id, bool *found);
 
+/* A time as a DATETIME parameter ("2026-11-29 03:39:57", UTC) in out (at
+ * least 24 bytes); NULL for 0 (no time), else out. */
+const char *store_sql_time(time_t t, char *out, size_t outlen);
+
 /* Moves the pool version on: every process reloads its pool cache. */
 enum db_rc store_bump_version(struct db *db);
 

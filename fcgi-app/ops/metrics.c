@@ -229,6 +229,23 @@ static int rules_and_keys(struct db *db, struct buf *b)
         buf_printf(b, "\"} %lld\n", db_int(&res, i, 3));
     }
     db_res_free(&res);
+    if (rc != DB_OK)
+        return rc;
+    rc = db_query(db,
+                  "SELECT u.id, u.name, COUNT(b.key_id) FROM upstreams u"
+                  " LEFT JOIN api_keys k ON k.upstream_id = u.id"
+                  " LEFT JOIN key_model_blocks b ON b.key_id = k.id"
+                  " AND (b.until IS NULL OR b.until > UTC_TIMESTAMP(6))"
+                  " GROUP BY u.id, u.name ORDER BY u.id",
+                  DB_NOARGS, &res);
+    buf_puts(b, "# HELP apigw_key_model_blocks Rests of keys for one model, now.\n"
+                "# TYPE apigw_key_model_blocks gauge\n");
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        buf_puts(b, "apigw_key_model_blocks{");
+        upstream_labels(b, &res, i, 0);
+        buf_printf(b, "} %lld\n", db_int(&res, i, 2));
+    }
+    db_res_free(&res);
     return rc;
 }
 

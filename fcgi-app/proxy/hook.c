@@ -282,9 +282,18 @@ static const char *key_action_of(const char *name, json_object *res, struct rule
 {
     json_object *until = json_object_object_get(res, "until");
     json_object *dur = json_object_object_get(res, "duration_s");
+    json_object *scope = json_object_object_get(res, "scope");
 
     memset(a, 0, sizeof(*a));
+    if (scope != NULL && json_object_is_type(scope, json_type_string) &&
+        strcmp(json_object_get_string(scope), "model") == 0)
+        a->scope = SCOPE_MODEL;
+    else if (scope != NULL && (!json_object_is_type(scope, json_type_string) ||
+                               strcmp(json_object_get_string(scope), "key") != 0))
+        return "scope must be key or model";
     if (strcmp(name, "ban_key") == 0) {
+        if (a->scope == SCOPE_MODEL)
+            return "scope model applies to disable_key and exhaust_key, not ban_key";
         a->type = ACTION_BAN;
     } else if (strcmp(name, "exhaust_key") == 0) {
         a->until = UNTIL_QUOTA_RESET;

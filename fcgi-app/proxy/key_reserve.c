@@ -14,6 +14,7 @@
 #include "http.h"
 #include "proxy/affinity.h"
 #include "proxy/key_wait.h"
+#include "proxy/model_rest.h"
 #include "proxy/proxy.h"
 
 /* Whether a key has a limit that only the database can enforce exactly. */
@@ -59,9 +60,10 @@ struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refre
 
     for (;;) {
         int64_t now = clock_mono_ms();
+        const struct pool_model *m = proxy_model(px, false);
         struct pool_key *k =
-            px->affine ? pool_pick_affine(px->up, px->affinity_hash, px->tried, px->ntried, now)
-                       : pool_pick(px->up, px->tried, px->ntried, worker_random(w), now);
+            px->affine ? pool_pick_affine(px->up, m, px->affinity_hash, px->tried, px->ntried, now)
+                       : pool_pick(px->up, m, px->tried, px->ntried, worker_random(w), now);
         bool granted = false;
         int rc;
 

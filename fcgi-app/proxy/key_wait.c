@@ -9,22 +9,23 @@
 #include "core/pool.h"
 #include "core/resettime.h"
 #include "http.h"
+#include "proxy/model_rest.h"
 #include "proxy/proxy.h"
 
 #define MIN_TURN_MS 10
 
 /* How long until a key of u may be usable, in ms; -1 when never by itself. */
-static long long next_usable_ms(const struct pool_upstream *u)
+static long long next_usable_ms(const struct pool_upstream *u, const struct pool_model *m)
 {
     time_t now = time(NULL);
 
-    return pool_next_usable_ms(u, clock_mono_ms(), clock_wall_ms(),
+    return pool_next_usable_ms(u, m, clock_mono_ms(), clock_wall_ms(),
                                reset_schedule_wait_s(now) * 1000);
 }
 
-long long key_wait_retry_after_s(const struct pool_upstream *u)
+long long key_wait_retry_after_s(const struct pool_upstream *u, const struct pool_model *m)
 {
-    long long ms = next_usable_ms(u);
+    long long ms = next_usable_ms(u, m);
 
     return ms < 0 ? RETRY_AFTER_MAX_S : retry_after_clamp_s((ms + 999) / 1000);
 }
@@ -54,7 +55,7 @@ bool key_wait_turn(struct proxy *px, int64_t until_ms)
 
     if (now >= until_ms)
         return false;
-    next = next_usable_ms(px->up);
+    next = next_usable_ms(px->up, proxy_model(px, false));
     if (next >= 0 && now + next < wake)
         wake = now + next;
     /* A wake at the very moment a skip ends would find it not yet over;

@@ -11,10 +11,12 @@
 
 struct proxy;
 struct pool_upstream;
+struct pool_model;
 
-/* Seconds until a key of u may be usable, clamped to 1..RETRY_AFTER_MAX_S;
- * RETRY_AFTER_MAX_S when none comes back by itself. */
-long long key_wait_retry_after_s(const struct pool_upstream *u);
+/* Seconds until a key of u may be usable for model m (NULL: none), clamped
+ * to 1..RETRY_AFTER_MAX_S; RETRY_AFTER_MAX_S when none comes back by
+ * itself. */
+long long key_wait_retry_after_s(const struct pool_upstream *u, const struct pool_model *m);
 
 /* A request that found no usable key and may wait: the caller calls
  * key_wait_begin once (false: the process already has max_waiting waiting

@@ -24,6 +24,7 @@
 #include "proxy/fallback.h"
 #include "proxy/hook.h"
 #include "proxy/key_wait.h"
+#include "proxy/model_rest.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
 #include "proxy/shape_req.h"
@@ -202,7 +203,8 @@ bool proxy_can_retry(struct proxy *px, int attempt_no)
     /* attempt_no counts the request's attempts; the retries are the
      * upstream's own. */
     if (attempt_no - px->fb.attempts_before <= px->up->max_retries && now < px->deadline_ms &&
-        px->ntried < PROXY_MAX_TRIED && pool_has_untried(px->up, px->tried, px->ntried, now))
+        px->ntried < PROXY_MAX_TRIED &&
+        pool_has_untried(px->up, proxy_model(px, false), px->tried, px->ntried, now))
         return true;
     /* A fallback upstream may still take the request. */
     return proxy_fallback_left(px);
@@ -371,7 +373,8 @@ static void run_attempts(struct proxy *px, struct run_result *res)
             if (attempt == 1) {
                 res->end = RUN_NO_KEY;
                 res->no_key = e;
-                res->retry_after_s = px->up != NULL ? key_wait_retry_after_s(px->up) : 1;
+                res->retry_after_s =
+                    px->up != NULL ? key_wait_retry_after_s(px->up, proxy_model(px, false)) : 1;
                 return;
             }
             break;

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/egress.h"
 #include "core/err.h"
+#include "core/pool.h"
 #include "core/reqlog.h"
 #include "core/script.h"
 #include "core/script_obj.h"
@@ -93,6 +94,11 @@ struct proxy {
     int ep;
     bool ep_trial, ep_pending, ep_fault;
     uint32_t ep_failed;
+    /* The model the request sends (proxy/model_rest.h), found once per
+     * upstream when needed: model_of is that upstream's id (0: not yet). */
+    struct pool_model model;
+    long long model_of;
+    char model_name[128];
 };
 
 /* What one attempt came to. */

@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "core/mask.h"
+#include "core/model_block.h"
 #include "core/utf8.h"
 #include "core/alert.h"
 #include "core/db.h"
@@ -21,6 +22,7 @@
 #include "core/rule/rulestate.h"
 #include "core/valid.h"
 #include "http.h"
+#include "proxy/model_rest.h"
 #include "proxy/proxy.h"
 
 #define EXCERPT_MAX 512
@@ -102,7 +104,26 @@ struct actor {
     long long window_s;      /* the guard's window */
 };
 
-/* disable_key / ban_key, within the upstream-wide guard. */
+/* A disable_key with scope model: the key rests for the request's model
+ * alone, as long as the key-wide change c says.  False when the request
+ * names no model: then the whole key rests. */
+static bool rest_for_model(struct proxy *px, struct pool_key *k, const struct key_change *c)
+{
+    struct model_block b;
+
+    memset(&b, 0, sizeof(b));
+    b.exhausted = c->to == KEY_EXHAUSTED;
+    b.until = c->until;
+    b.reason = c->reason;
+    b.actor = c->actor;
+    b.rule_id = c->rule_id;
+    b.request_id = c->request_id;
+    b.excerpt = c->excerpt;
+    return proxy_model_rest(px, k, &b);
+}
+
+/* disable_key / ban_key, within the upstream-wide guard (which a rest for
+ * one model passes through too: docs/API.md "Model-scoped key state"). */
 static void key_action(struct proxy *px, struct pool_key *k, const struct actor *who,
                        const struct rule_action *a, const struct rule_input *in,
                        const char *excerpt)
@@ -158,6 +179,8 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct actor 
         c.to = KEY_DISABLED;
         c.until = a->duration_s > 0 ? time(NULL) + (time_t)a->duration_s : 0;
     }
+    if (a->type == ACTION_DISABLE && a->scope == SCOPE_MODEL && rest_for_model(px, k, &c))
+        return;
     if (key_change_status(db, &c, NULL) != DB_OK)
         log_warn("rules: %s %s could not change key %lld", who->actor, who->name, k->id);
     /* This process stops using the key at once; the others when the pool

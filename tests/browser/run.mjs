@@ -1154,6 +1154,10 @@ async function runTest(tc) {
   }
 }
 
+// Steps kept in files of their own, given the helpers here.
+(await import('./model_blocks.mjs')).register({test, api, assert, waitFor, expectText, newPage,
+  loginWithToken, go, shot, sleep, env: () => env});
+
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',
     'desktop-logs': 'logs', 'phone-dashboard': 'phone-dashboard', 'phone-keys': 'phone-keys'};

@@ -49,7 +49,7 @@ static uint64_t id_hash(unsigned n)
 /* The key id an id's hash picks, 0 for none. */
 static long long pick(uint64_t h, const long long *tried, size_t ntried)
 {
-    struct pool_key *k = pool_pick_affine(&up, h, tried, ntried, NOW);
+    struct pool_key *k = pool_pick_affine(&up, NULL, h, tried, ntried, NOW);
 
     return k != NULL ? k->id : 0;
 }

@@ -42,7 +42,7 @@ static struct pool_upstream *upstream(enum strategy s, size_t n)
 /* The id picked, or 0 for none. */
 static long long pick(struct pool_upstream *u, const long long *tried, size_t ntried, uint64_t rnd)
 {
-    struct pool_key *k = pool_pick(u, tried, ntried, rnd, NOW);
+    struct pool_key *k = pool_pick(u, NULL, tried, ntried, rnd, NOW);
 
     return k != NULL ? k->id : 0;
 }
@@ -160,12 +160,12 @@ static void test_pool_never_picks_unusable(void)
         keys[3].used_today = 4; /* one call left */
         for (rnd = 0; rnd < 64; rnd++)
             CU_ASSERT_EQUAL(pick(u, NULL, 0, rnd), 4);
-        CU_ASSERT_TRUE(pool_has_untried(u, NULL, 0, NOW));
+        CU_ASSERT_TRUE(pool_has_untried(u, NULL, NULL, 0, NOW));
         /* Its last call reserved: nothing is left. */
         atomic_store(&keys[3].used_here, 1);
         for (rnd = 0; rnd < 8; rnd++)
             CU_ASSERT_EQUAL(pick(u, NULL, 0, rnd), 0);
-        CU_ASSERT_FALSE(pool_has_untried(u, NULL, 0, NOW));
+        CU_ASSERT_FALSE(pool_has_untried(u, NULL, NULL, 0, NOW));
     }
 }
 
@@ -174,11 +174,11 @@ static void test_pool_cooldown_ends_on_time(void)
     struct pool_upstream *u = upstream(STRATEGY_ROUND_ROBIN, 1);
 
     atomic_store(&keys[0].skip_until_ms, NOW + 1);
-    CU_ASSERT_PTR_NULL(pool_pick(u, NULL, 0, 0, NOW));
-    CU_ASSERT_FALSE(pool_has_untried(u, NULL, 0, NOW));
+    CU_ASSERT_PTR_NULL(pool_pick(u, NULL, NULL, 0, 0, NOW));
+    CU_ASSERT_FALSE(pool_has_untried(u, NULL, NULL, 0, NOW));
     /* From skip_until_ms on, the key is tried again. */
-    CU_ASSERT_PTR_EQUAL(pool_pick(u, NULL, 0, 0, NOW + 1), &keys[0]);
-    CU_ASSERT_TRUE(pool_has_untried(u, NULL, 0, NOW + 1));
+    CU_ASSERT_PTR_EQUAL(pool_pick(u, NULL, NULL, 0, 0, NOW + 1), &keys[0]);
+    CU_ASSERT_TRUE(pool_has_untried(u, NULL, NULL, 0, NOW + 1));
 }
 
 static void test_pool_empty_gives_none(void)
@@ -189,7 +189,7 @@ static void test_pool_empty_gives_none(void)
         struct pool_upstream *u = upstream(s, 0);
         CU_ASSERT_EQUAL(pick(u, NULL, 0, 0), 0);
         CU_ASSERT_EQUAL(pick(u, NULL, 0, 12345), 0);
-        CU_ASSERT_FALSE(pool_has_untried(u, NULL, 0, NOW));
+        CU_ASSERT_FALSE(pool_has_untried(u, NULL, NULL, 0, NOW));
     }
     /* Weighted keys whose weights are all zero are none either. */
     upstream(STRATEGY_WEIGHTED, 2);
@@ -207,13 +207,13 @@ static void test_pool_tried_is_respected(void)
         struct pool_upstream *u = upstream(s, 3);
         for (rnd = 0; rnd < 32; rnd++)
             CU_ASSERT_EQUAL(pick(u, tried, NELEM(tried), rnd), 1);
-        CU_ASSERT_TRUE(pool_has_untried(u, tried, NELEM(tried), NOW));
-        CU_ASSERT_TRUE(pool_has_untried(u, tried, 1, NOW));
+        CU_ASSERT_TRUE(pool_has_untried(u, NULL, tried, NELEM(tried), NOW));
+        CU_ASSERT_TRUE(pool_has_untried(u, NULL, tried, 1, NOW));
         /* Every key tried: none, even though all are usable. */
         {
             const long long all[] = {3, 1, 2};
             CU_ASSERT_EQUAL(pick(u, all, NELEM(all), 0), 0);
-            CU_ASSERT_FALSE(pool_has_untried(u, all, NELEM(all), NOW));
+            CU_ASSERT_FALSE(pool_has_untried(u, NULL, all, NELEM(all), NOW));
             /* Only the first ntried ids count. */
             CU_ASSERT_EQUAL(pick(u, all, 2, 0), 2);
         }

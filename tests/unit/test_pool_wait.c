@@ -34,7 +34,7 @@ static struct pool_upstream *upstream(size_t n)
 
 static long long next(const struct pool_upstream *u)
 {
-    return pool_next_usable_ms(u, NOW, WALL, RESET_MS);
+    return pool_next_usable_ms(u, NULL, NOW, WALL, RESET_MS);
 }
 
 static void test_wait_none_comes_back(void)

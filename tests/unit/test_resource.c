@@ -81,11 +81,18 @@ static void test_upstreams(void)
     check(&admin_upstreams, &x);
 }
 
-#define KEY_COLS                                                                                                                         \
-    "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"                                               \
-    " used_today, leased,"                                                                                                               \
-    " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME("disabled_until") ", proxy, status_reason, " SQL_TIME( \
-        "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+#define MODEL_BLOCKS_COL                                                                           \
+    "(SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT('model', b.model, 'kind', b.kind, 'until',"        \
+    " DATE_FORMAT(b.until, '%Y-%m-%dT%H:%i:%sZ'), 'reason', b.reason) ORDER BY b.model), '[]')"    \
+    " FROM key_model_blocks b WHERE b.key_id = api_keys.id AND (b.until IS NULL OR"                \
+    " b.until > UTC_TIMESTAMP(6)))"
+#define KEY_COLS                                                                                   \
+    "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"         \
+    " used_today, leased,"                                                                         \
+    " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME(                 \
+        "disabled_until") ", proxy, status_reason, " MODEL_BLOCKS_COL                              \
+                          ", " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME( \
+                              "updated_at")
 #define KEY_FILTER                                                                                 \
     " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"                              \
     " AND (? IS NULL OR name LIKE ?)"
@@ -116,7 +123,7 @@ static void test_key_events(void)
     static const struct expect x = {
         .page = "SELECT id, " SQL_TIME(
             "ts") ", from_status, to_status, reason, actor, rule_id,"
-                  " request_id, excerpt FROM key_events WHERE key_id = ? ORDER BY id DESC"
+                  " request_id, excerpt, model FROM key_events WHERE key_id = ? ORDER BY id DESC"
                   " LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM key_events WHERE key_id = ?",
         .filter_params = 1,

@@ -166,6 +166,33 @@ static void test_actions(void)
     rule_free(r);
 }
 
+static void test_action_scope(void)
+{
+    char err[256];
+    struct rule *r = rt_compile(
+        WITH_ACTIONS("[{\"type\":\"disable_key\"},{\"type\":\"disable_key\",\"scope\":\"key\"},"
+                     "{\"type\":\"disable_key\",\"scope\":\"model\",\"until\":\"quota_reset\"},"
+                     "{\"type\":\"disable_key\",\"scope\":null}]"),
+        err, sizeof(err));
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL_FATAL(r->nactions, 4);
+    CU_ASSERT_EQUAL(r->actions[0].scope, SCOPE_KEY);
+    CU_ASSERT_EQUAL(r->actions[1].scope, SCOPE_KEY);
+    CU_ASSERT_EQUAL(r->actions[2].scope, SCOPE_MODEL);
+    CU_ASSERT_EQUAL(r->actions[2].until, UNTIL_QUOTA_RESET);
+    CU_ASSERT_EQUAL(r->actions[3].scope, SCOPE_KEY);
+    rule_free(r);
+    CU_ASSERT_STRING_EQUAL(
+        rt_fault(WITH_ACTIONS("[{\"type\":\"disable_key\",\"scope\":\"models\"}]")),
+        "actions[0].scope: must be key or model");
+    CU_ASSERT_STRING_EQUAL(rt_fault(WITH_ACTIONS("[{\"type\":\"disable_key\",\"scope\":1}]")),
+                           "actions[0].scope: must be key or model");
+    CU_ASSERT_STRING_EQUAL(
+        rt_fault(WITH_ACTIONS("[{\"type\":\"retry\"},{\"type\":\"ban_key\",\"scope\":\"model\"}]")),
+        "actions[1].scope: unknown field");
+}
+
 /* A condition nested n levels deep (n - 1 "not"s around a status leaf). */
 static const char *nested(size_t n)
 {
@@ -455,6 +482,6 @@ void suite_rule(void)
 {
     ADD_SUITE("rule", TEST(test_defaults), TEST(test_every_field_set),
               TEST(test_name_length_counts_characters), TEST(test_flags), TEST(test_actions),
-              TEST(test_nesting_limit), TEST(test_faults_name_their_place),
+              TEST(test_action_scope), TEST(test_nesting_limit), TEST(test_faults_name_their_place),
               TEST(test_long_messages_and_values));
 }

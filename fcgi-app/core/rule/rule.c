@@ -101,13 +101,13 @@ static int get_text(struct json_object *j, const char *place, const char *key, b
 static const struct action_kind {
     const char *name;
     enum action_type type;
-    const char *fields[2];
+    const char *fields[3];
 } action_kinds[] = {
-    {"disable_key", ACTION_DISABLE, {"duration_s", "until"}},
-    {"ban_key", ACTION_BAN, {NULL, NULL}},
-    {"retry", ACTION_RETRY, {NULL, NULL}},
-    {"alert", ACTION_ALERT, {"message", "webhook"}},
-    {"log", ACTION_LOG, {"message", NULL}},
+    {"disable_key", ACTION_DISABLE, {"duration_s", "until", "scope"}},
+    {"ban_key", ACTION_BAN, {NULL, NULL, NULL}},
+    {"retry", ACTION_RETRY, {NULL, NULL, NULL}},
+    {"alert", ACTION_ALERT, {"message", "webhook", NULL}},
+    {"log", ACTION_LOG, {"message", NULL, NULL}},
 };
 
 #define NKINDS (NELEM(action_kinds))
@@ -124,13 +124,45 @@ static const struct action_kind *action_kind(struct json_object *a)
     return NULL;
 }
 
+/* Whether key is one of the fields kind k takes. */
+static bool takes_field(const struct action_kind *k, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < NELEM(k->fields); i++)
+        if (k->fields[i] != NULL && strcmp(key, k->fields[i]) == 0)
+            return true;
+    return false;
+}
+
+/* scope: "key" (the default) or "model"; null means absent. */
+static int scope_field(struct json_object *a, const char *place, struct rule_action *act, char *err,
+                       size_t errlen)
+{
+    struct json_object *v;
+    const char *s;
+
+    act->scope = SCOPE_KEY;
+    if (!json_object_object_get_ex(a, "scope", &v) || v == NULL)
+        return 0;
+    s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    if (strcmp(s, "model") == 0)
+        act->scope = SCOPE_MODEL;
+    else if (strcmp(s, "key") != 0) {
+        rule_fail(err, errlen, place, "scope", "must be key or model");
+        return -1;
+    }
+    return 0;
+}
+
 static int disable_fields(struct json_object *a, const char *place, struct rule_action *act,
                           char *err, size_t errlen)
 {
     struct json_object *v;
     const char *s;
 
-    if (opt_int(a, place, "duration_s", 0, SECONDS_MAX, &act->duration_s, err, errlen) != 0)
+    if (opt_int(a, place, "duration_s", 0, SECONDS_MAX, &act->duration_s, err, errlen) != 0 ||
+        scope_field(a, place, act, err, errlen) != 0)
         return -1;
     if (!json_object_object_get_ex(a, "until", &v) || v == NULL)
         return 0;
@@ -190,8 +222,7 @@ static int compile_action(struct json_object *a, size_t i, struct rule_action *a
     json_object_object_foreach(a, key, val)
     {
         (void)val;
-        if (strcmp(key, "type") != 0 && (k->fields[0] == NULL || strcmp(key, k->fields[0]) != 0) &&
-            (k->fields[1] == NULL || strcmp(key, k->fields[1]) != 0)) {
+        if (strcmp(key, "type") != 0 && !takes_field(k, key)) {
             rule_fail(err, errlen, place, key, "unknown field");
             return -1;
         }

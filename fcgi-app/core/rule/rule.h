@@ -41,10 +41,16 @@ enum disable_until {
     UNTIL_QUOTA_RESET  /* the next daily quota reset; the key becomes exhausted */
 };
 
+/* What a disable_key (or a script's exhaust_key) rests: the whole key, or
+ * the key for the request's model only (docs/API.md "Model-scoped key
+ * state"; a request without a model rests the whole key). */
+enum action_scope { SCOPE_KEY, SCOPE_MODEL };
+
 struct rule_action {
     enum action_type type;
     long long duration_s;     /* disable_key */
     enum disable_until until; /* disable_key */
+    enum action_scope scope;  /* disable_key */
     char *message;            /* alert, log (may be NULL) */
     char *webhook;            /* alert (may be NULL) */
 };

@@ -112,7 +112,7 @@ export async function render(view, ctx) {
     cols.push(
       {title: 'Id', class: 'num', cell: (k) => String(k.id)},
       {title: 'Key', class: 'mono nowrap', cell: (k) => k.key_masked},
-      {title: 'Status', class: 'nowrap', cell: (k) => [badge(k.status),
+      {title: 'Status', class: 'nowrap', cell: (k) => [badge(k.status), modelBlocksBadge(k),
         h('div', {class: 'small muted', title: 'Why the status last changed'}, k.status_reason || ''),
         restHint(k)]},
       {title: 'Upstream', cell: (k) => upName(k.upstream_id)},
@@ -176,6 +176,36 @@ export async function render(view, ctx) {
     });
   }
 
+  // Rests of the key for one model (docs/API.md "Model-scoped key state"):
+  // the key stays active for every other model.
+  function modelBlocksBadge(k) {
+    const n = (k.model_blocks || []).length;
+    if (!n) return null;
+    return [' ', h('span', {class: ['badge', 'badge-warn'], dataset: {role: 'model-blocks'},
+      title: (k.model_blocks || []).map((b) => b.model).join(', ')},
+    n === 1 ? 'rests for 1 model' : `rests for ${n} models`)];
+  }
+
+  function modelBlocksList(k) {
+    const blocks = k.model_blocks || [];
+    if (!blocks.length) return null;
+    return h('div', {id: 'key-model-blocks'}, h('h3', null, 'Rests for one model'),
+      h('p', {class: 'muted small'}, 'Requests for these models skip this key until the rest ends; enable the key to end them now.'),
+      table([
+        {title: 'Model', class: 'mono', cell: (b) => b.model},
+        {title: 'Kind', class: 'nowrap', cell: (b) => badge(b.kind)},
+        {title: 'Until', class: 'nowrap', cell: (b) => (b.until ? fmtTime(b.until) : 'enabled by hand')},
+        {title: 'Reason', cell: (b) => b.reason},
+      ], blocks, {empty: ''}),
+      canWrite ? h('p', null, h('button', {type: 'button', class: 'btn btn-small', dataset: {act: 'end-model-blocks'},
+        on: {click: (ev) => ctx.guard(async () => {
+          await api.patch(`/keys/${k.id}`, {status: 'active'});
+          ev.target.closest('#key-model-blocks').remove();
+          toast(`Key ${k.id} enabled for every model`);
+          await load();
+        })}}, 'Enable (ends these rests)')) : null);
+  }
+
   async function openHistory(k) {
     const box = h('div', {id: 'key-history'}, h('p', {class: 'muted'}, 'Loading…'));
     modal(`Key ${k.id} history`, [
@@ -184,12 +214,14 @@ export async function render(view, ctx) {
         ['Egress proxy', k.proxy ? h('span', {class: 'mono'}, k.proxy) : null],
         ['Requests', fmtNum(k.total_requests)], ['Failures', fmtNum(k.total_failures)], ['Created', fmtTime(k.created_at)]]),
       h('p', null, h('a', {href: `#/logs?key_id=${k.id}`}, 'Requests sent with this key →')),
+      modelBlocksList(k),
       h('h3', null, 'Status changes'), box], {wide: true});
     try {
       const ev = await api.get(`/keys/${k.id}/events`, {limit: 100});
       replace(box, table([
         {title: 'Time', class: 'nowrap', cell: (e) => fmtTime(e.ts)},
-        {title: 'Change', class: 'nowrap', cell: (e) => [badge(e.from), ' → ', badge(e.to)]},
+        {title: 'Change', class: 'nowrap', cell: (e) => [badge(e.from), ' → ', badge(e.to),
+          e.model ? h('div', {class: 'small muted'}, `for model ${e.model} only`) : null]},
         {title: 'Reason', cell: (e) => e.reason},
         {title: 'By', cell: (e) => e.actor || '—'},
         {title: 'Request', class: 'mono small', cell: (e) => e.request_id || '—'},

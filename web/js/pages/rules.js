@@ -30,9 +30,11 @@ function summarize(c, depth = 0) {
 
 function actionText(a) {
   if (a.type === 'disable_key') {
-    if (a.until === 'quota_reset') return 'exhaust key until quota reset';
-    if (a.until === 'retry_after') return 'disable key per Retry-After';
-    return a.duration_s ? `disable key ${a.duration_s} s` : 'disable key';
+    // scope model: the key rests for the request's model only.
+    const what = a.scope === 'model' ? 'key for the model' : 'key';
+    if (a.until === 'quota_reset') return `exhaust ${what} until quota reset`;
+    if (a.until === 'retry_after') return `disable ${what} per Retry-After`;
+    return a.duration_s ? `disable ${what} ${a.duration_s} s` : `disable ${what}`;
   }
   if (a.type === 'ban_key') return 'ban key';
   if (a.type === 'alert') return 'alert';
