@@ -17,6 +17,7 @@
 #include "core/store.h"
 #include "core/pool.h"
 #include "core/resettime.h"
+#include "core/resetzone.h"
 #include "core/rule/rule.h"
 #include "core/rule/rulestate.h"
 #include "core/valid.h"
@@ -145,7 +146,7 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct actor 
         c.to = KEY_BANNED;
     } else if (a->until == UNTIL_QUOTA_RESET) {
         c.to = KEY_EXHAUSTED;
-        c.until = reset_schedule_next(time(NULL));
+        c.until = upstream_next_reset(px->up, time(NULL)); /* its own day */
     } else if (a->until == UNTIL_RETRY_AFTER) {
         /* As long as the answer says (at least a second: "0" must not mean
          * "until enabled by hand"), else duration_s, else a minute. */
