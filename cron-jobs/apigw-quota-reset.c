@@ -168,6 +168,12 @@ static int reset_body(struct db *db, void *arg)
                          " value = VALUES(value), updated_at = UTC_TIMESTAMP()",
                          DB_ARGS(DB_STR(d->state), DB_STR(d->value)), NULL, NULL);
     }
+    /* What deleted upstreams left behind. */
+    if (rc == DB_OK)
+        rc = db_exec(db,
+                     "DELETE FROM job_state WHERE name LIKE 'quota\\_reset\\_up:%'"
+                     " AND CAST(SUBSTRING(name, 16) AS UNSIGNED) NOT IN (SELECT id FROM upstreams)",
+                     DB_NOARGS, NULL, NULL);
     if (rc == DB_OK)
         rc = store_bump_version(db);
     return rc;

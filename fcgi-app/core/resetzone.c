@@ -2,6 +2,7 @@
 #include "core/resetzone.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,41 +13,47 @@
  * loaded for each question and freed after. */
 #define CACHE_MAX 64
 
+/* Append-only: an entry is written, then published by raising ncache
+ * (release); readers scan the published ones without the lock (acquire), so
+ * a lookup on the request path costs no lock.  Writers take the lock. */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tzone *cache[CACHE_MAX];
-static size_t ncache;
+static atomic_size_t ncache;
 
 static char default_tz[RESET_TZ_MAX + 1] = "UTC";
 static int default_hour;
 
+static struct tzone *cached(const char *name)
+{
+    size_t i, n = atomic_load_explicit(&ncache, memory_order_acquire);
+
+    for (i = 0; i < n; i++)
+        if (strcmp(cache[i]->name, name) == 0)
+            return cache[i];
+    return NULL;
+}
+
 /* The loaded zone name, from the cache or the file (*owned: the caller
- * frees it).  Zones in the cache are never changed or freed, so they are
- * read without the lock. */
+ * frees it).  Zones in the cache are never changed or freed. */
 static struct tzone *zone(const char *name, bool *owned)
 {
-    struct tzone *z = NULL;
-    size_t i;
+    struct tzone *z, *other;
+    size_t n;
 
     *owned = false;
-    pthread_mutex_lock(&cache_lock);
-    for (i = 0; i < ncache && z == NULL; i++)
-        if (strcmp(cache[i]->name, name) == 0)
-            z = cache[i];
-    pthread_mutex_unlock(&cache_lock);
-    if (z != NULL || (z = tzif_load(ZONE_DIR, name)) == NULL)
+    if ((z = cached(name)) != NULL || (z = tzif_load(ZONE_DIR, name)) == NULL)
         return z;
     pthread_mutex_lock(&cache_lock);
-    for (i = 0; i < ncache; i++) {
-        if (strcmp(cache[i]->name, name) == 0) { /* another thread was first */
-            tzif_free(z);
-            z = cache[i];
-            break;
-        }
-    }
-    if (i == ncache && ncache < CACHE_MAX)
-        cache[ncache++] = z;
-    else if (i == ncache)
+    n = atomic_load_explicit(&ncache, memory_order_relaxed);
+    if ((other = cached(name)) != NULL) { /* another thread was first */
+        tzif_free(z);
+        z = other;
+    } else if (n < CACHE_MAX) {
+        cache[n] = z;
+        atomic_store_explicit(&ncache, n + 1, memory_order_release);
+    } else {
         *owned = true;
+    }
     pthread_mutex_unlock(&cache_lock);
     return z;
 }
