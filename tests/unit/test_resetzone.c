@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,9 +191,42 @@ static void test_offsets_agree_with_libc(void)
     free(old);
 }
 
+/* Threads asking at once, about zones none has loaded yet, all get the
+ * answer one thread alone would see; the cache fills under its lock. */
+static const char *const racing[] = {"Europe/Paris", "Asia/Tokyo",       "America/Chicago",
+                                     "Africa/Cairo", "Pacific/Auckland", "America/Sao_Paulo"};
+
+static void *race(void *arg)
+{
+    time_t *out = arg;
+    size_t i, round;
+
+    for (round = 0; round < 200; round++)
+        for (i = 0; i < NELEM(racing); i++)
+            out[i] = reset_next_for(racing[i], 3, (time_t)1796608800 + (time_t)round * 3600);
+    return NULL;
+}
+
+static void test_threads_share_the_cache(void)
+{
+    time_t got[8][NELEM(racing)];
+    pthread_t th[8];
+    size_t i, j;
+
+    for (i = 0; i < 8; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, race, got[i]), 0);
+    for (i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    for (j = 0; j < NELEM(racing); j++) {
+        time_t want = reset_next_for(racing[j], 3, (time_t)1796608800 + 199 * 3600);
+        for (i = 0; i < 8; i++)
+            CU_ASSERT_EQUAL(got[i][j], want);
+    }
+}
+
 void suite_resetzone(void)
 {
     ADD_SUITE("resetzone", TEST(test_known_instants_and_dst_days),
               TEST(test_unknown_zones_and_defaults), TEST(test_bad_files),
-              TEST(test_offsets_agree_with_libc));
+              TEST(test_offsets_agree_with_libc), TEST(test_threads_share_the_cache));
 }
