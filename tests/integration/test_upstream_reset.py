@@ -14,9 +14,10 @@ from cron_helpers import (avoid_hour_edge, clean_slate, key_events, key_row, loc
                           next_reset, prev_reset, rfc3339, run_job, sql_int, sql_rows, utc_now,
                           write_conf)
 from mock_upstream import Reply
-from proxy_helpers import (add_key, assert_json_error, make_token, make_upstream,
+from proxy_helpers import (add_key, assert_json_error, get_key, make_token, make_upstream,
                            patch_upstream, settle, setup, wait_key)
 from rules_helpers import create_rule, per_key, ts, uniq
+from script_helpers import set_script
 
 LA = "America/Los_Angeles"
 RETRY = {"type": "retry"}
@@ -122,8 +123,12 @@ def test_the_quota_reset_follows_each_upstreams_own_hour(stack):
     assert r.out.splitlines() == [nothing], r
     assert key_row(stack, now_keys[0])["used_today"] == 3
 
-    # --force resets every upstream and the tokens now.
+    # --force resets every upstream and the tokens now (and forgets what a
+    # deleted upstream left in job_state).
+    stack.sql("INSERT INTO job_state (name, value, updated_at)"
+              " VALUES ('quota_reset_up:999999', 'x', UTC_TIMESTAMP())")
     r = run_job(stack, "apigw-quota-reset", "--force", config=conf)
+    assert sql_rows(stack, "SELECT name FROM job_state WHERE name LIKE 'quota%up:999999'") == []
     lines = r.out.splitlines()
     assert len(lines) == 3, r
     assert lines[0].startswith("upstream %s: reset used_today of 1 keys," % now_up["name"]), r
@@ -224,6 +229,27 @@ def test_a_key_over_its_token_quota_rests_until_its_upstreams_reset(stack):
     r = stack.main.client.post(s.path("v1/chat/completions"), json={"model": "m"},
                                token=s.token)
     assert r.status == 200, r
+    k = wait_key(stack, s.keys[0]["id"], status="exhausted")
+    after = utc_now()
+    want = {ts(rfc3339(next_reset(LA, 0, t))) for t in (before, after)}
+    assert ts(k["disabled_until"]) in want, (k, want)
+
+
+def test_a_scripts_exhaust_key_rests_until_the_upstreams_reset(stack):
+    s = setup(stack, nkeys=1, settle=False, max_retries=0, auto_disable_max_pct=100,
+              quota_reset_hour=0, quota_reset_tz=LA)
+    set_script(stack, s.up["id"], r"""
+function onResponse(res) {
+  if (res.status === 429) return {action: 'exhaust_key', reason: 'out for today'};
+}""")
+    stack.mock.reset(lambda req: Reply(429, "slow down"))
+    before = utc_now()
+    # Until the key was acted on (the pool may take the script a moment).
+    for _ in range(20):
+        stack.main.client.get(s.path("v1/x"), token=s.token)
+        if get_key(stack, s.keys[0]["id"])["status"] == "exhausted":
+            break
+        settle()
     k = wait_key(stack, s.keys[0]["id"], status="exhausted")
     after = utc_now()
     want = {ts(rfc3339(next_reset(LA, 0, t))) for t in (before, after)}
