@@ -16,6 +16,7 @@
 #include "core/shape.h"
 #include "core/store.h"
 #include "core/pool.h"
+#include "core/resetzone.h"
 #include "core/rule/rule.h"
 #include "core/usage_scan.h"
 #include "core/utf8.h"
@@ -68,6 +69,19 @@ static const char *check_json_path(const char *s)
 
     jsonpath_free(p);
     return p != NULL ? NULL : err;
+}
+
+/* A zone the reset reader can load; the answer names an unknown one. */
+static const char *check_reset_tz(const char *s)
+{
+    static _Thread_local char err[128];
+
+    if (!tzif_name_ok(s))
+        return "must be an IANA time zone name such as America/Los_Angeles";
+    if (reset_zone_known(s))
+        return NULL;
+    snprintf(err, sizeof(err), "unknown time zone %s", s);
+    return err;
 }
 
 static const struct vfield fields[] = {
@@ -186,6 +200,20 @@ static const struct vfield fields[] = {
     {.name = "model_allow", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
     {.name = "model_map", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     {.name = "body_set", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
+    /* Its own daily reset (core/resetzone.h); null: the global setting. */
+    {.name = "quota_reset_hour",
+     .type = VT_INT,
+     .flags = VF_NULLABLE,
+     .min = 0,
+     .max = 23,
+     .def = "null"},
+    {.name = "quota_reset_tz",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = RESET_TZ_MAX,
+     .check = check_reset_tz,
+     .def = "null"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };

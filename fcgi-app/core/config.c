@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/alert.h"
 #include "core/buf.h"
 #include "core/db_hosts.h"
 #include "core/nelem.h"
+#include "core/resetzone.h"
 
 enum cfg_type { CFG_INT, CFG_SIZE, CFG_STR, CFG_HEX32, CFG_TZ, CFG_URL, CFG_LEVEL };
 
@@ -137,17 +137,10 @@ static int hexval(int ch)
     return -1;
 }
 
+/* A zone the reset reader (core/resetzone.h) can load, not merely a file. */
 static bool valid_tz(const char *s)
 {
-    char path[256];
-    struct stat st;
-
-    if (strcmp(s, "UTC") == 0)
-        return true;
-    if (strstr(s, "..") != NULL || s[0] == '/')
-        return false;
-    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", s);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return reset_zone_known(s);
 }
 
 static bool valid_url(const char *s)

@@ -215,7 +215,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " COALESCE(JSON_VALUE(stream_peek, '$.ms'), 0), queue_wait_ms,"
                   " fallback_upstreams, affinity, affinity_path, endpoints,"
                   " endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"
-                  " header_rules, strip_forwarding_headers, model_allow, model_map, body_set"
+                  " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"
+                  " COALESCE(quota_reset_hour, -1), COALESCE(quota_reset_tz, '')"
                   " FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
@@ -253,6 +254,8 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         pool_affinity_load(u, db_val(&res, i, 24), db_val(&res, i, 25));
         load_header_rules(u, db_val(&res, i, 30));
         u->strip_forwarding = db_int(&res, i, 31) != 0;
+        u->reset_hour = (int)db_int(&res, i, 35);
+        snprintf(u->reset_tz, sizeof(u->reset_tz), "%s", db_val(&res, i, 36));
         /* Checked when saved: what does not parse reads as no shaping, but
          * a snapshot without memory for an allow-list is no snapshot. */
         shaped =

@@ -24,6 +24,7 @@
 #include "core/endpoint.h"
 #include "core/header_rules.h"
 #include "core/script.h"
+#include "core/tzif.h"
 #include "core/price.h"
 #include "core/usage_scan.h"
 
@@ -180,6 +181,10 @@ struct pool_upstream {
     /* Header shaping (proxy/shape_headers.h), parsed once here. */
     struct header_rules header_rules;
     bool strip_forwarding;
+    /* Its own daily reset (core/resetzone.h): the hour, -1 for the global
+     * one, and the zone, "" for the global one. */
+    int reset_hour;
+    char reset_tz[TZIF_NAME_MAX + 1];
 };
 
 struct pool_token {

@@ -8,52 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "core/clock.h"
-
-#define SCHEDULE_DAYS 800
-
-static time_t schedule[SCHEDULE_DAYS];
-static char schedule_days[SCHEDULE_DAYS][16];
-static size_t nschedule;
+#include "core/resetzone.h"
 
 int reset_schedule_init(const char *tz, int hour, time_t now)
 {
-    char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-    int day, rc = 0;
-
-    if (strcmp(tz, "UTC") != 0 && strcmp(tz, "GMT") != 0) {
-        char path[256];
-        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-        if (access(path, R_OK) != 0)
-            rc = -1;
-    }
-    setenv("TZ", tz, 1);
-    tzset();
-    nschedule = 0;
-    for (day = -2; rc == 0 && day < SCHEDULE_DAYS - 2; day++) {
-        time_t when = now + (time_t)day * 86400;
-        struct tm tm;
-        time_t t;
-        localtime_r(&when, &tm);
-        strftime(schedule_days[nschedule], sizeof(schedule_days[0]), "%Y-%m-%d", &tm);
-        tm.tm_hour = hour;
-        tm.tm_min = 0;
-        tm.tm_sec = 0;
-        tm.tm_isdst = -1; /* an hour skipped by DST becomes the next one */
-        t = mktime(&tm);
-        if (t == (time_t)-1 || (nschedule > 0 && t <= schedule[nschedule - 1]))
-            continue;
-        schedule[nschedule++] = t;
-    }
-    if (old != NULL)
-        setenv("TZ", old, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    free(old);
-    return rc;
+    (void)now;
+    return reset_zone_set_default(tz, hour);
 }
 
 long long retry_after_clamp_s(long long s)
@@ -70,38 +32,17 @@ long long reset_schedule_wait_s(time_t now)
 
 time_t reset_schedule_next(time_t t)
 {
-    size_t i;
-
-    for (i = 0; i < nschedule; i++)
-        if (schedule[i] > t)
-            return schedule[i];
-    /* Past the table (two years of uptime): daily from its end. */
-    return nschedule > 0
-               ? schedule[nschedule - 1] + ((t - schedule[nschedule - 1]) / 86400 + 1) * 86400
-               : 0;
+    return reset_next_for(NULL, -1, t);
 }
 
 time_t reset_schedule_prev(time_t t)
 {
-    size_t i;
-
-    for (i = nschedule; i > 0; i--)
-        if (schedule[i - 1] <= t)
-            return schedule[i - 1];
-    return 0;
+    return reset_prev_for(NULL, -1, t);
 }
 
 void reset_schedule_day(time_t t, char out[16])
 {
-    size_t i;
-
-    snprintf(out, 16, "none");
-    for (i = nschedule; i > 0; i--) {
-        if (schedule[i - 1] <= t) {
-            snprintf(out, 16, "%s", schedule_days[i - 1]);
-            return;
-        }
-    }
+    reset_day_for(NULL, -1, t, out);
 }
 
 /* A whole non-negative number, and nothing else. */

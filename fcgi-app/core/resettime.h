@@ -9,20 +9,18 @@
 #include <stddef.h>
 #include <time.h>
 
-/* Works out the reset instants (hour:00 local time in tz, each day) from
- * two days before now to about two years after.  Changing the time zone of
- * a process is not thread-safe, so call this before any thread starts (the
- * cron jobs and tests are single-threaded).  Returns 0, or -1 for an
- * unknown time zone. */
+/* Sets the global reset, hour:00 local time in tz each day (core/resetzone.h
+ * does the work; now is not used).  Call it before any thread starts.
+ * Returns 0, or -1 for an unknown time zone. */
 int reset_schedule_init(const char *tz, int hour, time_t now);
 
-/* The first reset strictly after t, and the last one at or before t.  0
- * before reset_schedule_init. */
+/* The first reset strictly after t, and the last one at or before t, by
+ * the global setting (UTC midnight before reset_schedule_init). */
 time_t reset_schedule_next(time_t t);
 time_t reset_schedule_prev(time_t t);
 
 /* Seconds from now until the next reset: what a Retry-After says to a
- * client whose daily quota is spent (3600 before reset_schedule_init). */
+ * client whose daily quota is spent. */
 long long reset_schedule_wait_s(time_t now);
 
 /* A wait in seconds as a Retry-After says it: at least 1 and at most

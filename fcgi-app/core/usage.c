@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/resetzone.h"
 #include "core/store.h"
 
 struct tally {
@@ -207,8 +208,9 @@ static void put_back(struct table *into, struct table *taken)
 }
 
 /* Makes exhausted the keys of the batch with a daily_token_quota that
- * have reached it; they come back with the quota reset, like keys a rule
- * exhausted.  One query finds them, only when the batch has such keys. */
+ * have reached it; they come back with their upstream's quota reset (its
+ * disabled_until), like keys a rule exhausted.  One query finds them, only
+ * when the batch has such keys. */
 static void exhaust_over_token_quota(struct db *db, const struct table *keys)
 {
     struct key_change c = {.to = KEY_EXHAUSTED,
@@ -228,12 +230,15 @@ static void exhaust_over_token_quota(struct db *db, const struct table *keys)
     buf_puts(&ids, "]");
     if (ids.len > 2 &&
         db_query(db,
-                 "SELECT k.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) j"
-                 " JOIN api_keys k ON k.id = j.id WHERE k.status = 'active'"
+                 "SELECT k.id, COALESCE(u.quota_reset_hour, -1), COALESCE(u.quota_reset_tz, '')"
+                 " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) j"
+                 " JOIN api_keys k ON k.id = j.id JOIN upstreams u ON u.id = k.upstream_id"
+                 " WHERE k.status = 'active'"
                  " AND k.daily_token_quota IS NOT NULL AND k.tokens_today >= k.daily_token_quota",
                  DB_ARGS(DB_STRN(ids.data, ids.len)), &res) == DB_OK) {
         for (r = 0; r < res.nrows; r++) {
             c.key_id = db_int(&res, r, 0);
+            c.until = reset_next_for(db_val(&res, r, 2), (int)db_int(&res, r, 1), time(NULL));
             if (key_change_status(db, &c, NULL) != DB_OK)
                 log_warn("usage: key %lld reached its daily token quota but could not be made"
                          " exhausted: %s",

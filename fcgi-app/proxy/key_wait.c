@@ -8,19 +8,21 @@
 #include "core/clock.h"
 #include "core/pool.h"
 #include "core/resettime.h"
+#include "core/resetzone.h"
 #include "http.h"
 #include "proxy/model_rest.h"
 #include "proxy/proxy.h"
 
 #define MIN_TURN_MS 10
 
-/* How long until a key of u may be usable, in ms; -1 when never by itself. */
+/* How long until a key of u may be usable, in ms; -1 when never by itself.
+ * Keys at their daily quota come back at u's own reset. */
 static long long next_usable_ms(const struct pool_upstream *u, const struct pool_model *m)
 {
-    time_t now = time(NULL);
+    time_t now = time(NULL), reset = upstream_next_reset(u, now);
 
     return pool_next_usable_ms(u, m, clock_mono_ms(), clock_wall_ms(),
-                               reset_schedule_wait_s(now) * 1000);
+                               (reset > now ? (long long)(reset - now) : 3600) * 1000);
 }
 
 long long key_wait_retry_after_s(const struct pool_upstream *u, const struct pool_model *m)

@@ -18,6 +18,7 @@
 #include "core/store.h"
 #include "core/pool.h"
 #include "core/resettime.h"
+#include "core/resetzone.h"
 #include "core/rule/rule.h"
 #include "core/rule/rulestate.h"
 #include "core/valid.h"
@@ -166,7 +167,10 @@ static void key_action(struct proxy *px, struct pool_key *k, const struct actor 
         c.to = KEY_BANNED;
     } else if (a->until == UNTIL_QUOTA_RESET) {
         c.to = KEY_EXHAUSTED;
-        c.until = reset_schedule_next(time(NULL));
+        /* The next reset of the key's upstream, on its own clock. */
+        c.until = upstream_next_reset(
+            k->upstream_id == px->up->id ? px->up : pool_upstream_by_id(px->pool, k->upstream_id),
+            time(NULL));
     } else if (a->until == UNTIL_RETRY_AFTER) {
         /* As long as the answer says (at least a second: "0" must not mean
          * "until enabled by hand"), else duration_s, else a minute. */

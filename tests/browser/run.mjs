@@ -495,6 +495,36 @@ async function fallbackForm(page, up, spare) {
   await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).fallback_upstreams.length === 0, 'an empty field removes the fallbacks');
 }
 
+test('upstreams: its own daily reset hour and time zone through the form', async (t) => {
+  const page = await newPage(t);
+  await loginWithToken(page);
+  const up = await ensureUpstream();
+  await go(page, '#/upstreams');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  const form = page.locator('#upstream-form');
+  await form.locator('input[name=quota_reset_hour]').fill('0');
+  await form.locator('input[name=quota_reset_tz]').fill('Mars/Olympus');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(form.locator('.field[data-field=quota_reset_tz] .field-error'), /^quota_reset_tz: unknown time zone Mars\/Olympus/, 'the unknown zone named at its field');
+  await form.locator('input[name=quota_reset_tz]').fill('America/Los_Angeles');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.quota_reset_hour === 0 && u.quota_reset_tz === 'America/Los_Angeles';
+  }, 'the API has the upstream\'s own reset');
+  await page.locator('#upstream-form').waitFor({state: 'detached'});
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await waitFor(async () => await form.locator('input[name=quota_reset_tz]').inputValue() === 'America/Los_Angeles', 'the form shows the zone');
+  assert(await form.locator('input[name=quota_reset_hour]').inputValue() === '0', 'the form shows the hour');
+  await form.locator('input[name=quota_reset_hour]').fill('');
+  await form.locator('input[name=quota_reset_tz]').fill('');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.quota_reset_hour === null && u.quota_reset_tz === null;
+  }, 'empty fields go back to the global reset');
+}, {allowStatus: [400]});
+
 async function ensureUpstream() {
   if (state.upstream) return state.upstream;
   const list = await api('GET', '/upstreams');

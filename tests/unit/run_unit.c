@@ -24,6 +24,7 @@ int main(int argc, char **argv)
     suite_rule_eval();
     suite_jsonpath();
     suite_resettime();
+    suite_resetzone();
     suite_resource();
     suite_mask();
     suite_egress();

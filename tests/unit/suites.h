@@ -19,6 +19,7 @@ void suite_rule(void);
 void suite_rule_eval(void);
 void suite_jsonpath(void);
 void suite_resettime(void);
+void suite_resetzone(void);
 void suite_resource(void);
 void suite_mask(void);
 void suite_egress(void);

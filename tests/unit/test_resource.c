@@ -45,8 +45,8 @@ static void check(struct resource *rs, const struct expect *x)
     " probe_path, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"        \
     " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"           \
     " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"     \
-    " header_rules, strip_forwarding_headers, model_allow, model_map, body_set, " SQL_TIME(        \
-        "created_at") ", " SQL_TIME("updated_at")
+    " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"                   \
+    " quota_reset_hour, quota_reset_tz, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
@@ -61,7 +61,7 @@ static void test_upstreams(void)
                   " affinity_path = ?, proxies = ?, proxy_mode = ?, endpoints = ?,"
                   " endpoint_fail_threshold = ?, endpoint_window_s = ?, endpoint_cooldown_s = ?,"
                   " header_rules = ?, strip_forwarding_headers = ?, model_allow = ?, model_map = ?,"
-                  " body_set = ?,"
+                  " body_set = ?, quota_reset_hour = ?, quota_reset_tz = ?,"
                   " proxies_enc = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert =
             "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
@@ -71,8 +71,9 @@ static void test_upstreams(void)
             " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path,"
             " proxies, proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s,"
             " endpoint_cooldown_s, header_rules, strip_forwarding_headers, model_allow, model_map,"
-            " body_set, proxies_enc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+            " body_set, quota_reset_hour, quota_reset_tz, proxies_enc, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
         .update_params = 1,
