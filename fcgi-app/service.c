@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/reqlog.h"
 #include "http.h"
+#include "core/limit_store.h"
 #include "route.h"
 
 /* Checks the pool version every pool_refresh_ms, with its own connection,
@@ -37,6 +38,7 @@ static void *refresher_main(void *arg)
         while (!atomic_load(&app->stopping) && clock_mono_ms() < until) {
             if (clock_mono_ms() - ticked >= LEASE_TICK_MS) {
                 lease_tick(db);
+                limit_tokens_flush(db);
                 ticked = clock_mono_ms();
             }
             usleep(20000);

@@ -67,9 +67,12 @@ struct pool_key {
 
     /* Its own egress proxy (core/egress.h), NULL to follow the upstream's. */
     struct egress_proxy *proxy;
+    /* Its limit windows (core/limits.h), NULL when it has none. */
+    struct limit_set *limits;
 };
 
 struct shape;
+struct limit_set;
 
 struct pool_upstream {
     long long id;
@@ -164,6 +167,8 @@ struct pool_token {
      * (0 = unlimited) and the count, which outlives snapshots. */
     long long max_concurrent;
     atomic_llong *inflight;
+    /* Its limit windows (core/limits.h), NULL when it has none. */
+    struct limit_set *limits;
 };
 
 struct pool {

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "proxy/affinity.h"
 #include "proxy/key_wait.h"
+#include "proxy/limit_check.h"
 #include "proxy/proxy.h"
 
 /* Whether a key has a limit that only the database can enforce exactly. */
@@ -75,6 +76,8 @@ struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refre
             return NULL;
         }
         wake_key(w, k, px->r->id);
+        if (k->limits != NULL && !proxy_limits_key(px, k, now, &db_down))
+            continue;
         if (!proxy_key_is_limited(k))
             return k;
         rc = lease_take(w->db, QUOTA_KEY, k->id, k->rpm_limit > 0, &granted);

@@ -24,6 +24,7 @@
 #include "proxy/fallback.h"
 #include "proxy/hook.h"
 #include "proxy/key_wait.h"
+#include "proxy/limit_check.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
 #include "proxy/shape_req.h"
@@ -67,12 +68,8 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
         return ERR_OK;
     }
     rc = lease_take(px->r->w->db, QUOTA_TOKEN, t->id, t->rpm_limit > 0, &granted);
-    if (rc != DB_OK) {
-        resp_header(px->r, "Retry-After", "1");
-        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
-                    "the client token's limits cannot be checked: the database is unreachable");
-        return ERR_NO_AVAILABLE_KEY;
-    }
+    if (rc != DB_OK)
+        return proxy_limits_unchecked(px);
     if (granted)
         return ERR_OK;
     quota_token_refusal(px->r->w->db, t->id, &daily, &retry_after);
@@ -548,7 +545,8 @@ void h_proxy(struct req *r, const struct route_args *a)
              * request the concurrency limit refuses costs no database round
              * trip. */
             if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
-                proxy_hook_request(&px) == HOOK_GO_ON && proxy_shape_request(&px) == ERR_OK)
+                proxy_hook_request(&px) == HOOK_GO_ON && proxy_shape_request(&px) == ERR_OK &&
+                proxy_limits_token(&px) == ERR_OK)
                 serve(&px);
             let_go(&px);
         }

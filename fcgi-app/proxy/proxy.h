@@ -16,9 +16,11 @@
 #include "core/buf.h"
 #include "core/egress.h"
 #include "core/err.h"
+#include "core/limit_store.h"
 #include "core/reqlog.h"
 #include "core/script.h"
 #include "core/script_obj.h"
+#include "core/usage_scan.h"
 #include "proxy/credential.h"
 #include "route.h"
 
@@ -93,6 +95,14 @@ struct proxy {
     int ep;
     bool ep_trial, ep_pending, ep_fault;
     uint32_t ep_failed;
+    /* Limit windows (proxy/limit_check.h): the model sent upstream, read
+     * once when a limit has a model pattern (lim_model_read), and the
+     * counters the answer's tokens go to: the client token's, and those of
+     * the key lim_key_id. */
+    char lim_model[USAGE_MODEL_MAX];
+    bool lim_model_read;
+    struct limit_held lim_token, lim_key;
+    long long lim_key_id;
 };
 
 /* What one attempt came to. */
