@@ -266,9 +266,37 @@ void limit_tokens_note(const struct limit_held *h, long long n)
                  PENDING_MAX);
 }
 
+bool limit_tokens_idle(void)
+{
+    size_t n;
+
+    pthread_mutex_lock(&pending_lock);
+    n = npending;
+    pthread_mutex_unlock(&pending_lock);
+    return n == 0;
+}
+
+/* Takes n written tokens of c out of the table; the caller holds
+ * pending_lock. */
+static void take_written(const struct limit_counter *c, long long n)
+{
+    size_t i;
+
+    for (i = 0; i < npending; i++) {
+        if (!same_counter(&pending[i].c, c))
+            continue;
+        pending[i].tokens -= n;
+        if (pending[i].tokens <= 0)
+            pending[i] = pending[--npending];
+        return;
+    }
+}
+
 int limit_tokens_flush(struct db *db)
 {
-    /* Only the refresher thread (service.c) flushes. */
+    /* Only the refresher thread flushes, and the stop once it has ended
+     * (service.c).  The tokens stay in the table until they are written,
+     * so that admissions in this process count them all the while. */
     static struct limit_counter c[PENDING_MAX];
     static long long n[PENDING_MAX];
     size_t i, count;
@@ -280,21 +308,18 @@ int limit_tokens_flush(struct db *db)
         c[i] = pending[i].c;
         n[i] = pending[i].tokens;
     }
-    npending = 0;
     pthread_mutex_unlock(&pending_lock);
-    for (i = 0; i < count; i++) {
-        if (rc == DB_OK)
-            rc =
-                db_exec(db,
-                        "UPDATE limit_counters SET tokens = tokens + ? WHERE owner_kind = ?"
-                        " AND owner_id = ? AND version = ? AND slot = ? AND window_start = ?",
-                        DB_ARGS(DB_INT(n[i]), DB_INT(c[i].kind), DB_INT(c[i].owner_id),
-                                DB_INT(c[i].version), DB_INT(c[i].slot), DB_INT(c[i].window_start)),
-                        NULL, NULL);
-        if (rc != DB_OK) {
-            /* Kept for the next call. */
+    /* What cannot be written stays for the next call. */
+    for (i = 0; i < count && rc == DB_OK; i++) {
+        rc = db_exec(db,
+                     "UPDATE limit_counters SET tokens = tokens + ? WHERE owner_kind = ?"
+                     " AND owner_id = ? AND version = ? AND slot = ? AND window_start = ?",
+                     DB_ARGS(DB_INT(n[i]), DB_INT(c[i].kind), DB_INT(c[i].owner_id),
+                             DB_INT(c[i].version), DB_INT(c[i].slot), DB_INT(c[i].window_start)),
+                     NULL, NULL);
+        if (rc == DB_OK) {
             pthread_mutex_lock(&pending_lock);
-            add_pending(&c[i], n[i]);
+            take_written(&c[i], n[i]);
             pthread_mutex_unlock(&pending_lock);
         }
     }

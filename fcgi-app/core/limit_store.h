@@ -70,4 +70,7 @@ void limit_tokens_note(const struct limit_held *h, long long n);
  * first error. */
 int limit_tokens_flush(struct db *db);
 
+/* Whether no tokens wait to be written. */
+bool limit_tokens_idle(void);
+
 #endif

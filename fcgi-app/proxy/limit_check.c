@@ -93,8 +93,9 @@ bool proxy_limits_key(struct proxy *px, struct pool_key *k, int64_t now_ms, bool
     }
     /* A limit of every model sets the key aside in this process until its
      * window ends; one of some models only sets it aside for this request
-     * (as if tried), so that it goes on serving other models. */
-    if (k->limits->v[ref.slot].model == NULL || px->ntried == PROXY_MAX_TRIED)
+     * (as if tried, leaving a place in tried for the key that serves), so
+     * that it goes on serving other models. */
+    if (k->limits->v[ref.slot].model == NULL || px->ntried + 1 >= PROXY_MAX_TRIED)
         atomic_store(&k->skip_until_ms,
                      now_ms + (k->limits->v[ref.slot].model == NULL ? ref.retry_s * 1000 : 1000));
     else
