@@ -99,6 +99,20 @@ def test_limits_are_checked_on_save_and_cleared_by_null(stack):
     assert ok(stack.main.admin.get(A + "/keys/%d" % s.keys[0]["id"]))["limits"] is None
 
 
+def test_import_takes_limits_for_every_key(stack):
+    s = setup(stack, nkeys=0, settle=False)
+    limits = [{"window": "hour", "requests": 7}]
+    assert_error(stack.main.admin.post(A + "/keys/import", json={
+        "upstream_id": s.up["id"], "keys": ["sk-lim-import-000001"],
+        "limits": [{"window": "hour"}]}), 400, "invalid_field", "limits[0].requests")
+    res = ok(stack.main.admin.post(A + "/keys/import", json={
+        "upstream_id": s.up["id"], "keys": ["sk-lim-import-000001", "sk-lim-import-000002"],
+        "limits": limits}))
+    assert res["created"] == 2, res
+    items = ok(stack.main.admin.get(A + "/keys?upstream_id=%d" % s.up["id"]))["items"]
+    assert [k["limits"] for k in items] == [limits, limits], items
+
+
 def test_a_key_full_in_its_minute_is_skipped_and_others_serve(stack):
     s = setup(stack, nkeys=2, key_fields=[{"limits": [{"window": "minute", "requests": 3}]}, {}])
     stack.mock.reset(_answer())
