@@ -16,15 +16,14 @@
     " (" PAIR ", " PAIR ", " PAIR ", " PAIR ", " PAIR ", " PAIR ", " PAIR ", " PAIR ")"
 _Static_assert(LIMITS_MAX == 8, "SELECT_COUNTERS lists LIMITS_MAX pairs");
 
-/* A reservation's work inside its transaction. */
+/* A reservation's work inside its transaction: the claims, and the start
+ * of each of their windows that applies (-1: the limit does not). */
 struct reserve {
-    enum limit_owner kind;
-    long long id, upstream_id;
-    const struct limit_set *s;
+    struct limit_claim *c;
+    size_t n;
     const char *model;
-    long long start[LIMITS_MAX]; /* -1: the limit does not apply */
+    long long start[LIMIT_CLAIMS_MAX][LIMITS_MAX];
     bool refused;
-    struct limit_refusal *ref;
 };
 
 /* The database's clock, in epoch seconds. */
@@ -74,74 +73,103 @@ static int read_counters(struct db *db, enum limit_owner kind, long long id, lon
 static long long pending_tokens(enum limit_owner kind, long long id, long long version, int slot,
                                 long long window_start);
 
-/* Counts the request in every window that applies, then checks them all:
- * a request limit admits up to its number, a token limit while the tokens
- * counted are under its number. */
-static int reserve_body(struct db *db, void *arg)
+/* Counts the request in every window of c that applies. */
+static int count_claim(struct db *db, const struct limit_claim *c, const char *model, long long now,
+                       long long *start)
 {
-    struct reserve *a = arg;
-    long long now = 0, req[LIMITS_MAX], tok[LIMITS_MAX];
     size_t i;
     int rc;
 
-    a->refused = false;
-    if ((rc = db_now(db, &now)) != DB_OK)
-        return rc;
     for (i = 0; i < LIMITS_MAX; i++)
-        a->start[i] = -1;
-    for (i = 0; i < a->s->n; i++) {
-        const struct limit *l = &a->s->v[i];
-        if (!limit_applies(l, a->model))
+        start[i] = -1;
+    for (i = 0; i < c->s->n; i++) {
+        const struct limit *l = &c->s->v[i];
+        if (!limit_applies(l, model))
             continue;
-        a->start[i] = limit_window_start(l->window, a->upstream_id, now);
+        start[i] = limit_window_start(l->window, c->upstream_id, now);
         rc = db_exec(db,
                      "INSERT INTO limit_counters (owner_kind, owner_id, version, slot,"
                      " window_start, requests, tokens) VALUES (?, ?, ?, ?, ?, 1, 0)"
                      " ON DUPLICATE KEY UPDATE requests = requests + 1",
-                     DB_ARGS(DB_INT(a->kind), DB_INT(a->id), DB_INT(a->s->version),
-                             DB_INT((long long)i), DB_INT(a->start[i])),
+                     DB_ARGS(DB_INT(c->kind), DB_INT(c->owner_id), DB_INT(c->s->version),
+                             DB_INT((long long)i), DB_INT(start[i])),
                      NULL, NULL);
         if (rc != DB_OK)
             return rc;
     }
-    rc = read_counters(db, a->kind, a->id, a->s->version, a->start, req, tok, true);
-    if (rc != DB_OK)
-        return rc;
-    for (i = 0; i < a->s->n; i++) {
-        const struct limit *l = &a->s->v[i];
+    return DB_OK;
+}
+
+/* Checks the windows of c after counting: a request limit admits up to its
+ * number, a token limit while the tokens counted are under its number.
+ * Sets c->refused and c->ref. */
+static int check_claim(struct db *db, struct limit_claim *c, long long now, const long long *start)
+{
+    long long req[LIMITS_MAX], tok[LIMITS_MAX];
+    size_t i;
+    int rc = read_counters(db, c->kind, c->owner_id, c->s->version, start, req, tok, true);
+
+    for (i = 0; rc == DB_OK && i < c->s->n; i++) {
+        const struct limit *l = &c->s->v[i];
         long long wait;
         /* Tokens this process noted and has not written yet count too. */
-        if (a->start[i] >= 0 && l->tokens > 0)
-            tok[i] += pending_tokens(a->kind, a->id, a->s->version, (int)i, a->start[i]);
-        if (a->start[i] < 0 ||
+        if (start[i] >= 0 && l->tokens > 0)
+            tok[i] += pending_tokens(c->kind, c->owner_id, c->s->version, (int)i, start[i]);
+        if (start[i] < 0 ||
             ((l->requests == 0 || req[i] <= l->requests) && (l->tokens == 0 || tok[i] < l->tokens)))
             continue;
-        wait = limit_window_end(l->window, a->upstream_id, a->start[i]) - now;
+        wait = limit_window_end(l->window, c->upstream_id, start[i]) - now;
         /* Every full window must end before the request fits. */
-        if (!a->refused || wait > a->ref->retry_s) {
-            a->ref->slot = i;
-            a->ref->by_tokens = l->requests == 0 || req[i] <= l->requests;
-            a->ref->retry_s = wait;
+        if (!c->refused || wait > c->ref.retry_s) {
+            c->ref.slot = i;
+            c->ref.by_tokens = l->requests == 0 || req[i] <= l->requests;
+            c->ref.retry_s = wait;
         }
-        a->refused = true;
+        c->refused = true;
     }
+    return rc;
+}
+
+/* Counts the request in every window of every claim, then checks them
+ * all; any full window rolls the whole back. */
+static int reserve_body(struct db *db, void *arg)
+{
+    struct reserve *a = arg;
+    long long now = 0;
+    size_t k;
+    int rc;
+
+    a->refused = false;
+    for (k = 0; k < a->n; k++)
+        a->c[k].refused = false;
+    if ((rc = db_now(db, &now)) != DB_OK)
+        return rc;
+    for (k = 0; k < a->n && rc == DB_OK; k++)
+        rc = count_claim(db, &a->c[k], a->model, now, a->start[k]);
+    for (k = 0; k < a->n && rc == DB_OK; k++) {
+        rc = check_claim(db, &a->c[k], now, a->start[k]);
+        a->refused = a->refused || a->c[k].refused;
+    }
+    if (rc != DB_OK)
+        return rc;
     return a->refused ? DB_EFAIL : DB_OK;
 }
 
-/* Keeps the counters of the limits that count tokens. */
-static void hold_token_counters(const struct reserve *a, struct limit_held *held)
+/* Keeps the counters of c's limits that count tokens. */
+static void hold_token_counters(struct limit_claim *c, const long long *start)
 {
+    struct limit_held *held = c->held;
     size_t i;
 
     held->n = 0;
-    for (i = 0; i < a->s->n; i++) {
-        if (a->start[i] < 0 || a->s->v[i].tokens == 0)
+    for (i = 0; i < c->s->n; i++) {
+        if (start[i] < 0 || c->s->v[i].tokens == 0)
             continue;
-        held->c[held->n].kind = a->kind;
-        held->c[held->n].owner_id = a->id;
-        held->c[held->n].version = a->s->version;
+        held->c[held->n].kind = c->kind;
+        held->c[held->n].owner_id = c->owner_id;
+        held->c[held->n].version = c->s->version;
         held->c[held->n].slot = (int)i;
-        held->c[held->n].window_start = a->start[i];
+        held->c[held->n].window_start = start[i];
         held->n++;
     }
 }
@@ -151,29 +179,27 @@ static void hold_token_counters(const struct reserve *a, struct limit_held *held
  * all insert the same new rows at once. */
 #define RESERVE_TRIES 4
 
-int limit_reserve(struct db *db, enum limit_owner kind, long long owner_id, long long upstream_id,
-                  const struct limit_set *s, const char *model, bool *granted,
-                  struct limit_held *held, struct limit_refusal *ref)
+int limit_reserve(struct db *db, struct limit_claim *c, size_t n, const char *model, bool *granted)
 {
     struct reserve a;
     int rc = DB_ERETRY, tries;
+    size_t k;
 
     memset(&a, 0, sizeof(a));
-    a.kind = kind;
-    a.id = owner_id;
-    a.upstream_id = upstream_id;
-    a.s = s;
+    a.c = c;
+    a.n = n < LIMIT_CLAIMS_MAX ? n : LIMIT_CLAIMS_MAX;
     a.model = model;
-    a.ref = ref;
-    held->n = 0;
     *granted = false;
+    for (k = 0; k < a.n; k++)
+        a.c[k].held->n = 0;
     for (tries = 0; tries < RESERVE_TRIES && rc == DB_ERETRY; tries++)
         rc = db_transaction(db, reserve_body, &a);
     if (a.refused)
         return DB_OK;
     if (rc == DB_OK) {
         *granted = true;
-        hold_token_counters(&a, held);
+        for (k = 0; k < a.n; k++)
+            hold_token_counters(&a.c[k], a.start[k]);
     }
     return rc;
 }

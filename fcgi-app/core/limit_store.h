@@ -2,10 +2,10 @@
  * The counters of limit windows (core/limits.h) in the database table
  * limit_counters: one row per owner (a key or a client token), limit list
  * version, limit (slot) and window start.  A request reserves every limit
- * of an owner that applies to it in one transaction: each counter's
- * requests go up by one, and when any limit is then over, the transaction
- * rolls back, so that no window admits one request more than its limit,
- * across processes and hosts.  The tokens of answers are added later, in
+ * of its client token and of a key that apply to it in one transaction:
+ * each counter's requests go up by one, and when any limit is then over,
+ * the transaction rolls back, so that no window admits one request more
+ * than its limit, across processes and hosts.  The tokens of answers are added later, in
  * batches (limit_tokens_note, limit_tokens_flush).
  */
 #ifndef APIGW_LIMIT_STORE_H
@@ -43,13 +43,24 @@ struct limit_refusal {
     long long retry_s;
 };
 
-/* Reserves the limits of s that apply to a request for model (upstream_id
- * chooses the day windows: limit_day_start).  *granted tells whether every
- * one had room; when not, nothing was counted and *ref says why.  Returns
- * DB_OK or the database's error (*granted false). */
-int limit_reserve(struct db *db, enum limit_owner kind, long long owner_id, long long upstream_id,
-                  const struct limit_set *s, const char *model, bool *granted,
-                  struct limit_held *held, struct limit_refusal *ref);
+/* One owner's part of a reservation. */
+#define LIMIT_CLAIMS_MAX 2 /* a client token and a key */
+struct limit_claim {
+    enum limit_owner kind;
+    long long owner_id;
+    long long upstream_id; /* its day windows' schedule (limit_day_start); 0 for a token */
+    const struct limit_set *s;
+    struct limit_held *held; /* granted: the counters that count tokens */
+    bool refused;            /* a window of this owner was full */
+    struct limit_refusal ref;
+};
+
+/* Reserves, in one transaction, the limits of every claim (at most
+ * LIMIT_CLAIMS_MAX) that apply to a request for model.  *granted tells
+ * whether every window had room; when not, nothing was counted, and each
+ * claim says whether one of its windows was full and why.  Returns DB_OK
+ * or the database's error (*granted false). */
+int limit_reserve(struct db *db, struct limit_claim *c, size_t n, const char *model, bool *granted);
 
 /* The current window of each limit of s, as the admin API shows it. */
 struct limit_usage {

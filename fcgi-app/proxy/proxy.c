@@ -437,7 +437,9 @@ static void serve(struct proxy *px)
     run_attempts(px, &res);
     kept = res;
     soonest = res.retry_after_s;
-    while (res.end != RUN_ANSWERED && px->up != NULL && proxy_fallback_next(px)) {
+    /* A full window of the client token ends the request (429). */
+    while (res.end != RUN_ANSWERED && !proxy_limits_refused(px) && px->up != NULL &&
+           proxy_fallback_next(px)) {
         run_attempts(px, &res);
         if (res.retry_after_s < soonest)
             soonest = res.retry_after_s;
@@ -446,6 +448,10 @@ static void serve(struct proxy *px)
     }
     if (res.end == RUN_ANSWERED)
         return;
+    if (proxy_limits_refused(px)) {
+        proxy_limits_reply(px);
+        return;
+    }
     if (kept.end == RUN_NO_KEY) {
         reply_no_key(px, kept.no_key, kept.wait_refused, soonest);
         return;
@@ -545,8 +551,7 @@ void h_proxy(struct req *r, const struct route_args *a)
              * request the concurrency limit refuses costs no database round
              * trip. */
             if ((px.token == NULL || px.up->is_public || token_limits(&px, px.token) == ERR_OK) &&
-                proxy_hook_request(&px) == HOOK_GO_ON && proxy_shape_request(&px) == ERR_OK &&
-                proxy_limits_token(&px) == ERR_OK)
+                proxy_hook_request(&px) == HOOK_GO_ON && proxy_shape_request(&px) == ERR_OK)
                 serve(&px);
             let_go(&px);
         }

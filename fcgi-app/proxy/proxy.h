@@ -96,11 +96,13 @@ struct proxy {
     bool ep_trial, ep_pending, ep_fault;
     uint32_t ep_failed;
     /* Limit windows (proxy/limit_check.h): the model sent upstream, read
-     * once when a limit has a model pattern (lim_model_read), and the
-     * counters the answer's tokens go to: the client token's, and those of
-     * the key lim_key_id. */
+     * once when a limit has a model pattern (lim_model_read); whether the
+     * client token's windows were reserved (with the first key) or refused
+     * the request, and why; the counters the answer's tokens go to: the
+     * client token's, and those of the key lim_key_id. */
     char lim_model[USAGE_MODEL_MAX];
-    bool lim_model_read;
+    bool lim_model_read, lim_token_done, lim_token_refused;
+    struct limit_refusal lim_token_ref;
     struct limit_held lim_token, lim_key;
     long long lim_key_id;
 };

@@ -230,6 +230,24 @@ def test_a_tokens_window_is_exact_across_two_processes(stack):
     assert len(stack.mock.requests) == 25
 
 
+def test_the_token_and_the_key_are_reserved_together(stack):
+    s = setup(stack, nkeys=1, key_fields={"limits": [{"window": "hour", "requests": 1}]},
+              token_fields={"limits": [{"window": "hour", "requests": 5}]})
+    stack.mock.reset(_answer())
+    tid = s.token_obj["id"]
+    assert _call(stack, s).status == 200
+    # The key is full: the token's unit taken with it is rolled back.
+    assert_error(_call(stack, s), 503, "no_available_key")
+    assert _counters(stack, 2, tid)[0][1] == 1
+    # No usable key at all: nothing is reserved for the token either.
+    ok(stack.main.admin.patch(A + "/keys/%d" % s.keys[0]["id"], json={"status": "disabled"}))
+    settle()
+    assert_error(_call(stack, s), 503, "no_available_key")
+    assert _counters(stack, 2, tid)[0][1] == 1
+    got = ok(stack.main.admin.get(A + "/tokens/%d" % tid))
+    assert got["limits_usage"][0]["requests_used"] == 1, got
+
+
 def test_model_patterns_choose_the_limits_that_apply(stack):
     s = setup(stack, nkeys=1,
               key_fields={"limits": [{"window": "hour", "requests": 1, "model": "gpt-4*"}]},
