@@ -1,5 +1,4 @@
 #include "proxy/answer_usage.h"
-#include "proxy/limit_check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "core/reqlog.h"
 #include "core/resettime.h"
 #include "core/usage_scan.h"
+#include "proxy/limit_check.h"
 #include "proxy/proxy.h"
 #include "proxy/upstream_head.h"
 
