@@ -2,7 +2,8 @@
  * apigw-log-cleanup: deletes request logs older than log_retention_days,
  * and what else has outlived its use: per-minute and hourly rollups (the
  * same retention, so that stats of old ranges stay consistent), alerts and key history (the longer
- * of the log retention and 90 days), expired login sessions.  It deletes in batches of a few
+ * of the log retention and 90 days), expired login sessions, limit window counters
+ * begun more than two days ago.  It deletes in batches of a few
  * thousand rows with a pause between them, so that the proxy's writes never wait long on a lock.
  */
 #include <stdio.h>
@@ -12,9 +13,10 @@
 #include "core/db.h"
 #include "job.h"
 
-#define BATCH       5000
-#define PAUSE_US    20000
-#define HISTORY_MIN 90
+#define BATCH             5000
+#define PAUSE_US          20000
+#define HISTORY_MIN       90
+#define LIMIT_WINDOW_DAYS 2 /* limit window counters kept, for the longest window (a day) */
 
 static const struct job_info info = {
     "apigw-log-cleanup",
@@ -70,7 +72,7 @@ static long long run_sweep(struct job *j, const struct sweep *s)
 int main(int argc, char **argv)
 {
     struct job j;
-    long long logs, rollups, alerts, events, sessions;
+    long long logs, rollups, alerts, events, sessions, windows;
     int keep, history;
     char since[24];
 
@@ -98,6 +100,15 @@ int main(int argc, char **argv)
              "DELETE FROM key_events WHERE ts < ? ORDER BY id LIMIT 5000", history},
             {"sessions", "SELECT COUNT(*) FROM sessions WHERE expires_at < ?",
              "DELETE FROM sessions WHERE expires_at < ? ORDER BY id LIMIT 5000", 0},
+            /* Limit windows (sql/018_limit_windows.sql) last a day at most:
+             * those begun two days ago are over.  window_start is epoch
+             * seconds; the cutoff is UTC text. */
+            {"limit window counters",
+             "SELECT COUNT(*) FROM limit_counters WHERE window_start <"
+             " TIMESTAMPDIFF(SECOND, '1970-01-01', ?)",
+             "DELETE FROM limit_counters WHERE window_start < TIMESTAMPDIFF(SECOND, '1970-01-01', ?)"
+             " ORDER BY window_start LIMIT 5000",
+             LIMIT_WINDOW_DAYS},
         };
         logs = run_sweep(&j, &s[0]);
         rollups = run_sweep(&j, &s[1]) + run_sweep(&j, &s[2]) + run_sweep(&j, &s[3]) +
@@ -105,11 +116,13 @@ int main(int argc, char **argv)
         alerts = run_sweep(&j, &s[6]);
         events = run_sweep(&j, &s[7]);
         sessions = run_sweep(&j, &s[8]);
+        windows = run_sweep(&j, &s[9]);
     }
     cutoff(keep, since, sizeof(since));
     printf("%s %lld log rows older than %s UTC, %lld rollup rows, %lld alerts, %lld key events and "
-           "%lld expired sessions\n",
-           j.dry_run ? "would delete" : "deleted", logs, since, rollups, alerts, events, sessions);
+           "%lld expired sessions; %lld ended limit window counters\n",
+           j.dry_run ? "would delete" : "deleted", logs, since, rollups, alerts, events, sessions,
+           windows);
     job_end(&j);
     return 0;
 }

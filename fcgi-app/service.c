@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/reqlog.h"
 #include "http.h"
+#include "core/limit_store.h"
 #include "route.h"
 
 /* Checks the pool version every pool_refresh_ms, with its own connection,
@@ -37,6 +38,7 @@ static void *refresher_main(void *arg)
         while (!atomic_load(&app->stopping) && clock_mono_ms() < until) {
             if (clock_mono_ms() - ticked >= LEASE_TICK_MS) {
                 lease_tick(db);
+                limit_tokens_flush(db);
                 ticked = clock_mono_ms();
             }
             usleep(20000);
@@ -113,17 +115,20 @@ void service_worker_end(struct worker *w)
 }
 
 /* At a clean stop (the workers are done): every unused unit of this
- * process's leases goes back, and what was spent is settled. */
+ * process's leases goes back, and what was spent is settled; the tokens
+ * noted for limit windows are written (CGI mode has no refresher to). */
 static void return_leases(struct app *app)
 {
     struct db *db;
 
-    if (lease_idle())
+    if (lease_idle() && limit_tokens_idle())
         return;
     db = db_new(app->service_cfg, false);
     if (db == NULL || lease_return_all(db) != DB_OK)
         log_warn("the unused quota leases of this process could not be given back: they are"
                  " lost to today's budgets");
+    if (db == NULL || limit_tokens_flush(db) != DB_OK)
+        log_warn("the tokens of answers noted for limit windows could not be written");
     db_free(db);
 }
 

@@ -8,6 +8,7 @@
 #include "core/store.h"
 #include "admin/handlers.h"
 #include "admin/egress_admin.h"
+#include "admin/limits_admin.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
@@ -63,6 +64,8 @@ static const struct vfield fields[] = {
     {.name = "priority", .type = VT_INT, .min = -1000000, .max = 1000000, .def = "0"},
     {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL, .def = "0"},
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
+    /* Limit windows (core/limits.h), checked by limits_admin_check. */
+    {.name = "limits", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
     {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
     {.name = "leased_today", .type = VT_INT, .flags = VF_READONLY, .column = "leased"},
     RS_FIELDS_TOKEN_QUOTA,
@@ -142,7 +145,7 @@ void h_keys_list(struct req *r, const struct route_args *a)
 
 void h_keys_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &admin_keys, a->id);
+    limits_admin_get(r, &admin_keys, a->id, LIMIT_OWNER_KEY);
 }
 
 /* disabled_until only means something for disabled and exhausted keys. */
@@ -165,6 +168,8 @@ static enum err seal_key(struct req *r, struct rs_write *w, char *msg, size_t le
     enum db_rc rc;
     bool found;
 
+    if (limits_admin_check(w->after, msg, len) != ERR_OK)
+        return ERR_INVALID_FIELD;
     clear_until_unless_disabled(w->after);
     rc = store_upstream_exists(r->w->db, up, &found);
     if (rc != DB_OK)
@@ -200,6 +205,8 @@ static enum err record_status_change(struct req *r, struct rs_write *u, char *ms
     const char *from = rs_jstr(u->before, "status"), *to = rs_jstr(u->after, "status");
     int rc;
 
+    if (limits_admin_check(u->after, msg, len) != ERR_OK)
+        return ERR_INVALID_FIELD;
     clear_until_unless_disabled(u->after);
     /* Setting status active (even on an active key) also ends its rests
      * for one model, as the batch enable does. */

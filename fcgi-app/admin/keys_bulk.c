@@ -13,11 +13,12 @@
 #include "admin/keys_paste.h"
 #include "core/buf.h"
 #include "http.h"
+#include "admin/limits_admin.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
 
 #define BATCH_MAX   100000
-#define IMPORT_COLS 8
+#define IMPORT_COLS 9
 
 static const struct vfield import_fields[] = {
     {.name = "upstream_id", .type = VT_INT, .flags = VF_REQUIRED, .min = 1, .max = INT64_MAX},
@@ -27,6 +28,8 @@ static const struct vfield import_fields[] = {
     {.name = "priority", .type = VT_INT, .min = -1000000, .max = 1000000},
     {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL},
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000},
+    /* Limit windows of every imported key (admin/limits_admin.h). */
+    {.name = "limits", .type = VT_ARRAY, .flags = VF_NULLABLE},
 };
 
 /* An open-addressing set of the sealed keys' hashes. */
@@ -78,8 +81,8 @@ static size_t drop_repeats(struct hash_set *set, struct key_sealed *ks, size_t n
 
 static struct db_multirow import_sql = DB_MULTIROW_INIT(
     "INSERT IGNORE INTO api_keys (upstream_id, key_enc, key_hash, key_masked, status, weight,"
-    " priority, daily_quota, rpm_limit, status_reason, created_at, updated_at) VALUES ",
-    "(?, ?, ?, ?, 'active', ?, ?, ?, ?, 'imported', UTC_TIMESTAMP(), UTC_TIMESTAMP())");
+    " priority, daily_quota, rpm_limit, limits, status_reason, created_at, updated_at) VALUES ",
+    "(?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 'imported', UTC_TIMESTAMP(), UTC_TIMESTAMP())");
 
 struct import_tx {
     long long upstream_id;
@@ -155,8 +158,15 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
 {
     struct db_param *p = calloc(n * IMPORT_COLS + 1, sizeof(*p));
     struct import_tx t = {0};
+    struct json_object *lim = NULL;
+    const char *limits = NULL;
     size_t i, k = 0;
     int rc = DB_EFAIL;
+
+    /* As the key API stores it: the JSON text, NULL for none. */
+    if (json_object_object_get_ex(o, "limits", &lim) && lim != NULL &&
+        json_object_array_length(lim) > 0)
+        limits = json_object_to_json_string_ext(lim, JSON_C_TO_STRING_PLAIN);
 
     t.hashes = hash_list(ks, keep, n);
     if (p == NULL || t.hashes == NULL)
@@ -173,6 +183,7 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
         p[k++] = DB_INT(rs_jint(o, "priority", 0));
         p[k++] = DB_INT(rs_jint(o, "daily_quota", 0));
         p[k++] = DB_INT(rs_jint(o, "rpm_limit", 0));
+        p[k++] = DB_STR(limits);
     }
     t.params = p;
     t.rows = *rows = k / IMPORT_COLS;
@@ -219,6 +230,7 @@ static void reply_import(struct req *r, unsigned long long created, long long du
 static bool import_request_ok(struct req *r, struct json_object *o)
 {
     struct json_object *list = NULL;
+    char msg[160];
     bool found;
     int rc;
 
@@ -229,6 +241,10 @@ static bool import_request_ok(struct req *r, struct json_object *o)
     }
     if (list == NULL && rs_jstr(o, "text") == NULL) {
         reply_error(r, ERR_INVALID_FIELD, "keys: required (or text, one key per line)");
+        return false;
+    }
+    if (limits_admin_check(o, msg, sizeof(msg)) != ERR_OK) {
+        reply_error(r, ERR_INVALID_FIELD, "%s", msg);
         return false;
     }
     rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0), &found);

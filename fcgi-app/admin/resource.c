@@ -385,6 +385,12 @@ void rs_get(struct req *r, struct resource *rs, long long id)
     struct json_object *o;
     enum db_rc rc = rs_fetch(r, rs, id, &o);
 
+    rs_reply_row(r, rs, id, rc, o);
+}
+
+void rs_reply_row(struct req *r, struct resource *rs, long long id, enum db_rc rc,
+                  struct json_object *o)
+{
     if (rc != DB_OK)
         rs_reply_db_error(r, err_from_db(rc), "");
     else if (o == NULL)

@@ -195,6 +195,11 @@ void rs_list(struct req *r, struct resource *rs, const struct db_param *filters,
 /* GET one: answers 200 with the object or 404. */
 void rs_get(struct req *r, struct resource *rs, long long id);
 
+/* Answers what rs_fetch read (its rc and *out): the database's error, 404
+ * for no row, or 200 with o (consumed). */
+void rs_reply_row(struct req *r, struct resource *rs, long long id, enum db_rc rc,
+                  struct json_object *o);
+
 /* POST: validates the body, adds the defaults, runs the hook, inserts the
  * row (moving the pool version when the resource says so) and answers 201
  * with the fresh object. */

@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/store.h"
 #include "admin/handlers.h"
+#include "admin/limits_admin.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
@@ -26,6 +27,8 @@ static const struct vfield fields[] = {
     {.name = "upstreams", .type = VT_INT_LIST, .min = 0, .max = 1000, .def = "[]"},
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
     {.name = "daily_quota", .type = VT_INT, .min = 0, .max = 1000000000000LL, .def = "0"},
+    /* Limit windows (core/limits.h), checked by limits_admin_check. */
+    {.name = "limits", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
     {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
     {.name = "leased_today", .type = VT_INT, .flags = VF_READONLY, .column = "leased"},
     RS_FIELDS_TOKEN_QUOTA,
@@ -78,7 +81,7 @@ void h_tokens_list(struct req *r, const struct route_args *a)
 
 void h_tokens_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &admin_tokens, a->id);
+    limits_admin_get(r, &admin_tokens, a->id, LIMIT_OWNER_TOKEN);
 }
 
 /* A new token's value, kept by the handler and wiped after. */
@@ -94,6 +97,8 @@ static enum err make_token(struct req *r, struct rs_write *w, char *msg, size_t 
     struct new_token *t = w->arg;
     enum err e = check_upstreams(r, w->after, msg, len);
 
+    if (e == ERR_OK)
+        e = limits_admin_check(w->after, msg, len);
     if (e != ERR_OK)
         return e;
     memcpy(t->value, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
@@ -122,7 +127,9 @@ void h_tokens_create(struct req *r, const struct route_args *a)
 
 static enum err token_update_hook(struct req *r, struct rs_write *u, char *msg, size_t len)
 {
-    return check_upstreams(r, u->patch, msg, len);
+    enum err e = limits_admin_check(u->after, msg, len);
+
+    return e != ERR_OK ? e : check_upstreams(r, u->patch, msg, len);
 }
 
 void h_tokens_update(struct req *r, const struct route_args *a)

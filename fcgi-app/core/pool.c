@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/concurrency.h"
 #include "core/db.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/rule/rule.h"
 #include "core/shape.h"
@@ -74,6 +75,7 @@ static void pool_free(struct pool *p)
             free(u->keys[k].name);
             egress_proxy_free(u->keys[k].proxy);
             pool_key_blocks_free(&u->keys[k]);
+            limits_free(u->keys[k].limits);
         }
         free(u->keys);
         free(u->name);
@@ -95,6 +97,7 @@ static void pool_free(struct pool *p)
     for (i = 0; i < p->ntokens; i++) {
         free(p->tokens[i].upstreams);
         free(p->tokens[i].name);
+        limits_free(p->tokens[i].limits);
     }
     for (i = 0; i < p->nrules; i++)
         rule_free(p->rules[i]);
@@ -307,6 +310,7 @@ static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned 
     pk->name = dup_or_null(db_val(res, row, 9));
     pk->daily_token_quota = db_int(res, row, 10);
     pk->priority = db_int(res, row, 11);
+    pk->limits = limits_parse_text(db_val(res, row, 12));
     if (db_int(res, row, 8) >= 0)
         pk->rest_until_ms = clock_mono_ms() + db_int(res, row, 8) / 1000;
     u->nkeys++;
@@ -352,7 +356,7 @@ static int load_keys(struct db *db, struct pool *p, const unsigned char *enc_key
                   "SELECT id, upstream_id, key_enc, key_masked, weight, daily_quota, used_today,"
                   " rpm_limit, IF(status = 'active', -1, GREATEST(0, TIMESTAMPDIFF(MICROSECOND,"
                   " UTC_TIMESTAMP(6), disabled_until))), name, COALESCE(daily_token_quota, 0),"
-                  " priority FROM api_keys WHERE status = 'active' OR"
+                  " priority, limits FROM api_keys WHERE status = 'active' OR"
                   " (status = 'disabled' AND disabled_until IS NOT NULL)"
                   " ORDER BY upstream_id, priority DESC, id",
                   DB_NOARGS, &res);
@@ -400,7 +404,7 @@ static int load_tokens(struct db *db, struct pool *p)
     rc = db_query(db,
                   "SELECT id, token_hash, upstreams, rpm_limit, daily_quota,"
                   " COALESCE(UNIX_TIMESTAMP(expires_at), 0), enabled, COALESCE(max_concurrent, 0),"
-                  " name, COALESCE(daily_token_quota, 0) FROM client_tokens",
+                  " name, COALESCE(daily_token_quota, 0), limits FROM client_tokens",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
         goto out;
@@ -423,6 +427,7 @@ static int load_tokens(struct db *db, struct pool *p)
         t->max_concurrent = db_int(&res, i, 7);
         t->name = dup_or_null(db_val(&res, i, 8));
         t->daily_token_quota = db_int(&res, i, 9);
+        t->limits = limits_parse_text(db_val(&res, i, 10));
         t->inflight = concurrency_counter(CONCURRENCY_TOKEN, t->id);
         p->ntokens++;
         if (t->inflight == NULL) {

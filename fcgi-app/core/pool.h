@@ -98,9 +98,12 @@ struct pool_key {
     atomic_ullong local_hash[POOL_LOCAL_BLOCKS];
     atomic_llong local_until[POOL_LOCAL_BLOCKS];
     atomic_uint local_next;
+    /* Its limit windows (core/limits.h), NULL when it has none. */
+    struct limit_set *limits;
 };
 
 struct shape;
+struct limit_set;
 
 struct pool_upstream {
     long long id;
@@ -203,6 +206,8 @@ struct pool_token {
      * (0 = unlimited) and the count, which outlives snapshots. */
     long long max_concurrent;
     atomic_llong *inflight;
+    /* Its limit windows (core/limits.h), NULL when it has none. */
+    struct limit_set *limits;
 };
 
 struct pool {

@@ -13,6 +13,7 @@
 #include "core/reqlog.h"
 #include "core/resettime.h"
 #include "core/usage_scan.h"
+#include "proxy/limit_check.h"
 #include "proxy/proxy.h"
 #include "proxy/upstream_head.h"
 
@@ -131,6 +132,7 @@ void proxy_usage_note(struct proxy *px)
     reqlog_note_tokens(q, px->log->key_id,
                        px->last_key != NULL && px->last_key->daily_token_quota > 0,
                        px->log->token_id, n);
+    proxy_limits_note_tokens(px, n);
 }
 
 enum err proxy_usage_token_admit(struct proxy *px, const struct pool_token *t)
@@ -143,12 +145,8 @@ enum err proxy_usage_token_admit(struct proxy *px, const struct pool_token *t)
     if (t->daily_token_quota <= 0)
         return ERR_OK;
     if (db_query(px->r->w->db, "SELECT tokens_today FROM client_tokens WHERE id = ?",
-                 DB_ARGS(DB_INT(t->id)), &res) != DB_OK) {
-        resp_header(px->r, "Retry-After", "1");
-        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
-                    "the client token's limits cannot be checked: the database is unreachable");
-        return ERR_NO_AVAILABLE_KEY;
-    }
+                 DB_ARGS(DB_INT(t->id)), &res) != DB_OK)
+        return proxy_limits_unchecked(px);
     used = res.nrows > 0 ? db_int(&res, 0, 0) : 0;
     db_res_free(&res);
     used += q != NULL ? reqlog_pending_tokens(q, t->id) : 0;

@@ -15,6 +15,7 @@
 #include "proxy/affinity.h"
 #include "proxy/key_wait.h"
 #include "proxy/model_rest.h"
+#include "proxy/limit_check.h"
 #include "proxy/proxy.h"
 
 /* Whether a key has a limit that only the database can enforce exactly. */
@@ -50,9 +51,11 @@ static void wake_key(struct worker *w, struct pool_key *k, const char *request_i
  * database for a block when it is empty; one that loses (a limit, or a race with
  * another process) is skipped for a second.  A key with neither needs no
  * reservation: its status comes from the pool snapshot and its use is
- * counted by the log writer.  With may_refresh, a first attempt that finds
- * none looks once for a newer snapshot.  Returns NULL with *e set when
- * there is none. */
+ * counted by the log writer.  Limit windows (proxy/limit_check.h) come
+ * first: a key over one is skipped.  With may_refresh, a first attempt that
+ * finds none looks once for a newer snapshot.  Returns NULL with *e set
+ * when there is none, or ERR_RATE_LIMITED when a window of the client
+ * token is full. */
 struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refresh)
 {
     struct worker *w = px->r->w;
@@ -77,6 +80,19 @@ struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refre
             return NULL;
         }
         wake_key(w, k, px->r->id);
+        /* Limit windows: the key's, and the token's with the first key. */
+        switch (proxy_limits_key(px, k, now)) {
+        case LIMITS_GRANTED:
+            break;
+        case LIMITS_TOKEN_FULL:
+            *e = ERR_RATE_LIMITED;
+            return NULL;
+        case LIMITS_DB_DOWN:
+            db_down = true;
+            continue;
+        case LIMITS_KEY_FULL:
+            continue;
+        }
         if (!proxy_key_is_limited(k))
             return k;
         rc = lease_take(w->db, QUOTA_KEY, k->id, k->rpm_limit > 0, &granted);

@@ -25,6 +25,7 @@
 #include "proxy/hook.h"
 #include "proxy/key_wait.h"
 #include "proxy/model_rest.h"
+#include "proxy/limit_check.h"
 #include "proxy/path.h"
 #include "proxy/rules.h"
 #include "proxy/shape_req.h"
@@ -68,12 +69,8 @@ static enum err token_limits(struct proxy *px, const struct pool_token *t)
         return ERR_OK;
     }
     rc = lease_take(px->r->w->db, QUOTA_TOKEN, t->id, t->rpm_limit > 0, &granted);
-    if (rc != DB_OK) {
-        resp_header(px->r, "Retry-After", "1");
-        reply_error(px->r, ERR_NO_AVAILABLE_KEY,
-                    "the client token's limits cannot be checked: the database is unreachable");
-        return ERR_NO_AVAILABLE_KEY;
-    }
+    if (rc != DB_OK)
+        return proxy_limits_unchecked(px);
     if (granted)
         return ERR_OK;
     quota_token_refusal(px->r->w->db, t->id, &daily, &retry_after);
@@ -443,7 +440,9 @@ static void serve(struct proxy *px)
     run_attempts(px, &res);
     kept = res;
     soonest = res.retry_after_s;
-    while (res.end != RUN_ANSWERED && px->up != NULL && proxy_fallback_next(px)) {
+    /* A full window of the client token ends the request (429). */
+    while (res.end != RUN_ANSWERED && !proxy_limits_refused(px) && px->up != NULL &&
+           proxy_fallback_next(px)) {
         run_attempts(px, &res);
         if (res.retry_after_s < soonest)
             soonest = res.retry_after_s;
@@ -452,6 +451,10 @@ static void serve(struct proxy *px)
     }
     if (res.end == RUN_ANSWERED)
         return;
+    if (proxy_limits_refused(px)) {
+        proxy_limits_reply(px);
+        return;
+    }
     if (kept.end == RUN_NO_KEY) {
         reply_no_key(px, kept.no_key, kept.wait_refused, soonest);
         return;

@@ -17,9 +17,11 @@
 #include "core/egress.h"
 #include "core/err.h"
 #include "core/pool.h"
+#include "core/limit_store.h"
 #include "core/reqlog.h"
 #include "core/script.h"
 #include "core/script_obj.h"
+#include "core/usage_scan.h"
 #include "proxy/credential.h"
 #include "route.h"
 
@@ -99,6 +101,16 @@ struct proxy {
     struct pool_model model;
     long long model_of;
     char model_name[128];
+    /* Limit windows (proxy/limit_check.h): the model sent upstream, read
+     * once when a limit has a model pattern (lim_model_read); whether the
+     * client token's windows were reserved (with the first key) or refused
+     * the request, and why; the counters the answer's tokens go to: the
+     * client token's, and those of the key lim_key_id. */
+    char lim_model[USAGE_MODEL_MAX];
+    bool lim_model_read, lim_token_done, lim_token_refused;
+    struct limit_refusal lim_token_ref;
+    struct limit_held lim_token, lim_key;
+    long long lim_key_id;
 };
 
 /* What one attempt came to. */

@@ -714,6 +714,45 @@ test('client tokens: the new token is shown once, with a copy button', async (t)
   state.clientTokenId = tok.id;
 });
 
+test('limit windows: a key\'s and a token\'s limits through their forms, with the current windows', async (t) => {
+  const items = await ensureKeys();
+  const k = items[items.length - 1];
+  const page = await newPage(t);
+  await loginWithToken(page);
+  await go(page, `#/keys?upstream_id=${k.upstream_id}`);
+  await page.locator(`#keys-list tr[data-id="${k.id}"] button[data-act=edit]`).click();
+  const form = page.locator('#key-form');
+  // A window the API does not know: its message at the field.
+  await form.locator('textarea[name=limits]').fill('week requests=5');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(form.locator('.field[data-field=limits] .field-error'), /^limits\[0\]\.window: /, 'the limits error at its field');
+  await form.locator('textarea[name=limits]').fill('minute requests=5\nday tokens=1000 model=gpt-4o*');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await form.waitFor({state: 'hidden', timeout: WAIT_MS});
+  const got = await api('GET', `/keys/${k.id}`);
+  assert(JSON.stringify(got.limits) === JSON.stringify([{window: 'minute', requests: 5}, {window: 'day', tokens: 1000, model: 'gpt-4o*'}]),
+    `the API has the key's limits (${JSON.stringify(got.limits)})`);
+  await page.locator(`#keys-list tr[data-id="${k.id}"] button[data-act=edit]`).click();
+  await expectText(page.locator('#key-limits-usage'), /minute[\s\S]*0 \/ 5[\s\S]*day[\s\S]*gpt-4o\*/, 'the current windows of the key');
+  assert(await form.locator('textarea[name=limits]').inputValue() === 'minute requests=5\nday tokens=1000 model=gpt-4o*', 'the form shows the limits as lines');
+  await shot(page, 'key-limits');
+  await page.keyboard.press('Escape');
+  // A token's limits, from its row.
+  const tok = await api('POST', '/tokens', {name: 'browser-limits'});
+  await go(page, '#/tokens');
+  await row(page, '#tokens-list', 'browser-limits').getByRole('button', {name: 'Limits'}).click();
+  await page.locator('#token-limits-form textarea[name=limits]').fill('hour requests=10');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.locator('#token-limits-form').waitFor({state: 'hidden', timeout: WAIT_MS});
+  const t2 = await api('GET', `/tokens/${tok.id}`);
+  assert(t2.limits_usage && t2.limits_usage[0].window === 'hour', `the API has the token's window (${JSON.stringify(t2)})`);
+  await row(page, '#tokens-list', 'browser-limits').getByRole('button', {name: 'Limits'}).click();
+  await expectText(page.locator('#token-limits-usage'), /hour[\s\S]*0 \/ 10/, 'the current window of the token');
+  await page.keyboard.press('Escape');
+  // Cleared again, so that later tests see keys without limits.
+  await api('PATCH', `/keys/${k.id}`, {limits: null});
+}, {allowStatus: [400]});
+
 test('a proxied request shows in the logs (with its detail view) and on the dashboard', async (t) => {
   const up = await ensureUpstream();
   await ensureKeys();

@@ -17,7 +17,8 @@ from proxy_helpers import add_key, make_upstream, setup
 
 SUMMARY = re.compile(r"(deleted|would delete) (\d+) log rows older than "
                      r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC, (\d+) rollup rows, (\d+) alerts,"
-                     r" (\d+) key events and (\d+) expired sessions")
+                     r" (\d+) key events and (\d+) expired sessions;"
+                     r" (\d+) ended limit window counters")
 
 BIG = 60000
 TABLES = ("request_logs", "stats_minute", "stats_latency", "stats_latency_hour",

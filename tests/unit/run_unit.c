@@ -57,6 +57,7 @@ int main(int argc, char **argv)
     suite_usage_scan();
     suite_price();
     suite_shape();
+    suite_limits();
     suite_rollup();
     suite_peek();
     CU_basic_set_mode(argc > 1 && strcmp(argv[1], "-v") == 0 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);

@@ -52,6 +52,7 @@ void suite_admin_scripts(void);
 void suite_usage_scan(void);
 void suite_price(void);
 void suite_shape(void);
+void suite_limits(void);
 void suite_rollup(void);
 void suite_peek(void);
 

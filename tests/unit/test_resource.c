@@ -89,7 +89,7 @@ static void test_upstreams(void)
     " b.until > UTC_TIMESTAMP(6)))"
 #define KEY_COLS                                                                                   \
     "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"         \
-    " used_today, leased,"                                                                         \
+    " limits, used_today, leased,"                                                                         \
     " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME(                 \
         "disabled_until") ", proxy, status_reason, " MODEL_BLOCKS_COL                              \
                           ", " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME( \
@@ -104,12 +104,14 @@ static void test_keys(void)
         .get = "SELECT " KEY_COLS " FROM api_keys WHERE id = ?",
         .update =
             "UPDATE api_keys SET upstream_id = ?, name = ?, status = ?, weight = ?,"
-            " priority = ?, daily_quota = ?, rpm_limit = ?, daily_token_quota = ?, disabled_until = ?,"
+            " priority = ?, daily_quota = ?, rpm_limit = ?, limits = ?, daily_token_quota = ?,"
+            " disabled_until = ?,"
             " proxy = ?, status_reason = ?, proxy_enc = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
-        .insert = "INSERT INTO api_keys (upstream_id, name, status, weight, priority, daily_quota,"
-                  " rpm_limit, daily_token_quota, disabled_until, proxy, key_enc, key_hash,"
-                  " key_masked, status_reason, proxy_enc, created_at, updated_at) VALUES (?, ?, ?,"
-                  " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+        .insert =
+            "INSERT INTO api_keys (upstream_id, name, status, weight, priority, daily_quota,"
+            " rpm_limit, limits, daily_token_quota, disabled_until, proxy, key_enc, key_hash,"
+            " key_masked, status_reason, proxy_enc, created_at, updated_at) VALUES (?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " KEY_COLS " FROM api_keys" KEY_FILTER " ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM api_keys" KEY_FILTER,
         .update_params = 2,
@@ -133,7 +135,7 @@ static void test_key_events(void)
 }
 
 #define TOKEN_COLS                                                                                      \
-    "id, name, token_masked, upstreams, rpm_limit, daily_quota, used_today, leased,"                    \
+    "id, name, token_masked, upstreams, rpm_limit, daily_quota, limits, used_today, leased,"            \
     " daily_token_quota, tokens_today, " SQL_TIME("expires_at") ", enabled, max_concurrent, " SQL_TIME( \
         "last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
@@ -141,12 +143,13 @@ static void test_tokens(void)
 {
     static const struct expect x = {
         .get = "SELECT " TOKEN_COLS " FROM client_tokens WHERE id = ?",
-        .update = "UPDATE client_tokens SET name = ?, upstreams = ?, rpm_limit = ?,"
-                  " daily_quota = ?, daily_token_quota = ?, expires_at = ?, enabled = ?,"
-                  " max_concurrent = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
-        .insert = "INSERT INTO client_tokens (name, upstreams, rpm_limit, daily_quota,"
+        .update =
+            "UPDATE client_tokens SET name = ?, upstreams = ?, rpm_limit = ?,"
+            " daily_quota = ?, limits = ?, daily_token_quota = ?, expires_at = ?, enabled = ?,"
+            " max_concurrent = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
+        .insert = "INSERT INTO client_tokens (name, upstreams, rpm_limit, daily_quota, limits,"
                   " daily_token_quota, expires_at, enabled, max_concurrent, token_hash,"
-                  " token_masked, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  " token_masked, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                   " UTC_TIMESTAMP(), UTC_TIMESTAMP())",
         .page = "SELECT " TOKEN_COLS " FROM client_tokens ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM client_tokens",

@@ -6,6 +6,7 @@ import {
   pageHead, replace, select, showFormError, table, toast,
 } from '../dom.js';
 import {readForm, setForm} from '../forms.js';
+import {limitsField, limitsText, readLimits, usageTable} from '../limits.js';
 
 const STATUSES = ['active', 'disabled', 'exhausted', 'banned'];
 const PAGE_SIZES = [['25', '25 a page'], ['50', '50 a page'], ['100', '100 a page'], ['250', '250 a page']];
@@ -257,17 +258,25 @@ export async function render(view, ctx) {
       field('Daily quota', input('daily_quota', {type: 'number'}), '0 = unlimited'),
       field('Requests per minute', input('rpm_limit', {type: 'number'}), '0 = no limit'),
       field('Egress proxy', input('proxy', {class: 'mono', spellcheck: 'false', placeholder: 'the upstream\'s'}), 'This key\'s own http://, https://, socks5:// or socks5h:// proxy; empty = the upstream\'s. The password shows as ***; left as it is, it is kept.'),
+      limitsField(false),
       formError());
     setForm(form, EDIT_FIELDS, k);
+    form.elements.namedItem('limits').value = limitsText(k.limits);
+    const usage = h('div', {id: 'key-limits-usage', class: 'small'});
+    if (k.limits && k.limits.length) {
+      api.get(`/keys/${k.id}`).then((full) => replace(usage, h('h3', null, 'Current windows'),
+        usageTable(full.limits, full.limits_usage))).catch(() => replace(usage));
+    }
     const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'key-form'}, 'Save');
     const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
-    const m = modal(`Edit key ${k.id}`, [h('p', {class: 'mono'}, k.key_masked), form, h('div', {class: 'actions'}, cancel, save)]);
+    const m = modal(`Edit key ${k.id}`, [h('p', {class: 'mono'}, k.key_masked), form, usage, h('div', {class: 'actions'}, cancel, save)]);
     cancel.addEventListener('click', m.close);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearErrors(form);
       const body = readForm(form, EDIT_FIELDS, false);
       if (body.status === k.status) delete body.status;
+      body.limits = readLimits(form.elements.namedItem('limits').value);
       try {
         await api.patch(`/keys/${k.id}`, body);
         m.close();

@@ -5,6 +5,7 @@ import {
   boolBadge, checkField, clearErrors, confirmDialog, field, fmtNum, fmtTime, formError, h, input,
   localToIso, modal, pageHead, replace, showFormError, table, toast,
 } from '../dom.js';
+import {limitsField, limitsText, readLimits, usageTable} from '../limits.js';
 
 async function copyText(value, button) {
   let ok = false;
@@ -47,6 +48,7 @@ export async function render(view, ctx) {
       {title: 'Token', class: 'mono nowrap', cell: (t) => t.token_masked},
       {title: 'Upstreams', cell: (t) => (t.upstreams.length ? t.upstreams.map(upName).join(', ') : 'all')},
       {title: 'Per minute', class: 'num', cell: (t) => (t.rpm_limit ? fmtNum(t.rpm_limit) : '—')},
+      {title: 'Windows', class: 'num', cell: (t) => (t.limits && t.limits.length ? String(t.limits.length) : '—')},
       {title: 'Daily quota', class: 'num', cell: (t) => (t.daily_quota ? `${fmtNum(t.used_today)} / ${fmtNum(t.daily_quota)}` + (t.leased_today > 0 ? ` +${fmtNum(t.leased_today)} leased` : '') : '—')},
       {title: 'Concurrent', class: 'num', cell: (t) => (t.max_concurrent ? fmtNum(t.max_concurrent) : '—')},
       {title: 'Expires', class: 'small nowrap', cell: (t) => (t.expires_at ? fmtTime(t.expires_at) : 'never')},
@@ -54,6 +56,7 @@ export async function render(view, ctx) {
       {title: 'Last used', class: 'small nowrap', cell: (t) => fmtTime(t.last_used_at)},
       {title: '', class: 'actions-cell', cell: (t) => [
         h('a', {class: 'btn btn-small', href: `#/logs?token_id=${t.id}`}, 'Logs'),
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openLimits(t)}}, 'Limits'),
         h('button', {type: 'button', class: 'btn btn-small', on: {click: () => toggle(t)}}, t.enabled ? 'Disable' : 'Enable'),
         h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(t)}}, 'Delete'),
       ]},
@@ -65,6 +68,34 @@ export async function render(view, ctx) {
       await api.patch(`/tokens/${t.id}`, {enabled: !t.enabled});
       toast(`Token ${t.name} ${t.enabled ? 'disabled' : 'enabled'}`);
       await load();
+    });
+  }
+
+  // The token's limit windows, and the usage of each current window.
+  async function openLimits(t) {
+    const form = h('form', {class: 'form', id: 'token-limits-form', novalidate: true}, limitsField(false), formError());
+    form.elements.namedItem('limits').value = limitsText(t.limits);
+    const usage = h('div', {id: 'token-limits-usage', class: 'small'});
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-limits-form'}, 'Save');
+    const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
+    const m = modal(`Limits of token ${t.name}`, [form, usage, h('div', {class: 'actions'}, cancel, save)]);
+    cancel.addEventListener('click', m.close);
+    if (t.limits && t.limits.length) {
+      api.get(`/tokens/${t.id}`).then((full) => replace(usage, h('h3', null, 'Current windows'),
+        usageTable(full.limits, full.limits_usage))).catch(() => replace(usage));
+    }
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      try {
+        await api.patch(`/tokens/${t.id}`, {limits: readLimits(form.elements.namedItem('limits').value)});
+        m.close();
+        toast(`Limits of token ${t.name} saved`);
+        await load();
+      } catch (e) {
+        if (e.status === 401 || e.status === 403) { m.close(); return; }
+        showFormError(form, e);
+      }
     });
   }
 
@@ -106,6 +137,7 @@ export async function render(view, ctx) {
         field('Max concurrent', input('max_concurrent', {type: 'number', placeholder: 'empty = none'}),
           'Requests in flight at once, in each gateway process.')),
       field('Expires', input('expires_at', {type: 'datetime-local'}), 'Empty: never. Your local time.'),
+      limitsField(false),
       formError());
     const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-form'}, 'Create token');
     const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
@@ -122,6 +154,8 @@ export async function render(view, ctx) {
       }
       const exp = form.elements.namedItem('expires_at').value;
       if (exp) body.expires_at = localToIso(exp);
+      const limits = readLimits(form.elements.namedItem('limits').value);
+      if (limits) body.limits = limits;
       save.disabled = true;
       try {
         const created = await api.post('/tokens', body);
