@@ -202,8 +202,8 @@ bool limit_applies(const struct limit *l, const char *model)
 
 long long limit_day_start(const struct limit_day *day, long long now)
 {
-    time_t t = reset_prev_for(day != NULL ? day->tz : NULL, day != NULL ? day->hour : -1,
-                              (time_t)now);
+    time_t t =
+        reset_prev_for(day != NULL ? day->tz : NULL, day != NULL ? day->hour : -1, (time_t)now);
 
     /* Should the schedule be unknown, a day is a UTC calendar day. */
     return t != 0 ? (long long)t : now - now % 86400;
@@ -211,8 +211,8 @@ long long limit_day_start(const struct limit_day *day, long long now)
 
 long long limit_day_end(const struct limit_day *day, long long start)
 {
-    time_t t = reset_next_for(day != NULL ? day->tz : NULL, day != NULL ? day->hour : -1,
-                              (time_t)start);
+    time_t t =
+        reset_next_for(day != NULL ? day->tz : NULL, day != NULL ? day->hour : -1, (time_t)start);
 
     return t != 0 ? (long long)t : start + 86400;
 }

@@ -181,6 +181,25 @@ def test_hour_and_day_windows_seeded(stack):
     assert day_end == now - now % 86400 + 86400, got
 
 
+def test_a_keys_day_follows_its_upstreams_own_reset(stack):
+    """A key's day window runs from one reset of its upstream to the next
+    (midnight in Asia/Kolkata, UTC+05:30 all year), not the global one;
+    the client token's day stays the global (UTC midnight here)."""
+    limits = [{"window": "day", "requests": 100}]
+    s = setup(stack, nkeys=1, key_fields={"limits": limits}, token_fields={"limits": limits},
+              quota_reset_hour=0, quota_reset_tz="Asia/Kolkata")
+    kid = s.keys[0]["id"]
+    stack.mock.reset(_answer())
+    assert _call(stack, s).status == 200
+    now = _db_now(stack)
+    off = 5 * 3600 + 1800
+    day = (now + off) - (now + off) % 86400 - off
+    assert _counters(stack, 1, kid)[0][0] == day
+    got = ok(stack.main.admin.get(A + "/keys/%d" % kid))
+    assert parse_time(got["limits_usage"][0]["resets_at"]) == day + 86400, got
+    assert _counters(stack, 2, s.token_obj["id"])[0][0] == now - now % 86400
+
+
 def settle_key_aside(stack, s):
     """A key set aside until its window's end comes back with a new pool
     snapshot: touch it so that the snapshot is rebuilt."""

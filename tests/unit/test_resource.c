@@ -89,7 +89,7 @@ static void test_upstreams(void)
     " b.until > UTC_TIMESTAMP(6)))"
 #define KEY_COLS                                                                                   \
     "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"         \
-    " limits, used_today, leased,"                                                                         \
+    " limits, used_today, leased,"                                                                 \
     " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME(                 \
         "disabled_until") ", proxy, status_reason, " MODEL_BLOCKS_COL                              \
                           ", " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME( \
