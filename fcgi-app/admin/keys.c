@@ -66,6 +66,9 @@ static const struct vfield fields[] = {
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000, .def = "0"},
     /* Limit windows (core/limits.h), checked by limits_admin_check. */
     {.name = "limits", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
+    /* What a single GET adds (admin/limits_admin.c): no column, and
+     * ignored in a body, so that a GET body can be sent back. */
+    {.name = "limits_usage", .type = VT_ARRAY, .flags = VF_READONLY | VF_WRITEONLY},
     {.name = "used_today", .type = VT_INT, .flags = VF_READONLY},
     {.name = "leased_today", .type = VT_INT, .flags = VF_READONLY, .column = "leased"},
     RS_FIELDS_TOKEN_QUOTA,

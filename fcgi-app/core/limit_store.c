@@ -174,6 +174,28 @@ static void hold_token_counters(struct limit_claim *c, const long long *start)
     }
 }
 
+/* Keeps every counter of c the request was counted in, for
+ * limit_release. */
+static void hold_counted(struct limit_claim *c, const long long *start)
+{
+    struct limit_held *h = c->counted;
+    size_t i;
+
+    if (h == NULL)
+        return;
+    h->n = 0;
+    for (i = 0; i < c->s->n; i++) {
+        if (start[i] < 0)
+            continue;
+        h->c[h->n].kind = c->kind;
+        h->c[h->n].owner_id = c->owner_id;
+        h->c[h->n].version = c->s->version;
+        h->c[h->n].slot = (int)i;
+        h->c[h->n].window_start = start[i];
+        h->n++;
+    }
+}
+
 /* How many more times a reservation that kept meeting deadlocks (after
  * db_transaction's own tries) runs again: the first requests of a window
  * all insert the same new rows at once. */
@@ -198,9 +220,32 @@ int limit_reserve(struct db *db, struct limit_claim *c, size_t n, const char *mo
         return DB_OK;
     if (rc == DB_OK) {
         *granted = true;
-        for (k = 0; k < a.n; k++)
+        for (k = 0; k < a.n; k++) {
             hold_token_counters(&a.c[k], a.start[k]);
+            hold_counted(&a.c[k], a.start[k]);
+        }
     }
+    return rc;
+}
+
+int limit_release(struct db *db, struct limit_held *h)
+{
+    size_t i;
+    int rc = DB_OK, one;
+
+    for (i = 0; i < h->n; i++) {
+        one =
+            db_exec(db,
+                    "UPDATE limit_counters SET requests = GREATEST(requests - 1, 0)"
+                    " WHERE owner_kind = ? AND owner_id = ? AND version = ? AND slot = ?"
+                    " AND window_start = ?",
+                    DB_ARGS(DB_INT(h->c[i].kind), DB_INT(h->c[i].owner_id), DB_INT(h->c[i].version),
+                            DB_INT(h->c[i].slot), DB_INT(h->c[i].window_start)),
+                    NULL, NULL);
+        if (rc == DB_OK)
+            rc = one;
+    }
+    h->n = 0;
     return rc;
 }
 
@@ -303,8 +348,8 @@ bool limit_tokens_idle(void)
     return n == 0;
 }
 
-/* Takes n written tokens of c out of the table; the caller holds
- * pending_lock. */
+/* Takes n tokens of c, about to be written, out of the table; the caller
+ * holds pending_lock. */
 static void take_written(const struct limit_counter *c, long long n)
 {
     size_t i;
@@ -322,8 +367,10 @@ static void take_written(const struct limit_counter *c, long long n)
 int limit_tokens_flush(struct db *db)
 {
     /* Only the refresher thread flushes, and the stop once it has ended
-     * (service.c).  The tokens stay in the table until they are written,
-     * so that admissions in this process count them all the while. */
+     * (service.c).  The tokens of a counter leave the table just before
+     * its UPDATE (and come back should it fail): an admission in between
+     * may count them neither here nor in the row, never in both, so that
+     * it can let one request too many in but never refuse one too many. */
     static struct limit_counter c[PENDING_MAX];
     static long long n[PENDING_MAX];
     size_t i, count;
@@ -338,15 +385,19 @@ int limit_tokens_flush(struct db *db)
     pthread_mutex_unlock(&pending_lock);
     /* What cannot be written stays for the next call. */
     for (i = 0; i < count && rc == DB_OK; i++) {
+        pthread_mutex_lock(&pending_lock);
+        take_written(&c[i], n[i]);
+        pthread_mutex_unlock(&pending_lock);
         rc = db_exec(db,
                      "UPDATE limit_counters SET tokens = tokens + ? WHERE owner_kind = ?"
                      " AND owner_id = ? AND version = ? AND slot = ? AND window_start = ?",
                      DB_ARGS(DB_INT(n[i]), DB_INT(c[i].kind), DB_INT(c[i].owner_id),
                              DB_INT(c[i].version), DB_INT(c[i].slot), DB_INT(c[i].window_start)),
                      NULL, NULL);
-        if (rc == DB_OK) {
+        if (rc != DB_OK) {
             pthread_mutex_lock(&pending_lock);
-            take_written(&c[i], n[i]);
+            if (!add_pending(&c[i], n[i]))
+                log_warn("limit windows: %lld tokens of an answer were not counted", n[i]);
             pthread_mutex_unlock(&pending_lock);
         }
     }

@@ -51,7 +51,10 @@ struct limit_claim {
     struct limit_day day; /* its day windows' reset (a key's upstream's; {NULL, -1} global) */
     const struct limit_set *s;
     struct limit_held *held; /* granted: the counters that count tokens */
-    bool refused;            /* a window of this owner was full */
+    /* granted: every counter the request was counted in (limit_release);
+     * NULL when not wanted */
+    struct limit_held *counted;
+    bool refused; /* a window of this owner was full */
     struct limit_refusal ref;
 };
 
@@ -61,6 +64,12 @@ struct limit_claim {
  * claim says whether one of its windows was full and why.  Returns DB_OK
  * or the database's error (*granted false). */
 int limit_reserve(struct db *db, struct limit_claim *c, size_t n, const char *model, bool *granted);
+
+/* Takes the request back out of the counters of h (a claim's counted, when
+ * the key it was reserved for cannot serve after all) and empties h.
+ * Returns DB_OK or the first error (the count then stays: one too many,
+ * never one too few). */
+int limit_release(struct db *db, struct limit_held *h);
 
 /* The current window of each limit of s, as the admin API shows it. */
 struct limit_usage {

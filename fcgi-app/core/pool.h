@@ -77,6 +77,10 @@ struct pool_key {
     char *name;                  /* NULL when it has none */
     atomic_llong used_here;      /* reservations this process made since loading */
     atomic_llong skip_until_ms;  /* monotonic ms before which the key is not tried */
+    /* Monotonic ms until which a full limit window of every model sets the
+     * key aside in this process (proxy/limit_check.c): its own field, so
+     * that the Retry-After says the window's end, not the daily reset. */
+    atomic_llong window_until_ms;
 
     /* A key loaded while it rests (disabled until a time, on an upstream
      * without a probe): the monotonic ms at which its rest is over, when

@@ -48,6 +48,9 @@ static int64_t block_end(const struct pool_key *k, const struct pool_model *m, i
         if (atomic_load(&k->local_hash[i]) != m->hash)
             continue;
         until = atomic_load(&k->local_until[i]);
+        /* A slot taken for another model meanwhile: its end is not m's. */
+        if (atomic_load(&k->local_hash[i]) != m->hash)
+            continue;
         if (until > now_ms && until > end)
             end = until;
     }

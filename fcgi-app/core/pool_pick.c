@@ -16,7 +16,7 @@ static bool usable(struct pool_key *k, const struct pool_model *m, const long lo
 {
     size_t i;
 
-    if (atomic_load(&k->skip_until_ms) > now_ms)
+    if (atomic_load(&k->skip_until_ms) > now_ms || atomic_load(&k->window_until_ms) > now_ms)
         return false;
     if (m != NULL && pool_key_blocked(k, m, now_ms))
         return false;

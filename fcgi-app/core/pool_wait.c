@@ -31,8 +31,8 @@ static long long earlier(long long best, long long ms)
  * ends; one at its daily quota at the reset.  A key skipped for another
  * reason (the database could not be asked) is worth trying when its skip
  * ends. */
-static long long key_back_ms(const struct pool_key *k, int64_t now_ms, long long wall_ms,
-                             long long reset_wait_ms)
+static long long held_back_ms(const struct pool_key *k, int64_t now_ms, long long wall_ms,
+                              long long reset_wait_ms)
 {
     long long skip = atomic_load(&k->skip_until_ms) - now_ms;
     long long minute_end = MINUTE_MS - wall_ms % MINUTE_MS;
@@ -48,6 +48,17 @@ static long long key_back_ms(const struct pool_key *k, int64_t now_ms, long long
     if (k->daily_quota > 0)
         return reset_wait_ms;
     return skip;
+}
+
+/* ... and one set aside by a full limit window when that window ends, if
+ * nothing else holds it longer. */
+static long long key_back_ms(const struct pool_key *k, int64_t now_ms, long long wall_ms,
+                             long long reset_wait_ms)
+{
+    long long window = atomic_load(&k->window_until_ms) - now_ms;
+    long long back = held_back_ms(k, now_ms, wall_ms, reset_wait_ms);
+
+    return window > back ? window : back;
 }
 
 long long pool_next_usable_ms(const struct pool_upstream *u, const struct pool_model *m,

@@ -60,12 +60,20 @@ static struct tzone *zone(const char *name, bool *owned)
 
 bool reset_zone_known(const char *tz)
 {
-    bool owned;
-    struct tzone *z = tz != NULL ? zone(tz, &owned) : NULL;
+    struct tzone *z;
 
-    if (z != NULL && owned)
-        tzif_free(z);
-    return z != NULL;
+    /* A zone only checked (a save that names it, valid or not) is not
+     * cached: the cache is for the zones resets are computed in, and
+     * checks must not fill it with names nobody uses.  The pool snapshot's
+     * first question about a saved zone caches it. */
+    if (tz == NULL)
+        return false;
+    if (cached(tz) != NULL)
+        return true;
+    if ((z = tzif_load(ZONE_DIR, tz)) == NULL)
+        return false;
+    tzif_free(z);
+    return true;
 }
 
 int reset_zone_set_default(const char *tz, int hour)

@@ -96,6 +96,8 @@ struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refre
         if (!proxy_key_is_limited(k))
             return k;
         rc = lease_take(w->db, QUOTA_KEY, k->id, k->rpm_limit > 0, &granted);
+        if (rc != DB_OK || !granted)
+            proxy_limits_undo(px, k);
         if (rc != DB_OK) {
             /* A key with limits cannot be reserved now; one without may
              * still serve from the cache. */

@@ -10,29 +10,21 @@
 #include "core/db.h"
 #include "core/limit_store.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/pool.h"
 #include "core/resettime.h"
-#include "core/usage_scan.h"
 #include "http.h"
+#include "proxy/model_rest.h"
 #include "proxy/proxy.h"
 
-/* The model the request sends upstream (after model_map and onRequest),
- * read once and only when a limit has a model pattern. */
+/* The model the request sends upstream (after model_map and onRequest;
+ * the model-scoped rests read the same, once per upstream), only when a
+ * limit has a model pattern. */
 static const char *request_model(struct proxy *px, bool needed)
 {
-    const char *rest = px->hook_rest != NULL ? px->hook_rest : px->rest;
-    char path[2048];
+    const struct pool_model *m = needed ? proxy_model(px, true) : NULL;
 
-    if (!needed)
-        return NULL;
-    if (!px->lim_model_read) {
-        /* The path as core/usage_paths.c reads it: "/" and the rest. */
-        snprintf(path, sizeof(path), "/%s", rest != NULL ? rest : "");
-        usage_request_model(path, px->r->body.data, px->r->body.len, px->lim_model,
-                            sizeof(px->lim_model));
-        px->lim_model_read = true;
-    }
-    return px->lim_model;
+    return m != NULL ? m->name : NULL;
 }
 
 enum err proxy_limits_unchecked(struct proxy *px)
@@ -51,19 +43,21 @@ static const struct pool_token *token_due(const struct proxy *px)
     return t != NULL && t->limits != NULL && !px->lim_token_done && !px->up->is_public ? t : NULL;
 }
 
-/* The key's refusal: set aside until its window ends when the limit holds
- * for every model; else only for this request (as if tried, leaving a
- * place in tried for the key that serves), so that it goes on serving
- * other models. */
+/* The key's refusal: set aside in this process until its window ends,
+ * for every model when the limit holds for every model (window_until_ms),
+ * else for the request's model alone, as a rest of the key for that model
+ * made here (core/pool_blocks.c), so that it goes on serving the others.
+ * Both count in the Retry-After of no_available_key. */
 static void set_aside(struct proxy *px, struct pool_key *k, const struct limit_refusal *ref,
                       int64_t now_ms)
 {
-    bool every_model = k->limits->v[ref->slot].model == NULL;
+    const struct pool_model *m = proxy_model(px, true);
+    int64_t until = now_ms + (int64_t)(ref->retry_s > 0 ? ref->retry_s : 1) * 1000;
 
-    if (every_model || px->ntried + 1 >= PROXY_MAX_TRIED)
-        atomic_store(&k->skip_until_ms, now_ms + (every_model ? ref->retry_s * 1000 : 1000));
+    if (k->limits->v[ref->slot].model == NULL || m == NULL)
+        atomic_store(&k->window_until_ms, until);
     else
-        px->tried[px->ntried++] = k->id;
+        pool_key_block_here(px->up, k, m, until);
 }
 
 /* The daily reset k's day windows follow: its upstream's own (the global
@@ -88,6 +82,7 @@ enum limits_verdict proxy_limits_key(struct proxy *px, struct pool_key *k, int64
     size_t n = 0;
     bool granted = false;
 
+    px->lim_counted_token.n = px->lim_counted_key.n = 0;
     if (t == NULL && k->limits == NULL)
         return LIMITS_GRANTED;
     memset(c, 0, sizeof(c));
@@ -97,6 +92,7 @@ enum limits_verdict proxy_limits_key(struct proxy *px, struct pool_key *k, int64
         c[n].kind = LIMIT_OWNER_TOKEN;
         c[n].owner_id = t->id;
         c[n].s = t->limits;
+        c[n].counted = &px->lim_counted_token;
         c[n++].held = &px->lim_token;
     }
     if (k->limits != NULL) {
@@ -104,6 +100,7 @@ enum limits_verdict proxy_limits_key(struct proxy *px, struct pool_key *k, int64
         c[n].owner_id = k->id;
         c[n].day = key_day(px, k);
         c[n].s = k->limits;
+        c[n].counted = &px->lim_counted_key;
         c[n++].held = &px->lim_key;
     }
     if (limit_reserve(px->r->w->db, c, n,
@@ -126,6 +123,24 @@ enum limits_verdict proxy_limits_key(struct proxy *px, struct pool_key *k, int64
     }
     set_aside(px, k, &c[n - 1].ref, now_ms);
     return LIMITS_KEY_FULL;
+}
+
+void proxy_limits_undo(struct proxy *px, const struct pool_key *k)
+{
+    if (px->lim_counted_token.n == 0 && px->lim_counted_key.n == 0)
+        return;
+    if (px->lim_counted_token.n > 0) {
+        /* The token's windows are reserved again with the next key. */
+        px->lim_token_done = false;
+        px->lim_token.n = 0;
+    }
+    if (px->lim_counted_key.n > 0 && px->lim_key_id == k->id) {
+        px->lim_key_id = 0;
+        px->lim_key.n = 0;
+    }
+    if (limit_release(px->r->w->db, &px->lim_counted_token) != DB_OK ||
+        limit_release(px->r->w->db, &px->lim_counted_key) != DB_OK)
+        log_warn("limit windows: a request refused by key %lld's lease stays counted", k->id);
 }
 
 bool proxy_limits_refused(const struct proxy *px)

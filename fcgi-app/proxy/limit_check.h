@@ -27,11 +27,17 @@ enum limits_verdict {
 
 /* Reserves the windows of key k, with those of the client token while
  * they are still to be reserved for this request (not on a public
- * upstream).  A full key window of every model sets the key aside in this
- * process until it ends (skip_until_ms, which the Retry-After of
- * no_available_key reads); one of some models sets it aside for this
- * request only. */
+ * upstream).  A full key window sets the key aside in this process until
+ * it ends: for every model (window_until_ms) or, when the limit names
+ * models, for the request's model only; the Retry-After of
+ * no_available_key reads both. */
 enum limits_verdict proxy_limits_key(struct proxy *px, struct pool_key *k, int64_t now_ms);
+
+/* After proxy_limits_key granted key k, whose lease then refused it (or
+ * could not be asked): takes the request back out of the windows that
+ * reservation counted it in, the token's included, which are then
+ * reserved again with the next key. */
+void proxy_limits_undo(struct proxy *px, const struct pool_key *k);
 
 /* Whether a window of the client token refused the request; then
  * proxy_limits_reply answers it. */

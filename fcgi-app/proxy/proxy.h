@@ -101,16 +101,17 @@ struct proxy {
     struct pool_model model;
     long long model_of;
     char model_name[128];
-    /* Limit windows (proxy/limit_check.h): the model sent upstream, read
-     * once when a limit has a model pattern (lim_model_read); whether the
-     * client token's windows were reserved (with the first key) or refused
-     * the request, and why; the counters the answer's tokens go to: the
-     * client token's, and those of the key lim_key_id. */
-    char lim_model[USAGE_MODEL_MAX];
-    bool lim_model_read, lim_token_done, lim_token_refused;
+    /* Limit windows (proxy/limit_check.h): whether the client token's
+     * windows were reserved (with the first key) or refused the request,
+     * and why; the counters the answer's tokens go to: the client token's,
+     * and those of the key lim_key_id. */
+    bool lim_token_done, lim_token_refused;
     struct limit_refusal lim_token_ref;
     struct limit_held lim_token, lim_key;
     long long lim_key_id;
+    /* Every counter the last reservation counted the request in, to take
+     * it back when that key's lease then refuses it (proxy_limits_undo). */
+    struct limit_held lim_counted_token, lim_counted_key;
 };
 
 /* What one attempt came to. */
