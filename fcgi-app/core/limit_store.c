@@ -155,37 +155,16 @@ static int reserve_body(struct db *db, void *arg)
     return a->refused ? DB_EFAIL : DB_OK;
 }
 
-/* Keeps the counters of c's limits that count tokens. */
-static void hold_token_counters(struct limit_claim *c, const long long *start)
+/* Keeps in h the counters of c the request was counted in: all of them,
+ * or only those whose limits count tokens. */
+static void hold(struct limit_held *h, const struct limit_claim *c, const long long *start,
+                 bool tokens_only)
 {
-    struct limit_held *held = c->held;
     size_t i;
 
-    held->n = 0;
-    for (i = 0; i < c->s->n; i++) {
-        if (start[i] < 0 || c->s->v[i].tokens == 0)
-            continue;
-        held->c[held->n].kind = c->kind;
-        held->c[held->n].owner_id = c->owner_id;
-        held->c[held->n].version = c->s->version;
-        held->c[held->n].slot = (int)i;
-        held->c[held->n].window_start = start[i];
-        held->n++;
-    }
-}
-
-/* Keeps every counter of c the request was counted in, for
- * limit_release. */
-static void hold_counted(struct limit_claim *c, const long long *start)
-{
-    struct limit_held *h = c->counted;
-    size_t i;
-
-    if (h == NULL)
-        return;
     h->n = 0;
     for (i = 0; i < c->s->n; i++) {
-        if (start[i] < 0)
+        if (start[i] < 0 || (tokens_only && c->s->v[i].tokens == 0))
             continue;
         h->c[h->n].kind = c->kind;
         h->c[h->n].owner_id = c->owner_id;
@@ -221,8 +200,9 @@ int limit_reserve(struct db *db, struct limit_claim *c, size_t n, const char *mo
     if (rc == DB_OK) {
         *granted = true;
         for (k = 0; k < a.n; k++) {
-            hold_token_counters(&a.c[k], a.start[k]);
-            hold_counted(&a.c[k], a.start[k]);
+            hold(a.c[k].held, &a.c[k], a.start[k], true);
+            if (a.c[k].counted != NULL)
+                hold(a.c[k].counted, &a.c[k], a.start[k], false);
         }
     }
     return rc;

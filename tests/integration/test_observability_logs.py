@@ -56,7 +56,7 @@ class Dataset:
 
 def _dataset(stack):
     """Three upstreams and two client tokens, and ~25 requests spread over
-    about three seconds, made once per file."""
+    about four seconds, made once per file."""
     d = stack.__dict__.get("_obs_logs_dataset")
     if d is not None and stack.main.admin.get(A + "/upstreams/%d" % d.ua.up["id"]).status == 200:
         return d
@@ -102,13 +102,15 @@ def _dataset(stack):
     ]
     d.sent = []
     body = b"b" * 123
-    # The POST that a rule with a log action fires on; then the plan, ~110 ms apart.
+    # The POST that a rule with a log action fires on; then the plan, ~150 ms apart
+    # (over three whole seconds, so that a test of whole-second bounds finds two
+    # boundaries with no row on them even when a row falls on one).
     r = c.post("/proxy/%s/s418/tea" % d.ua.name, body=body, token=d.t1)
     assert r.status == 418, r
     d.teapot = Sent(d.ua.up, t1_id, "/proxy/%s/s418/tea" % d.ua.name, 418, r, "POST", 123)
     d.sent.append(d.teapot)
     for up, tok, tok_id, rest, status in plan:
-        time.sleep(0.11)
+        time.sleep(0.15)
         path = "/proxy/%s/%s" % (up["name"], rest)
         # The token sometimes as the key= query parameter (stripped, never logged).
         if tok is not None and rest.endswith("b2"):
