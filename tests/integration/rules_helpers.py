@@ -197,3 +197,34 @@ def next_utc_midnight(t):
 
 
 __all__ = ["A", "Reply", "json_reply", "settle", "uniq", "ok"]
+
+
+# ---------------------------------------------------------------- keys seen by the mock
+
+BAN = {"type": "ban_key"}
+RETRY = {"type": "retry"}
+
+
+def until_key_seen(stack, s, value, path="v1/chat", tries=None, expect_status=200):
+    """Sends requests until the mock has seen the key; returns the response
+    of the request that used it (and the mock's requests for it)."""
+    tries = tries or len(s.keys) + 1
+    for _ in range(tries):
+        before = len(stack.mock.requests)
+        r = stack.main.client.get(s.path(path), token=s.token)
+        assert r.status == expect_status, r
+        mine = list(stack.mock.requests)[before:]
+        if "Bearer " + value in [q.header("Authorization") for q in mine]:
+            return r, mine
+    raise AssertionError("the key was never tried in %d requests" % tries)
+
+
+def req_time(reqs, value):
+    for q in reqs:
+        if q.header("Authorization") == "Bearer " + value:
+            return q.time
+    raise AssertionError("no request with that key")
+
+
+def closed_port_url():
+    return "http://127.0.0.1:%d" % harness.st.free_port()
