@@ -18,7 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
 
-import {ROOT, SHOTS, DOC_SHOTS, CHROMIUM, startStack, stopStack, assert, sleep, waitFor, expectText, env, api, browser, newPage, shot, loginWithToken, go, tests, test, runTest} from './harness.mjs';
+import {ROOT, SHOTS, DOC_SHOTS, CHROMIUM, startStack, stopStack, assert, sleep, waitFor, expectText, env, api,
+  browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser} from './harness.mjs';
 // The steps, in the order they run (later ones use what earlier ones made).
 import './steps_upstreams.mjs';
 import './steps_keys.mjs';

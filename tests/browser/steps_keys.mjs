@@ -1,7 +1,8 @@
 // Browser steps: keys (import, batch actions, history, rests), client
 // tokens and limit windows.
 
-import {WAIT_MS, assert, waitFor, expectText, expectHidden, env, api, browser, state, newPage, shot, loginWithToken, go, row, tests, test, ensureUpstream, ensureKeys} from './harness.mjs';
+import {WAIT_MS, assert, waitFor, expectText, expectHidden, env, api, browser, state, newPage, shot,
+  loginWithToken, go, row, tests, test, ensureUpstream, ensureKeys} from './harness.mjs';
 
 test('keys: import by paste shows created, duplicate and invalid counts', async (t) => {
   const up = await ensureUpstream();

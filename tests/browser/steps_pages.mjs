@@ -1,6 +1,7 @@
 // Browser steps: logs, dashboard, usage, affinity and the rules editor.
 
-import {assert, sleep, waitFor, expectText, env, apiCall, api, browser, state, newPage, shot, loginWithToken, go, row, proxied, logRow, tests, test, ensureUpstream, ensureKeys} from './harness.mjs';
+import {assert, sleep, waitFor, expectText, env, apiCall, api, browser, state, newPage, shot, loginWithToken,
+  go, row, proxied, logRow, tests, test, ensureUpstream, ensureKeys} from './harness.mjs';
 
 test('a proxied request shows in the logs (with its detail view) and on the dashboard', async (t) => {
   const up = await ensureUpstream();

@@ -1,7 +1,8 @@
 // Browser steps: users and roles, logout, the phone size and the tour of
 // every page for the docs.
 
-import {DESKTOP, PHONE, assert, sleep, waitFor, expectText, expectHidden, env, apiCall, api, newPage, shot, loginWithToken, loginWithPassword, go, row, test, ensureKeys} from './harness.mjs';
+import {DESKTOP, PHONE, assert, sleep, waitFor, expectText, expectHidden, env, apiCall, api, newPage, shot,
+  loginWithToken, loginWithPassword, go, row, test, ensureKeys} from './harness.mjs';
 
 test('log in with a user\'s password; an operator sees no admin pages', async (t) => {
   const users = await api('GET', '/users');

@@ -3,7 +3,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import {ROOT, assert, waitFor, expectText, expectHidden, env, apiCall, api, state, newPage, shot, loginWithToken, go, row, test, ensureUpstream} from './harness.mjs';
+import {ROOT, assert, waitFor, expectText, expectHidden, env, apiCall, api, state, newPage, shot,
+  loginWithToken, go, row, test, ensureUpstream} from './harness.mjs';
 
 test('static: CSP meta, no inline script or style, no innerHTML in web/js', async () => {
   const html = fs.readFileSync(path.join(ROOT, 'web', 'index.html'), 'utf8');
