@@ -194,8 +194,19 @@ static void add_tally(struct job *j, const struct vjob *v, const struct tally *n
         job_fail(j, "cannot count job %lld: %s", v->id, db_error(j->db));
 }
 
+/* rps: a batch of n probes takes at least n/rps seconds from its start. */
+static void pace(const struct vjob *v, size_t n, int64_t started)
+{
+    int64_t wait = v->rps > 0 ? (int64_t)n * 1000 / v->rps - (clock_mono_ms() - started) : 0;
+    struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
+
+    if (wait > 0)
+        nanosleep(&ts, NULL);
+}
+
 /* Probes the next batch of pending keys.  Returns how many keys it took
- * (0: none left). */
+ * (0: none left).  The job's run_ms counts the batch's whole time, the
+ * pacing included, so that its ETA holds. */
 static size_t run_batch(struct job *j, struct vjob *v, size_t size)
 {
     struct probe_target t[VALJOB_CONCURRENCY_MAX], *p[VALJOB_CONCURRENCY_MAX];
@@ -229,11 +240,39 @@ static size_t run_batch(struct job *j, struct vjob *v, size_t size)
         judge(j, v, &t[i], &r[i], &n);
         probe_target_free(&t[i]);
     }
+    pace(v, keys.nrows, started);
     if (keys.nrows > 0)
         add_tally(j, v, &n, clock_mono_ms() - started);
     i = keys.nrows;
     db_res_free(&keys);
     return i;
+}
+
+/* Whether the upstream still has a probe (it may have lost it since the
+ * job was queued). */
+static bool has_probe(struct job *j, long long upstream_id)
+{
+    struct db_res res;
+    bool yes;
+
+    if (db_query(j->db,
+                 "SELECT 1 FROM upstreams WHERE id = ? AND probe_method IS NOT NULL"
+                 " AND probe_path IS NOT NULL",
+                 DB_ARGS(DB_INT(upstream_id)), &res) != DB_OK)
+        job_fail(j, "cannot read upstream %lld: %s", upstream_id, db_error(j->db));
+    yes = res.nrows > 0;
+    db_res_free(&res);
+    return yes;
+}
+
+/* Ends a job that cannot go on, saying why. */
+static void fail_job(struct job *j, long long id, const char *why)
+{
+    if (db_exec(j->db,
+                "UPDATE jobs SET state = 'failed', error = ?, finished_at = UTC_TIMESTAMP(),"
+                " updated_at = UTC_TIMESTAMP() WHERE id = ? AND state IN ('queued', 'running')",
+                DB_ARGS(DB_STR(why), DB_INT(id)), NULL, NULL) != DB_OK)
+        job_fail(j, "cannot end job %lld: %s", id, db_error(j->db));
 }
 
 /* Works on one job until it is done, cancelled, or the run's time is up.
@@ -254,13 +293,17 @@ static long long run_job(struct job *j, long long id)
                 DB_ARGS(DB_INT(id)), NULL, NULL) != DB_OK ||
         verdict_rules_load(j->db, v.upstream_id, &v.rules) != DB_OK)
         job_fail(j, "cannot start job %lld: %s", id, db_error(j->db));
+    if (!has_probe(j, v.upstream_id)) {
+        fail_job(j, id, "the upstream has no probe; set its probe_method and probe_path");
+        verdict_rules_free(&v.rules);
+        return 0;
+    }
     size = v.concurrency < 1 ? 1 : (size_t)v.concurrency;
     if (size > VALJOB_CONCURRENCY_MAX)
         size = VALJOB_CONCURRENCY_MAX;
     if (v.rps > 0 && (size_t)v.rps < size)
         size = (size_t)v.rps;
     while (!out_of_time() && job_open(j, &v, false)) {
-        int64_t started = clock_mono_ms();
         if ((took = run_batch(j, &v, size)) == 0) {
             if (db_exec(j->db,
                         "UPDATE jobs SET state = 'done', finished_at = UTC_TIMESTAMP(),"
@@ -270,13 +313,6 @@ static long long run_job(struct job *j, long long id)
             break;
         }
         judged += (long long)took;
-        /* rps: a batch of `took` probes takes at least took/rps seconds. */
-        if (v.rps > 0) {
-            int64_t wait = (int64_t)took * 1000 / v.rps - (clock_mono_ms() - started);
-            struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
-            if (wait > 0)
-                nanosleep(&ts, NULL);
-        }
     }
     verdict_rules_free(&v.rules);
     return judged;

@@ -94,7 +94,9 @@ struct resource admin_jobs = {
     .table = "jobs",
     .fields = job_fields,
     .nfields = NELEM(job_fields),
-    .list_filter = " WHERE (? = 0 OR upstream_id = ?) AND (? = '' OR state = ?)",
+    /* The id filter is for one job (job_fetch): the list has no get. */
+    .list_filter =
+        " WHERE (? = 0 OR id = ?) AND (? = 0 OR upstream_id = ?) AND (? = '' OR state = ?)",
     .list_order = "id DESC",
     .list_only = true,
     .shown = job_shown,
@@ -123,7 +125,29 @@ void h_jobs_list(struct req *r, const struct route_args *a)
     if (!rs_query_id(r, "upstream_id", &up) ||
         !rs_query_text(r, "state", state, sizeof(state), &has))
         return;
-    rs_list(r, &admin_jobs, DB_ARGS(DB_INT(up), DB_INT(up), DB_STR(state), DB_STR(state)));
+    rs_list(r, &admin_jobs,
+            DB_ARGS(DB_INT(0), DB_INT(0), DB_INT(up), DB_INT(up), DB_STR(state), DB_STR(state)));
+}
+
+/* Reads one job as the list shows it into *out (NULL when there is none). */
+static enum db_rc job_fetch(struct req *r, long long id, struct json_object **out)
+{
+    struct db_res res;
+    enum db_rc rc;
+
+    *out = NULL;
+    if (!rs_build(&admin_jobs))
+        return DB_EFAIL;
+    rc = db_query(r->w->db, admin_jobs.sql.page,
+                  DB_ARGS(DB_INT(id), DB_INT(id), DB_INT(0), DB_INT(0), DB_STR(""), DB_STR(""),
+                          DB_INT(1), DB_INT(0)),
+                  &res);
+    if (rc == DB_OK && res.nrows > 0) {
+        *out = rs_row_json(job_fields, NELEM(job_fields), &res, 0);
+        job_shown(*out);
+    }
+    db_res_free(&res);
+    return rc;
 }
 
 /* Adds {"items", "total"} of the job's results, paged, optionally of one
@@ -172,7 +196,7 @@ void h_jobs_get(struct req *r, const struct route_args *a)
     if (!rs_page_params(r, &limit, &offset) ||
         !rs_query_text(r, "verdict", verdict, sizeof(verdict), &has))
         return;
-    rc = rs_fetch(r, &admin_jobs, a->id, &o);
+    rc = job_fetch(r, a->id, &o);
     if (rc == DB_OK && o != NULL)
         rc = add_results(r, a->id, o, limit, offset, verdict);
     rs_reply_row(r, &admin_jobs, a->id, rc, o);
@@ -185,7 +209,7 @@ void h_jobs_cancel(struct req *r, const struct route_args *a)
     enum db_rc rc = valjob_cancel(r->w->db, a->id, &changed);
 
     if (rc == DB_OK)
-        rc = rs_fetch(r, &admin_jobs, a->id, &o);
+        rc = job_fetch(r, a->id, &o);
     if (rc == DB_OK && o != NULL && !changed) {
         json_object_put(o);
         reply_error(r, ERR_CONFLICT, "job %lld has already ended", a->id);

@@ -7,9 +7,6 @@ and transport failures), applies on_invalid with a history row by actor
 is carried on by the next.  Import takes validate: true; banned keys of an
 upstream with recheck_banned_s are probed again."""
 
-import json
-import time
-
 from admin_helpers import A, assert_error, key_value, ok
 from cron_helpers import run_job, sql_int, sql_rows, sql_val
 from mock_upstream import Reply, json_reply, received_key
@@ -188,7 +185,7 @@ def test_import_with_validation(stack):
     _jobs(stack)
     job = _job(stack, body["job_id"])
     assert job["counts"] == {"valid": 1, "invalid": 1, "inconclusive": 1}, job
-    st = dict(sql_rows(stack, "SELECT key_masked, status FROM api_keys WHERE upstream_id = %d"
+    st = dict(sql_rows(stack, "SELECT id, status FROM api_keys WHERE upstream_id = %d"
                               % up["id"]))
     assert sorted(st.values()) == ["active", "active", "active", "banned"], st
     assert _status(stack, old["id"]) == "active"  # not part of the job
@@ -233,6 +230,8 @@ def test_banned_keys_are_checked_again(stack):
               " WHERE id = %d" % bad["id"])
     _jobs(stack)
     assert [received_key(q) for q in stack.mock.requests] == [bad["value"]]
+    # Off again: the later tests' runs must not probe these keys.
+    ok(stack.main.admin.patch(A + "/upstreams/%d" % up["id"], json={"recheck_banned_s": None}))
 
 
 def test_probe_with_a_body(stack):
@@ -287,5 +286,16 @@ def test_bad_requests_name_the_field(stack):
     started = _validate(stack, dict(base, status="exhausted"))
     assert started["total"] == 0
     assert _job(stack, started["job_id"])["state"] == "done"
-    # Viewers may read jobs; starting one needs an operator.
-    assert json.loads(json.dumps(ok(stack.main.admin.get(A + "/jobs"))))["total"] >= 1
+    assert ok(stack.main.admin.get(A + "/jobs"))["total"] >= 1
+
+
+def test_a_job_whose_upstream_lost_its_probe_fails(stack):
+    stack.mock.reset(_per_key)
+    up, keys = _pool(stack, ["valid"])
+    started = _validate(stack, {"upstream_id": up["id"]})
+    ok(stack.main.admin.patch(A + "/upstreams/%d" % up["id"], json={"probe_path": None}))
+    _jobs(stack)
+    job = _job(stack, started["job_id"])
+    assert job["state"] == "failed" and "no probe" in job["error"], job
+    assert stack.mock.requests == []
+    assert_error(stack.main.admin.delete(A + "/jobs/%d" % started["job_id"]), 409, "conflict")
