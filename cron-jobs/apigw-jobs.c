@@ -106,6 +106,7 @@ static const char *apply(struct job *j, const struct vjob *v, const struct probe
     struct mask_secret secret;
     char reason[200], excerpt[512];
     bool changed = false;
+    int rc;
 
     if (strcmp(v->on_invalid, "none") == 0)
         return "none";
@@ -130,8 +131,9 @@ static const char *apply(struct job *j, const struct vjob *v, const struct probe
     c.reason = reason;
     c.actor = "job";
     c.excerpt = excerpt;
-    if (key_change_status(j->db, &c, &changed) == DB_EFAIL)
-        return "kept"; /* deleted meanwhile */
+    rc = key_change_status(j->db, &c, &changed);
+    if (rc != DB_OK && rc != DB_EFAIL) /* DB_EFAIL: deleted meanwhile */
+        job_fail(j, "cannot change key %lld: %s", t->key_id, db_error(j->db));
     if (!changed)
         return "kept";
     return c.to == KEY_BANNED ? "banned" : "disabled";
@@ -192,6 +194,23 @@ static void add_tally(struct job *j, const struct vjob *v, const struct tally *n
                         DB_INT(ms), DB_INT(v->id)),
                 NULL, NULL) != DB_OK)
         job_fail(j, "cannot count job %lld: %s", v->id, db_error(j->db));
+}
+
+/* Counts the job's results again from its rows: a run that stopped between
+ * writing a batch's results and counting them (killed, the database gone)
+ * left the counts short, and those keys are not probed again. */
+static void recount(struct job *j, long long id)
+{
+    if (db_exec(j->db,
+                "UPDATE jobs SET processed = (SELECT COUNT(*) FROM job_results WHERE job_id = ?"
+                " AND verdict IS NOT NULL), valid_count = (SELECT COUNT(*) FROM job_results"
+                " WHERE job_id = ? AND verdict = 'valid'), invalid_count = (SELECT COUNT(*)"
+                " FROM job_results WHERE job_id = ? AND verdict = 'invalid'),"
+                " inconclusive_count = (SELECT COUNT(*) FROM job_results WHERE job_id = ?"
+                " AND verdict = 'inconclusive') WHERE id = ?",
+                DB_ARGS(DB_INT(id), DB_INT(id), DB_INT(id), DB_INT(id), DB_INT(id)), NULL,
+                NULL) != DB_OK)
+        job_fail(j, "cannot count job %lld: %s", id, db_error(j->db));
 }
 
 /* rps: a batch of n probes takes at least n/rps seconds from its start. */
@@ -293,6 +312,7 @@ static long long run_job(struct job *j, long long id)
                 DB_ARGS(DB_INT(id)), NULL, NULL) != DB_OK ||
         verdict_rules_load(j->db, v.upstream_id, &v.rules) != DB_OK)
         job_fail(j, "cannot start job %lld: %s", id, db_error(j->db));
+    recount(j, id);
     if (!has_probe(j, v.upstream_id)) {
         fail_job(j, id, "the upstream has no probe; set its probe_method and probe_path");
         verdict_rules_free(&v.rules);
