@@ -22,14 +22,19 @@ static int due_keys(struct db *db, struct db_res *res)
                     DB_ARGS(DB_INT(RECHECK_MAX)), res);
 }
 
+static int mark_checked(struct db *db, long long key_id)
+{
+    return db_exec(db, "UPDATE api_keys SET banned_checked_at = UTC_TIMESTAMP() WHERE id = ?",
+                   DB_ARGS(DB_INT(key_id)), NULL, NULL);
+}
+
 static int record(struct db *db, const struct probe_target *t, const struct probe_result *r,
                   long long *restored)
 {
     struct key_change c;
     char why[96];
     bool changed = false;
-    int rc = db_exec(db, "UPDATE api_keys SET banned_checked_at = UTC_TIMESTAMP() WHERE id = ?",
-                     DB_ARGS(DB_INT(t->key_id)), NULL, NULL);
+    int rc = mark_checked(db, t->key_id);
 
     if (rc != DB_OK || !r->ok)
         return rc;
@@ -65,11 +70,17 @@ int recheck_banned(struct db *db, const unsigned char enc_key[32], long long *pr
         if (t == NULL || p == NULL || res == NULL)
             rc = DB_EFAIL;
     }
-    for (i = 0; rc == DB_OK && i < due.nrows; i++)
-        if (probe_load(db, enc_key, db_int(&due, (unsigned)i, 0), &t[n]) == DB_OK) {
+    /* A key that cannot be loaded (deleted meanwhile, not decryptable)
+     * waits for its next re-check like any other. */
+    for (i = 0; rc == DB_OK && i < due.nrows; i++) {
+        long long id = db_int(&due, (unsigned)i, 0);
+        if (probe_load(db, enc_key, id, &t[n]) == DB_OK) {
             p[n] = &t[n];
             n++;
+        } else {
+            rc = mark_checked(db, id);
         }
+    }
     if (rc == DB_OK)
         probe_run_many(p, n, RECHECK_PARALLEL, res);
     for (i = 0; rc == DB_OK && i < n; i++)
