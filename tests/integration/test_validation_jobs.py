@@ -11,6 +11,7 @@ from admin_helpers import A, assert_error, key_value, ok
 from cron_helpers import run_job, sql_int, sql_rows, sql_val
 from mock_upstream import Reply, json_reply, received_key
 from proxy_helpers import add_key, make_upstream
+from rules_helpers import delete_all_rules, insert_default_rules
 
 PROBE = {"probe_method": "GET", "probe_path": "/models"}
 
@@ -34,6 +35,11 @@ def _per_key(req):
 
 
 def _pool(stack, tags, **fields):
+    """An upstream with a probe and a key per tag, with the default rules
+    (the stack empties every table between test files)."""
+    if sql_int(stack, "SELECT COUNT(*) FROM rules WHERE name = 'invalid-key'") == 0:
+        delete_all_rules(stack)
+        insert_default_rules(stack)
     up = make_upstream(stack, timeout_ms=800, **dict(PROBE, **fields))
     keys = [add_key(stack, up["id"], value=key_value(t + "-")) for t in tags]
     return up, keys
@@ -66,9 +72,9 @@ def _status(stack, key_id):
 
 
 def test_each_answer_is_judged(stack):
-    assert sql_int(stack, "SELECT COUNT(*) FROM rules WHERE name = 'invalid-key'") == 1
     stack.mock.reset(_per_key)
     up, keys = _pool(stack, ["valid", "valid", "bad", "busy", "down", "slow"])
+    assert sql_int(stack, "SELECT COUNT(*) FROM rules WHERE name = 'invalid-key'") == 1
     started = _validate(stack, {"upstream_id": up["id"]})
     assert started["total"] == 6
     job = _job(stack, started["job_id"])
