@@ -43,6 +43,7 @@ static const struct route routes[] = {
 
     {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import},
     {"POST", A "/keys/batch", ROLE_OPERATOR, h_keys_batch},
+    {"POST", A "/keys/validate", ROLE_OPERATOR, h_keys_validate},
     {"GET", A "/keys", ROLE_VIEWER, h_keys_list},
     {"POST", A "/keys", ROLE_OPERATOR, h_keys_create},
     {"GET", A "/keys/{id}/events", ROLE_VIEWER, h_keys_events},
@@ -71,6 +72,9 @@ static const struct route routes[] = {
     {"GET", A "/logs", ROLE_VIEWER, h_logs},
     {"GET", A "/stats", ROLE_VIEWER, h_stats},
     {"GET", A "/alerts", ROLE_VIEWER, h_alerts},
+    {"GET", A "/jobs", ROLE_VIEWER, h_jobs_list},
+    {"GET", A "/jobs/{id}", ROLE_VIEWER, h_jobs_get},
+    {"DELETE", A "/jobs/{id}", ROLE_OPERATOR, h_jobs_cancel},
 
     {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list},
     {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create},

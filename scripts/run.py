@@ -182,14 +182,14 @@ class AppKeeper:
 
 class JobScheduler(threading.Thread):
     """Runs the housekeeping jobs as conf-examples/crontab schedules them,
-    on local time: apigw-recover every minute, apigw-quota-reset every hour
+    on local time: apigw-recover and apigw-jobs every minute, apigw-quota-reset every hour
     on the hour, apigw-log-cleanup daily at 03:17.  Jobs run one at a time;
     each run prints one line and appends its output to var/log/cron.log.
     APIGW_JOBS_SCALE (a number, default 1) multiplies every period and
     offset: the tests use 0.05 to run apigw-recover every 3 s."""
 
     # (name, period in seconds, offset into the period)
-    JOBS = (("apigw-recover", 60, 0), ("apigw-quota-reset", 3600, 0),
+    JOBS = (("apigw-recover", 60, 0), ("apigw-jobs", 60, 0), ("apigw-quota-reset", 3600, 0),
             ("apigw-log-cleanup", 86400, 3 * 3600 + 17 * 60))
     TIMEOUT_S = 600
 

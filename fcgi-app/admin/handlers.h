@@ -49,6 +49,16 @@ void h_keys_events(struct req *r, const struct route_args *a);
 /* keys_test.c */
 void h_keys_test(struct req *r, const struct route_args *a);
 
+/* jobs.c: validation jobs (core/valjob.h).  jobs_upstream_ok answers 400
+ * (and returns false) unless the upstream exists and has a probe;
+ * jobs_reply_started answers 202 {job_id, total}. */
+void h_keys_validate(struct req *r, const struct route_args *a);
+void h_jobs_list(struct req *r, const struct route_args *a);
+void h_jobs_get(struct req *r, const struct route_args *a);
+void h_jobs_cancel(struct req *r, const struct route_args *a);
+bool jobs_upstream_ok(struct req *r, long long upstream_id);
+void jobs_reply_started(struct req *r, long long job_id, long long total);
+
 /* keys_bulk.c */
 void h_keys_import(struct req *r, const struct route_args *a);
 void h_keys_batch(struct req *r, const struct route_args *a);
@@ -89,6 +99,6 @@ void h_users_delete(struct req *r, const struct route_args *a);
  * statements built from them. */
 struct resource;
 extern struct resource admin_upstreams, admin_keys, admin_key_events, admin_rules, admin_tokens,
-    admin_users, admin_alerts, admin_prices;
+    admin_users, admin_alerts, admin_prices, admin_jobs;
 
 #endif

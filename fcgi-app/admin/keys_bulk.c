@@ -16,6 +16,7 @@
 #include "admin/limits_admin.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
+#include "core/valjob.h"
 
 #define BATCH_MAX   100000
 #define IMPORT_COLS 9
@@ -30,6 +31,9 @@ static const struct vfield import_fields[] = {
     {.name = "rpm_limit", .type = VT_INT, .min = 0, .max = 1000000},
     /* Limit windows of every imported key (admin/limits_admin.h). */
     {.name = "limits", .type = VT_ARRAY, .flags = VF_NULLABLE},
+    /* Start a validation job for the keys the import makes (core/valjob.h). */
+    {.name = "validate", .type = VT_BOOL},
+    {.name = "on_invalid", .type = VT_STRING, .min = 1, .max = 8, .check = valjob_check_on_invalid},
 };
 
 /* An open-addressing set of the sealed keys' hashes. */
@@ -91,7 +95,20 @@ struct import_tx {
     const char *hashes; /* the kept keys' hashes, a JSON array of hex strings */
     struct db_res in_pool;
     unsigned long long created;
+    struct valjob_spec *job; /* NULL: no validation job */
+    long long job_id, job_total;
 };
+
+/* The highest key id before the import: the keys it makes lie above. */
+static int highest_key_id(struct db *db, long long *id)
+{
+    struct db_res res;
+    int rc = db_query(db, "SELECT COALESCE(MAX(id), 0) FROM api_keys", DB_NOARGS, &res);
+
+    *id = rc == DB_OK ? db_int(&res, 0, 0) : 0;
+    db_res_free(&res);
+    return rc;
+}
 
 /* Inserts the kept keys; duplicates already in the pool are ignored by the
  * unique (upstream_id, key_hash) index, and found first (in_pool) so that
@@ -114,9 +131,15 @@ static int import_body(struct db *db, void *arg)
                       "SELECT k.key_hash FROM JSON_TABLE(?, '$[*]' COLUMNS (h CHAR(64) PATH"
                       " '$')) j JOIN api_keys k ON k.upstream_id = ? AND k.key_hash = UNHEX(j.h)",
                       DB_ARGS(DB_STR(t->hashes), DB_INT(t->upstream_id)), &t->in_pool);
+    if (rc == DB_OK && t->job != NULL)
+        rc = highest_key_id(db, &t->job->min_id);
     if (rc == DB_OK)
         rc =
             db_insert_rows(db, &import_sql, t->params, IMPORT_COLS, (unsigned)t->rows, &t->created);
+    if (rc == DB_OK && t->job != NULL) {
+        t->job->hashes = t->hashes;
+        rc = valjob_create(db, t->job, &t->job_id, &t->job_total);
+    }
     if (rc == DB_OK)
         rc = store_bump_version(db);
     return rc;
@@ -154,7 +177,8 @@ static char *hash_list(const struct key_sealed *ks, const bool *keep, size_t n)
     return buf_steal(&b);
 }
 static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *ks, bool *keep,
-                       size_t n, unsigned long long *created, size_t *rows, struct db_res *in_pool)
+                       size_t n, unsigned long long *created, size_t *rows, struct db_res *in_pool,
+                       struct valjob_spec *job, long long *job_id)
 {
     struct db_param *p = calloc(n * IMPORT_COLS + 1, sizeof(*p));
     struct import_tx t = {0};
@@ -187,8 +211,10 @@ static int insert_keys(struct req *r, struct json_object *o, struct key_sealed *
     }
     t.params = p;
     t.rows = *rows = k / IMPORT_COLS;
+    t.job = job;
     rc = db_transaction(r->w->db, import_body, &t);
     *created = t.created;
+    *job_id = t.job_id;
     *in_pool = t.in_pool;
 out:
     free((char *)t.hashes);
@@ -214,9 +240,13 @@ static void mark_in_pool(const struct hash_set *set, const struct db_res *in_poo
 }
 
 static void reply_import(struct req *r, unsigned long long created, long long duplicates,
-                         const struct import *im)
+                         const struct import *im, long long job_id)
 {
     struct json_object *out = json_object_new_object();
+
+    /* With validate: the job that probes the new keys (GET /jobs/{id}). */
+    if (job_id > 0)
+        json_object_object_add(out, "job_id", json_object_new_int64(job_id));
 
     json_object_object_add(out, "created", json_object_new_int64((long long)created));
     json_object_object_add(out, "duplicates", json_object_new_int64(duplicates));
@@ -247,6 +277,12 @@ static bool import_request_ok(struct req *r, struct json_object *o)
         reply_error(r, ERR_INVALID_FIELD, "%s", msg);
         return false;
     }
+    if (rs_jstr(o, "on_invalid") != NULL && !rs_jbool(o, "validate", false)) {
+        reply_error(r, ERR_INVALID_FIELD, "on_invalid: needs validate: true");
+        return false;
+    }
+    if (rs_jbool(o, "validate", false))
+        return jobs_upstream_ok(r, rs_jint(o, "upstream_id", 0));
     rc = store_upstream_exists(r->w->db, rs_jint(o, "upstream_id", 0), &found);
     if (rc != DB_OK)
         rs_reply_db_error(r, err_from_db(rc), "");
@@ -280,6 +316,8 @@ void h_keys_import(struct req *r, const struct route_args *a)
     bool *keep = NULL;
     unsigned long long created = 0;
     size_t repeats, rows = 0;
+    struct valjob_spec job = {0};
+    long long job_id = 0;
     int rc;
 
     (void)a;
@@ -304,13 +342,20 @@ void h_keys_import(struct req *r, const struct route_args *a)
     if (!seal_all(r, im, ks))
         goto out;
     repeats = drop_repeats(&set, ks, im->n, keep, im->c);
-    rc = insert_keys(r, o, ks, keep, im->n, &created, &rows, &in_pool);
+    if (rs_jbool(o, "validate", false)) {
+        job.upstream_id = rs_jint(o, "upstream_id", 0);
+        job.on_invalid = rs_jstr(o, "on_invalid") != NULL ? rs_jstr(o, "on_invalid") : "none";
+        job.concurrency = 4;
+        job.actor = r->actor;
+    }
+    rc = insert_keys(r, o, ks, keep, im->n, &created, &rows, &in_pool,
+                     job.upstream_id > 0 ? &job : NULL, &job_id);
     if (rc != DB_OK) {
         rs_reply_db_error(r, err_from_db(rc), "");
         goto out;
     }
     mark_in_pool(&set, &in_pool, ks, im->c);
-    reply_import(r, created, (long long)(repeats + rows - created), im);
+    reply_import(r, created, (long long)(repeats + rows - created), im, job_id);
 out:
     if (ks != NULL)
         memset(ks, 0, (im->n + 1) * sizeof(*ks));

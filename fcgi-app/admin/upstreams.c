@@ -16,6 +16,7 @@
 #include "core/shape.h"
 #include "core/store.h"
 #include "core/pool.h"
+#include "core/probe.h"
 #include "core/resetzone.h"
 #include "core/rule/rule.h"
 #include "core/usage_scan.h"
@@ -138,6 +139,28 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 1024,
      .check = check_url_path,
+     .def = "null"},
+    /* A probe with a body (a one-token chat request for APIs with no free
+     * GET; docs/API.md "Validation jobs"), and the re-check of banned keys
+     * by apigw-jobs: null is off, else every that many seconds. */
+    {.name = "probe_body",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = PROBE_BODY_MAX,
+     .def = "null"},
+    {.name = "probe_content_type",
+     .type = VT_STRING,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 128,
+     .check = check_no_ctl,
+     .def = "null"},
+    {.name = "recheck_banned_s",
+     .type = VT_INT,
+     .flags = VF_NULLABLE,
+     .min = 60,
+     .max = 2592000,
      .def = "null"},
     {.name = "auto_disable_max_pct", .type = VT_INT, .min = 0, .max = 100, .def = "50"},
     RS_FIELD_MAX_CONCURRENT,

@@ -460,6 +460,20 @@ static struct json_object *rule_json(const struct db_res *res, unsigned i)
     return o;
 }
 
+struct rule *pool_rule_compile(const struct db_res *res, unsigned i)
+{
+    struct json_object *o = rule_json(res, i);
+    char err[256];
+    struct rule *r = rule_compile(o, err, sizeof(err));
+
+    json_object_put(o);
+    if (r == NULL)
+        log_warn("rule %lld is skipped: %s", db_int(res, i, 0), err);
+    else
+        r->id = db_int(res, i, 0);
+    return r;
+}
+
 /* Compiles every rule once per snapshot; a rule that no longer compiles
  * (edited by hand in the database) is skipped and logged. */
 static int load_rules(struct db *db, struct pool *p)
@@ -469,23 +483,14 @@ static int load_rules(struct db *db, struct pool *p)
     size_t u, k;
     int rc;
 
-    rc = db_query(db,
-                  "SELECT id, upstream_id, name, enabled, priority, cond_json, actions_json,"
-                  " threshold, window_s, cooldown_s, stop FROM rules ORDER BY priority, id",
-                  DB_NOARGS, &res);
+    rc =
+        db_query(db, "SELECT " POOL_RULE_COLS " FROM rules ORDER BY priority, id", DB_NOARGS, &res);
     if (rc == DB_OK && (p->rules = calloc(res.nrows + 1, sizeof(*p->rules))) == NULL)
         rc = DB_EFAIL;
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
-        struct json_object *o = rule_json(&res, i);
-        char err[256];
-        struct rule *r = rule_compile(o, err, sizeof(err));
-        json_object_put(o);
-        if (r == NULL) {
-            log_warn("rule %lld is skipped: %s", db_int(&res, i, 0), err);
-            continue;
-        }
-        r->id = db_int(&res, i, 0);
-        p->rules[p->nrules++] = r;
+        struct rule *r = pool_rule_compile(&res, i);
+        if (r != NULL)
+            p->rules[p->nrules++] = r;
     }
     db_res_free(&res);
     for (u = 0; rc == DB_OK && u < p->nups; u++)

@@ -394,4 +394,13 @@ void pool_key_blocks_free(struct pool_key *k);
  * key and snapshot, to the caller that should mark it. */
 bool pool_key_wake_due(struct pool_key *k);
 
+/* Compiles the stored rule in row i of a result whose columns are those of
+ * POOL_RULE_COLS (apigw-jobs judges probes by the same rules).  Returns the
+ * rule with its id, or NULL (logged) when it no longer compiles. */
+#define POOL_RULE_COLS                                                                             \
+    "id, upstream_id, name, enabled, priority, cond_json, actions_json, threshold, window_s,"      \
+    " cooldown_s, stop"
+struct db_res;
+struct rule *pool_rule_compile(const struct db_res *res, unsigned i);
+
 #endif

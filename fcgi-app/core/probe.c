@@ -75,7 +75,7 @@ int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
                   "SELECT k.id, k.upstream_id, k.key_enc, k.key_masked, k.status, u.base_url,"
                   " u.auth_header, u.auth_template, u.auth_query_param, u.probe_method,"
                   " u.probe_path, u.timeout_ms, u.connect_timeout_ms, k.probe_failures,"
-                  " u.name, u.header_rules"
+                  " u.name, u.header_rules, u.probe_body, u.probe_content_type"
                   " FROM api_keys k JOIN upstreams u ON u.id = k.upstream_id WHERE k.id = ?",
                   DB_ARGS(DB_INT(key_id)), &res);
     if (rc == DB_OK && res.nrows == 0)
@@ -105,6 +105,8 @@ int probe_load(struct db *db, const unsigned char enc_key[32], long long key_id,
     t->probe_failures = db_int(&res, 0, 13);
     t->upstream_name = dup_or_null(db_val(&res, 0, 14));
     load_rules(t, db_val(&res, 0, 15));
+    t->body = dup_or_null(db_val(&res, 0, 16));
+    t->content_type = dup_or_null(db_val(&res, 0, 17));
     rc = load_egress(db, enc_key, t);
 out:
     db_res_free(&res);
@@ -125,16 +127,25 @@ void probe_target_free(struct probe_target *t)
     free(t->auth_query_param);
     free(t->method);
     free(t->path);
+    free(t->body);
+    free(t->content_type);
     free(t->upstream_name);
     header_rules_free(&t->rules);
     egress_proxy_free(t->proxy);
     memset(t, 0, sizeof(*t));
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *ud)
+/* Keeps the answer's first bytes (for the rules that judge a probe) and
+ * drops the rest. */
+static size_t keep_head(char *p, size_t size, size_t n, void *ud)
 {
-    (void)p;
-    (void)ud;
+    struct probe_result *res = ud;
+    size_t room = sizeof(res->answer) - res->answer_len;
+
+    if (room > size * n)
+        room = size * n;
+    memcpy(res->answer + res->answer_len, p, room);
+    res->answer_len += room;
     return size * n;
 }
 
@@ -144,6 +155,7 @@ struct probe_xfer {
     CURL *c;
     struct curl_slist *headers;
     struct buf url, auth;
+    struct buf ctype; /* the Content-Type line of a probe with a body */
     int64_t started_ms;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -164,12 +176,16 @@ static void render(struct buf *out, const char *tpl, const struct probe_target *
  * returns -1. */
 static int xfer_drop(struct probe_xfer *x)
 {
+    if (x->c != NULL)
+        curl_easy_cleanup(x->c);
+    x->c = NULL;
     curl_slist_free_all(x->headers);
     x->headers = NULL;
     crypto_wipe(x->url.data, x->url.cap);
     crypto_wipe(x->auth.data, x->auth.cap);
     buf_free(&x->url);
     buf_free(&x->auth);
+    buf_free(&x->ctype);
     return -1;
 }
 
@@ -206,7 +222,22 @@ static int add_rule_headers(struct probe_xfer *x, const struct probe_target *t)
     return rc;
 }
 
-static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
+/* A probe with a body sends it with its Content-Type (JSON by default). */
+static int add_body(struct probe_xfer *x, const struct probe_target *t)
+{
+    if (t->body == NULL)
+        return 0;
+    buf_printf(&x->ctype, "Content-Type: %s",
+               t->content_type != NULL ? t->content_type : "application/json");
+    if (append_header(x, &x->ctype) != 0)
+        return -1;
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDS, t->body);
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+    return 0;
+}
+
+static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t,
+                        struct probe_result *res)
 {
     long long timeout = t->timeout_ms < PROBE_TIMEOUT_MAX_MS ? t->timeout_ms : PROBE_TIMEOUT_MAX_MS;
     size_t blen = strlen(t->base_url);
@@ -216,6 +247,8 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
         return -1; /* never directly when the upstream wants a proxy */
     buf_init(&x->url, 16384);
     buf_init(&x->auth, 4096);
+    buf_init(&x->ctype, 256);
+    res->answer_len = 0;
     while (blen > 0 && t->base_url[blen - 1] == '/')
         blen--;
     buf_append(&x->url, t->base_url, blen);
@@ -235,7 +268,7 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
             return xfer_drop(x);
     }
     x->c = curl_easy_init();
-    if (x->c == NULL)
+    if (x->c == NULL || add_body(x, t) != 0)
         return xfer_drop(x);
     curl_easy_setopt(x->c, CURLOPT_URL, buf_str(&x->url));
     curl_easy_setopt(x->c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -248,7 +281,8 @@ static int xfer_prepare(struct probe_xfer *x, const struct probe_target *t)
     if (strcmp(t->method, "HEAD") == 0)
         curl_easy_setopt(x->c, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->headers);
-    curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, keep_head);
+    curl_easy_setopt(x->c, CURLOPT_WRITEDATA, res);
     curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
     /* As the proxy's attempts do (proxy/attempt.c): an empty proxy keeps
      * the environment's http_proxy out. */
@@ -270,6 +304,8 @@ static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURL
     res->status = (int)status;
     res->ok = cc == CURLE_OK && status >= 200 && status < 300;
     res->error[0] = '\0';
+    res->transport_failed = cc != CURLE_OK;
+    res->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
     if (cc != CURLE_OK) {
         char raw[CURL_ERROR_SIZE + 64];
         struct mask_secret secret;
@@ -289,6 +325,7 @@ static void xfer_finish(struct probe_xfer *x, const struct probe_target *t, CURL
     crypto_wipe(x->auth.data, x->auth.cap);
     buf_free(&x->url);
     buf_free(&x->auth);
+    buf_free(&x->ctype);
 }
 
 void probe_run(const struct probe_target *t, struct probe_result *res)
@@ -318,7 +355,7 @@ void probe_run_many(struct probe_target *const *t, size_t n, int parallel, struc
         int left;
         /* Keep `parallel` probes in flight. */
         while (next < n && running < parallel) {
-            if (xfer_prepare(&x[next], t[next]) != 0) {
+            if (xfer_prepare(&x[next], t[next], &res[next]) != 0) {
                 snprintf(res[next].error, sizeof(res[next].error), "cannot start the probe");
                 next++;
                 done++;

@@ -16,6 +16,10 @@ struct config;
 struct egress_proxy;
 
 #define PROBE_TIMEOUT_MAX_MS 10000
+/* The largest probe_body, and how much of an answer a probe keeps for the
+ * rules that judge it (validation jobs). */
+#define PROBE_BODY_MAX   16384
+#define PROBE_ANSWER_MAX 4096
 
 /* A key and what is needed to probe it, loaded from the database. */
 struct probe_target {
@@ -25,7 +29,8 @@ struct probe_target {
     char masked[40];
     char *status;
     char *base_url, *auth_header, *auth_template, *auth_query_param;
-    char *method, *path; /* NULL when the upstream has no probe */
+    char *method, *path;       /* NULL when the upstream has no probe */
+    char *body, *content_type; /* the probe's body (NULL: none) and its type */
     long long timeout_ms, connect_timeout_ms;
     long long probe_failures;
     /* The egress proxy the key would use (core/egress.h), NULL for none;
@@ -45,6 +50,11 @@ struct probe_result {
     int status;
     long long latency_ms;
     char error[512]; /* empty when there was an answer; never holds the key */
+    /* The first PROBE_ANSWER_MAX bytes of the answer, and whether curl
+     * failed (then `transport` says how, for the rules). */
+    char answer[PROBE_ANSWER_MAX];
+    size_t answer_len;
+    bool transport_failed, timed_out;
 };
 
 /* Loads key key_id with its upstream.  Returns DB_OK (t filled), DB_EFAIL

@@ -30,6 +30,8 @@ import './steps_roles.mjs';
 // Steps kept in files of their own, given the helpers here.
 (await import('./model_blocks.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, sleep, env: () => env});
+(await import('./validation_jobs.mjs')).register({test, api, assert, waitFor, expectText, newPage,
+  loginWithToken, go, shot, env: () => env});
 
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',

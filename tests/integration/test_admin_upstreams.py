@@ -20,6 +20,9 @@ DEFAULTS = {
     "public": False,
     "probe_method": None,
     "probe_path": None,
+    "probe_body": None,
+    "probe_content_type": None,
+    "recheck_banned_s": None,
     "auto_disable_max_pct": 50,
 }
 

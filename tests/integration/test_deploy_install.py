@@ -21,8 +21,8 @@ from harness import ADMIN_TOKEN, Client
 st = harness.st
 PREFIX = "/usr/local"
 BINARIES = ["apigw-fcgi", "apigw-migrate", "apigw-quota-reset", "apigw-recover",
-            "apigw-log-cleanup"]
-CRON_JOBS = ["apigw-quota-reset", "apigw-recover", "apigw-log-cleanup"]
+            "apigw-log-cleanup", "apigw-jobs"]
+CRON_JOBS = ["apigw-quota-reset", "apigw-recover", "apigw-log-cleanup", "apigw-jobs"]
 
 
 class Installed:
@@ -244,6 +244,8 @@ SUMMARY = {
     "apigw-quota-reset": r"^(nothing to do: .*|reset used_today of \d+ keys and \d+ tokens, .*)$",
     "apigw-recover": r"^recovered \d+ keys, \d+ still failing$",
     "apigw-log-cleanup": r"^deleted \d+ log rows older than .*$",
+    "apigw-jobs": r"^worked on \d+ validation jobs \(\d+ keys\); re-checked \d+ banned keys,"
+                  r" \d+ active again$",
 }
 
 

@@ -58,6 +58,7 @@ int main(int argc, char **argv)
     suite_price();
     suite_shape();
     suite_limits();
+    suite_probe_verdict();
     suite_rollup();
     suite_peek();
     CU_basic_set_mode(argc > 1 && strcmp(argv[1], "-v") == 0 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);

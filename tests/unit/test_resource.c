@@ -39,13 +39,13 @@ static void check(struct resource *rs, const struct expect *x)
     CU_ASSERT_EQUAL(rs->sql.insert_params, x->insert_params);
 }
 
-#define UPSTREAM_COLS                                                                              \
-    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"      \
-    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"        \
-    " probe_path, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"        \
-    " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"           \
-    " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"     \
-    " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"                   \
+#define UPSTREAM_COLS                                                                                                                         \
+    "id, name, base_url, auth_header, auth_template, auth_query_param, strategy, timeout_ms,"                                                 \
+    " connect_timeout_ms, max_retries, retry_backoff_ms, enabled, is_public, probe_method,"                                                   \
+    " probe_path, probe_body, probe_content_type, recheck_banned_s, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths," \
+    " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"                                                      \
+    " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"                                                \
+    " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"                                                              \
     " quota_reset_hour, quota_reset_tz, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
@@ -55,7 +55,8 @@ static void test_upstreams(void)
         .update = "UPDATE upstreams SET name = ?, base_url = ?, auth_header = ?, auth_template = ?,"
                   " auth_query_param = ?, strategy = ?, timeout_ms = ?, connect_timeout_ms = ?,"
                   " max_retries = ?, retry_backoff_ms = ?, enabled = ?, is_public = ?,"
-                  " probe_method = ?, probe_path = ?, auto_disable_max_pct = ?,"
+                  " probe_method = ?, probe_path = ?, probe_body = ?, probe_content_type = ?,"
+                  " recheck_banned_s = ?, auto_disable_max_pct = ?,"
                   " max_concurrent = ?, script = ?, usage_format = ?, usage_paths = ?,"
                   " stream_peek = ?, queue_wait_ms = ?, fallback_upstreams = ?, affinity = ?,"
                   " affinity_path = ?, proxies = ?, proxy_mode = ?, endpoints = ?,"
@@ -66,14 +67,15 @@ static void test_upstreams(void)
         .insert =
             "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
             " auth_query_param, strategy, timeout_ms, connect_timeout_ms, max_retries,"
-            " retry_backoff_ms, enabled, is_public, probe_method, probe_path,"
-            " auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"
+            " retry_backoff_ms, enabled, is_public, probe_method, probe_path, probe_body,"
+            " probe_content_type, recheck_banned_s, auto_disable_max_pct, max_concurrent, script, usage_format, usage_paths,"
             " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path,"
             " proxies, proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s,"
             " endpoint_cooldown_s, header_rules, strip_forwarding_headers, model_allow, model_map,"
             " body_set, quota_reset_hour, quota_reset_tz, proxies_enc, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())",
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
+            " UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
         .update_params = 1,

@@ -63,6 +63,8 @@ static void test_route_literals_and_roles(void)
         {"POST", "/api/admin/keys", h_keys_create, ROLE_OPERATOR, -1},
         {"POST", "/api/admin/keys/import", h_keys_import, ROLE_OPERATOR, -1},
         {"POST", "/api/admin/keys/batch", h_keys_batch, ROLE_OPERATOR, -1},
+        {"POST", "/api/admin/keys/validate", h_keys_validate, ROLE_OPERATOR, -1},
+        {"GET", "/api/admin/jobs", h_jobs_list, ROLE_VIEWER, -1},
         {"POST", "/api/admin/rules/test", h_rules_test, ROLE_OPERATOR, -1},
         {"POST", "/api/admin/upstreams", h_upstreams_create, ROLE_ADMIN, -1},
         {"GET", "/api/admin/upstreams", h_upstreams_list, ROLE_VIEWER, -1},
@@ -87,6 +89,8 @@ static void test_route_ids(void)
         /* A literal segment after {id}. */
         {"GET", "/api/admin/keys/9/events", h_keys_events, ROLE_VIEWER, 9},
         {"POST", "/api/admin/keys/12/test", h_keys_test, ROLE_OPERATOR, 12},
+        {"GET", "/api/admin/jobs/5", h_jobs_get, ROLE_VIEWER, 5},
+        {"DELETE", "/api/admin/jobs/5", h_jobs_cancel, ROLE_OPERATOR, 5},
         /* The largest id of 18 digits is taken whole. */
         {"GET", "/api/admin/users/999999999999999999", h_users_get, ROLE_ADMIN,
          999999999999999999LL},

@@ -7,6 +7,7 @@ import {
 } from '../dom.js';
 import {readForm, setForm} from '../forms.js';
 import {limitsField, limitsText, readLimits, usageTable} from '../limits.js';
+import {ON_INVALID, jobsPanel, openValidate} from '../validate_jobs.js';
 
 const STATUSES = ['active', 'disabled', 'exhausted', 'banned'];
 const PAGE_SIZES = [['25', '25 a page'], ['50', '50 a page'], ['100', '100 a page'], ['250', '250 a page']];
@@ -27,6 +28,8 @@ export async function render(view, ctx) {
   const qIn = input('q', {type: 'search', placeholder: 'Name contains…', value: state.q, 'aria-label': 'Name contains'});
   const sizeSel = select('limit', PAGE_SIZES, String(state.limit), {'aria-label': 'Page size'});
   const importBtn = canWrite ? h('button', {type: 'button', class: 'btn btn-primary', id: 'keys-import'}, 'Import keys') : null;
+  const validateBtn = canWrite ? h('button', {type: 'button', class: 'btn', id: 'keys-validate'}, 'Validate') : null;
+  const jobs = jobsPanel(canWrite, (id) => (upstreams.find((u) => u.id === id) || {name: `#${id}`}).name);
 
   const selCount = h('span', {class: 'sel-count', id: 'keys-selected'}, '0 selected');
   const duration = select('duration_s', [['0', 'until enabled'], ['600', 'for 10 minutes'], ['3600', 'for 1 hour'], ['86400', 'for 1 day']], '0', {'aria-label': 'Disable for'});
@@ -44,15 +47,16 @@ export async function render(view, ctx) {
   const listBox = h('div', {id: 'keys-list'}, h('p', {class: 'muted'}, 'Loading…'));
   const pager = h('div', {class: 'pager', id: 'keys-pager'});
 
-  view.append(pageHead('Keys', importBtn),
+  view.append(pageHead('Keys', validateBtn, importBtn),
     h('form', {class: 'filters', role: 'search', on: {submit: (ev) => { ev.preventDefault(); applyFilters(); }}},
       upSel, stSel, qIn, sizeSel, h('button', {type: 'submit', class: 'btn'}, 'Filter')),
-    batchBar, listBox, pager);
+    batchBar, listBox, pager, jobs.root);
 
   upSel.addEventListener('change', applyFilters);
   stSel.addEventListener('change', applyFilters);
   sizeSel.addEventListener('change', applyFilters);
   if (importBtn) importBtn.addEventListener('click', openImport);
+  if (validateBtn) validateBtn.addEventListener('click', () => openValidate(upstreams, state.upstream_id, jobs.refresh));
 
   function applyFilters() {
     state.upstream_id = upSel.value;
@@ -340,6 +344,9 @@ export async function render(view, ctx) {
         field('Priority (tier)', input('priority', {type: 'number', placeholder: '0'})),
         field('Daily quota', input('daily_quota', {type: 'number', placeholder: '0 = unlimited'})),
         field('Requests per minute', input('rpm_limit', {type: 'number', placeholder: '0 = none'}))),
+      h('div', {class: 'field-row'},
+        h('div', {class: 'field field-check'}, h('label', null, input('validate', {type: 'checkbox'}), ' Validate the new keys (a probe each, in the background)')),
+        field('When a key is invalid', select('on_invalid', ON_INVALID, 'none'))),
       formError(), result);
     if (!upstreams.length) {
       result.append(h('p', {class: 'error-text'}, 'Create an upstream first.'));
@@ -354,6 +361,10 @@ export async function render(view, ctx) {
       replace(result);
       const body = readForm(form, [['upstream_id', 'int'], ['weight', 'int'], ['priority', 'int'], ['daily_quota', 'int'], ['rpm_limit', 'int']], true);
       body.text = text.value;
+      if (form.elements.namedItem('validate').checked) {
+        body.validate = true;
+        body.on_invalid = form.elements.namedItem('on_invalid').value;
+      }
       go.disabled = true;
       try {
         const r = await api.post('/keys/import', body);
@@ -361,7 +372,9 @@ export async function render(view, ctx) {
           h('div', {class: 'count count-ok', id: 'import-created'}, h('strong', null, fmtNum(r.created)), ' created'),
           h('div', {class: 'count count-warn', id: 'import-duplicates'}, h('strong', null, fmtNum(r.duplicates)), ' duplicate(s)'),
           h('div', {class: 'count count-bad', id: 'import-invalid'}, h('strong', null, fmtNum(r.invalid)), ' invalid')),
-          rejectedList('import-rejected', r.rejected || [], r.duplicates + r.invalid));
+          rejectedList('import-rejected', r.rejected || [], r.duplicates + r.invalid),
+          r.job_id ? h('p', {id: 'import-job'}, `Validation job ${r.job_id} queued for the new keys.`) : null);
+        if (r.job_id) jobs.refresh();
         text.value = '';
         file.value = '';
         countLines();
@@ -388,6 +401,7 @@ export async function render(view, ctx) {
   replace(upSel, h('option', {value: ''}, 'All upstreams'), upstreams.map((u) => h('option', {value: String(u.id)}, u.name)));
   upSel.value = state.upstream_id;
   await load();
+  jobs.refresh();
 }
 
 // The paste rules of POST /keys/import (admin/keys_paste.c), for the

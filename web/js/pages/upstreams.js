@@ -14,7 +14,8 @@ const FIELDS = [
   ['auth_template', 'string'], ['auth_query_param', 'nullable'], ['strategy', 'string'],
   ['timeout_ms', 'int'], ['connect_timeout_ms', 'int'], ['max_retries', 'int'],
   ['retry_backoff_ms', 'int'], ['enabled', 'bool'], ['public', 'bool'],
-  ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['auto_disable_max_pct', 'int'],
+  ['probe_method', 'nullable'], ['probe_path', 'nullable'], ['probe_body', 'nullable'],
+  ['probe_content_type', 'nullable'], ['recheck_banned_s', 'int_nullable'], ['auto_disable_max_pct', 'int'],
   ['max_concurrent', 'int_nullable'], ['usage_format', 'string'], ['usage_paths', 'json_nullable'],
   ['script', 'nullable'], ['queue_wait_ms', 'int'], ['affinity', 'string'],
   ['affinity_path', 'nullable'], ['proxy_mode', 'string'], ['endpoint_fail_threshold', 'int'],
@@ -26,6 +27,7 @@ const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
   strategy: 'round_robin', timeout_ms: 30000, connect_timeout_ms: 5000, max_retries: 2,
   retry_backoff_ms: 100, enabled: true, public: false, probe_method: null, probe_path: null,
+  probe_body: null, probe_content_type: null, recheck_banned_s: null,
   auto_disable_max_pct: 50, max_concurrent: null, usage_format: 'none', usage_paths: null,
   script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null, proxy_mode: 'none',
   endpoint_fail_threshold: 5, endpoint_window_s: 30, endpoint_cooldown_s: 30,
@@ -247,6 +249,13 @@ export async function render(view, ctx) {
       field('Retry back-off (ms)', num('retry_backoff_ms')),
       field('Probe method', select('probe_method', [['', 'none'], ['GET', 'GET'], ['HEAD', 'HEAD'], ['POST', 'POST'], ['PUT', 'PUT'], ['PATCH', 'PATCH'], ['DELETE', 'DELETE'], ['OPTIONS', 'OPTIONS']], null, {disabled: readOnly})),
       field('Probe path', f('probe_path', {placeholder: '/models'}), 'A cheap request that tells whether a key works.'),
+      field('Probe body', h('textarea', {name: 'probe_body', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly,
+        placeholder: '{"model": "gpt-4o-mini", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}'}),
+      'For APIs with no free GET: the probe sends this body (a one-token request). Empty = no body.'),
+      h('p', {class: 'notice', id: 'probe-body-warning', hidden: true},
+        'A probe with a body may cost money: it is sent at every key test, every recovery probe, for every key of a validation job and at every re-check of a banned key.'),
+      field('Probe content type', f('probe_content_type', {placeholder: 'application/json', spellcheck: 'false', autocapitalize: 'none'}), 'The Content-Type of the probe body; empty = application/json.'),
+      field('Re-check banned keys (s)', f('recheck_banned_s', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Probe each banned key this often (at least 60 s); one that passes becomes active again. Empty = off; needs a probe.'),
       field('Auto-disable max %', num('auto_disable_max_pct'), 'Rules never take more than this share of keys out within one window.'),
       field('Max concurrent', f('max_concurrent', {type: 'number', inputmode: 'numeric', placeholder: 'none'}), 'Requests in flight at once, in each gateway process; empty = no limit.'),
       field('Usage format', select('usage_format', [['none', 'none'], ['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['gemini', 'Gemini'], ['custom', 'custom (paths)']], null, {disabled: readOnly}), 'How answers report tokens; none = not read.'),
@@ -276,6 +285,10 @@ export async function render(view, ctx) {
       ed.root,
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
+    const probeBody = form.elements.namedItem('probe_body');
+    const probeWarn = () => { form.querySelector('#probe-body-warning').hidden = probeBody.value.trim() === ''; };
+    probeBody.addEventListener('input', probeWarn);
+    probeWarn();
     setPeek(form, creating ? null : u.stream_peek);
     form.elements.namedItem('fallback_names').value = creating ? '' : fallbackNames(u.fallback_upstreams, all);
     setProxies(form, creating ? null : u.proxies);
