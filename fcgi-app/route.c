@@ -71,6 +71,7 @@ static const struct route routes[] = {
     {"GET", A "/logs", ROLE_VIEWER, h_logs},
     {"GET", A "/stats", ROLE_VIEWER, h_stats},
     {"GET", A "/alerts", ROLE_VIEWER, h_alerts},
+    {"GET", A "/capacity", ROLE_VIEWER, h_capacity},
 
     {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list},
     {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create},
