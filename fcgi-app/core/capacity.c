@@ -53,22 +53,34 @@ static enum db_rc raise_alert(struct db *db, struct alerter *a, struct capacity_
 
 /* The words of an upstream's alert for its new state. */
 static void upstream_message(char *out, size_t len, const char *name, const char *state,
-                             const char *was, long long usable, long long total, long long reqs,
-                             long long pct, const char *min_active)
+                             const char *was, const struct capacity_counts *c,
+                             const char *min_active)
 {
     if (strcmp(state, "dry") == 0)
         snprintf(out, len,
                  "upstream %s is dry: all %lld requests of the last minute got 503 "
                  "no_available_key (%lld of %lld keys usable)",
-                 name, reqs, usable, total);
+                 name, c->requests, c->usable, c->total);
     else if (strcmp(state, "low") == 0)
         snprintf(out, len,
                  "upstream %s is low on keys: %lld of %lld usable (alert_min_active_pct %lld, "
                  "alert_min_active %s)",
-                 name, usable, total, pct, min_active != NULL ? min_active : "off");
+                 name, c->usable, c->total, c->min_active_pct,
+                 min_active != NULL ? min_active : "off");
     else
         snprintf(out, len, "upstream %s has capacity again (was %s): %lld of %lld keys usable",
-                 name, was, usable, total);
+                 name, was, c->usable, c->total);
+}
+
+const char *capacity_state_of(const struct capacity_counts *c)
+{
+    if (c->requests > 0 && c->no_key == c->requests)
+        return "dry";
+    if (c->min_active_pct > 0 && c->total > 0 && c->usable * 100 < c->min_active_pct * c->total)
+        return "low";
+    if (c->has_min_active && c->usable < c->min_active)
+        return "low";
+    return "ok";
 }
 
 static enum db_rc check_upstreams(struct db *db, struct alerter *a, struct capacity_run *run)
@@ -85,19 +97,15 @@ static enum db_rc check_upstreams(struct db *db, struct alerter *a, struct capac
     if (rc == DB_OK)
         rc = db_query(db, UPSTREAM_SQL, DB_NOARGS, &res);
     for (i = 0; rc == DB_OK && i < res.nrows; i++) {
-        long long id = db_int(&res, i, 0), pct = db_int(&res, i, 2);
-        long long total = db_int(&res, i, 4), usable = db_int(&res, i, 5);
-        long long reqs = db_int(&res, i, 6), nokey = db_int(&res, i, 7);
+        long long id = db_int(&res, i, 0);
         const char *name = db_val(&res, i, 1), *min_active = db_val(&res, i, 3);
         const char *was = db_val(&res, i, 8) != NULL ? db_val(&res, i, 8) : "ok";
-        const char *state = "ok";
+        struct capacity_counts c = {db_int(&res, i, 2), db_int(&res, i, 3), min_active != NULL,
+                                    db_int(&res, i, 5), db_int(&res, i, 4), db_int(&res, i, 6),
+                                    db_int(&res, i, 7)};
+        const char *state = capacity_state_of(&c);
         char msg[512], kind[24];
 
-        if (reqs > 0 && nokey == reqs)
-            state = "dry";
-        else if ((pct > 0 && total > 0 && usable * 100 < pct * total) ||
-                 (min_active != NULL && usable < db_int(&res, i, 3)))
-            state = "low";
         /* since moves only when the state changes; the counts always. */
         rc = db_exec(db,
                      "INSERT INTO capacity_state (upstream_id, key_id, state, usable, total,"
@@ -105,10 +113,11 @@ static enum db_rc check_upstreams(struct db *db, struct alerter *a, struct capac
                      " ON DUPLICATE KEY UPDATE since = IF(state = VALUES(state), since,"
                      " VALUES(since)), state = VALUES(state), usable = VALUES(usable),"
                      " total = VALUES(total), checked_at = VALUES(checked_at)",
-                     DB_ARGS(DB_INT(id), DB_STR(state), DB_INT(usable), DB_INT(total)), NULL, NULL);
+                     DB_ARGS(DB_INT(id), DB_STR(state), DB_INT(c.usable), DB_INT(c.total)), NULL,
+                     NULL);
         if (rc != DB_OK || strcmp(state, was) == 0)
             continue;
-        upstream_message(msg, sizeof(msg), name, state, was, usable, total, reqs, pct, min_active);
+        upstream_message(msg, sizeof(msg), name, state, was, &c, min_active);
         snprintf(kind, sizeof(kind), "capacity_%s", state);
         rc = raise_alert(db, a, run, kind, id, name, 0, NULL, msg);
     }

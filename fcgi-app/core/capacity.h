@@ -13,10 +13,25 @@
 #define APIGW_CAPACITY_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "core/db.h"
 
 struct alerter;
+
+/* What the check counts of one upstream. */
+struct capacity_counts {
+    long long min_active_pct; /* alert_min_active_pct; 0 = off */
+    long long min_active;     /* alert_min_active, when has_min_active */
+    bool has_min_active;
+    long long usable, total;    /* active keys, all keys */
+    long long requests, no_key; /* of the last minute; those that got no_available_key */
+};
+
+/* The upstream's state for these counts: "dry" when it had requests and
+ * every one found no key, else "low" when the usable keys are below either
+ * threshold (the share only when it has keys), else "ok". */
+const char *capacity_state_of(const struct capacity_counts *c);
 
 /* What one check did. */
 struct capacity_run {
