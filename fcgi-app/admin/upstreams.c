@@ -223,6 +223,8 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 1000000,
      .def = "null"},
+    /* Added by GET one (h_upstreams_get); in a body sent back, ignored. */
+    {.name = "capacity", .type = VT_OBJECT, .flags = VF_READONLY | VF_WRITEONLY},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };

@@ -63,6 +63,10 @@ def test_low_fires_once_then_ok_and_recovered(stack):
     cap = _capacity(stack, s.up["id"])
     assert (cap["state"], cap["usable"], cap["total"]) == ("low", 2, 5), cap
     assert cap["since"] is not None and cap["checked_at"] is not None, cap
+    # A GET body sent back, capacity included, is accepted; capacity is ignored.
+    got = ok(stack.main.admin.get(A + "/upstreams/%d" % s.up["id"]))
+    back = ok(stack.main.admin.put(A + "/upstreams/%d" % s.up["id"], json=got))
+    assert "capacity" not in back and back["alert_min_active_pct"] == 50, back
     whole = ok(stack.main.admin.get(A + "/capacity"))
     mine = [u for u in whole["upstreams"] if u["upstream_id"] == s.up["id"]]
     assert len(mine) == 1 and mine[0]["state"] == "low", whole
