@@ -925,8 +925,12 @@ test('capacity: alert thresholds through the upstream form; the dashboard shows 
     return u.alert_min_active_pct === 0 && u.alert_min_active === 3;
   }, 'the API has the thresholds');
   // apigw-recover checks capacity: two keys are fewer than three.
-  execFileSync(path.join(BUILD, 'bin', 'apigw-recover'), [],
-    {env: {...process.env, APIGW_CONFIG: path.join(env.dir, 'apigw.conf')}, cwd: ROOT, stdio: 'ignore'});
+  try {
+    execFileSync(path.join(BUILD, 'bin', 'apigw-recover'), [],
+      {env: {...process.env, APIGW_CONFIG: env.config}, cwd: ROOT, stdio: 'pipe'});
+  } catch (e) {
+    throw new Error(`apigw-recover failed: ${e.stderr}`);
+  }
   await go(page, '#/dashboard');
   const upRow = page.locator('#dash-upstreams tbody tr').filter({hasText: 'capdemo'});
   await expectText(upRow.locator('.capacity-state'), /^low$/, 'the capacity state of capdemo');
