@@ -14,6 +14,7 @@ struct json_object;
 void h_logs(struct req *r, const struct route_args *a);
 void h_stats(struct req *r, const struct route_args *a);
 void h_alerts(struct req *r, const struct route_args *a);
+void h_capacity(struct req *r, const struct route_args *a);
 
 /* login.c */
 void h_login(struct req *r, const struct route_args *a);

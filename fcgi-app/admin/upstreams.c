@@ -10,6 +10,7 @@
 #include "admin/scripts.h"
 #include "admin/egress_admin.h"
 #include "admin/upstream_endpoints.h"
+#include "core/capacity.h"
 #include "core/endpoint.h"
 #include "core/header_rules.h"
 #include "core/nelem.h"
@@ -237,6 +238,16 @@ static const struct vfield fields[] = {
      .max = RESET_TZ_MAX,
      .check = check_reset_tz,
      .def = "null"},
+    /* Capacity alerts (core/capacity.h): 0 and null turn a test off. */
+    {.name = "alert_min_active_pct", .type = VT_INT, .min = 0, .max = 100, .def = "20"},
+    {.name = "alert_min_active",
+     .type = VT_INT,
+     .flags = VF_NULLABLE,
+     .min = 1,
+     .max = 1000000,
+     .def = "null"},
+    /* Added by GET one (h_upstreams_get); in a body sent back, ignored. */
+    {.name = "capacity", .type = VT_OBJECT, .flags = VF_READONLY | VF_WRITEONLY},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };
@@ -260,9 +271,22 @@ void h_upstreams_list(struct req *r, const struct route_args *a)
     rs_list(r, &admin_upstreams, NULL, 0);
 }
 
+/* One upstream, with its capacity as the last check saw it. */
 void h_upstreams_get(struct req *r, const struct route_args *a)
 {
-    rs_get(r, &admin_upstreams, a->id);
+    struct json_object *o, *cap;
+    enum db_rc rc = rs_fetch(r, &admin_upstreams, a->id, &o);
+
+    if (rc == DB_OK && o != NULL) {
+        cap = capacity_json(r->w->db, a->id, &rc);
+        if (cap != NULL)
+            json_object_object_add(o, "capacity", cap);
+    }
+    if (rc != DB_OK) {
+        json_object_put(o);
+        o = NULL;
+    }
+    rs_reply_row(r, &admin_upstreams, a->id, rc, o);
 }
 
 /* The custom usage format needs its paths, and paths must be valid

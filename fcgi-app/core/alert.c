@@ -56,6 +56,7 @@ static char *payload_json(long long id, const struct alert *al)
 #define OPT_STR(k, v) json_object_object_add(o, k, (v) ? json_object_new_string(v) : NULL)
 #define OPT_ID(k, v)  json_object_object_add(o, k, (v) > 0 ? json_object_new_int64(v) : NULL)
     json_object_object_add(o, "id", json_object_new_int64(id));
+    json_object_object_add(o, "kind", json_object_new_string(al->kind ? al->kind : "rule"));
     json_object_object_add(o, "ts",
                            json_object_new_string(clock_rfc3339(time(NULL), stamp, sizeof(stamp))));
     OPT_ID("rule_id", al->rule_id);
@@ -83,9 +84,10 @@ long long alert_raise(struct alerter *a, struct db *db, const struct alert *al)
     /* The webhook column names where it goes: the rule's own, else the
      * configured default. */
     rc = db_exec(db,
-                 "INSERT INTO alerts (ts, rule_id, key_id, upstream_id, message, webhook)"
-                 " VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
-                 DB_ARGS(al->rule_id > 0 ? DB_INT(al->rule_id) : DB_NULL,
+                 "INSERT INTO alerts (ts, kind, rule_id, key_id, upstream_id, message, webhook)"
+                 " VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?, ?)",
+                 DB_ARGS(DB_STR(al->kind != NULL ? al->kind : "rule"),
+                         al->rule_id > 0 ? DB_INT(al->rule_id) : DB_NULL,
                          al->key_id > 0 ? DB_INT(al->key_id) : DB_NULL,
                          al->upstream_id > 0 ? DB_INT(al->upstream_id) : DB_NULL,
                          DB_STR(al->message ? al->message : "alert"),

@@ -22,6 +22,7 @@ struct alert {
     const char *request_id;
     const char *message;
     const char *webhook; /* the rule's own webhook, or NULL */
+    const char *kind;    /* NULL for "rule"; the others: docs/API.md "Alerts" */
 };
 
 /* Starts the delivery thread; cfg must outlive it.  NULL on failure. */

@@ -435,7 +435,7 @@ static void store_elsewhere(struct reqlog *q, struct reqlog_entry *list, size_t 
 static void report_loss(struct reqlog *q, bool db_up)
 {
     char msg[1024], host[128] = "";
-    struct alert al = {.message = msg};
+    struct alert al = {.message = msg, .kind = "log_loss"};
     long long n, id;
 
     logloss_counts(&q->loss, NULL, &n);

@@ -196,6 +196,24 @@ static int latency(struct db *db, struct buf *b)
     return rc;
 }
 
+/* A gauge with one line per upstream, from a query of (id, name, value). */
+static int upstream_gauge(struct db *db, struct buf *b, const char *name, const char *help,
+                          const char *sql)
+{
+    struct db_res res;
+    unsigned i;
+    int rc = db_query(db, sql, DB_NOARGS, &res);
+
+    buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        buf_printf(b, "%s{", name);
+        upstream_labels(b, &res, i, 0);
+        buf_printf(b, "} %lld\n", db_int(&res, i, 2));
+    }
+    db_res_free(&res);
+    return rc;
+}
+
 static int rules_and_keys(struct db *db, struct buf *b)
 {
     struct db_res res;
@@ -231,22 +249,20 @@ static int rules_and_keys(struct db *db, struct buf *b)
     db_res_free(&res);
     if (rc != DB_OK)
         return rc;
-    rc = db_query(db,
-                  "SELECT u.id, u.name, COUNT(b.key_id) FROM upstreams u"
-                  " LEFT JOIN api_keys k ON k.upstream_id = u.id"
-                  " LEFT JOIN key_model_blocks b ON b.key_id = k.id"
-                  " AND (b.until IS NULL OR b.until > UTC_TIMESTAMP(6))"
-                  " GROUP BY u.id, u.name ORDER BY u.id",
-                  DB_NOARGS, &res);
-    buf_puts(b, "# HELP apigw_key_model_blocks Rests of keys for one model, now.\n"
-                "# TYPE apigw_key_model_blocks gauge\n");
-    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
-        buf_puts(b, "apigw_key_model_blocks{");
-        upstream_labels(b, &res, i, 0);
-        buf_printf(b, "} %lld\n", db_int(&res, i, 2));
-    }
-    db_res_free(&res);
-    return rc;
+    rc = upstream_gauge(db, b, "apigw_key_model_blocks", "Rests of keys for one model, now.",
+                        "SELECT u.id, u.name, COUNT(b.key_id) FROM upstreams u"
+                        " LEFT JOIN api_keys k ON k.upstream_id = u.id"
+                        " LEFT JOIN key_model_blocks b ON b.key_id = k.id"
+                        " AND (b.until IS NULL OR b.until > UTC_TIMESTAMP(6))"
+                        " GROUP BY u.id, u.name ORDER BY u.id");
+    if (rc != DB_OK)
+        return rc;
+    return upstream_gauge(
+        db, b, "apigw_upstream_capacity_state",
+        "Capacity as the last check saw it (core/capacity.h): 0 ok, 1 low, 2 dry.",
+        "SELECT u.id, u.name, CASE s.state WHEN 'low' THEN 1 WHEN 'dry' THEN 2"
+        " ELSE 0 END FROM capacity_state s JOIN upstreams u"
+        " ON u.id = s.upstream_id WHERE s.key_id = 0 ORDER BY u.id");
 }
 
 /* The login throttle's counters of this process (core/throttle.h). */

@@ -58,7 +58,8 @@ static void failed(struct proxy *px, const char *hook, const struct script_error
              hook, script_kind_name(err->kind), err->line, err->message);
     log_warn("%s [request %s]", msg, px->r->id);
     if (scriptstat_note(px->up->name, err->kind, clock_mono_ms())) {
-        struct alert al = {0, 0, px->up->id, NULL, px->up->name, NULL, px->r->id, msg, NULL};
+        struct alert al = {0,    0,         px->up->id, NULL, px->up->name,
+                           NULL, px->r->id, msg,        NULL, "script"};
         if (alert_raise(px->r->w->app->alerter, px->r->w->db, &al) == 0)
             log_warn("script: the alert for upstream %s could not be recorded", px->up->name);
     }

@@ -90,7 +90,8 @@ static void raise_alert(struct proxy *px, const struct rule *r, const struct poo
                        k != NULL ? k->masked : NULL,
                        px->r->id,
                        message,
-                       webhook};
+                       webhook,
+                       NULL};
 
     if (alert_raise(px->r->w->app->alerter, px->r->w->db, &al) == 0)
         log_warn("rules: alert of rule %s could not be recorded", r != NULL ? r->name : "-");

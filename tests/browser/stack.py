@@ -66,6 +66,7 @@ def main():
         "admin_token": harness.ADMIN_TOKEN,
         "mock_url": stack.mock.url,
         "dir": stack.dir,
+        "config": stack.main.config_path,
     }), flush=True)
     try:
         sys.stdin.read()

@@ -1,7 +1,9 @@
 // Browser steps: logs, dashboard, usage, affinity and the rules editor.
 
+import {execFileSync} from 'node:child_process';
+import path from 'node:path';
 import {assert, sleep, waitFor, expectText, env, apiCall, api, browser, state, newPage, shot, loginWithToken,
-  go, row, proxied, logRow, tests, test, ensureUpstream, ensureKeys} from './harness.mjs';
+  go, row, proxied, logRow, tests, test, ensureUpstream, ensureKeys, BUILD, ROOT} from './harness.mjs';
 
 test('a proxied request shows in the logs (with its detail view) and on the dashboard', async (t) => {
   const up = await ensureUpstream();
@@ -151,6 +153,43 @@ test('dashboard: charts, status classes, latency, keys by status, alerts', async
     'the dashboard to refresh by itself', 25000);
   await shot(page, 'dashboard');
 });
+
+test('capacity: alert thresholds through the upstream form; the dashboard shows the state', async (t) => {
+  let up = (await api('GET', '/upstreams')).items.find((u) => u.name === 'capdemo');
+  if (!up) {
+    up = await api('POST', '/upstreams', {name: 'capdemo', base_url: env.mock_url});
+    await api('POST', '/keys/import', {upstream_id: up.id, text: 'cap-key-000000000001\ncap-key-000000000002'});
+  }
+  const page = await newPage(t);
+  await loginWithToken(page);
+  await go(page, '#/upstreams');
+  await row(page, '#upstreams-list', 'capdemo').getByRole('button', {name: 'Edit'}).click();
+  const form = page.locator('#upstream-form');
+  assert(await form.locator('input[name=alert_min_active_pct]').inputValue() === '20', 'the form shows the default share');
+  await form.locator('input[name=alert_min_active_pct]').fill('101');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await expectText(form.locator('.field[data-field=alert_min_active_pct] .field-error'), /^alert_min_active_pct: must be between 0 and 100/, 'the share\'s error at its field');
+  await form.locator('input[name=alert_min_active_pct]').fill('0');
+  await form.locator('input[name=alert_min_active]').fill('3');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => {
+    const u = await api('GET', `/upstreams/${up.id}`);
+    return u.alert_min_active_pct === 0 && u.alert_min_active === 3;
+  }, 'the API has the thresholds');
+  // apigw-recover checks capacity: two keys are fewer than three.
+  try {
+    execFileSync(path.join(BUILD, 'bin', 'apigw-recover'), [],
+      {env: {...process.env, APIGW_CONFIG: env.config}, cwd: ROOT, stdio: 'pipe'});
+  } catch (e) {
+    throw new Error(`apigw-recover failed: ${e.stderr}`);
+  }
+  await go(page, '#/dashboard');
+  const upRow = page.locator('#dash-upstreams tbody tr').filter({hasText: 'capdemo'});
+  await expectText(upRow.locator('.capacity-state'), /^low$/, 'the capacity state of capdemo');
+  await expectText(page.locator('#dash-capacity tbody tr').filter({hasText: 'capdemo'}), /low/, 'the alert in force');
+  await expectText(page.locator('#dash-alerts'), /capacity_low/, 'the alert with its kind');
+  await shot(page, 'dashboard-capacity');
+}, {allowStatus: [400]});
 
 test('logs: cursor paging, newer and older', async (t) => {
   if (!state.clientToken) state.clientToken = (await api('POST', '/tokens', {name: 'fallback3'})).token;

@@ -150,6 +150,7 @@ def clean_slate(stack):
     stack.sql("SET FOREIGN_KEY_CHECKS=0; DELETE FROM key_events; DELETE FROM rule_hits;"
               " DELETE FROM upstream_guard; DELETE FROM rules; DELETE FROM api_keys;"
               " DELETE FROM upstreams; DELETE FROM client_tokens; DELETE FROM job_state;"
+              " DELETE FROM capacity_state;"
               " SET FOREIGN_KEY_CHECKS=1; UPDATE pool_version SET version = version + 1")
 
 

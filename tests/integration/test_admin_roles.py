@@ -86,6 +86,8 @@ def make_request(stack, method, pattern, scratch):
         return A + "/me", None, 200, _nothing()
     if key == ("GET", "/upstreams"):
         return A + "/upstreams", None, 200, _nothing()
+    if key == ("GET", "/capacity"):  # issue 21: capacity alerts
+        return A + "/capacity", None, 200, _nothing()
     if key == ("POST", "/upstreams"):
         return (A + "/upstreams", {"name": uniq("rl"), "base_url": stack.mock.url}, 201,
                 _unchanged_count(stack, A + "/upstreams"))

@@ -13,8 +13,8 @@ from obs_helpers import sql_rows
 from proxy_helpers import setup
 from rules_helpers import create_rule, hook_requests, settle, status_is
 
-FIELDS = {"id", "ts", "rule_id", "key_id", "upstream_id", "message", "webhook", "delivered",
-          "delivery_error"}
+FIELDS = {"id", "ts", "kind", "rule_id", "key_id", "upstream_id", "message", "webhook",
+          "delivered", "delivery_error"}
 
 
 def alerts(stack, query=""):

@@ -16,6 +16,7 @@ int main(int argc, char **argv)
     suite_clock();
     suite_dbpool();
     suite_err();
+    suite_capacity();
     suite_crypto();
     suite_valid();
     suite_http();

@@ -11,6 +11,7 @@ void suite_config(void);
 void suite_clock(void);
 void suite_dbpool(void);
 void suite_err(void);
+void suite_capacity(void);
 void suite_crypto(void);
 void suite_valid(void);
 void suite_http(void);

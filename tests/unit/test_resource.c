@@ -46,7 +46,7 @@ static void check(struct resource *rs, const struct expect *x)
     " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"                                                      \
     " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"                                                \
     " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"                                                              \
-    " quota_reset_hour, quota_reset_tz, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+    " quota_reset_hour, quota_reset_tz, alert_min_active_pct, alert_min_active, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
@@ -63,6 +63,7 @@ static void test_upstreams(void)
                   " endpoint_fail_threshold = ?, endpoint_window_s = ?, endpoint_cooldown_s = ?,"
                   " header_rules = ?, strip_forwarding_headers = ?, model_allow = ?, model_map = ?,"
                   " body_set = ?, quota_reset_hour = ?, quota_reset_tz = ?,"
+                  " alert_min_active_pct = ?, alert_min_active = ?,"
                   " proxies_enc = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert =
             "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
@@ -72,9 +73,10 @@ static void test_upstreams(void)
             " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path,"
             " proxies, proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s,"
             " endpoint_cooldown_s, header_rules, strip_forwarding_headers, model_allow, model_map,"
-            " body_set, quota_reset_hour, quota_reset_tz, proxies_enc, created_at, updated_at)"
+            " body_set, quota_reset_hour, quota_reset_tz, alert_min_active_pct, alert_min_active,"
+            " proxies_enc, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
             " UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
@@ -205,16 +207,18 @@ static void test_rules(void)
 }
 
 #define ALERT_FILTER                                                                               \
-    " WHERE (? = 0 OR upstream_id = ?) AND (? = 0 OR rule_id = ?) AND (? = 0 OR key_id = ?)"
+    " WHERE (? = 0 OR upstream_id = ?) AND (? = 0 OR rule_id = ?) AND (? = 0 OR key_id = ?)"       \
+    " AND (? = '' OR kind = ?)"
 
 static void test_alerts(void)
 {
     static const struct expect x = {
-        .page = "SELECT id, " SQL_TIME("ts") ", rule_id, key_id, upstream_id, message, webhook,"
-                                             " delivered, delivery_error FROM alerts" ALERT_FILTER
-                                             " ORDER BY id DESC LIMIT ? OFFSET ?",
+        .page =
+            "SELECT id, " SQL_TIME("ts") ", kind, rule_id, key_id, upstream_id, message, webhook,"
+                                         " delivered, delivery_error FROM alerts" ALERT_FILTER
+                                         " ORDER BY id DESC LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM alerts" ALERT_FILTER,
-        .filter_params = 6,
+        .filter_params = 8,
     };
     check(&admin_alerts, &x);
 }

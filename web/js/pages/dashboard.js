@@ -1,5 +1,6 @@
 // Dashboard: traffic and errors over time, status classes, latency
-// percentiles, keys by status per upstream, recent alerts.  Refreshes every
+// percentiles, keys by status and capacity state per upstream, capacity
+// alerts in force, recent alerts.  Refreshes every
 // 15 s while the page is visible.
 import * as api from '../api.js';
 import {COLORS, lineChart} from '../charts.js';
@@ -22,6 +23,7 @@ export async function render(view, ctx) {
   const statusBox = h('div', {class: 'status-bars', id: 'dash-status'});
   const upstreamBox = h('div', {id: 'dash-upstreams'});
   const alertsBox = h('div', {id: 'dash-alerts'});
+  const capacityBox = h('div', {id: 'dash-capacity'});
   const modelsBox = h('div', {id: 'dash-models'});
   const tokensBox = h('div', {id: 'dash-tokens'});
 
@@ -34,6 +36,7 @@ export async function render(view, ctx) {
     h('div', {class: 'grid-2'},
       h('section', {class: 'card'}, h('h2', null, 'Status classes'), statusBox),
       h('section', {class: 'card'}, h('h2', null, 'Recent alerts'), alertsBox)),
+    h('section', {class: 'card'}, h('h2', null, 'Capacity alerts in force'), capacityBox),
     h('section', {class: 'card'}, h('h2', null, 'Upstreams: latency and keys'), upstreamBox),
     h('div', {class: 'grid-2'},
       h('section', {class: 'card'}, h('h2', null, 'Tokens by model'), modelsBox),
@@ -71,9 +74,10 @@ export async function render(view, ctx) {
       const now = Date.now();
       const from = new Date(now - seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
       const upId = upstreamSel.value;
-      const [stats, alerts] = await Promise.all([
+      const [stats, alerts, capacity] = await Promise.all([
         api.get('/stats', {from, upstream_id: upId}),
         api.get('/alerts', {limit: 10, upstream_id: upId}),
+        api.get('/capacity'),
       ]);
       const shown = upId ? upstreams.filter((u) => String(u.id) === upId) : upstreams;
       const counts = await keyCounts(shown);
@@ -81,7 +85,8 @@ export async function render(view, ctx) {
       drawCards(stats);
       drawCharts(stats);
       drawStatus(stats);
-      drawUpstreams(stats, shown, counts);
+      drawUpstreams(stats, shown, counts, capacity);
+      drawCapacity(capacity, upId);
       drawAlerts(alerts);
       drawUsage(stats);
       updated.textContent = 'Updated ' + new Date().toLocaleTimeString();
@@ -167,7 +172,19 @@ export async function render(view, ctx) {
     }));
   }
 
-  function drawUpstreams(stats, shown, counts) {
+  // The capacity states the last apigw-recover run saw (ok, low, dry).
+  function drawCapacity(capacity, upId) {
+    const rows = capacity.active.filter((a) => !upId || String(a.upstream_id) === upId);
+    replace(capacityBox, table([
+      {title: 'Since', class: 'nowrap', cell: (a) => h('span', {title: a.since || ''}, a.since ? fmtTimeShort(a.since) : '—')},
+      {title: 'Upstream', cell: (a) => h('a', {href: `#/keys?upstream_id=${a.upstream_id}`}, a.upstream)},
+      {title: 'State', cell: (a) => badge(a.kind.replace('_', ' '), a.kind === 'low' ? 'warn' : 'bad')},
+      {title: 'Key', cell: (a) => (a.key_id ? h('span', {class: 'mono'}, a.key_masked) : '—')},
+    ], rows, {empty: 'None: every checked upstream has capacity.', class: 'dash-capacity'}));
+  }
+
+  function drawUpstreams(stats, shown, counts, capacity) {
+    const capById = new Map(capacity.upstreams.map((c) => [c.upstream_id, c]));
     const byId = new Map(stats.by_upstream.map((s) => [s.upstream_id, s]));
     const rows = shown.map((u) => ({u, s: byId.get(u.id) || {}, c: counts.get(u.id) || {}}));
     // Upstreams that had traffic in the range and are gone since.
@@ -193,12 +210,20 @@ export async function render(view, ctx) {
             h('a', {href: `#/keys?upstream_id=${r.u.id}&status=${s}`, class: 'badge-link'},
               badge(`${r.c[s]} ${s}`, {active: 'ok', disabled: 'warn', exhausted: 'info', banned: 'bad'}[s]))));
       }},
+      {title: 'Capacity', cell: (r) => {
+        const c = capById.get(r.u.id);
+        if (r.u.gone || !c) return '—';
+        const title = c.since ? `since ${c.since}` : 'not checked yet';
+        return h('span', {title, class: 'capacity-state', dataset: {state: c.state}},
+          badge(c.state, {ok: 'ok', low: 'warn', dry: 'bad'}[c.state] || 'neutral'));
+      }},
     ], rows, {empty: 'No upstreams yet. Create one on the Upstreams page.', class: 'dash-upstreams'}));
   }
 
   function drawAlerts(alerts) {
     replace(alertsBox, table([
       {title: 'Time', class: 'nowrap', cell: (a) => h('span', {title: a.ts}, fmtTimeShort(a.ts))},
+      {title: 'Kind', cell: (a) => h('span', {class: 'mono'}, a.kind || 'rule')},
       {title: 'Message', cell: (a) => a.message},
       {title: 'Key', class: 'num', cell: (a) => (a.key_id ? h('a', {href: `#/logs?key_id=${a.key_id}`, title: 'Requests with this key'}, String(a.key_id)) : '—')},
       {title: 'Webhook', cell: (a) => {

@@ -22,6 +22,7 @@ const FIELDS = [
   ['endpoint_window_s', 'int'], ['endpoint_cooldown_s', 'int'], ['strip_forwarding_headers', 'bool'],
   ['model_map', 'json_nullable'], ['body_set', 'json_nullable'],
   ['quota_reset_hour', 'int_nullable'], ['quota_reset_tz', 'nullable'],
+  ['alert_min_active_pct', 'int'], ['alert_min_active', 'int_nullable'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
@@ -32,7 +33,7 @@ const DEFAULTS = {
   script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null, proxy_mode: 'none',
   endpoint_fail_threshold: 5, endpoint_window_s: 30, endpoint_cooldown_s: 30,
   strip_forwarding_headers: false, model_map: null, body_set: null,
-  quota_reset_hour: null, quota_reset_tz: null,
+  quota_reset_hour: null, quota_reset_tz: null, alert_min_active_pct: 20, alert_min_active: null,
 };
 
 // model_allow (patterns, or null for every model) is edited as patterns
@@ -267,6 +268,8 @@ export async function render(view, ctx) {
       field('Queue wait (ms)', num('queue_wait_ms'), 'When no key is usable, hold the request up to this long for one (0 to 30000); 0 = answer 503 at once.'),
       field('Quota reset hour', f('quota_reset_hour', {type: 'number', inputmode: 'numeric', placeholder: 'global'}), 'The hour (0 to 23) at which the provider starts a new day for its keys: daily quotas, exhausted keys and day limits follow it. Empty = the global quota_reset_hour.'),
       field('Quota reset time zone', f('quota_reset_tz', {placeholder: 'global', spellcheck: 'false', autocapitalize: 'none'}), 'The IANA time zone of that hour, such as America/Los_Angeles (Gemini resets at midnight Pacific). Empty = the global quota_reset_tz.'),
+      field('Alert below % usable', num('alert_min_active_pct'), 'A capacity alert fires once when the active keys fall below this share of all keys (0 to 100); 0 = off.'),
+      field('Alert below usable keys', f('alert_min_active', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'A capacity alert fires once when fewer keys than this are active; empty = off.'),
       field('Fallback upstreams', f('fallback_names', {placeholder: 'none', spellcheck: 'false', autocapitalize: 'none'}), 'Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.'),
       field('Key affinity', select('affinity', [['none', 'none'], ['header', 'header (X-Gateway-Affinity)'], ['token', 'client token'], ['body', 'body (JSON path)']], null, {disabled: readOnly}), 'Sends requests with the same affinity id to the same key (sticky keys, for providers\' prompt caches); none = the strategy picks.'),
       field('Allowed models', f('model_allow', {placeholder: 'all models', spellcheck: 'false', autocapitalize: 'none', class: 'mono'}), 'Patterns separated by commas, * for any run of characters (gpt-4o*, claude-*). A request naming another model gets 403 model_not_allowed; empty = every model.'),
