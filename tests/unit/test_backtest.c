@@ -1,0 +1,154 @@
+/* The rule backtest without a database: judging records that lack parts of
+ * the answer (core/rule/rule_judge.c), and replaying matches through the
+ * threshold and the upstream-wide guard (admin/backtest_replay.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/backtest_replay.h"
+#include "core/rule/rule.h"
+#include "rule_helpers.h"
+#include "suites.h"
+
+#define S429  "{\"type\":\"status\",\"op\":\"eq\",\"value\":429}"
+#define QUOTA "{\"type\":\"body_contains\",\"value\":\"quota\"}"
+#define HDR   "{\"type\":\"header\",\"name\":\"x-a\",\"op\":\"exists\"}"
+
+/* The verdict of cond on in with parts missing, and why. */
+static int judged(const char *cond, struct rule_input *in, unsigned missing, unsigned *why)
+{
+    char text[512], err[256];
+    struct rule *r;
+    int v;
+
+    snprintf(text, sizeof(text),
+             "{\"name\":\"r\",\"condition\":%s,\"actions\":[{\"type\":"
+             "\"retry\"}]}",
+             cond);
+    r = rt_compile(text, err, sizeof(err));
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    v = rule_judge(r, in, missing, why);
+    rule_input_done(in);
+    rule_free(r);
+    return v;
+}
+
+static void test_judge_three_valued(void)
+{
+    struct rule_input in = rt_with_status(429);
+    unsigned why = 0;
+
+    /* What the record has is judged as live. */
+    CU_ASSERT_EQUAL(judged(S429, &in, RULE_NO_BODY, &why), 1);
+    CU_ASSERT_EQUAL(why, 0);
+    /* A body leaf without a body: unknown, and why says so. */
+    CU_ASSERT_EQUAL(judged(QUOTA, &in, RULE_NO_BODY, &why), -1);
+    CU_ASSERT_EQUAL(why, RULE_NO_BODY);
+    /* all with a false known child is false whatever the unknown. */
+    in = rt_with_status(500);
+    CU_ASSERT_EQUAL(judged("{\"all\":[" S429 "," QUOTA "]}", &in, RULE_NO_BODY, &why), 0);
+    CU_ASSERT_EQUAL(why, 0);
+    in = rt_with_status(429);
+    CU_ASSERT_EQUAL(judged("{\"all\":[" S429 "," QUOTA "]}", &in, RULE_NO_BODY, &why), -1);
+    /* any with a true known child is true. */
+    CU_ASSERT_EQUAL(judged("{\"any\":[" HDR "," S429 "]}", &in, RULE_NO_HEADERS, &why), 1);
+    in = rt_with_status(500);
+    CU_ASSERT_EQUAL(judged("{\"any\":[" HDR "," S429 "]}", &in, RULE_NO_HEADERS, &why), -1);
+    CU_ASSERT_EQUAL(why, RULE_NO_HEADERS);
+    /* not keeps unknown unknown. */
+    CU_ASSERT_EQUAL(judged("{\"not\":" HDR "}", &in, RULE_NO_HEADERS, &why), -1);
+    /* A status the record lacks. */
+    CU_ASSERT_EQUAL(judged(S429, &in, RULE_NO_STATUS, &why), -1);
+    CU_ASSERT_EQUAL(why, RULE_NO_STATUS);
+}
+
+/* A rule of `actions` with this threshold and window. */
+static struct rule *acting(const char *actions, int threshold, int window_s)
+{
+    char text[512], err[256];
+    struct rule *r;
+
+    snprintf(text, sizeof(text),
+             "{\"name\":\"r\",\"condition\":" S429 ",\"actions\":%s,\"threshold\":%d,"
+             "\"window_s\":%d}",
+             actions, threshold, window_s);
+    r = rt_compile(text, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    return r;
+}
+
+static void add(struct backtest *bt, long long ts_s, long long key)
+{
+    struct bt_match m = {ts_s * 1000, key, 1, ts_s * 100 + key, 429, false};
+
+    CU_ASSERT_EQUAL(bt_add(bt, &m), 0);
+}
+
+static struct bt_upstream *one_upstream(long long keys, long long pct)
+{
+    struct bt_upstream *u = calloc(1, sizeof(*u));
+
+    u->id = 1;
+    u->keys_total = keys;
+    u->max_pct = pct;
+    return u;
+}
+
+static void test_replay_threshold(void)
+{
+    struct rule *r = acting("[{\"type\":\"ban_key\"}]", 3, 60);
+    struct backtest bt;
+
+    bt_init(&bt, r, one_upstream(100, 50), 1);
+    /* Key 7: three matches within a minute fire once (at the third); the
+     * two after are on a banned key.  Key 8: two matches, no firing. */
+    add(&bt, 1000, 7);
+    add(&bt, 1010, 7);
+    add(&bt, 1020, 7);
+    add(&bt, 1030, 7);
+    add(&bt, 1040, 7);
+    add(&bt, 1000, 8);
+    add(&bt, 1100, 8); /* outside the first one's window */
+    CU_ASSERT_EQUAL_FATAL(bt_replay(&bt), 0);
+    CU_ASSERT_EQUAL(bt.nsample, 7);
+    CU_ASSERT_EQUAL(bt.sample[0].ts_ms, 1000000);
+    CU_ASSERT_EQUAL(bt.fired, 1);
+    CU_ASSERT_EQUAL_FATAL(bt.nkeys, 2);
+    CU_ASSERT_EQUAL(bt.keys[0].key_id, 7);
+    CU_ASSERT_EQUAL(bt.keys[0].times, 1);
+    CU_ASSERT_EQUAL(bt.keys[0].at_ms, 1020000);
+    CU_ASSERT_EQUAL(bt.keys[1].times, 0);
+    CU_ASSERT_STRING_EQUAL(bt_would(r), "ban");
+    bt_free(&bt);
+    rule_free(r);
+}
+
+static void test_replay_guard_holds(void)
+{
+    struct rule *r = acting("[{\"type\":\"disable_key\",\"until\":\"quota_reset\"}]", 1, 60);
+    struct backtest bt;
+    long long k;
+
+    /* Ten keys, at most 20% out: two actions pass, the other three are
+     * held (one alert for the window). */
+    bt_init(&bt, r, one_upstream(10, 20), 1);
+    for (k = 1; k <= 5; k++)
+        add(&bt, 2000 + k, k);
+    CU_ASSERT_EQUAL_FATAL(bt_replay(&bt), 0);
+    CU_ASSERT_EQUAL(bt.fired, 5);
+    CU_ASSERT_EQUAL(bt.held, 3);
+    CU_ASSERT_EQUAL(bt.alerts, 1);
+    CU_ASSERT_EQUAL(bt.first_held_ms, 2003000);
+    CU_ASSERT_EQUAL(bt.keys[0].times, 1);
+    CU_ASSERT_EQUAL(bt.keys[2].held, 1);
+    CU_ASSERT_STRING_EQUAL(bt_would(r), "exhaust");
+    bt_free(&bt);
+    rule_free(r);
+}
+
+void suite_backtest(void)
+{
+    ADD_SUITE("backtest", TEST(test_judge_three_valued), TEST(test_replay_threshold),
+              TEST(test_replay_guard_holds));
+}
