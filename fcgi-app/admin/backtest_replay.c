@@ -10,7 +10,7 @@
 
 /* At most this many matches are kept (40 bytes each); the rest are
  * counted but not replayed, and the answer says so. */
-#define BT_MATCHES_MAX (8u << 20)
+#define BT_MATCHES_MAX (4u << 20)
 
 void bt_init(struct backtest *bt, const struct rule *r, struct bt_upstream *ups, size_t nups)
 {
