@@ -142,11 +142,20 @@ static void come_back(struct backtest *bt, struct bt_upstream *u, long long now_
 {
     size_t i;
 
+    /* The keys are walked only when one is due: most guard calls find
+     * none. */
+    if (u->out == 0 || now_ms < u->next_back_ms)
+        return;
+    u->next_back_ms = INT64_MAX;
     for (i = 0; i < bt->nkeys; i++) {
         struct bt_key *k = &bt->keys[i];
-        if (k->upstream_id == u->id && k->out_until_ms != 0 && k->out_until_ms <= now_ms) {
+        if (k->upstream_id != u->id || k->out_until_ms == 0)
+            continue;
+        if (k->out_until_ms <= now_ms) {
             k->out_until_ms = 0;
             u->out--;
+        } else if (k->out_until_ms < u->next_back_ms) {
+            u->next_back_ms = k->out_until_ms;
         }
     }
 }
@@ -206,6 +215,11 @@ static void run_guard(struct backtest *bt, size_t nf)
         /* A key the replay has taken out would have had no answers. */
         if (k->out_until_ms != 0 && k->out_until_ms > f->ts_ms)
             continue;
+        if (k->out_until_ms != 0) { /* its rest is over */
+            k->out_until_ms = 0;
+            if (u != NULL)
+                u->out--;
+        }
         bt->fired++;
         if (!acts || u == NULL || guard_allows(bt, u, f->ts_ms)) {
             k->times++;
@@ -213,6 +227,8 @@ static void run_guard(struct backtest *bt, size_t nf)
                 k->at_ms = f->ts_ms;
             if (acts && u != NULL && rest > 0) {
                 k->out_until_ms = rest == INT64_MAX ? INT64_MAX : f->ts_ms + rest;
+                if (k->out_until_ms < u->next_back_ms || u->out == 0)
+                    u->next_back_ms = k->out_until_ms;
                 u->out++;
             }
             continue;

@@ -20,6 +20,7 @@ struct bt_upstream {
     long long id, keys_total, max_pct;
     /* The replay's own state of the guard's window. */
     long long window_start, actions, out;
+    long long next_back_ms; /* the soonest a key taken out comes back */
     bool alerted;
 };
 

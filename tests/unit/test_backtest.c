@@ -147,8 +147,30 @@ static void test_replay_guard_holds(void)
     rule_free(r);
 }
 
+static void test_replay_rest_ends(void)
+{
+    struct rule *r = acting("[{\"type\":\"disable_key\",\"duration_s\":100}]", 1, 60);
+    struct backtest bt;
+
+    /* Key 1 rests 100 s: the match 50 s later is skipped, the one 150 s
+     * later fires again.  The guard (one key of two at most) lets both
+     * through: the key is back before its second firing. */
+    bt_init(&bt, r, one_upstream(2, 50), 1);
+    add(&bt, 3000, 1);
+    add(&bt, 3050, 1);
+    add(&bt, 3150, 1);
+    CU_ASSERT_EQUAL_FATAL(bt_replay(&bt), 0);
+    CU_ASSERT_EQUAL(bt.fired, 2);
+    CU_ASSERT_EQUAL(bt.held, 0);
+    CU_ASSERT_EQUAL(bt.keys[0].times, 2);
+    CU_ASSERT_EQUAL(bt.ups[0].out, 1);
+    CU_ASSERT_STRING_EQUAL(bt_would(r), "disable");
+    bt_free(&bt);
+    rule_free(r);
+}
+
 void suite_backtest(void)
 {
     ADD_SUITE("backtest", TEST(test_judge_three_valued), TEST(test_replay_threshold),
-              TEST(test_replay_guard_holds));
+              TEST(test_replay_guard_holds), TEST(test_replay_rest_ends));
 }
