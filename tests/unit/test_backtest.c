@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin/backtest_replay.h"
+#include "core/nelem.h"
 #include "core/rule/rule.h"
 #include "rule_helpers.h"
 #include "suites.h"
@@ -95,22 +96,38 @@ static struct bt_upstream *one_upstream(long long keys, long long pct)
     return u;
 }
 
+/* Replays matches {time in s, key} of rule r on one upstream of `keys`
+ * keys at most pct% out. */
+static void replay(struct backtest *bt, const struct rule *r, long long keys, long long pct,
+                   const long long (*m)[2], size_t n)
+{
+    size_t i;
+
+    bt_init(bt, r, one_upstream(keys, pct), 1);
+    for (i = 0; i < n; i++)
+        add(bt, m[i][0], m[i][1]);
+    CU_ASSERT_EQUAL_FATAL(bt_replay(bt), 0);
+}
+
+/* Checks what the rule would do, and frees both. */
+static void done(struct backtest *bt, struct rule *r, const char *would)
+{
+    CU_ASSERT_STRING_EQUAL(bt_would(r), would);
+    bt_free(bt);
+    rule_free(r);
+}
+
 static void test_replay_threshold(void)
 {
+    /* Key 7: three matches within a minute fire once (at the third); the
+     * two after are on a banned key.  Key 8: two matches a window apart,
+     * no firing. */
+    static const long long m[][2] = {{1000, 7}, {1010, 7}, {1020, 7}, {1030, 7},
+                                     {1040, 7}, {1000, 8}, {1100, 8}};
     struct rule *r = acting("[{\"type\":\"ban_key\"}]", 3, 60);
     struct backtest bt;
 
-    bt_init(&bt, r, one_upstream(100, 50), 1);
-    /* Key 7: three matches within a minute fire once (at the third); the
-     * two after are on a banned key.  Key 8: two matches, no firing. */
-    add(&bt, 1000, 7);
-    add(&bt, 1010, 7);
-    add(&bt, 1020, 7);
-    add(&bt, 1030, 7);
-    add(&bt, 1040, 7);
-    add(&bt, 1000, 8);
-    add(&bt, 1100, 8); /* outside the first one's window */
-    CU_ASSERT_EQUAL_FATAL(bt_replay(&bt), 0);
+    replay(&bt, r, 100, 50, m, NELEM(m));
     CU_ASSERT_EQUAL(bt.nsample, 7);
     CU_ASSERT_EQUAL(bt.sample[0].ts_ms, 1000000);
     CU_ASSERT_EQUAL(bt.fired, 1);
@@ -119,54 +136,42 @@ static void test_replay_threshold(void)
     CU_ASSERT_EQUAL(bt.keys[0].times, 1);
     CU_ASSERT_EQUAL(bt.keys[0].at_ms, 1020000);
     CU_ASSERT_EQUAL(bt.keys[1].times, 0);
-    CU_ASSERT_STRING_EQUAL(bt_would(r), "ban");
-    bt_free(&bt);
-    rule_free(r);
+    done(&bt, r, "ban");
 }
 
 static void test_replay_guard_holds(void)
 {
-    struct rule *r = acting("[{\"type\":\"disable_key\",\"until\":\"quota_reset\"}]", 1, 60);
-    struct backtest bt;
-    long long k;
-
     /* Ten keys, at most 20% out: two actions pass, the other three are
      * held (one alert for the window). */
-    bt_init(&bt, r, one_upstream(10, 20), 1);
-    for (k = 1; k <= 5; k++)
-        add(&bt, 2000 + k, k);
-    CU_ASSERT_EQUAL_FATAL(bt_replay(&bt), 0);
+    static const long long m[][2] = {{2001, 1}, {2002, 2}, {2003, 3}, {2004, 4}, {2005, 5}};
+    struct rule *r = acting("[{\"type\":\"disable_key\",\"until\":\"quota_reset\"}]", 1, 60);
+    struct backtest bt;
+
+    replay(&bt, r, 10, 20, m, NELEM(m));
     CU_ASSERT_EQUAL(bt.fired, 5);
     CU_ASSERT_EQUAL(bt.held, 3);
     CU_ASSERT_EQUAL(bt.alerts, 1);
     CU_ASSERT_EQUAL(bt.first_held_ms, 2003000);
     CU_ASSERT_EQUAL(bt.keys[0].times, 1);
     CU_ASSERT_EQUAL(bt.keys[2].held, 1);
-    CU_ASSERT_STRING_EQUAL(bt_would(r), "exhaust");
-    bt_free(&bt);
-    rule_free(r);
+    done(&bt, r, "exhaust");
 }
 
 static void test_replay_rest_ends(void)
 {
-    struct rule *r = acting("[{\"type\":\"disable_key\",\"duration_s\":100}]", 1, 60);
-    struct backtest bt;
-
     /* Key 1 rests 100 s: the match 50 s later is skipped, the one 150 s
      * later fires again.  The guard (one key of two at most) lets both
      * through: the key is back before its second firing. */
-    bt_init(&bt, r, one_upstream(2, 50), 1);
-    add(&bt, 3000, 1);
-    add(&bt, 3050, 1);
-    add(&bt, 3150, 1);
-    CU_ASSERT_EQUAL_FATAL(bt_replay(&bt), 0);
+    static const long long m[][2] = {{3000, 1}, {3050, 1}, {3150, 1}};
+    struct rule *r = acting("[{\"type\":\"disable_key\",\"duration_s\":100}]", 1, 60);
+    struct backtest bt;
+
+    replay(&bt, r, 2, 50, m, NELEM(m));
     CU_ASSERT_EQUAL(bt.fired, 2);
     CU_ASSERT_EQUAL(bt.held, 0);
     CU_ASSERT_EQUAL(bt.keys[0].times, 2);
     CU_ASSERT_EQUAL(bt.ups[0].out, 1);
-    CU_ASSERT_STRING_EQUAL(bt_would(r), "disable");
-    bt_free(&bt);
-    rule_free(r);
+    done(&bt, r, "disable");
 }
 
 void suite_backtest(void)
