@@ -54,6 +54,7 @@ static const struct route routes[] = {
     {"DELETE", A "/keys/{id}", ROLE_OPERATOR, h_keys_delete},
 
     {"POST", A "/rules/test", ROLE_OPERATOR, h_rules_test},
+    {"POST", A "/rules/backtest", ROLE_OPERATOR, h_rules_backtest},
     {"POST", A "/scripts/test", ROLE_OPERATOR, h_scripts_test},
     {"GET", A "/rules", ROLE_VIEWER, h_rules_list},
     {"POST", A "/rules", ROLE_OPERATOR, h_rules_create},

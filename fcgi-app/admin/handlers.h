@@ -78,6 +78,7 @@ void h_rules_create(struct req *r, const struct route_args *a);
 void h_rules_update(struct req *r, const struct route_args *a);
 void h_rules_delete(struct req *r, const struct route_args *a);
 void h_rules_test(struct req *r, const struct route_args *a);
+void h_rules_backtest(struct req *r, const struct route_args *a);
 
 /* scripts_test.c */
 void h_scripts_test(struct req *r, const struct route_args *a);

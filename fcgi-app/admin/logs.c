@@ -97,18 +97,6 @@ static void add(struct log_query *lq, int f, struct db_param v)
     lq->p[lq->n++] = v;
 }
 
-/* A time parameter as DATETIME(3) text. */
-static void db_time(long long ms, char *out, size_t len)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char day[24];
-
-    gmtime_r(&t, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(out, len, "%s.%03lld", day, ms % 1000);
-}
-
 /* The cursor is the last row's time and id, as "<ms>.<id>" in hex. */
 static bool parse_cursor(const char *s, long long *ms, long long *id)
 {
@@ -177,11 +165,11 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
         add(lq, F_STATUS, DB_INT(lq->status));
     /* No row is older than the epoch: earlier times filter as the epoch. */
     if (has_from) {
-        db_time(from < 0 ? 0 : from, lq->from, sizeof(lq->from));
+        clock_db_time(from < 0 ? 0 : from, lq->from, sizeof(lq->from));
         add(lq, F_FROM, DB_STR(lq->from));
     }
     if (has_to) {
-        db_time(to < 0 ? 0 : to, lq->to, sizeof(lq->to));
+        clock_db_time(to < 0 ? 0 : to, lq->to, sizeof(lq->to));
         add(lq, F_TO, DB_STR(lq->to));
     }
     if (has_q) {
@@ -203,7 +191,7 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
             reply_error(r, ERR_INVALID_FIELD, "cursor: not one this API gave out");
             return false;
         }
-        db_time(cur_ms, lq->cur_ts, sizeof(lq->cur_ts));
+        clock_db_time(cur_ms, lq->cur_ts, sizeof(lq->cur_ts));
         add(lq, F_CURSOR, DB_STR(lq->cur_ts));
         lq->p[lq->n++] = DB_STR(lq->cur_ts);
         lq->p[lq->n++] = DB_INT(*cur_id);

@@ -117,3 +117,14 @@ int clock_parse_time_ms(const char *s, long long *ms)
     *ms = ((long long)timegm(&tm) - offset_s) * 1000 + frac;
     return 0;
 }
+
+void clock_db_time(long long ms, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char day[24];
+
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(out, len, "%s.%03lld", day, ms % 1000);
+}

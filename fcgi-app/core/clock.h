@@ -19,6 +19,10 @@ int64_t clock_wall_ms(void);
  * bytes).  Returns out. */
 char *clock_rfc3339(time_t t, char *out, size_t outlen);
 
+/* Writes ms since the Unix epoch as DATETIME(3) text in UTC ("2026-11-29
+ * 01:02:03.456"), the form of the database's time columns. */
+void clock_db_time(long long ms, char *out, size_t len);
+
 /* Parses RFC 3339 UTC text ("2026-11-29T01:02:03Z", fractions and a
  * numeric offset accepted) or a database DATETIME ("2026-11-29 01:02:03").
  * Returns 0 and the time in *out, or -1. */

@@ -275,3 +275,27 @@ test('rules: an invalid rule shows the API\'s message; a dry run matches', async
   assert(saved && saved.enabled === false && saved.priority === 500, 'the API has the rule');
   await shot(page, 'rules');
 }, {allowStatus: [400]});
+
+test('rules: the backtest replays the editor\'s rule before saving', async (t) => {
+  const page = await newPage(t);
+  await loginWithToken(page);
+  await go(page, '#/rules');
+  await page.locator('#rule-new').click();
+  const draft = {name: 'browser-backtest', condition: {type: 'status', op: 'gte', value: 400},
+    actions: [{type: 'disable_key', duration_s: 60}], threshold: 2, window_s: 60};
+  await page.locator('#rule-json').fill(JSON.stringify(draft, null, 2));
+  await page.locator('#backtest-run').click();
+  const matched = await expectText(page.locator('#backtest-matched'), /^\d[\d,]*$/, 'the number of matches');
+  const direct = await apiCall('POST', '/api/admin/rules/backtest', {rule: draft});
+  assert(direct.status === 200 && typeof direct.json.matched === 'number', 'the API answers the backtest');
+  assert(Number(matched.replace(/,/g, '')) <= direct.json.matched, `the page shows the API's count (${matched}, ${direct.json.matched})`);
+  await expectText(page.locator('#backtest-guard'), /would/, 'the guard line');
+  await shot(page, 'rules-backtest');
+  // A fault of the rule is shown at the editor; nothing was saved.
+  draft.condition.op = 'almost';
+  await page.locator('#rule-json').fill(JSON.stringify(draft, null, 2));
+  await page.locator('#backtest-run').click();
+  await expectText(page.locator('#rule-form .field[data-field=rule] .field-error'), /^rule\.condition\.op: must be/, 'the compiler message at the editor');
+  const rules = await api('GET', '/rules');
+  assert(!rules.items.find((r) => r.name === 'browser-backtest'), 'the backtest saved nothing');
+}, {allowStatus: [400]});

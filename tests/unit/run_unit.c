@@ -23,6 +23,7 @@ int main(int argc, char **argv)
     suite_proxy_path();
     suite_rule();
     suite_rule_eval();
+    suite_backtest();
     suite_jsonpath();
     suite_resettime();
     suite_resetzone();

@@ -19,6 +19,7 @@ void suite_proxy_path(void);
 void suite_rule(void);
 void suite_rule_eval(void);
 void suite_probe_verdict(void);
+void suite_backtest(void);
 void suite_jsonpath(void);
 void suite_resettime(void);
 void suite_resetzone(void);

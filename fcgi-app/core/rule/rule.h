@@ -143,6 +143,20 @@ void rule_free(struct rule *r);
  * the body are false when in->body is NULL. */
 bool rule_matches(const struct rule *r, struct rule_input *in);
 
+/* The parts of an answer a record may lack (the rule backtest): the status,
+ * latency and transport cause; the body; the headers; and what a script
+ * leaf needs (the request), which a record never has. */
+#define RULE_NO_STATUS  1u
+#define RULE_NO_BODY    2u
+#define RULE_NO_HEADERS 4u
+#define RULE_NO_SCRIPT  8u
+
+/* Judges the rule against an input missing the parts in `missing` (bits
+ * above): 1 when the condition holds, 0 when it does not whatever the
+ * missing parts were, -1 when it depends on them, with the parts it
+ * depended on in *why (rule_judge.c). */
+int rule_judge(const struct rule *r, struct rule_input *in, unsigned missing, unsigned *why);
+
 /* Frees what the evaluator cached in the input (the parsed body). */
 void rule_input_done(struct rule_input *in);
 

@@ -1,11 +1,12 @@
 // Rules: the list in the order they run, a JSON editor that shows the
 // API's validation messages, templates of the default rules and recipes,
-// and the dry-run panel.
+// the dry-run panel and the backtest panel (rule_backtest.js).
 import * as api from '../api.js';
 import {
   badge, boolBadge, clearErrors, confirmDialog, field, formError, h, input, pageHead, replace,
   select, showFormError, table, toast,
 } from '../dom.js';
+import {backtestCard} from '../rule_backtest.js';
 import {TEMPLATES} from '../rule_templates.js';
 
 const READ_ONLY = ['id', 'created_at', 'updated_at'];
@@ -107,10 +108,17 @@ export async function render(view, ctx) {
     h('p', {class: 'muted small'}, 'Tests the rule in the editor against an answer you describe. Nothing is changed and nothing is counted.'),
     drForm) : null;
 
+  // ---- backtest ----
+  const backCard = canWrite ? backtestCard({
+    editorRule: () => { clearErrors(editorForm); return editorRule(); },
+    editorError: (e) => showFormError(editorForm, e, toEditor),
+    upstreams: () => upstreams,
+  }) : null;
+
   view.append(pageHead('Rules', newBtn),
     h('p', {class: 'muted intro'}, 'Rules run on every answer, lowest priority first, and decide what it means for the key: retry with another key, rest the key, ban it, alert, or log.'),
     h('section', {class: 'card card-flush'}, listBox),
-    h('div', {class: 'grid-2 editor-grid'}, editorCard, dryCard));
+    h('div', {class: 'grid-2 editor-grid'}, editorCard, dryCard), backCard);
 
   function upName(id) {
     if (id === null || id === undefined) return 'all upstreams';
@@ -156,6 +164,7 @@ export async function render(view, ctx) {
       replace(drResult);
       clearErrors(drForm);
     }
+    if (backCard) backCard.hidden = false;
     editorCard.scrollIntoView({block: 'nearest'});
     if (canWrite) editor.focus();
   }

@@ -1,0 +1,248 @@
+#include "admin/backtest_read.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/backtest_replay.h"
+#include "core/db.h"
+#include "core/rule/rule.h"
+
+/* Rows per page of the log scan: one page's values are held at once. */
+#define LOG_PAGE     20000
+#define LOG_PAGE_SQL "20000"
+/* Key events judged at most (they are far fewer than log rows). */
+#define EVENTS_MAX_SQL "100000"
+
+/* Rows whose key and upstream pass both the request's filter and the
+ * rule's own upstream (a rule of one upstream never saw the others). */
+#define UP_FILTER(col) " AND (? = 0 OR " col " = ?) AND (? = 0 OR " col " = ?)"
+
+int bt_read_upstreams(struct db *db, const struct bt_scan *s, struct bt_upstream **ups, size_t *n)
+{
+    long long rup = s->rule->upstream_id;
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    *ups = NULL;
+    *n = 0;
+    rc = db_query(db,
+                  "SELECT u.id, u.auto_disable_max_pct,"
+                  " (SELECT COUNT(*) FROM api_keys k WHERE k.upstream_id = u.id)"
+                  " FROM upstreams u WHERE 1 = 1" UP_FILTER("u.id") " ORDER BY u.id",
+                  DB_ARGS(DB_INT(s->upstream_id), DB_INT(s->upstream_id), DB_INT(rup), DB_INT(rup)),
+                  &res);
+    if (rc == DB_OK && (*ups = calloc(res.nrows + 1, sizeof(**ups))) == NULL)
+        rc = DB_EFAIL;
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        (*ups)[i].id = db_int(&res, i, 0);
+        (*ups)[i].max_pct = db_int(&res, i, 1);
+        (*ups)[i].keys_total = db_int(&res, i, 2);
+    }
+    if (rc == DB_OK)
+        *n = res.nrows;
+    db_res_free(&res);
+    return rc;
+}
+
+/* The transport cause of a failed request from its log error, which is
+ * libcurl's text (or the egress proxy's) when no attempt was answered. */
+static enum transport_kind transport_of(const char *error)
+{
+    if (strcasestr(error, "timed out") != NULL || strcasestr(error, "timeout") != NULL)
+        return TRANSPORT_TIMEOUT;
+    if (strcasestr(error, "proxy") != NULL)
+        return TRANSPORT_PROXY;
+    if (strcasestr(error, "connect") != NULL || strcasestr(error, "resolve") != NULL)
+        return TRANSPORT_CONNECT;
+    return TRANSPORT_OTHER;
+}
+
+#define RETRIED "the answer (status "
+
+/* The answer as the rules saw it, from a log row's status, latency and
+ * error: a 502 or 504 with an error had no answer (a transport failure),
+ * unless a rule retried the answer, whose status the error names.
+ * Returns false for a row no rule saw (the client left). */
+static bool log_input(struct rule_input *in, long long status, long long latency, const char *error)
+{
+    memset(in, 0, sizeof(*in));
+    in->status = (int)status;
+    in->latency_ms = latency;
+    if (status == 499)
+        return false;
+    if (error == NULL)
+        return true;
+    if (strncmp(error, RETRIED, strlen(RETRIED)) == 0)
+        in->status = (int)strtol(error + strlen(RETRIED), NULL, 10);
+    else if (status == 502 || status == 504) {
+        in->status = 0;
+        in->transport = transport_of(error);
+    }
+    return true;
+}
+
+/* Counts a judged record and keeps it when it matched. */
+static int judge_one(struct bt_scan *s, struct rule_input *in, unsigned missing,
+                     const struct bt_match *m)
+{
+    unsigned why, b;
+    int v = rule_judge(s->rule, in, missing, &why);
+    struct bt_match keep = *m;
+
+    rule_input_done(in);
+    if (v < 0) {
+        s->unjudged++;
+        for (b = 0; b < BT_WHY_N; b++)
+            if (why & (1u << b))
+                s->why[b]++;
+        return 0;
+    }
+    if (v == 0)
+        return 0;
+    s->matched++;
+    keep.status = in->status;
+    if (in->status >= 0 && in->status < 1000 && !(missing & RULE_NO_STATUS))
+        s->by_status[in->status]++;
+    return bt_add(s->bt, &keep);
+}
+
+/* A record's id, time, key and upstream, its first four columns. */
+static struct bt_match match_of(const struct db_res *res, unsigned i, bool event)
+{
+    struct bt_match m = {
+        db_int(res, i, 1), db_int(res, i, 2), db_int(res, i, 3), db_int(res, i, 0), 0, event};
+
+    return m;
+}
+
+static int add_skip(struct bt_scan *s, long long id)
+{
+    if (s->nskip == s->skipcap) {
+        size_t cap = s->skipcap ? s->skipcap * 2 : 256;
+        long long *bigger = realloc(s->skip, cap * sizeof(*bigger));
+        if (bigger == NULL)
+            return -1;
+        s->skip = bigger;
+        s->skipcap = cap;
+    }
+    s->skip[s->nskip++] = id;
+    return 0;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int bt_read_events(struct db *db, struct bt_scan *s)
+{
+    long long rup = s->rule->upstream_id;
+    struct rule_input in;
+    struct db_res res;
+    unsigned i;
+    int rc;
+
+    rc = db_query(db,
+                  "SELECT e.id, UNIX_TIMESTAMP(e.ts) * 1000, e.key_id, k.upstream_id, e.excerpt,"
+                  " l.id, l.key_id, l.status, l.latency_ms, l.error"
+                  " FROM key_events e JOIN api_keys k ON k.id = e.key_id"
+                  " LEFT JOIN request_logs l ON l.request_id = e.request_id"
+                  " WHERE e.ts >= ? AND e.ts < ? AND e.excerpt IS NOT NULL" UP_FILTER(
+                      "k.upstream_id") " ORDER BY e.id LIMIT " EVENTS_MAX_SQL,
+                  DB_ARGS(DB_STR(s->from), DB_STR(s->to), DB_INT(s->upstream_id),
+                          DB_INT(s->upstream_id), DB_INT(rup), DB_INT(rup)),
+                  &res);
+    for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+        struct bt_match m = match_of(&res, i, true);
+        unsigned missing = RULE_NO_HEADERS | RULE_NO_SCRIPT;
+        const char *excerpt = db_val(&res, i, 4);
+        size_t n = db_len(&res, i, 4);
+        s->events++;
+        /* The log row tells the answer's status when its last attempt was
+         * on this key; else the event's answer has none. */
+        if (db_val(&res, i, 5) != NULL && db_int(&res, i, 6) == m.key_id) {
+            if (!log_input(&in, db_int(&res, i, 7), db_int(&res, i, 8), db_val(&res, i, 9)))
+                continue;
+            if (add_skip(s, db_int(&res, i, 5)) != 0)
+                rc = DB_EFAIL;
+        } else {
+            memset(&in, 0, sizeof(in));
+            missing |= RULE_NO_STATUS;
+        }
+        in.body = excerpt;
+        in.body_len = n < (size_t)s->body_limit ? n : (size_t)s->body_limit;
+        if (rc == DB_OK && judge_one(s, &in, missing, &m) != 0)
+            rc = DB_EFAIL;
+    }
+    db_res_free(&res);
+    qsort(s->skip, s->nskip, sizeof(*s->skip), cmp_ll);
+    return rc;
+}
+
+static bool skipped(const struct bt_scan *s, long long id)
+{
+    return s->nskip > 0 && bsearch(&id, s->skip, s->nskip, sizeof(id), cmp_ll) != NULL;
+}
+
+/* The id range of the time range's rows, from the time index alone, so
+ * that the pages walk the primary key between them. */
+static int id_bounds(struct db *db, const struct bt_scan *s, long long *lo, long long *hi)
+{
+    struct db_res res;
+    int rc = db_query(db, "SELECT MIN(id), MAX(id) FROM request_logs WHERE ts >= ? AND ts < ?",
+                      DB_ARGS(DB_STR(s->from), DB_STR(s->to)), &res);
+
+    *lo = rc == DB_OK ? db_int(&res, 0, 0) : 0;
+    *hi = rc == DB_OK ? db_int(&res, 0, 1) : 0;
+    db_res_free(&res);
+    return rc;
+}
+
+int bt_read_logs(struct db *db, struct bt_scan *s)
+{
+    long long rup = s->rule->upstream_id, after, hi;
+    struct rule_input in;
+    struct db_res res;
+    unsigned i;
+    int rc = id_bounds(db, s, &after, &hi);
+
+    after--;
+    while (rc == DB_OK && after < hi) {
+        rc = db_query(db,
+                      "SELECT id, UNIX_TIMESTAMP(ts) * 1000, key_id, upstream_id, status,"
+                      " latency_ms, error FROM request_logs"
+                      " WHERE id > ? AND id <= ? AND ts >= ? AND ts < ? AND key_id IS NOT NULL"
+                      " AND (status >= 400 OR error IS NOT NULL)" UP_FILTER(
+                          "upstream_id") " ORDER BY id LIMIT " LOG_PAGE_SQL,
+                      DB_ARGS(DB_INT(after), DB_INT(hi), DB_STR(s->from), DB_STR(s->to),
+                              DB_INT(s->upstream_id), DB_INT(s->upstream_id), DB_INT(rup),
+                              DB_INT(rup)),
+                      &res);
+        for (i = 0; rc == DB_OK && i < res.nrows; i++) {
+            struct bt_match m = match_of(&res, i, false);
+            s->rows++;
+            if (skipped(s, m.row_id) ||
+                !log_input(&in, db_int(&res, i, 4), db_int(&res, i, 5), db_val(&res, i, 6)))
+                continue;
+            if (judge_one(s, &in, RULE_NO_BODY | RULE_NO_HEADERS | RULE_NO_SCRIPT, &m) != 0)
+                rc = DB_EFAIL;
+        }
+        if (rc == DB_OK && res.nrows < LOG_PAGE)
+            after = hi;
+        else if (rc == DB_OK)
+            after = db_int(&res, res.nrows - 1, 0);
+        db_res_free(&res);
+    }
+    return rc;
+}
+
+void bt_scan_free(struct bt_scan *s)
+{
+    free(s->skip);
+    s->skip = NULL;
+    s->nskip = s->skipcap = 0;
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The rule backtest on a million failed request-log rows (issue 21): the
+worst case, where every row of the range is a failure the rule must judge
+(429s, 5xx, timeouts over 24 hours, on 30 keys of 3 upstreams; and 1,000
+key events with excerpts).  Times POST /api/admin/rules/backtest with a
+threshold rule over the whole day (median of three).  Target: under 5 s."""
+
+import http.client
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import apigw_stack as st  # noqa: E402
+
+ROWS = int(os.environ.get("BENCH_BACKTEST_ROWS", "1000000"))
+ADMIN = "bench-admin-token-0123456789abcdef"
+TARGET_MS = 5000
+
+
+def fill(db, rows):
+    """Failed rows spread evenly over the last 24 hours; 30 keys."""
+    db.sql("""
+        INSERT INTO upstreams (id, name, base_url, created_at, updated_at) VALUES
+          (1, 'alpha', 'http://127.0.0.1:9/a', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
+          (2, 'beta', 'http://127.0.0.1:9/b', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
+          (3, 'gamma', 'http://127.0.0.1:9/c', UTC_TIMESTAMP(), UTC_TIMESTAMP());
+        INSERT INTO api_keys (id, upstream_id, name, key_enc, key_hash, key_masked, created_at,
+                              updated_at)
+        SELECT seq, 1 + seq %% 3, CONCAT('k', seq), 'x', UNHEX(SHA2(seq, 256)), 'sk-…0000',
+               UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM seq_1_to_30;
+        INSERT INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,
+                                  status, status_class, latency_ms, error)
+        SELECT CONCAT('b', seq),
+               UTC_TIMESTAMP(3) - INTERVAL ((%(rows)d - seq) * 86400000 DIV %(rows)d) * 1000 MICROSECOND,
+               'POST', 1 + seq %% 3, ELT(1 + seq %% 3, 'alpha', 'beta', 'gamma'), '/v1/chat',
+               1 + seq %% 30,
+               CASE WHEN seq %% 7 = 0 THEN 504 WHEN seq %% 3 = 0 THEN 500 ELSE 429 END,
+               CASE WHEN seq %% 7 = 0 THEN 5 WHEN seq %% 3 = 0 THEN 5 ELSE 4 END,
+               (seq * 7919) %% 1500,
+               IF(seq %% 7 = 0, 'Timeout was reached: Operation timed out after 10000 ms', NULL)
+        FROM seq_1_to_%(rows)d;
+        INSERT INTO key_events (key_id, ts, from_status, to_status, reason, actor, request_id,
+                                excerpt)
+        SELECT 1 + seq %% 30, UTC_TIMESTAMP(3) - INTERVAL seq MINUTE, 'active', 'disabled',
+               'bench', 'rule', CONCAT('b', %(rows)d - seq),
+               '{"error":{"code":"insufficient_quota"}}'
+        FROM seq_1_to_1000;
+        ANALYZE TABLE request_logs, key_events;
+    """ % {"rows": rows}, database="apigw_bench")
+
+
+def timed_post(port, path, body, n=3):
+    times, out = [], None
+    for _ in range(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        t0 = time.perf_counter()
+        conn.request("POST", path, body=json.dumps(body),
+                     headers={"Authorization": "Bearer " + ADMIN,
+                              "Content-Type": "application/json"})
+        r = conn.getresponse()
+        raw = r.read()
+        times.append((time.perf_counter() - t0) * 1000)
+        conn.close()
+        if r.status != 200:
+            raise RuntimeError("%s: %d %s" % (path, r.status, raw[:300]))
+        out = json.loads(raw)
+    return statistics.median(times), out
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="apigw-btbench-")
+    procs = []
+    try:
+        db = st.MariaDB(os.path.join(tmp, "db"), os.path.join(tmp, "db.sock"), tmp,
+                        durable=True, flush_log_at_trx_commit=2)
+        db.start()
+        procs.append(db)
+        conf = os.path.join(tmp, "apigw.conf")
+        st.write_config(conf, {"db_socket": db.socket, "db_name": "apigw_bench",
+                               "admin_token": ADMIN, "encryption_key": st.new_secret_hex(32),
+                               "workers": 4, "spool_dir": os.path.join(tmp, "spool"),
+                               "log_level": "warn"})
+        st.migrate(conf)
+        t0 = time.time()
+        fill(db, ROWS)
+        print("filled %d failed log rows over 24 h in %.0f s" % (ROWS, time.time() - t0),
+              flush=True)
+        app = st.App(conf, os.path.join(tmp, "app.sock"), os.path.join(tmp, "app.log")).start()
+        procs.append(app)
+        port = st.free_port()
+        procs.append(st.Nginx(os.path.join(tmp, "nginx"), port, app.socket,
+                              app_workers=4).start())
+        rule = {"condition": {"any": [{"type": "status", "op": "in", "value": [429, 500]},
+                                      {"type": "transport_error", "value": "any"}]},
+                "actions": [{"type": "disable_key", "duration_s": 300}],
+                "threshold": 5, "window_s": 60}
+        ms, out = timed_post(port, "/api/admin/rules/backtest", {"rule": rule})
+        print("backtest_1m: %.0f ms (server %d ms), %d rows scanned, %d matched, %d fired,"
+              " %d held by the guard%s" % (ms, out["elapsed_ms"], out["scanned"]["log_rows"],
+                                           out["matched"], out["fired"], out["guard"]["held"],
+                                           "" if ms < TARGET_MS else "   over 5 s!"), flush=True)
+        os.makedirs(os.path.join(st.ROOT, "build", "bench"), exist_ok=True)
+        with open(os.path.join(st.ROOT, "build", "bench", "backtest.json"), "w") as f:
+            json.dump({"rows": ROWS, "backtest_1m_ms": round(ms), "answer": {
+                k: out[k] for k in ("scanned", "matched", "fired", "elapsed_ms")}}, f, indent=2)
+        return 0 if ms < TARGET_MS else 1
+    finally:
+        for p in reversed(procs):
+            try:
+                p.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
