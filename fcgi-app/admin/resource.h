@@ -22,7 +22,7 @@ struct json_object;
 /* The named maxima of a resource: fields in its table, parameters a hook
  * adds after the writable fields, and filter parameters of its list.  Each
  * table says _Static_assert(NELEM(fields) <= RS_FIELDS_MAX, ...). */
-#define RS_FIELDS_MAX  40
+#define RS_FIELDS_MAX  48
 #define RS_EXTRA_MAX   5
 #define RS_FILTERS_MAX 8
 #define RS_PARAMS_MAX  (RS_FIELDS_MAX + RS_EXTRA_MAX + 1)

@@ -214,6 +214,8 @@ static const struct vfield fields[] = {
      .max = RESET_TZ_MAX,
      .check = check_reset_tz,
      .def = "null"},
+    /* Pacing by the provider's headers (core/pace.h). */
+    {.name = "pace_by_headers", .type = VT_BOOL, .def = "false"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };

@@ -20,7 +20,7 @@ const FIELDS = [
   ['affinity_path', 'nullable'], ['proxy_mode', 'string'], ['endpoint_fail_threshold', 'int'],
   ['endpoint_window_s', 'int'], ['endpoint_cooldown_s', 'int'], ['strip_forwarding_headers', 'bool'],
   ['model_map', 'json_nullable'], ['body_set', 'json_nullable'],
-  ['quota_reset_hour', 'int_nullable'], ['quota_reset_tz', 'nullable'],
+  ['quota_reset_hour', 'int_nullable'], ['quota_reset_tz', 'nullable'], ['pace_by_headers', 'bool'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
@@ -30,7 +30,7 @@ const DEFAULTS = {
   script: null, queue_wait_ms: 0, affinity: 'none', affinity_path: null, proxy_mode: 'none',
   endpoint_fail_threshold: 5, endpoint_window_s: 30, endpoint_cooldown_s: 30,
   strip_forwarding_headers: false, model_map: null, body_set: null,
-  quota_reset_hour: null, quota_reset_tz: null,
+  quota_reset_hour: null, quota_reset_tz: null, pace_by_headers: false,
 };
 
 // model_allow (patterns, or null for every model) is edited as patterns
@@ -273,6 +273,8 @@ export async function render(view, ctx) {
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
+      h('div', {class: 'field-row'},
+        checkField('Pace keys by the provider\'s rate-limit headers (a key with nothing left rests until it refills; weighted weighs by what is left)', f('pace_by_headers', {type: 'checkbox'}))),
       ed.root,
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
