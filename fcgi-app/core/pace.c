@@ -165,6 +165,16 @@ void pace_adopt(struct pace_state *s, const struct pace_reading *stored, int64_t
     atomic_store(&s->learned_ms, learned_ms);
 }
 
+void pace_spend(struct pace_state *s, int64_t now_mono)
+{
+    long long left = atomic_load(&s->req_left);
+
+    if (atomic_load(&s->req_reset_ms) <= now_mono)
+        return; /* refilled: the next answer says how much */
+    while (left > 0 && !atomic_compare_exchange_weak(&s->req_left, &left, left - 1))
+        ;
+}
+
 /* The ms until one count refills while it is at 0; 0 otherwise. */
 static long long empty_for(const atomic_llong *left, const atomic_llong *reset, int64_t now_mono)
 {

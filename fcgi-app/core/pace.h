@@ -73,6 +73,10 @@ void pace_learn(struct pace_state *s, const struct pace_reading *r, int64_t now_
 void pace_adopt(struct pace_state *s, const struct pace_reading *stored, int64_t now_mono,
                 long long learned_ms);
 
+/* Counts one request sent with the key: its remaining requests, while
+ * known and not refilled, go down by one (not below 0). */
+void pace_spend(struct pace_state *s, int64_t now_mono);
+
 /* The ms until a key that has no requests or tokens left refills; 0 when
  * it is not resting by its budget. */
 long long pace_rest_left_ms(const struct pace_state *s, int64_t now_mono);

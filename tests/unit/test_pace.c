@@ -83,6 +83,17 @@ static void test_pace_rest_and_weight(void)
     CU_ASSERT_EQUAL(pace_weigh(&s, 1000, NOW), 100);
     CU_ASSERT_EQUAL(pace_weigh(&s, 1, NOW), 1);              /* never below 1 while some are left */
     CU_ASSERT_EQUAL(pace_weigh(&s, 1000, NOW + 2000), 1000); /* refilled */
+    /* A request sent counts down at once; not below 0, not once refilled. */
+    pace_spend(&s, NOW);
+    CU_ASSERT_EQUAL(atomic_load(&s.req_left), 99);
+    pace_spend(&s, NOW + 2000);
+    CU_ASSERT_EQUAL(atomic_load(&s.req_left), 99);
+    r.req_left = 1;
+    pace_learn(&s, &r, NOW, WALL);
+    pace_spend(&s, NOW);
+    pace_spend(&s, NOW);
+    CU_ASSERT_EQUAL(atomic_load(&s.req_left), 0);
+    CU_ASSERT_EQUAL(pace_rest_left_ms(&s, NOW), 2000);
     r.req_left = 0;
     pace_learn(&s, &r, NOW + 500, WALL + 500);
     CU_ASSERT_EQUAL(pace_rest_left_ms(&s, NOW + 500), 2000);
