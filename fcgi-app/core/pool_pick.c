@@ -58,6 +58,7 @@ static struct pool_key *pick_weighted(struct tier t, const struct pool_model *m,
                                       const long long *tried, size_t ntried, uint64_t rnd,
                                       int64_t now_ms)
 {
+    struct pool_key *last = NULL;
     long long total = 0, at;
     size_t i;
 
@@ -70,11 +71,14 @@ static struct pool_key *pick_weighted(struct tier t, const struct pool_model *m,
     for (i = 0; i < t.n; i++) {
         if (!usable(&t.keys[i], m, tried, ntried, now_ms))
             continue;
-        at -= key_weight(&t.keys[i], now_ms);
+        last = &t.keys[i];
+        at -= key_weight(last, now_ms);
         if (at < 0)
-            return &t.keys[i];
+            return last;
     }
-    return NULL;
+    /* Weights that fell since the sum (another thread's reservation, an
+     * answer's budget) leave the draw past the end: the last usable key. */
+    return last;
 }
 
 bool pool_has_untried(struct pool_upstream *u, const struct pool_model *m, const long long *tried,
