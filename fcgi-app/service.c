@@ -10,10 +10,20 @@
 #include "core/db.h"
 #include "core/lease.h"
 #include "core/log.h"
+#include "core/pace_store.h"
 #include "core/reqlog.h"
 #include "http.h"
 #include "core/limit_store.h"
 #include "route.h"
+
+/* Shares the budgets pacing learned with the other processes (core/pace_store.h). */
+static void pace_sync(struct app *app, struct db *db)
+{
+    struct pool *p = pool_acquire(&app->pool);
+
+    pace_store_sync(db, p);
+    pool_release(p);
+}
 
 /* Checks the pool version every pool_refresh_ms, with its own connection,
  * and settles this process's quota leases every LEASE_TICK_MS.
@@ -39,6 +49,7 @@ static void *refresher_main(void *arg)
             if (clock_mono_ms() - ticked >= LEASE_TICK_MS) {
                 lease_tick(db);
                 limit_tokens_flush(db);
+                pace_sync(app, db);
                 ticked = clock_mono_ms();
             }
             usleep(20000);

@@ -32,6 +32,15 @@ static const char *check_status(const char *s)
     " FROM key_model_blocks b WHERE b.key_id = api_keys.id AND (b.until IS NULL OR"                \
     " b.until > UTC_TIMESTAMP(6)))"
 
+/* The budget pacing learned for the key (core/pace.h), as the refreshers
+ * last stored it; null when none was learned. */
+#define PACE_SQL                                                                                   \
+    "(SELECT JSON_OBJECT('remaining_requests', p.remaining_requests, 'remaining_tokens',"          \
+    " p.remaining_tokens, 'resets_at', DATE_FORMAT(p.requests_reset_at, " SQL_TIME_FORMAT "),"     \
+    " 'tokens_reset_at', DATE_FORMAT(p.tokens_reset_at, " SQL_TIME_FORMAT "), 'learned_at',"       \
+    " DATE_FORMAT(p.learned_at, " SQL_TIME_FORMAT                                                  \
+    ")) FROM key_pace p WHERE p.key_id = api_keys.id)"
+
 static const struct vfield fields[] = {
     {.name = "id", .type = VT_INT, .flags = VF_READONLY},
     {.name = "upstream_id",
@@ -86,6 +95,7 @@ static const struct vfield fields[] = {
     {.name = "status_reason", .type = VT_STRING, .flags = VF_READONLY},
     /* Its rests for one model that have not ended (core/model_block.h). */
     {.name = "model_blocks", .type = VT_ARRAY, .flags = VF_READONLY, .column = MODEL_BLOCKS_SQL},
+    {.name = "pace", .type = VT_OBJECT, .flags = VF_READONLY | VF_NULLABLE, .column = PACE_SQL},
     {.name = "last_used_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},

@@ -248,6 +248,8 @@ static const struct vfield fields[] = {
      .def = "null"},
     /* Added by GET one (h_upstreams_get); in a body sent back, ignored. */
     {.name = "capacity", .type = VT_OBJECT, .flags = VF_READONLY | VF_WRITEONLY},
+    /* Pacing by the provider's headers (core/pace.h). */
+    {.name = "pace_by_headers", .type = VT_BOOL, .def = "false"},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "updated_at", .type = VT_TIME, .flags = VF_READONLY},
 };

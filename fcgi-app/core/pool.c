@@ -10,6 +10,7 @@
 #include "core/db.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/pace_store.h"
 #include "core/rule/rule.h"
 #include "core/shape.h"
 #include "core/upscript.h"
@@ -219,7 +220,7 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
                   " fallback_upstreams, affinity, affinity_path, endpoints,"
                   " endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"
                   " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"
-                  " COALESCE(quota_reset_hour, -1), COALESCE(quota_reset_tz, '')"
+                  " COALESCE(quota_reset_hour, -1), COALESCE(quota_reset_tz, ''), pace_by_headers"
                   " FROM upstreams ORDER BY name",
                   DB_NOARGS, &res);
     if (rc != DB_OK)
@@ -259,6 +260,7 @@ static int load_upstreams(struct db *db, struct pool *p, const struct pool *prev
         u->strip_forwarding = db_int(&res, i, 31) != 0;
         u->reset_hour = (int)db_int(&res, i, 35);
         snprintf(u->reset_tz, sizeof(u->reset_tz), "%s", db_val(&res, i, 36));
+        u->pace_by_headers = db_int(&res, i, 37) != 0;
         /* Checked when saved: what does not parse reads as no shaping, but
          * a snapshot without memory for an allow-list is no snapshot. */
         shaped =
@@ -311,6 +313,8 @@ static void add_key(struct pool_upstream *u, const struct db_res *res, unsigned 
     pk->daily_token_quota = db_int(res, row, 10);
     pk->priority = db_int(res, row, 11);
     pk->limits = limits_parse_text(db_val(res, row, 12));
+    pk->paced = u->pace_by_headers;
+    pace_state_init(&pk->pace);
     if (db_int(res, row, 8) >= 0)
         pk->rest_until_ms = clock_mono_ms() + db_int(res, row, 8) / 1000;
     u->nkeys++;
@@ -527,9 +531,13 @@ static int build(struct pool_cache *c, struct db *db, unsigned long long version
     p->loaded_ms = clock_mono_ms();
     prev = pool_acquire(c);
     rc = load_upstreams(db, p, prev, &c->script_lim);
-    pool_release(prev);
     if (rc == DB_OK)
         rc = load_keys(db, p, c->enc_key);
+    /* What the old snapshot learned goes to key_pace before the new one
+     * reads it (pace_store.c); a failure there costs pacing, not the pool. */
+    if (rc == DB_OK)
+        pace_store_load(db, p, prev);
+    pool_release(prev);
     if (rc == DB_OK)
         rc = pool_load_blocks(db, p);
     if (rc == DB_OK)

@@ -23,6 +23,7 @@
 #include "core/egress.h"
 #include "core/endpoint.h"
 #include "core/header_rules.h"
+#include "core/pace.h"
 #include "core/script.h"
 #include "core/tzif.h"
 #include "core/price.h"
@@ -104,6 +105,10 @@ struct pool_key {
     atomic_uint local_next;
     /* Its limit windows (core/limits.h), NULL when it has none. */
     struct limit_set *limits;
+    /* The budget its upstream's answers report (core/pace.h), on an
+     * upstream with pace_by_headers (paced) only. */
+    bool paced;
+    struct pace_state pace;
 };
 
 struct shape;
@@ -192,6 +197,8 @@ struct pool_upstream {
      * one, and the zone, "" for the global one. */
     int reset_hour;
     char reset_tz[TZIF_NAME_MAX + 1];
+    /* pace_by_headers (core/pace.h). */
+    bool pace_by_headers;
 };
 
 struct pool_token {

@@ -22,6 +22,9 @@ static bool usable(struct pool_key *k, const struct pool_model *m, const long lo
         return false;
     if (k->rest_until_ms > now_ms)
         return false;
+    /* No requests or tokens left by its provider's word: a 429 foretold. */
+    if (k->paced && pace_rest_left_ms(&k->pace, now_ms) > 0)
+        return false;
     if (k->daily_quota > 0 && k->used_today + atomic_load(&k->used_here) >= k->daily_quota)
         return false;
     for (i = 0; i < ntried; i++)
@@ -30,15 +33,19 @@ static bool usable(struct pool_key *k, const struct pool_model *m, const long lo
     return true;
 }
 
-/* weight × remaining daily quota; keys without a quota count as weight × 1000. */
-static long long key_weight(struct pool_key *k)
+/* weight × remaining daily quota; keys without a quota count as weight ×
+ * 1000.  A paced key's is scaled by its share of PACE_FULL_REQUESTS. */
+static long long key_weight(struct pool_key *k, int64_t now_ms)
 {
-    long long left;
+    long long left, w;
 
-    if (k->daily_quota == 0)
-        return k->weight * 1000;
-    left = k->daily_quota - k->used_today - atomic_load(&k->used_here);
-    return left > 0 ? k->weight * left : 0;
+    if (k->daily_quota == 0) {
+        w = k->weight * 1000;
+    } else {
+        left = k->daily_quota - k->used_today - atomic_load(&k->used_here);
+        w = left > 0 ? k->weight * left : 0;
+    }
+    return k->paced && w > 0 ? pace_weigh(&k->pace, w, now_ms) : w;
 }
 
 /* One tier: the keys [first, first + n) of the upstream. */
@@ -51,23 +58,27 @@ static struct pool_key *pick_weighted(struct tier t, const struct pool_model *m,
                                       const long long *tried, size_t ntried, uint64_t rnd,
                                       int64_t now_ms)
 {
+    struct pool_key *last = NULL;
     long long total = 0, at;
     size_t i;
 
     for (i = 0; i < t.n; i++)
         if (usable(&t.keys[i], m, tried, ntried, now_ms))
-            total += key_weight(&t.keys[i]);
+            total += key_weight(&t.keys[i], now_ms);
     if (total <= 0)
         return NULL;
     at = (long long)(rnd % (uint64_t)total);
     for (i = 0; i < t.n; i++) {
         if (!usable(&t.keys[i], m, tried, ntried, now_ms))
             continue;
-        at -= key_weight(&t.keys[i]);
+        last = &t.keys[i];
+        at -= key_weight(last, now_ms);
         if (at < 0)
-            return &t.keys[i];
+            return last;
     }
-    return NULL;
+    /* Weights that fell since the sum (another thread's reservation, an
+     * answer's budget) leave the draw past the end: the last usable key. */
+    return last;
 }
 
 bool pool_has_untried(struct pool_upstream *u, const struct pool_model *m, const long long *tried,

@@ -50,14 +50,18 @@ static long long held_back_ms(const struct pool_key *k, int64_t now_ms, long lon
     return skip;
 }
 
-/* ... and one set aside by a full limit window when that window ends, if
+/* ... and one set aside by a full limit window when that window ends, or
+ * resting by its provider's budget (core/pace.h) when that refills, if
  * nothing else holds it longer. */
 static long long key_back_ms(const struct pool_key *k, int64_t now_ms, long long wall_ms,
                              long long reset_wait_ms)
 {
     long long window = atomic_load(&k->window_until_ms) - now_ms;
     long long back = held_back_ms(k, now_ms, wall_ms, reset_wait_ms);
+    long long paced = k->paced ? pace_rest_left_ms(&k->pace, now_ms) : 0;
 
+    if (paced > back)
+        back = paced;
     return window > back ? window : back;
 }
 

@@ -423,6 +423,36 @@ static void affinity_figures(struct app *app, struct buf *b, const char *host)
     pool_release(p);
 }
 
+/* The budgets pacing learned for the keys of paced upstreams (core/pace.h),
+ * as this process knows them: those not yet refilled. */
+static void pace_figures(struct app *app, struct buf *b, const char *host)
+{
+    static const char *const kind[] = {"requests", "tokens"};
+    size_t i, k;
+    int j;
+    int64_t now = clock_mono_ms();
+    struct pool *p = pool_acquire(&app->pool);
+
+    buf_puts(b, "# HELP apigw_key_pace_remaining What the provider last said a key has left, by"
+                " kind, until it refills (pace_by_headers).\n"
+                "# TYPE apigw_key_pace_remaining gauge\n");
+    for (i = 0; p != NULL && i < p->nups; i++)
+        for (k = 0; p->ups[i].pace_by_headers && k < p->ups[i].nkeys; k++)
+            for (j = 0; j < 2; j++) {
+                const struct pace_state *s = &p->ups[i].keys[k].pace;
+                long long left = atomic_load(j == 0 ? &s->req_left : &s->tok_left);
+                if (left < 0 || atomic_load(j == 0 ? &s->req_reset_ms : &s->tok_reset_ms) <= now)
+                    continue;
+                buf_puts(b, "apigw_key_pace_remaining{host=\"");
+                label(b, host);
+                buf_printf(b, "\",pid=\"%ld\",upstream=\"", (long)getpid());
+                label(b, p->ups[i].name);
+                buf_printf(b, "\",key=\"%lld\",kind=\"%s\"} %lld\n", p->ups[i].keys[k].id, kind[j],
+                           left);
+            }
+    pool_release(p);
+}
+
 /* The labels of endpoint k of u: host, pid, upstream, endpoint (its
  * origin, or its whole URL when an earlier endpoint has the same origin,
  * so that no two series are the same). */
@@ -551,6 +581,7 @@ static void process_figures(struct req *r, struct buf *b, bool db_up)
     concurrency_figures(b, host);
     script_figures(b, host);
     affinity_figures(app, b, host);
+    pace_figures(app, b, host);
     endpoint_figures(app, b, host);
     log_rows(b, host, app->reqlog);
     login_counters(b, host);

@@ -21,6 +21,7 @@
 #include "core/usage_scan.h"
 #include "http.h"
 #include "proxy/hook.h"
+#include "proxy/pace_head.h"
 #include "proxy/peek.h"
 #include "proxy/egress_curl.h"
 #include "proxy/proxy.h"
@@ -155,6 +156,8 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
         log_warn("proxy: upstream %s sent %d malformed header line(s), left out (the last: %s)",
                  at->px->name, at->head.dropped, at->head.problem);
     at->latency_ms = clock_mono_ms() - at->started_ms;
+    if (at->key->paced) /* pace_by_headers: the budget the answer reports */
+        pace_head_learn(at->key, &at->head);
     if (at->head.status < 400 && judge(at, PHASE_HEADERS, NULL, 0) &&
         proxy_can_retry(at->px, at->attempt_no)) {
         at->rule_retry = true;

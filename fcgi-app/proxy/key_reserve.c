@@ -46,6 +46,16 @@ static void wake_key(struct worker *w, struct pool_key *k, const char *request_i
         atomic_store(&k->woken, false);
 }
 
+/* The key an attempt goes out with.  A paced key's count goes down by one
+ * at once (core/pace.h), so that requests sent together do not all take
+ * its last request; its answer then says the provider's own count. */
+static struct pool_key *chosen(struct pool_key *k, int64_t now)
+{
+    if (k->paced)
+        pace_spend(&k->pace, now);
+    return k;
+}
+
 /* Picks a key and reserves it.  A key with a daily quota or an rpm limit
  * spends a unit of this process's lease (core/lease.h), which asks the
  * database for a block when it is empty; one that loses (a limit, or a race with
@@ -94,7 +104,7 @@ struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refre
             continue;
         }
         if (!proxy_key_is_limited(k))
-            return k;
+            return chosen(k, now);
         rc = lease_take(w->db, QUOTA_KEY, k->id, k->rpm_limit > 0, &granted);
         if (rc != DB_OK || !granted)
             proxy_limits_undo(px, k);
@@ -107,7 +117,7 @@ struct pool_key *proxy_reserve_key(struct proxy *px, enum err *e, bool may_refre
         }
         if (granted) {
             atomic_fetch_add(&k->used_here, 1);
-            return k;
+            return chosen(k, now);
         }
         atomic_store(&k->skip_until_ms, now + 1000);
     }

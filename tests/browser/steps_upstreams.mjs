@@ -311,6 +311,25 @@ test('upstreams: its own daily reset hour and time zone through the form', async
 }, {allowStatus: [400]});
 
 
+test('upstreams: pacing by the provider\'s headers through the form', async (t) => {
+  const page = await newPage(t);
+  await loginWithToken(page);
+  const up = await ensureUpstream();
+  await go(page, '#/upstreams');
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  const form = page.locator('#upstream-form');
+  assert(!(await form.locator('input[name=pace_by_headers]').isChecked()), 'pacing is off by default');
+  await form.locator('input[name=pace_by_headers]').check();
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).pace_by_headers === true, 'the API has pace_by_headers');
+  await page.locator('#upstream-form').waitFor({state: 'detached'});
+  await row(page, '#upstreams-list', 'mock').getByRole('button', {name: 'Edit'}).click();
+  await waitFor(async () => await form.locator('input[name=pace_by_headers]').isChecked(), 'the form shows pacing on');
+  await form.locator('input[name=pace_by_headers]').uncheck();
+  await page.getByRole('button', {name: 'Save'}).click();
+  await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).pace_by_headers === false, 'pacing off again');
+});
+
 test('upstreams: script editor shows a compile error at its line, and the test panel a result', async (t) => {
   const up = await ensureUpstream();
   const page = await newPage(t);

@@ -35,6 +35,7 @@ int main(int argc, char **argv)
     suite_route();
     suite_pool();
     suite_pool_wait();
+    suite_pace();
     suite_pool_blocks();
     suite_affinity();
     suite_auth();

@@ -31,6 +31,7 @@ void suite_query(void);
 void suite_route(void);
 void suite_pool(void);
 void suite_pool_wait(void);
+void suite_pace(void);
 void suite_pool_blocks(void);
 void suite_affinity(void);
 void suite_auth(void);

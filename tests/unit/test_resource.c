@@ -46,7 +46,7 @@ static void check(struct resource *rs, const struct expect *x)
     " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"                                                      \
     " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"                                                \
     " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"                                                              \
-    " quota_reset_hour, quota_reset_tz, alert_min_active_pct, alert_min_active, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+    " quota_reset_hour, quota_reset_tz, alert_min_active_pct, alert_min_active, pace_by_headers, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
@@ -63,7 +63,7 @@ static void test_upstreams(void)
                   " endpoint_fail_threshold = ?, endpoint_window_s = ?, endpoint_cooldown_s = ?,"
                   " header_rules = ?, strip_forwarding_headers = ?, model_allow = ?, model_map = ?,"
                   " body_set = ?, quota_reset_hour = ?, quota_reset_tz = ?,"
-                  " alert_min_active_pct = ?, alert_min_active = ?,"
+                  " alert_min_active_pct = ?, alert_min_active = ?, pace_by_headers = ?,"
                   " proxies_enc = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?",
         .insert =
             "INSERT INTO upstreams (name, base_url, auth_header, auth_template,"
@@ -74,9 +74,9 @@ static void test_upstreams(void)
             " proxies, proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s,"
             " endpoint_cooldown_s, header_rules, strip_forwarding_headers, model_allow, model_map,"
             " body_set, quota_reset_hour, quota_reset_tz, alert_min_active_pct, alert_min_active,"
-            " proxies_enc, created_at, updated_at)"
+            " pace_by_headers, proxies_enc, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(),"
             " UTC_TIMESTAMP())",
         .page = "SELECT " UPSTREAM_COLS " FROM upstreams ORDER BY id LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM upstreams",
@@ -91,11 +91,16 @@ static void test_upstreams(void)
     " DATE_FORMAT(b.until, '%Y-%m-%dT%H:%i:%sZ'), 'reason', b.reason) ORDER BY b.model), '[]')"    \
     " FROM key_model_blocks b WHERE b.key_id = api_keys.id AND (b.until IS NULL OR"                \
     " b.until > UTC_TIMESTAMP(6)))"
+#define PACE_COL                                                                                   \
+    "(SELECT JSON_OBJECT('remaining_requests', p.remaining_requests, 'remaining_tokens',"          \
+    " p.remaining_tokens, 'resets_at', DATE_FORMAT(p.requests_reset_at, '%Y-%m-%dT%H:%i:%sZ'),"    \
+    " 'tokens_reset_at', DATE_FORMAT(p.tokens_reset_at, '%Y-%m-%dT%H:%i:%sZ'), 'learned_at',"      \
+    " DATE_FORMAT(p.learned_at, '%Y-%m-%dT%H:%i:%sZ')) FROM key_pace p WHERE p.key_id = api_keys.id)"
 #define KEY_COLS                                                                                   \
     "id, upstream_id, name, key_masked, status, weight, priority, daily_quota, rpm_limit,"         \
     " limits, used_today, leased,"                                                                 \
     " daily_token_quota, tokens_today, total_requests, total_failures, " SQL_TIME(                 \
-        "disabled_until") ", proxy, status_reason, " MODEL_BLOCKS_COL                              \
+        "disabled_until") ", proxy, status_reason, " MODEL_BLOCKS_COL ", " PACE_COL                \
                           ", " SQL_TIME("last_used_at") ", " SQL_TIME("created_at") ", " SQL_TIME( \
                               "updated_at")
 #define KEY_FILTER                                                                                 \

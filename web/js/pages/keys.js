@@ -119,7 +119,7 @@ export async function render(view, ctx) {
       {title: 'Key', class: 'mono nowrap', cell: (k) => k.key_masked},
       {title: 'Status', class: 'nowrap', cell: (k) => [badge(k.status), modelBlocksBadge(k),
         h('div', {class: 'small muted', title: 'Why the status last changed'}, k.status_reason || ''),
-        restHint(k)]},
+        restHint(k), paceHint(k)]},
       {title: 'Upstream', cell: (k) => upName(k.upstream_id)},
       {title: 'Name', class: 'clip', cell: (k) => k.name || h('span', {class: 'muted'}, '—')},
       {title: 'Weight', class: 'num', cell: (k) => String(k.weight)},
@@ -181,6 +181,22 @@ export async function render(view, ctx) {
     });
   }
 
+  // The budget the provider's headers last reported (docs/API.md "Pacing by
+  // the provider's headers"), while it has not refilled.
+  function paceText(k) {
+    const p = k.pace;
+    if (!p || !p.resets_at || Date.parse(p.resets_at) <= Date.now()) return null;
+    const parts = [];
+    if (p.remaining_requests !== null) parts.push(`${fmtNum(p.remaining_requests)} requests`);
+    if (p.remaining_tokens !== null) parts.push(`${fmtNum(p.remaining_tokens)} tokens`);
+    return parts.length ? `${parts.join(', ')} left until ${fmtTime(p.resets_at)}` : null;
+  }
+
+  function paceHint(k) {
+    const text = paceText(k);
+    return text ? h('div', {class: 'small muted', dataset: {role: 'pace'}, title: 'Learned from the provider\'s rate-limit headers'}, text) : null;
+  }
+
   // Rests of the key for one model (docs/API.md "Model-scoped key state"):
   // the key stays active for every other model.
   function modelBlocksBadge(k) {
@@ -217,6 +233,7 @@ export async function render(view, ctx) {
       kv([['Key', h('span', {class: 'mono'}, k.key_masked)], ['Name', k.name], ['Upstream', upName(k.upstream_id)],
         ['Status', badge(k.status)], ['Reason', k.status_reason], ['Disabled until', k.disabled_until ? fmtTime(k.disabled_until) : null],
         ['Egress proxy', k.proxy ? h('span', {class: 'mono'}, k.proxy) : null],
+        ['Provider budget', paceText(k) || (k.pace ? `learned ${fmtTime(k.pace.learned_at)}, refilled since` : null)],
         ['Requests', fmtNum(k.total_requests)], ['Failures', fmtNum(k.total_failures)], ['Created', fmtTime(k.created_at)]]),
       h('p', null, h('a', {href: `#/logs?key_id=${k.id}`}, 'Requests sent with this key →')),
       modelBlocksList(k),

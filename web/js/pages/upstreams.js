@@ -23,6 +23,7 @@ const FIELDS = [
   ['model_map', 'json_nullable'], ['body_set', 'json_nullable'],
   ['quota_reset_hour', 'int_nullable'], ['quota_reset_tz', 'nullable'],
   ['alert_min_active_pct', 'int'], ['alert_min_active', 'int_nullable'],
+  ['pace_by_headers', 'bool'],
 ];
 const DEFAULTS = {
   auth_header: 'Authorization', auth_template: 'Bearer {key}', auth_query_param: null,
@@ -34,6 +35,7 @@ const DEFAULTS = {
   endpoint_fail_threshold: 5, endpoint_window_s: 30, endpoint_cooldown_s: 30,
   strip_forwarding_headers: false, model_map: null, body_set: null,
   quota_reset_hour: null, quota_reset_tz: null, alert_min_active_pct: 20, alert_min_active: null,
+  pace_by_headers: false,
 };
 
 // model_allow (patterns, or null for every model) is edited as patterns
@@ -285,6 +287,8 @@ export async function render(view, ctx) {
       h('div', {class: 'field-row'},
         checkField('Enabled', f('enabled', {type: 'checkbox'})),
         checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
+      h('div', {class: 'field-row'},
+        checkField('Pace keys by the provider\'s rate-limit headers (a key with nothing left rests until it refills; weighted weighs by what is left)', f('pace_by_headers', {type: 'checkbox'}))),
       ed.root,
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
