@@ -46,7 +46,8 @@ static void check(struct resource *rs, const struct expect *x)
     " stream_peek, queue_wait_ms, fallback_upstreams, affinity, affinity_path, proxies,"                                                      \
     " proxy_mode, endpoints, endpoint_fail_threshold, endpoint_window_s, endpoint_cooldown_s,"                                                \
     " header_rules, strip_forwarding_headers, model_allow, model_map, body_set,"                                                              \
-    " quota_reset_hour, quota_reset_tz, alert_min_active_pct, alert_min_active, pace_by_headers, " SQL_TIME("created_at") ", " SQL_TIME("updated_at")
+    " quota_reset_hour, quota_reset_tz, alert_min_active_pct, alert_min_active, pace_by_headers, " SQL_TIME(                                  \
+        "created_at") ", " SQL_TIME("updated_at")
 
 static void test_upstreams(void)
 {
