@@ -41,6 +41,10 @@ static const struct job_info info = {
 /* A job as a run sees it. */
 struct vjob {
     long long id, upstream_id, concurrency, rps;
+    /* The last key this run took: keys go in id order, so the next batch
+     * reads on from it instead of past every key done (none pending can
+     * lie below it). */
+    long long after;
     char on_invalid[16];
     struct verdict_rules rules;
 };
@@ -236,14 +240,15 @@ static size_t run_batch(struct job *j, struct vjob *v, size_t size)
     struct db_res keys;
 
     if (db_query(j->db,
-                 "SELECT key_id FROM job_results WHERE job_id = ? AND verdict IS NULL"
-                 " ORDER BY key_id LIMIT ?",
-                 DB_ARGS(DB_INT(v->id), DB_INT((long long)size)), &keys) != DB_OK)
+                 "SELECT key_id FROM job_results WHERE job_id = ? AND key_id > ?"
+                 " AND verdict IS NULL ORDER BY key_id LIMIT ?",
+                 DB_ARGS(DB_INT(v->id), DB_INT(v->after), DB_INT((long long)size)), &keys) != DB_OK)
         job_fail(j, "cannot read job %lld: %s", v->id, db_error(j->db));
     memset(r, 0, sizeof(r));
     for (i = 0; i < keys.nrows; i++) {
         long long id = db_int(&keys, (unsigned)i, 0);
         n.last_key = id;
+        v->after = id;
         if (probe_load(j->db, j->cfg.enc_key, id, &t[np]) != DB_OK)
             unprobed(j, v, id, "the key no longer exists or cannot be decrypted", &n);
         else if (t[np].method == NULL || t[np].path == NULL) {

@@ -226,6 +226,8 @@ void h_rules_backtest(struct req *r, const struct route_args *a)
     from_ms = rs_jstr(o, "from") != NULL && clock_parse_time_ms(rs_jstr(o, "from"), &from_ms) == 0
                   ? from_ms
                   : to_ms - DEFAULT_RANGE_MS;
+    /* Nothing was recorded before 1970 (and the time format needs ms >= 0). */
+    from_ms = from_ms < 0 ? 0 : from_ms;
     if (from_ms >= to_ms) {
         reply_error(r, ERR_INVALID_FIELD, "from: must be before to");
         goto out;

@@ -76,6 +76,8 @@ const char *capacity_state_of(const struct capacity_counts *c)
 {
     if (c->requests > 0 && c->no_key == c->requests)
         return "dry";
+    if (c->was_dry && c->usable == 0)
+        return "dry";
     if (c->min_active_pct > 0 && c->total > 0 && c->usable * 100 < c->min_active_pct * c->total)
         return "low";
     if (c->has_min_active && c->usable < c->min_active)
@@ -100,12 +102,22 @@ static enum db_rc check_upstreams(struct db *db, struct alerter *a, struct capac
         long long id = db_int(&res, i, 0);
         const char *name = db_val(&res, i, 1), *min_active = db_val(&res, i, 3);
         const char *was = db_val(&res, i, 8) != NULL ? db_val(&res, i, 8) : "ok";
-        struct capacity_counts c = {db_int(&res, i, 2), db_int(&res, i, 3), min_active != NULL,
-                                    db_int(&res, i, 5), db_int(&res, i, 4), db_int(&res, i, 6),
-                                    db_int(&res, i, 7)};
-        const char *state = capacity_state_of(&c);
+        struct capacity_counts c = {
+            db_int(&res, i, 2), db_int(&res, i, 3), min_active != NULL, db_int(&res, i, 5),
+            db_int(&res, i, 4), db_int(&res, i, 6), db_int(&res, i, 7), false};
+        const char *state;
         char msg[512], kind[24];
 
+        c.was_dry = strcmp(was, "dry") == 0;
+        state = capacity_state_of(&c);
+        /* The alert first: should the state's write then fail, the next
+         * check raises it again rather than never. */
+        if (strcmp(state, was) != 0) {
+            upstream_message(msg, sizeof(msg), name, state, was, &c, min_active);
+            snprintf(kind, sizeof(kind), "capacity_%s", state);
+            if ((rc = raise_alert(db, a, run, kind, id, name, 0, NULL, msg)) != DB_OK)
+                break;
+        }
         /* since moves only when the state changes; the counts always. */
         rc = db_exec(db,
                      "INSERT INTO capacity_state (upstream_id, key_id, state, usable, total,"
@@ -115,11 +127,6 @@ static enum db_rc check_upstreams(struct db *db, struct alerter *a, struct capac
                      " total = VALUES(total), checked_at = VALUES(checked_at)",
                      DB_ARGS(DB_INT(id), DB_STR(state), DB_INT(c.usable), DB_INT(c.total)), NULL,
                      NULL);
-        if (rc != DB_OK || strcmp(state, was) == 0)
-            continue;
-        upstream_message(msg, sizeof(msg), name, state, was, &c, min_active);
-        snprintf(kind, sizeof(kind), "capacity_%s", state);
-        rc = raise_alert(db, a, run, kind, id, name, 0, NULL, msg);
     }
     db_res_free(&res);
     return rc;
@@ -192,7 +199,9 @@ static const char RECOVERED_SQL[] =
     " FROM key_events e JOIN api_keys k ON k.id = e.key_id"
     " JOIN upstreams u ON u.id = k.upstream_id"
     " WHERE e.id > ? AND e.id <= ? AND e.to_status = 'active'"
-    " AND e.from_status IN ('disabled', 'exhausted', 'banned')) x"
+    " AND e.from_status IN ('disabled', 'exhausted', 'banned')"
+    /* Routine ends of a timed rest or of a day's quota are not news. */
+    " AND e.reason NOT IN ('recovered: disabled_until passed', 'quota reset')) x"
     " WHERE x.n <= ? ORDER BY x.upstream_id, x.n";
 
 static enum db_rc check_recovered(struct db *db, struct alerter *a, struct capacity_run *run)

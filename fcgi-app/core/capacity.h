@@ -26,10 +26,13 @@ struct capacity_counts {
     bool has_min_active;
     long long usable, total;    /* active keys, all keys */
     long long requests, no_key; /* of the last minute; those that got no_available_key */
+    bool was_dry;               /* the state the last check left */
 };
 
 /* The upstream's state for these counts: "dry" when it had requests and
- * every one found no key, else "low" when the usable keys are below either
+ * every one found no key (and it stays dry while no key is usable, even
+ * through a minute without requests, so that bursts of traffic to a dry
+ * pool do not alert each time), else "low" when the usable keys are below either
  * threshold (the share only when it has keys), else "ok". */
 const char *capacity_state_of(const struct capacity_counts *c);
 

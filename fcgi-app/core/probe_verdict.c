@@ -68,7 +68,9 @@ enum probe_verdict probe_verdict(const struct verdict_rules *rules, const struct
     rule_name[0] = '\0';
     if (res->ok)
         return VERDICT_VALID;
-    if (res->transport_failed || res->status == 0 || res->status == 429 || res->status >= 500)
+    /* 407 is an egress proxy's answer, not the provider's about the key. */
+    if (res->transport_failed || res->status == 0 || res->status == 429 || res->status == 407 ||
+        res->status >= 500)
         return VERDICT_INCONCLUSIVE;
     mask_secret_init(&secret, t->key, t->key_len, t->masked);
     in.status = res->status;

@@ -40,6 +40,8 @@ def contract_role(method, pattern):
         return "operator"
     if rest == "/upstreams/{id}/shape/test":  # issue 20: the shaping preview, a dry run too
         return "operator"
+    if rest.startswith("/jobs"):  # issue 21: validation jobs are work on keys
+        return "operator"
     return "admin"
 
 
@@ -75,6 +77,15 @@ def _nothing():
     return lambda: None
 
 
+def _probed_upstream(stack):
+    """An upstream with a probe, with one key: what a validation job needs."""
+    u = ok(stack.main.admin.post(A + "/upstreams", json={
+        "name": uniq("rv"), "base_url": stack.mock.url, "probe_method": "GET",
+        "probe_path": "/models"}), 201)
+    create_key(stack, u["id"], key_value("val"))
+    return u["id"]
+
+
 def make_request(stack, method, pattern, scratch):
     """Returns (path, json_body, allowed_status, unchanged_check) or None
     for a route this table does not know."""
@@ -88,6 +99,20 @@ def make_request(stack, method, pattern, scratch):
         return A + "/upstreams", None, 200, _nothing()
     if key == ("GET", "/capacity"):  # issue 21: capacity alerts
         return A + "/capacity", None, 200, _nothing()
+    if key == ("POST", "/keys/validate"):  # issue 21: validation jobs
+        return (A + "/keys/validate", {"upstream_id": _probed_upstream(stack)}, 202,
+                _unchanged_count(stack, A + "/jobs"))
+    if key == ("GET", "/jobs"):
+        return A + "/jobs", None, 200, _nothing()
+    if key[1] == "/jobs/{id}":
+        job = ok(stack.main.admin.post(A + "/keys/validate",
+                                       json={"upstream_id": _probed_upstream(stack)}), 202)
+        path = A + "/jobs/%d" % job["job_id"]
+        return path, None, 200, _unchanged_obj(stack, path)
+    if key == ("POST", "/rules/backtest"):  # issue 21: a dry run of a rule over the record
+        rule = {"name": uniq("bt"), "condition": {"type": "status", "op": "gte", "value": 400},
+                "actions": [{"type": "disable_key", "duration_s": 60}]}
+        return A + "/rules/backtest", {"rule": rule}, 200, _unchanged_count(stack, A + "/rules")
     if key == ("POST", "/upstreams"):
         return (A + "/upstreams", {"name": uniq("rl"), "base_url": stack.mock.url}, 201,
                 _unchanged_count(stack, A + "/upstreams"))

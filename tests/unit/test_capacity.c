@@ -6,7 +6,7 @@
 static const char *state(long long pct, long long min, bool has_min, long long usable,
                          long long total, long long reqs, long long no_key)
 {
-    struct capacity_counts c = {pct, min, has_min, usable, total, reqs, no_key};
+    struct capacity_counts c = {pct, min, has_min, usable, total, reqs, no_key, false};
 
     return capacity_state_of(&c);
 }
@@ -39,7 +39,21 @@ static void test_dry(void)
     CU_ASSERT_STRING_EQUAL(state(0, 0, false, 4, 4, 1, 1), "dry");
 }
 
+/* A dry pool stays dry through a minute without requests while no key is
+ * usable, and is no longer dry once one is. */
+static void test_dry_stays(void)
+{
+    struct capacity_counts c = {20, 0, false, 0, 10, 0, 0, true};
+
+    CU_ASSERT_STRING_EQUAL(capacity_state_of(&c), "dry");
+    c.usable = 1;
+    CU_ASSERT_STRING_EQUAL(capacity_state_of(&c), "low");
+    c.usable = 0;
+    c.was_dry = false;
+    CU_ASSERT_STRING_EQUAL(capacity_state_of(&c), "low");
+}
+
 void suite_capacity(void)
 {
-    ADD_SUITE("capacity", TEST(test_share), TEST(test_count), TEST(test_dry));
+    ADD_SUITE("capacity", TEST(test_share), TEST(test_count), TEST(test_dry), TEST(test_dry_stays));
 }
