@@ -37,7 +37,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 import apigw_stack as st  # noqa: E402
+import bench_seeded  # noqa: E402
 import bench_streams  # noqa: E402
 from mock_upstream import MockUpstream, Reply  # noqa: E402
 
@@ -576,12 +576,7 @@ def main():
         print("results: build/bench/results.json")
         return 0
     finally:
-        for p in reversed(procs):
-            try:
-                p.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        bench_seeded.stop(procs, tmp)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ threshold rule over the whole day (median of three).  Target: under 5 s."""
 import http.client
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -16,9 +15,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apigw_stack as st  # noqa: E402
+import bench_seeded  # noqa: E402
+from bench_seeded import ADMIN  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_BACKTEST_ROWS", "1000000"))
-ADMIN = "bench-admin-token-0123456789abcdef"
 TARGET_MS = 5000
 
 
@@ -76,25 +76,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="apigw-btbench-")
     procs = []
     try:
-        db = st.MariaDB(os.path.join(tmp, "db"), os.path.join(tmp, "db.sock"), tmp,
-                        durable=True, flush_log_at_trx_commit=2)
-        db.start()
-        procs.append(db)
-        conf = os.path.join(tmp, "apigw.conf")
-        st.write_config(conf, {"db_socket": db.socket, "db_name": "apigw_bench",
-                               "admin_token": ADMIN, "encryption_key": st.new_secret_hex(32),
-                               "workers": 4, "spool_dir": os.path.join(tmp, "spool"),
-                               "log_level": "warn"})
-        st.migrate(conf)
-        t0 = time.time()
-        fill(db, ROWS)
-        print("filled %d failed log rows over 24 h in %.0f s" % (ROWS, time.time() - t0),
-              flush=True)
-        app = st.App(conf, os.path.join(tmp, "app.sock"), os.path.join(tmp, "app.log")).start()
-        procs.append(app)
-        port = st.free_port()
-        procs.append(st.Nginx(os.path.join(tmp, "nginx"), port, app.socket,
-                              app_workers=4).start())
+        port = bench_seeded.start(tmp, procs, fill, ROWS, "failed log rows over 24 h", 4)
         rule = {"condition": {"any": [{"type": "status", "op": "in", "value": [429, 500]},
                                       {"type": "transport_error", "value": "any"}]},
                 "actions": [{"type": "disable_key", "duration_s": 300}],
@@ -110,12 +92,7 @@ def main():
                 k: out[k] for k in ("scanned", "matched", "fired", "elapsed_ms")}}, f, indent=2)
         return 0 if ms < TARGET_MS else 1
     finally:
-        for p in reversed(procs):
-            try:
-                p.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        bench_seeded.stop(procs, tmp)
 
 
 if __name__ == "__main__":

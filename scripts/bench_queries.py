@@ -12,13 +12,13 @@ import statistics
 import sys
 import tempfile
 import time
-import shutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apigw_stack as st  # noqa: E402
+import bench_seeded  # noqa: E402
+from bench_seeded import ADMIN  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_LOG_ROWS", "1000000"))
-ADMIN = "bench-admin-token-0123456789abcdef"
 
 # The latency bucket of core/latency.c, in SQL.
 BUCKET = "IF(latency_ms < 100, latency_ms, LEAST(799, 100 + FLOOR(LN(latency_ms / 100) / LN(1.02))))"
@@ -101,25 +101,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="apigw-qbench-")
     procs = []
     try:
-        db = st.MariaDB(os.path.join(tmp, "db"), os.path.join(tmp, "db.sock"), tmp,
-                        durable=True, flush_log_at_trx_commit=2)
-        db.start()
-        procs.append(db)
-        conf = os.path.join(tmp, "apigw.conf")
-        st.write_config(conf, {"db_socket": db.socket, "db_name": "apigw_bench",
-                               "admin_token": ADMIN, "encryption_key": st.new_secret_hex(32),
-                               "workers": 16, "spool_dir": os.path.join(tmp, "spool"),
-                               "log_level": "warn"})
-        st.migrate(conf)
-        t0 = time.time()
-        fill(db, ROWS)
-        print("filled %d log rows over 24 h (and their rollups) in %.0f s" % (
-            ROWS, time.time() - t0), flush=True)
-        app = st.App(conf, os.path.join(tmp, "app.sock"), os.path.join(tmp, "app.log")).start()
-        procs.append(app)
-        port = st.free_port()
-        procs.append(st.Nginx(os.path.join(tmp, "nginx"), port, app.socket,
-                              app_workers=16).start())
+        port = bench_seeded.start(tmp, procs, fill, ROWS, "log rows over 24 h (and their rollups)", 16)
         results = {}
         first = timed_get(port, "/api/admin/logs?limit=50")[1]
         cases = [
@@ -154,12 +136,7 @@ def main():
             json.dump({"rows": ROWS, "results": results}, f, indent=2)
         return 0
     finally:
-        for p in reversed(procs):
-            try:
-                p.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        bench_seeded.stop(procs, tmp)
 
 
 if __name__ == "__main__":

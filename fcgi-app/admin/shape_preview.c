@@ -29,10 +29,7 @@
 /* The proxy takes any method that is an HTTP token. */
 static const char *check_token_method(const char *s)
 {
-    for (; *s != '\0'; s++)
-        if (!http_tchar((unsigned char)*s))
-            return "must be an HTTP method such as GET or POST";
-    return NULL;
+    return http_token(s) ? NULL : "must be an HTTP method such as GET or POST";
 }
 
 static const struct vfield in_fields[] = {

@@ -239,12 +239,17 @@ bool http_tchar(unsigned char c)
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-const char *check_header_name(const char *s)
+bool http_token(const char *s)
 {
     for (; *s != '\0'; s++)
         if (!http_tchar((unsigned char)*s))
-            return "must be an HTTP header name (letters, digits and -)";
-    return NULL;
+            return false;
+    return true;
+}
+
+const char *check_header_name(const char *s)
+{
+    return http_token(s) ? NULL : "must be an HTTP header name (letters, digits and -)";
 }
 
 const char *check_url_path(const char *s)

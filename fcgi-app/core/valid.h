@@ -55,6 +55,9 @@ const struct vfield *valid_find(const struct vfield *f, size_t n, const char *na
 /* True for the characters of an HTTP token (RFC 9110 5.6.2 tchar), which
  * header names and methods are made of. */
 bool http_tchar(unsigned char c);
+/* Whether every byte of s is a tchar (an HTTP token: a method, a header
+ * name); an empty s is one as far as this says. */
+bool http_token(const char *s);
 
 /* Ready-made string checks. */
 const char *check_name_slug(const char *s);   /* [a-z0-9_-]{1,64} */
