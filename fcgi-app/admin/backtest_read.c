@@ -226,7 +226,9 @@ int bt_read_events(struct db *db, struct bt_scan *s)
             rc = DB_EFAIL;
     }
     db_res_free(&res);
-    qsort(s->skip, s->nskip, sizeof(*s->skip), cmp_ll);
+    /* qsort is not given the NULL of an empty list (UBSan). */
+    if (s->nskip > 1)
+        qsort(s->skip, s->nskip, sizeof(*s->skip), cmp_ll);
     return rc;
 }
 

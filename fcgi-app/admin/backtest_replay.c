@@ -268,7 +268,9 @@ int bt_replay(struct backtest *bt)
     size_t i, j, nf = 0, c;
 
     pick_sample(bt);
-    qsort(bt->m, bt->nm, sizeof(*bt->m), by_key_then_time);
+    /* No matches leave m NULL, which qsort may not be given. */
+    if (bt->nm > 1)
+        qsort(bt->m, bt->nm, sizeof(*bt->m), by_key_then_time);
     for (i = 0; i < bt->nm; i = j) {
         for (j = i; j < bt->nm && bt->m[j].key_id == bt->m[i].key_id; j++)
             ;
@@ -290,7 +292,8 @@ int bt_replay(struct backtest *bt)
         memmove(bt->m + nf, bt->m + i, c * sizeof(*bt->m));
         nf += c;
     }
-    qsort(bt->m, nf, sizeof(*bt->m), by_time);
+    if (nf > 1)
+        qsort(bt->m, nf, sizeof(*bt->m), by_time);
     run_guard(bt, nf);
     return 0;
 }
