@@ -294,6 +294,10 @@ def main():
                                                                 env)) // (1 << 20) + 2))
         nginx.start()
         started.append(nginx)
+        # The pid file is there before "running" is said, so that whoever
+        # waits for that line finds it.
+        keeper = AppKeeper(app, os.path.join(VAR, "run", "apigw-fcgi.pid"), stopping,
+                           app_started)
 
         token = env.get("APIGW_ADMIN_TOKEN") or config_value(config_path, "admin_token")
         say("API Gateway Pro is running at http://127.0.0.1:%d/" % port)
@@ -307,8 +311,6 @@ def main():
         jobs.start()
         say("housekeeping jobs run on the crontab schedule (apigw-recover every %g s); "
             "their output goes to %s" % (60 * jobs.scale, jobs.log_path))
-        keeper = AppKeeper(app, os.path.join(VAR, "run", "apigw-fcgi.pid"), stopping,
-                           app_started)
         while not stopping["flag"]:
             for part in started:
                 proc = part.process
