@@ -1,4 +1,5 @@
 // The admin page: session, navigation, hash routes, the error banner.
+import './i18n/catalogue.js';
 import * as api from './api.js';
 import {clear, h} from './dom.js';
 import * as loginPage from './pages/login.js';

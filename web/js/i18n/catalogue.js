@@ -1,0 +1,6 @@
+// Every area's Chinese strings, added at start.  One import per area file;
+// English needs no table (the keys are the English text).
+import {addStrings} from '../i18n.js';
+import common from './zh_common.js';
+
+for (const table of [common]) addStrings('zh-CN', table);
