@@ -12,4 +12,10 @@ export default {
   'Menu': '菜单',
   'Dismiss': '关闭',
   'Loading…': '加载中…',
+  // Units of fmtDuration (i18n.js).
+  '{n} ms': '{n} 毫秒',
+  '{n} s': '{n} 秒',
+  '{d} d {h} h': '{d} 天 {h} 小时',
+  '{h} h {m} min': '{h} 小时 {m} 分钟',
+  '{m} min {s} s': '{m} 分 {s} 秒',
 };
