@@ -1,4 +1,5 @@
-// Chinese for the page's frame: navigation, session, banner, shared words.
+// Chinese for the page's frame: navigation, session, banner, shared words
+// (dom.js, charts.js, app.js, frame_prefs.js).
 export default {
   'Dashboard': '仪表盘',
   'Upstreams': '上游',
@@ -10,6 +11,7 @@ export default {
   'Log in': '登录',
   'Log out': '退出登录',
   'Menu': '菜单',
+  'Pages': '页面',
   'Dismiss': '关闭',
   'Loading…': '加载中…',
   // Units of fmtDuration (i18n.js).
@@ -18,4 +20,44 @@ export default {
   '{d} d {h} h': '{d} 天 {h} 小时',
   '{h} h {m} min': '{h} 小时 {m} 分钟',
   '{m} min {s} s': '{m} 分 {s} 秒',
+  // The session line and the roles.
+  'admin token': '管理员令牌',
+  'the admin token': '管理员令牌',
+  'Signed in as {who} ({role})': '当前登录：{who}（{role}）',
+  'admin': '管理员',
+  'operator': '操作员',
+  'viewer': '只读用户',
+  'The admin page does not run inside a frame.': '管理页面不能在框架（iframe）中运行。',
+  'Your session has ended. Log in again.': '会话已结束，请重新登录。',
+  // Language and theme switches.
+  'Language: English or Chinese': '语言：英文或中文',
+  'Theme': '主题',
+  'Theme: {now} (click for {next})': '主题：{now}（点击切换为{next}）',
+  'System': '跟随系统',
+  'Light': '浅色',
+  'Dark': '深色',
+  // dom.js: states, tables, dialogs.
+  'active': '正常',
+  'enabled': '已启用',
+  'disabled': '已停用',
+  'exhausted': '已耗尽',
+  'banned': '已封禁',
+  'yes': '是',
+  'no': '否',
+  'Nothing here yet.': '暂无数据。',
+  'Close': '关闭',
+  'Confirm': '确认',
+  'Cancel': '取消',
+  // Words every page uses.
+  'Enabled': '启用',
+  'Created': '创建时间',
+  'Edit': '编辑',
+  'Disable': '停用',
+  'Enable': '启用',
+  'Delete': '删除',
+  'Save': '保存',
+  'Username': '用户名',
+  'Password': '密码',
+  // charts.js
+  'Time': '时间',
 };
