@@ -8,7 +8,10 @@
 // remembered, and re-draws the charts.
 // Loaded by run.mjs, which passes its helpers.
 
-import {DESKTOP, PHONE, ensureKeys} from './harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import {pathToFileURL} from 'node:url';
+import {DESKTOP, PHONE, ROOT, ensureKeys} from './harness.mjs';
 
 // Pages whose own strings are converted on other branches of issue 22: their
 // findings are reported as skipped, not failed (the frame around them is
@@ -57,8 +60,48 @@ function scanEnglish({frameOnly, names}) {
   return found;
 }
 
+// Every t('literal') of web/js, with its file, read from the sources: the
+// strings of paths no browser step reaches (an error, a toast) count too.
+function literalKeys(dir) {
+  const keys = [];
+  for (const e of fs.readdirSync(dir, {withFileTypes: true})) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'i18n') keys.push(...literalKeys(p));
+      continue;
+    }
+    if (!e.name.endsWith('.js')) continue;
+    for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
+      if (/^\s*(\/\/|\*)/.test(line)) continue;
+      for (const m of line.matchAll(/\bt\(\s*'((?:[^'\\]|\\.)*)'/g)) {
+        keys.push({file: path.relative(ROOT, p), key: m[1].replace(/\\(.)/g, '$1')});
+      }
+    }
+  }
+  return keys;
+}
+
 export function register(h) {
   const {test, api, assert, waitFor, expectText, newPage, loginWithToken, go, shot, sleep, env} = h;
+
+  test('i18n: every t() string of web/js has its Chinese, with the same placeholders', async () => {
+    const dir = path.join(ROOT, 'web', 'js', 'i18n');
+    const zh = {};
+    for (const f of fs.readdirSync(dir).filter((n) => /^zh_\w+\.js$/.test(n))) {
+      const table = (await import(pathToFileURL(path.join(dir, f)).href)).default;
+      for (const [k, v] of Object.entries(table)) {
+        assert(!(k in zh) || zh[k] === v, `${f}: "${k}" is translated twice, differently`);
+        zh[k] = v;
+      }
+    }
+    const names = (x) => [...x.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
+    const bad = [];
+    for (const {file, key} of literalKeys(path.join(ROOT, 'web', 'js'))) {
+      if (!(key in zh)) bad.push(`${file}: "${key}" has no translation`);
+      else if (names(key) !== names(zh[key])) bad.push(`${file}: "${key}" and "${zh[key]}" differ in placeholders`);
+    }
+    assert(!bad.length, bad.join('\n    '));
+  });
   const names = ['mock', 'i18n-token', 'i18n-user', 'i18n-viewer', 'admin'];
 
   async function someData() {
@@ -128,6 +171,10 @@ export function register(h) {
           await check(page, `${tag} ${name}`, name, seen);
           const w = await page.evaluate(() => document.documentElement.scrollWidth);
           assert(w <= viewport.width, `${tag} ${name}: the page is ${w}px wide`);
+          const out = await page.evaluate(() => [...document.querySelectorAll('.topbar > *, .topbar button')]
+            .filter((e) => e.checkVisibility() && e.getBoundingClientRect().right > innerWidth + 0.5)
+            .map((e) => e.id || e.className));
+          assert(!out.length, `${tag} ${name}: past the top bar's right edge: ${out.join(', ')}`);
           await shot(page, `i18n-${tag}-${name}`);
         }
         // A dialog of the page: the user form.
@@ -181,6 +228,9 @@ export function register(h) {
     await expectText(page.locator('#users-forbidden'), /^没有权限：/, 'the 403 on the page in Chinese');
     assert(await page.locator('#banner').getAttribute('data-code') === 'forbidden', 'the code stays English');
     await shot(page, 'i18n-zh-banner');
+    // Switching the language shows the same error again, in English.
+    await page.locator('#lang-switch').click();
+    await expectText(page.locator('#banner'), /^Not allowed: this needs the admin role; you are viewer/, 'the banner in English');
   }, {allowStatus: [401, 403]});
 
   test('theme: applied before the first paint, cycles, is remembered, and re-draws the charts', async (t) => {

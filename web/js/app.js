@@ -24,7 +24,7 @@ const TITLES = {
 };
 const RANK = {viewer: 1, operator: 2, admin: 3};
 
-const state = {session: null, cleanup: null, renderSeq: 0};
+const state = {session: null, cleanup: null, renderSeq: 0, shownError: null};
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,6 +38,7 @@ export function can(role) {
 // server's message (api_errors.js); any other error shows its message.
 export function showError(err) {
   if (!err) return;
+  state.shownError = err;
   const status = err.status;
   $('banner-text').textContent = err instanceof api.ApiError ? errorText(err) : (err.message || String(err));
   $('banner').dataset.status = String(status || '');
@@ -218,11 +219,14 @@ function start() {
   translateStatic();
   // A new language: the frame's words, then the page drawn again (dialogs
   // of the old page close, as on any navigation).
-  onLocaleChange(() => {
+  // The banner's error, if one shows, is shown again in the new language.
+  onLocaleChange(async () => {
+    const err = $('banner').hidden ? null : state.shownError;
     for (const d of document.querySelectorAll('dialog[open]')) d.close();
     translateStatic();
     updateChrome();
-    route();
+    await route();
+    if (err && $('banner').hidden) showError(err);
   });
   updateChrome();
   route();
