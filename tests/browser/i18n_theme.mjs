@@ -128,7 +128,11 @@ export function register(h) {
     const frame = await page.evaluate(scanEnglish, {frameOnly: true, names});
     assert(!frame.length, `${where}: English in the frame: ${frame.join('; ')}`);
     if (pending) {
-      if (missing.length) console.log(`SKIP ${where}: ${missing.length} string(s) missing on a pending page`);
+      const left = await page.evaluate(scanEnglish, {frameOnly: false, names});
+      if (missing.length || left.length) {
+        console.log(`SKIP ${where} (pending): ${missing.length} string(s) missing, ${left.length} English text(s)` +
+          (left.length ? `, e.g. ${left.slice(0, 2).join('; ')}` : ''));
+      }
       return;
     }
     assert(!missing.length, `${where}: missing from the Chinese catalogues: ${missing.join(' | ')}`);
@@ -186,6 +190,13 @@ export function register(h) {
       });
     }
   }
+
+  test('theme: app.css names colours only in its light and dark custom properties', async () => {
+    const css = fs.readFileSync(path.join(ROOT, 'web', 'css', 'app.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+    const outside = css.replace(/:root(\[data-theme="dark"\])? \{[^}]*\}/g, '');
+    const colours = outside.match(/#[0-9a-f]{3,8}\b|\b(rgba?|hsla?)\([^)]*\)|(?<![\w-])(white|black)(?![\w-])/gi) || [];
+    assert(!colours.length, `colours outside the custom properties (give each a --name in both themes): ${colours.join(' ')}`);
+  });
 
   test('i18n: the language switch re-draws the frame and the page, and is remembered', async (t) => {
     await someData();
