@@ -218,8 +218,8 @@ function start() {
   setupPrefs();
   translateStatic();
   // A new language: the frame's words, then the page drawn again (dialogs
-  // of the old page close, as on any navigation).
-  // The banner's error, if one shows, is shown again in the new language.
+  // of the old page close, as on any navigation); the banner's error, if
+  // one shows, is shown again in the new language.
   onLocaleChange(async () => {
     const err = $('banner').hidden ? null : state.shownError;
     for (const d of document.querySelectorAll('dialog[open]')) d.close();
