@@ -230,7 +230,7 @@ export function register(h) {
     await page.locator('#login-form input[name=username]').fill('i18n-viewer');
     await page.locator('#login-form input[name=password]').fill('wrong-password-1');
     await page.locator('#login-form button[type=submit]').click();
-    await expectText(page.locator('#login-form .field-error'), /^登录失败：用户名或密码错误。$/, 'the wrong password, in Chinese');
+    await expectText(page.locator('#login-form .field[data-field=_form] .field-error'), /^登录失败：用户名或密码错误。$/, 'the wrong password, in Chinese');
     await page.locator('#login-form input[name=password]').fill('i18n-viewer-pass-1');
     await page.locator('#login-form button[type=submit]').click();
     await page.locator('#view[data-page=dashboard]').waitFor();
