@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config libfcgi-dev spawn-fcgi libcurl4-openssl-dev libmariadb-dev
 mariadb-server mariadb-client libjson-c-dev libpcre2-dev libcunit1-dev libssl-dev libcrypt-dev
 nginx apache2 libapache2-mod-fcgid chromium wrk python3 curl clang-format openssl man-db systemd
-tzdata"
+tzdata fonts-wqy-microhei"
 PKGS="$PKGS $*"
 
 missing=""

@@ -116,8 +116,11 @@ export async function api(method, p, body, token) {
 export let browser;
 export const state = {};
 
-export async function newPage(t, viewport = DESKTOP) {
-  const context = await browser.newContext({viewport, deviceScaleFactor: 1, locale: 'en-US',
+// opts: {locale, colorScheme} for the language and theme tests (English
+// and light otherwise).
+export async function newPage(t, viewport = DESKTOP, opts = {}) {
+  const context = await browser.newContext({viewport, deviceScaleFactor: 1, locale: opts.locale || 'en-US',
+    colorScheme: opts.colorScheme || 'light',
     timezoneId: 'UTC', permissions: ['clipboard-read', 'clipboard-write'], serviceWorkers: 'block'});
   t.contexts.push(context);
   // CSP violations also reach the console; this makes sure each is named.

@@ -1,14 +1,18 @@
 // The JSON API, and the session token (kept in sessionStorage: it lasts as
 // long as the tab and is never sent anywhere but this origin's API).
+import {t} from './i18n.js';
 
 const TOKEN_KEY = 'apigw.token';
 const BASE = '/api/admin';
 
+// local: the page made the error itself (no answer, or not JSON), so its
+// message is already in the page's language; else message is the server's.
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, local = false) {
     super(message);
     this.status = status;
     this.code = code;
+    this.local = local;
   }
 }
 
@@ -58,7 +62,7 @@ export async function request(method, path, opts = {}) {
       method, headers, body, credentials: 'omit', cache: 'no-store',
     });
   } catch (e) {
-    throw new ApiError(0, 'network_error', 'The gateway cannot be reached: ' + e.message);
+    throw new ApiError(0, 'network_error', t('The gateway cannot be reached: {detail}', {detail: e.message}), true);
   }
   if (res.status === 204) return null;
   const textBody = await res.text();
@@ -68,8 +72,9 @@ export async function request(method, path, opts = {}) {
   }
   if (!res.ok) {
     const e = data && data.error ? data.error : {};
-    const err = new ApiError(res.status, e.code || 'http_' + res.status,
-      e.message || `The gateway answered ${res.status} ${res.statusText}`);
+    const err = e.code ? new ApiError(res.status, e.code, e.message || e.code)
+      : new ApiError(res.status, 'http_' + res.status,
+        t('The gateway answered {status} {text}', {status: res.status, text: res.statusText}), true);
     if (res.status === 401 && !opts.noAuthRedirect && handlers.unauthorized) {
       handlers.unauthorized(err);
     } else if (res.status === 403 && handlers.forbidden) {
@@ -78,7 +83,7 @@ export async function request(method, path, opts = {}) {
     throw err;
   }
   if (data === null && textBody) {
-    throw new ApiError(res.status, 'invalid_json', 'The gateway answered with something that is not JSON');
+    throw new ApiError(res.status, 'invalid_json', t('The gateway answered with something that is not JSON'), true);
   }
   return data;
 }

@@ -1,5 +1,9 @@
 // The admin page: session, navigation, hash routes, the error banner.
+import './i18n/catalogue.js';
 import * as api from './api.js';
+import {errorText} from './api_errors.js';
+import {setupPrefs, translateStatic} from './frame_prefs.js';
+import {onLocaleChange, t} from './i18n.js';
 import {clear, h} from './dom.js';
 import * as loginPage from './pages/login.js';
 import * as dashboardPage from './pages/dashboard.js';
@@ -20,7 +24,7 @@ const TITLES = {
 };
 const RANK = {viewer: 1, operator: 2, admin: 3};
 
-const state = {session: null, cleanup: null, renderSeq: 0};
+const state = {session: null, cleanup: null, renderSeq: 0, shownError: null};
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,15 +34,15 @@ export function can(role) {
 
 // ---- the banner: errors shown plainly, above the page -------------------
 
+// An API error shows its code's sentence in the page's language, then the
+// server's message (api_errors.js); any other error shows its message.
 export function showError(err) {
   if (!err) return;
+  state.shownError = err;
   const status = err.status;
-  let prefix = '';
-  if (status === 403) prefix = 'Not allowed: ';
-  else if (status === 0) prefix = '';
-  else if (status >= 500) prefix = 'The gateway failed: ';
-  $('banner-text').textContent = prefix + (err.message || String(err));
+  $('banner-text').textContent = err instanceof api.ApiError ? errorText(err) : (err.message || String(err));
   $('banner').dataset.status = String(status || '');
+  $('banner').dataset.code = err.code || '';
   $('banner').hidden = false;
 }
 
@@ -92,11 +96,11 @@ function updateChrome() {
   document.body.classList.toggle('logged-in', !!s);
   if (s) {
     $('who').replaceChildren(
-      h('span', {class: 'who-name'}, s.username || 'admin token'),
+      h('span', {class: 'who-name'}, s.username || t('admin token')),
       ' ',
-      h('span', {class: ['badge', 'badge-role', 'badge-' + s.role], 'data-role': s.role}, s.role));
+      h('span', {class: ['badge', 'badge-role', 'badge-' + s.role], 'data-role': s.role}, t(s.role)));
   }
-  $('nav-who').textContent = s ? `Signed in as ${s.username || 'the admin token'} (${s.role})` : '';
+  $('nav-who').textContent = s ? t('Signed in as {who} ({role})', {who: s.username || t('the admin token'), role: t(s.role)}) : '';
   for (const a of $('nav').querySelectorAll('a[data-role]')) {
     a.hidden = !can(a.dataset.role);
   }
@@ -137,7 +141,7 @@ async function route() {
     if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  document.title = TITLES[name] + ' — API Gateway Pro';
+  document.title = t(TITLES[name]) + ' — API Gateway Pro';
   const view = $('view');
   clear(view);
   view.dataset.page = name;
@@ -182,7 +186,7 @@ function closeMenu() {
 function start() {
   // frame-ancestors cannot be set from a <meta> tag: refuse to run framed.
   if (window.top !== window.self) {
-    document.body.textContent = 'The admin page does not run inside a frame.';
+    document.body.textContent = t('The admin page does not run inside a frame.');
     return;
   }
   api.onUnauthorized(() => {
@@ -191,6 +195,7 @@ function start() {
     api.clearToken();
     state.session = null;
     updateChrome();
+    // Kept in English and translated when shown: the language may change.
     sessionStorage.setItem('apigw.notice', 'Your session has ended. Log in again.');
     navigate('login');
   });
@@ -209,6 +214,19 @@ function start() {
       ev.preventDefault();
       if (ev.reason.status !== 401) showError(ev.reason);
     }
+  });
+  setupPrefs();
+  translateStatic();
+  // A new language: the frame's words, then the page drawn again (dialogs
+  // of the old page close, as on any navigation); the banner's error, if
+  // one shows, is shown again in the new language.
+  onLocaleChange(async () => {
+    const err = $('banner').hidden ? null : state.shownError;
+    for (const d of document.querySelectorAll('dialog[open]')) d.close();
+    translateStatic();
+    updateChrome();
+    await route();
+    if (err && $('banner').hidden) showError(err);
   });
   updateChrome();
   route();

@@ -1,6 +1,9 @@
 // Small helpers that build the page from elements and text nodes only.
 // Values from the API always go in as text (textContent, text nodes,
 // element.value): nothing here parses HTML.
+import * as i18n from './i18n.js';
+
+const {t} = i18n;
 
 const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'hidden', 'multiple',
   'readOnly', 'required', 'indeterminate', 'open']);
@@ -56,39 +59,31 @@ export function text(v) {
 
 // ---- formatting -------------------------------------------------------
 
+// The page's one time format (i18n.js), with a dash for no time.
 export function fmtTime(iso) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  const pad = (n, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return iso ? i18n.fmtTime(iso) : '—';
 }
 
 // Short form for tables: the time alone today, else the date too.
 export function fmtTimeShort(iso) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  const pad = (n) => String(n).padStart(2, '0');
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  const now = new Date();
-  if (d.toDateString() === now.toDateString()) return time;
-  return `${d.getFullYear() === now.getFullYear() ? '' : d.getFullYear() + '-'}${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+  return iso ? i18n.fmtTimeShort(iso) : '—';
 }
 
 export function fmtNum(n) {
   if (n === null || n === undefined || n === '') return '—';
   const x = Number(n);
   if (!Number.isFinite(x)) return String(n);
-  return x.toLocaleString('en-US', {maximumFractionDigits: 1});
+  return i18n.fmtNumber(x, {maximumFractionDigits: 1});
 }
 
+// A latency: milliseconds below 10 s, seconds below a minute, then
+// minutes (i18n.fmtDuration).
 export function fmtMs(n) {
   if (n === null || n === undefined) return '—';
   const x = Number(n);
-  if (x >= 10000) return (x / 1000).toFixed(1) + ' s';
-  return fmtNum(Math.round(x * 10) / 10) + ' ms';
+  if (x < 10000) return t('{n} ms', {n: fmtNum(Math.round(x * 10) / 10)});
+  if (x < 60000) return t('{n} s', {n: i18n.fmtNumber(x / 1000, {minimumFractionDigits: 1, maximumFractionDigits: 1})});
+  return i18n.fmtDuration(x);
 }
 
 // A datetime-local input's value (local time) as RFC 3339 UTC, or null.
@@ -114,9 +109,12 @@ const BADGE = {
   admin: 'bad', operator: 'warn', viewer: 'info',
 };
 
+// The words of the known states are translated; any other value (a name,
+// a code) is shown as it is.
 export function badge(value, kind) {
   const k = kind || BADGE[value] || 'neutral';
-  return h('span', {class: ['badge', 'badge-' + k]}, value);
+  const known = BADGE[value] !== undefined || value === 'yes' || value === 'no';
+  return h('span', {class: ['badge', 'badge-' + k], dataset: {value: String(value)}}, known ? t(value) : value);
 }
 
 export function statusBadge(status) {
@@ -142,7 +140,7 @@ export function table(columns, rows, opts = {}) {
   const tbody = h('tbody');
   if (!rows.length) {
     tbody.appendChild(h('tr', {class: 'empty'},
-      h('td', {colspan: String(columns.length)}, opts.empty || 'Nothing here yet.')));
+      h('td', {colspan: String(columns.length)}, opts.empty || t('Nothing here yet.'))));
   }
   for (const row of rows) {
     const tr = h('tr', opts.rowAttrs ? opts.rowAttrs(row) : null,
@@ -234,7 +232,7 @@ export function formError() {
 // A modal dialog.  Returns {dialog, body, close}.
 export function modal(title, content, opts = {}) {
   const body = h('div', {class: 'dialog-body'}, content);
-  const closeBtn = h('button', {type: 'button', class: 'btn btn-ghost dialog-close', 'aria-label': 'Close'}, '×');
+  const closeBtn = h('button', {type: 'button', class: 'btn btn-ghost dialog-close', 'aria-label': t('Close')}, '×');
   const dialog = h('dialog', {class: ['dialog', opts.wide ? 'dialog-wide' : null]},
     h('div', {class: 'dialog-head'}, h('h2', null, title), closeBtn), body);
   const close = () => { dialog.close(); };
@@ -246,11 +244,11 @@ export function modal(title, content, opts = {}) {
   return {dialog, body, close};
 }
 
-export function confirmDialog(title, message, okLabel = 'Confirm', danger = true) {
+export function confirmDialog(title, message, okLabel = t('Confirm'), danger = true) {
   return new Promise((resolve) => {
     let answered = false;
     const ok = h('button', {type: 'button', class: ['btn', danger ? 'btn-danger' : 'btn-primary']}, okLabel);
-    const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
+    const cancel = h('button', {type: 'button', class: 'btn'}, t('Cancel'));
     const m = modal(title, [h('p', null, message), h('div', {class: 'actions'}, cancel, ok)], {
       onClose: () => { if (!answered) resolve(false); },
     });

@@ -1,18 +1,21 @@
 // Users (admin): who may log in, with which role.
 import * as api from '../api.js';
+import {errorText} from '../api_errors.js';
 import {
   badge, boolBadge, clearErrors, confirmDialog, field, fmtTime, formError, h, input, modal,
   pageHead, replace, select, showFormError, table, toast,
 } from '../dom.js';
+import {t} from '../i18n.js';
 
-const ROLES = [['viewer', 'viewer — reads everything'], ['operator', 'operator — also keys and rules'], ['admin', 'admin — everything']];
+const ROLES = () => [['viewer', t('viewer — reads everything')], ['operator', t('operator — also keys and rules')],
+  ['admin', t('admin — everything')]];
 
 export async function render(view, ctx) {
   const isAdmin = ctx.can('admin');
-  const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'user-new'}, 'New user') : null;
-  const listBox = h('div', {id: 'users-list'}, h('p', {class: 'muted'}, 'Loading…'));
-  view.append(pageHead('Users', newBtn),
-    h('p', {class: 'muted intro'}, 'Roles: viewer (read only), operator (also keys and rules), admin (everything, upstreams, tokens and users included).'),
+  const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'user-new'}, t('New user')) : null;
+  const listBox = h('div', {id: 'users-list'}, h('p', {class: 'muted'}, t('Loading…')));
+  view.append(pageHead(t('Users'), newBtn),
+    h('p', {class: 'muted intro'}, t('Roles: viewer (read only), operator (also keys and rules), admin (everything, upstreams, tokens and users included).')),
     listBox);
 
   async function load() {
@@ -21,39 +24,41 @@ export async function render(view, ctx) {
       items = await api.listAll('/users');
     } catch (e) {
       // A role below admin gets the API's 403: say it here too, plainly.
-      if (e.status === 403) replace(listBox, h('p', {class: 'error-text', id: 'users-forbidden'}, e.message));
+      if (e.status === 403) replace(listBox, h('p', {class: 'error-text', id: 'users-forbidden'}, errorText(e)));
       else if (e.status !== 401) ctx.showError(e);
       return;
     }
     if (!ctx.isCurrent()) return;
     const me = ctx.session.username;
     replace(listBox, table([
-      {title: 'Username', cell: (u) => [u.username, u.username === me ? h('span', {class: 'muted small'}, ' (you)') : null]},
-      {title: 'Role', cell: (u) => badge(u.role)},
-      {title: 'Enabled', cell: (u) => boolBadge(u.enabled)},
-      {title: 'Last login', class: 'small nowrap', cell: (u) => fmtTime(u.last_login_at)},
-      {title: 'Created', class: 'small nowrap', cell: (u) => fmtTime(u.created_at)},
+      {title: t('Username'), cell: (u) => [h('span', {class: 'data'}, u.username),
+        u.username === me ? h('span', {class: 'muted small'}, ' ' + t('(you)')) : null]},
+      {title: t('Role'), cell: (u) => badge(u.role)},
+      {title: t('Enabled'), cell: (u) => boolBadge(u.enabled)},
+      {title: t('Last login'), class: 'small nowrap', cell: (u) => fmtTime(u.last_login_at)},
+      {title: t('Created'), class: 'small nowrap', cell: (u) => fmtTime(u.created_at)},
       {title: '', class: 'actions-cell', cell: (u) => [
-        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openForm(u)}}, 'Edit'),
-        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => toggle(u)}}, u.enabled ? 'Disable' : 'Enable'),
-        h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(u)}}, 'Delete'),
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openForm(u)}}, t('Edit')),
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => toggle(u)}}, u.enabled ? t('Disable') : t('Enable')),
+        h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(u)}}, t('Delete')),
       ]},
-    ], items, {empty: 'No users yet: the bootstrap admin token is the only way in.', rowAttrs: (u) => ({dataset: {username: u.username}})}));
+    ], items, {empty: t('No users yet: the bootstrap admin token is the only way in.'), rowAttrs: (u) => ({dataset: {username: u.username}})}));
   }
 
   async function toggle(u) {
     await ctx.guard(async () => {
       await api.patch(`/users/${u.id}`, {enabled: !u.enabled});
-      toast(`User ${u.username} ${u.enabled ? 'disabled: their sessions ended' : 'enabled'}`);
+      toast(u.enabled ? t('User {name} disabled: their sessions ended', {name: u.username})
+        : t('User {name} enabled', {name: u.username}));
       await load();
     });
   }
 
   async function remove(u) {
-    if (!await confirmDialog('Delete user', `Delete user ${u.username}? Their sessions end at once.`, 'Delete')) return;
+    if (!await confirmDialog(t('Delete user'), t('Delete user {name}? Their sessions end at once.', {name: u.username}), t('Delete'))) return;
     await ctx.guard(async () => {
       await api.del(`/users/${u.id}`);
-      toast(`User ${u.username} deleted`);
+      toast(t('User {name} deleted', {name: u.username}));
       await load();
     });
   }
@@ -61,13 +66,15 @@ export async function render(view, ctx) {
   function openForm(u) {
     const creating = !u;
     const form = h('form', {class: 'form', id: 'user-form', novalidate: true},
-      field('Username', input('username', {disabled: !creating, value: u ? u.username : '', autocapitalize: 'none'}), creating ? 'Letters, digits, _ . @ -' : 'A username cannot be changed.'),
-      field(creating ? 'Password' : 'New password', input('password', {type: 'password', autocomplete: 'new-password'}), creating ? 'At least 8 characters.' : 'Leave empty to keep it. A new password ends the user\'s sessions.'),
-      field('Role', select('role', ROLES, u ? u.role : 'viewer')),
+      field(t('Username'), input('username', {disabled: !creating, value: u ? u.username : '', autocapitalize: 'none'}),
+        creating ? t('Letters, digits, _ . @ -') : t('A username cannot be changed.')),
+      field(creating ? t('Password') : t('New password'), input('password', {type: 'password', autocomplete: 'new-password'}),
+        creating ? t('At least 8 characters.') : t('Leave empty to keep it. A new password ends the user\'s sessions.')),
+      field(t('Role'), select('role', ROLES(), u ? u.role : 'viewer')),
       formError());
-    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'user-form'}, creating ? 'Create user' : 'Save');
-    const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
-    const m = modal(creating ? 'New user' : `User ${u.username}`, [form, h('div', {class: 'actions'}, cancel, save)]);
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'user-form'}, creating ? t('Create user') : t('Save'));
+    const cancel = h('button', {type: 'button', class: 'btn'}, t('Cancel'));
+    const m = modal(creating ? t('New user') : t('User {name}', {name: u.username}), [form, h('div', {class: 'actions'}, cancel, save)]);
     cancel.addEventListener('click', m.close);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -84,7 +91,7 @@ export async function render(view, ctx) {
       try {
         const saved = creating ? await api.post('/users', body) : await api.patch(`/users/${u.id}`, body);
         m.close();
-        toast(`User ${saved.username} ${creating ? 'created' : 'saved'}`);
+        toast(creating ? t('User {name} created', {name: saved.username}) : t('User {name} saved', {name: saved.username}));
         await load();
       } catch (e) {
         if (e.status === 401 || e.status === 403) { m.close(); return; }

@@ -1,0 +1,27 @@
+// Chinese for the users page (pages/users.js).
+export default {
+  'viewer — reads everything': '只读用户 — 可查看全部内容',
+  'operator — also keys and rules': '操作员 — 还可管理密钥和规则',
+  'admin — everything': '管理员 — 全部权限',
+  'New user': '新建用户',
+  'Roles: viewer (read only), operator (also keys and rules), admin (everything, upstreams, tokens and users included).':
+    '角色：只读用户（仅查看）、操作员（还可管理密钥和规则）、管理员（全部权限，包括上游、令牌和用户）。',
+  'Role': '角色',
+  'Last login': '最近登录',
+  '(you)': '（你）',
+  'No users yet: the bootstrap admin token is the only way in.': '还没有用户：目前只能用初始管理员令牌登录。',
+  'User {name} disabled: their sessions ended': '用户 {name} 已停用，其会话已结束',
+  'User {name} enabled': '用户 {name} 已启用',
+  'Delete user': '删除用户',
+  'Delete user {name}? Their sessions end at once.': '删除用户 {name}？其会话将立即结束。',
+  'User {name} deleted': '用户 {name} 已删除',
+  'Letters, digits, _ . @ -': '字母、数字及 _ . @ -',
+  'A username cannot be changed.': '用户名不能修改。',
+  'New password': '新密码',
+  'At least 8 characters.': '至少 8 个字符。',
+  'Leave empty to keep it. A new password ends the user\'s sessions.': '留空则不修改。设置新密码会结束该用户的会话。',
+  'Create user': '创建用户',
+  'User {name}': '用户 {name}',
+  'User {name} created': '用户 {name} 已创建',
+  'User {name} saved': '用户 {name} 已保存',
+};
