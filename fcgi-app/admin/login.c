@@ -12,6 +12,7 @@
 #include "core/crypto.h"
 #include "core/throttle.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
@@ -202,3 +203,6 @@ void h_me(struct req *r, const struct route_args *a)
                            r->user_id != 0 ? json_object_new_string(r->actor + 5) : NULL);
     reply_json(r, 200, o);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_login = {login_fields, NELEM(login_fields)};

@@ -54,7 +54,8 @@ export async function request(method, path, opts = {}) {
   }
   let res;
   try {
-    res = await fetch(BASE + path + query(opts.query), {
+    // opts.absolute: a path outside /api/admin (the OpenAPI document).
+    res = await fetch((opts.absolute ? '' : BASE) + path + query(opts.query), {
       method, headers, body, credentials: 'omit', cache: 'no-store',
     });
   } catch (e) {
@@ -70,6 +71,8 @@ export async function request(method, path, opts = {}) {
     const e = data && data.error ? data.error : {};
     const err = new ApiError(res.status, e.code || 'http_' + res.status,
       e.message || `The gateway answered ${res.status} ${res.statusText}`);
+    // invalid_field lists every bad field of the body (forms.js shows them).
+    if (Array.isArray(e.fields)) err.fields = e.fields;
     if (res.status === 401 && !opts.noAuthRedirect && handlers.unauthorized) {
       handlers.unauthorized(err);
     } else if (res.status === 403 && handlers.forbidden) {

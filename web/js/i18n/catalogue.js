@@ -2,5 +2,7 @@
 // English needs no table (the keys are the English text).
 import {addStrings} from '../i18n.js';
 import common from './zh_common.js';
+import api from './zh_api.js';
+import forms from './zh_forms.js';
 
-for (const table of [common]) addStrings('zh-CN', table);
+for (const table of [common, api, forms]) addStrings('zh-CN', table);
