@@ -40,11 +40,11 @@ static const struct route routes[] = {
      D("This OpenAPI document, generated from the route table", NULL, NULL, RA_OBJECT, NULL)},
 
     {"POST", A "/login", ROLE_PUBLIC, h_login,
-     D("Log in with a user name and password; answers a session token", &vt_login, NULL, RA_OBJECT,
-       NULL)},
+     D("Log in with a user name and password; answers a session token", &vt_login, &vt_login_answer,
+       RA_OBJECT, NULL)},
     {"POST", A "/logout", ROLE_VIEWER, h_logout, D("End the session", NULL, NULL, RA_EMPTY, NULL)},
     {"GET", A "/me", ROLE_VIEWER, h_me,
-     D("The caller's user name and role", NULL, NULL, RA_OBJECT, NULL)},
+     D("The caller's user name and role", NULL, &vt_me, RA_OBJECT, NULL)},
 
     {"GET", A "/upstreams", ROLE_VIEWER, h_upstreams_list,
      D("List upstreams", NULL, &vt_upstreams, RA_LIST, PAGE)},
@@ -76,7 +76,7 @@ static const struct route routes[] = {
     {"GET", A "/keys/{id}/events", ROLE_VIEWER, h_keys_events,
      D("A key's history of status changes", NULL, &vt_key_events, RA_LIST, PAGE)},
     {"POST", A "/keys/{id}/test", ROLE_OPERATOR, h_keys_test,
-     D("Probe one key now", NULL, NULL, RA_OBJECT, NULL)},
+     D("Probe one key now", NULL, &vt_key_test, RA_OBJECT, NULL)},
     {"GET", A "/keys/{id}", ROLE_VIEWER, h_keys_get,
      D("Read a key (masked)", NULL, &vt_keys, RA_OBJECT, NULL)},
     {"PATCH", A "/keys/{id}", ROLE_OPERATOR, h_keys_update,

@@ -12,5 +12,7 @@ extern const struct vtable vt_upstreams, vt_keys, vt_key_events, vt_rules, vt_pr
 /* Bodies of the calls that are not a resource. */
 extern const struct vtable vt_login, vt_shape_test, vt_keys_import, vt_keys_batch, vt_keys_validate,
     vt_rules_test, vt_rules_backtest, vt_scripts_test;
+/* Answers built by hand, described by a small table next to their handler. */
+extern const struct vtable vt_login_answer, vt_me, vt_key_test;
 
 #endif
