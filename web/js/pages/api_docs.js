@@ -4,7 +4,7 @@
 // their types and limits, and answers.  Built from elements and text only
 // (no renderer from elsewhere, nothing parsed as HTML), under the page's CSP.
 import * as api from '../api.js';
-import {badge, h, pageHead, replace, table} from '../dom.js';
+import {append, badge, h, pageHead, replace, table} from '../dom.js';
 import {fieldRows, deref, limitsText, notesText, typeText} from '../api_schema.js';
 import {fmtNumber, t} from '../i18n.js';
 
@@ -82,9 +82,9 @@ function answersPart(doc, op) {
 function operation(doc, path, method, op) {
   const opened = () => {
     if (body.childElementCount) return;
-    body.append(h('p', {class: 'api-who'}, whoMay(op)),
+    append(body, [h('p', {class: 'api-who'}, whoMay(op)),
       h('p', {class: 'muted small mono'}, 'operationId: ' + op.operationId),
-      paramsPart(op) || [], bodyPart(op) || [], answersPart(doc, op));
+      paramsPart(op), bodyPart(op), answersPart(doc, op)]);
   };
   const body = h('div', {class: 'api-op-body'});
   const det = h('details', {class: 'api-op', dataset: {op: `${method.toUpperCase()} ${path}`}},
