@@ -100,6 +100,7 @@ $(UNIT_BIN): $(UNIT_OBJ) $(APP_LIB) $(CORE_LIB)
 deps:
 	@scripts/deps.sh
 	@scripts/duktape.sh
+	@sh tests/openapi/install.sh
 
 # Builds, then runs every test; the last line is `N passed, N failed`.
 test: deps

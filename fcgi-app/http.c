@@ -276,9 +276,27 @@ void reply_empty(struct req *r, int status)
     resp_write(r, NULL, 0);
 }
 
-void reply_error(struct req *r, enum err e, const char *fmt, ...)
+void reply_error_fields(struct req *r, enum err e, const char *msg, struct json_object *faults)
 {
     struct json_object *body, *inner;
+
+    if (r->head_sent) {
+        json_object_put(faults);
+        return;
+    }
+    snprintf(r->error, sizeof(r->error), "%s", msg);
+    inner = json_object_new_object();
+    json_object_object_add(inner, "code", json_object_new_string(err_code(e)));
+    json_object_object_add(inner, "message", json_object_new_string(msg));
+    if (faults != NULL)
+        json_object_object_add(inner, "fields", faults);
+    body = json_object_new_object();
+    json_object_object_add(body, "error", inner);
+    reply_json(r, err_status(e), body);
+}
+
+void reply_error(struct req *r, enum err e, const char *fmt, ...)
+{
     char msg[512];
     va_list ap;
 
@@ -287,13 +305,7 @@ void reply_error(struct req *r, enum err e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(r->error, sizeof(r->error), "%s", msg);
-    inner = json_object_new_object();
-    json_object_object_add(inner, "code", json_object_new_string(err_code(e)));
-    json_object_object_add(inner, "message", json_object_new_string(msg));
-    body = json_object_new_object();
-    json_object_object_add(body, "error", inner);
-    reply_json(r, err_status(e), body);
+    reply_error_fields(r, e, msg, NULL);
 }
 
 void req_finish(struct req *r)

@@ -121,6 +121,11 @@ void reply_empty(struct req *r, int status);
 void reply_error(struct req *r, enum err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* reply_error with msg as it is, and faults (a JSON array of {"field",
+ * "message"}, consumed; NULL for none) as error.fields: every bad field of
+ * a body at once, beside the message that names the first. */
+void reply_error_fields(struct req *r, enum err e, const char *msg, struct json_object *faults);
+
 /* Serializes a JSON value compactly; the string belongs to o. */
 const char *json_text(struct json_object *o, size_t *len);
 

@@ -7,93 +7,178 @@
 
 #include "auth.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
+#include "openapi.h"
 #include "ops/ops.h"
 #include "proxy/proxy.h"
 #include "http.h"
 #include "core/nelem.h"
 
-struct route {
-    const char *method; /* "*" for any */
-    const char *pattern;
-    enum role need;
-    route_fn fn;
-};
-
 #define A "/api/admin"
+
+/* Shorthands for the doc column (struct route_doc): D(summary, body,
+ * answer, kind, query). */
+#define D(sum, body, ans, kind, q)                                                                 \
+    {                                                                                              \
+        sum, body, ans, kind, q                                                                    \
+    }
+#define PAGE "page"
+
+static void h_openapi(struct req *r, const struct route_args *a);
 
 /* Order matters only where patterns overlap: literal segments come before
  * {id} (keys/import before keys/{id}). */
 static const struct route routes[] = {
-    {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
-    {"HEAD", "/healthz", ROLE_PUBLIC, h_healthz},
-    {"*", "/proxy/*", ROLE_PUBLIC, h_proxy},
-    {"GET", "/metrics", ROLE_PUBLIC, h_metrics},
+    {"GET", "/healthz", ROLE_PUBLIC, h_healthz,
+     D("Liveness and database reachability", NULL, NULL, RA_OBJECT, NULL)},
+    {"HEAD", "/healthz", ROLE_PUBLIC, h_healthz,
+     D("Liveness, headers only", NULL, NULL, RA_EMPTY, NULL)},
+    {"*", "/proxy/*", ROLE_PUBLIC, h_proxy,
+     D("Forward a request to an upstream with a key from its pool", NULL, NULL, RA_PASS, NULL)},
+    {"GET", "/metrics", ROLE_PUBLIC, h_metrics, D("Prometheus metrics", NULL, NULL, RA_TEXT, NULL)},
+    {"GET", "/api/openapi.json", ROLE_VIEWER, h_openapi,
+     D("This OpenAPI document, generated from the route table", NULL, NULL, RA_OBJECT, NULL)},
 
-    {"POST", A "/login", ROLE_PUBLIC, h_login},
-    {"POST", A "/logout", ROLE_VIEWER, h_logout},
-    {"GET", A "/me", ROLE_VIEWER, h_me},
+    {"POST", A "/login", ROLE_PUBLIC, h_login,
+     D("Log in with a user name and password; answers a session token", &vt_login, &vt_login_answer,
+       RA_OBJECT, NULL)},
+    {"POST", A "/logout", ROLE_VIEWER, h_logout, D("End the session", NULL, NULL, RA_EMPTY, NULL)},
+    {"GET", A "/me", ROLE_VIEWER, h_me,
+     D("The caller's user name and role", NULL, &vt_me, RA_OBJECT, NULL)},
 
-    {"GET", A "/upstreams", ROLE_VIEWER, h_upstreams_list},
-    {"POST", A "/upstreams", ROLE_ADMIN, h_upstreams_create},
-    {"GET", A "/upstreams/{id}", ROLE_VIEWER, h_upstreams_get},
-    {"PUT", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update},
-    {"PATCH", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update},
-    {"DELETE", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_delete},
-    {"POST", A "/upstreams/{id}/shape/test", ROLE_OPERATOR, h_upstreams_shape_test},
+    {"GET", A "/upstreams", ROLE_VIEWER, h_upstreams_list,
+     D("List upstreams", NULL, &vt_upstreams, RA_LIST, PAGE)},
+    {"POST", A "/upstreams", ROLE_ADMIN, h_upstreams_create,
+     D("Create an upstream", &vt_upstreams, &vt_upstreams, RA_CREATED, NULL)},
+    {"GET", A "/upstreams/{id}", ROLE_VIEWER, h_upstreams_get,
+     D("Read an upstream", NULL, &vt_upstreams, RA_OBJECT, NULL)},
+    {"PUT", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update,
+     D("Change an upstream (the fields sent)", &vt_upstreams, &vt_upstreams, RA_OBJECT, NULL)},
+    {"PATCH", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update,
+     D("Change an upstream (the fields sent)", &vt_upstreams, &vt_upstreams, RA_OBJECT, NULL)},
+    {"DELETE", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_delete,
+     D("Delete an upstream", NULL, NULL, RA_EMPTY, NULL)},
+    {"POST", A "/upstreams/{id}/shape/test", ROLE_OPERATOR, h_upstreams_shape_test,
+     D("Preview how the upstream's shaping changes a sample request", &vt_shape_test, NULL,
+       RA_OBJECT, NULL)},
 
-    {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import},
-    {"POST", A "/keys/batch", ROLE_OPERATOR, h_keys_batch},
-    {"POST", A "/keys/validate", ROLE_OPERATOR, h_keys_validate},
-    {"GET", A "/keys", ROLE_VIEWER, h_keys_list},
-    {"POST", A "/keys", ROLE_OPERATOR, h_keys_create},
-    {"GET", A "/keys/{id}/events", ROLE_VIEWER, h_keys_events},
-    {"POST", A "/keys/{id}/test", ROLE_OPERATOR, h_keys_test},
-    {"GET", A "/keys/{id}", ROLE_VIEWER, h_keys_get},
-    {"PATCH", A "/keys/{id}", ROLE_OPERATOR, h_keys_update},
-    {"PUT", A "/keys/{id}", ROLE_OPERATOR, h_keys_update},
-    {"DELETE", A "/keys/{id}", ROLE_OPERATOR, h_keys_delete},
+    {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import,
+     D("Import keys in bulk", &vt_keys_import, NULL, RA_OBJECT, NULL)},
+    {"POST", A "/keys/batch", ROLE_OPERATOR, h_keys_batch,
+     D("Act on keys in bulk: enable, disable, ban, delete, reset usage", &vt_keys_batch, NULL,
+       RA_OBJECT, NULL)},
+    {"POST", A "/keys/validate", ROLE_OPERATOR, h_keys_validate,
+     D("Start a validation job that probes keys", &vt_keys_validate, NULL, RA_ACCEPTED, NULL)},
+    {"GET", A "/keys", ROLE_VIEWER, h_keys_list,
+     D("List keys (masked)", NULL, &vt_keys, RA_LIST, PAGE " upstream_id=id status=text q=text")},
+    {"POST", A "/keys", ROLE_OPERATOR, h_keys_create,
+     D("Add a key", &vt_keys, &vt_keys, RA_CREATED, NULL)},
+    {"GET", A "/keys/{id}/events", ROLE_VIEWER, h_keys_events,
+     D("A key's history of status changes", NULL, &vt_key_events, RA_LIST, PAGE)},
+    {"POST", A "/keys/{id}/test", ROLE_OPERATOR, h_keys_test,
+     D("Probe one key now", NULL, &vt_key_test, RA_OBJECT, NULL)},
+    {"GET", A "/keys/{id}", ROLE_VIEWER, h_keys_get,
+     D("Read a key (masked)", NULL, &vt_keys, RA_OBJECT, NULL)},
+    {"PATCH", A "/keys/{id}", ROLE_OPERATOR, h_keys_update,
+     D("Change a key (the fields sent)", &vt_keys, &vt_keys, RA_OBJECT, NULL)},
+    {"PUT", A "/keys/{id}", ROLE_OPERATOR, h_keys_update,
+     D("Change a key (the fields sent)", &vt_keys, &vt_keys, RA_OBJECT, NULL)},
+    {"DELETE", A "/keys/{id}", ROLE_OPERATOR, h_keys_delete,
+     D("Delete a key", NULL, NULL, RA_EMPTY, NULL)},
 
-    {"POST", A "/rules/test", ROLE_OPERATOR, h_rules_test},
-    {"POST", A "/rules/backtest", ROLE_OPERATOR, h_rules_backtest},
-    {"POST", A "/scripts/test", ROLE_OPERATOR, h_scripts_test},
-    {"GET", A "/rules", ROLE_VIEWER, h_rules_list},
-    {"POST", A "/rules", ROLE_OPERATOR, h_rules_create},
-    {"GET", A "/rules/{id}", ROLE_VIEWER, h_rules_get},
-    {"PUT", A "/rules/{id}", ROLE_OPERATOR, h_rules_update},
-    {"PATCH", A "/rules/{id}", ROLE_OPERATOR, h_rules_update},
-    {"DELETE", A "/rules/{id}", ROLE_OPERATOR, h_rules_delete},
+    {"POST", A "/rules/test", ROLE_OPERATOR, h_rules_test,
+     D("Run one rule against a sample answer", &vt_rules_test, NULL, RA_OBJECT, NULL)},
+    {"POST", A "/rules/backtest", ROLE_OPERATOR, h_rules_backtest,
+     D("Replay logged answers against a rule", &vt_rules_backtest, NULL, RA_OBJECT, NULL)},
+    {"POST", A "/scripts/test", ROLE_OPERATOR, h_scripts_test,
+     D("Run an upstream script against a sample request or answer", &vt_scripts_test, NULL,
+       RA_OBJECT, NULL)},
+    {"GET", A "/rules", ROLE_VIEWER, h_rules_list,
+     D("List rules", NULL, &vt_rules, RA_LIST, PAGE " upstream_id=id")},
+    {"POST", A "/rules", ROLE_OPERATOR, h_rules_create,
+     D("Create a rule", &vt_rules, &vt_rules, RA_CREATED, NULL)},
+    {"GET", A "/rules/{id}", ROLE_VIEWER, h_rules_get,
+     D("Read a rule", NULL, &vt_rules, RA_OBJECT, NULL)},
+    {"PUT", A "/rules/{id}", ROLE_OPERATOR, h_rules_update,
+     D("Change a rule (the fields sent)", &vt_rules, &vt_rules, RA_OBJECT, NULL)},
+    {"PATCH", A "/rules/{id}", ROLE_OPERATOR, h_rules_update,
+     D("Change a rule (the fields sent)", &vt_rules, &vt_rules, RA_OBJECT, NULL)},
+    {"DELETE", A "/rules/{id}", ROLE_OPERATOR, h_rules_delete,
+     D("Delete a rule", NULL, NULL, RA_EMPTY, NULL)},
 
-    {"GET", A "/prices", ROLE_VIEWER, h_prices_list},
-    {"POST", A "/prices", ROLE_ADMIN, h_prices_create},
-    {"GET", A "/prices/{id}", ROLE_VIEWER, h_prices_get},
-    {"PUT", A "/prices/{id}", ROLE_ADMIN, h_prices_update},
-    {"PATCH", A "/prices/{id}", ROLE_ADMIN, h_prices_update},
-    {"DELETE", A "/prices/{id}", ROLE_ADMIN, h_prices_delete},
+    {"GET", A "/prices", ROLE_VIEWER, h_prices_list,
+     D("List model prices", NULL, &vt_prices, RA_LIST, PAGE)},
+    {"POST", A "/prices", ROLE_ADMIN, h_prices_create,
+     D("Add a model price", &vt_prices, &vt_prices, RA_CREATED, NULL)},
+    {"GET", A "/prices/{id}", ROLE_VIEWER, h_prices_get,
+     D("Read a model price", NULL, &vt_prices, RA_OBJECT, NULL)},
+    {"PUT", A "/prices/{id}", ROLE_ADMIN, h_prices_update,
+     D("Change a model price (the fields sent)", &vt_prices, &vt_prices, RA_OBJECT, NULL)},
+    {"PATCH", A "/prices/{id}", ROLE_ADMIN, h_prices_update,
+     D("Change a model price (the fields sent)", &vt_prices, &vt_prices, RA_OBJECT, NULL)},
+    {"DELETE", A "/prices/{id}", ROLE_ADMIN, h_prices_delete,
+     D("Delete a model price", NULL, NULL, RA_EMPTY, NULL)},
 
-    {"GET", A "/logs", ROLE_VIEWER, h_logs},
-    {"GET", A "/stats", ROLE_VIEWER, h_stats},
-    {"GET", A "/alerts", ROLE_VIEWER, h_alerts},
-    {"GET", A "/jobs", ROLE_VIEWER, h_jobs_list},
-    {"GET", A "/jobs/{id}", ROLE_VIEWER, h_jobs_get},
-    {"DELETE", A "/jobs/{id}", ROLE_OPERATOR, h_jobs_cancel},
-    {"GET", A "/capacity", ROLE_VIEWER, h_capacity},
+    {"GET", A "/logs", ROLE_VIEWER, h_logs,
+     D("Search the request log", NULL, NULL, RA_LIST,
+       PAGE " upstream_id=id key_id=id token_id=id status=text from=time to=time q=text "
+            "cursor=text model=text")},
+    {"GET", A "/stats", ROLE_VIEWER, h_stats,
+     D("Request counts and latency over time", NULL, NULL, RA_OBJECT,
+       "from=time to=time upstream_id=id bucket_s=int")},
+    {"GET", A "/alerts", ROLE_VIEWER, h_alerts,
+     D("List alerts", NULL, &vt_alerts, RA_LIST,
+       PAGE " upstream_id=id rule_id=id key_id=id kind=text")},
+    {"GET", A "/jobs", ROLE_VIEWER, h_jobs_list,
+     D("List validation jobs", NULL, &vt_jobs, RA_LIST, PAGE " upstream_id=id state=text")},
+    {"GET", A "/jobs/{id}", ROLE_VIEWER, h_jobs_get,
+     D("Read a validation job and a page of its results", NULL, NULL, RA_OBJECT,
+       PAGE " verdict=text")},
+    {"DELETE", A "/jobs/{id}", ROLE_OPERATOR, h_jobs_cancel,
+     D("Cancel a validation job", NULL, NULL, RA_EMPTY, NULL)},
+    {"GET", A "/capacity", ROLE_VIEWER, h_capacity,
+     D("Usable keys and headroom of each upstream", NULL, NULL, RA_OBJECT, NULL)},
 
-    {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list},
-    {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create},
-    {"GET", A "/tokens/{id}", ROLE_ADMIN, h_tokens_get},
-    {"PATCH", A "/tokens/{id}", ROLE_ADMIN, h_tokens_update},
-    {"PUT", A "/tokens/{id}", ROLE_ADMIN, h_tokens_update},
-    {"DELETE", A "/tokens/{id}", ROLE_ADMIN, h_tokens_delete},
+    {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list,
+     D("List client tokens", NULL, &vt_tokens, RA_LIST, PAGE)},
+    {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create,
+     D("Create a client token; the answer shows the token once", &vt_tokens, &vt_tokens, RA_CREATED,
+       NULL)},
+    {"GET", A "/tokens/{id}", ROLE_ADMIN, h_tokens_get,
+     D("Read a client token", NULL, &vt_tokens, RA_OBJECT, NULL)},
+    {"PATCH", A "/tokens/{id}", ROLE_ADMIN, h_tokens_update,
+     D("Change a client token (the fields sent)", &vt_tokens, &vt_tokens, RA_OBJECT, NULL)},
+    {"PUT", A "/tokens/{id}", ROLE_ADMIN, h_tokens_update,
+     D("Change a client token (the fields sent)", &vt_tokens, &vt_tokens, RA_OBJECT, NULL)},
+    {"DELETE", A "/tokens/{id}", ROLE_ADMIN, h_tokens_delete,
+     D("Delete a client token", NULL, NULL, RA_EMPTY, NULL)},
 
-    {"GET", A "/users", ROLE_ADMIN, h_users_list},
-    {"POST", A "/users", ROLE_ADMIN, h_users_create},
-    {"GET", A "/users/{id}", ROLE_ADMIN, h_users_get},
-    {"PATCH", A "/users/{id}", ROLE_ADMIN, h_users_update},
-    {"PUT", A "/users/{id}", ROLE_ADMIN, h_users_update},
-    {"DELETE", A "/users/{id}", ROLE_ADMIN, h_users_delete},
+    {"GET", A "/users", ROLE_ADMIN, h_users_list, D("List users", NULL, &vt_users, RA_LIST, PAGE)},
+    {"POST", A "/users", ROLE_ADMIN, h_users_create,
+     D("Create a user", &vt_users, &vt_users, RA_CREATED, NULL)},
+    {"GET", A "/users/{id}", ROLE_ADMIN, h_users_get,
+     D("Read a user", NULL, &vt_users, RA_OBJECT, NULL)},
+    {"PATCH", A "/users/{id}", ROLE_ADMIN, h_users_update,
+     D("Change a user (the fields sent)", &vt_users, &vt_users, RA_OBJECT, NULL)},
+    {"PUT", A "/users/{id}", ROLE_ADMIN, h_users_update,
+     D("Change a user (the fields sent)", &vt_users, &vt_users, RA_OBJECT, NULL)},
+    {"DELETE", A "/users/{id}", ROLE_ADMIN, h_users_delete,
+     D("Delete a user", NULL, NULL, RA_EMPTY, NULL)},
 };
 
 #define NROUTES (NELEM(routes))
+
+struct json_object *route_openapi_document(void)
+{
+    return openapi_document(routes, NROUTES);
+}
+
+/* GET /api/openapi.json: the document is made from the table above. */
+static void h_openapi(struct req *r, const struct route_args *a)
+{
+    (void)a;
+    openapi_reply(r, routes, NROUTES);
+}
 
 /* Matches path against pattern segment by segment; {id} takes a positive
  * integer.  A single trailing slash on the path is ignored. */

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/resource.h"
 #include "core/clock.h"
 #include "core/nelem.h"
@@ -134,3 +135,6 @@ void h_capacity(struct req *r, const struct route_args *a)
     json_object_object_add(body, "active", active);
     reply_json(r, 200, body);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_alerts = {fields, NELEM(fields)};

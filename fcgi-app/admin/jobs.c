@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
 #include "core/nelem.h"
@@ -23,7 +24,12 @@ static const char *check_status(const char *s)
 static const struct vfield validate_fields[] = {
     {.name = "upstream_id", .type = VT_INT, .flags = VF_REQUIRED, .min = 1, .max = INT64_MAX},
     {.name = "ids", .type = VT_INT_LIST, .min = 1, .max = VALJOB_IDS_MAX},
-    {.name = "status", .type = VT_STRING, .min = 1, .max = 16, .check = check_status},
+    {.name = "status",
+     .type = VT_STRING,
+     .min = 1,
+     .max = 16,
+     .check = check_status,
+     .oneof = "active|disabled|banned|exhausted"},
     {.name = "on_invalid", .type = VT_STRING, .min = 1, .max = 8, .check = valjob_check_on_invalid},
     {.name = "concurrency", .type = VT_INT, .min = 1, .max = VALJOB_CONCURRENCY_MAX},
     {.name = "rps", .type = VT_INT, .flags = VF_NULLABLE, .min = 1, .max = VALJOB_RPS_MAX},
@@ -328,3 +334,7 @@ void h_keys_validate(struct req *r, const struct route_args *a)
 out:
     json_object_put(o);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_jobs = {job_fields, NELEM(job_fields)};
+const struct vtable vt_keys_validate = {validate_fields, NELEM(validate_fields)};

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "core/store.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/egress_admin.h"
 #include "admin/limits_admin.h"
 #include "http.h"
@@ -67,6 +68,7 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 16,
      .check = check_status,
+     .oneof = "active|disabled|banned|exhausted",
      .def = "\"active\""},
     {.name = "weight", .type = VT_INT, .min = 1, .max = 1000000, .def = "1"},
     /* Higher tiers are tried first (core/pool_pick.c). */
@@ -291,3 +293,7 @@ void h_keys_events(struct req *r, const struct route_args *a)
     }
     rs_list(r, &admin_key_events, DB_ARGS(DB_INT(a->id)));
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_keys = {fields, NELEM(fields)};
+const struct vtable vt_key_events = {event_fields, NELEM(event_fields)};

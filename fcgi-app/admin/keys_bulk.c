@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/store.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/keys_paste.h"
 #include "core/buf.h"
 #include "http.h"
@@ -387,7 +388,8 @@ static const struct vfield batch_fields[] = {
      .flags = VF_REQUIRED,
      .min = 1,
      .max = 16,
-     .check = check_action},
+     .check = check_action,
+     .oneof = "enable|disable|ban|delete|reset_usage"},
     {.name = "duration_s", .type = VT_INT, .min = 0, .max = 315360000},
 };
 
@@ -536,3 +538,7 @@ void h_keys_batch(struct req *r, const struct route_args *a)
     json_object_put(uniq);
     json_object_put(o);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_keys_import = {import_fields, NELEM(import_fields)};
+const struct vtable vt_keys_batch = {batch_fields, NELEM(batch_fields)};

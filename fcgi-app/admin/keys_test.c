@@ -11,8 +11,10 @@
 #include "core/store.h"
 #include "core/probe.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "core/nelem.h"
 
 /* The probe goes to a healthy endpoint as this process sees it: the
  * first enabled one whose breaker is closed (probe_load gives the first
@@ -77,3 +79,15 @@ void h_keys_test(struct req *r, const struct route_args *a)
     probe_target_free(&t);
     reply_json(r, 200, o);
 }
+
+/* The answer of the key test, for the OpenAPI document
+ * (admin/doc_tables.h): the key masked, never its value. */
+static const struct vfield test_answer[] = {
+    {.name = "key_id", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "key_masked", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "ok", .type = VT_BOOL, .flags = VF_READONLY},
+    {.name = "status", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "latency_ms", .type = VT_INT, .flags = VF_READONLY},
+    {.name = "error", .type = VT_STRING, .flags = VF_READONLY | VF_NULLABLE},
+};
+const struct vtable vt_key_test = {test_answer, NELEM(test_answer)};

@@ -12,6 +12,7 @@
 #include "core/crypto.h"
 #include "core/throttle.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
@@ -202,3 +203,21 @@ void h_me(struct req *r, const struct route_args *a)
                            r->user_id != 0 ? json_object_new_string(r->actor + 5) : NULL);
     reply_json(r, 200, o);
 }
+
+/* The answers of login and me, for the OpenAPI document (they are built
+ * by hand above; these say what they hold). */
+static const struct vfield login_answer[] = {
+    {.name = "token", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "role", .type = VT_STRING, .flags = VF_READONLY, .oneof = "viewer|operator|admin"},
+    {.name = "expires_at", .type = VT_TIME, .flags = VF_READONLY},
+};
+static const struct vfield me_answer[] = {
+    {.name = "role", .type = VT_STRING, .flags = VF_READONLY, .oneof = "viewer|operator|admin"},
+    /* null for the bootstrap admin token */
+    {.name = "username", .type = VT_STRING, .flags = VF_READONLY | VF_NULLABLE},
+};
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_login = {login_fields, NELEM(login_fields)};
+const struct vtable vt_login_answer = {login_answer, NELEM(login_answer)};
+const struct vtable vt_me = {me_answer, NELEM(me_answer)};

@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
 #include "core/price.h"
@@ -93,3 +94,6 @@ void h_prices_delete(struct req *r, const struct route_args *a)
 {
     rs_delete(r, &admin_prices, a->id);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_prices = {fields, NELEM(fields)};

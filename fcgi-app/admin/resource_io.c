@@ -83,16 +83,19 @@ struct json_object *rs_body_json(struct req *r)
 
 struct json_object *rs_body_valid(struct req *r, const struct vfield *f, size_t n, bool create)
 {
-    struct json_object *o = rs_body_json(r);
+    struct json_object *o = rs_body_json(r), *faults;
     char msg[256];
 
     if (o == NULL)
         return NULL;
-    if (valid_body(o, f, n, create, msg, sizeof(msg)) != ERR_OK) {
-        reply_error(r, ERR_INVALID_FIELD, "%s", msg);
+    /* Every bad field at once, so that a form shows them all together. */
+    faults = json_object_new_array();
+    if (valid_body_all(o, f, n, create, msg, sizeof(msg), faults) != ERR_OK) {
+        reply_error_fields(r, ERR_INVALID_FIELD, msg, faults);
         json_object_put(o);
         return NULL;
     }
+    json_object_put(faults);
     return o;
 }
 

@@ -10,6 +10,7 @@
 #include "core/store.h"
 #include "core/rule/rule.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
@@ -284,3 +285,7 @@ out:
     json_object_put(rule_json);
     json_object_put(o);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_rules = {fields, NELEM(fields)};
+const struct vtable vt_rules_test = {test_fields, NELEM(test_fields)};

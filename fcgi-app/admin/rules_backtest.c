@@ -14,6 +14,7 @@
 #include "admin/backtest_read.h"
 #include "admin/backtest_replay.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/resource.h"
 #include "app.h"
 #include "core/clock.h"
@@ -274,3 +275,6 @@ out:
     json_object_put(rj);
     json_object_put(o);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_rules_backtest = {bt_fields, NELEM(bt_fields)};

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/resource.h"
 #include "admin/scripts.h"
 #include "admin/scripts_run.h"
@@ -458,3 +459,6 @@ out:
     json_object_put(t.res_headers);
     json_object_put(t.in);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_scripts_test = {test_fields, NELEM(test_fields)};

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/resource.h"
 #include "admin/scripts.h"
 #include "app.h"
@@ -361,3 +362,6 @@ void admin_shape_sample_free(struct shape_sample *p)
     json_object_put(p->row);
     json_object_put(p->in);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_shape_test = {in_fields, NELEM(in_fields)};

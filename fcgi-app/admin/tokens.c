@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/store.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/limits_admin.h"
 #include "http.h"
 #include "admin/resource.h"
@@ -144,3 +145,6 @@ void h_tokens_delete(struct req *r, const struct route_args *a)
 {
     rs_delete(r, &admin_tokens, a->id);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_tokens = {fields, NELEM(fields)};

@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "admin/scripts.h"
@@ -120,6 +121,7 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 16,
      .check = check_strategy,
+     .oneof = "round_robin|random|weighted",
      .def = "\"round_robin\""},
     {.name = "timeout_ms", .type = VT_INT, .min = 1, .max = 3600000, .def = "30000"},
     {.name = "connect_timeout_ms", .type = VT_INT, .min = 1, .max = 600000, .def = "5000"},
@@ -133,6 +135,7 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 16,
      .check = check_method,
+     .oneof = "GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS",
      .def = "null"},
     {.name = "probe_path",
      .type = VT_STRING,
@@ -178,6 +181,7 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 16,
      .check = check_usage_format,
+     .oneof = "none|openai|anthropic|gemini|custom",
      .def = "\"none\""},
     {.name = "usage_paths", .type = VT_OBJECT, .flags = VF_NULLABLE, .def = "null"},
     /* {"bytes": N, "ms": N} (proxy/peek.h); checked by check_stream_peek. */
@@ -192,6 +196,7 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 8,
      .check = check_affinity,
+     .oneof = "none|header|token|body",
      .def = "\"none\""},
     {.name = "affinity_path",
      .type = VT_STRING,
@@ -207,6 +212,7 @@ static const struct vfield fields[] = {
      .min = 1,
      .max = 16,
      .check = egress_check_mode,
+     .oneof = "none|round_robin|per_key",
      .def = "\"none\""},
     /* [{url, weight, enabled}], checked by upstream_endpoints_write. */
     {.name = "endpoints", .type = VT_ARRAY, .flags = VF_NULLABLE, .def = "null"},
@@ -500,3 +506,6 @@ void h_upstreams_delete(struct req *r, const struct route_args *a)
 {
     rs_delete(r, &admin_upstreams, a->id);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_upstreams = {fields, NELEM(fields)};

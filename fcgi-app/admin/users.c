@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "core/crypto.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "http.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
@@ -45,7 +46,8 @@ static const struct vfield fields[] = {
      .flags = VF_REQUIRED,
      .min = 1,
      .max = 16,
-     .check = check_role},
+     .check = check_role,
+     .oneof = "viewer|operator|admin"},
     {.name = "enabled", .type = VT_BOOL, .def = "true"},
     {.name = "last_login_at", .type = VT_TIME, .flags = VF_READONLY},
     {.name = "created_at", .type = VT_TIME, .flags = VF_READONLY},
@@ -127,3 +129,6 @@ void h_users_delete(struct req *r, const struct route_args *a)
 {
     rs_delete(r, &admin_users, a->id);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_users = {fields, NELEM(fields)};

@@ -135,14 +135,31 @@ static const char *check_value(const struct vfield *f, struct json_object *v, ch
     return buf;
 }
 
-enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, bool create,
-                    char *msg, size_t msglen)
+/* Records one fault: the first goes into msg, each into faults. */
+static void fault(char *msg, size_t msglen, bool *any, struct json_object *faults,
+                  const char *field, int fieldlen, const char *what)
+{
+    if (!*any)
+        snprintf(msg, msglen, "%.*s: %s", fieldlen, field, what);
+    *any = true;
+    /* A body of thousands of unknown members gets a bounded answer. */
+    if (faults != NULL && json_object_array_length(faults) < VALID_FAULTS_MAX) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "field", json_object_new_string_len(field, fieldlen));
+        json_object_object_add(o, "message", json_object_new_string(what));
+        json_object_array_add(faults, o);
+    }
+}
+
+enum err valid_body_all(struct json_object *body, const struct vfield *f, size_t n, bool create,
+                        char *msg, size_t msglen, struct json_object *faults)
 {
     char why[160];
+    bool any = false;
     size_t i;
 
     if (!json_object_is_type(body, json_type_object)) {
-        snprintf(msg, msglen, "body: must be a JSON object");
+        fault(msg, msglen, &any, faults, "body", 4, "must be a JSON object");
         return ERR_INVALID_FIELD;
     }
     json_object_object_foreach(body, key, val)
@@ -153,26 +170,28 @@ enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, 
             /* At most 64 bytes of the name, cut on a character boundary so
              * that the error stays valid UTF-8. */
             size_t shown = strlen(key) > 64 ? utf8_floor(key, 64) : strlen(key);
-            snprintf(msg, msglen, "%.*s: unknown field", (int)shown, key);
-            return ERR_INVALID_FIELD;
+            fault(msg, msglen, &any, faults, key, (int)shown, "unknown field");
+            continue;
         }
         if (fd->flags & VF_READONLY)
             continue; /* a GET body sent back is fine; read-only values are ignored */
         bad = check_value(fd, val, why, sizeof(why));
-        if (bad != NULL) {
-            snprintf(msg, msglen, "%s: %s", key, bad);
-            return ERR_INVALID_FIELD;
-        }
+        if (bad != NULL)
+            fault(msg, msglen, &any, faults, key, (int)strlen(key), bad);
     }
     if (create) {
         for (i = 0; i < n; i++) {
-            if ((f[i].flags & VF_REQUIRED) && !json_object_object_get_ex(body, f[i].name, NULL)) {
-                snprintf(msg, msglen, "%s: required", f[i].name);
-                return ERR_INVALID_FIELD;
-            }
+            if ((f[i].flags & VF_REQUIRED) && !json_object_object_get_ex(body, f[i].name, NULL))
+                fault(msg, msglen, &any, faults, f[i].name, (int)strlen(f[i].name), "required");
         }
     }
-    return ERR_OK;
+    return any ? ERR_INVALID_FIELD : ERR_OK;
+}
+
+enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, bool create,
+                    char *msg, size_t msglen)
+{
+    return valid_body_all(body, f, n, create, msg, msglen, NULL);
 }
 
 void valid_defaults(struct json_object *obj, const struct vfield *f, size_t n)

@@ -38,6 +38,16 @@ struct vfield {
     const char *(*check)(const char *s); /* strings: NULL when fine, else why not */
     const char *def;                     /* default on create as JSON text, or NULL */
     const char *column; /* admin resources: its column, when not named like the field */
+    /* Strings: the only values check accepts, split by |, for the OpenAPI
+     * document's enum (check still decides); NULL when any value may do. */
+    const char *oneof;
+};
+
+/* A field table with its length, for tables named from elsewhere (the
+ * route table's request and answer shapes, fcgi-app/route.h). */
+struct vtable {
+    const struct vfield *f;
+    size_t n;
 };
 
 /* Checks body (must be an object) against the table.  On create, required
@@ -45,6 +55,14 @@ struct vfield {
  * "field: what is wrong" in msg. */
 enum err valid_body(struct json_object *body, const struct vfield *f, size_t n, bool create,
                     char *msg, size_t msglen);
+
+#define VALID_FAULTS_MAX 32 /* faults listed at most; the first is always among them */
+
+/* valid_body, and every fault at once: when faults is not NULL, each bad
+ * field appends {"field": name, "message": what is wrong} to it (a JSON
+ * array), while msg still holds the first fault as valid_body writes it. */
+enum err valid_body_all(struct json_object *body, const struct vfield *f, size_t n, bool create,
+                        char *msg, size_t msglen, struct json_object *faults);
 
 /* Adds the defaults of fields missing from obj. */
 void valid_defaults(struct json_object *obj, const struct vfield *f, size_t n);

@@ -19,7 +19,7 @@ import path from 'node:path';
 import {chromium} from 'playwright-core';
 
 import {ROOT, SHOTS, DOC_SHOTS, CHROMIUM, startStack, stopStack, assert, sleep, waitFor, expectText, env, api,
-  browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser} from './harness.mjs';
+  browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser, PHONE} from './harness.mjs';
 // The steps, in the order they run (later ones use what earlier ones made).
 import './steps_upstreams.mjs';
 import './steps_keys.mjs';
@@ -34,6 +34,8 @@ import './steps_roles.mjs';
   loginWithToken, go, shot, env: () => env});
 (await import('./i18n_theme.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, sleep, env: () => env});
+(await import('./api_docs.mjs')).register({test, assert, waitFor, expectText, newPage, loginWithToken, go,
+  shot, PHONE});
 
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',

@@ -152,7 +152,7 @@ test('limit windows: a key\'s and a token\'s limits through their forms, with th
   // A window the API does not know: its message at the field.
   await form.locator('textarea[name=limits]').fill('week requests=5');
   await page.getByRole('button', {name: 'Save'}).click();
-  await expectText(form.locator('.field[data-field=limits] .field-error'), /^limits\[0\]\.window: /, 'the limits error at its field');
+  await expectText(form.locator('.field[data-field=limits] .field-error'), /^\[0\]\.window: /, 'the limits error at its field');
   await form.locator('textarea[name=limits]').fill('minute requests=5\nday tokens=1000 model=gpt-4o*');
   await page.getByRole('button', {name: 'Save'}).click();
   await form.waitFor({state: 'hidden', timeout: WAIT_MS});

@@ -82,7 +82,7 @@ test('usage: the upstream form sets a usage format; tokens show in the logs and 
   await page.locator('#upstream-form select[name=usage_format]').selectOption('custom');
   await page.getByRole('button', {name: 'Save'}).click();
   await expectText(page.locator('#upstream-form .field[data-field=usage_paths] .field-error'),
-    /^usage_paths: required when usage_format is custom/, 'the usage_paths error at its field');
+    /^required when usage_format is custom/, 'the usage_paths error at its field');
   await page.locator('#upstream-form select[name=usage_format]').selectOption('openai');
   await page.getByRole('button', {name: 'Save'}).click();
   await waitFor(async () => (await api('GET', `/upstreams/${up.id}`)).usage_format === 'openai', 'the API has usage_format openai');
@@ -168,7 +168,7 @@ test('capacity: alert thresholds through the upstream form; the dashboard shows 
   assert(await form.locator('input[name=alert_min_active_pct]').inputValue() === '20', 'the form shows the default share');
   await form.locator('input[name=alert_min_active_pct]').fill('101');
   await page.getByRole('button', {name: 'Save'}).click();
-  await expectText(form.locator('.field[data-field=alert_min_active_pct] .field-error'), /^alert_min_active_pct: must be between 0 and 100/, 'the share\'s error at its field');
+  await expectText(form.locator('.field[data-field=alert_min_active_pct] .field-error'), /^must be between 0 and 100/, 'the share\'s error at its field');
   await form.locator('input[name=alert_min_active_pct]').fill('0');
   await form.locator('input[name=alert_min_active]').fill('3');
   await page.getByRole('button', {name: 'Save'}).click();
@@ -247,7 +247,7 @@ test('rules: an invalid rule shows the API\'s message; a dry run matches', async
   tpl.condition.op = 'almost';
   await page.locator('#rule-json').fill(JSON.stringify(tpl, null, 2));
   await page.locator('#dryrun-run').click();
-  await expectText(err, /^rule\.condition\.op: must be/, 'the dry run\'s compiler message at the editor');
+  await expectText(err, /^condition\.op: must be/, 'the dry run\'s compiler message at the editor');
   // The dry run.
   tpl.condition.op = 'eq';
   tpl.name = 'browser-429';
@@ -295,7 +295,7 @@ test('rules: the backtest replays the editor\'s rule before saving', async (t) =
   draft.condition.op = 'almost';
   await page.locator('#rule-json').fill(JSON.stringify(draft, null, 2));
   await page.locator('#backtest-run').click();
-  await expectText(page.locator('#rule-form .field[data-field=rule] .field-error'), /^rule\.condition\.op: must be/, 'the compiler message at the editor');
+  await expectText(page.locator('#rule-form .field[data-field=rule] .field-error'), /^condition\.op: must be/, 'the compiler message at the editor');
   const rules = await api('GET', '/rules');
   assert(!rules.items.find((r) => r.name === 'browser-backtest'), 'the backtest saved nothing');
 }, {allowStatus: [400]});

@@ -124,7 +124,7 @@ test('users: the admin creates a user and changes a role', async (t) => {
   await page.locator('#user-form input[name=password]').fill('short');
   await page.locator('#user-form select[name=role]').selectOption('operator');
   await page.getByRole('button', {name: 'Create user'}).click();
-  await expectText(page.locator('#user-form .field[data-field=password] .field-error'), /^password: /, 'the password rule at its field');
+  await expectText(page.locator('#user-form .field[data-field=password] .field-error'), /^length must be 8 to 256/, 'the password rule at its field');
   await page.locator('#user-form input[name=password]').fill('long-enough-pass');
   await page.getByRole('button', {name: 'Create user'}).click();
   await expectText(page.locator('#users-list tr[data-username=max]'), /max[\s\S]*operator/, 'the new user');

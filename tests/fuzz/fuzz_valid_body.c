@@ -89,19 +89,36 @@ static const struct vfield fields[] = {
 #define NFIELDS NELEM(fields)
 
 /* Checks body once; aborts when a refusal is not a terminated
- * "field: what". */
+ * "field: what", or when the list of every fault (valid_body_all) does
+ * not agree with it: the same verdict, the same first fault, 1 to
+ * VALID_FAULTS_MAX entries. */
 static enum err check(struct json_object *body, bool create)
 {
-    char msg[256];
+    char msg[256], all[256];
+    struct json_object *faults = json_object_new_array(), *first, *field, *what;
     enum err e;
 
     memset(msg, 'x', sizeof(msg));
     e = valid_body(body, fields, NFIELDS, create, msg, sizeof(msg));
-    if (e == ERR_OK)
-        return e;
-    if (e != ERR_INVALID_FIELD || memchr(msg, '\0', sizeof(msg)) == NULL ||
-        strstr(msg, ": ") == NULL)
+    if (valid_body_all(body, fields, NFIELDS, create, all, sizeof(all), faults) != e)
         abort();
+    if (e == ERR_OK) {
+        if (json_object_array_length(faults) != 0)
+            abort();
+        json_object_put(faults);
+        return e;
+    }
+    if (e != ERR_INVALID_FIELD || memchr(msg, '\0', sizeof(msg)) == NULL ||
+        strstr(msg, ": ") == NULL || strcmp(msg, all) != 0)
+        abort();
+    if (json_object_array_length(faults) < 1 || json_object_array_length(faults) > VALID_FAULTS_MAX)
+        abort();
+    first = json_object_array_get_idx(faults, 0);
+    if (!json_object_object_get_ex(first, "field", &field) ||
+        !json_object_object_get_ex(first, "message", &what) ||
+        strncmp(msg, json_object_get_string(field), strlen(json_object_get_string(field))) != 0)
+        abort();
+    json_object_put(faults);
     return e;
 }
 

@@ -19,7 +19,7 @@ ROLES = ("viewer", "operator", "admin")
 def admin_routes():
     """(method, pattern) of every /api/admin route in route.c."""
     text = open(ROUTE_C).read()
-    found = re.findall(r'\{"([A-Z*]+)",\s*A\s*"([^"]*)",\s*ROLE_[A-Z]+,\s*\w+\}', text)
+    found = re.findall(r'\{"([A-Z*]+)",\s*A\s*"([^"]*)",\s*ROLE_[A-Z]+,\s*\w+[,}]', text)
     return [(m, A + p) for m, p in found]
 
 

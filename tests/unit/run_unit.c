@@ -34,6 +34,7 @@ int main(int argc, char **argv)
     suite_utf8();
     suite_query();
     suite_route();
+    suite_openapi();
     suite_pool();
     suite_pool_wait();
     suite_pace();

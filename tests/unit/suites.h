@@ -30,6 +30,7 @@ void suite_egress(void);
 void suite_utf8(void);
 void suite_query(void);
 void suite_route(void);
+void suite_openapi(void);
 void suite_pool(void);
 void suite_pool_wait(void);
 void suite_pace(void);

@@ -1,4 +1,5 @@
 #include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/valid.h"
@@ -133,8 +134,49 @@ static void test_string_checks(void)
     CU_ASSERT_PTR_NOT_NULL(check_name_slug("OpenAI"));
 }
 
+/* valid_body_all lists every bad field, and its message is valid_body's. */
+static void test_all_faults_at_once(void)
+{
+    struct json_object *o = json_tokener_parse("{\"count\":101,\"bogus\":1,\"on\":3}");
+    struct json_object *faults = json_object_new_array(), *f0, *v;
+    char msg[256] = "";
+
+    CU_ASSERT_EQUAL(valid_body_all(o, fields, N, true, msg, sizeof(msg), faults),
+                    ERR_INVALID_FIELD);
+    CU_ASSERT_STRING_EQUAL(msg, "count: must be between 0 and 100");
+    /* count, bogus, on, then the two required fields missing. */
+    CU_ASSERT_EQUAL(json_object_array_length(faults), 5);
+    f0 = json_object_array_get_idx(faults, 0);
+    CU_ASSERT(json_object_object_get_ex(f0, "field", &v) &&
+              strcmp(json_object_get_string(v), "count") == 0);
+    CU_ASSERT(json_object_object_get_ex(json_object_array_get_idx(faults, 4), "field", &v) &&
+              strcmp(json_object_get_string(v), "secret") == 0);
+    json_object_put(faults);
+    json_object_put(o);
+}
+
+/* A body of many unknown members gets at most VALID_FAULTS_MAX faults. */
+static void test_faults_capped(void)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *faults = json_object_new_array();
+    char msg[256], name[16];
+    int i;
+
+    for (i = 0; i < VALID_FAULTS_MAX * 3; i++) {
+        snprintf(name, sizeof(name), "x%d", i);
+        json_object_object_add(o, name, json_object_new_int(i));
+    }
+    CU_ASSERT_EQUAL(valid_body_all(o, fields, N, false, msg, sizeof(msg), faults),
+                    ERR_INVALID_FIELD);
+    CU_ASSERT_EQUAL(json_object_array_length(faults), VALID_FAULTS_MAX);
+    json_object_put(faults);
+    json_object_put(o);
+}
+
 void suite_valid(void)
 {
     ADD_SUITE("valid", TEST(test_valid_bodies), TEST(test_each_fault_names_its_field),
+              TEST(test_all_faults_at_once), TEST(test_faults_capped),
               TEST(test_defaults_fill_missing_only), TEST(test_string_checks));
 }

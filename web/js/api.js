@@ -58,7 +58,8 @@ export async function request(method, path, opts = {}) {
   }
   let res;
   try {
-    res = await fetch(BASE + path + query(opts.query), {
+    // opts.absolute: a path outside /api/admin (the OpenAPI document).
+    res = await fetch((opts.absolute ? '' : BASE) + path + query(opts.query), {
       method, headers, body, credentials: 'omit', cache: 'no-store',
     });
   } catch (e) {
@@ -75,6 +76,8 @@ export async function request(method, path, opts = {}) {
     const err = e.code ? new ApiError(res.status, e.code, e.message || e.code)
       : new ApiError(res.status, 'http_' + res.status,
         t('The gateway answered {status} {text}', {status: res.status, text: res.statusText}), true);
+    // invalid_field lists every bad field of the body (forms.js shows them).
+    if (Array.isArray(e.fields)) err.fields = e.fields;
     if (res.status === 401 && !opts.noAuthRedirect && handlers.unauthorized) {
       handlers.unauthorized(err);
     } else if (res.status === 403 && handlers.forbidden) {

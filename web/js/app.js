@@ -13,14 +13,15 @@ import * as rulesPage from './pages/rules.js';
 import * as logsPage from './pages/logs.js';
 import * as tokensPage from './pages/tokens.js';
 import * as usersPage from './pages/users.js';
+import * as apiDocsPage from './pages/api_docs.js';
 
 const PAGES = {
   login: loginPage, dashboard: dashboardPage, upstreams: upstreamsPage, keys: keysPage,
-  rules: rulesPage, logs: logsPage, tokens: tokensPage, users: usersPage,
+  rules: rulesPage, logs: logsPage, tokens: tokensPage, users: usersPage, api: apiDocsPage,
 };
 const TITLES = {
   login: 'Log in', dashboard: 'Dashboard', upstreams: 'Upstreams', keys: 'Keys', rules: 'Rules',
-  logs: 'Logs', tokens: 'Client tokens', users: 'Users',
+  logs: 'Logs', tokens: 'Client tokens', users: 'Users', api: 'API reference',
 };
 const RANK = {viewer: 1, operator: 2, admin: 3};
 

@@ -5,6 +5,8 @@ import * as i18n from './i18n.js';
 
 const {t} = i18n;
 
+import {clearFieldErrors, showFieldErrors} from './forms.js';
+
 const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'hidden', 'multiple',
   'readOnly', 'required', 'indeterminate', 'open']);
 
@@ -186,42 +188,13 @@ export function select(name, options, value, attrs = {}) {
 
 // Clears every field error of a form, and its form-level error.
 export function clearErrors(form) {
-  for (const e of form.querySelectorAll('.field-error')) {
-    e.textContent = '';
-    e.hidden = true;
-  }
-  for (const f of form.querySelectorAll('.field.has-error')) f.classList.remove('has-error');
-  for (const i of form.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
+  clearFieldErrors(form);
 }
 
-// Shows an API error at the field it names ("NAME: what is wrong"), or in
-// the form's own error line when no field of the form has that name.
-// Returns the field element that got it, or null.
+// Shows an API error at the fields it names (forms.js showFieldErrors:
+// every fault at once, in words for people).
 export function showFormError(form, err, fieldFor) {
-  clearErrors(form);
-  const message = err && err.message ? err.message : String(err);
-  let name = null;
-  const m = /^([A-Za-z_][\w.\[\]-]*):\s/.exec(message);
-  if (m) name = m[1];
-  let target = null;
-  if (name) {
-    const mapped = fieldFor ? fieldFor(name) : null;
-    const key = mapped || name.split(/[.[]/)[0];
-    target = form.querySelector(`.field[data-field="${CSS.escape(key)}"]`);
-  }
-  if (!target) target = form.querySelector('.field[data-field="_form"]');
-  if (target) {
-    target.classList.add('has-error');
-    const e = target.querySelector('.field-error');
-    e.textContent = message;
-    e.hidden = false;
-    const inp = target.querySelector('input, select, textarea');
-    if (inp) {
-      inp.setAttribute('aria-invalid', 'true');
-      if (typeof inp.focus === 'function') inp.focus({preventScroll: false});
-    }
-  }
-  return target;
+  return showFieldErrors(form, err, fieldFor);
 }
 
 export function formError() {

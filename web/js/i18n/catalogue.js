@@ -1,9 +1,11 @@
 // Every area's Chinese strings, added at start.  One import per area file;
 // English needs no table (the keys are the English text).
 import {addStrings} from '../i18n.js';
+import api from './zh_api.js';
 import common from './zh_common.js';
 import errors from './zh_errors.js';
+import forms from './zh_forms.js';
 import login from './zh_login.js';
 import users from './zh_users.js';
 
-for (const table of [common, errors, login, users]) addStrings('zh-CN', table);
+for (const table of [api, common, errors, forms, login, users]) addStrings('zh-CN', table);
