@@ -77,6 +77,7 @@ static const struct route routes[] = {
     {"GET", A "/jobs/{id}", ROLE_VIEWER, h_jobs_get},
     {"DELETE", A "/jobs/{id}", ROLE_OPERATOR, h_jobs_cancel},
     {"GET", A "/capacity", ROLE_VIEWER, h_capacity},
+    {"GET", A "/housekeeping", ROLE_VIEWER, h_housekeeping},
 
     {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list},
     {"POST", A "/tokens", ROLE_ADMIN, h_tokens_create},
