@@ -28,9 +28,13 @@ export function presetById(id) {
   return PRESETS.find((p) => p.id === id) || null;
 }
 
+// What every preset sets unless it says otherwise, so that one preset
+// after another leaves nothing of the first (Gemini's reset time).
+const BASE = {probe_body: '', probe_content_type: '', quota_reset_hour: '', quota_reset_tz: ''};
+
 // Fills the form's inputs from a preset; the name only when it is empty.
 export function applyPreset(form, preset) {
-  for (const [name, value] of Object.entries(preset.fields)) {
+  for (const [name, value] of Object.entries({...BASE, ...preset.fields})) {
     const el = form.elements.namedItem(name);
     if (el) el.value = value;
   }

@@ -175,5 +175,8 @@ export async function render(view, ctx) {
   upstreams = await api.listAll('/upstreams');
   if (newBtn) newBtn.addEventListener('click', openCreate);
   await load();
-  if (isAdmin && ctx.params.get('new')) openCreate();
+  if (isAdmin && ctx.params.get('new')) {
+    openCreate();
+    ctx.setParams({});
+  }
 }

@@ -5,13 +5,13 @@
 // or deleting one with keys.
 import * as api from '../api.js';
 import {
-  boolBadge, checkField, clearErrors, confirmDialog, field, fmtMs, fmtTime, formError, h, input, kv,
+  boolBadge, checkField, clearErrors, confirmDialog, field, fmtMs, formError, h, input, kv,
   modal, pageHead, replace, select, table, toast, showFormError,
 } from '../dom.js';
 import {readForm, readValue, setForm} from '../forms.js';
 import {scriptEditor, scriptTestPanel} from '../script_editor.js';
 import {shapePreviewPanel} from '../shape_preview.js';
-import {t} from '../i18n.js';
+import {fmtTime, t} from '../i18n.js';
 import {clientBaseUrl, snippetsPanel} from '../snippets.js';
 import {confirmDeleteWithKeys, confirmPublic} from '../upstream_confirm.js';
 import {applyPreset, presetBar, presetById} from '../upstream_presets.js';
@@ -399,5 +399,8 @@ export async function render(view, ctx) {
   if (newBtn) newBtn.addEventListener('click', () => openForm(null));
   await load();
   // From the dashboard's first-run steps: the form, filled from a preset.
-  if (isAdmin && ctx.params.get('new')) openForm(null, presetById(ctx.params.get('new')));
+  if (isAdmin && ctx.params.get('new')) {
+    openForm(null, presetById(ctx.params.get('new')));
+    ctx.setParams({});
+  }
 }
