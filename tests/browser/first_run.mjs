@@ -44,10 +44,12 @@ export function register(h) {
     await form.locator('[name=name]').fill('fr-ai');
     await page.locator('#upstream-presets button[data-preset=anthropic]').click();
     assert(await val('auth_header') === 'x-api-key' && await val('auth_template') === '{key}' &&
-      await val('usage_format') === 'anthropic' && await val('name') === 'fr-ai', 'the Anthropic preset');
+      await val('usage_format') === 'anthropic' && await val('name') === 'fr-ai' &&
+      await val('header_rules') === 'set anthropic-version 2023-06-01', 'the Anthropic preset');
     await page.locator('#upstream-presets button[data-preset=gemini]').click();
     assert(await val('auth_header') === 'x-goog-api-key' && await val('quota_reset_tz') === 'America/Los_Angeles', 'the Gemini preset');
     await page.locator('#upstream-presets button[data-preset=openai]').click();
+    assert(await val('header_rules') === '' && await val('quota_reset_tz') === '', 'the OpenAI preset leaves nothing of the others');
     await form.locator('[name=base_url]').fill(env().mock_url + '/v1');
     await page.getByRole('button', {name: 'Create upstream'}).click();
     await form.waitFor({state: 'detached'});

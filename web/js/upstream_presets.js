@@ -4,13 +4,17 @@
 import {h} from './dom.js';
 import {t} from './i18n.js';
 
+const ANTHROPIC_VERSION = 'set anthropic-version 2023-06-01';
+
 export const PRESETS = [
   {id: 'openai', label: 'OpenAI', name: 'openai', fields: {
     base_url: 'https://api.openai.com/v1', auth_header: 'Authorization', auth_template: 'Bearer {key}',
     auth_query_param: '', probe_method: 'GET', probe_path: '/models', usage_format: 'openai'}},
   {id: 'anthropic', label: 'Anthropic', name: 'anthropic', fields: {
     base_url: 'https://api.anthropic.com/v1', auth_header: 'x-api-key', auth_template: '{key}',
-    auth_query_param: '', probe_method: 'GET', probe_path: '/models', usage_format: 'anthropic'}},
+    auth_query_param: '', probe_method: 'GET', probe_path: '/models', usage_format: 'anthropic',
+    // Anthropic refuses a request without its version header, the probe too.
+    header_rules: ANTHROPIC_VERSION}},
   {id: 'gemini', label: 'Gemini', name: 'gemini', fields: {
     base_url: 'https://generativelanguage.googleapis.com/v1beta', auth_header: 'x-goog-api-key',
     auth_template: '{key}', auth_query_param: '', probe_method: 'GET', probe_path: '/models',
@@ -34,6 +38,10 @@ const BASE = {probe_body: '', probe_content_type: '', quota_reset_hour: '', quot
 
 // Fills the form's inputs from a preset; the name only when it is empty.
 export function applyPreset(form, preset) {
+  // The header rule one preset added goes with another preset; rules of
+  // one's own stay.
+  const rules = form.elements.namedItem('header_rules');
+  if (rules && rules.value.trim() === ANTHROPIC_VERSION) rules.value = '';
   for (const [name, value] of Object.entries({...BASE, ...preset.fields})) {
     const el = form.elements.namedItem(name);
     if (el) el.value = value;
