@@ -170,9 +170,10 @@ export function register(h) {
     for (const job of ['apigw-recover', 'apigw-jobs', 'apigw-quota-reset', 'apigw-log-cleanup']) {
       await expectText(hk.locator(`tr[data-job="${job}"]`), new RegExp(job), 'the row of ' + job);
     }
-    // The browser stack runs no cron: every job is late, and said so.
-    await expectText(page.locator('#housekeeping-late'), /apigw-recover has never run \(expected every minute\)/, 'the warning');
-    assert(await hk.locator('tr[data-late="yes"]').count() === 4, 'four late jobs');
+    // The browser stack runs no cron (a test may run apigw-recover once):
+    // jobs are late, and said so.
+    await expectText(page.locator('#housekeeping-late'), /apigw-[a-z-]+ has (never run \(expected (every minute|hourly|daily)\)|not run for)/, 'the warning');
+    assert(await hk.locator('tr[data-late="yes"]').count() >= 3, 'late jobs');
     const href = await page.locator('#stat-requests').getAttribute('href');
     assert(/^#\/logs\?from=\d{4}-/.test(href), 'the requests KPI links to the logs: ' + href);
     assert(/status=5xx/.test(await page.locator('#stat-errors').getAttribute('href')), 'the errors KPI links to 5xx');

@@ -206,7 +206,7 @@ export async function render(view, ctx) {
       [u.id, (await api.get('/keys', {upstream_id: u.id, limit: 1})).total])));
     if (!ctx.isCurrent()) return;
     replace(listBox, table([
-      {title: t('Name'), cell: (u) => h('button', {type: 'button', class: 'link', on: {click: () => openForm(u)}}, u.name)},
+      {title: t('Name'), cell: (u) => h('button', {type: 'button', class: 'link', on: {click: () => edit(u)}}, u.name)},
       {title: t('Base URL'), class: 'mono wrap', cell: (u) => ((u.endpoints || []).length > 1
         ? [u.base_url, ' ', h('span', {class: 'muted small', title: t('endpoints')}, `+${u.endpoints.length - 1}`)] : u.base_url)},
       {title: t('Client base URL'), class: 'mono small wrap', cell: (u) => [clientBaseUrl(u.name), ' ',
@@ -220,11 +220,18 @@ export async function render(view, ctx) {
       {title: t('Public'), cell: (u) => (u.public ? h('span', {class: 'badge badge-warn'}, t('public')) : h('span', {class: 'muted'}, t('token')))},
       {title: t('Keys'), class: 'num', cell: (u) => h('a', {href: `#/keys?upstream_id=${u.id}`}, String(counts.get(u.id)))},
       {title: '', class: 'actions-cell', cell: (u) => [
-        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openForm(u)}}, isAdmin ? t('Edit') : t('View')),
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => edit(u)}}, isAdmin ? t('Edit') : t('View')),
         isAdmin ? h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(u)}}, t('Delete')) : null,
       ]},
     ], items, {empty: isAdmin ? t('No upstreams yet: create the first one.') : t('No upstreams yet.'),
       rowAttrs: (u) => ({dataset: {name: u.name, id: u.id}})}));
+  }
+
+  // The form opens on the upstream as saved now, not as the list (which
+  // may be still reloading after a save) had it.
+  async function edit(u) {
+    const fresh = await ctx.guard(() => api.get(`/upstreams/${u.id}`));
+    if (fresh && ctx.isCurrent()) openForm(fresh);
   }
 
   function openSnippets(u) {
