@@ -394,15 +394,16 @@ int main(int argc, char **argv)
     }
     deadline_ms = clock_mono_ms() + budget * 1000;
     if (j.dry_run) {
-        printf("would run the queued validation jobs and re-check due banned keys\n");
+        job_say(&j, "would run the queued validation jobs and re-check due banned keys");
         job_end(&j);
         return 0;
     }
     recheck(&j, &probed, &restored);
     run_jobs(&j, &ran, &keys);
-    printf("worked on %lld validation jobs (%lld keys); re-checked %lld banned keys, %lld active"
-           " again\n",
-           ran, keys, probed, restored);
+    job_say(&j,
+            "worked on %lld validation jobs (%lld keys); re-checked %lld banned keys, %lld active"
+            " again",
+            ran, keys, probed, restored);
     job_end(&j);
     return 0;
 }

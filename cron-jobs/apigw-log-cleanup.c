@@ -119,10 +119,12 @@ int main(int argc, char **argv)
         windows = run_sweep(&j, &s[9]);
     }
     cutoff(keep, since, sizeof(since));
-    printf("%s %lld log rows older than %s UTC, %lld rollup rows, %lld alerts, %lld key events and "
-           "%lld expired sessions; %lld ended limit window counters\n",
-           j.dry_run ? "would delete" : "deleted", logs, since, rollups, alerts, events, sessions,
-           windows);
+    job_say(
+        &j,
+        "%s %lld log rows older than %s UTC, %lld rollup rows, %lld alerts, %lld key events and "
+        "%lld expired sessions; %lld ended limit window counters",
+        j.dry_run ? "would delete" : "deleted", logs, since, rollups, alerts, events, sessions,
+        windows);
     job_end(&j);
     return 0;
 }

@@ -231,26 +231,30 @@ static size_t own_due(struct job *j, time_t now, struct due *due, size_t max)
     return n;
 }
 
-static void say(const struct job *j, const struct due *d)
+static void say(struct job *j, const struct due *d)
 {
     if (d->own != NULL && j->dry_run)
-        printf("upstream %s: would reset used_today of %lld keys and return %lld exhausted keys to"
-               " active (reset of %s, %s)\n",
-               d->own, d->c.keys, d->c.exhausted, d->day, d->hour_tz);
+        job_say(j,
+                "upstream %s: would reset used_today of %lld keys and return %lld exhausted keys to"
+                " active (reset of %s, %s)",
+                d->own, d->c.keys, d->c.exhausted, d->day, d->hour_tz);
     else if (d->own != NULL)
-        printf("upstream %s: reset used_today of %lld keys, returned %lld exhausted keys to active"
-               " (reset of %s, %s)\n",
-               d->own, d->c.keys, d->c.exhausted, d->day, d->hour_tz);
+        job_say(j,
+                "upstream %s: reset used_today of %lld keys, returned %lld exhausted keys to active"
+                " (reset of %s, %s)",
+                d->own, d->c.keys, d->c.exhausted, d->day, d->hour_tz);
     else if (j->dry_run)
-        printf("would reset used_today of %lld keys and %lld tokens and return %lld exhausted "
-               "keys to active (reset of %s)\n",
-               d->c.keys, d->c.tokens, d->c.exhausted, d->day);
+        job_say(j,
+                "would reset used_today of %lld keys and %lld tokens and return %lld exhausted "
+                "keys to active (reset of %s)",
+                d->c.keys, d->c.tokens, d->c.exhausted, d->day);
     else
-        printf("reset used_today of %lld keys and %lld tokens, returned %lld exhausted keys to "
-               "active (reset of %s)\n",
-               d->c.keys, d->c.tokens, d->c.exhausted, d->day);
+        job_say(j,
+                "reset used_today of %lld keys and %lld tokens, returned %lld exhausted keys to "
+                "active (reset of %s)",
+                d->c.keys, d->c.tokens, d->c.exhausted, d->day);
     if (!j->dry_run && d->c.blocks > 0)
-        printf("ended %lld rests for a model until the reset\n", d->c.blocks);
+        job_say(j, "ended %lld rests for a model until the reset", d->c.blocks);
 }
 
 int main(int argc, char **argv)
@@ -292,10 +296,10 @@ int main(int argc, char **argv)
     for (i = 0; i < t.ndue; i++)
         say(&j, &due[i]);
     if (!global && strcmp(done_day, due[n].day) == 0)
-        printf("nothing to do: the reset of %s is done (next at %s)\n", due[n].day, next);
+        job_say(&j, "nothing to do: the reset of %s is done (next at %s)", due[n].day, next);
     else if (!global)
-        printf("nothing to do: outside the reset hour (%02lld:00 %s; next at %s)\n",
-               j.cfg.quota_reset_hour, j.cfg.quota_reset_tz, next);
+        job_say(&j, "nothing to do: outside the reset hour (%02lld:00 %s; next at %s)",
+                j.cfg.quota_reset_hour, j.cfg.quota_reset_tz, next);
     for (i = 0; i < n; i++)
         free((char *)due[i].own);
     free(due);

@@ -170,7 +170,7 @@ int main(int argc, char **argv)
     }
     db_res_free(&due);
     if (j.dry_run) {
-        printf("would recover up to %zu keys (%zu after a probe)\n", n, np);
+        job_say(&j, "would recover up to %zu keys (%zu after a probe)", n, np);
     } else {
         probe_run_many(probed, np, PARALLEL, results);
         for (i = 0; i < np; i++) {
@@ -184,9 +184,9 @@ int main(int argc, char **argv)
         for (i = 0; i < n; i++)
             if (targets[i].method == NULL || targets[i].path == NULL)
                 recover(&j, &targets[i], "recovered: disabled_until passed", &recovered);
-        printf("recovered %lld keys, %lld still failing\n", recovered, failing);
+        job_say(&j, "recovered %lld keys, %lld still failing", recovered, failing);
         if ((blocks = delete_ended_blocks(&j)) > 0)
-            printf("deleted %lld ended rests for a model\n", blocks);
+            job_say(&j, "deleted %lld ended rests for a model", blocks);
         check_capacity(&j);
     }
     if (skipped > 0)

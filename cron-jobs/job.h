@@ -19,6 +19,11 @@ struct job {
     char *db_name;     /* with no_database: the configured db_name, owned */
     struct config cfg;
     struct db *db;
+    /* The housekeeping record (sql/025_housekeeping_runs.sql): whether this
+     * run is to leave a row, when it began, and what it said. */
+    bool record;
+    long long started_ms;
+    char summary[256];
 };
 
 /* What a job says about itself in --help. */
@@ -40,10 +45,17 @@ void job_start(struct job *j, const struct job_info *info, int argc, char **argv
  * connection.  When another copy holds it, exits 0 quietly. */
 void job_lock(struct job *j, const char *lock_name);
 
-/* Prints "NAME: message" to standard error and exits 1. */
+/* Prints one line of the job's outcome on standard output (the newline is
+ * added) and keeps it for the run's housekeeping row, joined to the lines
+ * said before with "; " and cut to fit. */
+void job_say(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "NAME: message" to standard error, records the run as failed with
+ * that message and exits 1. */
 void job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
-/* Closes the connection and frees what job_start made. */
+/* Records a run that said something (job_say) and was no dry run, then
+ * closes the connection and frees what job_start made. */
 void job_end(struct job *j);
 
 #endif

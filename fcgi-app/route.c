@@ -138,6 +138,9 @@ static const struct route routes[] = {
      D("Cancel a validation job", NULL, NULL, RA_EMPTY, NULL)},
     {"GET", A "/capacity", ROLE_VIEWER, h_capacity,
      D("Usable keys and headroom of each upstream", NULL, NULL, RA_OBJECT, NULL)},
+    {"GET", A "/housekeeping", ROLE_VIEWER, h_housekeeping,
+     D("When each cron job last ran, what it did, and whether it is late", NULL, NULL, RA_OBJECT,
+       NULL)},
 
     {"GET", A "/tokens", ROLE_ADMIN, h_tokens_list,
      D("List client tokens", NULL, &vt_tokens, RA_LIST, PAGE)},

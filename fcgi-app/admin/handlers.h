@@ -16,6 +16,9 @@ void h_stats(struct req *r, const struct route_args *a);
 void h_alerts(struct req *r, const struct route_args *a);
 void h_capacity(struct req *r, const struct route_args *a);
 
+/* housekeeping.c: the cron jobs' latest runs */
+void h_housekeeping(struct req *r, const struct route_args *a);
+
 /* login.c */
 void h_login(struct req *r, const struct route_args *a);
 void h_logout(struct req *r, const struct route_args *a);

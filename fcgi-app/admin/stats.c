@@ -14,6 +14,7 @@
 #include "admin/handlers.h"
 #include "http.h"
 #include "admin/resource.h"
+#include "admin/stats_reasons.h"
 
 #define SERIES_MAX 2000
 
@@ -556,6 +557,8 @@ void h_stats(struct req *r, const struct route_args *a)
         rc = add_by_model(r, &rg, out);
     if (rc == DB_OK)
         rc = add_by_token(r, &rg, out);
+    if (rc == DB_OK)
+        rc = stats_add_error_reasons(r, rg.from_db, rg.to_db, rg.upstream_id, out);
     if (rc != DB_OK) {
         json_object_put(out);
         rs_reply_db_error(r, err_from_db(rc), "");

@@ -99,6 +99,8 @@ def make_request(stack, method, pattern, scratch):
         return A + "/upstreams", None, 200, _nothing()
     if key == ("GET", "/capacity"):  # issue 21: capacity alerts
         return A + "/capacity", None, 200, _nothing()
+    if key == ("GET", "/housekeeping"):  # issue 22: the cron jobs' latest runs
+        return A + "/housekeeping", None, 200, _nothing()
     if key == ("POST", "/keys/validate"):  # issue 21: validation jobs
         return (A + "/keys/validate", {"upstream_id": _probed_upstream(stack)}, 202,
                 _unchanged_count(stack, A + "/jobs"))

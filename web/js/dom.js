@@ -210,7 +210,16 @@ export function modal(title, content, opts = {}) {
     h('div', {class: 'dialog-head'}, h('h2', null, title), closeBtn), body);
   const close = () => { dialog.close(); };
   closeBtn.addEventListener('click', close);
-  dialog.addEventListener('close', () => { dialog.remove(); if (opts.onClose) opts.onClose(); });
+  // A dialog belongs to the page it was opened on: going elsewhere (a
+  // link, the Back button) closes it.
+  window.addEventListener('hashchange', close);
+  window.addEventListener('popstate', close);
+  dialog.addEventListener('close', () => {
+    window.removeEventListener('hashchange', close);
+    window.removeEventListener('popstate', close);
+    dialog.remove();
+    if (opts.onClose) opts.onClose();
+  });
   dialog.addEventListener('click', (ev) => { if (ev.target === dialog) close(); });
   document.body.appendChild(dialog);
   dialog.showModal();

@@ -2,7 +2,8 @@
 // edited as lines of a textarea: "minute requests=10",
 // "day tokens=500000 model=gpt-4o*".  The usage of each window comes from
 // a single key's or token's GET (limits_usage).
-import {field, fmtNum, fmtTime, h, table} from './dom.js';
+import {field, h, table} from './dom.js';
+import {fmtNumber as fmtNum, fmtTime, t} from './i18n.js';
 
 export function limitsText(limits) {
   return (limits || []).map((l) => [l.window,
@@ -29,9 +30,9 @@ export function readLimits(text) {
 }
 
 export function limitsField(readOnly) {
-  return field('Limit windows', h('textarea', {name: 'limits', rows: '3', class: 'mono', spellcheck: 'false',
+  return field(t('Limit windows'), h('textarea', {name: 'limits', rows: '3', class: 'mono', spellcheck: 'false',
     disabled: !!readOnly, placeholder: 'minute requests=60\nday tokens=1000000 model=gpt-4o*'}),
-  'One limit a line: minute, hour or day, then requests=N and/or tokens=N, and model=pattern (* wildcards) to count some models only. At most 8. Empty = none.');
+  t('One limit a line: minute, hour or day, then requests=N and/or tokens=N, and model=pattern (* wildcards) to count some models only. At most 8. Empty = none.'));
 }
 
 // The current window of each limit: used, limit, when it resets.
@@ -39,10 +40,10 @@ export function usageTable(limits, usage) {
   const rows = (usage || []).map((u, i) => ({u, l: (limits || [])[i] || {}}));
   const used = (n, max) => (max ? `${fmtNum(n)} / ${fmtNum(max)}` : fmtNum(n));
   return table([
-    {title: 'Window', cell: (r) => r.u.window},
-    {title: 'Model', class: 'mono', cell: (r) => r.u.model || 'all'},
-    {title: 'Requests', class: 'num', cell: (r) => used(r.u.requests_used, r.l.requests)},
-    {title: 'Tokens', class: 'num', cell: (r) => used(r.u.tokens_used, r.l.tokens)},
-    {title: 'Resets', class: 'small nowrap', cell: (r) => fmtTime(r.u.resets_at)},
-  ], rows, {empty: 'No limit windows.'});
+    {title: t('Window'), cell: (r) => t(r.u.window)},
+    {title: t('Model'), class: 'mono', cell: (r) => r.u.model || t('all')},
+    {title: t('Requests'), class: 'num', cell: (r) => used(r.u.requests_used, r.l.requests)},
+    {title: t('Tokens'), class: 'num', cell: (r) => used(r.u.tokens_used, r.l.tokens)},
+    {title: t('Resets'), class: 'small nowrap', cell: (r) => fmtTime(r.u.resets_at) || '—'},
+  ], rows, {empty: t('No limit windows.')});
 }

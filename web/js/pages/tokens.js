@@ -1,35 +1,46 @@
 // Client tokens (admin): the list, create (the value is shown once, with a
-// copy button), enable/disable, delete.
+// copy button), edit (name, upstreams, limits, expiry) with the token's
+// usage, enable/disable, delete.  #/tokens?new=1 opens the create form
+// (the dashboard's first-run steps link there).
 import * as api from '../api.js';
+import {copyText} from '../copy.js';
 import {
-  boolBadge, checkField, clearErrors, confirmDialog, field, fmtNum, fmtTime, formError, h, input,
-  localToIso, modal, pageHead, replace, showFormError, table, toast,
+  boolBadge, clearErrors, confirmDialog, formError, h, modal, pageHead, replace, showFormError, table, toast,
 } from '../dom.js';
+import {fmtNumber, fmtTime, t} from '../i18n.js';
 import {limitsField, limitsText, readLimits, usageTable} from '../limits.js';
+import {readTokenForm, tokenForm, tokenUsage} from '../token_form.js';
 
-async function copyText(value, button) {
-  let ok = false;
+// Sends a dialog's form: closes the dialog and returns the answer, or shows
+// the error at its field and returns undefined (a 401 or 403 closes it:
+// the page or the banner says why).
+async function send(form, save, m, call) {
+  clearErrors(form);
+  save.disabled = true;
   try {
-    await navigator.clipboard.writeText(value);
-    ok = true;
-  } catch {
-    ok = false;
+    const out = await call();
+    m.close();
+    return out === null ? {} : out;
+  } catch (e) {
+    if (e.status === 401 || e.status === 403) m.close();
+    else showFormError(form, e);
+    return undefined;
+  } finally {
+    save.disabled = false;
   }
-  button.textContent = ok ? 'Copied' : 'Select and copy it by hand';
-  setTimeout(() => { button.textContent = 'Copy'; }, 2500);
 }
 
 export async function render(view, ctx) {
   const isAdmin = ctx.can('admin');
-  const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'token-new'}, 'New client token') : null;
-  const listBox = h('div', {id: 'tokens-list'}, h('p', {class: 'muted'}, 'Loading…'));
+  const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'token-new'}, t('New client token')) : null;
+  const listBox = h('div', {id: 'tokens-list'}, h('p', {class: 'muted'}, t('Loading…')));
   const shownOnce = h('div', {id: 'token-once'});
-  view.append(pageHead('Client tokens', newBtn),
-    h('p', {class: 'muted intro'}, 'Clients present one of these to call /proxy/…: Authorization: Bearer <token>, X-Api-Key, X-Goog-Api-Key or ?key=.'),
+  view.append(pageHead(t('Client tokens'), newBtn),
+    h('p', {class: 'muted intro'}, t('Clients present one of these to call /proxy/…: Authorization: Bearer <token>, X-Api-Key, X-Goog-Api-Key or ?key=.')),
     shownOnce, listBox);
 
   let upstreams = [];
-  const upName = (id) => (upstreams.find((u) => u.id === id) || {}).name || `#${id} (deleted)`;
+  const upName = (id) => (upstreams.find((u) => u.id === id) || {}).name || t('#{id} (deleted)', {id});
 
   async function load() {
     let items;
@@ -43,54 +54,58 @@ export async function render(view, ctx) {
     }
     if (!ctx.isCurrent()) return;
     replace(listBox, table([
-      {title: 'Id', class: 'num', cell: (t) => String(t.id)},
-      {title: 'Name', cell: (t) => t.name},
-      {title: 'Token', class: 'mono nowrap', cell: (t) => t.token_masked},
-      {title: 'Upstreams', cell: (t) => (t.upstreams.length ? t.upstreams.map(upName).join(', ') : 'all')},
-      {title: 'Per minute', class: 'num', cell: (t) => (t.rpm_limit ? fmtNum(t.rpm_limit) : '—')},
-      {title: 'Windows', class: 'num', cell: (t) => (t.limits && t.limits.length ? String(t.limits.length) : '—')},
-      {title: 'Daily quota', class: 'num', cell: (t) => (t.daily_quota ? `${fmtNum(t.used_today)} / ${fmtNum(t.daily_quota)}` + (t.leased_today > 0 ? ` +${fmtNum(t.leased_today)} leased` : '') : '—')},
-      {title: 'Concurrent', class: 'num', cell: (t) => (t.max_concurrent ? fmtNum(t.max_concurrent) : '—')},
-      {title: 'Expires', class: 'small nowrap', cell: (t) => (t.expires_at ? fmtTime(t.expires_at) : 'never')},
-      {title: 'Enabled', cell: (t) => boolBadge(t.enabled)},
-      {title: 'Last used', class: 'small nowrap', cell: (t) => fmtTime(t.last_used_at)},
-      {title: '', class: 'actions-cell', cell: (t) => [
-        h('a', {class: 'btn btn-small', href: `#/logs?token_id=${t.id}`}, 'Logs'),
-        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openLimits(t)}}, 'Limits'),
-        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => toggle(t)}}, t.enabled ? 'Disable' : 'Enable'),
-        h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(t)}}, 'Delete'),
+      {title: t('Id'), class: 'num', cell: (k) => String(k.id)},
+      {title: t('Name'), cell: (k) => k.name},
+      {title: t('Token'), class: 'mono nowrap', cell: (k) => k.token_masked},
+      {title: t('Upstreams'), cell: (k) => (k.upstreams.length ? k.upstreams.map(upName).join(', ') : t('all'))},
+      {title: t('Per minute'), class: 'num', cell: (k) => (k.rpm_limit ? fmtNumber(k.rpm_limit) : '—')},
+      {title: t('Windows'), class: 'num', cell: (k) => (k.limits && k.limits.length ? String(k.limits.length) : '—')},
+      {title: t('Daily quota'), class: 'num', cell: (k) => (k.daily_quota
+        ? `${fmtNumber(k.used_today)} / ${fmtNumber(k.daily_quota)}` + (k.leased_today > 0 ? ' ' + t('+{n} leased', {n: fmtNumber(k.leased_today)}) : '')
+        : '—')},
+      {title: t('Used today'), class: 'num', cell: (k) => fmtNumber(k.used_today)},
+      {title: t('Concurrent'), class: 'num', cell: (k) => (k.max_concurrent ? fmtNumber(k.max_concurrent) : '—')},
+      {title: t('Expires'), class: 'small nowrap', cell: (k) => (k.expires_at ? fmtTime(k.expires_at) : t('never'))},
+      {title: t('Enabled'), cell: (k) => boolBadge(k.enabled, t('yes'), t('no'))},
+      {title: t('Last used'), class: 'small nowrap', cell: (k) => (k.last_used_at ? fmtTime(k.last_used_at) : '—')},
+      {title: '', class: 'actions-cell', cell: (k) => [
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openEdit(k)}}, t('Edit')),
+        h('a', {class: 'btn btn-small', href: `#/logs?token_id=${k.id}`}, t('Logs')),
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openLimits(k)}}, t('Limits')),
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => toggle(k)}}, k.enabled ? t('Disable') : t('Enable')),
+        h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(k)}}, t('Delete')),
       ]},
-    ], items, {empty: 'No client tokens yet.', rowAttrs: (t) => ({dataset: {id: t.id, name: t.name}})}));
+    ], items, {empty: t('No client tokens yet.'), rowAttrs: (k) => ({dataset: {id: k.id, name: k.name}})}));
   }
 
-  async function toggle(t) {
+  async function toggle(k) {
     await ctx.guard(async () => {
-      await api.patch(`/tokens/${t.id}`, {enabled: !t.enabled});
-      toast(`Token ${t.name} ${t.enabled ? 'disabled' : 'enabled'}`);
+      await api.patch(`/tokens/${k.id}`, {enabled: !k.enabled});
+      toast(k.enabled ? t('Token {name} disabled', {name: k.name}) : t('Token {name} enabled', {name: k.name}));
       await load();
     });
   }
 
   // The token's limit windows, and the usage of each current window.
-  async function openLimits(t) {
+  async function openLimits(k) {
     const form = h('form', {class: 'form', id: 'token-limits-form', novalidate: true}, limitsField(false), formError());
-    form.elements.namedItem('limits').value = limitsText(t.limits);
+    form.elements.namedItem('limits').value = limitsText(k.limits);
     const usage = h('div', {id: 'token-limits-usage', class: 'small'});
-    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-limits-form'}, 'Save');
-    const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
-    const m = modal(`Limits of token ${t.name}`, [form, usage, h('div', {class: 'actions'}, cancel, save)]);
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-limits-form'}, t('Save'));
+    const cancel = h('button', {type: 'button', class: 'btn'}, t('Cancel'));
+    const m = modal(t('Limits of token {name}', {name: k.name}), [form, usage, h('div', {class: 'actions'}, cancel, save)]);
     cancel.addEventListener('click', m.close);
-    if (t.limits && t.limits.length) {
-      api.get(`/tokens/${t.id}`).then((full) => replace(usage, h('h3', null, 'Current windows'),
+    if (k.limits && k.limits.length) {
+      api.get(`/tokens/${k.id}`).then((full) => replace(usage, h('h3', null, t('Current windows')),
         usageTable(full.limits, full.limits_usage))).catch(() => replace(usage));
     }
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearErrors(form);
       try {
-        await api.patch(`/tokens/${t.id}`, {limits: readLimits(form.elements.namedItem('limits').value)});
+        await api.patch(`/tokens/${k.id}`, {limits: readLimits(form.elements.namedItem('limits').value)});
         m.close();
-        toast(`Limits of token ${t.name} saved`);
+        toast(t('Limits of token {name} saved', {name: k.name}));
         await load();
       } catch (e) {
         if (e.status === 401 || e.status === 403) { m.close(); return; }
@@ -99,24 +114,42 @@ export async function render(view, ctx) {
     });
   }
 
-  async function remove(t) {
-    if (!await confirmDialog('Delete client token', `Delete token ${t.name} (${t.token_masked})? Clients using it get 401 at once.`, 'Delete')) return;
+  // Edit a token's name, upstreams, limits and expiry; its usage below.
+  function openEdit(k) {
+    const form = tokenForm('token-edit-form', upstreams, k);
+    const usage = h('div', {id: 'token-edit-usage', class: 'small'}, h('p', {class: 'muted'}, t('Loading…')));
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-edit-form'}, t('Save'));
+    const cancel = h('button', {type: 'button', class: 'btn'}, t('Cancel'));
+    const m = modal(t('Client token {name}', {name: k.name}), [form, usage, h('div', {class: 'actions'}, cancel, save)], {wide: true});
+    cancel.addEventListener('click', m.close);
+    tokenUsage(k).then((panel) => replace(usage, panel),
+      () => replace(usage, h('p', {class: 'muted'}, t('The usage could not be read.'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (await send(form, save, m, () => api.patch(`/tokens/${k.id}`, readTokenForm(form, k))) === undefined) return;
+      toast(t('Token {name} saved', {name: form.elements.namedItem('name').value}));
+      await load();
+    });
+  }
+
+  async function remove(k) {
+    if (!await confirmDialog(t('Delete client token'),
+      t('Delete token {name} ({masked})? Clients using it get 401 at once.', {name: k.name, masked: k.token_masked}), t('Delete'))) return;
     await ctx.guard(async () => {
-      await api.del(`/tokens/${t.id}`);
-      toast(`Token ${t.name} deleted`);
+      await api.del(`/tokens/${k.id}`);
+      toast(t('Token {name} deleted', {name: k.name}));
       await load();
     });
   }
 
   function showOnce(created) {
     const value = h('code', {class: 'token-value', id: 'token-value'}, created.token);
-    const copy = h('button', {type: 'button', class: 'btn btn-primary', id: 'token-copy'}, 'Copy');
+    const copy = h('button', {type: 'button', class: 'btn btn-primary', id: 'token-copy'}, t('Copy'));
     copy.addEventListener('click', () => copyText(created.token, copy));
-    const dismiss = h('button', {type: 'button', class: 'btn btn-ghost'}, 'I have stored it');
+    const dismiss = h('button', {type: 'button', class: 'btn btn-ghost'}, t('I have stored it'));
     const panel = h('div', {class: 'once card', role: 'status'},
-      h('h2', null, `Token ${created.name} created`),
-      h('p', null, h('strong', null, 'Copy it now: '), 'this is the only time the gateway shows it. Afterwards only ',
-        h('span', {class: 'mono'}, created.token_masked), ' is shown.'),
+      h('h2', null, t('Token {name} created', {name: created.name})),
+      h('p', null, h('strong', null, t('Copy it now:')), ' ', t('this is the only time the gateway shows it. Afterwards only {masked} is shown.', {masked: created.token_masked})),
       h('div', {class: 'token-row'}, value, copy),
       h('div', {class: 'actions'}, dismiss));
     dismiss.addEventListener('click', () => replace(shownOnce));
@@ -124,50 +157,17 @@ export async function render(view, ctx) {
   }
 
   function openCreate() {
-    const boxes = upstreams.map((u) => checkField(u.name, h('input', {type: 'checkbox', name: 'up', value: String(u.id), id: `tok-up-${u.id}`})));
-    const form = h('form', {class: 'form', id: 'token-form', novalidate: true},
-      field('Name', input('name', {placeholder: 'backend'})),
-      h('fieldset', {class: 'field', dataset: {field: 'upstreams'}},
-        h('legend', null, 'Upstreams (none ticked = every upstream)'),
-        h('div', {class: 'checks'}, boxes.length ? boxes : h('span', {class: 'muted'}, 'No upstreams yet.')),
-        h('div', {class: 'field-error', hidden: true})),
-      h('div', {class: 'field-row'},
-        field('Requests per minute', input('rpm_limit', {type: 'number', placeholder: '0 = none'})),
-        field('Daily quota', input('daily_quota', {type: 'number', placeholder: '0 = none'})),
-        field('Max concurrent', input('max_concurrent', {type: 'number', placeholder: 'empty = none'}),
-          'Requests in flight at once, in each gateway process.')),
-      field('Expires', input('expires_at', {type: 'datetime-local'}), 'Empty: never. Your local time.'),
-      limitsField(false),
-      formError());
-    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-form'}, 'Create token');
-    const cancel = h('button', {type: 'button', class: 'btn'}, 'Cancel');
-    const m = modal('New client token', [form, h('div', {class: 'actions'}, cancel, save)]);
+    const form = tokenForm('token-form', upstreams, null);
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'token-form'}, t('Create token'));
+    const cancel = h('button', {type: 'button', class: 'btn'}, t('Cancel'));
+    const m = modal(t('New client token'), [form, h('div', {class: 'actions'}, cancel, save)]);
     cancel.addEventListener('click', m.close);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      clearErrors(form);
-      const body = {name: form.elements.namedItem('name').value};
-      body.upstreams = [...form.querySelectorAll('input[name=up]:checked')].map((c) => Number(c.value));
-      for (const k of ['rpm_limit', 'daily_quota', 'max_concurrent']) {
-        const v = form.elements.namedItem(k).value.trim();
-        if (v !== '') body[k] = /^-?\d+$/.test(v) ? Number(v) : v;
-      }
-      const exp = form.elements.namedItem('expires_at').value;
-      if (exp) body.expires_at = localToIso(exp);
-      const limits = readLimits(form.elements.namedItem('limits').value);
-      if (limits) body.limits = limits;
-      save.disabled = true;
-      try {
-        const created = await api.post('/tokens', body);
-        m.close();
-        showOnce(created);
-        await load();
-      } catch (e) {
-        if (e.status === 401 || e.status === 403) { m.close(); return; }
-        showFormError(form, e);
-      } finally {
-        save.disabled = false;
-      }
+      const created = await send(form, save, m, () => api.post('/tokens', readTokenForm(form, null)));
+      if (created === undefined) return;
+      showOnce(created);
+      await load();
     });
     form.elements.namedItem('name').focus();
   }
@@ -175,4 +175,8 @@ export async function render(view, ctx) {
   upstreams = await api.listAll('/upstreams');
   if (newBtn) newBtn.addEventListener('click', openCreate);
   await load();
+  if (isAdmin && ctx.params.get('new')) {
+    openCreate();
+    ctx.setParams({});
+  }
 }

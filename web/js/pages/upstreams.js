@@ -1,13 +1,20 @@
 // Upstreams: the list, and a form to create or edit one (admin), with the
-// API's validation messages shown at the field they name.
+// API's validation messages shown at the field they name, provider presets
+// (#/upstreams?new=PRESET opens the form filled from one), each upstream's
+// client base URL and snippets, and confirmations before making one public
+// or deleting one with keys.
 import * as api from '../api.js';
 import {
-  boolBadge, checkField, clearErrors, confirmDialog, field, fmtMs, fmtTime, formError, h, input, kv,
+  boolBadge, checkField, clearErrors, confirmDialog, field, fmtMs, formError, h, input, kv,
   modal, pageHead, replace, select, table, toast, showFormError,
 } from '../dom.js';
 import {readForm, readValue, setForm} from '../forms.js';
 import {scriptEditor, scriptTestPanel} from '../script_editor.js';
 import {shapePreviewPanel} from '../shape_preview.js';
+import {fmtTime, t} from '../i18n.js';
+import {clientBaseUrl, snippetsPanel} from '../snippets.js';
+import {confirmDeleteWithKeys, confirmPublic} from '../upstream_confirm.js';
+import {applyPreset, presetBar, presetById} from '../upstream_presets.js';
 
 const FIELDS = [
   ['name', 'string'], ['base_url', 'string'], ['auth_header', 'string'],
@@ -58,7 +65,7 @@ function readFallbacks(form, all) {
   const ids = [];
   for (const n of names) {
     const u = all.find((x) => x.name === n);
-    if (!u) return {error: `fallback_upstreams: no upstream is named ${n}`};
+    if (!u) return {error: t('fallback_upstreams: no upstream is named {name}', {name: n})};
     ids.push(u.id);
   }
   return {ids};
@@ -172,126 +179,145 @@ function fieldOf(name) {
 // This process's view of each endpoint's breaker (GET /upstreams/{id}).
 function breakerTable(u) {
   return table([
-    {title: 'Endpoint', class: 'mono wrap', cell: (e) => e.url},
-    {title: 'Weight', class: 'num', cell: (e) => String(e.weight)},
-    {title: 'Enabled', cell: (e) => boolBadge(e.enabled)},
-    {title: 'Breaker', cell: (e) => h('span', {class: e.breaker.state === 'closed' ? 'badge badge-ok' : 'badge badge-warn'}, e.breaker.state.replace('_', '-'))},
-    {title: 'Failures', class: 'num', cell: (e) => String(e.breaker.failures)},
-    {title: 'Open until', class: 'nowrap', cell: (e) => (e.breaker.open_until ? fmtTime(e.breaker.open_until) : '—')},
+    {title: t('Endpoint'), class: 'mono wrap', cell: (e) => e.url},
+    {title: t('Weight'), class: 'num', cell: (e) => String(e.weight)},
+    {title: t('Enabled'), cell: (e) => boolBadge(e.enabled)},
+    {title: t('Breaker'), cell: (e) => h('span', {class: e.breaker.state === 'closed' ? 'badge badge-ok' : 'badge badge-warn'}, e.breaker.state.replace('_', '-'))},
+    {title: t('Failures'), class: 'num', cell: (e) => String(e.breaker.failures)},
+    {title: t('Open until'), class: 'nowrap', cell: (e) => (e.breaker.open_until ? fmtTime(e.breaker.open_until) : '—')},
   ], u.endpoints || [], {rowAttrs: (e) => ({dataset: {url: e.url}})});
 }
 
 export async function render(view, ctx) {
   const isAdmin = ctx.can('admin');
-  const listBox = h('div', {id: 'upstreams-list'}, h('p', {class: 'muted'}, 'Loading…'));
-  const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'upstream-new'}, 'New upstream') : null;
-  view.append(pageHead('Upstreams', newBtn),
-    h('p', {class: 'muted intro'}, 'Each upstream is a provider the gateway forwards to; its keys form its pool. Clients call /proxy/NAME/… with a client token.'),
+  const listBox = h('div', {id: 'upstreams-list'}, h('p', {class: 'muted'}, t('Loading…')));
+  const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'upstream-new'}, t('New upstream')) : null;
+  view.append(pageHead(t('Upstreams'), newBtn),
+    h('p', {class: 'muted intro'}, t('Each upstream is a provider the gateway forwards to; its keys form its pool. Clients call /proxy/NAME/… with a client token.')),
     listBox);
 
   let all = [];
+  let counts = new Map();
 
   async function load() {
     const items = await api.listAll('/upstreams');
     all = items;
-    const counts = new Map(await Promise.all(items.map(async (u) =>
+    counts = new Map(await Promise.all(items.map(async (u) =>
       [u.id, (await api.get('/keys', {upstream_id: u.id, limit: 1})).total])));
     if (!ctx.isCurrent()) return;
     replace(listBox, table([
-      {title: 'Name', cell: (u) => h('button', {type: 'button', class: 'link', on: {click: () => openForm(u)}}, u.name)},
-      {title: 'Base URL', class: 'mono wrap', cell: (u) => ((u.endpoints || []).length > 1
-        ? [u.base_url, ' ', h('span', {class: 'muted small', title: 'endpoints'}, `+${u.endpoints.length - 1}`)] : u.base_url)},
-      {title: 'Strategy', class: 'nowrap', cell: (u) => u.strategy.replace('_', ' ')},
-      {title: 'Key injection', class: 'mono small', cell: (u) => (u.auth_query_param ? `?${u.auth_query_param}=…` : `${u.auth_header}: ${u.auth_template}`)},
-      {title: 'Timeout', class: 'num nowrap', cell: (u) => fmtMs(u.timeout_ms)},
-      {title: 'Retries', class: 'num', cell: (u) => String(u.max_retries)},
-      {title: 'Concurrent', class: 'num', cell: (u) => (u.max_concurrent ? String(u.max_concurrent) : '—')},
-      {title: 'Enabled', cell: (u) => boolBadge(u.enabled)},
-      {title: 'Public', cell: (u) => (u.public ? h('span', {class: 'badge badge-warn'}, 'public') : h('span', {class: 'muted'}, 'token'))},
-      {title: 'Keys', class: 'num', cell: (u) => h('a', {href: `#/keys?upstream_id=${u.id}`}, String(counts.get(u.id)))},
+      {title: t('Name'), cell: (u) => h('button', {type: 'button', class: 'link', on: {click: () => edit(u)}}, u.name)},
+      {title: t('Base URL'), class: 'mono wrap', cell: (u) => ((u.endpoints || []).length > 1
+        ? [u.base_url, ' ', h('span', {class: 'muted small', title: t('endpoints')}, `+${u.endpoints.length - 1}`)] : u.base_url)},
+      {title: t('Client base URL'), class: 'mono small wrap', cell: (u) => [clientBaseUrl(u.name), ' ',
+        h('button', {type: 'button', class: 'btn btn-small', dataset: {snippets: u.name}, on: {click: () => openSnippets(u)}}, t('How to call'))]},
+      {title: t('Strategy'), class: 'nowrap', cell: (u) => t(u.strategy.replace('_', ' '))},
+      {title: t('Key injection'), class: 'mono small', cell: (u) => (u.auth_query_param ? `?${u.auth_query_param}=…` : `${u.auth_header}: ${u.auth_template}`)},
+      {title: t('Timeout'), class: 'num nowrap', cell: (u) => fmtMs(u.timeout_ms)},
+      {title: t('Retries'), class: 'num', cell: (u) => String(u.max_retries)},
+      {title: t('Concurrent'), class: 'num', cell: (u) => (u.max_concurrent ? String(u.max_concurrent) : '—')},
+      {title: t('Enabled'), cell: (u) => boolBadge(u.enabled, t('yes'), t('no'))},
+      {title: t('Public'), cell: (u) => (u.public ? h('span', {class: 'badge badge-warn'}, t('public')) : h('span', {class: 'muted'}, t('token')))},
+      {title: t('Keys'), class: 'num', cell: (u) => h('a', {href: `#/keys?upstream_id=${u.id}`}, String(counts.get(u.id)))},
       {title: '', class: 'actions-cell', cell: (u) => [
-        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openForm(u)}}, isAdmin ? 'Edit' : 'View'),
-        isAdmin ? h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(u)}}, 'Delete') : null,
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => edit(u)}}, isAdmin ? t('Edit') : t('View')),
+        isAdmin ? h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(u)}}, t('Delete')) : null,
       ]},
-    ], items, {empty: isAdmin ? 'No upstreams yet: create the first one.' : 'No upstreams yet.',
+    ], items, {empty: isAdmin ? t('No upstreams yet: create the first one.') : t('No upstreams yet.'),
       rowAttrs: (u) => ({dataset: {name: u.name, id: u.id}})}));
   }
 
+  // The form opens on the upstream as saved now, not as the list (which
+  // may be still reloading after a save) had it.
+  async function edit(u) {
+    const fresh = await ctx.guard(() => api.get(`/upstreams/${u.id}`));
+    if (fresh && ctx.isCurrent()) openForm(fresh);
+  }
+
+  function openSnippets(u) {
+    const close = h('button', {type: 'button', class: 'btn'}, t('Close'));
+    const m = modal(t('Call {name} through the gateway', {name: u.name}), [snippetsPanel(u), h('div', {class: 'actions'}, close)], {wide: true});
+    close.addEventListener('click', m.close);
+  }
+
+  // An upstream with keys asks for its name to be typed.
   async function remove(u) {
-    const ok = await confirmDialog('Delete upstream',
-      `Delete upstream ${u.name}? Its keys and rules are deleted too; its request logs are kept.`, 'Delete');
+    const keys = counts.get(u.id) || 0;
+    const ok = keys > 0 ? await confirmDeleteWithKeys(u.name, keys) : await confirmDialog(t('Delete upstream'),
+      t('Delete upstream {name}? Its keys and rules are deleted too; its request logs are kept.', {name: u.name}), t('Delete'));
     if (!ok) return;
     await ctx.guard(async () => {
       await api.del(`/upstreams/${u.id}`);
-      toast(`Upstream ${u.name} deleted`);
+      toast(t('Upstream {name} deleted', {name: u.name}));
       await load();
     });
   }
 
-  function openForm(u) {
+  function openForm(u, preset) {
     const creating = !u;
     const readOnly = !isAdmin;
     const f = (name, attrs) => input(name, {disabled: readOnly, ...attrs});
     const num = (name) => f(name, {type: 'number', inputmode: 'numeric'});
     const ed = scriptEditor({readOnly});
     const form = h('form', {class: 'form form-grid', id: 'upstream-form', novalidate: true},
-      field('Name', f('name', {placeholder: 'openai', autocapitalize: 'none', spellcheck: 'false'}), 'Lower-case letters, digits, _ and -; used in /proxy/NAME/…'),
-      field('Base URL', f('base_url', {placeholder: 'https://api.openai.com/v1', spellcheck: 'false'}), 'http:// or https://, no query. With endpoints, the first enabled one.'),
-      field('Endpoints', h('textarea', {name: 'endpoints', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly,
-        placeholder: 'https://eu.example.com/v1 3\nhttps://us.example.com/v1 1'}), 'Several base URLs, one per line: URL, weight (1 to 1000), "off" to disable. Each attempt picks one by weight; a failing one rests. Empty = the base URL alone.'),
-      field('Endpoint fail threshold', num('endpoint_fail_threshold'), 'Transport errors or 5xx answers of an endpoint within the window that open its breaker.'),
-      field('Endpoint window (s)', num('endpoint_window_s')),
-      field('Endpoint cooldown (s)', num('endpoint_cooldown_s'), 'How long an open breaker keeps its endpoint out before one trial request.'),
-      field('Auth header', f('auth_header')),
-      field('Auth template', f('auth_template'), 'Must contain {key}.'),
-      field('Auth query parameter', f('auth_query_param', {placeholder: 'none'}), 'Set it (e.g. key) to send the key as a query parameter instead.'),
-      field('Strategy', select('strategy', [['round_robin', 'round robin'], ['random', 'random'], ['weighted', 'weighted']], null, {disabled: readOnly})),
-      field('Timeout (ms)', num('timeout_ms')),
-      field('Connect timeout (ms)', num('connect_timeout_ms')),
-      field('Max retries', num('max_retries')),
-      field('Retry back-off (ms)', num('retry_backoff_ms')),
-      field('Probe method', select('probe_method', [['', 'none'], ['GET', 'GET'], ['HEAD', 'HEAD'], ['POST', 'POST'], ['PUT', 'PUT'], ['PATCH', 'PATCH'], ['DELETE', 'DELETE'], ['OPTIONS', 'OPTIONS']], null, {disabled: readOnly})),
-      field('Probe path', f('probe_path', {placeholder: '/models'}), 'A cheap request that tells whether a key works.'),
-      field('Probe body', h('textarea', {name: 'probe_body', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly,
+      field(t('Name'), f('name', {placeholder: 'openai', autocapitalize: 'none', spellcheck: 'false'}), t('Lower-case letters, digits, _ and -; used in /proxy/NAME/…')),
+      field(t('Base URL'), f('base_url', {placeholder: 'https://api.openai.com/v1', spellcheck: 'false'}), t('http:// or https://, no query. With endpoints, the first enabled one.')),
+      field(t('Endpoints'), h('textarea', {name: 'endpoints', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly,
+        placeholder: 'https://eu.example.com/v1 3\nhttps://us.example.com/v1 1'}), t('Several base URLs, one per line: URL, weight (1 to 1000), "off" to disable. Each attempt picks one by weight; a failing one rests. Empty = the base URL alone.')),
+      field(t('Endpoint fail threshold'), num('endpoint_fail_threshold'), t('Transport errors or 5xx answers of an endpoint within the window that open its breaker.')),
+      field(t('Endpoint window (s)'), num('endpoint_window_s')),
+      field(t('Endpoint cooldown (s)'), num('endpoint_cooldown_s'), t('How long an open breaker keeps its endpoint out before one trial request.')),
+      field(t('Auth header'), f('auth_header')),
+      field(t('Auth template'), f('auth_template'), t('Must contain {key}.')),
+      field(t('Auth query parameter'), f('auth_query_param', {placeholder: t('none')}), t('Set it (e.g. key) to send the key as a query parameter instead.')),
+      field(t('Strategy'), select('strategy', [['round_robin', t('round robin')], ['random', t('random')], ['weighted', t('weighted')]], null, {disabled: readOnly})),
+      field(t('Timeout (ms)'), num('timeout_ms')),
+      field(t('Connect timeout (ms)'), num('connect_timeout_ms')),
+      field(t('Max retries'), num('max_retries')),
+      field(t('Retry back-off (ms)'), num('retry_backoff_ms')),
+      field(t('Probe method'), select('probe_method', [['', t('none')], ['GET', 'GET'], ['HEAD', 'HEAD'], ['POST', 'POST'], ['PUT', 'PUT'], ['PATCH', 'PATCH'], ['DELETE', 'DELETE'], ['OPTIONS', 'OPTIONS']], null, {disabled: readOnly})),
+      field(t('Probe path'), f('probe_path', {placeholder: '/models'}), t('A cheap request that tells whether a key works.')),
+      field(t('Probe body'), h('textarea', {name: 'probe_body', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly,
         placeholder: '{"model": "gpt-4o-mini", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}'}),
-      'For APIs with no free GET: the probe sends this body (a one-token request). Empty = no body.'),
+      t('For APIs with no free GET: the probe sends this body (a one-token request). Empty = no body.')),
       h('p', {class: 'notice', id: 'probe-body-warning', hidden: true},
-        'A probe with a body may cost money: it is sent at every key test, every recovery probe, for every key of a validation job and at every re-check of a banned key.'),
-      field('Probe content type', f('probe_content_type', {placeholder: 'application/json', spellcheck: 'false', autocapitalize: 'none'}), 'The Content-Type of the probe body; empty = application/json.'),
-      field('Re-check banned keys (s)', f('recheck_banned_s', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Probe each banned key this often (at least 60 s); one that passes becomes active again. Empty = off; needs a probe.'),
-      field('Auto-disable max %', num('auto_disable_max_pct'), 'Rules never take more than this share of keys out within one window.'),
-      field('Max concurrent', f('max_concurrent', {type: 'number', inputmode: 'numeric', placeholder: 'none'}), 'Requests in flight at once, in each gateway process; empty = no limit.'),
-      field('Usage format', select('usage_format', [['none', 'none'], ['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['gemini', 'Gemini'], ['custom', 'custom (paths)']], null, {disabled: readOnly}), 'How answers report tokens; none = not read.'),
-      field('Usage paths', f('usage_paths', {placeholder: '{"prompt": "$.usage.in", "completion": "$.usage.out"}', spellcheck: 'false', class: 'mono'}), 'For the custom format: JSON paths of prompt, completion, cached, total and model.'),
-      field('Stream peek: bytes', f('stream_peek_bytes', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Hold a 2xx event stream until its first event (or this many bytes, 0 to 65536) so that rules can still retry it; both empty = off.'),
-      field('Egress proxies', h('textarea', {name: 'proxies', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: 'socks5://user:pass@10.0.0.5:1080'}), 'One http://, https://, socks5:// or socks5h:// URL a line. Passwords show as ***; leave such a line as it is to keep its password.'),
-      field('Proxy mode', select('proxy_mode', [['none', 'none (direct)'], ['round_robin', 'round robin'], ['per_key', 'per key (each key keeps its proxy)']], null, {disabled: readOnly}), 'How a request picks its proxy; a key\'s own proxy overrides.'),
-      field('Stream peek: ms', f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'Or until this many ms after the headers (0 to 10000); 0 = no time limit.'),
-      field('Queue wait (ms)', num('queue_wait_ms'), 'When no key is usable, hold the request up to this long for one (0 to 30000); 0 = answer 503 at once.'),
-      field('Quota reset hour', f('quota_reset_hour', {type: 'number', inputmode: 'numeric', placeholder: 'global'}), 'The hour (0 to 23) at which the provider starts a new day for its keys: daily quotas, exhausted keys and day limits follow it. Empty = the global quota_reset_hour.'),
-      field('Quota reset time zone', f('quota_reset_tz', {placeholder: 'global', spellcheck: 'false', autocapitalize: 'none'}), 'The IANA time zone of that hour, such as America/Los_Angeles (Gemini resets at midnight Pacific). Empty = the global quota_reset_tz.'),
-      field('Alert below % usable', num('alert_min_active_pct'), 'A capacity alert fires once when the active keys fall below this share of all keys (0 to 100); 0 = off.'),
-      field('Alert below usable keys', f('alert_min_active', {type: 'number', inputmode: 'numeric', placeholder: 'off'}), 'A capacity alert fires once when fewer keys than this are active; empty = off.'),
-      field('Fallback upstreams', f('fallback_names', {placeholder: 'none', spellcheck: 'false', autocapitalize: 'none'}), 'Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.'),
-      field('Key affinity', select('affinity', [['none', 'none'], ['header', 'header (X-Gateway-Affinity)'], ['token', 'client token'], ['body', 'body (JSON path)']], null, {disabled: readOnly}), 'Sends requests with the same affinity id to the same key (sticky keys, for providers\' prompt caches); none = the strategy picks.'),
-      field('Allowed models', f('model_allow', {placeholder: 'all models', spellcheck: 'false', autocapitalize: 'none', class: 'mono'}), 'Patterns separated by commas, * for any run of characters (gpt-4o*, claude-*). A request naming another model gets 403 model_not_allowed; empty = every model.'),
-      field('Model map', h('textarea', {name: 'model_map', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: '{"fast": "gpt-4o-mini"}'}), 'JSON {"alias": "model"}: the alias a request names in $.model or /models/{alias}: is sent as the model. Allowed models are checked against the alias.'),
-      field('Body overrides', h('textarea', {name: 'body_set', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: '{"$.stream_options.include_usage": true}'}), 'JSON {"$.path": value}: set in every application/json request body (objects on the way are made).'),
-      field('Affinity path', f('affinity_path', {placeholder: '$.metadata.conversation_id', spellcheck: 'false', class: 'mono'}), 'For body affinity: the JSON path of the id in the request body.'),
-      field('Header rules', h('textarea', {name: 'header_rules', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly,
-        placeholder: 'set X-Team alpha\nremove X-Debug\nappend X-Tags {upstream}'}), 'One rule a line, applied in order to what goes upstream: set, remove or append, a header name, and for set and append a value, which may use {request_id}, {token} and {upstream}. The auth header, Host and hop-by-hop headers cannot be changed.'),
+        t('A probe with a body may cost money: it is sent at every key test, every recovery probe, for every key of a validation job and at every re-check of a banned key.')),
+      field(t('Probe content type'), f('probe_content_type', {placeholder: 'application/json', spellcheck: 'false', autocapitalize: 'none'}), t('The Content-Type of the probe body; empty = application/json.')),
+      field(t('Re-check banned keys (s)'), f('recheck_banned_s', {type: 'number', inputmode: 'numeric', placeholder: t('off')}), t('Probe each banned key this often (at least 60 s); one that passes becomes active again. Empty = off; needs a probe.')),
+      field(t('Auto-disable max %'), num('auto_disable_max_pct'), t('Rules never take more than this share of keys out within one window.')),
+      field(t('Max concurrent'), f('max_concurrent', {type: 'number', inputmode: 'numeric', placeholder: t('none')}), t('Requests in flight at once, in each gateway process; empty = no limit.')),
+      field(t('Usage format'), select('usage_format', [['none', t('none')], ['openai', 'OpenAI'], ['anthropic', 'Anthropic'], ['gemini', 'Gemini'], ['custom', t('custom (paths)')]], null, {disabled: readOnly}), t('How answers report tokens; none = not read.')),
+      field(t('Usage paths'), f('usage_paths', {placeholder: '{"prompt": "$.usage.in", "completion": "$.usage.out"}', spellcheck: 'false', class: 'mono'}), t('For the custom format: JSON paths of prompt, completion, cached, total and model.')),
+      field(t('Stream peek: bytes'), f('stream_peek_bytes', {type: 'number', inputmode: 'numeric', placeholder: t('off')}), t('Hold a 2xx event stream until its first event (or this many bytes, 0 to 65536) so that rules can still retry it; both empty = off.')),
+      field(t('Egress proxies'), h('textarea', {name: 'proxies', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: 'socks5://user:pass@10.0.0.5:1080'}), t('One http://, https://, socks5:// or socks5h:// URL a line. Passwords show as ***; leave such a line as it is to keep its password.')),
+      field(t('Proxy mode'), select('proxy_mode', [['none', t('none (direct)')], ['round_robin', t('round robin')], ['per_key', t('per key (each key keeps its proxy)')]], null, {disabled: readOnly}), t('How a request picks its proxy; a key\'s own proxy overrides.')),
+      field(t('Stream peek: ms'), f('stream_peek_ms', {type: 'number', inputmode: 'numeric', placeholder: t('off')}), t('Or until this many ms after the headers (0 to 10000); 0 = no time limit.')),
+      field(t('Queue wait (ms)'), num('queue_wait_ms'), t('When no key is usable, hold the request up to this long for one (0 to 30000); 0 = answer 503 at once.')),
+      field(t('Quota reset hour'), f('quota_reset_hour', {type: 'number', inputmode: 'numeric', placeholder: t('global')}), t('The hour (0 to 23) at which the provider starts a new day for its keys: daily quotas, exhausted keys and day limits follow it. Empty = the global quota_reset_hour.')),
+      field(t('Quota reset time zone'), f('quota_reset_tz', {placeholder: t('global'), spellcheck: 'false', autocapitalize: 'none'}), t('The IANA time zone of that hour, such as America/Los_Angeles (Gemini resets at midnight Pacific). Empty = the global quota_reset_tz.')),
+      field(t('Alert below % usable'), num('alert_min_active_pct'), t('A capacity alert fires once when the active keys fall below this share of all keys (0 to 100); 0 = off.')),
+      field(t('Alert below usable keys'), f('alert_min_active', {type: 'number', inputmode: 'numeric', placeholder: t('off')}), t('A capacity alert fires once when fewer keys than this are active; empty = off.')),
+      field(t('Fallback upstreams'), f('fallback_names', {placeholder: t('none'), spellcheck: 'false', autocapitalize: 'none'}), t('Names, in order, separated by commas: where a request goes when no key here is usable or every attempt failed before any byte went out.')),
+      field(t('Key affinity'), select('affinity', [['none', t('none')], ['header', t('header (X-Gateway-Affinity)')], ['token', t('client token')], ['body', t('body (JSON path)')]], null, {disabled: readOnly}), t('Sends requests with the same affinity id to the same key (sticky keys, for providers\' prompt caches); none = the strategy picks.')),
+      field(t('Allowed models'), f('model_allow', {placeholder: t('all models'), spellcheck: 'false', autocapitalize: 'none', class: 'mono'}), t('Patterns separated by commas, * for any run of characters (gpt-4o*, claude-*). A request naming another model gets 403 model_not_allowed; empty = every model.')),
+      field(t('Model map'), h('textarea', {name: 'model_map', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: '{"fast": "gpt-4o-mini"}'}), t('JSON {"alias": "model"}: the alias a request names in $.model or /models/{alias}: is sent as the model. Allowed models are checked against the alias.')),
+      field(t('Body overrides'), h('textarea', {name: 'body_set', rows: '2', class: 'mono', spellcheck: 'false', disabled: readOnly, placeholder: '{"$.stream_options.include_usage": true}'}), t('JSON {"$.path": value}: set in every application/json request body (objects on the way are made).')),
+      field(t('Affinity path'), f('affinity_path', {placeholder: '$.metadata.conversation_id', spellcheck: 'false', class: 'mono'}), t('For body affinity: the JSON path of the id in the request body.')),
+      field(t('Header rules'), h('textarea', {name: 'header_rules', rows: '3', class: 'mono', spellcheck: 'false', disabled: readOnly,
+        placeholder: 'set X-Team alpha\nremove X-Debug\nappend X-Tags {upstream}'}), t('One rule a line, applied in order to what goes upstream: set, remove or append, a header name, and for set and append a value, which may use {request_id}, {token} and {upstream}. The auth header, Host and hop-by-hop headers cannot be changed.')),
       h('div', {class: 'field-row'},
-        checkField('Strip forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, Via, …)', f('strip_forwarding_headers', {type: 'checkbox'}))),
+        checkField(t('Strip forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, Via, …)'), f('strip_forwarding_headers', {type: 'checkbox'}))),
       // Beside the shaping fields; an upstream not yet saved has nothing to preview.
       u && ctx.can('operator') ? shapePreviewPanel(u.id, () => readShaping(form)) : null,
       h('div', {class: 'field-row'},
-        checkField('Enabled', f('enabled', {type: 'checkbox'})),
-        checkField('Public (no client token needed)', f('public', {type: 'checkbox'}))),
+        checkField(t('Enabled'), f('enabled', {type: 'checkbox'})),
+        checkField(t('Public (no client token needed)'), f('public', {type: 'checkbox'}))),
       h('div', {class: 'field-row'},
-        checkField('Pace keys by the provider\'s rate-limit headers (a key with nothing left rests until it refills; weighted weighs by what is left)', f('pace_by_headers', {type: 'checkbox'}))),
+        checkField(t('Pace keys by the provider\'s rate-limit headers (a key with nothing left rests until it refills; weighted weighs by what is left)'), f('pace_by_headers', {type: 'checkbox'}))),
       ed.root,
       formError());
     setForm(form, FIELDS, creating ? DEFAULTS : u);
+    if (creating && preset) applyPreset(form, preset);
     const probeBody = form.elements.namedItem('probe_body');
     const probeWarn = () => { form.querySelector('#probe-body-warning').hidden = probeBody.value.trim() === ''; };
     probeBody.addEventListener('input', probeWarn);
@@ -313,21 +339,23 @@ export async function render(view, ctx) {
       return auth;
     };
     const testPanel = ctx.can('operator') ? scriptTestPanel(ed, readAuth) : null;
-    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'upstream-form'}, creating ? 'Create upstream' : 'Save');
-    const cancel = h('button', {type: 'button', class: 'btn'}, readOnly ? 'Close' : 'Cancel');
-    const breakers = u ? h('div', {id: 'upstream-breakers'}, h('p', {class: 'muted'}, 'Loading…')) : null;
+    const save = h('button', {type: 'submit', class: 'btn btn-primary', form: 'upstream-form'}, creating ? t('Create upstream') : t('Save'));
+    const cancel = h('button', {type: 'button', class: 'btn'}, readOnly ? t('Close') : t('Cancel'));
+    const breakers = u ? h('div', {id: 'upstream-breakers'}, h('p', {class: 'muted'}, t('Loading…'))) : null;
     if (u) {
       api.get(`/upstreams/${u.id}`).then((full) => replace(breakers, breakerTable(full)),
-        () => replace(breakers, h('p', {class: 'muted'}, 'The breaker states could not be read.')));
+        () => replace(breakers, h('p', {class: 'muted'}, t('The breaker states could not be read.'))));
     }
     const content = [
-      u ? kv([['Id', String(u.id)], ['Created', fmtTime(u.created_at)], ['Updated', fmtTime(u.updated_at)]]) : null,
+      u ? kv([[t('Id'), String(u.id)], [t('Created'), fmtTime(u.created_at)], [t('Updated'), fmtTime(u.updated_at)]]) : null,
+      u ? h('details', {class: 'snippets-box'}, h('summary', null, t('How to call it')), snippetsPanel(u)) : null,
       breakers,
+      readOnly ? null : presetBar(form),
       form,
       testPanel,
       h('div', {class: 'actions'}, cancel, readOnly ? null : save),
     ];
-    const m = modal(creating ? 'New upstream' : `Upstream ${u.name}`, content, {wide: true});
+    const m = modal(creating ? t('New upstream') : t('Upstream {name}', {name: u.name}), content, {wide: true});
     cancel.addEventListener('click', m.close);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -355,11 +383,13 @@ export async function render(view, ctx) {
       } else if (!creating && endpointsText(u) !== '') {
         body.endpoints = null;
       }
+      // Making an upstream public lets anyone use its keys: ask first.
+      if (body.public && (creating || !u.public) && !await confirmPublic(body.name || u.name)) return;
       save.disabled = true;
       try {
         const saved = creating ? await api.post('/upstreams', body) : await api.patch(`/upstreams/${u.id}`, body);
         m.close();
-        toast(creating ? `Upstream ${saved.name} created` : `Upstream ${saved.name} saved`);
+        toast(creating ? t('Upstream {name} created', {name: saved.name}) : t('Upstream {name} saved', {name: saved.name}));
         await load();
       } catch (e) {
         if (e.status === 401) { m.close(); return; }
@@ -375,4 +405,9 @@ export async function render(view, ctx) {
 
   if (newBtn) newBtn.addEventListener('click', () => openForm(null));
   await load();
+  // From the dashboard's first-run steps: the form, filled from a preset.
+  if (isAdmin && ctx.params.get('new')) {
+    openForm(null, presetById(ctx.params.get('new')));
+    ctx.setParams({});
+  }
 }
