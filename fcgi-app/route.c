@@ -44,6 +44,7 @@ static const struct route routes[] = {
     {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import},
     {"POST", A "/keys/batch", ROLE_OPERATOR, h_keys_batch},
     {"POST", A "/keys/validate", ROLE_OPERATOR, h_keys_validate},
+    {"POST", A "/keys/find", ROLE_OPERATOR, h_keys_find},
     {"GET", A "/keys", ROLE_VIEWER, h_keys_list},
     {"POST", A "/keys", ROLE_OPERATOR, h_keys_create},
     {"GET", A "/keys/{id}/events", ROLE_VIEWER, h_keys_events},

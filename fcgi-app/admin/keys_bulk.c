@@ -1,5 +1,5 @@
-/* POST /api/admin/keys/import and /api/admin/keys/batch: many keys at once,
- * in one transaction and a handful of statements. */
+/* POST /api/admin/keys/import: many keys at once, in one transaction and a
+ * handful of statements (the batch actions are admin/keys_batch.c). */
 #include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -18,7 +18,6 @@
 #include "core/nelem.h"
 #include "core/valjob.h"
 
-#define BATCH_MAX   100000
 #define IMPORT_COLS 9
 
 static const struct vfield import_fields[] = {
@@ -366,173 +365,5 @@ out:
     if (im != NULL)
         free(im->c);
     free(im);
-    json_object_put(o);
-}
-
-static const char *check_action(const char *s)
-{
-    static const char *const ok[] = {"enable", "disable", "ban", "delete", "reset_usage"};
-    size_t i;
-
-    for (i = 0; i < NELEM(ok); i++)
-        if (strcmp(s, ok[i]) == 0)
-            return NULL;
-    return "must be enable, disable, ban, delete or reset_usage";
-}
-
-static const struct vfield batch_fields[] = {
-    {.name = "ids", .type = VT_INT_LIST, .flags = VF_REQUIRED, .min = 1, .max = BATCH_MAX},
-    {.name = "action",
-     .type = VT_STRING,
-     .flags = VF_REQUIRED,
-     .min = 1,
-     .max = 16,
-     .check = check_action},
-    {.name = "duration_s", .type = VT_INT, .min = 0, .max = 315360000},
-};
-
-#define JOIN_IDS_ON(col)                                                                           \
-    " JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j ON " col " = j.id"
-#define JOIN_IDS JOIN_IDS_ON("k.id")
-
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* The ids as a JSON array without repeats (a repeat would count twice). */
-static struct json_object *unique_ids(struct json_object *ids)
-{
-    size_t n = json_object_array_length(ids), i;
-    long long *v = calloc(n + 1, sizeof(*v));
-    struct json_object *out = json_object_new_array();
-
-    if (v == NULL)
-        return out;
-    for (i = 0; i < n; i++)
-        v[i] = json_object_get_int64(json_object_array_get_idx(ids, i));
-    qsort(v, n, sizeof(*v), cmp_ll);
-    for (i = 0; i < n; i++)
-        if (i == 0 || v[i] != v[i - 1])
-            json_object_array_add(out, json_object_new_int64(v[i]));
-    free(v);
-    return out;
-}
-
-struct batch_tx {
-    const char *ids; /* a JSON array of key ids */
-    const char *to;  /* the new status */
-    const char *until;
-    const char *actor;
-    unsigned long long affected;
-};
-
-/* Locks the keys, records the real changes in their history, then sets the
- * status.  Taking the row locks first (FOR UPDATE) keeps the history's
- * INSERT ... SELECT from holding shared locks that the UPDATE would then
- * have to upgrade, which deadlocked concurrent batches. */
-static int status_body(struct db *db, void *arg)
-{
-    struct batch_tx *t = arg;
-    struct db_res res;
-    int rc;
-
-    rc = db_query(db, "SELECT k.id FROM api_keys k" JOIN_IDS " ORDER BY k.id FOR UPDATE",
-                  DB_ARGS(DB_STR(t->ids)), &res);
-    db_res_free(&res);
-    if (rc == DB_OK)
-        rc = db_exec(
-            db,
-            "INSERT INTO key_events (key_id, ts, from_status, to_status, reason, actor)"
-            " SELECT k.id, UTC_TIMESTAMP(3), k.status, ?, 'manual', ? FROM api_keys k" JOIN_IDS
-            " WHERE k.status <> ?",
-            DB_ARGS(DB_STR(t->to), DB_STR(t->actor), DB_STR(t->ids), DB_STR(t->to)), NULL, NULL);
-    /* Enabling a key also ends its rests for one model. */
-    if (rc == DB_OK && strcmp(t->to, "active") == 0)
-        rc = db_exec(db, "DELETE b FROM key_model_blocks b" JOIN_IDS_ON("b.key_id"),
-                     DB_ARGS(DB_STR(t->ids)), NULL, NULL);
-    if (rc == DB_OK)
-        rc = db_exec(db,
-                     "UPDATE api_keys k" JOIN_IDS " SET k.status = ?, k.disabled_until = ?,"
-                     " k.status_reason = 'manual', k.updated_at = UTC_TIMESTAMP()",
-                     DB_ARGS(DB_STR(t->ids), DB_STR(t->to), DB_STR(t->until)), &t->affected, NULL);
-    if (rc == DB_OK)
-        rc = store_bump_version(db);
-    return rc;
-}
-
-static int set_status(struct req *r, const char *ids, const char *to, const char *until,
-                      unsigned long long *affected)
-{
-    struct batch_tx t = {ids, to, until, r->actor, 0};
-    int rc = db_transaction(r->w->db, status_body, &t);
-
-    *affected = t.affected;
-    return rc;
-}
-
-/* delete and reset_usage: one statement, and the pool version. */
-static int counters_body(struct db *db, void *arg)
-{
-    struct batch_tx *t = arg;
-    int rc;
-
-    if (strcmp(t->to, "delete") == 0)
-        rc = db_exec(db, "DELETE k FROM api_keys k" JOIN_IDS, DB_ARGS(DB_STR(t->ids)), &t->affected,
-                     NULL);
-    else
-        rc = db_exec(db,
-                     "UPDATE api_keys k" JOIN_IDS " SET k.used_today = 0, k.rpm_count = 0,"
-                     " k.rpm_window = 0, k.leased = 0, k.quota_epoch = k.quota_epoch + 1,"
-                     " k.updated_at = UTC_TIMESTAMP()",
-                     DB_ARGS(DB_STR(t->ids)), &t->affected, NULL);
-    if (rc == DB_OK)
-        rc = store_bump_version(db);
-    return rc;
-}
-
-void h_keys_batch(struct req *r, const struct route_args *a)
-{
-    struct json_object *o = rs_body_valid(r, batch_fields, NELEM(batch_fields), true), *ids = NULL,
-                       *uniq = NULL;
-    unsigned long long affected = 0;
-    const char *action, *idtext;
-    char until[24] = "";
-    int rc;
-
-    (void)a;
-    if (o == NULL)
-        return;
-    json_object_object_get_ex(o, "ids", &ids);
-    uniq = unique_ids(ids);
-    idtext = json_text(uniq, NULL);
-    action = rs_jstr(o, "action");
-    if (strcmp(action, "disable") == 0 && rs_jint(o, "duration_s", 0) > 0) {
-        time_t t = time(NULL) + (time_t)rs_jint(o, "duration_s", 0);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
-    }
-    if (strcmp(action, "enable") == 0)
-        rc = set_status(r, idtext, "active", NULL, &affected);
-    else if (strcmp(action, "disable") == 0)
-        rc = set_status(r, idtext, "disabled", until[0] ? until : NULL, &affected);
-    else if (strcmp(action, "ban") == 0)
-        rc = set_status(r, idtext, "banned", NULL, &affected);
-    else {
-        struct batch_tx t = {idtext, action, NULL, r->actor, 0};
-        rc = db_transaction(r->w->db, counters_body, &t);
-        affected = t.affected;
-    }
-    if (rc != DB_OK) {
-        rs_reply_db_error(r, err_from_db(rc), "");
-    } else {
-        struct json_object *out = json_object_new_object();
-        json_object_object_add(out, "affected", json_object_new_int64((long long)affected));
-        reply_json(r, 200, out);
-    }
-    json_object_put(uniq);
     json_object_put(o);
 }
