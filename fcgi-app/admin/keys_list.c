@@ -126,7 +126,8 @@ static bool is_trimmed(char c)
 
 /* The value is hashed as import hashes it (core/store.h key_seal), so that
  * it is compared with the stored hash alone; it is not stored, logged or
- * sent to the database, and its copy in the body is wiped. */
+ * sent to the database, and its copies (the body as received, and as
+ * parsed) are wiped once hashed. */
 void h_keys_find(struct req *r, const struct route_args *a)
 {
     struct json_object *o = rs_body_valid(r, find_fields, NELEM(find_fields), true), *v = NULL;
@@ -149,6 +150,7 @@ void h_keys_find(struct req *r, const struct route_args *a)
     }
     crypto_sha256(p, n, hash);
     crypto_wipe((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    crypto_wipe(r->body.data, r->body.len);
     up = rs_jint(o, "upstream_id", 0);
     if (n == 0) {
         reply_error(r, ERR_INVALID_FIELD, "value: paste a key");

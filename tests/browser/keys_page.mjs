@@ -76,7 +76,7 @@ export function register(h) {
     await expectText(page.locator('#keys-range'), /of 6$/, 'back to the list');
     const off = await offScreenButtons(page);
     assert(!off.length, 'buttons off screen at 1280x800: ' + off.join('; '));
-    await shot(page, 'desktop-keys');
+    await shot(page, 'keys-page-desktop');
   });
 
   test('keys page: select all matching across pages, batch test, delete all banned', async (t) => {
@@ -129,7 +129,7 @@ export function register(h) {
     assert(label.includes('Status'), 'each cell names its column: ' + label);
     const off = await offScreenButtons(page);
     assert(!off.length, 'buttons off screen at 390x844: ' + off.join('; '));
-    await shot(page, 'phone-keys');
+    await shot(page, 'keys-page-phone');
   });
 
   test('keys page: in Chinese (zh-CN), with every string translated', async (t) => {
@@ -147,12 +147,12 @@ export function register(h) {
     await page.locator('#keys-list tbody tr').first().locator('input.row-check').check();
     await expectText(page.locator('#keys-selected'), /^已选择 1 个$/, 'the selection');
     await page.locator('#keys-import').click();
-    await expectText(page.locator('dialog h2'), /^导入密钥$/, 'the import dialog');
+    await expectText(page.locator('dialog h2').last(), /^导入密钥$/, 'the import dialog');
     await page.locator('#import-form textarea[name=text]').fill('abc\nsk-zh-000000001');
     await expectText(page.locator('#import-preview-counts'), /将导入 1 个密钥/, 'the preview');
     await page.keyboard.press('Escape');
     await page.locator('#keys-validate').click();
-    await expectText(page.locator('dialog h2'), /^验证密钥$/, 'the validate dialog');
+    await expectText(page.locator('dialog h2').last(), /^验证密钥$/, 'the validate dialog');
     await page.keyboard.press('Escape');
     await shot(page, 'keys-zh');
     const phone = await newPage(t, PHONE);

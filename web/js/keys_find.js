@@ -1,12 +1,14 @@
 // Finding a key by pasting its value: the value goes in a POST body (never
 // the address, so it stays out of history and access logs), the server
 // compares its hash with the stored ones, and the field is emptied as soon
-// as it is sent.  onFound(items) shows the keys found.
+// as it is sent.  Every upstream is searched, whatever the list's filter:
+// the question is "is this key anywhere in the pool?".  onFound(items)
+// shows the keys found.
 import * as api from './api.js';
 import {h} from './dom.js';
 import {t} from './i18n.js';
 
-export function findForm(ctx, upstreamId, onFound) {
+export function findForm(ctx, onFound) {
   const value = h('input', {type: 'password', name: 'find_value', autocomplete: 'off', spellcheck: 'false',
     class: 'mono', placeholder: t('Paste a key to find it'), 'aria-label': t('Key value to find')});
   const go = h('button', {type: 'submit', class: 'btn'}, t('Find key'));
@@ -18,7 +20,7 @@ export function findForm(ctx, upstreamId, onFound) {
     if (!v.trim()) return;
     go.disabled = true;
     try {
-      const r = await api.post('/keys/find', {value: v, upstream_id: Number(upstreamId()) || undefined});
+      const r = await api.post('/keys/find', {value: v});
       onFound(r.items);
     } catch (e) {
       if (e.status !== 401) ctx.showError(e);

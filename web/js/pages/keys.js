@@ -73,7 +73,7 @@ export async function render(view, ctx) {
   view.append(pageHead(t('Keys'), bannedBtn, validateBtn, importBtn),
     h('form', {class: 'filters', role: 'search', on: {submit: (ev) => { ev.preventDefault(); applyFilters(); }}},
       upSel, stSel, qIn, sortSel, orderSel, sizeSel, h('button', {type: 'submit', class: 'btn'}, t('Filter'))),
-    canWrite ? findForm(ctx, () => state.upstream_id, showFound) : null,
+    canWrite ? findForm(ctx, showFound) : null,
     statusLegend(),
     canWrite ? batch.root : null, foundNote, listBox, pager, jobs.root);
 
