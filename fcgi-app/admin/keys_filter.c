@@ -71,8 +71,10 @@ bool key_filter_json(struct req *r, struct json_object *o, struct key_filter *f)
         return false;
     }
     f->upstream_id = up != NULL ? json_object_get_int64(up) : 0;
+    /* An empty status is no filter, as in the query string. */
     if (st != NULL && (!json_object_is_type(st, json_type_string) ||
-                       key_status_parse(json_object_get_string(st)) < 0)) {
+                       (json_object_get_string_len(st) > 0 &&
+                        key_status_parse(json_object_get_string(st)) < 0))) {
         reply_error(r, ERR_INVALID_FIELD, "filter.status: " STATUS_MSG);
         return false;
     }
