@@ -28,7 +28,7 @@ static void like_pattern(struct key_filter *f)
 
 bool key_filter_query(struct req *r, struct key_filter *f)
 {
-    char q[KEY_FILTER_Q_MAX + 64];
+    char q[KEY_FILTER_Q_MAX + 64] = "";
 
     memset(f, 0, sizeof(*f));
     if (!rs_query_id(r, "upstream_id", &f->upstream_id) ||
