@@ -114,7 +114,7 @@ export function jobsPanel(canCancel, names) {
       {title: t('Started'), cell: (j) => fmtTime(j.created_at)},
       {title: '', class: 'actions-cell', cell: (j) => (canCancel && (j.state === 'queued' || j.state === 'running')
         ? h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => cancel(j)}}, t('Cancel')) : null)},
-    ], r.items, {rowAttrs: (j) => ({dataset: {job: j.id}})}) : h('p', {class: 'muted'}, t('No validation jobs yet.')));
+    ], r.items, {class: 'keys-table', rowAttrs: (j) => ({dataset: {job: j.id}})}) : h('p', {class: 'muted'}, t('No validation jobs yet.')));
     const open = r.items.some((j) => j.state === 'queued' || j.state === 'running');
     timer = open ? setTimeout(refresh, POLL_MS) : 0;
   }
