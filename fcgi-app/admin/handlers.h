@@ -42,8 +42,12 @@ struct shape_sample;
 bool admin_shape_sample(struct req *r, long long id, struct shape_sample *s);
 void admin_shape_sample_free(struct shape_sample *s);
 
-/* keys.c */
+/* keys_list.c: the list (filtered by admin/keys_filter.h, sorted) and the
+ * lookup of a pasted value by its hash. */
 void h_keys_list(struct req *r, const struct route_args *a);
+void h_keys_find(struct req *r, const struct route_args *a);
+
+/* keys.c */
 void h_keys_get(struct req *r, const struct route_args *a);
 void h_keys_create(struct req *r, const struct route_args *a);
 void h_keys_update(struct req *r, const struct route_args *a);

@@ -8,6 +8,7 @@
 #include "core/store.h"
 #include "admin/handlers.h"
 #include "admin/doc_tables.h"
+#include "admin/keys_filter.h"
 #include "admin/egress_admin.h"
 #include "admin/limits_admin.h"
 #include "http.h"
@@ -109,8 +110,8 @@ struct resource admin_keys = {
     .table = "api_keys",
     .fields = fields,
     .nfields = NELEM(fields),
-    .list_filter = " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"
-                   " AND (? IS NULL OR name LIKE ?)",
+    /* GET /keys sorts by other columns too (admin/keys_list.c). */
+    .list_filter = KEY_FILTER_SQL,
     .list_order = "id",
     .bumps_pool = true,
     .update_extra = {{"status_reason", "?"}, {"proxy_enc", "?"}},
@@ -120,43 +121,6 @@ struct resource admin_keys = {
                      {"status_reason", "'created'"},
                      {"proxy_enc", "?"}},
 };
-
-/* Escapes LIKE wildcards so that q matches as plain text. */
-static void like_pattern(const char *q, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    out[o++] = '%';
-    for (; *q != '\0' && o + 4 < outlen; q++) {
-        if (*q == '%' || *q == '_' || *q == '\\')
-            out[o++] = '\\';
-        out[o++] = *q;
-    }
-    out[o++] = '%';
-    out[o] = '\0';
-}
-
-void h_keys_list(struct req *r, const struct route_args *a)
-{
-    char status[32] = "", q[300] = "", pattern[620];
-    bool has_status, has_q;
-    long long upstream_id;
-
-    (void)a;
-    if (!rs_query_id(r, "upstream_id", &upstream_id) ||
-        !rs_query_text(r, "status", status, sizeof(status), &has_status) ||
-        !rs_query_text(r, "q", q, sizeof(q), &has_q))
-        return;
-    if (has_status && key_status_parse(status) < 0) {
-        reply_error(r, ERR_INVALID_FIELD, "status: must be active, disabled, banned or exhausted");
-        return;
-    }
-    like_pattern(q, pattern, sizeof(pattern));
-    rs_list(r, &admin_keys,
-            DB_ARGS(DB_INT(upstream_id), DB_INT(upstream_id), DB_STR(has_status ? status : NULL),
-                    DB_STR(has_status ? status : NULL), DB_STR(has_q ? pattern : NULL),
-                    DB_STR(has_q ? pattern : NULL)));
-}
 
 void h_keys_get(struct req *r, const struct route_args *a)
 {

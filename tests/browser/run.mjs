@@ -41,6 +41,8 @@ import './steps_roles.mjs';
 // Last: its first test empties the stack's upstreams and tokens.
 (await import('./first_run.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, proxied, env: () => env});
+(await import('./keys_page.mjs')).register({test, api, assert, waitFor, expectText, newPage,
+  loginWithToken, go, shot, env: () => env});
 
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',

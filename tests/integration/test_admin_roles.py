@@ -138,6 +138,10 @@ def make_request(stack, method, pattern, scratch):
                 _unchanged_obj(stack, path))
     if key == ("GET", "/keys"):
         return A + "/keys", None, 200, _nothing()
+    if key == ("POST", "/keys/find"):  # issue 22: a key found by its pasted value
+        v = key_value("fnd")
+        create_key(stack, up, v)
+        return A + "/keys/find", {"value": v}, 200, _nothing()
     if key == ("POST", "/keys"):
         return (A + "/keys", {"upstream_id": up, "key_value": key_value("new")}, 201,
                 _unchanged_count(stack, A + "/keys?upstream_id=%d" % up))

@@ -52,6 +52,7 @@ int main(int argc, char **argv)
     suite_lease();
     suite_throttle();
     suite_keys_paste();
+    suite_keys_filter();
     suite_webhook_allow();
     suite_db_hosts();
     suite_script();

@@ -48,6 +48,7 @@ void suite_endpoint(void);
 void suite_lease(void);
 void suite_throttle(void);
 void suite_keys_paste(void);
+void suite_keys_filter(void);
 void suite_webhook_allow(void);
 void suite_db_hosts(void);
 void suite_script(void);

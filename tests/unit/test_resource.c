@@ -106,7 +106,7 @@ static void test_upstreams(void)
                               "updated_at")
 #define KEY_FILTER                                                                                 \
     " WHERE (? = 0 OR upstream_id = ?) AND (? IS NULL OR status = ?)"                              \
-    " AND (? IS NULL OR name LIKE ?)"
+    " AND (? IS NULL OR name LIKE ? OR key_masked LIKE ?)"
 
 static void test_keys(void)
 {
@@ -126,7 +126,7 @@ static void test_keys(void)
         .count = "SELECT COUNT(*) FROM api_keys" KEY_FILTER,
         .update_params = 2,
         .insert_params = 4,
-        .filter_params = 6,
+        .filter_params = 7,
     };
     check(&admin_keys, &x);
 }

@@ -6,9 +6,10 @@ import common from './zh_common.js';
 import dashboard from './zh_dashboard.js';
 import errors from './zh_errors.js';
 import forms from './zh_forms.js';
+import keys from './zh_keys.js';
 import login from './zh_login.js';
 import tokens from './zh_tokens.js';
 import upstreams from './zh_upstreams.js';
 import users from './zh_users.js';
 
-for (const table of [api, common, dashboard, errors, forms, login, tokens, upstreams, users]) addStrings('zh-CN', table);
+for (const table of [api, common, dashboard, errors, forms, keys, login, tokens, upstreams, users]) addStrings('zh-CN', table);
