@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/reqid.h"
 #include "reqcheck.h"
 
 /* Room for each of the two pieces send_head puts around the collected
@@ -112,12 +113,13 @@ enum err req_init(struct req *r, struct worker *w, const struct config *cfg,
     r->io = io;
     r->env = env;
     r->start_us = clock_mono_us();
+    r->start_ms = clock_wall_ms();
     r->status = 200;
     r->query = "";
     buf_init(&r->body, (size_t)cfg->max_body_bytes);
     buf_init(&r->head, HTTP_HEAD_MAX);
     rnd = worker_random(w);
-    snprintf(r->id, sizeof(r->id), "%016llx", (unsigned long long)rnd);
+    reqid_make(r->id, sizeof(r->id), r->start_ms, rnd);
 
     /* Before anything reads a parameter: a refused one is answered here. */
     if (reqcheck_params(env, r->error, sizeof(r->error)) != 0) {

@@ -51,8 +51,9 @@ struct req {
     char *path;        /* the raw path part of uri, owned */
     const char *query; /* the raw query part (after '?'), "" when none */
     struct buf body;   /* the request body, capped at max_body_bytes */
-    char id[24];       /* X-Gateway-Request-Id */
+    char id[32];       /* X-Gateway-Request-Id (core/reqid.h) */
     int64_t start_us;
+    int64_t start_ms; /* wall clock at the start: the log row's ts and the id's time */
 
     int status;      /* the status sent or to be sent */
     struct buf head; /* response headers not yet sent */

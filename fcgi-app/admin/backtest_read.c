@@ -7,6 +7,7 @@
 #include "admin/backtest_replay.h"
 #include "core/clock.h"
 #include "core/db.h"
+#include "core/reqid.h"
 #include "core/rule/rule.h"
 
 /* Rows per page of the log scan: one page's values are held at once. */
@@ -142,22 +143,35 @@ static int cmp_ll(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* How far a log row's time may be from the time its request id carries:
+ * the same clock reading since the id carries it, so only a row replayed
+ * from an older format could differ. */
+#define ID_SLACK_MS 2000
+
 /* The log row of an event's request, when its last attempt was on the
- * event's key: found by key and time (ix_logs_key; request_id alone has no
- * index), the event coming during the request.  Returns false when there
- * is none; else fills in, and *row_id. */
+ * event's key.  An id that carries its time (core/reqid.h) is found
+ * through the log's (ts, request_id) key; an older one by key and time
+ * (ix_logs_key; request_id alone has no index), the event coming during
+ * the request.  Returns false when there is none; else fills in, and
+ * *row_id. */
 static bool event_row(struct db *db, const struct bt_match *m, const char *request_id,
                       struct rule_input *in, long long *row_id, bool *seen)
 {
     char lo[32], hi[32];
     struct db_res res;
+    int64_t id_ms;
     bool found;
 
     *seen = false;
     if (request_id == NULL)
         return false;
-    clock_db_time(m->ts_ms - 3600000, lo, sizeof(lo));
-    clock_db_time(m->ts_ms + 60000, hi, sizeof(hi));
+    if (reqid_time_ms(request_id, &id_ms)) {
+        clock_db_time(id_ms - ID_SLACK_MS, lo, sizeof(lo));
+        clock_db_time(id_ms + ID_SLACK_MS, hi, sizeof(hi));
+    } else {
+        clock_db_time(m->ts_ms - 3600000, lo, sizeof(lo));
+        clock_db_time(m->ts_ms + 60000, hi, sizeof(hi));
+    }
     found = db_query(db,
                      "SELECT id, status, latency_ms, error FROM request_logs"
                      " WHERE key_id = ? AND ts BETWEEN ? AND ? AND request_id = ? LIMIT 1",
@@ -212,7 +226,9 @@ int bt_read_events(struct db *db, struct bt_scan *s)
             rc = DB_EFAIL;
     }
     db_res_free(&res);
-    qsort(s->skip, s->nskip, sizeof(*s->skip), cmp_ll);
+    /* qsort is not given the NULL of an empty list (UBSan). */
+    if (s->nskip > 1)
+        qsort(s->skip, s->nskip, sizeof(*s->skip), cmp_ll);
     return rc;
 }
 

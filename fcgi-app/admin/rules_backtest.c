@@ -5,6 +5,7 @@
  * by admin/backtest_replay.c; this file reads the request and writes the
  * answer. */
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,11 @@ static void reply_backtest(struct req *r, const struct bt_scan *s, const struct 
     reply_json(r, 200, out);
 }
 
+/* One backtest at a time per process: each may hold up to BT_MATCHES_MAX
+ * matches (about 160 MB), so a second one waits for the first rather than
+ * doubling the process's memory. */
+static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+
 void h_rules_backtest(struct req *r, const struct route_args *a)
 {
     struct json_object *o = rs_body_valid(r, bt_fields, NELEM(bt_fields), true), *rj = NULL;
@@ -244,6 +250,7 @@ void h_rules_backtest(struct req *r, const struct route_args *a)
     s->body_limit = r->cfg->rule_body_limit;
     clock_db_time(from_ms, s->from, sizeof(s->from));
     clock_db_time(to_ms, s->to, sizeof(s->to));
+    pthread_mutex_lock(&one_at_a_time);
     rc = bt_read_upstreams(r->w->db, s, &ups, &nups);
     bt_init(&bt, compiled, ups, nups);
     if (rc == DB_OK)
@@ -252,6 +259,7 @@ void h_rules_backtest(struct req *r, const struct route_args *a)
         rc = bt_read_logs(r->w->db, s);
     if (rc == DB_OK && bt_replay(&bt) != 0)
         rc = DB_EFAIL;
+    pthread_mutex_unlock(&one_at_a_time);
     if (rc != DB_OK)
         rs_reply_db_error(r, err_from_db(rc), "");
     else

@@ -13,8 +13,15 @@
  * one summary, so that a daily reset of a thousand exhausted keys sends
  * six alerts, not a thousand. */
 #define RECOVERED_EACH_MAX 5
-#define PROBE_FAILING_MAX  1000 /* keys read per check */
-#define EVENTS_CURSOR      "capacity_events_id"
+/* Keys of one upstream newly probe_failing that each get an alert. */
+#define PROBE_FAILING_EACH_MAX 5
+#define PROBE_FAILING_MAX      1000 /* keys read per check */
+#define EVENTS_CURSOR          "capacity_events_id"
+/* Events newer than this are left for the next check: an event's id is
+ * taken when it is written but it is seen only at its commit, so a later
+ * id may show first; past this many seconds every writer (a status change
+ * and its event, one short transaction) has committed. */
+#define EVENTS_SETTLE_S "2"
 
 /* The state of an upstream.  The requests of the last minute that got 503
  * no_available_key are found by the words reply_no_key (proxy/proxy.c)
@@ -148,11 +155,28 @@ static const char PROBE_FAILING_SQL[] =
     " LEFT JOIN capacity_state s ON s.upstream_id = k.upstream_id AND s.key_id = k.id"
     " WHERE k.status = 'disabled' AND k.probe_failures > 0 AND u.enabled = 1"
     " GROUP BY k.id, k.upstream_id, u.name, k.key_masked, k.probe_failures, s.state"
-    " HAVING MIN(e.ts) <= UTC_TIMESTAMP() - INTERVAL 1 DAY ORDER BY k.id LIMIT 1000";
+    " HAVING MIN(e.ts) <= UTC_TIMESTAMP() - INTERVAL 1 DAY ORDER BY k.upstream_id, k.id LIMIT 1000";
+
+/* The alert for the keys of an upstream past the first few whose probes
+ * began failing a day ago, in one check. */
+static enum db_rc probe_failing_rest(struct db *db, struct alerter *a, struct capacity_run *run,
+                                     long long up, const char *name, long long more)
+{
+    char msg[512];
+
+    if (more == 0)
+        return DB_OK;
+    snprintf(msg, sizeof(msg),
+             "%lld more keys of upstream %s: their probes have failed for more "
+             "than a day",
+             more, name);
+    return raise_alert(db, a, run, "probe_failing", up, name, 0, NULL, msg);
+}
 
 static enum db_rc check_probes(struct db *db, struct alerter *a, struct capacity_run *run)
 {
     struct db_res res;
+    long long more = 0, raised = 0;
     enum db_rc rc;
     unsigned i;
 
@@ -167,13 +191,28 @@ static enum db_rc check_probes(struct db *db, struct alerter *a, struct capacity
         long long key = db_int(&res, i, 0), up = db_int(&res, i, 1);
         char msg[512], since[32];
 
-        rc = db_exec(db,
-                     "INSERT INTO capacity_state (upstream_id, key_id, state, since, checked_at)"
-                     " VALUES (?, ?, 'probe_failing', FROM_UNIXTIME(?), UTC_TIMESTAMP())"
-                     " ON DUPLICATE KEY UPDATE checked_at = VALUES(checked_at)",
-                     DB_ARGS(DB_INT(up), DB_INT(key), DB_INT(db_int(&res, i, 5))), NULL, NULL);
+        /* A new upstream: the rest of the one before, summed up. */
+        if (i > 0 && up != db_int(&res, i - 1, 1)) {
+            rc = probe_failing_rest(db, a, run, db_int(&res, i - 1, 1), db_val(&res, i - 1, 2),
+                                    more);
+            more = raised = 0;
+        }
+        if (rc == DB_OK)
+            rc =
+                db_exec(db,
+                        "INSERT INTO capacity_state (upstream_id, key_id, state, since,"
+                        " checked_at) VALUES (?, ?, 'probe_failing', FROM_UNIXTIME(?),"
+                        " UTC_TIMESTAMP()) ON DUPLICATE KEY UPDATE checked_at = VALUES(checked_at)",
+                        DB_ARGS(DB_INT(up), DB_INT(key), DB_INT(db_int(&res, i, 5))), NULL, NULL);
         if (rc != DB_OK || db_val(&res, i, 6) != NULL)
             continue;
+        /* Many keys failing at once (a provider's outage) make a few alerts
+         * and a sum, not one per key. */
+        if (raised == PROBE_FAILING_EACH_MAX) {
+            more++;
+            continue;
+        }
+        raised++;
         snprintf(msg, sizeof(msg),
                  "key %s of upstream %s: its probe has failed for more than a day (since %s, "
                  "%lld failures)",
@@ -183,6 +222,9 @@ static enum db_rc check_probes(struct db *db, struct alerter *a, struct capacity
         rc = raise_alert(db, a, run, "probe_failing", up, db_val(&res, i, 2), key,
                          db_val(&res, i, 3), msg);
     }
+    if (rc == DB_OK && res.nrows > 0)
+        rc = probe_failing_rest(db, a, run, db_int(&res, res.nrows - 1, 1),
+                                db_val(&res, res.nrows - 1, 2), more);
     db_res_free(&res);
     if (rc == DB_OK)
         rc = db_exec(db, "DELETE FROM capacity_state WHERE key_id > 0 AND checked_at IS NULL",
@@ -213,8 +255,11 @@ static enum db_rc check_recovered(struct db *db, struct alerter *a, struct capac
     bool first;
 
     rc = db_query(db,
-                  "SELECT (SELECT value FROM job_state WHERE name = ?),"
-                  " (SELECT COALESCE(MAX(id), 0) FROM key_events)",
+                  "SELECT j.value, (SELECT COALESCE(MAX(e.id), 0) FROM key_events e"
+                  "  WHERE e.id > COALESCE(CAST(j.value AS SIGNED), 0)"
+                  "  AND e.ts <= UTC_TIMESTAMP(3) - INTERVAL " EVENTS_SETTLE_S " SECOND),"
+                  " (SELECT COALESCE(MAX(id), 0) FROM key_events)"
+                  " FROM (SELECT ? AS name) n LEFT JOIN job_state j ON j.name = n.name",
                   DB_ARGS(DB_STR(EVENTS_CURSOR)), &cur);
     if (rc != DB_OK) {
         db_res_free(&cur);
@@ -222,8 +267,8 @@ static enum db_rc check_recovered(struct db *db, struct alerter *a, struct capac
     }
     /* The first check starts at the present: old history raises nothing. */
     first = db_val(&cur, 0, 0) == NULL;
-    from = first ? db_int(&cur, 0, 1) : strtoll(db_val(&cur, 0, 0), NULL, 10);
-    to = db_int(&cur, 0, 1);
+    from = first ? db_int(&cur, 0, 2) : strtoll(db_val(&cur, 0, 0), NULL, 10);
+    to = first ? from : db_int(&cur, 0, 1);
     db_res_free(&cur);
     memset(&res, 0, sizeof(res));
     if (to > from)

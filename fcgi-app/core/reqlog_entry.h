@@ -18,7 +18,7 @@
 #define REQLOG_MSGS_MAX  4096
 
 struct reqlog_entry {
-    char request_id[24];
+    char request_id[32];
     int64_t ts_ms; /* wall clock when the request arrived */
     char method[16];
     long long upstream_id; /* 0 for none */

@@ -13,7 +13,7 @@ import zoneinfo
 
 import harness
 
-JOBS = ("apigw-quota-reset", "apigw-recover", "apigw-log-cleanup")
+JOBS = ("apigw-quota-reset", "apigw-recover", "apigw-log-cleanup", "apigw-jobs")
 LOCKS = {"apigw-quota-reset": "apigw_quota_reset", "apigw-recover": "apigw_recover",
          "apigw-log-cleanup": "apigw_log_cleanup"}
 

@@ -8,6 +8,8 @@ POSTed to webhook_url, and the state shows in GET /api/admin/upstreams/{id},
 GET /api/admin/capacity and /metrics."""
 
 import json
+import subprocess
+import time
 
 import harness
 from admin_helpers import A, ok
@@ -40,6 +42,11 @@ def _hooks(stack, up_id):
 
 def _capacity(stack, up_id):
     return ok(stack.main.admin.get(A + "/upstreams/%d" % up_id))["capacity"]
+
+
+# Key events are read by the check once this many seconds old (an event
+# committed after a later one must not be skipped: core/capacity.c).
+SETTLE_S = 2.2
 
 
 def _disable(stack, key_id, status="disabled"):
@@ -84,6 +91,7 @@ def test_low_fires_once_then_ok_and_recovered(stack):
     # the key's recovery is an alert of its own.  Both once.
     ok(stack.main.admin.patch(A + "/keys/%d" % s.keys[0]["id"], json={"status": "active"}))
     _run(stack, conf)
+    time.sleep(SETTLE_S)
     _run(stack, conf)
     assert _alerts(stack, s.up["id"]) == [("capacity_low", None), ("capacity_ok", None),
                                           ("key_recovered", s.keys[0]["id"])]
@@ -184,11 +192,32 @@ def test_probe_failing_for_a_day_fires_once(stack):
     # Back to active: the state ends, and the recovery is its own alert.
     ok(stack.main.admin.patch(A + "/keys/%d" % old["id"], json={"status": "active"}))
     _run(stack, conf)
+    time.sleep(SETTLE_S)
     _run(stack, conf)
     assert _alerts(stack, s.up["id"]) == [("probe_failing", old["id"]),
                                           ("key_recovered", old["id"])]
     whole = ok(stack.main.admin.get(A + "/capacity"))
     assert [a for a in whole["active"] if a["upstream_id"] == s.up["id"]] == []
+
+
+def test_many_failing_probes_are_summed_up(stack):
+    """A provider's day-long outage makes five probe_failing alerts and a
+    sum, once, not one per key."""
+    s = setup(stack, nkeys=8, alert_min_active_pct=0)
+    conf = _conf(stack, s.up["id"])
+    _run(stack, conf)
+    for k in s.keys:
+        _seed_probe_failures(stack, k["id"], 25)
+    _run(stack, conf)
+    _run(stack, conf)
+    got = _alerts(stack, s.up["id"])
+    assert got == [("probe_failing", k["id"]) for k in s.keys[:5]] + [("probe_failing", None)]
+    items = ok(stack.main.admin.get(A + "/alerts?upstream_id=%d" % s.up["id"]))["items"]
+    assert items[0]["message"] == ("3 more keys of upstream %s: their probes have failed for"
+                                   " more than a day" % s.name), items[0]
+    # All eight are in the state, so /capacity lists each.
+    whole = ok(stack.main.admin.get(A + "/capacity"))
+    assert len([a for a in whole["active"] if a["upstream_id"] == s.up["id"]]) == 8, whole
 
 
 def test_many_recoveries_are_summed_up(stack):
@@ -199,11 +228,47 @@ def test_many_recoveries_are_summed_up(stack):
     _run(stack, conf)
     for k in s.keys:
         ok(stack.main.admin.patch(A + "/keys/%d" % k["id"], json={"status": "active"}))
+    time.sleep(SETTLE_S)
     _run(stack, conf)
     got = _alerts(stack, s.up["id"])
     assert got == [("key_recovered", k["id"]) for k in s.keys[:5]] + [("key_recovered", None)]
     items = ok(stack.main.admin.get(A + "/alerts?upstream_id=%d" % s.up["id"]))["items"]
     assert items[0]["message"] == "3 more keys of upstream %s recovered" % s.name, items[0]
+
+
+def test_recovery_committed_after_a_later_one_is_not_skipped(stack):
+    """A recovery whose transaction commits after a later event's (its id
+    is smaller) still raises its alert: the check reads events only once
+    they are a couple of seconds old, when such a writer has committed."""
+    s = setup(stack, nkeys=2, alert_min_active_pct=0)
+    conf = _conf(stack, s.up["id"])
+    for k in s.keys:
+        _disable(stack, k["id"], "exhausted")
+    _run(stack, conf)
+    # The first key's recovery is written in a transaction held open while
+    # the second's commits with a larger id and a check runs.
+    late = subprocess.Popen(["mariadb", "--no-defaults", "-uroot", "--unbuffered", "-N", "-B",
+                             "--socket=" + stack.db.socket,
+                             "apigw_test"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    k0, k1 = s.keys[0]["id"], s.keys[1]["id"]
+    try:
+        late.stdin.write("BEGIN; UPDATE api_keys SET status = 'active' WHERE id = %d;"
+                         " INSERT INTO key_events (key_id, ts, from_status, to_status, reason,"
+                         " actor) VALUES (%d, UTC_TIMESTAMP(3), 'exhausted', 'active',"
+                         " 'by hand', 'admin'); SELECT 'written';\n" % (k0, k0))
+        late.stdin.flush()
+        assert late.stdout.readline().strip() == "written"
+        ok(stack.main.admin.patch(A + "/keys/%d" % k1, json={"status": "active"}))
+        _run(stack, conf)
+    finally:
+        late.stdin.write("COMMIT;\n")
+        late.stdin.close()
+        late.wait(timeout=30)
+    assert _alerts(stack, s.up["id"]) == []
+    time.sleep(SETTLE_S)
+    _run(stack, conf)
+    assert _alerts(stack, s.up["id"]) == [("key_recovered", k0), ("key_recovered", k1)]
 
 
 def test_dry_run_checks_nothing(stack):

@@ -1,6 +1,7 @@
-"""What the three cron jobs share (cron-jobs/job.c): --help, a bad option,
-a bad configuration, the database unreachable, and the named lock that
-makes a second copy leave quietly without doing anything."""
+"""What the cron jobs share (cron-jobs/job.c): --help, a bad option, a bad
+configuration, the database unreachable, and the named lock that makes a
+second copy leave quietly without doing anything (apigw-jobs locks each
+validation job instead: test_validation_jobs covers it)."""
 
 from admin_helpers import A, ok
 from cron_helpers import (JOBS, LOCKS, HeldLock, clean_slate, key_row, one_line, run_job,
@@ -11,6 +12,7 @@ USAGE_HEAD = {
     "apigw-quota-reset": "usage: apigw-quota-reset [-c CONFIG] [--dry-run] [--force]",
     "apigw-recover": "usage: apigw-recover [-c CONFIG] [--dry-run]",
     "apigw-log-cleanup": "usage: apigw-log-cleanup [-c CONFIG] [--dry-run]",
+    "apigw-jobs": "usage: apigw-jobs [-c CONFIG] [--dry-run] [--budget-s SECONDS]",
 }
 
 
@@ -34,7 +36,8 @@ def test_help_exits_0_with_the_usage_on_stdout(stack):
 def test_a_bad_option_exits_2_with_one_line(stack):
     cases = [(name, ["--bogus"], "--bogus") for name in JOBS]
     cases += [("apigw-recover", ["--force"], "--force"),        # only quota-reset has it
-              ("apigw-log-cleanup", ["--dry-run", "-x"], "-x")]
+              ("apigw-log-cleanup", ["--dry-run", "-x"], "-x"),
+              ("apigw-jobs", ["--budget-s"], "--budget-s")]
     problems = []
     for name, args, named in cases:
         r = run_job(stack, name, *args)

@@ -12,6 +12,7 @@ rule banning a key."""
 import os
 import shutil
 
+import deploy_checks as dc
 import deploy_helpers as dh
 from deploy_helpers import Apache, Site
 
@@ -123,100 +124,100 @@ def cgi(stack):
 
 def test_proxy_fcgi_healthz_metrics_and_admin_authorization(stack):
     site = proxy_fcgi(stack)
-    dh.check_healthz(stack, site)
-    dh.check_metrics(stack, site)
-    dh.check_admin_authorization(stack, site)
+    dc.check_healthz(stack, site)
+    dc.check_metrics(stack, site)
+    dc.check_admin_authorization(stack, site)
 
 
 def test_proxy_fcgi_proxied_get_and_post(stack):
-    dh.check_proxy_get_and_post(stack, proxy_fcgi(stack))
+    dc.check_proxy_get_and_post(stack, proxy_fcgi(stack))
 
 
 def test_proxy_fcgi_chunked_request_body(stack):
-    dh.check_chunked_post(stack, proxy_fcgi(stack))
+    dc.check_chunked_post(stack, proxy_fcgi(stack))
 
 
 def test_proxy_fcgi_sse_streams(stack):
-    dh.check_sse_streams(stack, proxy_fcgi(stack))
+    dc.check_sse_streams(stack, proxy_fcgi(stack))
 
 
 def test_proxy_fcgi_invalid_path_and_oversized_body(stack):
     site = proxy_fcgi(stack)
-    dh.check_invalid_path(stack, site)
-    dh.check_oversized_body(stack, site)
+    dc.check_invalid_path(stack, site)
+    dc.check_oversized_body(stack, site)
 
 
 def test_proxy_fcgi_repeated_requests_all_succeed(stack):
-    dh.check_repeated_requests(stack, proxy_fcgi(stack))
+    dc.check_repeated_requests(stack, proxy_fcgi(stack))
 
 
 def test_proxy_fcgi_more_streams_than_application_threads(stack):
-    dh.check_concurrent_streams(stack, proxy_fcgi(stack), n=2 * APP_WORKERS)
+    dc.check_concurrent_streams(stack, proxy_fcgi(stack), n=2 * APP_WORKERS)
 
 
 # ---------------------------------------------------------------- mod_fcgid
 
 def test_fcgid_healthz_metrics_and_admin_authorization(stack):
     site = fcgid(stack)
-    dh.check_healthz(stack, site)
-    dh.check_metrics(stack, site)
-    dh.check_admin_authorization(stack, site)
+    dc.check_healthz(stack, site)
+    dc.check_metrics(stack, site)
+    dc.check_admin_authorization(stack, site)
 
 
 def test_fcgid_proxied_get_and_post(stack):
-    dh.check_proxy_get_and_post(stack, fcgid(stack))
+    dc.check_proxy_get_and_post(stack, fcgid(stack))
 
 
 def test_fcgid_chunked_request_body(stack):
-    dh.check_chunked_post(stack, fcgid(stack))
+    dc.check_chunked_post(stack, fcgid(stack))
 
 
 def test_fcgid_sse_streams(stack):
-    dh.check_sse_streams(stack, fcgid(stack))
+    dc.check_sse_streams(stack, fcgid(stack))
 
 
 def test_fcgid_invalid_path_and_oversized_body(stack):
     site = fcgid(stack)
-    dh.check_invalid_path(stack, site)
-    dh.check_oversized_body(stack, site)
+    dc.check_invalid_path(stack, site)
+    dc.check_oversized_body(stack, site)
 
 
 def test_fcgid_concurrent_streams(stack):
-    dh.check_concurrent_streams(stack, fcgid(stack), n=12)
+    dc.check_concurrent_streams(stack, fcgid(stack), n=12)
 
 
 # ---------------------------------------------------------------- CGI (.htaccess)
 
 def test_cgi_healthz_metrics_and_admin_authorization(stack):
     site = cgi(stack)
-    dh.check_healthz(stack, site)
-    dh.check_metrics(stack, site)
-    dh.check_admin_authorization(stack, site)
+    dc.check_healthz(stack, site)
+    dc.check_metrics(stack, site)
+    dc.check_admin_authorization(stack, site)
 
 
 def test_cgi_proxied_get_and_post(stack):
-    dh.check_proxy_get_and_post(stack, cgi(stack))
+    dc.check_proxy_get_and_post(stack, cgi(stack))
 
 
 def test_cgi_chunked_request_body(stack):
-    dh.check_chunked_post(stack, cgi(stack))
+    dc.check_chunked_post(stack, cgi(stack))
 
 
 def test_cgi_sse_streams(stack):
-    dh.check_sse_streams(stack, cgi(stack))
+    dc.check_sse_streams(stack, cgi(stack))
 
 
 def test_cgi_invalid_path_and_oversized_body(stack):
     site = cgi(stack)
-    dh.check_invalid_path(stack, site)
+    dc.check_invalid_path(stack, site)
     # The .htaccess sets no limit of its own: the application refuses the
     # body (a body only declared would wait for the client).
-    dh.check_oversized_body(stack, site, declared_only=False)
+    dc.check_oversized_body(stack, site, declared_only=False)
 
 
 def test_cgi_daily_quota_exact_under_20_concurrent_requests(stack):
-    dh.check_quota_exact(stack, cgi(stack))
+    dc.check_quota_exact(stack, cgi(stack))
 
 
 def test_cgi_rule_bans_key_and_retries(stack):
-    dh.check_rule_bans_and_retries(stack, cgi(stack))
+    dc.check_rule_bans_and_retries(stack, cgi(stack))

@@ -7,6 +7,7 @@ the contract's JSON."""
 import http.client
 import os
 
+import deploy_checks as dc
 import deploy_helpers as dh
 from admin_helpers import assert_error
 from deploy_helpers import NginxSite, Site
@@ -49,27 +50,27 @@ def test_plain_http_redirects_to_https(stack):
 
 def test_https_healthz_admin_from_localhost_and_metrics(stack):
     site = site_of(stack)
-    dh.check_healthz(stack, site)
-    dh.check_admin_authorization(stack, site)
-    dh.check_metrics(stack, site)
+    dc.check_healthz(stack, site)
+    dc.check_admin_authorization(stack, site)
+    dc.check_metrics(stack, site)
 
 
 def test_https_proxied_get_and_post(stack):
-    dh.check_proxy_get_and_post(stack, site_of(stack))
+    dc.check_proxy_get_and_post(stack, site_of(stack))
 
 
 def test_https_chunked_request_body(stack):
-    dh.check_chunked_post(stack, site_of(stack))
+    dc.check_chunked_post(stack, site_of(stack))
 
 
 def test_https_sse_streams(stack):
-    dh.check_sse_streams(stack, site_of(stack))
+    dc.check_sse_streams(stack, site_of(stack))
 
 
 def test_https_invalid_paths_and_nginx_own_400(stack):
     site = site_of(stack)
-    dh.check_invalid_path(stack, site)
-    fx = dh.fixture(stack, site)
+    dc.check_invalid_path(stack, site)
+    fx = dc.fixture(stack, site)
     stack.mock.reset()
     # nginx refuses %00 itself: its 400 is the contract's JSON.
     for rest in ("v1/a%00b", "%00/x"):
@@ -85,11 +86,11 @@ def test_https_invalid_paths_and_nginx_own_400(stack):
 
 def test_https_oversized_body_is_json_413(stack):
     site = site_of(stack)
-    dh.check_oversized_body(stack, site)
+    dc.check_oversized_body(stack, site)
 
 
 def test_https_concurrent_streams(stack):
-    dh.check_concurrent_streams(stack, site_of(stack), n=16)
+    dc.check_concurrent_streams(stack, site_of(stack), n=16)
 
 
 def test_site_and_application_stop_cleanly(stack):

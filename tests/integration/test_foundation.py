@@ -61,7 +61,10 @@ def test_healthz_ok(stack):
     assert r.status == 200, r
     assert r.json() == {"status": "ok", "db": "ok"}
     assert r.header("Content-Type").startswith("application/json")
-    assert re.fullmatch(r"[0-9a-f]{16}", r.header("X-Gateway-Request-Id"))
+    rid = r.header("X-Gateway-Request-Id")
+    assert re.fullmatch(r"[0-9a-f]{24}", rid)
+    # The first 12 digits are the request's start in ms (core/reqid.h).
+    assert abs(int(rid[:12], 16) / 1000 - time.time()) < 60, rid
 
 
 def test_request_ids_are_unique(stack):

@@ -4,6 +4,7 @@ events with their excerpts and the failed rows of the request log.  The
 records are seeded straight into the database on a day of their own, so
 that nothing the other tests log falls in the range."""
 
+import datetime
 import uuid
 
 import harness  # noqa: F401  (puts scripts/ on the path)
@@ -15,8 +16,16 @@ FROM, TO = "2021-03-01T00:00:00Z", "2021-03-02T00:00:00Z"
 QUOTA_BODY = '{"error":{"code":"insufficient_quota"}}'
 
 
-def _log(stack, up, key_id, ts, status, error=None, latency=120):
-    rid = uuid.uuid4().hex
+def _rid(ts):
+    """A request id as the gateway makes it (core/reqid.h): the start in ms
+    (the log row's ts), then 12 random hex digits."""
+    when = datetime.datetime.strptime(ts, "%Y-%m-%d %H:%M:%S.%f").replace(
+        tzinfo=datetime.timezone.utc)
+    return "%012x%s" % (round(when.timestamp() * 1000), uuid.uuid4().hex[:12])
+
+
+def _log(stack, up, key_id, ts, status, error=None, latency=120, rid=None):
+    rid = rid or _rid(ts)
     stack.sql(
         "INSERT INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,"
         " status, status_class, latency_ms, error) VALUES ('%s', '%s', 'POST', %d, '%s',"
@@ -80,6 +89,18 @@ def test_a_draft_rule_matches_the_recorded_answers(stack):
     assert len(r["sample"]) == 3 and r["sample"][0]["excerpt"] == QUOTA_BODY, r["sample"]
     assert r["guard"]["held"] == 0 and r["unjudged"]["rows"] == 0, r
     assert isinstance(r["elapsed_ms"], int)
+
+
+def test_an_event_of_an_older_request_id_still_finds_its_log_row(stack):
+    """Ids made before they carried their time (16 random hex digits) are
+    found by the event's key and time instead."""
+    up = make_upstream(stack)
+    key = add_key(stack, up["id"])
+    rid = _log(stack, up, key["id"], "2021-03-01 10:00:00.000", 429, rid=uuid.uuid4().hex[:16])
+    _event(stack, key["id"], "2021-03-01 10:00:03.000", QUOTA_BODY, rid)
+    r = ok(_backtest(stack, rule=_draft(status_is(429)), upstream_id=up["id"]))
+    assert r["scanned"] == {"events": 1, "log_rows": 1} and r["matched"] == 1, r
+    assert r["sample"][0]["excerpt"] == QUOTA_BODY and r["sample"][0]["status"] == 429, r
 
 
 def test_body_leaves_judge_the_excerpt_and_leave_log_rows_unjudged(stack):

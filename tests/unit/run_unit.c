@@ -29,6 +29,7 @@ int main(int argc, char **argv)
     suite_resetzone();
     suite_resource();
     suite_mask();
+    suite_reqid();
     suite_egress();
     suite_utf8();
     suite_query();
