@@ -84,6 +84,8 @@ int main(int argc, char **argv)
         const struct sweep s[] = {
             {"request logs", "SELECT COUNT(*) FROM request_logs WHERE ts < ?",
              "DELETE FROM request_logs WHERE ts < ? ORDER BY ts LIMIT 5000", keep},
+            {"request attempts", "SELECT COUNT(*) FROM request_attempts WHERE ts < ?",
+             "DELETE FROM request_attempts WHERE ts < ? ORDER BY ts LIMIT 5000", keep},
             {"minute rollups", "SELECT COUNT(*) FROM stats_minute WHERE minute < ?",
              "DELETE FROM stats_minute WHERE minute < ? ORDER BY minute LIMIT 5000", keep},
             {"minute latency rollups", "SELECT COUNT(*) FROM stats_latency WHERE minute < ?",

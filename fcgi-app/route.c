@@ -1,6 +1,7 @@
 #include "route.h"
 #include "shape_preview.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ static const struct route routes[] = {
     {"DELETE", A "/prices/{id}", ROLE_ADMIN, h_prices_delete},
 
     {"GET", A "/logs", ROLE_VIEWER, h_logs},
+    {"GET", A "/logs/{rid}", ROLE_VIEWER, h_log_detail},
     {"GET", A "/stats", ROLE_VIEWER, h_stats},
     {"GET", A "/alerts", ROLE_VIEWER, h_alerts},
     {"GET", A "/jobs", ROLE_VIEWER, h_jobs_list},
@@ -96,7 +98,8 @@ static const struct route routes[] = {
 #define NROUTES (NELEM(routes))
 
 /* Matches path against pattern segment by segment; {id} takes a positive
- * integer.  A single trailing slash on the path is ignored. */
+ * integer, {rid} a request id (1 to 64 letters and digits).  A single
+ * trailing slash on the path is ignored. */
 static bool match(const char *pattern, const char *path, struct route_args *a)
 {
     const char *p = pattern, *s = path;
@@ -115,6 +118,18 @@ static bool match(const char *pattern, const char *path, struct route_args *a)
             a->id = v;
             s = end;
             p += 4;
+            continue;
+        }
+        if (strncmp(p, "{rid}", 5) == 0) {
+            size_t n = 0;
+            while (n < sizeof(a->rid) - 1 && isalnum((unsigned char)s[n]))
+                n++;
+            if (n == 0 || isalnum((unsigned char)s[n]))
+                return false;
+            memcpy(a->rid, s, n);
+            a->rid[n] = '\0';
+            s += n;
+            p += 5;
             continue;
         }
         if (*p != *s)

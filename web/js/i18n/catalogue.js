@@ -2,5 +2,6 @@
 // English needs no table (the keys are the English text).
 import {addStrings} from '../i18n.js';
 import common from './zh_common.js';
+import logs from './zh_logs.js';
 
-for (const table of [common]) addStrings('zh-CN', table);
+for (const table of [common, logs]) addStrings('zh-CN', table);

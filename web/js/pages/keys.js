@@ -246,7 +246,7 @@ export async function render(view, ctx) {
           e.model ? h('div', {class: 'small muted'}, `for model ${e.model} only`) : null]},
         {title: 'Reason', cell: (e) => e.reason},
         {title: 'By', cell: (e) => e.actor || '—'},
-        {title: 'Request', class: 'mono small', cell: (e) => e.request_id || '—'},
+        {title: 'Request', class: 'mono small', cell: (e) => (e.request_id ? h('a', {href: `#/logs?request_id=${encodeURIComponent(e.request_id)}`, class: 'request-link'}, e.request_id) : '—')},
         {title: 'Answer excerpt', cell: (e) => (e.excerpt ? h('pre', {class: 'excerpt'}, e.excerpt) : '—')},
       ], ev.items, {empty: 'No status changes yet.'}),
       ev.total > ev.items.length ? h('p', {class: 'muted small'}, `Showing the latest ${ev.items.length} of ${ev.total}.`) : null);
