@@ -31,3 +31,7 @@ CREATE TABLE IF NOT EXISTS request_attempts (
 -- parameter a client token may travel in (proxy/trail.c): the log never
 -- holds a credential.  Added last, so that MariaDB adds it instantly.
 ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS query VARCHAR(2048) NULL;
+
+-- The request that raised an alert (a rule's alert action names it in its
+-- webhook payload already), so that the page links it to the log detail.
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS request_id VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL;

@@ -9,10 +9,12 @@ unknown id."""
 import json
 import threading
 
+import harness
 from admin_helpers import A, assert_error, ok
 from mock_upstream import Reply, json_reply, received_key
 from obs_helpers import logs, rid
 from proxy_helpers import settle, setup, wait_log_row
+from rules_helpers import create_rule, status_is
 
 
 def _first_key_fails(tried, lock):
@@ -100,3 +102,20 @@ def test_unknown_request_id_is_404(stack):
     settle()
     for unknown in ("0" * 24, "0123456789abcdef", "zz"):
         assert_error(stack.main.admin.get(A + "/logs/" + unknown), 404, "not_found")
+
+
+def test_alert_names_the_request_that_raised_it(stack):
+    s = setup(stack, nkeys=1, max_retries=0, settle=False)
+    create_rule(stack, name="trace-alert-%d" % s.up["id"], upstream_id=s.up["id"],
+                condition=status_is(418), actions=[{"type": "alert", "message": "teapot"}])
+    settle()
+    stack.mock.script = lambda req: Reply(418, "{}", {"Content-Type": "application/json"})
+    r = stack.main.client.get(s.path("v1/x"), token=s.token)
+    assert r.status == 418, r
+
+    def found():
+        items = ok(stack.main.admin.get(A + "/alerts?upstream_id=%d" % s.up["id"]))["items"]
+        return items if items else None
+
+    items = harness.wait_until(found, timeout=10, interval=0.1, what="the alert")
+    assert items[0]["request_id"] == rid(r), items

@@ -224,7 +224,7 @@ export async function render(view, ctx) {
     replace(alertsBox, table([
       {title: 'Time', class: 'nowrap', cell: (a) => h('span', {title: a.ts}, fmtTimeShort(a.ts))},
       {title: 'Kind', cell: (a) => h('span', {class: 'mono'}, a.kind || 'rule')},
-      {title: 'Message', cell: (a) => a.message},
+      {title: 'Message', cell: (a) => [a.message, a.request_id ? [' ', h('a', {href: `#/logs?request_id=${encodeURIComponent(a.request_id)}`, class: 'request-link mono small'}, a.request_id)] : null]},
       {title: 'Key', class: 'num', cell: (a) => (a.key_id ? h('a', {href: `#/logs?key_id=${a.key_id}`, title: 'Requests with this key'}, String(a.key_id)) : '—')},
       {title: 'Webhook', cell: (a) => {
         if (a.delivered === true) return badge('delivered', 'ok');
