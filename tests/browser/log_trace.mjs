@@ -65,15 +65,21 @@ export function register(h) {
   }, {allowStatus: [404]});
 
   test('logs: a request id in a key\'s history links to the log detail', async (t) => {
-    // A 401 bans the key (the default rule): its history names the request.
-    const up = await api('POST', '/upstreams', {name: 'trace-ban', base_url: env().mock_url + '/v1', max_retries: 0});
+    // A 401 bans the key (the default rule; the upstream-wide guard lets
+    // its one key go): its history names the request.
+    const up = await api('POST', '/upstreams', {name: 'trace-ban', base_url: env().mock_url + '/v1', max_retries: 0,
+      auto_disable_max_pct: 100});
     const k = await api('POST', '/keys', {upstream_id: up.id, key_value: 'sk-trace-ban-000000000001'});
     const tok = await api('POST', '/tokens', {name: 'trace-ban-client'});
     await sleep(700);
     const res = await proxied('/proxy/trace-ban/status/401', tok.token);
     const rid = res.headers.get('x-gateway-request-id');
-    await waitFor(async () => (await api('GET', `/keys/${k.id}/events?limit=5`)).items.some((e) => e.request_id === rid),
-      'the ban recorded with its request id');
+    assert(res.status === 401, `the mock's 401 passed on (got ${res.status})`);
+    let seen = null;
+    await waitFor(async () => {
+      seen = (await api('GET', `/keys/${k.id}/events?limit=5`)).items;
+      return seen.some((e) => e.request_id === rid);
+    }, 'the ban recorded with its request id').catch((e) => { throw new Error(`${e.message}: ${rid} ${JSON.stringify(seen)}`); });
     await waitFor(async () => (await apiCall('GET', `/api/admin/logs/${rid}`)).status === 200, 'the log row written');
     const page = await newPage(t);
     await loginWithToken(page);

@@ -36,7 +36,10 @@ def _first_key_fails(tried, lock):
 
 
 def _retried_request(stack):
-    s = setup(stack, nkeys=2, max_retries=1, retry_backoff_ms=10)
+    s = setup(stack, nkeys=2, max_retries=1, retry_backoff_ms=10, settle=False)
+    create_rule(stack, name="trace-retry-%d" % s.up["id"], upstream_id=s.up["id"],
+                condition=status_is(429), actions=[{"type": "retry"}])
+    settle()
     tried, lock = [], threading.Lock()
     stack.mock.script = _first_key_fails(tried, lock)
     # The client token travels in ?key=, next to a parameter of the client.
@@ -68,7 +71,8 @@ def test_retried_request_has_its_attempts_and_detail(stack):
     assert [a["status"] for a in tl] == [429, 200], tl
     assert tl[0]["key_masked"] == failed["key_masked"], tl
     assert "rate limited" in tl[0]["excerpt"] and failed["key_masked"] in tl[0]["excerpt"], tl
-    assert tl[0]["rules"], tl  # the default rule for 429 retried it
+    assert tl[0]["rules"] == ["trace-retry-%d" % s.up["id"]], tl
+    assert tl[1]["rules"] == [], tl
     assert "429" in (tl[0]["error"] or ""), tl
     assert tl[1]["excerpt"] is None and tl[1]["error"] is None, tl
     assert all(isinstance(a["latency_ms"], int) and a["latency_ms"] >= 0 for a in tl), tl
