@@ -123,3 +123,29 @@ def test_alert_names_the_request_that_raised_it(stack):
 
     items = harness.wait_until(found, timeout=10, interval=0.1, what="the alert")
     assert items[0]["request_id"] == rid(r), items
+
+
+def test_attempts_survive_the_spool_while_the_database_is_down(stack):
+    """The attempts travel with their row: written to the spool while the
+    database is away, and replayed with it."""
+    s = setup(stack, nkeys=2, max_retries=1, retry_backoff_ms=10, settle=False)
+    create_rule(stack, name="trace-spool-%d" % s.up["id"], upstream_id=s.up["id"],
+                condition=status_is(429), actions=[{"type": "retry"}])
+    settle()
+    tried, lock = [], threading.Lock()
+    stack.mock.script = _first_key_fails(tried, lock)
+    c = stack.main.client
+    assert c.get(s.path("v1/warm"), token=s.token).status in (200, 429)
+    with lock:
+        tried.clear()
+    stack.db.stop()
+    try:
+        r = c.get(s.path("v1/down?key=%s&x=1" % s.token), timeout=15)
+    finally:
+        stack.db.start()
+    assert r.status == 200 and r.header("X-Gateway-Attempts") == "2", r
+    harness.wait_until(lambda: c.get("/healthz").status == 200, timeout=15, what="healthz")
+    wait_log_row(stack, r)
+    d = ok(stack.main.admin.get(A + "/logs/" + rid(r)), 200)
+    assert [a["status"] for a in d["timeline"]] == [429, 200], d["timeline"]
+    assert d["query"] == "?x=1", d
