@@ -1,6 +1,7 @@
 #include "route.h"
 #include "shape_preview.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,9 @@ static const struct route routes[] = {
      D("Search the request log", NULL, NULL, RA_LIST,
        PAGE " upstream_id=id key_id=id token_id=id status=text from=time to=time q=text "
             "cursor=text model=text")},
+    {"GET", A "/logs/{rid}", ROLE_VIEWER, h_log_detail,
+     D("One request by its X-Gateway-Request-Id: the log row, names and its attempts", NULL, NULL,
+       RA_OBJECT, NULL)},
     {"GET", A "/stats", ROLE_VIEWER, h_stats,
      D("Request counts and latency over time", NULL, NULL, RA_OBJECT,
        "from=time to=time upstream_id=id bucket_s=int")},
@@ -188,7 +192,8 @@ static void h_openapi(struct req *r, const struct route_args *a)
 }
 
 /* Matches path against pattern segment by segment; {id} takes a positive
- * integer.  A single trailing slash on the path is ignored. */
+ * integer, {rid} a request id (1 to 64 letters and digits).  A single
+ * trailing slash on the path is ignored. */
 static bool match(const char *pattern, const char *path, struct route_args *a)
 {
     const char *p = pattern, *s = path;
@@ -207,6 +212,18 @@ static bool match(const char *pattern, const char *path, struct route_args *a)
             a->id = v;
             s = end;
             p += 4;
+            continue;
+        }
+        if (strncmp(p, "{rid}", 5) == 0) {
+            size_t n = 0;
+            while (n < sizeof(a->rid) - 1 && isalnum((unsigned char)s[n]))
+                n++;
+            if (n == 0 || isalnum((unsigned char)s[n]))
+                return false;
+            memcpy(a->rid, s, n);
+            a->rid[n] = '\0';
+            s += n;
+            p += 5;
             continue;
         }
         if (*p != *s)

@@ -16,6 +16,7 @@ struct vtable;
 /* What the pattern captured: the {id} segment, when there is one. */
 struct route_args {
     long long id;
+    char rid[65]; /* {rid}: a request id, 1 to 64 letters and digits */
 };
 
 typedef void (*route_fn)(struct req *r, const struct route_args *a);

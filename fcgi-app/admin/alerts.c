@@ -24,6 +24,7 @@ static const struct vfield fields[] = {
     {.name = "key_id", .type = VT_INT, .flags = VF_READONLY},
     {.name = "upstream_id", .type = VT_INT, .flags = VF_READONLY},
     {.name = "message", .type = VT_STRING, .flags = VF_READONLY},
+    {.name = "request_id", .type = VT_STRING, .flags = VF_READONLY},
     {.name = "webhook", .type = VT_STRING, .flags = VF_READONLY},
     {.name = "delivered", .type = VT_BOOL, .flags = VF_READONLY},
     {.name = "delivery_error", .type = VT_STRING, .flags = VF_READONLY},

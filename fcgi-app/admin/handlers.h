@@ -12,6 +12,7 @@ struct json_object;
 
 /* logs.c, stats.c, alerts.c */
 void h_logs(struct req *r, const struct route_args *a);
+void h_log_detail(struct req *r, const struct route_args *a);
 void h_stats(struct req *r, const struct route_args *a);
 void h_alerts(struct req *r, const struct route_args *a);
 void h_capacity(struct req *r, const struct route_args *a);

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "admin/handlers.h"
 #include "http.h"
+#include "admin/logs.h"
 #include "admin/resource.h"
 #include "core/nelem.h"
 
@@ -36,16 +37,20 @@ enum {
 };
 
 static const char *const fragments[F__MAX] = {
-    " AND upstream_id = ?", " AND key_id = ?",
-    " AND token_id = ?",    " AND status_class = ?",
-    " AND status = ?",      " AND ts >= ?",
-    " AND ts < ?",          " AND path LIKE ?",
-    " AND model = ?",       " AND (ts < ? OR (ts = ? AND id < ?))",
+    " AND upstream_id = ?",
+    /* A key tried in any attempt (request_attempts holds the attempts of
+     * requests where one failed; the row's key_id is the last one). */
+    " AND (key_id = ? OR (ts, request_id) IN (SELECT ts, request_id FROM request_attempts"
+    " WHERE key_id = ?))",
+    " AND token_id = ?",
+    " AND status_class = ?",
+    " AND status = ?",
+    " AND ts >= ?",
+    " AND ts < ?",
+    " AND path LIKE ?",
+    " AND model = ?",
+    " AND (ts < ? OR (ts = ? AND id < ?))",
 };
-
-#define TS_MS                                                                                      \
-    "CONCAT(DATE_FORMAT(ts, '%Y-%m-%dT%H:%i:%s.'), LPAD(FLOOR(MICROSECOND(ts) / 1000), 3, '0'),"   \
-    " 'Z')"
 
 static const char *sql_for(unsigned mask)
 {
@@ -60,13 +65,7 @@ static const char *sql_for(unsigned mask)
     pthread_mutex_lock(&lock);
     if ((sql = atomic_load(&built[mask])) == NULL) {
         buf_init(&b, 8192);
-        buf_puts(
-            &b,
-            "SELECT id, request_id, " TS_MS ", method, upstream_id, upstream, path,"
-            " key_id, token_id, status, latency_ms, attempts, req_bytes, resp_bytes,"
-            " error, rules, messages, UNIX_TIMESTAMP(ts) * 1000, model, prompt_tokens,"
-            " completion_tokens, cached_tokens, total_tokens, usage_source, cost_nanos, currency,"
-            " fallback_from, affinity, proxy, endpoint, model_requested FROM request_logs WHERE 1 = 1");
+        buf_puts(&b, "SELECT " LOG_COLUMNS " FROM request_logs WHERE 1 = 1");
         for (f = 0; f < F__MAX; f++)
             if (mask & (1u << f))
                 buf_puts(&b, fragments[f]);
@@ -78,9 +77,9 @@ static const char *sql_for(unsigned mask)
     return sql;
 }
 
-/* One parameter per filter, two more for the cursor (three in all), and
- * the limit. */
-#define LOG_PARAMS_MAX (F__MAX + 3)
+/* One parameter per filter, one more for the key, two more for the cursor
+ * (three in all), and the limit. */
+#define LOG_PARAMS_MAX (F__MAX + 4)
 
 struct log_query {
     long long status_class, status; /* 0 when not filtered */
@@ -153,8 +152,10 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
         return false;
     if (up > 0)
         add(lq, F_UPSTREAM, DB_INT(up));
-    if (key > 0)
+    if (key > 0) {
         add(lq, F_KEY, DB_INT(key));
+        lq->p[lq->n++] = DB_INT(key);
+    }
     if (token > 0)
         add(lq, F_TOKEN, DB_INT(token));
     /* Parameters go in the order of the fragments (F_*), whatever the
@@ -199,7 +200,7 @@ static bool read_filters(struct req *r, struct log_query *lq, long long *cur_id)
     return true;
 }
 
-static struct json_object *json_list(const char *text)
+struct json_object *log_json_list(const char *text)
 {
     struct json_object *o = text != NULL ? json_tokener_parse(text) : NULL;
 
@@ -242,7 +243,7 @@ static void add_str(struct json_object *o, const char *name, const struct db_res
     json_object_object_add(o, name, v != NULL ? json_object_new_string(v) : NULL);
 }
 
-static struct json_object *log_item(const struct db_res *res, unsigned i)
+struct json_object *log_item(const struct db_res *res, unsigned i)
 {
     static const char *const names[] = {"id",          "request_id", "ts",         "method",
                                         "upstream_id", "upstream",   "path",       "key_id",
@@ -260,8 +261,8 @@ static struct json_object *log_item(const struct db_res *res, unsigned i)
                                : v        ? json_object_new_string(v)
                                           : NULL);
     }
-    json_object_object_add(o, "rules", json_list(db_val(res, i, 15)));
-    json_object_object_add(o, "messages", json_list(db_val(res, i, 16)));
+    json_object_object_add(o, "rules", log_json_list(db_val(res, i, 15)));
+    json_object_object_add(o, "messages", log_json_list(db_val(res, i, 16)));
     add_usage(o, res, i, 18);
     /* The cost as recorded when the row was made (core/price.h). */
     json_object_object_add(o, "cost",

@@ -84,8 +84,8 @@ long long alert_raise(struct alerter *a, struct db *db, const struct alert *al)
     /* The webhook column names where it goes: the rule's own, else the
      * configured default. */
     rc = db_exec(db,
-                 "INSERT INTO alerts (ts, kind, rule_id, key_id, upstream_id, message, webhook)"
-                 " VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?, ?)",
+                 "INSERT INTO alerts (ts, kind, rule_id, key_id, upstream_id, message, webhook,"
+                 " request_id) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?, ?, ?)",
                  DB_ARGS(DB_STR(al->kind != NULL ? al->kind : "rule"),
                          al->rule_id > 0 ? DB_INT(al->rule_id) : DB_NULL,
                          al->key_id > 0 ? DB_INT(al->key_id) : DB_NULL,
@@ -93,7 +93,8 @@ long long alert_raise(struct alerter *a, struct db *db, const struct alert *al)
                          DB_STR(al->message ? al->message : "alert"),
                          DB_STR(al->webhook != NULL && *al->webhook != '\0' ? al->webhook
                                 : dflt[0] != '\0'                           ? dflt
-                                                                            : NULL)),
+                                                                            : NULL),
+                         DB_STR(al->request_id)),
                  NULL, &id);
     if (rc != DB_OK || id == 0)
         return 0;

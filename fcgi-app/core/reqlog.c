@@ -18,11 +18,12 @@
 #include "core/log.h"
 #include "core/logloss.h"
 #include "core/reqlog_load.h"
+#include "core/reqlog_trail.h"
 #include "core/rollup.h"
 #include "core/spool.h"
 #include "core/usage.h"
 
-#define LOG_COLS      30
+#define LOG_COLS      31
 #define SPILL_BATCHES 40   /* past this many batches behind, the excess goes to the spool */
 #define HOLD_MS       1000 /* rows the spool refused wait this long before the next try */
 
@@ -55,9 +56,11 @@ void reqlog_entry_free(struct reqlog_entry *e)
     if (e == NULL)
         return;
     free(e->path);
+    free(e->query);
     free(e->error);
     free(e->rules);
     free(e->messages);
+    free(e->trail);
     free(e);
 }
 
@@ -163,9 +166,9 @@ static struct db_multirow insert_sql = DB_MULTIROW_INIT(
     " token_id, status, status_class, latency_ms, attempts, req_bytes, resp_bytes, error, rules,"
     " messages, model, prompt_tokens, completion_tokens, cached_tokens, total_tokens,"
     " usage_source, cost_nanos, currency, fallback_from, affinity, proxy, endpoint,"
-    " model_requested) VALUES ",
+    " model_requested, query) VALUES ",
     "(?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-    " ?, ?, ?, ?, ?, ?)");
+    " ?, ?, ?, ?, ?, ?, ?)");
 
 /* A token count as a column: NULL when the answer did not report it. */
 static struct db_param count_param(const struct usage_counts *u, long long n)
@@ -205,6 +208,7 @@ static void entry_params(const struct reqlog_entry *e, struct db_param *p)
     p[27] = DB_STR(e->proxy[0] ? e->proxy : NULL);
     p[28] = DB_STR(e->endpoint[0] ? e->endpoint : NULL);
     p[29] = DB_STR(e->model_requested[0] ? e->model_requested : NULL);
+    p[30] = DB_STR(e->query);
 }
 
 struct write_tx {
@@ -288,6 +292,8 @@ static int write_body(struct db *db, void *arg)
             entry_params(e, &p[LOG_COLS * rows++]);
     if (rc == DB_OK && rows > 0)
         rc = write_rows(t, db, p, rows);
+    if (rc == DB_OK && rows > 0)
+        rc = reqlog_trail_write(db, t->list);
     free(p);
     if (rc != DB_OK)
         return rc;

@@ -13,9 +13,11 @@
 #include "core/usage_scan.h"
 
 #define REQLOG_PATH_MAX  2048
+#define REQLOG_QUERY_MAX 2048
 #define REQLOG_ERROR_MAX 512
 #define REQLOG_RULES_MAX 4096
 #define REQLOG_MSGS_MAX  4096
+#define REQLOG_TRAIL_MAX 65536
 
 struct reqlog_entry {
     char request_id[32];
@@ -25,6 +27,7 @@ struct reqlog_entry {
     char upstream[65];
     char endpoint[128]; /* the origin of the last attempt's endpoint, "" for none */
     char *path;         /* owned; without the query */
+    char *query;        /* owned or NULL: "?..." less the client token's `key` */
     long long key_id;   /* the last key tried, 0 for none */
     long long token_id; /* 0 for none */
     int status;
@@ -34,6 +37,9 @@ struct reqlog_entry {
     char *error;    /* owned or NULL; never holds a key value */
     char *rules;    /* owned or NULL: JSON array of the names of rules that fired */
     char *messages; /* owned or NULL: JSON array of `log` action messages */
+    /* Owned or NULL: the attempts for request_attempts when one failed, a
+     * JSON array of objects (proxy/trail.h, core/reqlog_trail.h). */
+    char *trail;
     /* Tokens and model of the answer the client got (counts -1 and
      * source USAGE_SOURCE_NONE when not read; reqlog_entry_usage_init). */
     struct usage_counts usage;

@@ -26,7 +26,7 @@ static const char load_sql[] =
     " token_id, status, status_class, latency_ms, attempts, req_bytes, resp_bytes, error,"
     " rules, messages, model, prompt_tokens, completion_tokens, cached_tokens, total_tokens,"
     " usage_source, cost_nanos, currency, fallback_from, affinity, proxy, endpoint,"
-    " model_requested)"
+    " model_requested, query)"
     " SET ts = FROM_UNIXTIME(CAST(@ts AS SIGNED) / 1000)";
 
 struct reqlog_load {

@@ -15,7 +15,7 @@
 #include "core/db.h"
 
 /* The columns of a request log row, in the order of reqlog.c's INSERT. */
-#define REQLOG_LOAD_COLS 30
+#define REQLOG_LOAD_COLS 31
 
 /* What reqlog_load_rows did with a batch. */
 enum reqlog_load_outcome {

@@ -43,6 +43,8 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
     if (e->endpoint[0] != '\0')
         S("endpoint", e->endpoint);
     S("path", e->path);
+    if (e->query != NULL)
+        S("query", e->query);
     I("key_id", e->key_id);
     I("token_id", e->token_id);
     I("status", e->status);
@@ -53,6 +55,8 @@ static struct json_object *entry_json(const struct reqlog_entry *e)
     S("error", e->error);
     S("rules", e->rules);
     S("messages", e->messages);
+    if (e->trail != NULL)
+        S("trail", e->trail);
     if (e->usage.model[0] != '\0')
         S("model", e->usage.model);
     if (e->model_requested[0] != '\0')
@@ -159,6 +163,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     e->ts_ms = jget(o, "ts_ms");
     e->upstream_id = jget(o, "upstream_id");
     e->path = opt_dup(o, "path", REQLOG_PATH_MAX);
+    e->query = opt_dup(o, "query", REQLOG_QUERY_MAX);
     e->key_id = jget(o, "key_id");
     e->token_id = jget(o, "token_id");
     e->status = (int)jget(o, "status");
@@ -169,6 +174,7 @@ static struct reqlog_entry *entry_from_json(const char *line)
     e->error = opt_dup(o, "error", REQLOG_ERROR_MAX);
     e->rules = opt_dup(o, "rules", REQLOG_RULES_MAX);
     e->messages = opt_dup(o, "messages", REQLOG_MSGS_MAX);
+    e->trail = opt_dup(o, "trail", REQLOG_TRAIL_MAX);
     usage_from_json(o, &e->usage);
     opt_copy(o, "currency", e->currency, sizeof(e->currency));
     opt_copy(o, "fallback_from", e->fallback_from, sizeof(e->fallback_from));

@@ -26,6 +26,7 @@
 #include "proxy/egress_curl.h"
 #include "proxy/proxy.h"
 #include "proxy/rules.h"
+#include "proxy/trail.h"
 #include "proxy/answer_usage.h"
 #include "proxy/upstream_head.h"
 #include "proxy/upstream_req.h"
@@ -134,7 +135,6 @@ static void save_answer(struct attempt *at)
         buf_printf(&px->saved_head, "Content-Length: %zu\r\n", body.len);
     buf_free(&px->saved_body);
     px->saved_body = body;
-    buf_reset(&at->held);
 }
 
 /* libcurl's header callback: one line of the answer's head. */
@@ -634,6 +634,8 @@ enum outcome proxy_attempt(struct proxy *px, struct pool_key *k, int attempt_no,
 out:
     if (cc != CURLE_OK)
         describe_error(&at, cc, errbuf, err);
+    proxy_trail_note(px, k, attempt_no, at.started_ms, at.head.status,
+                     out == OUTCOME_RETRY || cc != CURLE_OK ? err->text : "", &at.held, at.secret);
     proxy_endpoint_done(px, at.head.status, false, true);
     /* Whole only when the transfer ended well and the client took it all. */
     proxy_usage_end(px, at.usage, out == OUTCOME_DONE && cc == CURLE_OK && !at.client_gone);

@@ -29,6 +29,7 @@
 #include "proxy/path.h"
 #include "proxy/rules.h"
 #include "proxy/shape_req.h"
+#include "proxy/trail.h"
 
 #define PROXY_PREFIX "/proxy/"
 
@@ -483,6 +484,7 @@ static struct reqlog_entry *new_entry(struct req *r)
     snprintf(e->method, sizeof(e->method), "%s", r->method);
     e->req_bytes = (long long)r->body.len;
     e->path = strndup(p, REQLOG_PATH_MAX);
+    e->query = proxy_trail_query(r->query);
     return e;
 }
 
@@ -563,6 +565,7 @@ void h_proxy(struct req *r, const struct route_args *a)
     }
     if (px.log != NULL && px.log->error == NULL && r->error[0] != '\0')
         px.log->error = strdup(r->error);
+    proxy_trail_log(&px);
     proxy_rules_log(&px);
     proxy_usage_request_model(&px);
     proxy_usage_note(&px);

@@ -35,6 +35,7 @@ struct hook_args;
 
 #define PROXY_MAX_TRIED     16
 #define PROXY_MAX_FALLBACKS 8
+#define PROXY_TRAIL_MAX     16 /* attempts kept for request_attempts (proxy/trail.h) */
 
 /* One client request on its way through the proxy. */
 struct proxy {
@@ -54,6 +55,8 @@ struct proxy {
     struct pool_key *last_key;    /* of the last attempt, NULL before one */
     struct json_object *fired;    /* names of the rules that fired */
     struct json_object *messages; /* messages of `log` actions */
+    struct json_object *trail;    /* the attempts noted (proxy/trail.h), NULL for none */
+    size_t trail_fired;           /* the names of px->fired the trail has seen */
     int saved_status;             /* the last error answer a rule retried, 0 if none */
     char saved_from[65];          /* the upstream that gave it */
     const char *answer_from;      /* X-Gateway-Upstream when not px->up (proxy.c serve) */

@@ -43,6 +43,8 @@ import './steps_roles.mjs';
   loginWithToken, go, shot, proxied, env: () => env});
 (await import('./keys_page.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, env: () => env});
+(await import('./log_trace.mjs')).register({test, api, assert, waitFor, expectText, newPage,
+  loginWithToken, go, shot, sleep, env: () => env});
 
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',

@@ -97,6 +97,8 @@ def make_request(stack, method, pattern, scratch):
         return A + "/me", None, 200, _nothing()
     if key == ("GET", "/upstreams"):
         return A + "/upstreams", None, 200, _nothing()
+    if key == ("GET", "/logs/{rid}"):  # issue 22: one request and its attempts, by its id
+        return A + "/logs/" + "0" * 24, None, 404, _nothing()
     if key == ("GET", "/capacity"):  # issue 21: capacity alerts
         return A + "/capacity", None, 200, _nothing()
     if key == ("GET", "/housekeeping"):  # issue 22: the cron jobs' latest runs

@@ -14,7 +14,7 @@ from proxy_helpers import setup
 from rules_helpers import create_rule, hook_requests, settle, status_is
 
 FIELDS = {"id", "ts", "kind", "rule_id", "key_id", "upstream_id", "message", "webhook",
-          "delivered", "delivery_error"}
+          "delivered", "delivery_error", "request_id"}
 
 
 def alerts(stack, query=""):

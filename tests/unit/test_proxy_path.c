@@ -1,6 +1,8 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy/path.h"
+#include "proxy/trail.h"
 #include "suites.h"
 #include "core/nelem.h"
 
@@ -124,8 +126,22 @@ static void test_same_origin(void)
     CU_ASSERT_FALSE(proxy_same_origin("http://h/v1/a b", "http://h/v1"));
 }
 
+/* The query a log row keeps: every copy of `key` (a client token's place)
+ * gone, encoded names included; nothing left is NULL. */
+static void test_logged_query(void)
+{
+    char *q = proxy_trail_query("a=1&key=tok&k%65y=tok2&b=2");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_STRING_EQUAL(q, "?a=1&b=2");
+    free(q);
+    CU_ASSERT_PTR_NULL(proxy_trail_query("key=tok"));
+    CU_ASSERT_PTR_NULL(proxy_trail_query(""));
+    CU_ASSERT_PTR_NULL(proxy_trail_query(NULL));
+}
+
 void suite_proxy_path(void)
 {
     ADD_SUITE("proxy_path", TEST(test_guard_refuses), TEST(test_guard_accepts), TEST(test_split),
-              TEST(test_build_url), TEST(test_same_origin));
+              TEST(test_build_url), TEST(test_same_origin), TEST(test_logged_query));
 }

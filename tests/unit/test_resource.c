@@ -219,10 +219,10 @@ static void test_rules(void)
 static void test_alerts(void)
 {
     static const struct expect x = {
-        .page =
-            "SELECT id, " SQL_TIME("ts") ", kind, rule_id, key_id, upstream_id, message, webhook,"
-                                         " delivered, delivery_error FROM alerts" ALERT_FILTER
-                                         " ORDER BY id DESC LIMIT ? OFFSET ?",
+        .page = "SELECT id, " SQL_TIME(
+            "ts") ", kind, rule_id, key_id, upstream_id, message, request_id,"
+                  " webhook, delivered, delivery_error FROM alerts" ALERT_FILTER
+                  " ORDER BY id DESC LIMIT ? OFFSET ?",
         .count = "SELECT COUNT(*) FROM alerts" ALERT_FILTER,
         .filter_params = 8,
     };

@@ -241,10 +241,30 @@ static void test_route_dispatch_answers(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "WWW-Authenticate: Bearer\r\n"));
 }
 
+/* {rid} takes a request id: 1 to 64 letters and digits, nothing else. */
+static void test_route_request_ids(void)
+{
+    static const char *const bad[] = {
+        "/api/admin/logs/ab-c", "/api/admin/logs/ab%20c", "/api/admin/logs/a/b",
+        "/api/admin/logs/"
+        "0123456789012345678901234567890123456789012345678901234567890123"
+        "4"};
+    struct route_match m;
+
+    CU_ASSERT_EQUAL_FATAL(find("GET", "/api/admin/logs/01a24f10e635dceb899e28de", &m), ERR_OK);
+    CU_ASSERT_PTR_EQUAL(m.fn, h_log_detail);
+    CU_ASSERT_EQUAL(m.need, ROLE_VIEWER);
+    CU_ASSERT_STRING_EQUAL(m.args.rid, "01a24f10e635dceb899e28de");
+    CU_ASSERT_EQUAL_FATAL(find("GET", "/api/admin/logs/x/", &m), ERR_OK);
+    CU_ASSERT_STRING_EQUAL(m.args.rid, "x");
+    CU_ASSERT_EQUAL(find("POST", "/api/admin/logs/abc", &m), ERR_METHOD_NOT_ALLOWED);
+    expect_miss("GET", bad, sizeof(bad) / sizeof(bad[0]), ERR_NOT_FOUND);
+}
+
 void suite_route(void)
 {
     ADD_SUITE("route", TEST(test_route_literals_and_roles), TEST(test_route_ids),
               TEST(test_route_bad_ids_are_unknown_paths), TEST(test_route_unknown_paths),
               TEST(test_route_trailing_slash), TEST(test_route_methods),
-              TEST(test_route_dispatch_answers));
+              TEST(test_route_dispatch_answers), TEST(test_route_request_ids));
 }

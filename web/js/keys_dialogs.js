@@ -59,7 +59,7 @@ export async function openHistory(page, k) {
         e.model ? h('div', {class: 'small muted'}, t('for model {model} only', {model: e.model})) : null]},
       {title: t('Reason'), cell: (e) => e.reason},
       {title: t('By'), cell: (e) => e.actor || '—'},
-      {title: t('Request'), class: 'mono small', cell: (e) => e.request_id || '—'},
+      {title: t('Request'), class: 'mono small', cell: (e) => (e.request_id ? h('a', {href: `#/logs?request_id=${encodeURIComponent(e.request_id)}`, class: 'request-link'}, e.request_id) : '—')},
       {title: t('Answer excerpt'), cell: (e) => (e.excerpt ? h('pre', {class: 'excerpt'}, e.excerpt) : '—')},
     ], ev.items, {empty: t('No status changes yet.')}),
     ev.total > ev.items.length ? h('p', {class: 'muted small'}, t('Showing the latest {n} of {total}.', {n: ev.items.length, total: fmtNumber(ev.total)})) : null);

@@ -249,7 +249,7 @@ export async function render(view, ctx) {
     replace(alertsBox, table([
       {title: t('Time'), class: 'nowrap', cell: (a) => fmtTime(a.ts)},
       {title: t('Kind'), cell: (a) => h('span', {class: 'mono'}, a.kind || 'rule')},
-      {title: t('Message'), cell: (a) => a.message},
+      {title: t('Message'), cell: (a) => [a.message, a.request_id ? [' ', h('a', {href: `#/logs?request_id=${encodeURIComponent(a.request_id)}`, class: 'request-link mono small'}, a.request_id)] : null]},
       {title: t('Key'), class: 'num', cell: (a) => (a.key_id ? h('a', {href: `#/logs?key_id=${a.key_id}`, title: t('Requests with this key')}, String(a.key_id)) : '—')},
       {title: t('Webhook'), cell: (a) => {
         if (a.delivered === true) return badge(t('delivered'), 'ok');
