@@ -40,6 +40,7 @@ static const struct route routes[] = {
     {"PATCH", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_update},
     {"DELETE", A "/upstreams/{id}", ROLE_ADMIN, h_upstreams_delete},
     {"POST", A "/upstreams/{id}/shape/test", ROLE_OPERATOR, h_upstreams_shape_test},
+    {"POST", A "/upstreams/{id}/rules/test", ROLE_OPERATOR, h_upstream_rules_test},
 
     {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import},
     {"POST", A "/keys/batch", ROLE_OPERATOR, h_keys_batch},
@@ -55,6 +56,7 @@ static const struct route routes[] = {
 
     {"POST", A "/rules/test", ROLE_OPERATOR, h_rules_test},
     {"POST", A "/rules/backtest", ROLE_OPERATOR, h_rules_backtest},
+    {"GET", A "/rules/hits", ROLE_VIEWER, h_rules_hits},
     {"POST", A "/scripts/test", ROLE_OPERATOR, h_scripts_test},
     {"GET", A "/rules", ROLE_VIEWER, h_rules_list},
     {"POST", A "/rules", ROLE_OPERATOR, h_rules_create},

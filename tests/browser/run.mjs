@@ -32,6 +32,8 @@ import './steps_roles.mjs';
   loginWithToken, go, shot, sleep, env: () => env});
 (await import('./validation_jobs.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, env: () => env});
+(await import('./rules_builder.mjs')).register({test, api, assert, waitFor, expectText, newPage,
+  loginWithToken, go, shot, env: () => env, root: ROOT, phone: {width: 390, height: 844}});
 
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',
