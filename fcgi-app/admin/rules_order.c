@@ -47,13 +47,13 @@ static const char *phase_of(const struct rule_input *in, const struct rule *r)
 static bool leaf_holds(struct json_object *leaf, struct rule_input *in)
 {
     struct json_object *o = json_object_new_object(), *acts = json_object_new_array(),
-                       *log = json_object_new_object();
+                       *retry = json_object_new_object();
     struct rule *r;
     char err[128];
     bool held = false;
 
-    json_object_object_add(log, "type", json_object_new_string("log"));
-    json_object_array_add(acts, log);
+    json_object_object_add(retry, "type", json_object_new_string("retry"));
+    json_object_array_add(acts, retry);
     json_object_object_add(o, "name", json_object_new_string("leaf"));
     json_object_object_add(o, "condition", json_object_get(leaf));
     json_object_object_add(o, "actions", acts);

@@ -1,7 +1,8 @@
 // Browser steps of the rules page without raw JSON (issue 22): a rule with
 // a nested group built by the form, the JSON toggle both ways unchanged, a
 // rule the form cannot show kept as JSON, the save, and "which rules would
-// fire, in order" with a stop; the page in Chinese with no string missing
+// fire, in order" with a stop; a sample from a logged request and the
+// hits of 24 h; the page in Chinese with no string missing
 // from the catalogue; the builder on a phone.  Loaded by run.mjs, which
 // passes its helpers.
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ const EXPECTED_CONDITION = {all: [
 ]};
 
 export function register(h) {
-  const {test, api, assert, waitFor, expectText, newPage, loginWithToken, go, shot, env, root, phone} = h;
+  const {test, api, assert, waitFor, expectText, newPage, loginWithToken, go, shot, env, root, phone, proxied} = h;
 
   const leaf = (page, at) => page.locator(`#rule-builder .rule-leaf[data-at="${at}"]`);
   const ruleField = (page, name) => page.locator(`#rule-builder .rule-fields .rule-field[data-name=${name}]`).locator('input, select');
@@ -94,6 +95,35 @@ export function register(h) {
     const names = await page.locator('#order-result tr.order-row').evaluateAll((rows) => rows.map((r) => r.dataset.name));
     assert(names.indexOf('rb-stopper') < names.indexOf('rb-nested'), 'in their order');
     await shot(page, 'rules-order');
+  });
+
+  test('rules builder: test against a logged request, and the hits of 24 h', async (t) => {
+    const up = await api('POST', '/upstreams', {name: 'rb-log', base_url: env().mock_url + '/v1'});
+    // Four keys: the upstream-wide guard lets a rule take out one of them.
+    for (let i = 1; i <= 4; i++) await api('POST', '/keys', {upstream_id: up.id, key_value: `sk-rb-log-000000000000${i}`});
+    await api('POST', '/rules', {name: 'rb-ban-403', upstream_id: up.id, priority: -700,
+      condition: {type: 'status', op: 'eq', value: 403}, actions: [{type: 'ban_key'}]});
+    const token = (await api('POST', '/tokens', {name: 'rb-log-token'})).token;
+    // The gateway's pool learns of the new upstream within pool_refresh_ms.
+    const res = await waitFor(async () => {
+      const r = await proxied('/proxy/rb-log/status/403', token);
+      return r.status === 403 ? r : null;
+    }, 'the mock\'s 403 through the gateway');
+    const rid = res.headers.get('x-gateway-request-id');
+    const page = await newPage(t);
+    await loginWithToken(page);
+    await go(page, '#/rules');
+    await expectText(page.locator('#rules-list tr[data-name=rb-ban-403] .rule-hits'), /^1$/, 'one hit: the ban');
+    await page.locator('#order-upstream').selectOption(String(up.id));
+    await page.locator('#log-request-id').fill(rid);
+    await waitFor(async () => {
+      await page.locator('#log-sample-load').click();
+      return await page.locator('#dryrun input[name=status]').inputValue() === '403';
+    }, 'the sample from the log row');
+    assert((await page.locator('#dryrun textarea[name=body]').inputValue()).includes('mock_403'), 'the body from the key event\'s excerpt');
+    await expectText(page.locator('#log-sample-fired'), /rb-ban-403/, 'the rules that fired on the proxy');
+    await page.locator('#order-run').click();
+    await waitFor(async () => await page.locator('#order-result tr[data-name=rb-ban-403][data-why=fires]').count() === 1, 'the rule fires on the logged answer');
   });
 
   test('rules builder: the page in Chinese, every string translated', async (t) => {

@@ -191,7 +191,10 @@ export function ruleForm({upstreams, readOnly}) {
     const has = f.name in rule;
     const shown = {...f, optional: false};
     const holder = {[f.name]: has ? rule[f.name] : f.def};
-    const write = () => { rule[f.name] = holder[f.name]; };
+    const write = () => {
+      if (holder[f.name] === undefined) delete rule[f.name];
+      else rule[f.name] = holder[f.name];
+    };
     if (f.kind === 'upstream') {
       const sel = h('select', {'aria-label': t('Upstream'), disabled: ro},
         h('option', {value: ''}, t('every upstream')),

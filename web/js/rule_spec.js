@@ -58,7 +58,7 @@ export const ACTIONS = [
   {type: 'alert', fields: [{name: 'message', kind: 'text', optional: true}, {name: 'webhook', kind: 'text', optional: true}],
     blank: () => ({type: 'alert', message: ''}),
     about: () => t('Records an alert and posts it to the webhook (and to webhook_url), off the request path.')},
-  {type: 'log', fields: [{name: 'message', kind: 'text', optional: true}], blank: () => ({type: 'log', message: ''}),
+  {type: 'log', fields: [{name: 'message', kind: 'text'}], blank: () => ({type: 'log', message: ''}),
     about: () => t('The message goes into the request\'s log entry.')},
 ];
 

@@ -64,7 +64,8 @@ export async function render(view, ctx) {
   let upstreams = [];
   let rules = [];
   let editing = null; // the stored rule being edited, or null for a new one
-  let mode = 'form'; // the editor shows the form or the JSON; kept across rules
+  let mode = 'form'; // what the editor shows: the form or the JSON
+  let preferred = 'form'; // what the user asked for last, kept across rules
 
   const newBtn = canWrite ? h('button', {type: 'button', class: 'btn btn-primary', id: 'rule-new'}, t('New rule')) : null;
   const listBox = h('div', {id: 'rules-list'}, h('p', {class: 'muted'}, t('Loading…')));
@@ -127,12 +128,13 @@ export async function render(view, ctx) {
 
   function setMode(m) {
     clearErrors(editorForm);
+    preferred = m;
     if (m === mode) return;
     if (m === 'json') {
       showRule(form.get(), 'json');
       return;
     }
-    const obj = editorRule(true);
+    const obj = editorRule();
     if (obj) showRule(obj, 'form');
   }
 
@@ -197,7 +199,7 @@ export async function render(view, ctx) {
     editorTitle.textContent = rule ? (canWrite ? t('Edit rule {name}', {name: rule.name}) : t('Rule {name}', {name: rule.name})) : t('New rule');
     const obj = rule ? clean(rule) : structuredClone(template || TEMPLATES.find((x) => x.id === 'blank').rule);
     clearErrors(editorForm);
-    showRule(obj, mode === 'json' ? 'json' : 'form');
+    showRule(obj, preferred);
     tplSel.value = '';
     tplAbout.hidden = true;
     editorCard.hidden = false;
@@ -227,9 +229,9 @@ export async function render(view, ctx) {
     }
   }
 
-  // The editor's rule (the form's, or the JSON's), or null after showing
-  // why it cannot be read.  raw: the JSON text as it is, ids included.
-  function editorRule(raw) {
+  // The editor's rule (the form's, or the JSON's) without the stored
+  // rule's read-only fields, or null after showing why it cannot be read.
+  function editorRule() {
     if (mode === 'form') return clean(form.get());
     let obj;
     try {
@@ -242,7 +244,7 @@ export async function render(view, ctx) {
       showFormError(editorForm, {message: t('rule: must be a JSON object')});
       return null;
     }
-    return raw ? obj : clean(obj);
+    return clean(obj);
   }
 
   // The API names the place of a fault ("condition.all[1].pattern: ...",
