@@ -39,8 +39,8 @@ export function onRuleSubmit(form, result, editorRule, fn) {
 
 // editorRule() returns the editor's rule or null (after showing why);
 // editorError(e) shows a fault of the rule at the editor; upstreams() the
-// loaded upstreams.
-export function samplePanel({editorRule, editorError, upstreams}) {
+// loaded upstreams; describe(id, at) a leaf of a stored rule in words.
+export function samplePanel({editorRule, editorError, upstreams, describe}) {
   const dr = {
     status: input('status', {type: 'number', value: '429', 'aria-label': t('Status')}),
     headers: h('textarea', {name: 'headers', rows: '3', class: 'mono', spellcheck: 'false', placeholder: 'Retry-After: 20'}),
@@ -129,7 +129,7 @@ export function samplePanel({editorRule, editorError, upstreams}) {
     try { response = sample(); } catch (e) { showFormError(form, {message: e.message}); return; }
     orderBtn.disabled = true;
     try {
-      await runOrder(orderUp.value, response, orderResult);
+      await runOrder(orderUp.value, response, orderResult, describe);
     } catch (e) {
       replace(orderResult);
       if (!quiet(e)) showFormError(form, e, toSampleField);

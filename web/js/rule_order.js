@@ -67,7 +67,19 @@ export async function recentRequests(upstreamId) {
   return page.items || [];
 }
 
-export async function runOrder(upstreamId, sample, out) {
+// The leaf at a place the API names ("condition.all[1].not"), or null.
+export function leafAt(rule, at) {
+  let c = rule;
+  for (const m of at.matchAll(/\.?(\w+)(?:\[(\d+)\])?/g)) {
+    if (!c || typeof c !== 'object') return null;
+    c = c[m[1]];
+    if (m[2] !== undefined) c = Array.isArray(c) ? c[Number(m[2])] : null;
+  }
+  return c || null;
+}
+
+// describe(id, at): the leaf at `at` of rule id in words, or null.
+export async function runOrder(upstreamId, sample, out, describe) {
   const r = await api.post(`/upstreams/${upstreamId}/rules/test`, sample);
   const stops = [r.stopped_by, r.stopped_after_by].filter(Boolean);
   replace(out,
@@ -81,7 +93,7 @@ export async function runOrder(upstreamId, sample, out) {
       {title: t('Priority'), class: 'num', cell: (x) => String(x.priority)},
       {title: t('Runs'), class: 'small', cell: (x) => t(PHASE[x.phase])},
       {title: t('Verdict'), cell: (x) => badge(t(WHY[x.why]), x.why === 'fires' ? 'ok' : x.why === 'counts' ? 'warn' : 'neutral')},
-      {title: t('Why'), class: 'mono small wrap', cell: (x) => x.leaves.map((l) => `${l.held ? '✓' : '✗'} ${l.at}`).join('\n')},
+      {title: t('Why'), class: 'mono small wrap', cell: (x) => x.leaves.map((l) => `${l.held ? '✓' : '✗'} ${(describe && describe(x.id, l.at)) || l.at}`).join('\n')},
       {title: t('Actions'), class: 'small', cell: (x) => [x.actions.map((a) => a.type).join(', '), x.stops_here ? ' ' + t('(stop)') : '']},
     ], r.rules, {empty: t('This upstream has no rules.'),
       rowAttrs: (x) => ({class: ['order-row', x.stops_here ? 'order-stop' : null], dataset: {name: x.name, why: x.why}})}));

@@ -10,6 +10,7 @@ import {
 import {fmtNumber, t} from '../i18n.js';
 import {backtestCard} from '../rule_backtest.js';
 import {samplePanel} from '../rule_dryrun.js';
+import {leafAt} from '../rule_order.js';
 import {ruleForm} from '../rule_form.js';
 import {ruleReference} from '../rule_reference.js';
 import {ruleProblem} from '../rule_spec.js';
@@ -143,6 +144,10 @@ export async function render(view, ctx) {
     editorRule: () => { clearErrors(editorForm); return editorRule(); },
     editorError: (e) => showRuleError(e),
     upstreams: () => upstreams,
+    describe: (id, at) => {
+      const leaf = leafAt(rules.find((r) => r.id === id), at);
+      return leaf ? summarize(leaf) : null;
+    },
   });
   const backCard = canWrite ? backtestCard({
     editorRule: () => { clearErrors(editorForm); return editorRule(); },
