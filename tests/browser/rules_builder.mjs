@@ -113,7 +113,12 @@ export function register(h) {
     const page = await newPage(t);
     await loginWithToken(page);
     await go(page, '#/rules');
-    await expectText(page.locator('#rules-list tr[data-name=rb-ban-403] .rule-hits'), /^1$/, 'one hit: the ban');
+    // The ban's key event, and any alert of the rule (the upstream-wide
+    // guard's, should a second key be asked to go).
+    const rule = (await api('GET', `/rules?upstream_id=${up.id}`)).items.find((r) => r.name === 'rb-ban-403');
+    const hits = (await api('GET', '/rules/hits')).items.find((x) => x.rule_id === rule.id);
+    assert(hits && hits.key_events >= 1, 'the API counts the ban');
+    await expectText(page.locator('#rules-list tr[data-name=rb-ban-403] .rule-hits'), new RegExp(`^${hits.key_events + hits.alerts}$`), 'the hits in the list');
     await page.locator('#order-upstream').selectOption(String(up.id));
     await page.locator('#log-request-id').fill(rid);
     await waitFor(async () => {

@@ -29,6 +29,22 @@ function transportOf(error) {
   return 'other';
 }
 
+// The key event that kept an excerpt of the request's answer, or null.
+// The log row names only the last key tried; an event is written when a
+// rule changed a key's status, so the other keys to look at are those of
+// the upstream that are not active now (at most 50).
+async function excerptOf(row, requestId) {
+  const keys = [row.key_id];
+  if (row.upstream_id) {
+    const list = await api.get(`/keys?upstream_id=${row.upstream_id}&limit=200`).catch(() => ({items: []}));
+    keys.push(...(list.items || []).filter((k) => k.status !== 'active' && k.id !== row.key_id).slice(0, 50).map((k) => k.id));
+  }
+  const found = await Promise.all(keys.map((id) => api.get(`/keys/${id}/events?limit=50`)
+    .then((ev) => (ev.items || []).find((e) => e.request_id === requestId && e.excerpt))
+    .catch(() => null)));
+  return found.find(Boolean) || null;
+}
+
 // The sample as the rules saw the row's answer, and notes on what the log
 // could not tell.
 export async function sampleFromLog(requestId, upstreamId) {
@@ -47,8 +63,7 @@ export async function sampleFromLog(requestId, upstreamId) {
     s.transport_error = transportOf(row.error);
   }
   if (row.key_id && s.status !== 0) {
-    const ev = await api.get(`/keys/${row.key_id}/events?limit=100`).catch(() => ({items: []}));
-    const hit = (ev.items || []).find((e) => e.request_id === requestId && e.excerpt);
+    const hit = await excerptOf(row, requestId);
     if (hit) {
       s.body = hit.excerpt;
       notes.push(t('The body is the excerpt a key event kept (its first 512 bytes, key masked).'));
