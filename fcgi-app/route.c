@@ -62,6 +62,9 @@ static const struct route routes[] = {
     {"POST", A "/upstreams/{id}/shape/test", ROLE_OPERATOR, h_upstreams_shape_test,
      D("Preview how the upstream's shaping changes a sample request", &vt_shape_test, NULL,
        RA_OBJECT, NULL)},
+    {"POST", A "/upstreams/{id}/rules/test", ROLE_OPERATOR, h_upstream_rules_test,
+     D("Which of the upstream's rules a sample answer would fire, in order", NULL, NULL, RA_OBJECT,
+       NULL)},
 
     {"POST", A "/keys/import", ROLE_OPERATOR, h_keys_import,
      D("Import keys in bulk", &vt_keys_import, NULL, RA_OBJECT, NULL)},
@@ -98,6 +101,8 @@ static const struct route routes[] = {
     {"POST", A "/scripts/test", ROLE_OPERATOR, h_scripts_test,
      D("Run an upstream script against a sample request or answer", &vt_scripts_test, NULL,
        RA_OBJECT, NULL)},
+    {"GET", A "/rules/hits", ROLE_VIEWER, h_rules_hits,
+     D("How often each rule acted over the last 24 hours", NULL, NULL, RA_OBJECT, NULL)},
     {"GET", A "/rules", ROLE_VIEWER, h_rules_list,
      D("List rules", NULL, &vt_rules, RA_LIST, PAGE " upstream_id=id")},
     {"POST", A "/rules", ROLE_OPERATOR, h_rules_create,

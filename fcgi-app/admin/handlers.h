@@ -87,6 +87,19 @@ void h_rules_update(struct req *r, const struct route_args *a);
 void h_rules_delete(struct req *r, const struct route_args *a);
 void h_rules_test(struct req *r, const struct route_args *a);
 void h_rules_backtest(struct req *r, const struct route_args *a);
+/* rules_order.c: every rule of an upstream, in order, on one sample
+ * answer; rules_hits.c: each rule's firings over the last 24 hours. */
+void h_upstream_rules_test(struct req *r, const struct route_args *a);
+void h_rules_hits(struct req *r, const struct route_args *a);
+/* Reads a sample answer (status, headers, body, latency_ms,
+ * transport_error; the dry run's "response") into in, the header names
+ * and values pointing into resp, h holding RULE_SAMPLE_HEADERS_MAX.
+ * Returns false after answering 400 (rules.c). */
+#define RULE_SAMPLE_HEADERS_MAX 64
+struct rule_input;
+struct rule_header;
+bool admin_rule_sample(struct req *r, struct json_object *resp, struct rule_input *in,
+                       struct rule_header *h);
 
 /* scripts_test.c */
 void h_scripts_test(struct req *r, const struct route_args *a);

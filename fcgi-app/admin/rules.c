@@ -161,7 +161,7 @@ static struct json_object *stored_rule(struct req *r, long long id, int *rc)
     return o;
 }
 
-#define TEST_HEADERS_MAX 64
+#define TEST_HEADERS_MAX RULE_SAMPLE_HEADERS_MAX
 
 /* Fills in from the dry run's "response"; header names and values point
  * into resp.  Returns false (after answering 400) on a bad header. */
@@ -207,6 +207,19 @@ static bool test_input(struct req *r, struct json_object *resp, struct rule_inpu
         in->nheaders++;
     }
     return true;
+}
+
+bool admin_rule_sample(struct req *r, struct json_object *resp, struct rule_input *in,
+                       struct rule_header *h)
+{
+    char msg[256];
+
+    if (valid_body(resp, response_fields, NELEM(response_fields), false, msg, sizeof(msg)) !=
+        ERR_OK) {
+        reply_error(r, ERR_INVALID_FIELD, "%s", msg);
+        return false;
+    }
+    return test_input(r, resp, in, h);
 }
 
 static void reply_dry_run(struct req *r, struct json_object *rule_json, bool matched,

@@ -22,6 +22,7 @@ import {ROOT, SHOTS, DOC_SHOTS, CHROMIUM, startStack, stopStack, assert, sleep, 
   browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser, PHONE} from './harness.mjs';
 import {ROOT, SHOTS, DOC_SHOTS, CHROMIUM, startStack, stopStack, assert, sleep, waitFor, expectText, env, api, proxied,
   browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser} from './harness.mjs';
+  browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser, proxied} from './harness.mjs';
 // The steps, in the order they run (later ones use what earlier ones made).
 import './steps_upstreams.mjs';
 import './steps_keys.mjs';
@@ -45,6 +46,8 @@ import './steps_roles.mjs';
   loginWithToken, go, shot, env: () => env});
 (await import('./log_trace.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, sleep, env: () => env});
+(await import('./rules_builder.mjs')).register({test, api, assert, waitFor, expectText, newPage,
+  loginWithToken, go, shot, env: () => env, root: ROOT, phone: {width: 390, height: 844}, proxied});
 
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',

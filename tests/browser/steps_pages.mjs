@@ -226,6 +226,7 @@ test('rules: an invalid rule shows the API\'s message; a dry run matches', async
   const order = ['quota-exhausted', 'rate-limited', 'invalid-key', 'upstream-trouble'].map((n) => names.indexOf(n));
   assert(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `the default rules in priority order (${names})`);
   await page.locator('#rule-new').click();
+  await page.locator('#rule-mode-json').click(); // the editor opens as a form (issue 22)
   const bad = {name: 'bad-regex', condition: {all: [{type: 'status', op: 'eq', value: 400},
     {type: 'body_regex', pattern: 'a(b'}]}, actions: [{type: 'retry'}]};
   await page.locator('#rule-json').fill(JSON.stringify(bad, null, 2));
@@ -281,6 +282,7 @@ test('rules: the backtest replays the editor\'s rule before saving', async (t) =
   await loginWithToken(page);
   await go(page, '#/rules');
   await page.locator('#rule-new').click();
+  await page.locator('#rule-mode-json').click();
   const draft = {name: 'browser-backtest', condition: {type: 'status', op: 'gte', value: 400},
     actions: [{type: 'disable_key', duration_s: 60}], threshold: 2, window_s: 60};
   await page.locator('#rule-json').fill(JSON.stringify(draft, null, 2));

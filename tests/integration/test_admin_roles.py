@@ -40,6 +40,8 @@ def contract_role(method, pattern):
         return "operator"
     if rest == "/upstreams/{id}/shape/test":  # issue 20: the shaping preview, a dry run too
         return "operator"
+    if rest == "/upstreams/{id}/rules/test":  # issue 22: which rules fire, a dry run too
+        return "operator"
     if rest.startswith("/jobs"):  # issue 21: validation jobs are work on keys
         return "operator"
     return "admin"
@@ -124,6 +126,12 @@ def make_request(stack, method, pattern, scratch):
         path = A + "/upstreams/%d" % up
         return (path + "/shape/test", {"method": "GET", "path": "/v1/models"}, 200,
                 _unchanged_obj(stack, path))
+    if key == ("POST", "/upstreams/{id}/rules/test"):  # issue 22: the rules in order
+        path = A + "/upstreams/%d" % up
+        return (path + "/rules/test", {"status": 429}, 200,
+                _unchanged_count(stack, A + "/rules"))
+    if key == ("GET", "/rules/hits"):  # issue 22: hits over 24 h
+        return A + "/rules/hits", None, 200, _nothing()
     if key[1] == "/upstreams/{id}":
         u = create_upstream(stack)
         path = A + "/upstreams/%d" % u["id"]

@@ -5,45 +5,48 @@
 // upstream-wide guard would have held back, and a sample of matches.
 import * as api from './api.js';
 import {
-  badge, clearErrors, field, fmtNum, fmtTime, formError, h, input, kv, localToIso, replace,
+  badge, field, fmtNum, fmtTime, formError, h, input, kv, localToIso, replace,
   select, showFormError, table,
 } from './dom.js';
+import {t} from './i18n.js';
+import {onRuleSubmit} from './rule_dryrun.js';
 
 const UNJUDGED = {status: 'no status', body: 'no body kept', headers: 'no headers kept', script: 'script leaf'};
+const WOULD = {ban: 'ban', disable: 'disable', exhaust: 'exhaust'};
 
 function renderResult(r) {
   const unj = Object.entries(UNJUDGED).filter(([k]) => r.unjudged[k] > 0)
-    .map(([k, label]) => `${label}: ${fmtNum(r.unjudged[k])}`).join(', ');
-  const statuses = Object.entries(r.by_status).map(([s, n]) => `${s === '0' ? 'no answer' : s} × ${fmtNum(n)}`).join(', ');
+    .map(([k, label]) => `${t(label)}: ${fmtNum(r.unjudged[k])}`).join(', ');
+  const statuses = Object.entries(r.by_status).map(([s, n]) => `${s === '0' ? t('no answer') : s} × ${fmtNum(n)}`).join(', ');
   const g = r.guard;
   return [
     kv([
-      ['Scanned', `${fmtNum(r.scanned.events)} key events, ${fmtNum(r.scanned.log_rows)} failed log rows`],
-      ['Matched', h('span', {id: 'backtest-matched'}, fmtNum(r.matched))],
-      ['By status', statuses],
-      ['Not judged', r.unjudged.rows ? `${fmtNum(r.unjudged.rows)} (${unj})` : '0'],
-      ['Fired', fmtNum(r.fired)],
-      ['Guard', h('span', {id: 'backtest-guard'}, g.held
-        ? `would have held back ${fmtNum(g.held)} action(s) from ${fmtTime(g.first_held_at)} (${g.alerts} alert(s))`
-        : 'would not have held anything back')],
-      ['Took', `${r.elapsed_ms} ms`],
+      [t('Scanned'), t('{e} key events, {l} failed log rows', {e: fmtNum(r.scanned.events), l: fmtNum(r.scanned.log_rows)})],
+      [t('Matched'), h('span', {id: 'backtest-matched'}, fmtNum(r.matched))],
+      [t('By status'), statuses],
+      [t('Not judged'), r.unjudged.rows ? `${fmtNum(r.unjudged.rows)} (${unj})` : '0'],
+      [t('Fired'), fmtNum(r.fired)],
+      [t('Guard'), h('span', {id: 'backtest-guard'}, g.held
+        ? t('would have held back {n} action(s) from {at} ({a} alert(s))', {n: fmtNum(g.held), at: fmtTime(g.first_held_at), a: g.alerts})
+        : t('would not have held anything back'))],
+      [t('Took'), `${r.elapsed_ms} ms`],
     ]),
-    r.truncated ? h('p', {class: 'small warn'}, 'More matches than the backtest replays: the figures after the first four million are counts only.') : null,
-    h('h4', null, `Keys (${r.keys_count})`),
+    r.truncated ? h('p', {class: 'small warn'}, t('More matches than the backtest replays: the figures after the first four million are counts only.')) : null,
+    h('h4', null, t('Keys ({n})', {n: r.keys_count})),
     table([
-      {title: 'Key', cell: (k) => k.name || `#${k.key_id}`},
-      {title: 'Would', cell: (k) => k.would ? badge(k.would, k.would === 'ban' ? 'bad' : 'warn') : '—'},
-      {title: 'At', cell: (k) => k.at ? fmtTime(k.at) : '—'},
-      {title: 'Times', class: 'num', cell: (k) => String(k.times)},
-      {title: 'Held by guard', class: 'num', cell: (k) => String(k.held)},
-    ], r.keys, {empty: 'No key would have been touched.', rowAttrs: () => ({class: 'backtest-key'})}),
-    h('h4', null, 'Sample'),
+      {title: t('Key'), cell: (k) => k.name || `#${k.key_id}`},
+      {title: t('Would'), cell: (k) => k.would ? badge(WOULD[k.would] ? t(WOULD[k.would]) : k.would, k.would === 'ban' ? 'bad' : 'warn') : '—'},
+      {title: t('At'), cell: (k) => k.at ? fmtTime(k.at) : '—'},
+      {title: t('Times'), class: 'num', cell: (k) => String(k.times)},
+      {title: t('Held by guard'), class: 'num', cell: (k) => String(k.held)},
+    ], r.keys, {empty: t('No key would have been touched.'), rowAttrs: () => ({class: 'backtest-key'})}),
+    h('h4', null, t('Sample')),
     table([
-      {title: 'Time', cell: (m) => fmtTime(m.time)},
-      {title: 'Key', cell: (m) => m.key_name || `#${m.key_id}`},
-      {title: 'Status', class: 'num', cell: (m) => String(m.status)},
-      {title: 'Answer', cell: (m) => h('span', {class: 'mono small'}, m.excerpt ?? m.error ?? '')},
-    ], r.sample, {empty: 'No match.'}),
+      {title: t('Time'), cell: (m) => fmtTime(m.time)},
+      {title: t('Key'), cell: (m) => m.key_name || `#${m.key_id}`},
+      {title: t('Status'), class: 'num', cell: (m) => String(m.status)},
+      {title: t('Answer'), cell: (m) => h('span', {class: 'mono small'}, m.excerpt ?? m.error ?? '')},
+    ], r.sample, {empty: t('No match.')}),
   ];
 }
 
@@ -51,16 +54,16 @@ function renderResult(r) {
 // showing why not); editorError(e) shows a fault of the rule there;
 // upstreams() the upstreams as loaded.
 export function backtestCard({editorRule, editorError, upstreams}) {
-  const from = input('from', {type: 'datetime-local', 'aria-label': 'From'});
-  const to = input('to', {type: 'datetime-local', 'aria-label': 'To'});
-  const up = select('upstream_id', [['', 'every upstream']], '', {'aria-label': 'Upstream'});
+  const from = input('from', {type: 'datetime-local', 'aria-label': t('From')});
+  const to = input('to', {type: 'datetime-local', 'aria-label': t('To')});
+  const up = select('upstream_id', [['', t('every upstream')]], '', {'aria-label': t('Upstream')});
   const result = h('div', {class: 'dryrun-result', id: 'backtest-result', 'aria-live': 'polite'});
-  const runBtn = h('button', {type: 'submit', class: 'btn btn-primary', id: 'backtest-run'}, 'Backtest');
+  const runBtn = h('button', {type: 'submit', class: 'btn btn-primary', id: 'backtest-run'}, t('Backtest'));
   const form = h('form', {class: 'form', id: 'backtest-form', novalidate: true},
     h('div', {class: 'field-row'},
-      field('From', from, 'empty: 7 days ago'),
-      field('To', to, 'empty: now'),
-      field('Upstream', up)),
+      field(t('From'), from, t('empty: 7 days ago')),
+      field(t('To'), to, t('empty: now')),
+      field(t('Upstream'), up)),
     formError(),
     h('div', {class: 'actions'}, runBtn),
     result);
@@ -68,18 +71,13 @@ export function backtestCard({editorRule, editorError, upstreams}) {
     if (up.options.length > 1) return;
     for (const u of upstreams()) up.append(h('option', {value: String(u.id)}, u.name));
   });
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors(form);
-    replace(result);
-    const rule = editorRule();
-    if (!rule) return;
+  onRuleSubmit(form, result, editorRule, async (rule) => {
     const body = {rule};
     if (localToIso(from.value)) body.from = localToIso(from.value);
     if (localToIso(to.value)) body.to = localToIso(to.value);
     if (up.value) body.upstream_id = Number(up.value);
     runBtn.disabled = true;
-    replace(result, h('p', {class: 'muted small'}, 'Replaying…'));
+    replace(result, h('p', {class: 'muted small'}, t('Replaying…')));
     try {
       replace(result, ...renderResult(await api.post('/rules/backtest', body)));
     } catch (e) {
@@ -92,7 +90,7 @@ export function backtestCard({editorRule, editorError, upstreams}) {
     }
   });
   return h('section', {class: 'card', id: 'backtest', hidden: true},
-    h('h2', null, 'Backtest'),
-    h('p', {class: 'muted small'}, 'Replays the rule in the editor against the answers the gateway recorded (key events with their excerpts, failed requests of the log) before you save it. Nothing is changed.'),
+    h('h2', null, t('Backtest')),
+    h('p', {class: 'muted small'}, t('Replays the rule in the editor against the answers the gateway recorded (key events with their excerpts, failed requests of the log) before you save it. Nothing is changed.')),
     form);
 }

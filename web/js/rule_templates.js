@@ -1,10 +1,18 @@
 // Starting points for the rule editor: the default rules that the database
 // is seeded with (sql/002_default_rules.sql) and the recipes of
-// docs/RULES.md.  Each comes with a sample answer for the dry run.
+// docs/RULES.md.  Each says what it does and when to use it, and comes
+// with a sample answer for the dry run.
+import {t} from './i18n.js';
+
+// The groups' names, shown in the template menu.
+export function templateGroup(g) {
+  return t(g);
+}
 
 export const TEMPLATES = [
   {
     id: 'quota-exhausted', group: 'Default rules',
+    about: () => t("Takes a key whose account is out of quota (OpenAI's insufficient_quota, Anthropic's low credit balance) out until the daily quota reset, and retries with another key. Use it on every upstream that bills per account: it runs before rate-limited because OpenAI answers an exhausted account with 429 too."),
     rule: {
       name: 'quota-exhausted', upstream_id: null, enabled: true, priority: 10,
       condition: {all: [
@@ -23,6 +31,7 @@ export const TEMPLATES = [
   },
   {
     id: 'rate-limited', group: 'Default rules',
+    about: () => t('Rests a key for as long as a 429 answer asks (Retry-After, else 60 s) and retries with another key. Use it wherever the provider limits the rate per key.'),
     rule: {
       name: 'rate-limited', upstream_id: null, enabled: true, priority: 20,
       condition: {type: 'status', op: 'eq', value: 429},
@@ -33,6 +42,7 @@ export const TEMPLATES = [
   },
   {
     id: 'invalid-key', group: 'Default rules',
+    about: () => t("Bans a key the provider refuses (401, 403, or Gemini's API_KEY_INVALID) and retries with another key. Use it to take dead or revoked keys out for good."),
     rule: {
       name: 'invalid-key', upstream_id: null, enabled: true, priority: 30,
       condition: {any: [
@@ -52,6 +62,7 @@ export const TEMPLATES = [
   },
   {
     id: 'upstream-trouble', group: 'Default rules',
+    about: () => t("Retries 5xx answers and failed connections with another key without punishing the key. Use it so that a provider's own trouble never takes keys out."),
     rule: {
       name: 'upstream-trouble', upstream_id: null, enabled: true, priority: 40,
       condition: {any: [
@@ -65,6 +76,7 @@ export const TEMPLATES = [
   },
   {
     id: 'flaky-key', group: 'Recipes',
+    about: () => t('Rests a key for 10 minutes after three 5xx answers within a minute. Use it when single keys fail now and then while the others work.'),
     rule: {
       name: 'flaky-key', priority: 35, threshold: 3, window_s: 60,
       condition: {type: 'status', op: 'range', value: [500, 599]},
@@ -74,6 +86,7 @@ export const TEMPLATES = [
   },
   {
     id: 'ok-but-overloaded', group: 'Recipes',
+    about: () => t('Retries a 200 answer that carries an X-Overloaded header, before the client sees it. Use it for APIs that say "busy" with a success status.'),
     rule: {
       name: 'ok-but-overloaded', priority: 5,
       condition: {all: [
@@ -86,6 +99,7 @@ export const TEMPLATES = [
   },
   {
     id: 'slow', group: 'Recipes',
+    about: () => t('Raises an alert when 20 answers within a minute took more than 10 s (at most one alert per 10 minutes). Use it to hear about a slow provider.'),
     rule: {
       name: 'slow', threshold: 20, window_s: 60, cooldown_s: 600,
       condition: {type: 'latency', op: 'gt', value_ms: 10000},
@@ -95,6 +109,7 @@ export const TEMPLATES = [
   },
   {
     id: 'expired-key', group: 'Recipes',
+    about: () => t('Bans a key that a Gemini-style API calls expired (API_KEY_EXPIRED in the JSON body) and retries. Use it next to invalid-key for providers whose keys expire.'),
     rule: {
       name: 'expired-key', priority: 25,
       condition: {all: [
@@ -107,6 +122,7 @@ export const TEMPLATES = [
   },
   {
     id: 'blank', group: 'Start from',
+    about: () => t('A rule that only writes a log message on a 429. Start here to build your own.'),
     rule: {
       name: 'my-rule', upstream_id: null, enabled: true, priority: 100,
       condition: {type: 'status', op: 'eq', value: 429},

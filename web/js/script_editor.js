@@ -4,6 +4,7 @@
 // network; the key is only ever shown as <key>).
 import * as api from './api.js';
 import {confirmDialog, field, h, replace} from './dom.js';
+import {t} from './i18n.js';
 import {SCRIPT_TEMPLATES} from './script_templates.js';
 
 // The line an error message names ("script: line 3: ..."), or 0.
@@ -37,7 +38,7 @@ export function scriptEditor({readOnly}) {
   function showError(message) {
     errLine = errorLine(message);
     editor.dataset.errorLine = String(errLine);
-    marker.textContent = errLine ? `Line ${errLine}: ${message.replace(/^script:\s*line \d+:\s*/, '')}` : message;
+    marker.textContent = errLine ? t('Line {n}: {msg}', {n: errLine, msg: message.replace(/^script:\s*line \d+:\s*/, '')}) : message;
     marker.hidden = false;
     renumber();
     if (errLine) selectLine(errLine);
@@ -66,7 +67,7 @@ export function scriptEditor({readOnly}) {
   }
 
   // field() wraps the textarea; the editor (gutter + textarea) then takes the textarea in.
-  const root = field('Script', textarea, 'JavaScript hooks onRequest / onResponse (ES5.1), see docs/SCRIPTS.md. Empty = none. Checked when saved.');
+  const root = field(t('Script'), textarea, t('JavaScript hooks onRequest / onResponse (ES5.1), see docs/SCRIPTS.md. Empty = none. Checked when saved.'));
   const editor = h('div', {class: 'code-editor', id: 'script-editor'}, gutter, textarea);
   textarea.addEventListener('input', () => { if (errLine) clearError(); else renumber(); });
   textarea.addEventListener('scroll', () => { gutter.scrollTop = textarea.scrollTop; });
@@ -78,16 +79,16 @@ export function scriptEditor({readOnly}) {
   });
 
   const templates = readOnly ? null : h('div', {class: 'script-templates'},
-    h('span', {class: 'muted small'}, 'Templates:'),
-    SCRIPT_TEMPLATES.map((t) => h('button', {
-      type: 'button', class: 'btn btn-small', dataset: {template: t.id},
+    h('span', {class: 'muted small'}, t('Templates:')),
+    SCRIPT_TEMPLATES.map((tpl) => h('button', {
+      type: 'button', class: 'btn btn-small', dataset: {template: tpl.id}, title: tpl.about(),
       on: {click: async () => {
         if (textarea.value.trim() !== '' &&
-            !(await confirmDialog('Replace the script', 'Replace the script with this template?', 'Replace', false))) return;
-        textarea.value = t.source;
+            !(await confirmDialog(t('Replace the script'), t('Replace the script with this template?'), t('Replace'), false))) return;
+        textarea.value = tpl.source;
         clearError();
       }},
-    }, t.label)));
+    }, tpl.label())));
 
   root.classList.add('field-wide');
   root.insertBefore(editor, root.querySelector('.help'));
@@ -106,26 +107,26 @@ function pre(title, value, id) {
 function renderResult(out) {
   const parts = [];
   if (out.errors.length) {
-    parts.push(h('div', {class: 'script-result-part script-errors', id: 'script-test-errors'}, h('h4', null, 'Errors'),
+    parts.push(h('div', {class: 'script-result-part script-errors', id: 'script-test-errors'}, h('h4', null, t('Errors')),
       h('ul', null, out.errors.map((e) => h('li', null,
-        `${e.hook}: ${e.kind}${e.line ? ` at line ${e.line}` : ''}: ${e.message}`)))));
+        `${e.hook}: ${e.kind}${e.line ? ' ' + t('at line {n}', {n: e.line}) : ''}: ${e.message}`)))));
   }
-  if (out.answer) parts.push(pre('onRequest answered the client itself', out.answer, 'script-test-answer'));
+  if (out.answer) parts.push(pre(t('onRequest answered the client itself'), out.answer, 'script-test-answer'));
   if (out.request) {
     const {body, ...head} = out.request;
-    parts.push(pre(`Outgoing request${out.changed && out.changed.length ? ` (changed: ${out.changed.join(', ')})` : ' (unchanged)'}`,
+    parts.push(pre(out.changed && out.changed.length ? t('Outgoing request (changed: {what})', {what: out.changed.join(', ')}) : t('Outgoing request (unchanged)'),
       head, 'script-test-request'));
-    parts.push(pre('Outgoing body', body === null ? '(none)' : body, 'script-test-body'));
+    parts.push(pre(t('Outgoing body'), body === null ? t('(none)') : body, 'script-test-body'));
   }
   if (out.dropped_headers && out.dropped_headers.length) {
-    parts.push(h('p', {class: 'muted small'}, `Headers a script cannot set, dropped: ${out.dropped_headers.join(', ')}`));
+    parts.push(h('p', {class: 'muted small'}, t('Headers a script cannot set, dropped: {names}', {names: out.dropped_headers.join(', ')})));
   }
   if (out.hooks.on_response) {
-    parts.push(pre('onResponse returned', out.response_result === null ? 'undefined (no opinion)' : out.response_result, 'script-test-response'));
+    parts.push(pre(t('onResponse returned'), out.response_result === null ? t('undefined (no opinion)') : out.response_result, 'script-test-response'));
   }
   if (out.logs.length) parts.push(pre('ctx.log', out.logs.map((l) => `[${l.hook}] ${l.message}`).join('\n'), 'script-test-logs'));
   const ms = Object.entries(out.ms).map(([k, v]) => `${k.replace('_', ' ')}: ${v.toFixed(3)} ms`).join(', ');
-  parts.push(h('p', {class: 'muted small', id: 'script-test-ms'}, ms || 'No hook ran.'));
+  parts.push(h('p', {class: 'muted small', id: 'script-test-ms'}, ms || t('No hook ran.')));
   return parts;
 }
 
@@ -134,7 +135,7 @@ function headerLines(text) {
   for (const line of text.split('\n')) {
     const i = line.indexOf(':');
     if (line.trim() === '') continue;
-    if (i <= 0) throw new Error(`headers: "${line}" is not "Name: value"`);
+    if (i <= 0) throw new Error(t('headers: "{line}" is not "Name: value"', {line}));
     out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
   }
   return out;
@@ -145,19 +146,19 @@ function headerLines(text) {
 // from the form; ed is the scriptEditor.
 export function scriptTestPanel(ed, readAuth) {
   const el = {
-    method: h('input', {name: 'test_method', class: 'mono', value: 'POST', size: '7', 'aria-label': 'Method'}),
-    path: h('input', {name: 'test_path', class: 'mono', value: '/v1/chat/completions', 'aria-label': 'Path'}),
+    method: h('input', {name: 'test_method', class: 'mono', value: 'POST', size: '7', 'aria-label': t('Method')}),
+    path: h('input', {name: 'test_path', class: 'mono', value: '/v1/chat/completions', 'aria-label': t('Path')}),
     headers: h('textarea', {name: 'test_headers', rows: '2', class: 'mono', spellcheck: 'false', placeholder: 'Content-Type: application/json'}),
     body: h('textarea', {name: 'test_body', rows: '4', class: 'mono', spellcheck: 'false'}),
-    token: h('input', {name: 'test_token', class: 'mono', placeholder: 'none', 'aria-label': 'Client token name'}),
-    status: h('input', {name: 'test_status', type: 'number', placeholder: 'none', 'aria-label': 'Response status'}),
+    token: h('input', {name: 'test_token', class: 'mono', placeholder: t('none'), 'aria-label': t('Client token name')}),
+    status: h('input', {name: 'test_status', type: 'number', placeholder: t('none'), 'aria-label': t('Response status')}),
     rbody: h('textarea', {name: 'test_response_body', rows: '3', class: 'mono', spellcheck: 'false'}),
   };
   el.headers.value = 'Content-Type: application/json';
   el.body.value = '{"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}';
   el.rbody.value = '{"error": {"code": "overloaded", "message": "try again"}}';
   const result = h('div', {class: 'script-result', id: 'script-test-result', 'aria-live': 'polite'});
-  const run = h('button', {type: 'button', class: 'btn', id: 'script-test-run'}, 'Run test');
+  const run = h('button', {type: 'button', class: 'btn', id: 'script-test-run'}, t('Run test'));
 
   run.addEventListener('click', async () => {
     let body;
@@ -192,11 +193,11 @@ export function scriptTestPanel(ed, readAuth) {
   });
 
   return h('details', {class: 'script-test', id: 'script-test'},
-    h('summary', null, 'Test the script (no network)'),
+    h('summary', null, t('Test the script (no network)')),
     h('div', {class: 'form form-grid'},
-      field('Method', el.method), field('Path', el.path),
-      field('Request headers (Name: value per line)', el.headers), field('Request body', el.body),
-      field('Client token name (ctx.token)', el.token), field('Response status (empty: onResponse does not run)', el.status),
-      field('Response body', el.rbody)),
+      field(t('Method'), el.method), field(t('Path'), el.path),
+      field(t('Request headers (Name: value per line)'), el.headers), field(t('Request body'), el.body),
+      field(t('Client token name (ctx.token)'), el.token), field(t('Response status (empty: onResponse does not run)'), el.status),
+      field(t('Response body'), el.rbody)),
     h('div', {class: 'actions'}, run), result);
 }

@@ -9,8 +9,9 @@ import forms from './zh_forms.js';
 import keys from './zh_keys.js';
 import login from './zh_login.js';
 import logs from './zh_logs.js';
+import rules from './zh_rules.js';
 import tokens from './zh_tokens.js';
 import upstreams from './zh_upstreams.js';
 import users from './zh_users.js';
 
-for (const table of [api, common, dashboard, errors, forms, keys, login, logs, tokens, upstreams, users]) addStrings('zh-CN', table);
+for (const table of [api, common, dashboard, errors, forms, keys, login, logs, rules, tokens, upstreams, users]) addStrings('zh-CN', table);

@@ -1,30 +1,38 @@
-// Rules: the list in the order they run, a JSON editor that shows the
-// API's validation messages, templates of the default rules and recipes,
-// the dry-run panel and the backtest panel (rule_backtest.js).
+// Rules: the list in the order they run with their hits of the last 24 h,
+// an editor that is a form (rule_form.js) or JSON, with the reference of
+// every condition and action beside it, templates with what they are for,
+// the sample panel (dry run, which rules fire in order, a logged request;
+// rule_dryrun.js) and the backtest panel (rule_backtest.js).
 import * as api from '../api.js';
 import {
-  badge, boolBadge, clearErrors, confirmDialog, field, formError, h, input, pageHead, replace,
-  select, showFormError, table, toast,
+  boolBadge, clearErrors, confirmDialog, field, formError, h, pageHead, replace, showFormError, table, toast,
 } from '../dom.js';
+import {fmtNumber, t} from '../i18n.js';
 import {backtestCard} from '../rule_backtest.js';
-import {TEMPLATES} from '../rule_templates.js';
+import {samplePanel} from '../rule_dryrun.js';
+import {leafAt} from '../rule_order.js';
+import {ruleForm} from '../rule_form.js';
+import {ruleReference} from '../rule_reference.js';
+import {ruleProblem} from '../rule_spec.js';
+import {TEMPLATES, templateGroup} from '../rule_templates.js';
 
 const READ_ONLY = ['id', 'created_at', 'updated_at'];
 
 function summarize(c, depth = 0) {
   if (!c || typeof c !== 'object') return '?';
   if (depth > 2) return '…';
-  if (c.all) return c.all.map((x) => summarize(x, depth + 1)).join(' and ');
-  if (c.any) return '(' + c.any.map((x) => summarize(x, depth + 1)).join(' or ') + ')';
-  if (c.not) return 'not ' + summarize(c.not, depth + 1);
+  if (c.all) return c.all.map((x) => summarize(x, depth + 1)).join(' ' + t('and') + ' ');
+  if (c.any) return '(' + c.any.map((x) => summarize(x, depth + 1)).join(' ' + t('or') + ' ') + ')';
+  if (c.not) return t('not') + ' ' + summarize(c.not, depth + 1);
+  const val = c.op === 'exists' ? '' : ' ' + JSON.stringify(c.value);
   switch (c.type) {
-    case 'status': return `status ${c.op} ${JSON.stringify(c.value)}`;
-    case 'body_contains': return `body contains "${c.value}"`;
-    case 'body_regex': return `body ~ /${c.pattern}/`;
-    case 'json_path': return `${c.path} ${c.op}${c.op === 'exists' ? '' : ' ' + JSON.stringify(c.value)}`;
-    case 'header': return `header ${c.name} ${c.op}${c.op === 'exists' ? '' : ' ' + JSON.stringify(c.value)}`;
-    case 'latency': return `latency ${c.op} ${c.value_ms} ms`;
-    case 'transport_error': return `transport error (${c.value})`;
+    case 'status': return t('status') + ` ${c.op} ${JSON.stringify(c.value)}`;
+    case 'body_contains': return t('body contains "{v}"', {v: c.value});
+    case 'body_regex': return t('body') + ` ~ /${c.pattern}/`;
+    case 'json_path': return `${c.path} ${c.op}${val}`;
+    case 'header': return t('header') + ` ${c.name} ${c.op}${val}`;
+    case 'latency': return t('latency') + ` ${c.op} ${c.value_ms} ms`;
+    case 'transport_error': return t('transport error ({v})', {v: c.value});
     default: return String(c.type);
   }
 }
@@ -32,27 +40,24 @@ function summarize(c, depth = 0) {
 function actionText(a) {
   if (a.type === 'disable_key') {
     // scope model: the key rests for the request's model only.
-    const what = a.scope === 'model' ? 'key for the model' : 'key';
-    if (a.until === 'quota_reset') return `exhaust ${what} until quota reset`;
-    if (a.until === 'retry_after') return `disable ${what} per Retry-After`;
-    return a.duration_s ? `disable ${what} ${a.duration_s} s` : `disable ${what}`;
+    const m = a.scope === 'model';
+    if (a.until === 'quota_reset') return m ? t('exhaust key for the model until quota reset') : t('exhaust key until quota reset');
+    if (a.until === 'retry_after') return m ? t('disable key for the model per Retry-After') : t('disable key per Retry-After');
+    if (a.duration_s) return m ? t('disable key for the model {s} s', {s: a.duration_s}) : t('disable key {s} s', {s: a.duration_s});
+    return m ? t('disable key for the model') : t('disable key');
   }
-  if (a.type === 'ban_key') return 'ban key';
-  if (a.type === 'alert') return 'alert';
-  if (a.type === 'log') return 'log';
-  return a.type;
+  const names = {retry: 'retry', ban_key: 'ban key', alert: 'alert', log: 'log'};
+  return names[a.type] ? t(names[a.type]) : a.type;
 }
 
-// "Name: value" lines to a headers object.
-function parseHeaders(textValue) {
-  const out = {};
-  for (const line of textValue.split('\n')) {
-    if (!line.trim()) continue;
-    const i = line.indexOf(':');
-    if (i <= 0) throw new Error(`headers: "${line.trim()}" is not "Name: value"`);
-    out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-  }
-  return out;
+// Retry and log leave no record a hit could be counted from.
+const leavesRecord = (r) => Array.isArray(r.actions) && r.actions.some((a) => ['disable_key', 'ban_key', 'alert'].includes(a.type));
+
+function hitsCell(r, hits) {
+  if (!leavesRecord(r)) return h('span', {class: 'muted', title: t('Retry and log actions leave no record to count; the request log lists the rules that fired.')}, '—');
+  const x = hits.get(r.id) || {key_events: 0, alerts: 0};
+  return h('span', {class: 'rule-hits', title: t('{e} key events, {a} alerts', {e: x.key_events, a: x.alerts})},
+    fmtNumber(x.key_events + x.alerts));
 }
 
 export async function render(view, ctx) {
@@ -60,88 +65,131 @@ export async function render(view, ctx) {
   let upstreams = [];
   let rules = [];
   let editing = null; // the stored rule being edited, or null for a new one
+  let mode = 'form'; // what the editor shows: the form or the JSON
+  let preferred = 'form'; // what the user asked for last, kept across rules
 
-  const newBtn = canWrite ? h('button', {type: 'button', class: 'btn btn-primary', id: 'rule-new'}, 'New rule') : null;
-  const listBox = h('div', {id: 'rules-list'}, h('p', {class: 'muted'}, 'Loading…'));
+  const newBtn = canWrite ? h('button', {type: 'button', class: 'btn btn-primary', id: 'rule-new'}, t('New rule')) : null;
+  const listBox = h('div', {id: 'rules-list'}, h('p', {class: 'muted'}, t('Loading…')));
 
   // ---- editor ----
-  const tplSel = h('select', {name: 'template', 'aria-label': 'Template', id: 'rule-template'},
-    h('option', {value: ''}, 'Start from a template…'),
-    [...new Set(TEMPLATES.map((t) => t.group))].map((g) => h('optgroup', {label: g},
-      TEMPLATES.filter((t) => t.group === g).map((t) => h('option', {value: t.id}, t.id)))));
+  const tplSel = h('select', {name: 'template', 'aria-label': t('Template'), id: 'rule-template'},
+    h('option', {value: ''}, t('Start from a template…')),
+    [...new Set(TEMPLATES.map((x) => x.group))].map((g) => h('optgroup', {label: templateGroup(g)},
+      TEMPLATES.filter((x) => x.group === g).map((x) => h('option', {value: x.id, title: x.about()}, x.id)))));
+  const tplAbout = h('p', {class: 'small muted', id: 'rule-template-about', hidden: true});
   const editor = h('textarea', {name: 'rule', id: 'rule-json', class: 'mono code', rows: '16', spellcheck: 'false',
-    'aria-label': 'Rule as JSON', readOnly: !canWrite});
-  const editorTitle = h('h2', {id: 'rule-editor-title'}, 'New rule');
-  const saveBtn = canWrite ? h('button', {type: 'submit', class: 'btn btn-primary', id: 'rule-save'}, 'Save rule') : null;
+    'aria-label': t('Rule as JSON'), readOnly: !canWrite});
+  const form = ruleForm({upstreams: () => upstreams, readOnly: !canWrite});
+  const formBox = h('div', {class: 'field', dataset: {field: 'rule-form'}}, form.el,
+    h('div', {class: 'field-error', role: 'alert', hidden: true}));
+  const jsonBox = field(t('Rule (JSON)'), editor, t('name, upstream_id (null = every upstream), enabled, priority, condition, actions, threshold, window_s, cooldown_s, stop: see the reference.'));
+  const jsonNote = h('p', {class: 'small warn', id: 'rule-json-note', hidden: true});
+  const modeBtn = (m, label) => h('button', {type: 'button', class: 'btn btn-small', id: `rule-mode-${m}`,
+    on: {click: () => setMode(m)}}, label);
+  const modeForm = modeBtn('form', t('Form'));
+  const modeJson = modeBtn('json', t('JSON'));
+  const editorTitle = h('h2', {id: 'rule-editor-title'}, t('New rule'));
+  const saveBtn = canWrite ? h('button', {type: 'submit', class: 'btn btn-primary', id: 'rule-save'}, t('Save rule')) : null;
   const fmtBtn = h('button', {type: 'button', class: 'btn', on: {click: () => {
     try { editor.value = JSON.stringify(JSON.parse(editor.value), null, 2); clearErrors(editorForm); } catch (e) { showJsonError(e); }
-  }}}, 'Format');
-  const closeBtn = h('button', {type: 'button', class: 'btn btn-ghost', on: {click: () => { editorCard.hidden = true; }}}, 'Close');
+  }}}, t('Format'));
+  const closeBtn = h('button', {type: 'button', class: 'btn btn-ghost', on: {click: () => { editorCard.hidden = true; sample.editorOpen(false); }}}, t('Close'));
   const editorForm = h('form', {class: 'form', id: 'rule-form', novalidate: true},
-    canWrite ? tplSel : null,
-    field('Rule (JSON)', editor, 'name, upstream_id (null = every upstream), enabled, priority, condition, actions, threshold, window_s, cooldown_s, stop — see docs/RULES.md.'),
+    canWrite ? tplSel : null, tplAbout,
+    h('div', {class: 'rule-mode', role: 'group', 'aria-label': t('Edit as')}, modeForm, modeJson),
+    jsonNote, formBox, jsonBox,
     formError(),
     h('div', {class: 'actions'}, closeBtn, fmtBtn, saveBtn));
-  const editorCard = h('section', {class: 'card', id: 'rule-editor', hidden: true}, editorTitle, editorForm);
+  const editorCard = h('section', {class: 'card', id: 'rule-editor', hidden: true}, editorTitle,
+    h('div', {class: 'rule-editor-grid'}, editorForm, ruleReference()));
 
-  // ---- dry run ----
-  const dr = {
-    status: input('status', {type: 'number', value: '429', 'aria-label': 'Status'}),
-    headers: h('textarea', {name: 'headers', rows: '3', class: 'mono', spellcheck: 'false', placeholder: 'Retry-After: 20'}),
-    body: h('textarea', {name: 'body', rows: '5', class: 'mono', spellcheck: 'false', placeholder: '{"error": {...}}'}),
-    latency: input('latency_ms', {type: 'number', value: '0'}),
-    transport: select('transport_error', [['', 'none (an answer came)'], ['timeout', 'timeout'], ['connect', 'connect'], ['proxy', 'proxy'], ['other', 'other']]),
-  };
-  const drResult = h('div', {class: 'dryrun-result', id: 'dryrun-result', 'aria-live': 'polite'});
-  const drForm = h('form', {class: 'form', id: 'dryrun-form', novalidate: true},
-    h('div', {class: 'field-row'},
-      field('Status', dr.status, '0 = no answer'),
-      field('Latency (ms)', dr.latency),
-      field('Transport error', dr.transport)),
-    field('Headers (one "Name: value" a line)', dr.headers),
-    field('Body', dr.body),
-    formError(),
-    h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'btn btn-primary', id: 'dryrun-run'}, 'Run dry run')),
-    drResult);
-  const dryCard = canWrite ? h('section', {class: 'card', id: 'dryrun', hidden: true},
-    h('h2', null, 'Dry run'),
-    h('p', {class: 'muted small'}, 'Tests the rule in the editor against an answer you describe. Nothing is changed and nothing is counted.'),
-    drForm) : null;
+  function showMode() {
+    formBox.hidden = mode !== 'form';
+    jsonBox.hidden = mode !== 'json';
+    fmtBtn.hidden = mode !== 'json';
+    modeForm.setAttribute('aria-pressed', String(mode === 'form'));
+    modeJson.setAttribute('aria-pressed', String(mode === 'json'));
+  }
 
-  // ---- backtest ----
+  // Shows obj in the mode asked for; a rule the form cannot show stays
+  // in the JSON editor, with a note saying which part.
+  function showRule(obj, want) {
+    editor.value = JSON.stringify(obj, null, 2);
+    const problem = ruleProblem(obj);
+    jsonNote.hidden = !(want === 'form' && problem);
+    if (want === 'form' && problem) {
+      jsonNote.textContent = t('The form cannot show {place}: edit this rule as JSON.', {place: problem});
+      mode = 'json';
+    } else {
+      mode = want;
+      if (mode === 'form') form.set(obj);
+    }
+    showMode();
+  }
+
+  function setMode(m) {
+    clearErrors(editorForm);
+    preferred = m;
+    if (m === mode) return;
+    if (m === 'json') {
+      showRule(form.get(), 'json');
+      return;
+    }
+    const obj = editorRule();
+    if (obj) showRule(obj, 'form');
+  }
+
+  // ---- the sample panel and the backtest ----
+  const sample = samplePanel({
+    editorRule: () => { clearErrors(editorForm); return editorRule(); },
+    editorError: (e) => showRuleError(e),
+    upstreams: () => upstreams,
+    describe: (id, at) => {
+      const leaf = leafAt(rules.find((r) => r.id === id), at);
+      return leaf ? summarize(leaf) : null;
+    },
+  });
   const backCard = canWrite ? backtestCard({
     editorRule: () => { clearErrors(editorForm); return editorRule(); },
-    editorError: (e) => showFormError(editorForm, e, toEditor),
+    editorError: (e) => showRuleError(e),
     upstreams: () => upstreams,
   }) : null;
+  sample.editorOpen(false);
 
-  view.append(pageHead('Rules', newBtn),
-    h('p', {class: 'muted intro'}, 'Rules run on every answer, lowest priority first, and decide what it means for the key: retry with another key, rest the key, ban it, alert, or log.'),
+  view.append(pageHead(t('Rules'), newBtn),
+    h('p', {class: 'muted intro'}, t('Rules run on every answer, lowest priority first, and decide what it means for the key: retry with another key, rest the key, ban it, alert, or log.')),
     h('section', {class: 'card card-flush'}, listBox),
-    h('div', {class: 'grid-2 editor-grid'}, editorCard, dryCard), backCard);
+    editorCard,
+    canWrite ? sample.card : null, backCard);
 
   function upName(id) {
-    if (id === null || id === undefined) return 'all upstreams';
+    if (id === null || id === undefined) return t('all upstreams');
     return (upstreams.find((u) => u.id === id) || {}).name || `#${id}`;
   }
 
   async function load() {
-    [rules, upstreams] = await Promise.all([api.listAll('/rules'), api.listAll('/upstreams')]);
+    const [rl, ul, hits] = await Promise.all([api.listAll('/rules'), api.listAll('/upstreams'),
+      api.get('/rules/hits').catch(() => ({items: []}))]);
+    rules = rl;
+    upstreams = ul;
     if (!ctx.isCurrent()) return;
+    sample.fillUpstreams();
+    const byRule = new Map(hits.items.map((x) => [x.rule_id, x]));
     replace(listBox, table([
-      {title: 'Priority', class: 'num', cell: (r) => String(r.priority)},
-      {title: 'Name', cell: (r) => h('button', {type: 'button', class: 'link', on: {click: () => openEditor(r)}}, r.name)},
-      {title: 'Upstream', cell: (r) => upName(r.upstream_id)},
-      {title: 'Enabled', cell: (r) => boolBadge(r.enabled)},
-      {title: 'When', class: 'mono small wrap', cell: (r) => summarize(r.condition)},
-      {title: 'Does', class: 'small', cell: (r) => (Array.isArray(r.actions) ? r.actions.map(actionText).join(', ') : '?') + (r.stop ? '; stop' : '')},
-      {title: 'Threshold', class: 'small nowrap', cell: (r) => (r.threshold > 1 ? `${r.threshold} in ${r.window_s} s` : 'every match') + (r.cooldown_s ? `, cooldown ${r.cooldown_s} s` : '')},
+      {title: t('Priority'), class: 'num', cell: (r) => String(r.priority)},
+      {title: t('Name'), cell: (r) => h('button', {type: 'button', class: 'link', on: {click: () => openEditor(r)}}, r.name)},
+      {title: t('Upstream'), cell: (r) => upName(r.upstream_id)},
+      {title: t('Enabled'), cell: (r) => boolBadge(r.enabled, t('yes'), t('no'))},
+      {title: t('When'), class: 'mono small wrap', cell: (r) => summarize(r.condition)},
+      {title: t('Does'), class: 'small', cell: (r) => (Array.isArray(r.actions) ? r.actions.map(actionText).join(', ') : '?') + (r.stop ? t('; stop') : '')},
+      {title: t('Threshold'), class: 'small nowrap', cell: (r) => (r.threshold > 1 ? t('{n} in {s} s', {n: r.threshold, s: r.window_s}) : t('every match')) + (r.cooldown_s ? t(', cooldown {s} s', {s: r.cooldown_s}) : '')},
+      {title: t('Hits (24 h)'), class: 'num', cell: (r) => hitsCell(r, byRule)},
       {title: '', class: 'actions-cell', cell: (r) => [
-        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openEditor(r)}}, canWrite ? 'Edit' : 'View'),
-        canWrite ? h('button', {type: 'button', class: 'btn btn-small', on: {click: () => toggle(r)}}, r.enabled ? 'Disable' : 'Enable') : null,
-        canWrite ? h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(r)}}, 'Delete') : null,
+        h('button', {type: 'button', class: 'btn btn-small', on: {click: () => openEditor(r)}}, canWrite ? t('Edit') : t('View')),
+        canWrite ? h('button', {type: 'button', class: 'btn btn-small', on: {click: () => toggle(r)}}, r.enabled ? t('Disable') : t('Enable')) : null,
+        canWrite ? h('button', {type: 'button', class: 'btn btn-small btn-danger-ghost', on: {click: () => remove(r)}}, t('Delete')) : null,
       ]},
-    ], rules, {empty: 'No rules. Start from a template: the default rules tell dead keys from exhausted ones.',
+    ], rules, {empty: t('No rules. Start from a template: the default rules tell dead keys from exhausted ones.'),
       rowAttrs: (r) => ({dataset: {id: r.id, name: r.name}})}));
   }
 
@@ -153,41 +201,32 @@ export async function render(view, ctx) {
 
   function openEditor(rule, template) {
     editing = rule || null;
-    editorTitle.textContent = rule ? (canWrite ? `Edit rule ${rule.name}` : `Rule ${rule.name}`) : 'New rule';
-    const obj = rule ? clean(rule) : (template || TEMPLATES.find((t) => t.id === 'blank').rule);
-    editor.value = JSON.stringify(obj, null, 2);
-    tplSel.value = '';
+    editorTitle.textContent = rule ? (canWrite ? t('Edit rule {name}', {name: rule.name}) : t('Rule {name}', {name: rule.name})) : t('New rule');
+    const obj = rule ? clean(rule) : structuredClone(template || TEMPLATES.find((x) => x.id === 'blank').rule);
     clearErrors(editorForm);
+    showRule(obj, preferred);
+    tplSel.value = '';
+    tplAbout.hidden = true;
     editorCard.hidden = false;
-    if (dryCard) {
-      dryCard.hidden = false;
-      replace(drResult);
-      clearErrors(drForm);
-    }
+    sample.editorOpen(canWrite);
     if (backCard) backCard.hidden = false;
     editorCard.scrollIntoView({block: 'nearest'});
-    if (canWrite) editor.focus();
-  }
-
-  function fillSample(sample) {
-    dr.status.value = String(sample.status ?? 0);
-    dr.headers.value = sample.headers || '';
-    dr.body.value = sample.body || '';
-    dr.latency.value = String(sample.latency_ms || 0);
-    dr.transport.value = sample.transport_error || '';
+    if (canWrite && mode === 'json') editor.focus();
   }
 
   tplSel.addEventListener('change', () => {
-    const t = TEMPLATES.find((x) => x.id === tplSel.value);
-    if (!t) return;
-    openEditor(null, t.rule); // a template always makes a new rule
-    editorTitle.textContent = `New rule from ${t.id}`;
-    fillSample(t.sample);
+    const tpl = TEMPLATES.find((x) => x.id === tplSel.value);
+    if (!tpl) return;
+    openEditor(null, tpl.rule); // a template always makes a new rule
+    editorTitle.textContent = t('New rule from {id}', {id: tpl.id});
+    tplAbout.textContent = tpl.about();
+    tplAbout.hidden = false;
+    sample.fill(tpl.sample);
   });
 
   function showJsonError(e) {
     const m = /position (\d+)/.exec(e.message);
-    showFormError(editorForm, {message: 'rule: not valid JSON: ' + e.message});
+    showFormError(editorForm, {message: t('rule: not valid JSON: {why}', {why: e.message})});
     if (m) {
       const pos = Number(m[1]);
       editor.focus();
@@ -195,8 +234,10 @@ export async function render(view, ctx) {
     }
   }
 
-  // The editor's rule, or null after showing why it cannot be read.
+  // The editor's rule (the form's, or the JSON's) without the stored
+  // rule's read-only fields, or null after showing why it cannot be read.
   function editorRule() {
+    if (mode === 'form') return clean(form.get());
     let obj;
     try {
       obj = JSON.parse(editor.value);
@@ -205,15 +246,20 @@ export async function render(view, ctx) {
       return null;
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-      showFormError(editorForm, {message: 'rule: must be a JSON object'});
+      showFormError(editorForm, {message: t('rule: must be a JSON object')});
       return null;
     }
     return clean(obj);
   }
 
-  // The API names the place of a fault ("condition.all[1].pattern: ...");
-  // every such message belongs to the editor.
-  const toEditor = () => 'rule';
+  // The API names the place of a fault ("condition.all[1].pattern: ...",
+  // "rule.condition..." from the dry run); it goes to the editor, and in
+  // the form to the row or chip at that place.
+  function showRuleError(e) {
+    showFormError(editorForm, e, () => (mode === 'form' ? 'rule-form' : 'rule'));
+    const m = /^(?:rule\.)?([\w.[\]]+):/.exec(e.message || '');
+    if (mode === 'form' && m) form.mark(m[1]);
+  }
 
   editorForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -224,74 +270,32 @@ export async function render(view, ctx) {
     saveBtn.disabled = true;
     try {
       const saved = editing ? await api.request('PUT', `/rules/${editing.id}`, {body: rule}) : await api.post('/rules', rule);
-      toast(`Rule ${saved.name} saved`);
+      toast(t('Rule {name} saved', {name: saved.name}));
       editing = saved;
-      editorTitle.textContent = `Edit rule ${saved.name}`;
-      editor.value = JSON.stringify(clean(saved), null, 2);
+      editorTitle.textContent = t('Edit rule {name}', {name: saved.name});
+      showRule(clean(saved), mode);
       await load();
     } catch (e) {
       if (e.status === 401 || e.status === 403) return;
-      showFormError(editorForm, e, toEditor);
+      showRuleError(e);
     } finally {
       saveBtn.disabled = false;
-    }
-  });
-
-  drForm.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors(drForm);
-    clearErrors(editorForm);
-    replace(drResult);
-    const rule = editorRule();
-    if (!rule) return;
-    const response = {};
-    try {
-      if (dr.status.value.trim() !== '') response.status = Number(dr.status.value);
-      const hdrs = parseHeaders(dr.headers.value);
-      if (Object.keys(hdrs).length) response.headers = hdrs;
-    } catch (e) {
-      showFormError(drForm, {message: e.message});
-      return;
-    }
-    if (dr.body.value !== '') response.body = dr.body.value;
-    if (dr.latency.value.trim() !== '') response.latency_ms = Number(dr.latency.value);
-    if (dr.transport.value) response.transport_error = dr.transport.value;
-    try {
-      const r = await api.post('/rules/test', {rule, response});
-      replace(drResult,
-        h('p', {class: 'verdict', id: 'dryrun-verdict', dataset: {matched: String(r.matched)}},
-          'Matched: ', badge(r.matched ? 'true' : 'false', r.matched ? 'ok' : 'neutral')),
-        r.matched ? h('div', null, h('div', {class: 'small muted'}, 'Actions it would take:'),
-          h('pre', {class: 'code'}, JSON.stringify(r.actions, null, 2))) : null,
-        h('p', {class: 'small muted'}, r.threshold > 1
-          ? `On the proxy it fires after ${r.threshold} matches within ${r.window_s} s for the same key.`
-          : 'On the proxy it fires on every match.'));
-    } catch (e) {
-      if (e.status === 401 || e.status === 403) return;
-      // "rule.condition...": the editor's; "response.status": the panel's.
-      const msg = e.message || '';
-      if (/^rule[.:]/.test(msg)) showFormError(editorForm, e, toEditor);
-      else showFormError(drForm, e, (name) => {
-        const m = /^response\.(\w+)/.exec(name);
-        if (!m) return null;
-        return m[1] === 'transport_error' ? 'transport_error' : m[1];
-      });
     }
   });
 
   async function toggle(r) {
     await ctx.guard(async () => {
       await api.patch(`/rules/${r.id}`, {enabled: !r.enabled});
-      toast(`Rule ${r.name} ${r.enabled ? 'disabled' : 'enabled'}`);
+      toast(r.enabled ? t('Rule {name} disabled', {name: r.name}) : t('Rule {name} enabled', {name: r.name}));
       await load();
     });
   }
 
   async function remove(r) {
-    if (!await confirmDialog('Delete rule', `Delete rule ${r.name}? Default rules are not created again.`, 'Delete')) return;
+    if (!await confirmDialog(t('Delete rule'), t('Delete rule {name}? Default rules are not created again.', {name: r.name}), t('Delete'))) return;
     await ctx.guard(async () => {
       await api.del(`/rules/${r.id}`);
-      toast(`Rule ${r.name} deleted`);
+      toast(t('Rule {name} deleted', {name: r.name}));
       if (editing && editing.id === r.id) editorCard.hidden = true;
       await load();
     });
@@ -299,8 +303,9 @@ export async function render(view, ctx) {
 
   if (newBtn) newBtn.addEventListener('click', () => {
     openEditor(null);
-    fillSample(TEMPLATES.find((t) => t.id === 'blank').sample);
+    sample.fill(TEMPLATES.find((x) => x.id === 'blank').sample);
   });
 
+  showMode();
   await load();
 }
