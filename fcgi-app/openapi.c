@@ -121,6 +121,13 @@ static struct json_object *parameters(const struct route *rt, const char *path)
                                    "(may hold slashes)"));
         json_object_array_add(list, param("path", "path", s, true));
     }
+    if (strstr(path, "{rid}") != NULL) {
+        struct json_object *s = json_object_new_object();
+        json_object_object_add(s, "type", str("string"));
+        json_object_object_add(s, "pattern", str("^[A-Za-z0-9]{1,64}$"));
+        json_object_object_add(s, "description", str("A request id (X-Gateway-Request-Id)"));
+        json_object_array_add(list, param("rid", "path", s, true));
+    }
     while (q != NULL && *q != '\0') {
         char word[WORD_MAX], name[WORD_MAX];
         size_t len = strcspn(q, " ");

@@ -11,7 +11,7 @@ extern const struct vtable vt_upstreams, vt_keys, vt_key_events, vt_rules, vt_pr
     vt_users, vt_alerts, vt_jobs;
 /* Bodies of the calls that are not a resource. */
 extern const struct vtable vt_login, vt_shape_test, vt_keys_import, vt_keys_batch, vt_keys_validate,
-    vt_rules_test, vt_rules_backtest, vt_scripts_test;
+    vt_rules_test, vt_rules_backtest, vt_scripts_test, vt_keys_find, vt_rule_sample;
 /* Answers built by hand, described by a small table next to their handler. */
 extern const struct vtable vt_login_answer, vt_me, vt_key_test;
 

@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "admin/handlers.h"
+#include "admin/doc_tables.h"
 #include "admin/keys_filter.h"
 #include "admin/resource.h"
 #include "core/crypto.h"
@@ -137,8 +138,11 @@ void h_keys_find(struct req *r, const struct route_args *a)
     size_t n;
 
     (void)a;
-    if (o == NULL)
+    if (o == NULL) {
+        /* A refused body may still hold a key: wipe it all the same. */
+        crypto_wipe(r->body.data, r->body.len);
         return;
+    }
     json_object_object_get_ex(o, "value", &v);
     p = (char *)json_object_get_string(v);
     n = (size_t)json_object_get_string_len(v);
@@ -161,3 +165,6 @@ void h_keys_find(struct req *r, const struct route_args *a)
     crypto_wipe(hash, sizeof(hash));
     json_object_put(o);
 }
+
+/* For the OpenAPI document (admin/doc_tables.h). */
+const struct vtable vt_keys_find = {find_fields, NELEM(find_fields)};

@@ -209,6 +209,10 @@ static bool test_input(struct req *r, struct json_object *resp, struct rule_inpu
     return true;
 }
 
+/* For the OpenAPI document (admin/doc_tables.h): the sample answer of the
+ * "which rules would fire" route. */
+const struct vtable vt_rule_sample = {response_fields, NELEM(response_fields)};
+
 bool admin_rule_sample(struct req *r, struct json_object *resp, struct rule_input *in,
                        struct rule_header *h)
 {

@@ -4,12 +4,16 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/reqlog_entry.h"
 
 /* The attempts of a whole batch in one JSON parameter: each entry as
  * {"i": request id, "t": ts in ms, "a": its attempts}.  The attempts were
  * made by json-c (proxy/trail.c) and request ids are hex, so the text is
  * JSON as it is put together. */
-#define TRAIL_BATCH_MAX (64u << 20)
+#define TRAIL_CHUNK (1u << 20)
+/* One entry's text at most (REQLOG_TRAIL_MAX plus its id and time), so a
+ * chunk holds at least one entry whatever its size. */
+#define TRAIL_BUF_MAX (TRAIL_CHUNK + REQLOG_TRAIL_MAX + 256)
 
 /* ts goes through the same integer division as the log row's, so that
  * (ts, request_id) finds the row to the millisecond. */
@@ -24,31 +28,45 @@ static const char insert_sql[] =
     " ms BIGINT PATH '$.ms', r TEXT PATH '$.r', x TEXT PATH '$.x'))) j"
     " WHERE j.q IS NOT NULL";
 
+/* Sends the chunk in b (entries, without the closing bracket). */
+static int flush_chunk(struct db *db, struct buf *b)
+{
+    int rc = DB_OK;
+
+    if (b->len == 0)
+        return DB_OK;
+    if (buf_append(b, "]", 1) != 0)
+        rc = DB_EFAIL;
+    else
+        rc = db_exec(db, insert_sql, DB_ARGS(DB_STRN(b->data, b->len)), NULL, NULL);
+    buf_reset(b);
+    return rc;
+}
+
+/* The attempts go in statements of about TRAIL_CHUNK bytes each: one
+ * statement for a whole batch of attempts could pass the server's
+ * max_allowed_packet (16 MiB by default), and every entry is written, none
+ * dropped, so that a row and its attempts are stored together. */
 int reqlog_trail_write(struct db *db, const struct reqlog_entry *list)
 {
     const struct reqlog_entry *e;
     struct buf b;
     int rc = DB_OK;
-    bool any = false;
 
-    buf_init(&b, TRAIL_BATCH_MAX);
-    for (e = list; e != NULL; e = e->next) {
-        size_t before = b.len;
-
+    buf_init(&b, TRAIL_BUF_MAX);
+    for (e = list; e != NULL && rc == DB_OK; e = e->next) {
         if (e->stored || e->trail == NULL)
             continue;
-        if (buf_append(&b, any ? "," : "[", 1) != 0 ||
+        if (buf_append(&b, b.len > 0 ? "," : "[", 1) != 0 ||
             buf_printf(&b, "{\"i\":\"%s\",\"t\":%lld,\"a\":", e->request_id, (long long)e->ts_ms) !=
                 0 ||
-            buf_append(&b, e->trail, strlen(e->trail)) != 0 || buf_append(&b, "}", 1) != 0) {
-            /* Past the cap: the attempts that fitted go in. */
-            b.len = before;
-            break;
-        }
-        any = true;
+            buf_append(&b, e->trail, strlen(e->trail)) != 0 || buf_append(&b, "}", 1) != 0)
+            rc = DB_EFAIL; /* cannot happen: an entry is capped far below the buffer */
+        else if (b.len >= TRAIL_CHUNK)
+            rc = flush_chunk(db, &b);
     }
-    if (any && buf_append(&b, "]", 1) == 0)
-        rc = db_exec(db, insert_sql, DB_ARGS(DB_STRN(b.data, b.len)), NULL, NULL);
+    if (rc == DB_OK)
+        rc = flush_chunk(db, &b);
     buf_free(&b);
     return rc;
 }

@@ -22,9 +22,12 @@
 #include "core/log.h"
 #include "core/reqlog_entry.h"
 
-#define SPOOL_NAME     "reqlog.spool"
-#define REPLAY_PREFIX  "reqlog.replay."
-#define SPOOL_LINE_MAX (64u << 10)
+#define SPOOL_NAME    "reqlog.spool"
+#define REPLAY_PREFIX "reqlog.replay."
+/* A line holds a row with its attempts (REQLOG_TRAIL_MAX, 64 KiB of JSON
+ * that the line's JSON escapes again, up to four times as long) and the
+ * row's own capped texts. */
+#define SPOOL_LINE_MAX (512u << 10)
 #define SPOOL_CHUNK    (256u << 10) /* bytes per write of an append */
 #define SPOOL_READ     (256u << 10) /* bytes per read when counting rows */
 

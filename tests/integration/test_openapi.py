@@ -53,6 +53,19 @@ def test_document_validates(stack):
     assert r.returncode == 0 and r.stdout.strip() == "valid", r.stdout + r.stderr
 
 
+def test_every_path_template_has_its_parameter(stack):
+    """OpenAPI requires a path parameter for each {name} of a path (the
+    schema validator does not check it; code generators do)."""
+    problems = []
+    for path, item in fetch(stack)["paths"].items():
+        for method, op in item.items():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            for name in re.findall(r"\{(\w+)\}", path):
+                if name not in declared:
+                    problems.append((method, path, name))
+    assert not problems, problems
+
+
 def test_every_route_appears(stack):
     paths = fetch(stack)["paths"]
     missing = [(m, p) for m, p in every_route() if m not in paths.get(p, {})]

@@ -153,7 +153,7 @@ export function samplePanel({editorRule, editorError, upstreams, describe}) {
     try {
       const got = await sampleFromLog(id, orderUp.value);
       if (!got) {
-        showFormError(form, {message: t('request_id: not among the latest 200 requests of this upstream')}, () => 'request_id');
+        showFormError(form, {message: t('request_id: no request of this upstream has this id')}, () => 'request_id');
         return;
       }
       fill(got.sample);

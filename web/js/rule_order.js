@@ -45,24 +45,39 @@ async function excerptOf(row, requestId) {
   return found.find(Boolean) || null;
 }
 
-// The sample as the rules saw the row's answer, and notes on what the log
-// could not tell.
+// The sample as the rules saw the request's answer, and notes on what the
+// log could not tell.  The request is found by id (GET /logs/{id}); its
+// last failed attempt, when the gateway recorded its attempts, gives the
+// answer's status and excerpt, else the log row and a key event do.
 export async function sampleFromLog(requestId, upstreamId) {
-  const q = new URLSearchParams({limit: '200'});
-  if (upstreamId) q.set('upstream_id', upstreamId);
-  const page = await api.get('/logs?' + q.toString());
-  const row = (page.items || []).find((r) => r.request_id === requestId);
-  if (!row) return null;
+  let row;
+  try {
+    row = await api.get('/logs/' + encodeURIComponent(requestId));
+  } catch (e) {
+    if (e && e.status === 404) return null;
+    throw e;
+  }
+  if (upstreamId && row.upstream_id && String(row.upstream_id) !== String(upstreamId)) return null;
   const notes = [t('The log keeps no headers; the latency is the whole request\'s.')];
   const s = {status: row.status, latency_ms: row.latency_ms, transport_error: '', headers: '', body: ''};
-  const retried = /^the answer \(status (\d+)/.exec(row.error || '');
-  if (row.status === 499) notes.push(t('The client left before an answer: no rule saw this request.'));
-  if (retried) s.status = Number(retried[1]);
-  else if (row.error && (row.status === 502 || row.status === 504)) {
-    s.status = 0;
-    s.transport_error = transportOf(row.error);
+  const failed = (row.timeline || []).filter((a) => a.error || (a.status && a.status >= 400));
+  const last = failed.length ? failed[failed.length - 1] : null;
+  const error = last ? last.error : row.error;
+  const retried = /^the answer \(status (\d+)/.exec(error || '');
+  if (last) {
+    s.status = last.status || 0;
+    if (last.latency_ms !== null && last.latency_ms !== undefined) s.latency_ms = last.latency_ms;
   }
-  if (row.key_id && s.status !== 0) {
+  if (row.status === 499 && !last) notes.push(t('The client left before an answer: no rule saw this request.'));
+  if (retried) s.status = Number(retried[1]);
+  else if (error && (s.status === 0 || (!last && (row.status === 502 || row.status === 504)))) {
+    s.status = 0;
+    s.transport_error = transportOf(error);
+  }
+  if (last && last.excerpt) {
+    s.body = last.excerpt;
+    notes.push(t('The body is the excerpt the gateway kept of this attempt (its first 512 bytes, key masked).'));
+  } else if (row.key_id && s.status !== 0) {
     const hit = await excerptOf(row, requestId);
     if (hit) {
       s.body = hit.excerpt;

@@ -21,7 +21,7 @@ export default {
   'Type': '类型',
   'Required': '必填',
   'yes': '是',
-  'Limits': '限制',
+  'Limits': '限额',
   'Notes': '说明',
   'Field': '字段',
   'Request body (JSON)': '请求体（JSON）',
@@ -42,7 +42,7 @@ export default {
 
   // Answers' descriptions (fcgi-app/openapi.c).
   'OK': '成功',
-  'Created': '已创建',
+  'Created': '创建时间',
   'One page of the list, and the total': '列表的一页及总数',
   'The job was started': '任务已启动',
   'Done; no body': '完成；无响应体',
@@ -52,7 +52,7 @@ export default {
 
   // Roles.
   'public': '公开',
-  'viewer': '查看者',
+  'viewer': '只读用户',
   'operator': '操作员',
   'admin': '管理员',
 

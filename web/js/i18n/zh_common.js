@@ -26,7 +26,6 @@ export default {
   'Signed in as {who} ({role})': '当前登录：{who}（{role}）',
   'admin': '管理员',
   'operator': '操作员',
-  'viewer': '只读用户',
   'The admin page does not run inside a frame.': '管理页面不能在框架（iframe）中运行。',
   'Your session has ended. Log in again.': '会话已结束，请重新登录。',
   // Language and theme switches.
@@ -49,8 +48,7 @@ export default {
   'Confirm': '确认',
   'Cancel': '取消',
   // Words every page uses.
-  'Enabled': '启用',
-  'Created': '创建时间',
+  'Enabled': '已启用',
   'Edit': '编辑',
   'Disable': '停用',
   'Enable': '启用',

@@ -15,7 +15,7 @@ export default {
   'must be an object': '须为对象',
   'must be a number': '须为数字',
   'must be an RFC 3339 time such as {a}': '须为 RFC 3339 时间，例如 {a}',
-  'must be {a}, not null': '不能为 null',
+  'must be {a}, not null': '须为 {a}，不能为 null',
   'must not contain NUL characters': '不能包含 NUL 字符',
   'must be valid UTF-8': '须为有效的 UTF-8',
   'must not contain control characters': '不能包含控制字符',
