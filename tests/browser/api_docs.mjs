@@ -48,7 +48,7 @@ export function register(h) {
     const op = page.locator('details.api-op[data-op="GET /api/admin/keys"]');
     await expectText(op.locator('summary'), /列出密钥/, 'a Chinese summary');
     await op.locator('summary').click();
-    await expectText(op, /需要 查看者 或更高角色/, 'the role in Chinese');
+    await expectText(op, /需要 只读用户 或更高角色/, 'the role in Chinese');
     await expectText(op, /参数[\s\S]*upstream_id/, 'the parameters, names untranslated');
     const missing = await page.evaluate(() => window.__apigwI18nMissing());
     assert(missing.length === 0, 'strings missing from the catalogues: ' + JSON.stringify(missing));

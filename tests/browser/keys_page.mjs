@@ -141,7 +141,7 @@ export function register(h) {
     await go(page, `#/keys?upstream_id=${up.id}`);
     await expectText(page.locator('#view h1'), /^密钥$/, 'the title');
     await expectText(page.locator('#keys-range'), /^第 1–6 条，共 6 条$/, 'the pager');
-    await expectText(page.locator('#keys-list tbody tr').first().locator('.badge').first(), /^启用$/, 'the status');
+    await expectText(page.locator('#keys-list tbody tr').first().locator('.badge').first(), /^正常$/, 'the status');
     await page.locator('#keys-legend summary').click();
     await expectText(page.locator('#keys-legend'), /状态说明[\s\S]*封禁/, 'the legend');
     await page.locator('#keys-list tbody tr').first().locator('input.row-check').check();

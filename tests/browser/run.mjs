@@ -19,10 +19,8 @@ import path from 'node:path';
 import {chromium} from 'playwright-core';
 
 import {ROOT, SHOTS, DOC_SHOTS, CHROMIUM, startStack, stopStack, assert, sleep, waitFor, expectText, env, api,
-  browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser, PHONE} from './harness.mjs';
-import {ROOT, SHOTS, DOC_SHOTS, CHROMIUM, startStack, stopStack, assert, sleep, waitFor, expectText, env, api, proxied,
-  browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser} from './harness.mjs';
-  browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser, proxied} from './harness.mjs';
+  proxied, browser, newPage, shot, loginWithToken, go, tests, test, runTest, setEnv, setBrowser, PHONE}
+  from './harness.mjs';
 // The steps, in the order they run (later ones use what earlier ones made).
 import './steps_upstreams.mjs';
 import './steps_keys.mjs';
@@ -39,15 +37,15 @@ import './steps_roles.mjs';
   loginWithToken, go, shot, sleep, env: () => env});
 (await import('./api_docs.mjs')).register({test, assert, waitFor, expectText, newPage, loginWithToken, go,
   shot, PHONE});
-// Last: its first test empties the stack's upstreams and tokens.
-(await import('./first_run.mjs')).register({test, api, assert, waitFor, expectText, newPage,
-  loginWithToken, go, shot, proxied, env: () => env});
 (await import('./keys_page.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, env: () => env});
 (await import('./log_trace.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, sleep, env: () => env});
 (await import('./rules_builder.mjs')).register({test, api, assert, waitFor, expectText, newPage,
   loginWithToken, go, shot, env: () => env, root: ROOT, phone: {width: 390, height: 844}, proxied});
+// Last: its first test empties the stack's upstreams and tokens.
+(await import('./first_run.mjs')).register({test, api, assert, waitFor, expectText, newPage,
+  loginWithToken, go, shot, proxied, env: () => env});
 
 function copyDocShots() {
   const main = {'desktop-dashboard': 'dashboard', 'desktop-keys': 'keys', 'desktop-rules': 'rules-dry-run',

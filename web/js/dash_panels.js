@@ -29,7 +29,7 @@ export function errorReasonsTable(stats, range) {
   const rows = stats.errors_by_reason || [];
   return table([
     {title: t('Status'), class: 'mono', cell: (e) => h('a', {href: logsLink(range, {status: String(e.status)})}, String(e.status))},
-    {title: t('Reason'), class: 'wrap', cell: (e) => (e.reason === '' ? h('span', {class: 'muted'}, t('the upstream\'s own answer')) : e.reason)},
+    {title: t('Reason'), class: 'wrap data', cell: (e) => (e.reason === '' ? h('span', {class: 'muted'}, t('the upstream\'s own answer')) : e.reason)},
     {title: t('Requests'), class: 'num', cell: (e) => fmtNumber(e.requests)},
   ], rows, {empty: t('No errors in this range.'), class: 'dash-error-reasons',
     rowAttrs: (e) => ({dataset: {status: e.status}})});

@@ -30,7 +30,7 @@ export function housekeepingPanel() {
       late.length ? h('div', {class: 'notice notice-warn', role: 'status', id: 'housekeeping-late'},
         late.map((j) => h('p', null, j.last_run
           ? t('{job} has not run for {ago} (expected {every}). Check its cron entry or timer.', {job: j.job, ago: ago(j.age_s), every: every(j.period_s)})
-          : t('{job} has never run (expected {every}). Install the crontab (docs/OPERATIONS.md).', {job: j.job, every: every(j.period_s)})))) : null,
+          : t('{job} has never run (expected {every}). Install its cron entry (see the operations guide).', {job: j.job, every: every(j.period_s)})))) : null,
       table([
         {title: t('Job'), class: 'mono nowrap', cell: (j) => j.job},
         {title: t('Schedule'), class: 'nowrap', cell: (j) => every(j.period_s)},
@@ -40,7 +40,7 @@ export function housekeepingPanel() {
           if (j.late) return badge(t('late'), 'warn');
           return j.last_run.ok ? badge(t('ok'), 'ok') : badge(t('failed'), 'bad');
         }},
-        {title: t('What it did'), class: 'small wrap', cell: (j) => (j.last_run ? j.last_run.summary : '—')},
+        {title: t('What it did'), class: 'small wrap data', cell: (j) => (j.last_run ? j.last_run.summary : '—')},
       ], body.jobs, {class: 'dash-housekeeping', rowAttrs: (j) => ({dataset: {job: j.job, late: j.late ? 'yes' : 'no'}})}));
   }
 

@@ -47,7 +47,7 @@ function columns(page) {
     {title: t('Id'), sort: 'id', class: 'num', cell: (k) => String(k.id)},
     {title: t('Key'), sort: 'key', class: 'mono nowrap', cell: (k) => k.key_masked},
     {title: t('Status'), sort: 'status', class: 'nowrap', cell: (k) => [statusBadge(k.status), modelBlocksBadge(k),
-      h('div', {class: 'small muted', title: t('Why the status last changed')}, k.status_reason || ''),
+      h('div', {class: 'small muted data', title: t('Why the status last changed')}, k.status_reason || ''),
       restHint(page, k), paceHint(k)]},
     {title: t('Upstream'), sort: 'upstream_id', cell: (k) => page.upName(k.upstream_id)},
     {title: t('Name'), sort: 'name', class: 'clip', cell: (k) => k.name || h('span', {class: 'muted'}, '—')},

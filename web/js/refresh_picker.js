@@ -5,7 +5,7 @@ import {h} from './dom.js';
 import {t} from './i18n.js';
 
 const STORE = 'apigw.dashRefresh';
-const CHOICES = [['5', '5 s'], ['15', '15 s'], ['30', '30 s'], ['60', '1 min'], ['300', '5 min'], ['0', 'paused']];
+const CHOICES = [['5', 5, '{n} s'], ['15', 15, '{n} s'], ['30', 30, '{n} s'], ['60', 1, '{n} min'], ['300', 5, '{n} min'], ['0', 0, '']];
 const DEFAULT = '15';
 
 function saved() {
@@ -18,7 +18,7 @@ function saved() {
 // {root, stop}.
 export function refreshPicker(tick) {
   const sel = h('select', {name: 'refresh', id: 'dash-refresh', 'aria-label': t('Refresh interval')},
-    CHOICES.map(([v, label]) => h('option', {value: v}, v === '0' ? t('Paused') : t('Every {period}', {period: label}))));
+    CHOICES.map(([v, n, unit]) => h('option', {value: v}, v === '0' ? t('Paused') : t('Every {period}', {period: t(unit, {n})}))));
   sel.value = saved();
   let timer = null;
 

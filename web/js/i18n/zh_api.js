@@ -2,6 +2,13 @@
 // its own words, the groups (tags) and summaries of the routes that the
 // server's OpenAPI document carries (fcgi-app/route.c), and the roles.
 export default {
+  "Which of the upstream's rules a sample answer would fire, in order": '示例响应会触发该上游的哪些规则（按顺序）',
+  'Act on keys in bulk: enable, disable, ban, delete, reset usage, test': '批量操作密钥：启用、停用、封禁、删除、重置用量、测试',
+  'Find a key by its value (compared by hash; never stored or logged)': '按密钥值查找密钥（按哈希比较；从不保存或记录）',
+  'How often each rule acted over the last 24 hours': '每条规则在最近 24 小时内的触发次数',
+  'One request by its X-Gateway-Request-Id: the log row, names and its attempts': '按 X-Gateway-Request-Id 查看一个请求：日志记录、名称及每次尝试',
+  'When each cron job last ran, what it did, and whether it is late': '每个定时任务上次运行的时间、所做的事以及是否延迟',
+  'housekeeping': '例行维护',
   'API reference': 'API 文档',
   'The gateway makes this reference from its own route and field tables, so it says what the server checks. The same document, for tools: ':
     '本文档由网关根据自身的路由表和字段表生成，与服务器实际执行的校验一致。供工具使用的同一文档：',

@@ -10,7 +10,7 @@ export default {
   'must be a string': '须为字符串',
   'must be an integer': '须为整数',
   'must be true or false': '须为 true 或 false',
-  'must be an array of ids': '须为 ID 数组',
+  'must be an array of ids': '须为 编号 数组',
   'must be an array': '须为数组',
   'must be an object': '须为对象',
   'must be a number': '须为数字',

@@ -32,7 +32,7 @@ export default {
   // The table.
   'Select all on this page': '选择本页全部',
   'Select key {id}': '选择密钥 {id}',
-  'Id': 'ID',
+  'Id': '编号',
   'Key': '密钥',
   'Name': '名称',
   'Weight': '权重',

@@ -17,6 +17,8 @@ const fmtNum = (n) => (n === null || n === undefined || n === '' ? '—' : fmtNu
 const RANGES = () => [['3600', t('Last hour')], ['21600', t('Last 6 hours')], ['86400', t('Last 24 hours')],
   ['604800', t('Last 7 days')]];
 const STATUSES = ['active', 'disabled', 'exhausted', 'banned'];
+// The count of each status, as the catalogue has it (t() takes the text).
+const STATUS_COUNTS = {active: '{n} active', disabled: '{n} disabled', exhausted: '{n} exhausted', banned: '{n} banned'};
 
 export async function render(view, ctx) {
   const range = select('range', RANGES(), ctx.params.get('range') || '3600', {'aria-label': t('Time range')});
@@ -233,7 +235,7 @@ export async function render(view, ctx) {
           h('span', {class: 'muted'}, t('{n} keys', {n: total})),
           STATUSES.filter((s) => r.c[s]).map((s) =>
             h('a', {href: `#/keys?upstream_id=${r.u.id}&status=${s}`, class: 'badge-link'},
-              badge(t('{n} ' + s, {n: r.c[s]}), {active: 'ok', disabled: 'warn', exhausted: 'info', banned: 'bad'}[s]))));
+              badge(t(STATUS_COUNTS[s], {n: r.c[s]}), {active: 'ok', disabled: 'warn', exhausted: 'info', banned: 'bad'}[s]))));
       }},
       {title: t('Capacity'), cell: (r) => {
         const c = capById.get(r.u.id);
@@ -249,7 +251,7 @@ export async function render(view, ctx) {
     replace(alertsBox, table([
       {title: t('Time'), class: 'nowrap', cell: (a) => fmtTime(a.ts)},
       {title: t('Kind'), cell: (a) => h('span', {class: 'mono'}, a.kind || 'rule')},
-      {title: t('Message'), cell: (a) => [a.message, a.request_id ? [' ', h('a', {href: `#/logs?request_id=${encodeURIComponent(a.request_id)}`, class: 'request-link mono small'}, a.request_id)] : null]},
+      {title: t('Message'), class: 'data', cell: (a) => [a.message, a.request_id ? [' ', h('a', {href: `#/logs?request_id=${encodeURIComponent(a.request_id)}`, class: 'request-link mono small'}, a.request_id)] : null]},
       {title: t('Key'), class: 'num', cell: (a) => (a.key_id ? h('a', {href: `#/logs?key_id=${a.key_id}`, title: t('Requests with this key')}, String(a.key_id)) : '—')},
       {title: t('Webhook'), cell: (a) => {
         if (a.delivered === true) return badge(t('delivered'), 'ok');

@@ -96,7 +96,7 @@ export async function render(view, ctx) {
       {title: t('Key'), class: 'num', cell: (r) => (r.key_id ? String(r.key_id) : '—')},
       {title: t('Tokens'), class: 'num nowrap', cell: (r) => (r.total_tokens !== null && r.total_tokens !== undefined ? h('span', {title: r.model || ''}, fmtNumber(r.total_tokens)) : '—')},
       {title: t('Rules'), class: 'small', cell: (r) => (r.rules && r.rules.length ? r.rules.join(', ') : '—')},
-      {title: t('Error'), class: 'small clip', cell: (r) => (r.error ? h('span', {title: r.error}, r.error) : '')},
+      {title: t('Error'), class: 'small clip data', cell: (r) => (r.error ? h('span', {title: r.error}, r.error) : '')},
     ], items, {empty: t('No request matches these filters.'), rowAttrs: (r) => ({dataset: {requestId: r.request_id}, class: 'clickable'})}));
   }
 

@@ -36,7 +36,8 @@ export async function render(view, ctx) {
   const listBox = h('div', {id: 'tokens-list'}, h('p', {class: 'muted'}, t('Loading…')));
   const shownOnce = h('div', {id: 'token-once'});
   view.append(pageHead(t('Client tokens'), newBtn),
-    h('p', {class: 'muted intro'}, t('Clients present one of these to call /proxy/…: Authorization: Bearer <token>, X-Api-Key, X-Goog-Api-Key or ?key=.')),
+    h('p', {class: 'muted intro'}, t('Clients present a token in one of these places when they call the proxy:'), ' ',
+      h('code', null, '/proxy/… Authorization: Bearer <token> | X-Api-Key | X-Goog-Api-Key | ?key=')),
     shownOnce, listBox);
 
   let upstreams = [];

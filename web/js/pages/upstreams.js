@@ -193,7 +193,7 @@ export async function render(view, ctx) {
   const listBox = h('div', {id: 'upstreams-list'}, h('p', {class: 'muted'}, t('Loading…')));
   const newBtn = isAdmin ? h('button', {type: 'button', class: 'btn btn-primary', id: 'upstream-new'}, t('New upstream')) : null;
   view.append(pageHead(t('Upstreams'), newBtn),
-    h('p', {class: 'muted intro'}, t('Each upstream is a provider the gateway forwards to; its keys form its pool. Clients call /proxy/NAME/… with a client token.')),
+    h('p', {class: 'muted intro'}, t('Each upstream is a provider the gateway forwards to; its keys form its pool. Clients call it with a client token at'), ' ', h('code', null, '/proxy/NAME/…')),
     listBox);
 
   let all = [];
