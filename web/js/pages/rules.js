@@ -307,5 +307,11 @@ export async function render(view, ctx) {
   });
 
   showMode();
-  await load();
+  // A rule opened before the upstreams are read would offer none of them.
+  if (newBtn) newBtn.disabled = true;
+  try {
+    await load();
+  } finally {
+    if (newBtn) newBtn.disabled = false;
+  }
 }
