@@ -29,7 +29,7 @@ export default {
   'avg {ms}': '平均 {ms}',
   'Latency p95': '延迟 p95',
   'Latency p99': '延迟 p99',
-  'Tokens': '令牌数',
+  'Tokens': '词元数',
   '{prompt} prompt · {completion} completion': '提示 {prompt} · 补全 {completion}',
   'Prompt': '提示',
   'Cached': '缓存',
