@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "admin/resource.h"
+#include "core/nelem.h"
 #include "http.h"
 
 #define PATH_MAX_LEN 128 /* the longest pattern of the table, as a path */
@@ -105,29 +106,57 @@ static struct json_object *query_schema(const char *type)
     return s;
 }
 
+/* The string templates of route.c's paths ({id} is a positive integer);
+ * a template not
+ * listed here still gets a parameter, a string, so that no path of the
+ * document lacks one. */
+static const struct {
+    const char *name, *pattern, *about;
+} path_params[] = {
+    {"rid", "^[A-Za-z0-9]{1,64}$", "A request id (X-Gateway-Request-Id)"},
+    {"path", NULL, "The upstream's name, then the path sent to it (may hold slashes)"},
+};
+
+/* One parameter for each {name} of the path, in order. */
+static void path_parameters(struct json_object *list, const char *path)
+{
+    const char *open;
+
+    while ((open = strchr(path, '{')) != NULL) {
+        const char *close = strchr(open, '}');
+        struct json_object *s;
+        char name[WORD_MAX];
+        size_t i;
+
+        if (close == NULL)
+            return;
+        snprintf(name, sizeof(name), "%.*s", (int)(close - open - 1), open + 1);
+        path = close + 1;
+        if (strcmp(name, "id") == 0) {
+            json_object_array_add(list, param("id", "path", int_schema(1, 0), true));
+            continue;
+        }
+        s = json_object_new_object();
+        json_object_object_add(s, "type", str("string"));
+        for (i = 0; i < NELEM(path_params); i++) {
+            if (strcmp(name, path_params[i].name) != 0)
+                continue;
+            if (path_params[i].pattern != NULL)
+                json_object_object_add(s, "pattern", str(path_params[i].pattern));
+            if (path_params[i].about != NULL)
+                json_object_object_add(s, "description", str(path_params[i].about));
+        }
+        json_object_array_add(list, param(name, "path", s, true));
+    }
+}
+
 /* Path parameters from the pattern, then the query's from the doc. */
 static struct json_object *parameters(const struct route *rt, const char *path)
 {
     struct json_object *list = json_object_new_array();
     const char *q = rt->doc.query;
 
-    if (strstr(path, "{id}") != NULL)
-        json_object_array_add(list, param("id", "path", int_schema(1, 0), true));
-    if (strstr(path, "{path}") != NULL) {
-        struct json_object *s = json_object_new_object();
-        json_object_object_add(s, "type", str("string"));
-        json_object_object_add(s, "description",
-                               str("The upstream's name, then the path sent to it "
-                                   "(may hold slashes)"));
-        json_object_array_add(list, param("path", "path", s, true));
-    }
-    if (strstr(path, "{rid}") != NULL) {
-        struct json_object *s = json_object_new_object();
-        json_object_object_add(s, "type", str("string"));
-        json_object_object_add(s, "pattern", str("^[A-Za-z0-9]{1,64}$"));
-        json_object_object_add(s, "description", str("A request id (X-Gateway-Request-Id)"));
-        json_object_array_add(list, param("rid", "path", s, true));
-    }
+    path_parameters(list, path);
     while (q != NULL && *q != '\0') {
         char word[WORD_MAX], name[WORD_MAX];
         size_t len = strcspn(q, " ");

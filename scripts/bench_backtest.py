@@ -25,10 +25,7 @@ TARGET_MS = 5000
 def fill(db, rows):
     """Failed rows spread evenly over the last 24 hours; 30 keys."""
     db.sql("""
-        INSERT INTO upstreams (id, name, base_url, created_at, updated_at) VALUES
-          (1, 'alpha', 'http://127.0.0.1:9/a', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
-          (2, 'beta', 'http://127.0.0.1:9/b', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
-          (3, 'gamma', 'http://127.0.0.1:9/c', UTC_TIMESTAMP(), UTC_TIMESTAMP());
+        %(upstreams)s
         INSERT INTO api_keys (id, upstream_id, name, key_enc, key_hash, key_masked, created_at,
                               updated_at)
         SELECT seq, 1 + seq %% 3, CONCAT('k', seq), 'x', UNHEX(SHA2(seq, 256)), 'sk-…0000',
@@ -57,7 +54,8 @@ def fill(db, rows):
         -- Let InnoDB's purge of the fill finish, so the timing is the
         -- backtest's and not the fill's aftermath.
         SET GLOBAL innodb_max_purge_lag_wait = 0;
-    """ % {"rows": rows, "every": max(1, rows // 1000)}, database="apigw_bench")
+    """ % {"rows": rows, "every": max(1, rows // 1000), "upstreams": bench_seeded.UPSTREAMS_SQL},
+       database="apigw_bench")
 
 
 def timed_post(port, path, body, n=3):

@@ -27,10 +27,7 @@ BUCKET = "IF(latency_ms < 100, latency_ms, LEAST(799, 100 + FLOOR(LN(latency_ms 
 def fill(db, rows):
     """Rows spread evenly over the last 24 hours, newest at id = rows."""
     db.sql("""
-        INSERT INTO upstreams (id, name, base_url, created_at, updated_at) VALUES
-          (1, 'alpha', 'http://127.0.0.1:9/a', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
-          (2, 'beta', 'http://127.0.0.1:9/b', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
-          (3, 'gamma', 'http://127.0.0.1:9/c', UTC_TIMESTAMP(), UTC_TIMESTAMP());
+        %(upstreams)s
         INSERT INTO request_logs (request_id, ts, method, upstream_id, upstream, path, key_id,
                                   token_id, status, status_class, latency_ms, attempts,
                                   req_bytes, resp_bytes, model, prompt_tokens,
@@ -79,7 +76,7 @@ def fill(db, rows):
         INSERT INTO stats_latency_hour (hour, upstream_id, bucket, count)
         SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(ts) DIV 3600 * 3600), upstream_id, %(bucket)s, COUNT(*)
         FROM request_logs GROUP BY 1, 2, 3;
-    """ % {"rows": rows, "bucket": BUCKET}, "apigw_bench")
+    """ % {"rows": rows, "bucket": BUCKET, "upstreams": bench_seeded.UPSTREAMS_SQL}, "apigw_bench")
 
 
 def timed_get(port, path, n=7):

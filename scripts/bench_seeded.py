@@ -10,6 +10,12 @@ import apigw_stack as st
 
 ADMIN = "bench-admin-token-0123456789abcdef"
 
+# The three upstreams the benches' rows belong to (ids 1 to 3), as SQL.
+UPSTREAMS_SQL = """INSERT INTO upstreams (id, name, base_url, created_at, updated_at) VALUES
+          (1, 'alpha', 'http://127.0.0.1:9/a', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
+          (2, 'beta', 'http://127.0.0.1:9/b', UTC_TIMESTAMP(), UTC_TIMESTAMP()),
+          (3, 'gamma', 'http://127.0.0.1:9/c', UTC_TIMESTAMP(), UTC_TIMESTAMP());"""
+
 
 def start(tmp, procs, fill, rows, what, workers):
     """Starts the stack under tmp (every process appended to procs, for

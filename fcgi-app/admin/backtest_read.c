@@ -7,6 +7,7 @@
 #include "admin/backtest_replay.h"
 #include "core/clock.h"
 #include "core/db.h"
+#include "core/idlist.h"
 #include "core/reqid.h"
 #include "core/rule/rule.h"
 
@@ -136,13 +137,6 @@ static int add_skip(struct bt_scan *s, long long id)
     return 0;
 }
 
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* How far a log row's time may be from the time its request id carries:
  * the same clock reading since the id carries it, so only a row replayed
  * from an older format could differ. */
@@ -226,15 +220,13 @@ int bt_read_events(struct db *db, struct bt_scan *s)
             rc = DB_EFAIL;
     }
     db_res_free(&res);
-    /* qsort is not given the NULL of an empty list (UBSan). */
-    if (s->nskip > 1)
-        qsort(s->skip, s->nskip, sizeof(*s->skip), cmp_ll);
+    idlist_sort(s->skip, s->nskip);
     return rc;
 }
 
 static bool skipped(const struct bt_scan *s, long long id)
 {
-    return s->nskip > 0 && bsearch(&id, s->skip, s->nskip, sizeof(id), cmp_ll) != NULL;
+    return idlist_has(s->skip, s->nskip, id);
 }
 
 /* The id range of the time range's rows, from the time index alone, so

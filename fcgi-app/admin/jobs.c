@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "admin/handlers.h"
+#include "core/idlist.h"
 #include "admin/doc_tables.h"
 #include "admin/resource.h"
 #include "admin/sqlfmt.h"
@@ -240,26 +241,17 @@ static int validate_body(struct db *db, void *arg)
     return t->missing ? DB_EFAIL : rc;
 }
 
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* How many distinct ids the list holds. */
 static size_t distinct_ids(struct json_object *ids)
 {
-    size_t n = json_object_array_length(ids), i, d = 0;
+    size_t n = json_object_array_length(ids), i, d;
     long long *v = calloc(n + 1, sizeof(*v));
 
     if (v == NULL)
         return 0;
     for (i = 0; i < n; i++)
         v[i] = json_object_get_int64(json_object_array_get_idx(ids, i));
-    qsort(v, n, sizeof(*v), cmp_ll);
-    for (i = 0; i < n; i++)
-        d += i == 0 || v[i] != v[i - 1];
+    d = idlist_unique(v, n);
     free(v);
     return d;
 }

@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "admin/handlers.h"
+#include "core/idlist.h"
 #include "admin/doc_tables.h"
 #include "admin/keys_filter.h"
 #include "admin/resource.h"
@@ -55,13 +56,6 @@ static const struct vfield batch_fields[] = {
     " JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j ON " col " = j.id"
 #define JOIN_IDS JOIN_IDS_ON("k.id")
 
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* The ids as a JSON array without repeats (a repeat would count twice). */
 static struct json_object *unique_ids(struct json_object *ids)
 {
@@ -73,10 +67,9 @@ static struct json_object *unique_ids(struct json_object *ids)
         return out;
     for (i = 0; i < n; i++)
         v[i] = json_object_get_int64(json_object_array_get_idx(ids, i));
-    qsort(v, n, sizeof(*v), cmp_ll);
+    n = idlist_unique(v, n);
     for (i = 0; i < n; i++)
-        if (i == 0 || v[i] != v[i - 1])
-            json_object_array_add(out, json_object_new_int64(v[i]));
+        json_object_array_add(out, json_object_new_int64(v[i]));
     free(v);
     return out;
 }

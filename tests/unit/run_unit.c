@@ -30,6 +30,7 @@ int main(int argc, char **argv)
     suite_resource();
     suite_mask();
     suite_reqid();
+    suite_idlist();
     suite_egress();
     suite_utf8();
     suite_query();

@@ -26,6 +26,7 @@ void suite_resetzone(void);
 void suite_resource(void);
 void suite_mask(void);
 void suite_reqid(void);
+void suite_idlist(void);
 void suite_egress(void);
 void suite_utf8(void);
 void suite_query(void);
